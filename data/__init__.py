@@ -1,0 +1,1 @@
+"""Bundled official data (QPV boundaries and key figures); see SOURCES.md."""

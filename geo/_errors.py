@@ -1,0 +1,40 @@
+"""Errors whose message is meant for the user (French, one line, no traceback)."""
+
+from __future__ import annotations
+
+
+class EssQpvError(Exception):
+    """A problem the user can fix: bad input, missing file, unreachable service.
+
+    The message is French and complete; the CLI prints it on one line and exits non-zero.
+    """
+
+
+class InputError(EssQpvError):
+    """Bad user input, located by file, row and column where they are known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        where = []
+        if path is not None:
+            where.append(f"fichier {path}")
+        if row is not None:
+            where.append(f"ligne {row}")
+        if column is not None:
+            where.append(f"colonne « {column} »")
+        self.path, self.row, self.column = path, row, column
+        super().__init__(f"{', '.join(where)} : {message}" if where else message)
+
+
+class DownloadError(EssQpvError):
+    """A download failed or returned something that is not the expected file."""
+
+
+class OfflineError(DownloadError):
+    """The service could not be reached at all (connection refused, DNS, timeout)."""

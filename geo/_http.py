@@ -1,0 +1,37 @@
+"""One configured HTTP session for every web service the package talks to."""
+
+from __future__ import annotations
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
+
+from . import settings
+
+
+def session(*, attempts: int | None = None, backoff: float | None = None) -> requests.Session:
+    """Return a session that retries connection errors, 429 and 5xx answers with growing waits.
+
+    ``Retry-After`` headers are honoured; the number of attempts is bounded
+    (defaults: :data:`geo.settings.MAX_ATTEMPTS`, :data:`geo.settings.BACKOFF` seconds).
+    """
+    attempts = attempts or settings.MAX_ATTEMPTS
+    backoff = settings.BACKOFF if backoff is None else backoff
+    retry = Retry(
+        total=attempts - 1,
+        connect=attempts - 1,
+        read=attempts - 1,
+        status=attempts - 1,
+        backoff_factor=backoff,
+        backoff_jitter=backoff / 4,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=None,  # POST of the geocoder's batch endpoint is idempotent too
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    s = requests.Session()
+    s.headers["User-Agent"] = settings.USER_AGENT
+    adapter = HTTPAdapter(max_retries=retry)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    return s

@@ -1,0 +1,5 @@
+"""``ess-qpv link``: placeholder replaced by the linking command."""
+
+
+def register(commands) -> None:
+    return None

@@ -1,0 +1,85 @@
+"""``ess-qpv qpv …``: inspect, download and export the official QPV boundaries."""
+
+from __future__ import annotations
+
+import argparse
+
+from .cli import say, wrote
+from .io import output_format, write_table
+from .qpv import load_qpv, qpv_info
+from .sources import DEFAULT_SOURCE, SOURCES
+from .territories import TERRITORIES
+
+SOURCE_HELP = (
+    f"source des contours : {', '.join(SOURCES)}, un chemin (GeoJSON, shapefile, zip, "
+    f"GeoPackage) ou une adresse http(s) ; par défaut {DEFAULT_SOURCE} (hors ligne)"
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    qpv = commands.add_parser("qpv", help="contours officiels des quartiers prioritaires",
+                              description="Contours officiels des QPV : résumé, "
+                                          "téléchargement, export.")
+    sub = qpv.add_subparsers(dest="qpv_command", metavar="ACTION", parser_class=type(qpv))
+    sub.required = True
+
+    info = sub.add_parser("info", help="résumé d'une source de contours")
+    info.add_argument("--source", "--qpv", default=DEFAULT_SOURCE, help=SOURCE_HELP)
+    info.set_defaults(run=run_info)
+
+    download = sub.add_parser("download", help="télécharger (ou revalider) une génération "
+                                               "officielle dans le cache")
+    download.add_argument("--generation", choices=["2024", "2015"], default="2024",
+                          help="génération de QPV (défaut : 2024)")
+    download.set_defaults(run=run_download)
+
+    export = sub.add_parser("export", help="exporter des contours (GeoPackage, GeoJSON, CSV)")
+    export.add_argument("--source", "--qpv", default=DEFAULT_SOURCE, help=SOURCE_HELP)
+    export.add_argument("--departement", help="code(s) de département, séparés par des virgules")
+    export.add_argument("--commune", help="code(s) INSEE de commune, séparés par des virgules")
+    export.add_argument("-o", "--sortie", required=True, dest="output",
+                        help="fichier de sortie : .gpkg, .geojson ou .csv (géométrie en WKT)")
+    export.set_defaults(run=run_export)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    print_info(load_qpv(args.source))
+    return 0
+
+
+def print_info(qpv) -> None:
+    info = qpv_info(qpv)
+    say(f"Source : {info['label']} [{info['source']}]")
+    say(f"Origine : {info['origin']}")
+    if info["date"]:
+        say(f"Téléchargé le : {info['date']}")
+    if info["credit"]:
+        say(f"Crédit : {info['credit']}")
+    say(f"Génération : {info['generation']}")
+    say(f"Quartiers : {info['count']}")
+    validity = "toutes valides" if info["all_valid"] else "CERTAINES RESTENT INVALIDES"
+    say(f"Géométries réparées : {info['repaired']} (après réparation : {validity})")
+    say(f"Emprise (lon/lat) : {info['bounds']}")
+    say("Quartiers par département :")
+    deps = list(info["per_departement"].items())
+    for i in range(0, len(deps), 10):
+        say("  " + "  ".join(f"{d:>3} : {n:>3}" for d, n in deps[i:i + 10]))
+    overseas = [TERRITORIES[d].name for d, _ in deps if d in TERRITORIES]
+    if overseas:
+        say(f"Outre-mer : {', '.join(overseas)}")
+
+
+def run_download(args: argparse.Namespace) -> int:
+    qpv = load_qpv(args.generation, refresh=True)
+    say(f"QPV {args.generation} officiels en cache.")
+    print_info(qpv)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    output_format(args.output)
+    qpv = load_qpv(args.source, departement=args.departement, commune=args.commune)
+    write_table(qpv, args.output, layer="qpv")
+    say(f"{len(qpv)} quartiers exportés.")
+    wrote(args.output, "contours des QPV")
+    return 0

@@ -1,0 +1,321 @@
+"""Official QPV boundaries as one clean GeoDataFrame, whatever the source.
+
+``load_qpv`` reads a named source (bundled copy or official download, see
+:mod:`geo.sources`) or any local file or URL, normalises its fields, repairs invalid
+geometries and returns polygons in EPSG:4326 with the columns of :data:`COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import fiona
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import sources
+from ._errors import InputError
+from .download import fetch, read_metadata
+from .territories import commune_of_insee, departement_of_qpv_code
+
+log = logging.getLogger(__name__)
+
+#: The normalised schema. ``insee_com`` and ``communes`` hold ``;``-joined values, because a
+#: QPV may straddle several communes and every output format (CSV, GeoPackage) takes text.
+COLUMNS = ["code_qp", "nom_qp", "insee_com", "communes", "insee_dep", "generation", "geometry"]
+
+# Field names seen in the official 2024 file, the official 2015 shapefile and the Occitanie
+# 2015 file, lower-cased; the first present wins.
+_FIELDS = {
+    "code_qp": ("code_qp", "code_quartier", "codeqpv"),
+    "nom_qp": ("lib_qp", "nom_qp", "libqpv", "nom"),
+    "insee_com": ("insee_com", "code_commune", "listedepcom", "code_insee"),
+    "communes": ("lib_com", "commune_qp", "nom_commune", "listelibdepcom"),
+    "insee_dep": ("insee_dep", "code_departement", "code_dep"),
+}
+_READABLE = (".geojson", ".json", ".shp", ".gpkg")
+
+
+def load_qpv(
+    source: str | Path = sources.DEFAULT_SOURCE,
+    *,
+    departement: str | Iterable[str] | None = None,
+    commune: str | Iterable[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    generation: str | None = None,
+    refresh: bool = False,
+    progress: bool = True,
+) -> gpd.GeoDataFrame:
+    """Load QPV boundaries, normalised and repaired, in EPSG:4326.
+
+    Parameters
+    ----------
+    source
+        A key of :data:`geo.sources.SOURCES` (``"bundled-2024"``, the default and offline;
+        ``"bundled-2015-occitanie"``; ``"2024"`` or ``"2015"`` for the official downloads),
+        a local path (GeoJSON, ``.geojson.gz``, zipped or plain shapefile, GeoPackage) or a URL.
+    departement, commune
+        Keep the QPV of these département codes (``"33"``, ``"2A"``, ``"974"``) or commune
+        INSEE codes (arrondissement codes of Paris, Lyon, Marseille are accepted).
+    bbox
+        Keep the QPV intersecting this box: min lon, min lat, max lon, max lat (EPSG:4326).
+    generation
+        ``"2024"`` or ``"2015"``; guessed from the QPV codes when not given.
+    refresh
+        Re-validate a cached official download with the server.
+    progress
+        Show a progress bar while downloading.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`COLUMNS`; ``attrs`` record the source, its origin and date, and how
+        many geometries were repaired.
+    """
+    qpv = _load_source(str(source), refresh=refresh, progress=progress, generation=generation)
+    qpv = qpv.copy()
+    qpv.attrs = dict(qpv.attrs)
+    return filter_qpv(qpv, departement=departement, commune=commune, bbox=bbox)
+
+
+def _load_source(source: str, *, refresh: bool, progress: bool, generation: str | None):
+    named = sources.SOURCES.get(source)
+    if named is not None and named.bundled:
+        return _load_bundled(source)
+    if named is not None:
+        path = sources.fetch_official(named, refresh=refresh, progress=progress)
+        meta = read_metadata(path) or {}
+        raw = read_boundaries(path, layer=named.layer)
+        attrs = {"source": named.key, "label": named.label, "credit": named.credit,
+                 "origin": meta.get("url", str(path)), "date": meta.get("downloaded")}
+        return _finish(raw, generation or named.generation, attrs)
+    if source.startswith(("http://", "https://")):
+        path = fetch(source, refresh=refresh, progress=progress)
+        meta = read_metadata(path) or {}
+        raw = read_boundaries(path)
+        attrs = {"source": source, "label": "Fichier téléchargé", "credit": "",
+                 "origin": source, "date": meta.get("downloaded")}
+        return _finish(raw, generation, attrs)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise InputError(
+            "fichier de QPV introuvable. Donnez un chemin existant, une adresse http(s) ou "
+            f"une des sources : {', '.join(sources.SOURCES)}.",
+            path=str(source),
+        )
+    raw = read_boundaries(path)
+    attrs = {"source": str(path), "label": "Fichier local", "credit": "",
+             "origin": str(path.resolve()), "date": None}
+    return _finish(raw, generation, attrs)
+
+
+@functools.cache
+def _load_bundled(key: str) -> gpd.GeoDataFrame:
+    named = sources.SOURCES[key]
+    path = sources.bundled_path(named.bundled)
+    attrs = {"source": key, "label": named.label, "credit": named.credit,
+             "origin": "données fournies avec l'outil (voir data/SOURCES.md)", "date": None}
+    return _finish(read_boundaries(path), named.generation, attrs)
+
+
+def _finish(raw: gpd.GeoDataFrame, generation: str | None, attrs: dict) -> gpd.GeoDataFrame:
+    qpv = repair_geometries(normalise(raw, generation=generation, origin=attrs["source"]))
+    qpv.attrs.update(attrs)
+    return qpv
+
+
+def read_boundaries(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a boundary file as it is: GeoJSON (optionally gzipped), shapefile, GeoPackage, or a
+    ZIP archive holding one of them (``layer`` names the member when there are several)."""
+    path = Path(path)
+    name = path.name.lower()
+    target, read_layer = str(path), None
+    if zipfile.is_zipfile(path):
+        target = f"/vsizip/{path}/{_pick_member(path, layer)}"
+    elif name.endswith(".gz"):
+        target = f"/vsigzip/{path}"
+    elif name.endswith(".gpkg"):
+        layers = fiona.listlayers(str(path))
+        read_layer = layer if layer in layers else layers[0]
+    try:
+        frame = gpd.read_file(target, layer=read_layer)
+    except Exception as exc:  # pyogrio raises several types for unreadable data
+        raise InputError(f"fichier illisible comme données géographiques ({exc}).",
+                         path=str(path)) from exc
+    if frame.crs is None:
+        minx, miny, maxx, maxy = frame.total_bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise InputError("le fichier n'indique pas son système de coordonnées.",
+                             path=str(path))
+        frame = frame.set_crs(4326)
+    return frame.to_crs(4326) if frame.crs.to_epsg() != 4326 else frame
+
+
+def _pick_member(path: Path, layer: str | None) -> str:
+    with zipfile.ZipFile(path) as z:
+        members = [m for m in z.namelist() if m.lower().endswith(_READABLE)
+                   and not Path(m).name.startswith(".")]
+    if layer:
+        wanted = [m for m in members if Path(m).stem.lower() == layer.lower()]
+        if wanted:
+            return wanted[0]
+    if len(members) == 1:
+        return members[0]
+    if not members:
+        raise InputError("l'archive ne contient aucun fichier GeoJSON, shapefile ou GeoPackage.",
+                         path=str(path))
+    raise InputError(
+        f"l'archive contient plusieurs couches ({', '.join(members)}) ; "
+        "indiquez laquelle lire.", path=str(path))
+
+
+def normalise(raw: gpd.GeoDataFrame, *, generation: str | None = None,
+              origin: str = "") -> gpd.GeoDataFrame:
+    """Return the boundaries with the columns of :data:`COLUMNS`, whatever the source layout.
+
+    Multi-commune lists (comma-separated upstream) become ``;``-joined; a missing
+    ``insee_dep`` is derived from the QPV code; features sharing a code are merged.
+    """
+    lower = {c.lower(): c for c in raw.columns}
+
+    def column(role: str) -> pd.Series | None:
+        for name in _FIELDS[role]:
+            if name in lower:
+                return raw[lower[name]]
+        return None
+
+    codes = column("code_qp")
+    if codes is None:
+        raise InputError("aucune colonne de code QPV (code_qp, CODE_QP) dans le fichier.",
+                         path=origin)
+    codes = codes.astype("string").str.strip()
+    out = pd.DataFrame({"code_qp": codes})
+    names = column("nom_qp")
+    out["nom_qp"] = names.astype("string").str.strip() if names is not None else ""
+    out["insee_com"] = _joined(column("insee_com"))
+    out["communes"] = _joined(column("communes"))
+    deps = column("insee_dep")
+    derived = codes.map(departement_of_qpv_code)
+    if deps is None:
+        out["insee_dep"] = derived
+    else:
+        deps = deps.astype("string").str.strip().str.lstrip("0").str.upper()
+        out["insee_dep"] = deps.where(deps.fillna("") != "", derived)
+    if generation is None:
+        generation = _guess_generation(codes)
+    out["generation"] = str(generation)
+    qpv = gpd.GeoDataFrame(out, geometry=raw.geometry.values, crs=raw.crs)
+    qpv = qpv[qpv["code_qp"].notna() & (qpv["code_qp"] != "") & qpv.geometry.notna()]
+    if qpv["code_qp"].duplicated().any():
+        qpv = qpv.dissolve(by="code_qp", aggfunc="first", as_index=False)[COLUMNS]
+    for col in COLUMNS[:-1]:
+        qpv[col] = qpv[col].fillna("").astype(str)
+    return qpv.reset_index(drop=True)[COLUMNS]
+
+
+def _joined(values: pd.Series | None) -> pd.Series | str:
+    if values is None:
+        return ""
+    return values.fillna("").astype(str).map(
+        lambda v: ";".join(p.strip() for p in v.replace(";", ",").split(",") if p.strip())
+    )
+
+
+def _guess_generation(codes: pd.Series) -> str:
+    prefixes = codes.dropna().str[:2].str.upper().value_counts()
+    if prefixes.empty:
+        return ""
+    return {"QN": "2024", "QP": "2015"}.get(prefixes.index[0], "")
+
+
+def repair_geometries(qpv: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make every geometry valid, keeping only its polygonal parts.
+
+    Real QPV files hold self-intersecting rings (more so once coordinates are rounded).
+    ``shapely.make_valid`` (linework method, which keeps the area) fixes them; lines or
+    points it leaves behind are dropped. ``attrs["invalid"]`` counts the repaired ones.
+    """
+    geoms = qpv.geometry.values.copy()
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+    out = qpv.copy()
+    out.geometry = gpd.GeoSeries(geoms, index=qpv.index, crs=qpv.crs)
+    out.attrs["invalid"] = int(invalid.sum())
+    out.attrs["valid_after_repair"] = bool(shapely.is_valid(out.geometry.values).all())
+    return out
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    polygons = [q for p in parts for q in shapely.get_parts(p)]
+    if len(polygons) == 1:
+        return polygons[0]
+    return shapely.MultiPolygon(polygons)
+
+
+def filter_qpv(
+    qpv: gpd.GeoDataFrame,
+    *,
+    departement: str | Iterable[str] | None = None,
+    commune: str | Iterable[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Keep the QPV of the given départements, communes (INSEE codes) or lon/lat box."""
+    keep = np.ones(len(qpv), dtype=bool)
+    if departement is not None:
+        deps = {str(d).strip().lstrip("0").upper() for d in _as_list(departement)}
+        keep &= qpv["insee_dep"].isin(deps).to_numpy()
+    if commune is not None:
+        wanted = {commune_of_insee(c) for c in _as_list(commune)}
+        keep &= qpv["insee_com"].map(lambda v: bool(wanted & set(v.split(";")))).to_numpy()
+    if bbox is not None:
+        keep &= qpv.geometry.intersects(shapely.box(*bbox)).to_numpy()
+    out = qpv[keep].reset_index(drop=True)
+    out.attrs = dict(qpv.attrs)
+    return out
+
+
+def _as_list(value: str | Iterable[str]) -> list[str]:
+    if isinstance(value, str):
+        return [v for v in value.replace(";", ",").split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def qpv_info(qpv: gpd.GeoDataFrame) -> dict:
+    """Summarise loaded boundaries: source, generation, counts, repairs, extent."""
+    return {
+        "source": qpv.attrs.get("source"),
+        "label": qpv.attrs.get("label"),
+        "origin": qpv.attrs.get("origin"),
+        "credit": qpv.attrs.get("credit"),
+        "date": qpv.attrs.get("date"),
+        "generation": ", ".join(sorted(set(qpv["generation"]))),
+        "count": len(qpv),
+        "repaired": qpv.attrs.get("invalid", 0),
+        "all_valid": bool(shapely.is_valid(qpv.geometry.values).all()),
+        "per_departement": qpv["insee_dep"].value_counts().sort_index(key=_dep_sort_key).to_dict(),
+        "bounds": tuple(round(float(b), 4) for b in qpv.total_bounds),
+    }
+
+
+def _dep_sort_key(deps: pd.Index) -> pd.Index:
+    return deps.map(lambda d: float(d.replace("2A", "20.1").replace("2B", "20.2")))
+
+
+def load_key_figures() -> pd.DataFrame:
+    """Return the INSEE key figures of the 2015 QPV of Occitanie, indexed by ``code_qp``.
+
+    ``pop_mun`` is the municipal population of the quartier; the column dictionary is
+    ``qpv2015_occitanie_chiffres_cles_dictionnaire.csv`` in the bundled data.
+    """
+    path = sources.bundled_path("qpv2015_occitanie_chiffres_cles.csv")
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"code_qp": str}).set_index("code_qp")

@@ -1,0 +1,38 @@
+"""Package-wide settings: cache location, network politeness, official URLs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+#: Environment variable that overrides the per-user cache folder.
+CACHE_ENV = "ESS_QPV_CACHE"
+
+#: Seconds to wait for a server to answer (connect, read).
+TIMEOUT = (10, 60)
+
+#: Attempts for one download before giving up (first try included).
+MAX_ATTEMPTS = 4
+
+#: First wait between attempts, in seconds; it doubles at each new attempt.
+BACKOFF = 1.0
+
+USER_AGENT = "ess-qpv (+https://pypi.org/project/ess-qpv/)"
+
+#: data.gouv.fr site root (``$ESS_QPV_DATAGOUV`` overrides it, e.g. for a mirror).
+DATAGOUV_ENV = "ESS_QPV_DATAGOUV"
+DATAGOUV = "https://www.data.gouv.fr"
+
+
+def datagouv() -> str:
+    """Return the data.gouv.fr site root in use, without a trailing slash."""
+    return (os.environ.get(DATAGOUV_ENV) or DATAGOUV).rstrip("/")
+
+
+def cache_dir() -> Path:
+    """Return the per-user cache folder (``$ESS_QPV_CACHE`` overrides it), created if needed."""
+    path = Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("ess-qpv"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,159 @@
+"""Where QPV boundaries come from: the official publications and the bundled copies.
+
+Each official generation is published by the ANCT on data.gouv.fr. The current file of a
+dataset is looked up through the data.gouv.fr API, so a re-upload (new resource URL) does not
+break the tool; the last known URL is kept as a fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import requests
+
+from . import _http, settings
+from ._errors import DownloadError, EssQpvError
+from .download import CacheFallbackWarning, fetch, read_metadata
+
+log = logging.getLogger(__name__)
+
+#: data.gouv.fr dataset "Quartiers prioritaires de la politique de la ville (QPV)" (ANCT).
+QPV_DATASET = "5a561801c751df42d7fca9b6"
+
+
+@dataclass(frozen=True)
+class QpvSource:
+    """A named source of QPV boundaries."""
+
+    key: str
+    generation: str
+    label: str
+    credit: str
+    #: File name inside the package's bundled data, for bundled sources.
+    bundled: str | None = None
+    #: data.gouv.fr resource id of the official file, and words its title or URL contains.
+    resource: str | None = None
+    match: tuple[str, ...] = ()
+    #: Last known URL, used when the data.gouv.fr API cannot be reached.
+    fallback_url: str | None = None
+    #: Member (without extension) to read inside the downloaded archive.
+    layer: str | None = None
+
+
+SOURCES: dict[str, QpvSource] = {
+    s.key: s
+    for s in (
+        QpvSource(
+            key="bundled-2024",
+            generation="2024",
+            label="QPV 2024, France entière "
+                  "(copie fournie avec l'outil, coordonnées arrondies à ~11 m)",
+            credit="ANCT / INSEE – QPV 2024, Licence Ouverte / Etalab 2.0",
+            bundled="qpv2024_france.geojson.gz",
+        ),
+        QpvSource(
+            key="bundled-2015-occitanie",
+            generation="2015",
+            label="QPV 2015, Occitanie (copie fournie avec l'outil, coordonnées arrondies à ~11 m)",
+            credit="ANCT / INSEE – QPV 2015, Licence Ouverte / Etalab 2.0",
+            bundled="qpv2015_occitanie.geojson",
+        ),
+        QpvSource(
+            key="2024",
+            generation="2024",
+            label="QPV 2024, France entière (publication officielle ANCT sur data.gouv.fr)",
+            credit="ANCT – QPV 2024, Licence Ouverte / Etalab 2.0",
+            resource="942d4ee8-8142-4556-8ea1-335537ce1119",
+            match=("geojson", "2024"),
+            fallback_url="https://www.data.gouv.fr/fr/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119",
+            layer="QP2024_France_Hexagonale_Outre_Mer_WGS84",
+        ),
+        QpvSource(
+            key="2015",
+            generation="2015",
+            label="QPV 2015, France entière (publication officielle, shapefile)",
+            credit="ANCT / CGET – QPV 2015, Licence Ouverte / Etalab 2.0",
+            match=("qp-politiquedelaville-shp",),
+            fallback_url=(
+                "http://www.ville.gouv.fr/squelettes/carto/assets/qp-politiquedelaville-shp.zip"
+            ),
+            layer="QP_METROPOLEOUTREMER_WGS84_EPSG4326",
+        ),
+    )
+}
+
+DEFAULT_SOURCE = "bundled-2024"
+
+
+def bundled_path(name: str) -> Path:
+    """Return the path of a file shipped in the package's bundled data."""
+    return Path(str(resources.files("geo.data").joinpath(name)))
+
+
+def cache_file(source: QpvSource) -> Path:
+    """Return where the downloaded archive of an official source is cached."""
+    return settings.cache_dir() / "qpv" / f"qpv-{source.key}.zip"
+
+
+def resolve_url(source: QpvSource, *, session: requests.Session | None = None) -> str:
+    """Return the current download URL of an official source.
+
+    Asks the data.gouv.fr API for the dataset's resources and picks the known resource id,
+    or else the first resource whose title or URL holds every word of ``source.match``;
+    falls back to ``source.fallback_url`` when the API cannot be reached or has no match.
+    """
+    session = session or _http.session(attempts=2)
+    api = f"{settings.datagouv()}/api/1/datasets/{QPV_DATASET}/"
+    try:
+        response = session.get(api, timeout=settings.TIMEOUT)
+        response.raise_for_status()
+        resources_ = response.json().get("resources", [])
+    except (requests.RequestException, ValueError) as exc:
+        log.info("data.gouv.fr API unavailable (%s), using the known URL", exc)
+        return _fallback(source)
+    for res in resources_:
+        if source.resource and res.get("id") == source.resource and res.get("url"):
+            return res["url"]
+    for res in resources_:
+        text = f"{res.get('title', '')} {res.get('url', '')}".lower()
+        if source.match and all(word in text for word in source.match) and res.get("url"):
+            return res["url"]
+    log.info("no matching resource in the data.gouv.fr dataset, using the known URL")
+    return _fallback(source)
+
+
+def _fallback(source: QpvSource) -> str:
+    url = source.fallback_url
+    if source.resource and url and url.startswith(f"{settings.DATAGOUV}/"):
+        # Follow a data.gouv.fr mirror when one is configured.
+        url = settings.datagouv() + url[len(settings.DATAGOUV):]
+    assert url is not None
+    return url
+
+
+def fetch_official(source: QpvSource, *, refresh: bool = False, progress: bool = True) -> Path:
+    """Return the cached archive of an official source, downloading it when needed.
+
+    Without network, an earlier cached copy is used with a :class:`CacheFallbackWarning`;
+    with no cached copy either, an :class:`EssQpvError` names the offline alternatives.
+    """
+    target = cache_file(source)
+    if target.exists() and read_metadata(target) is not None and not refresh:
+        return target
+    try:
+        url = resolve_url(source)
+        return fetch(url, kind="zip", refresh=refresh, progress=progress, path=target)
+    except DownloadError as exc:
+        if target.exists() and read_metadata(target) is not None:
+            warnings.warn(f"{exc} — copie en cache utilisée.", CacheFallbackWarning, stacklevel=2)
+            return target
+        raise EssQpvError(
+            f"Impossible de télécharger les QPV {source.generation} officiels ({exc}) et "
+            "aucune copie n'est en cache. Sans réseau, utilisez la source par défaut "
+            f"(« {DEFAULT_SOURCE} », QPV 2024 fournis avec l'outil) ou un fichier local "
+            "avec --qpv CHEMIN."
+        ) from exc

@@ -1,0 +1,99 @@
+"""French territories, their metric projections, and which territory a place belongs to.
+
+Distances in metres are only right in a projected CRS made for the place: Lambert-93 for
+metropolitan France and Corsica, the official local UTM projection for each overseas territory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A territory with its official metric CRS and a lon/lat box around it (EPSG:4326)."""
+
+    key: str
+    name: str
+    crs: str
+    bbox: tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+
+
+#: Territories where QPV exist (or may be geocoded), with their official projected CRS.
+TERRITORIES: dict[str, Territory] = {
+    t.key: t
+    for t in (
+        Territory("metropole", "France métropolitaine", "EPSG:2154", (-5.8, 41.2, 10.0, 51.3)),
+        Territory("971", "Guadeloupe", "EPSG:5490", (-61.9, 15.8, -60.9, 16.6)),
+        Territory("972", "Martinique", "EPSG:5490", (-61.3, 14.3, -60.7, 14.95)),
+        Territory("973", "Guyane", "EPSG:2972", (-54.7, 2.0, -51.5, 6.0)),
+        Territory("974", "La Réunion", "EPSG:2975", (55.1, -21.5, 55.9, -20.8)),
+        Territory("975", "Saint-Pierre-et-Miquelon", "EPSG:4467", (-56.5, 46.7, -56.1, 47.2)),
+        Territory("976", "Mayotte", "EPSG:4471", (44.9, -13.1, 45.4, -12.5)),
+        Territory("977", "Saint-Barthélemy", "EPSG:5490", (-63.0, 17.8, -62.7, 18.0)),
+        Territory("978", "Saint-Martin", "EPSG:5490", (-63.2, 18.0, -62.9, 18.2)),
+        Territory("986", "Wallis-et-Futuna", "EPSG:32701", (-178.3, -14.4, -176.0, -13.1)),
+        Territory("987", "Polynésie française", "EPSG:3297", (-155.0, -28.0, -134.0, -7.0)),
+        Territory("988", "Nouvelle-Calédonie", "EPSG:3163", (163.5, -22.9, 168.2, -19.5)),
+    )
+}
+
+
+def territory_of_departement(dep: str) -> str:
+    """Return the territory key of a département code (``"33"``, ``"2A"``, ``"974"``)."""
+    dep = str(dep).strip().upper().lstrip("0")
+    if dep in TERRITORIES:
+        return dep
+    return "metropole"
+
+
+def metric_crs(territory: str) -> str:
+    """Return the official projected CRS (metres) of a territory key or département code.
+
+    >>> metric_crs("33"), metric_crs("974")
+    ('EPSG:2154', 'EPSG:2975')
+    """
+    return TERRITORIES[territory_of_departement(territory)].crs
+
+
+def territory_of_points(lon: np.ndarray, lat: np.ndarray) -> pd.Series:
+    """Return the territory key of each lon/lat point (EPSG:4326), or ``None`` outside France.
+
+    Boxes do not overlap, so each point falls in at most one.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    out = np.full(len(lon), None, dtype=object)
+    for key, t in TERRITORIES.items():
+        x0, y0, x1, y1 = t.bbox
+        inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+        out[inside] = key
+    return pd.Series(out)
+
+
+def departement_of_qpv_code(code: str) -> str:
+    """Return the département of a QPV code, 2015 (``QP066007``) or 2024 (``QN03301I``) alike.
+
+    >>> departement_of_qpv_code("QN03301I"), departement_of_qpv_code("QP971001")
+    ('33', '971')
+    """
+    return str(code)[2:5].lstrip("0").upper()
+
+
+def commune_of_insee(code: str) -> str:
+    """Map a Paris / Lyon / Marseille arrondissement code to its commune code; others unchanged.
+
+    >>> commune_of_insee("75118"), commune_of_insee("69381"), commune_of_insee("13201")
+    ('75056', '69123', '13055')
+    """
+    code = str(code).strip()
+    if "75101" <= code <= "75120":
+        return "75056"
+    if "69381" <= code <= "69389":
+        return "69123"
+    if "13201" <= code <= "13216":
+        return "13055"
+    return code

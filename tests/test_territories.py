@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyproj import Geod, Transformer
+
+from geo import territories as t
+
+
+@pytest.mark.parametrize(("dep", "crs"), [("33", "EPSG:2154"), ("2A", "EPSG:2154"),
+                                          ("971", "EPSG:5490"), ("972", "EPSG:5490"),
+                                          ("973", "EPSG:2972"), ("974", "EPSG:2975"),
+                                          ("976", "EPSG:4471"), ("978", "EPSG:5490"),
+                                          ("987", "EPSG:3297")])
+def test_metric_crs(dep, crs):
+    assert t.metric_crs(dep) == crs
+
+
+@pytest.mark.parametrize(("lon", "lat", "key"), [(2.35, 48.85, "metropole"), (9.45, 42.70,
+                         "metropole"), (55.45, -20.88, "974"), (-61.53, 16.24, "971"),
+                         (-52.33, 4.93, "973"), (45.23, -12.78, "976"), (-149.57, -17.53, "987"),
+                         (-61.07, 14.61, "972"), (-63.08, 18.07, "978"), (13.4, 52.5, None)])
+def test_territory_of_points(lon, lat, key):
+    assert t.territory_of_points(np.array([lon]), np.array([lat]))[0] == key
+
+
+@pytest.mark.parametrize("key", ["metropole", "971", "972", "973", "974", "976", "978", "987"])
+def test_projection_distances_are_metres(key):
+    """100 m on the ellipsoid is 100 m (±0.5 %) in the territory's projection."""
+    x0, y0, x1, y1 = t.TERRITORIES[key].bbox
+    lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+    lon2, lat2, _ = Geod(ellps="WGS84").fwd(lon, lat, 45, 100)
+    tr = Transformer.from_crs(4326, t.TERRITORIES[key].crs, always_xy=True)
+    (ax, bx), (ay, by) = tr.transform([lon, lon2], [lat, lat2])
+    assert np.hypot(bx - ax, by - ay) == pytest.approx(100, rel=5e-3)
+
+
+def test_commune_of_insee():
+    assert [t.commune_of_insee(c) for c in ("75101", "75120", "69389", "13216", "33063")] == [
+        "75056", "75056", "69123", "13055", "33063"]
