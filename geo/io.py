@@ -46,7 +46,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = None) -> Path:
+def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = None,
+                sep: str = ",") -> Path:
     """Write a table or GeoDataFrame to CSV, XLSX, GeoJSON or GeoPackage (by extension).
 
     A GeoDataFrame written to CSV or XLSX carries its geometry as WKT in a ``geometry``
@@ -66,7 +67,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = No
             if is_geo:
                 table[frame.geometry.name] = frame.geometry.to_wkt()
             if suffix == ".csv":
-                table.to_csv(tmp, index=False, encoding="utf-8")
+                table.to_csv(tmp, index=False, encoding="utf-8", sep=sep)
             else:
                 _write_xlsx({layer or "Feuille1": table}, tmp)
     return Path(path)

@@ -1,0 +1,321 @@
+"""Read the user's table of initiatives (one row per site) into a GeoDataFrame of points.
+
+Every input row is kept, in order, with its columns untouched (identifiers and codes stay text,
+so ``01004`` keeps its zero). Rows whose coordinates are missing, unreadable, swapped or outside
+France are kept too, without geometry, and each problem is reported with its row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from ._errors import InputError
+from .territories import territory_of_points
+
+#: Columns this tool adds to a table; dropped from an input that already has them, so running
+#: again on an enriched file gives the same file.
+OUTPUT_COLUMNS = [
+    "code_qp", "nom_qp", "relation", "distance_m", "nearest_code_qp", "qpv_nearby",
+    "qpv_served", "note_localisation",
+    "code_qp_compare", "relation_compare", "evolution",
+    "latitude_geocode", "longitude_geocode",
+]
+
+_LON = ("longitude", "lon", "lng", "long", "x")
+_LAT = ("latitude", "lat", "y")
+_ID = ("id_initiative", "identifiant", "initiative_id", "id", "identifiant_initiative")
+_THEME = ("theme", "thème", "thematique", "thématique", "secteur", "categorie", "catégorie",
+          "activite", "activité")
+_SERVED = ("qpv_servis", "quartiers_servis", "qpv_desservis", "quartiers_desservis",
+           "qpv_declares", "served_qpv")
+_RADIUS = ("rayon_m", "rayon", "rayon_intervention_m")
+_NAME = ("nom", "nom_initiative", "name", "raison_sociale", "denomination")
+_ENCODINGS = ("utf-8-sig", "cp1252")
+
+
+@dataclass
+class Issue:
+    """A problem found in one row of the input (1-based row as the user sees it)."""
+
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"ligne {self.row}" + (f", colonne « {self.column} »" if self.column else "")
+        return f"{where} : {self.message}"
+
+
+@dataclass
+class Initiatives:
+    """The sites read from a file, with what was found about its columns."""
+
+    sites: gpd.GeoDataFrame
+    path: str
+    id_column: str | None = None
+    theme_column: str | None = None
+    served_column: str | None = None
+    radius_column: str | None = None
+    name_column: str | None = None
+    coordinate_columns: tuple[str, str] | None = None
+    issues: list[Issue] = field(default_factory=list)
+    #: Number of the first data row as the user counts it (2 under a header line).
+    first_row: int = 2
+    #: Field separator of a CSV input, reused for CSV outputs.
+    separator: str = ","
+
+    def row_number(self, index: int) -> int:
+        """Return the row number the user sees for a position in :attr:`sites`."""
+        return index + self.first_row
+
+    @property
+    def located(self) -> pd.Series:
+        return self.sites.geometry.notna()
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None
+               ) -> tuple[pd.DataFrame, int, str]:
+    """Read a CSV, XLSX, GeoJSON or GeoPackage file with every column as text.
+
+    Returns the table, the number of the first data row as the user sees it, and the CSV
+    field separator (``","`` for other formats).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("fichier introuvable.", path=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        table, sep = _read_csv(path)
+        return table, 2, sep
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            table = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False)
+        except Exception as exc:  # openpyxl raises many types for broken files
+            raise InputError(f"classeur Excel illisible ({exc}).", path=str(path)) from exc
+        return table, 2, ","
+    if suffix in (".geojson", ".json", ".gpkg", ".shp"):
+        try:
+            frame = gpd.read_file(path)
+        except Exception as exc:
+            raise InputError(f"fichier géographique illisible ({exc}).", path=str(path)) from exc
+        return frame, 1, ","
+    raise InputError(
+        f"format d'entrée inconnu « {suffix} » ; formats acceptés : .csv, .xlsx, .geojson, .gpkg.",
+        path=str(path))
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    raw = path.read_bytes()
+    for encoding in _ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes nearly anything
+        raise InputError("encodage non reconnu (ni UTF-8 ni Windows-1252).", path=str(path))
+    if not text.strip():
+        raise InputError("le fichier est vide.", path=str(path))
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=";,\t|").delimiter
+    except csv.Error:
+        header = text.splitlines()[0]
+        sep = max(";,\t|", key=header.count)
+    try:
+        table = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+        return table, sep
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise InputError(f"ligne mal formée ({exc}).", path=str(path),
+                         row=int(line.group(1)) if line else None) from exc
+
+
+def _find(columns: list[str], candidates: tuple[str, ...], given: str | None,
+          path: str, what: str) -> str | None:
+    if given:
+        if given not in columns:
+            raise InputError(
+                f"la colonne {what} « {given} » n'existe pas ; colonnes présentes : "
+                f"{', '.join(columns)}.", path=path)
+        return given
+    lower = {c.strip().lower(): c for c in columns}
+    for name in candidates:
+        if name in lower:
+            return lower[name]
+    return None
+
+
+def read_initiatives(
+    path: str | Path,
+    *,
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+    crs: str | int | None = None,
+    id_column: str | None = None,
+    theme_column: str | None = None,
+    served_column: str | None = None,
+    radius_column: str | None = None,
+    sheet: str | int | None = None,
+) -> Initiatives:
+    """Read a table of initiative sites into points (EPSG:4326), keeping every row.
+
+    Parameters
+    ----------
+    path
+        CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252), XLSX, GeoJSON or
+        GeoPackage. One row is one site; several rows may share an initiative identifier.
+    lon_column, lat_column
+        Coordinate columns; found automatically (``longitude``/``latitude``, ``lon``/``lat``,
+        ``lng``, ``x``/``y``) when not given. Decimal commas are accepted.
+    crs
+        CRS of the coordinate columns (default EPSG:4326, longitude/latitude in degrees;
+        e.g. ``2154`` for Lambert-93 metres).
+    id_column, theme_column, served_column, radius_column
+        Initiative identifier, theme, declared served QPV (codes or names, ``;``-separated)
+        and service radius in metres; found automatically when not given.
+    """
+    path_s = str(path)
+    table, first_row, separator = read_table(path, sheet=sheet)
+    table = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
+    columns = [str(c) for c in table.columns if c != "geometry"]
+    result = Initiatives(
+        sites=None, path=path_s, first_row=first_row,  # type: ignore[arg-type]
+        separator=separator,
+        id_column=_find(columns, _ID, id_column, path_s, "d'identifiant"),
+        theme_column=_find(columns, _THEME, theme_column, path_s, "de thème"),
+        served_column=_find(columns, _SERVED, served_column, path_s, "des quartiers servis"),
+        radius_column=_find(columns, _RADIUS, radius_column, path_s, "de rayon"),
+        name_column=_find(columns, _NAME, None, path_s, "de nom"),
+    )
+    if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
+        lon, lat = _points_of_geometry(table, result)
+        attributes = pd.DataFrame(table.drop(columns=table.geometry.name))
+        for col in attributes.columns:
+            attributes[col] = attributes[col].astype("string").fillna("").astype(object)
+    else:
+        attributes = pd.DataFrame(table).astype(object)
+        lon_col = _find(columns, _LON, lon_column, path_s, "de longitude")
+        lat_col = _find(columns, _LAT, lat_column, path_s, "de latitude")
+        if lon_col is None or lat_col is None:
+            lon = lat = np.full(len(table), np.nan)
+            result.issues.append(Issue(first_row, None, "aucune colonne de coordonnées "
+                                       "(longitude/latitude, lon/lat, x/y) : aucun site localisé"))
+        else:
+            result.coordinate_columns = (lon_col, lat_col)
+            lon, lon_text = _numbers(table[lon_col])
+            lat, lat_text = _numbers(table[lat_col])
+            _report_unreadable(lon_text, lat_text, lon, lat, (lon_col, lat_col), result)
+            if crs is not None and Transformer.from_crs(crs, 4326).source_crs.to_epsg() != 4326:
+                lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(lon, lat)
+            elif crs is None and np.nanmax(np.abs(np.r_[lon, lat, 0])) > 360:
+                raise InputError(
+                    f"les coordonnées de « {lon_col} »/« {lat_col} » ne sont pas en degrés ; "
+                    "indiquez leur système, par exemple --crs 2154 pour du Lambert-93.",
+                    path=path_s)
+    lon, lat = _check_france(np.asarray(lon, float), np.asarray(lat, float), result)
+    geometry = shapely.points(lon, lat)
+    geometry[np.isnan(lon) | np.isnan(lat)] = None
+    result.sites = gpd.GeoDataFrame(attributes.reset_index(drop=True), geometry=geometry,
+                                    crs=4326)
+    _check_duplicates(result)
+    result.issues.sort(key=lambda issue: issue.row)
+    return result
+
+
+def _numbers(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Parse coordinates (decimal commas accepted); return numbers and the cleaned text."""
+    text = values.fillna("").astype(str).str.strip().str.replace("\u00a0", "")
+    text = text.where(text.str.contains(r"\."), text.str.replace(",", ".", regex=False))
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float), text
+
+
+def _report_unreadable(lon_text: pd.Series, lat_text: pd.Series, lon: np.ndarray,
+                       lat: np.ndarray, columns: tuple[str, str], result: Initiatives) -> None:
+    for i in np.flatnonzero(np.isnan(lon) | np.isnan(lat)):
+        if lon_text.iloc[i] == "" and lat_text.iloc[i] == "":
+            result.issues.append(Issue(result.row_number(i), "/".join(columns),
+                                       "coordonnées manquantes : site non localisé"))
+            continue
+        for column, text, value in ((columns[0], lon_text, lon), (columns[1], lat_text, lat)):
+            if np.isnan(value[i]):
+                shown = f"« {text.iloc[i]} » n'est pas un nombre" if text.iloc[i] else "vide"
+                result.issues.append(Issue(result.row_number(i), column,
+                                           f"coordonnée {shown} : site non localisé"))
+
+
+def _points_of_geometry(frame: gpd.GeoDataFrame, result: Initiatives):
+    frame = frame.to_crs(4326) if frame.crs is not None and frame.crs.to_epsg() != 4326 else frame
+    geoms = frame.geometry.values
+    not_points = ~np.isin(shapely.get_type_id(geoms), [0, -1]) & ~shapely.is_missing(geoms)
+    for i in np.flatnonzero(not_points):
+        result.issues.append(Issue(result.row_number(i), "geometry",
+                                   "géométrie non ponctuelle : son point intérieur est utilisé"))
+    points = np.where(not_points, shapely.point_on_surface(geoms), geoms)
+    missing = shapely.is_missing(points) | shapely.is_empty(points)
+    for i in np.flatnonzero(missing):
+        result.issues.append(Issue(result.row_number(i), "geometry",
+                                   "géométrie absente : site non localisé"))
+    lon = np.where(missing, np.nan, shapely.get_x(points))
+    lat = np.where(missing, np.nan, shapely.get_y(points))
+    return lon, lat
+
+
+def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
+    known = ~(np.isnan(lon) | np.isnan(lat))
+    territory = territory_of_points(lon, lat).to_numpy()
+    outside = known & pd.isna(territory)
+    if outside.any():
+        swapped = territory_of_points(lat, lon).to_numpy()
+        columns = result.coordinate_columns or ("geometry", "geometry")
+        for i in np.flatnonzero(outside):
+            if not pd.isna(swapped[i]):
+                message = (f"latitude et longitude semblent inversées (longitude {lon[i]:g}, "
+                           f"latitude {lat[i]:g}) : site non localisé ; échangez les deux "
+                           "colonnes")
+            else:
+                message = (f"point hors de France et des outre-mer (lon {lon[i]:g}, "
+                           f"lat {lat[i]:g}) : site non localisé")
+            result.issues.append(Issue(result.row_number(i), f"{columns[0]}/{columns[1]}"
+                                       if columns[0] != "geometry" else "geometry", message))
+        lon, lat = lon.copy(), lat.copy()
+        lon[outside] = lat[outside] = np.nan
+    return lon, lat
+
+
+def _check_duplicates(result: Initiatives) -> None:
+    sites = result.sites
+    if not len(sites):
+        return
+    key_columns = [c for c in sites.columns if c != "geometry"]
+    keys = sites[key_columns].astype(str).agg("\u241f".join, axis=1)
+    keys = keys + "\u241f" + sites.geometry.to_wkt().fillna("")
+    first_seen: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key in first_seen:
+            result.issues.append(Issue(
+                result.row_number(i), result.id_column,
+                f"ligne identique à la ligne {result.row_number(first_seen[key])} (doublon ?)"))
+        else:
+            first_seen[key] = i
+
+
+def initiative_ids(initiatives: Initiatives) -> pd.Series:
+    """Return the initiative identifier of each site (its row number when there is none)."""
+    sites = initiatives.sites
+    rows = pd.Series([f"ligne {initiatives.row_number(i)}" for i in range(len(sites))])
+    if initiatives.id_column is None:
+        return rows
+    ids = sites[initiatives.id_column].astype(str).str.strip().reset_index(drop=True)
+    return ids.where(ids != "", rows)

@@ -1,0 +1,569 @@
+"""Which quartiers each site is implanted in, near to, or serves — distances in metres.
+
+The geometry work (:func:`link_points`) runs per territory in its official metric projection
+(:mod:`geo.territories`) with a spatial index, so it is exact at the boundary (a point on a
+boundary is inside) and fast enough for every ESS establishment in France. :func:`link` builds
+the user's tables from it: per site, long, per initiative, per QPV and per territory.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from .initiatives import Initiatives, Issue, initiative_ids
+from .territories import (
+    DEPARTEMENTS,
+    TERRITORIES,
+    territory_of_departement,
+    territory_of_points,
+)
+
+#: Default width of the proximity band, in metres (the usual band of national programmes).
+DEFAULT_DISTANCE = 300.0
+
+RELATIONS = ("implanted", "nearby", "served")
+_RANK = {"implanted": 0, "nearby": 1, "none": 2, "not_located": 3}
+
+
+@dataclass
+class Links:
+    """Raw results of :func:`link_points`; sites and QPV are positions in the inputs."""
+
+    implanted: pd.DataFrame  # site, qpv
+    nearby: pd.DataFrame  # site, qpv, distance_m (outside the QPV, within the band)
+    within_radius: pd.DataFrame  # site, qpv, distance_m (QPV touching the service circle)
+    nearest_qpv: np.ndarray  # position of the nearest QPV, -1 when none in the territory
+    nearest_distance: np.ndarray  # metres, 0 inside, NaN when not located
+
+
+def _pairs(site=(), qpv=(), distance=None) -> pd.DataFrame:
+    frame = pd.DataFrame({"site": np.asarray(site, dtype=np.int64),
+                          "qpv": np.asarray(qpv, dtype=np.int64)})
+    if distance is not None:
+        frame["distance_m"] = np.asarray(distance, dtype=float)
+    return frame
+
+
+def link_points(
+    points: gpd.GeoSeries | np.ndarray,
+    qpv: gpd.GeoDataFrame,
+    *,
+    distance: float = DEFAULT_DISTANCE,
+    radius: np.ndarray | None = None,
+) -> Links:
+    """Relate points (EPSG:4326; missing ones allowed) to QPV polygons, in metres.
+
+    Parameters
+    ----------
+    points
+        Site locations in longitude/latitude (EPSG:4326); ``None`` for unlocated sites.
+    qpv
+        QPV boundaries as returned by :func:`geo.qpv.load_qpv` (EPSG:4326, ``insee_dep``).
+    distance
+        Width of the proximity band in metres; ``0`` disables *nearby*.
+    radius
+        Per-site service radius in metres (NaN or 0: none); QPV touching the circle are
+        returned in ``within_radius``.
+    """
+    geoms = np.asarray(points.values if hasattr(points, "values") else points, dtype=object)
+    n = len(geoms)
+    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    x[located], y[located] = shapely.get_x(geoms[located]), shapely.get_y(geoms[located])
+    site_territory = territory_of_points(x, y).to_numpy()
+    qpv_territory = qpv["insee_dep"].map(territory_of_departement).to_numpy()
+    nearest_qpv = np.full(n, -1, dtype=np.int64)
+    nearest_distance = np.full(n, np.nan)
+    implanted, nearby, within = [], [], []
+    for key in TERRITORIES:
+        sites = np.flatnonzero(located & (site_territory == key))
+        polys_at = np.flatnonzero(qpv_territory == key)
+        if not len(sites) or not len(polys_at):
+            continue
+        crs = TERRITORIES[key].crs
+        px, py = Transformer.from_crs(4326, crs, always_xy=True).transform(x[sites], y[sites])
+        pts = _threaded(shapely.points, px, py)
+        polys = qpv.geometry.iloc[polys_at].to_crs(crs).values._data
+        tree = shapely.STRtree(polys)
+
+        inside = tree.query(pts, predicate="intersects")
+        implanted.append(_pairs(sites[inside[0]], polys_at[inside[1]]))
+        near = np.empty((2, 0), dtype=np.int64)
+        d = np.empty(0)
+        if distance > 0:
+            near = tree.query(pts, predicate="dwithin", distance=distance)
+            d = shapely.distance(pts[near[0]], polys[near[1]])
+            keep = d > 0
+            nearby.append(_pairs(sites[near[0][keep]], polys_at[near[1][keep]], d[keep]))
+        found, nearest_distance[sites] = _nearest(tree, pts, polys, inside, near, d)
+        nearest_qpv[sites] = polys_at[found]
+        if radius is not None:
+            r = np.nan_to_num(np.asarray(radius, dtype=float)[sites])
+            with_r = np.flatnonzero(r > 0)
+            if len(with_r):
+                hit = tree.query(pts[with_r], predicate="dwithin", distance=r[with_r])
+                d = shapely.distance(pts[with_r][hit[0]], polys[hit[1]])
+                within.append(_pairs(sites[with_r][hit[0]], polys_at[hit[1]], d))
+    return Links(
+        implanted=pd.concat([_pairs(), *implanted], ignore_index=True),
+        nearby=pd.concat([_pairs(distance=[]), *nearby], ignore_index=True),
+        within_radius=pd.concat([_pairs(distance=[]), *within], ignore_index=True),
+        nearest_qpv=nearest_qpv,
+        nearest_distance=nearest_distance,
+    )
+
+
+#: Boundaries are densified so that no segment is longer than this (metres) before their
+#: vertices are indexed for the nearest-QPV search.
+_SEGMENT = 20.0
+#: Largest error accepted from the vertex search before falling back to an exact search.
+_TOLERANCE = 0.25
+
+
+def _nearest(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, inside: np.ndarray,
+             near: np.ndarray, near_distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest polygon and distance (metres) of each point, exact to the centimetre.
+
+    Inside a polygon the distance is 0; within the proximity band it is the smallest
+    distance already computed for *nearby*. Beyond, a k-d tree of the boundary vertices
+    (densified every :data:`_SEGMENT` m) gives the nearest vertex, at ``d_v``, and its
+    polygon, at exact distance ``d``. No other polygon can be closer than
+    ``sqrt(d_v² - (_SEGMENT/2)²)``; the few points where that bound leaves more than
+    :data:`_TOLERANCE` of doubt get an exact STRtree search.
+    """
+    index = np.full(len(pts), -1, dtype=np.int64)
+    dist = np.full(len(pts), np.inf)
+    if len(near[0]):
+        order = np.lexsort((near_distance, near[0]))
+        first = order[np.r_[True, near[0][order][1:] != near[0][order][:-1]]]
+        index[near[0][first]] = near[1][first]
+        dist[near[0][first]] = near_distance[first]
+    index[inside[0]] = inside[1]
+    dist[inside[0]] = 0.0
+    todo = np.flatnonzero(index < 0)
+    if not len(todo):
+        return index, dist
+    from scipy.spatial import cKDTree
+
+    boundary = shapely.segmentize(shapely.boundary(polys), _SEGMENT)
+    vertices, owner = shapely.get_coordinates(boundary, return_index=True)
+    vertex_distance, vertex = cKDTree(vertices).query(
+        shapely.get_coordinates(pts[todo]), workers=-1)
+    candidate = owner[vertex]
+    d = _threaded(shapely.distance, pts[todo], polys[candidate])
+    lower = np.sqrt(np.maximum(vertex_distance**2 - (_SEGMENT / 2) ** 2, 0))
+    doubt = np.flatnonzero(d - lower > _TOLERANCE)
+    if len(doubt):
+        found, exact = tree.query_nearest(pts[todo[doubt]], return_distance=True,
+                                          all_matches=False)
+        candidate[doubt[found[0]]] = found[1]
+        d[doubt[found[0]]] = exact
+    index[todo], dist[todo] = candidate, d
+    return index, dist
+
+
+def _threaded(func, *arrays: np.ndarray, chunks: int = 2) -> np.ndarray:
+    """Run a vectorised shapely function on chunks in threads (shapely releases the GIL)."""
+    n = len(arrays[0])
+    if n < 20_000:
+        return func(*arrays)
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, n, chunks + 1).astype(int)
+    with ThreadPoolExecutor(chunks) as pool:
+        parts = pool.map(lambda ab: func(*(a[ab[0]:ab[1]] for a in arrays)),
+                         zip(bounds[:-1], bounds[1:], strict=True))
+        return np.concatenate(list(parts))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class LinkResult:
+    """Everything :func:`link` computes, ready to be written."""
+
+    sites: gpd.GeoDataFrame
+    long: pd.DataFrame
+    initiatives: pd.DataFrame
+    per_qpv: pd.DataFrame
+    per_territory: pd.DataFrame
+    issues: list[Issue] = field(default_factory=list)
+    parameters: dict = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        """Counts of sites by relation, as shown at the end of a command."""
+        relation = self.sites["relation"]
+        return {
+            "sites": len(self.sites),
+            "located": int((relation != "not_located").sum()),
+            "implanted": int((relation == "implanted").sum()),
+            "nearby": int((relation == "nearby").sum()),
+            "none": int((relation == "none").sum()),
+            "not_located": int((relation == "not_located").sum()),
+            "serving": int((self.sites["qpv_served"] != "").sum()),
+            "initiatives": len(self.initiatives),
+        }
+
+
+def link(
+    initiatives: Initiatives,
+    qpv: gpd.GeoDataFrame,
+    *,
+    distance: float = DEFAULT_DISTANCE,
+) -> LinkResult:
+    """Link the sites of ``initiatives`` to ``qpv`` and build the output tables.
+
+    Parameters
+    ----------
+    initiatives
+        Sites read by :func:`geo.initiatives.read_initiatives`.
+    qpv
+        The QPV of the territory studied (:func:`geo.qpv.load_qpv`); every one of them
+        appears in the per-QPV table, with or without initiatives.
+    distance
+        Width of the proximity band in metres (default 300; 0 disables *nearby*).
+
+    Returns
+    -------
+    LinkResult
+        ``sites`` keeps every input row and column, in order, and adds ``code_qp``,
+        ``nom_qp``, ``relation`` (implanted / nearby / none / not_located), ``distance_m``
+        (to the nearest QPV, 0 inside), ``nearest_code_qp``, ``qpv_nearby`` and
+        ``qpv_served`` (``;``-separated codes).
+    """
+    if distance < 0:
+        raise ValueError(f"`distance` was {distance} but must be ≥ 0 metres")
+    qpv = qpv.reset_index(drop=True)
+    sites = initiatives.sites.reset_index(drop=True)
+    radius = None
+    if initiatives.radius_column:
+        radius = pd.to_numeric(sites[initiatives.radius_column].astype(str).str.replace(
+            ",", "."), errors="coerce").to_numpy()
+    links = link_points(sites.geometry, qpv, distance=distance, radius=radius)
+    issues = list(initiatives.issues)
+    declared = _declared_served(initiatives, qpv, links, issues)
+    ids = initiative_ids(initiatives)
+    codes = qpv["code_qp"].to_numpy()
+    names = qpv["nom_qp"].to_numpy()
+
+    long = _long_table(links, declared, ids, initiatives, codes, names)
+    wide = _site_columns(sites, links, long, codes, names, issues, initiatives)
+    per_initiative = _initiative_table(wide, long, ids, initiatives)
+    per_qpv = _qpv_table(qpv, long, initiatives)
+    per_territory = _territory_table(qpv, long)
+    return LinkResult(
+        sites=wide, long=long, initiatives=per_initiative, per_qpv=per_qpv,
+        per_territory=per_territory, issues=sorted(issues, key=lambda i: i.row),
+        parameters={"distance_m": distance, "qpv_count": len(qpv)},
+    )
+
+
+def _normal(text: str) -> str:
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def _declared_served(initiatives: Initiatives, qpv: gpd.GeoDataFrame, links: Links,
+                     issues: list[Issue]) -> pd.DataFrame:
+    """Resolve the declared served QPV (codes, or names with an optional commune)."""
+    column = initiatives.served_column
+    if column is None:
+        return _pairs(distance=[])
+    by_code = {c.upper(): i for i, c in enumerate(qpv["code_qp"])}
+    by_name: dict[str, list[int]] = {}
+    for i, name in enumerate(qpv["nom_qp"]):
+        by_name.setdefault(_normal(name), []).append(i)
+    communes = [_normal(c).split(" ") and {_normal(x) for x in c.split(";")}
+                for c in qpv["communes"]]
+    site, found = [], []
+    for row, value in enumerate(initiatives.sites[column].astype(str)):
+        for item in filter(None, (v.strip() for v in re.split(r"[;|]", value))):
+            match = _match_qpv(item, by_code, by_name, communes)
+            if isinstance(match, str):
+                issues.append(Issue(initiatives.row_number(row), column, match))
+            else:
+                site.append(row)
+                found.append(match)
+    pairs = _pairs(site, found)
+    pairs["distance_m"] = _site_qpv_distance(pairs, links, initiatives.sites, qpv)
+    return pairs
+
+
+def _match_qpv(item: str, by_code: dict, by_name: dict, communes: list[set]) -> int | str:
+    if item.upper() in by_code:
+        return by_code[item.upper()]
+    if re.fullmatch(r"Q[NP][0-9A-Z]{5,6}", item.upper()):
+        return f"code de quartier inconnu « {item} » (absent des QPV chargés)"
+    name, commune = item, None
+    m = re.fullmatch(r"(.+?)\s*\(([^()]+)\)", item)
+    if m:
+        name, commune = m.group(1), _normal(m.group(2))
+    candidates = by_name.get(_normal(name), [])
+    if commune is not None:
+        candidates = [i for i in candidates if commune in communes[i]]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        return f"quartier inconnu « {item} » (ni code ni nom de QPV chargé)"
+    return (f"nom de quartier ambigu « {item} » ({len(candidates)} QPV portent ce nom) : "
+            "précisez la commune, par exemple « Nom (Commune) », ou le code")
+
+
+def _site_qpv_distance(pairs: pd.DataFrame, links: Links, sites: gpd.GeoDataFrame,
+                       qpv: gpd.GeoDataFrame) -> np.ndarray:
+    """Distance in metres between given (site, qpv) pairs, in the site's territory CRS."""
+    out = np.full(len(pairs), np.nan)
+    if not len(pairs):
+        return out
+    geoms = sites.geometry.values[pairs["site"].to_numpy()]
+    ok = ~shapely.is_missing(geoms)
+    if not ok.any():
+        return out
+    x, y = shapely.get_x(geoms[ok]), shapely.get_y(geoms[ok])
+    terr = territory_of_points(x, y).to_numpy()
+    sel = np.flatnonzero(ok)
+    for key in set(terr) - {None}:
+        at = terr == key
+        crs = TERRITORIES[key].crs
+        px, py = Transformer.from_crs(4326, crs, always_xy=True).transform(x[at], y[at])
+        polys = qpv.geometry.iloc[pairs["qpv"].to_numpy()[sel[at]]].to_crs(crs).values._data
+        out[sel[at]] = shapely.distance(shapely.points(px, py), polys)
+    return out
+
+
+def _long_table(links: Links, declared: pd.DataFrame, ids: pd.Series,
+                initiatives: Initiatives, codes: np.ndarray, names: np.ndarray) -> pd.DataFrame:
+    implanted = links.implanted.assign(relation="implanted", source="", distance_m=0.0)
+    nearby = links.nearby.assign(relation="nearby", source="distance")
+    radius = links.within_radius.assign(relation="served", source="rayon")
+    served = declared.assign(relation="served", source="declare")
+    long = pd.concat([implanted, nearby, served, radius], ignore_index=True)
+    # A QPV both declared and within the radius is served once (declared wins).
+    long = long.drop_duplicates(["site", "qpv", "relation"], keep="first")
+    long = long.sort_values(["site", "relation", "distance_m"], kind="stable",
+                            key=lambda s: s.map(_RANK) if s.name == "relation" else s)
+    site = long["site"].to_numpy()
+    out = pd.DataFrame({
+        "ligne": site + initiatives.first_row,
+        "id_initiative": ids.to_numpy()[site],
+    })
+    for role, column in (("nom", initiatives.name_column), ("theme", initiatives.theme_column)):
+        if column:
+            out[role] = initiatives.sites[column].astype(str).to_numpy()[site]
+    out["code_qp"] = codes[long["qpv"].to_numpy()]
+    out["nom_qp"] = names[long["qpv"].to_numpy()]
+    out["relation"] = long["relation"].to_numpy()
+    out["origine"] = long["source"].to_numpy()
+    out["distance_m"] = np.round(long["distance_m"].to_numpy()).astype("float")
+    out["distance_m"] = out["distance_m"].astype("Int64")
+    out["_site"] = site
+    out["_qpv"] = long["qpv"].to_numpy()
+    return out.reset_index(drop=True)
+
+
+def _joined_by_site(long: pd.DataFrame, relation: str, column: str, n: int) -> np.ndarray:
+    out = np.full(n, "", dtype=object)
+    part = long[long["relation"] == relation].drop_duplicates(["_site", column])
+    if len(part):
+        joined = part.groupby("_site", sort=False)[column].agg(";".join)
+        out[joined.index.to_numpy()] = joined.to_numpy()
+    return out
+
+
+def _site_columns(sites: gpd.GeoDataFrame, links: Links, long: pd.DataFrame,
+                  codes: np.ndarray, names: np.ndarray, issues: list[Issue],
+                  initiatives: Initiatives) -> gpd.GeoDataFrame:
+    n = len(sites)
+    wide = sites.copy()
+    wide["code_qp"] = _joined_by_site(long, "implanted", "code_qp", n)
+    wide["nom_qp"] = _joined_by_site(long, "implanted", "nom_qp", n)
+    located = sites.geometry.notna().to_numpy()
+    nearby = _joined_by_site(long, "nearby", "code_qp", n)
+    relation = np.where(~located, "not_located", np.where(
+        wide["code_qp"] != "", "implanted", np.where(nearby != "", "nearby", "none")))
+    wide["relation"] = relation
+    wide["distance_m"] = pd.array(np.round(links.nearest_distance), dtype="Int64")
+    has = links.nearest_qpv >= 0
+    nearest = np.full(n, "", dtype=object)
+    nearest[has] = codes[links.nearest_qpv[has]]
+    wide["nearest_code_qp"] = nearest
+    wide["qpv_nearby"] = nearby
+    wide["qpv_served"] = _joined_by_site(long, "served", "code_qp", n)
+    notes = np.full(n, "", dtype=object)
+    for issue in issues:
+        i = issue.row - initiatives.first_row
+        if 0 <= i < n:
+            notes[i] = f"{notes[i]} ; {issue.message}" if notes[i] else issue.message
+    wide["note_localisation"] = notes
+    return wide
+
+
+def _initiative_table(wide: gpd.GeoDataFrame, long: pd.DataFrame, ids: pd.Series,
+                      initiatives: Initiatives) -> pd.DataFrame:
+    """One row per initiative: its relation is the union over its sites."""
+    rank = wide["relation"].map(_RANK).to_numpy()
+    frame = pd.DataFrame({"id_initiative": ids.to_numpy(), "_rank": rank,
+                          "_located": rank < _RANK["not_located"],
+                          "distance_m": wide["distance_m"].to_numpy()})
+    grouped = frame.groupby("id_initiative", sort=False)
+    out = pd.DataFrame({"n_sites": grouped.size(),
+                        "n_sites_localises": grouped["_located"].sum().astype(int)})
+    names = {v: k for k, v in _RANK.items()}
+    out["relation"] = grouped["_rank"].min().map(names)
+    out["distance_m"] = grouped["distance_m"].min()
+    first = ~pd.Series(ids.to_numpy()).duplicated().to_numpy()
+    for role, column in (("theme", initiatives.theme_column), ("nom", initiatives.name_column)):
+        if column:
+            values = pd.Series(wide[column].astype(str).to_numpy()[first],
+                               index=ids.to_numpy()[first])
+            out.insert(0, role, values.reindex(out.index).to_numpy())
+    for relation in RELATIONS:
+        part = long[long["relation"] == relation].drop_duplicates(["id_initiative", "code_qp"])
+        codes = part.groupby("id_initiative", sort=False)["code_qp"].agg(";".join)
+        out[f"qpv_{relation}"] = codes.reindex(out.index).fillna("").to_numpy()
+    return out.rename_axis("id_initiative").reset_index()
+
+
+def _initiative_relations(long: pd.DataFrame) -> pd.DataFrame:
+    """Distinct (initiative, QPV, relation), *nearby* dropped where the initiative is implanted
+    in the same QPV through another site."""
+    pairs = long[["id_initiative", "_qpv", "relation"] + (["theme"] if "theme" in long else [])]
+    pairs = pairs.drop_duplicates(["id_initiative", "_qpv", "relation"])
+    implanted = pairs.loc[pairs["relation"] == "implanted", ["id_initiative", "_qpv"]]
+    key = pd.MultiIndex.from_frame(pairs[["id_initiative", "_qpv"]])
+    also_implanted = key.isin(pd.MultiIndex.from_frame(implanted))
+    pairs = pairs[~((pairs["relation"] == "nearby").to_numpy() & also_implanted)]
+    return pairs
+
+
+def _qpv_table(qpv: gpd.GeoDataFrame, long: pd.DataFrame, initiatives: Initiatives
+               ) -> pd.DataFrame:
+    """Every QPV studied, with the number of initiatives implanted, nearby and serving."""
+    pairs = _initiative_relations(long)
+    out = pd.DataFrame(qpv[["code_qp", "nom_qp", "communes", "insee_com", "insee_dep"]])
+    counts = pairs.groupby(["_qpv", "relation"]).size().unstack(fill_value=0)
+    for relation in RELATIONS:
+        col = counts[relation] if relation in counts else pd.Series(dtype=int)
+        out[f"n_{relation}"] = col.reindex(out.index, fill_value=0).astype(int).to_numpy()
+    any_relation = pairs.groupby("_qpv")["id_initiative"].nunique()
+    out["n_initiatives"] = any_relation.reindex(out.index, fill_value=0).astype(int).to_numpy()
+    if "theme" in pairs:
+        by_theme = pairs.groupby(["_qpv", "relation", "theme"]).size().unstack(
+            ["relation", "theme"], fill_value=0)
+        for relation, theme in sorted(by_theme.columns, key=lambda c: (_RANK.get(c[0], 9), c[1])):
+            if theme:
+                out[f"n_{relation}:{theme}"] = by_theme[(relation, theme)].reindex(
+                    out.index, fill_value=0).astype(int).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def _territory_table(qpv: gpd.GeoDataFrame, long: pd.DataFrame) -> pd.DataFrame:
+    """The per-QPV counts aggregated by département and by commune (distinct initiatives)."""
+    pairs = _initiative_relations(long)
+    levels = []
+    for level, key in (("departement", "insee_dep"), ("commune", "insee_com")):
+        keys = qpv[key].str.split(";").explode()
+        keys = keys[keys != ""]
+        q2k = pd.DataFrame({"_qpv": keys.index, "code": keys.to_numpy()})
+        names = _territory_names(qpv, level)
+        table = q2k.groupby("code").size().rename("n_qpv").to_frame()
+        joined = pairs.merge(q2k, on="_qpv")
+        with_any = joined.groupby("code")["_qpv"].nunique()
+        table["n_qpv_avec_initiative"] = with_any.reindex(table.index, fill_value=0)
+        for relation in RELATIONS:
+            n = joined[joined["relation"] == relation].groupby("code")["id_initiative"].nunique()
+            table[f"n_{relation}"] = n.reindex(table.index, fill_value=0)
+        table["n_initiatives"] = joined.groupby("code")["id_initiative"].nunique().reindex(
+            table.index, fill_value=0)
+        table.insert(0, "nom", [names.get(c, "") for c in table.index])
+        table.insert(0, "niveau", level)
+        levels.append(table.reset_index())
+    return pd.concat(levels, ignore_index=True)
+
+
+def _territory_names(qpv: gpd.GeoDataFrame, level: str) -> dict[str, str]:
+    if level == "departement":
+        return {d: DEPARTEMENTS.get(d, "") for d in qpv["insee_dep"]}
+    names: dict[str, str] = {}
+    for codes, communes in zip(qpv["insee_com"], qpv["communes"], strict=True):
+        code_list, name_list = codes.split(";"), communes.split(";")
+        if len(code_list) == len(name_list):
+            names.update(zip(code_list, name_list, strict=True))
+    return names
+
+
+# --------------------------------------------------------------------------- generations
+
+
+#: Share of the smaller of two QPV that must overlap the other for them to count as the
+#: same quartier across generations.
+SAME_QUARTIER_OVERLAP = 0.5
+
+
+def compare(sites: gpd.GeoDataFrame, current: gpd.GeoDataFrame,
+            previous: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Status of each site under two QPV generations (e.g. 2024 and 2015).
+
+    ``evolution`` is ``entered`` (implanted now, not before), ``left`` (the reverse),
+    ``unchanged`` (outside both, or inside two quartiers that overlap for at least
+    :data:`SAME_QUARTIER_OVERLAP` of the smaller), ``changed_qpv`` (inside both, in quartiers
+    that do not), ``not_located``, or ``not_covered`` when ``previous`` holds no quartier of
+    the département of the site's nearest current QPV (a regional file, for instance).
+
+    Returns a table aligned on ``sites`` with ``code_qp_compare``, ``relation_compare`` and
+    ``evolution``.
+    """
+    current = current.reset_index(drop=True)
+    previous = previous.reset_index(drop=True)
+    now = link_points(sites.geometry, current, distance=0)
+    before = link_points(sites.geometry, previous, distance=0)
+    n = len(sites)
+    first_now = now.implanted.drop_duplicates("site").set_index("site")["qpv"]
+    first_before = before.implanted.drop_duplicates("site").set_index("site")["qpv"]
+    codes_before = _joined_codes(before.implanted, previous, n)
+    located = sites.geometry.notna().to_numpy()
+    covered_deps = set(previous["insee_dep"])
+    evolution = np.full(n, "unchanged", dtype=object)
+    for i in range(n):
+        a, b = first_now.get(i), first_before.get(i)
+        if not located[i]:
+            evolution[i] = "not_located"
+        elif b is None and now.nearest_qpv[i] >= 0 and (
+                current["insee_dep"].iat[now.nearest_qpv[i]] not in covered_deps):
+            evolution[i] = "not_covered"
+        elif a is not None and b is None:
+            evolution[i] = "entered"
+        elif a is None and b is not None:
+            evolution[i] = "left"
+        elif a is not None and not _same_quartier(current.geometry.iat[a],
+                                                  previous.geometry.iat[b]):
+            evolution[i] = "changed_qpv"
+    relation = np.where(~located, "not_located",
+                        np.where(codes_before != "", "implanted", "none"))
+    relation[evolution == "not_covered"] = ""
+    return pd.DataFrame({"code_qp_compare": codes_before, "relation_compare": relation,
+                         "evolution": evolution}, index=sites.index)
+
+
+def _joined_codes(pairs: pd.DataFrame, qpv: gpd.GeoDataFrame, n: int) -> np.ndarray:
+    out = np.full(n, "", dtype=object)
+    if len(pairs):
+        codes = qpv["code_qp"].to_numpy()[pairs["qpv"].to_numpy()]
+        joined = pd.Series(codes).groupby(pairs["site"].to_numpy()).agg(";".join)
+        out[joined.index.to_numpy()] = joined.to_numpy()
+    return out
+
+
+def _same_quartier(a: shapely.Geometry, b: shapely.Geometry) -> bool:
+    smaller = min(a.area, b.area)
+    return smaller > 0 and a.intersection(b).area / smaller >= SAME_QUARTIER_OVERLAP

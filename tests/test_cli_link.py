@@ -1,0 +1,102 @@
+"""``ess-qpv link`` end to end: every row out, every table written, clear errors."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+
+from geo import cli
+from tests.servers import SHARED
+
+SITES = (
+    "id;nom;theme;code_commune;latitude;longitude;qpv_servis\n"
+    "1;Épicerie de la Goutte;épicerie solidaire;75118;48,8870;2,3540;\n"
+    "2;Régie Sémard;régie de quartier;93066;48.9362;2.3587;QN07511M\n"
+    "3;Café loin;café associatif;33063;44.8378;-0.5792;\n"
+    "4;Sans adresse;recyclerie;01004;;;\n"
+    "5;=HYPERLINK(\"http://x\");garage solidaire;69123;45.76;4.85;\n"
+)
+
+
+@pytest.fixture
+def sites(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(SITES, encoding="utf-8")
+    return path
+
+
+def test_link_writes_every_table(tmp_path, sites, capsys):
+    out = tmp_path / "out"
+    argv = ["link", str(sites), "-o", str(out / "sites.csv"),
+            "--long", str(out / "long.csv"), "--per-qpv", str(out / "qpv.gpkg"),
+            "--per-territory", str(out / "territoires.xlsx"),
+            "--per-initiative", str(out / "initiatives.csv")]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "5 sites lus" in printed and "non localisés : 1" in printed
+    assert "ligne 5" in printed  # the row without coordinates is named
+    enriched = pd.read_csv(out / "sites.csv", sep=";", dtype=str, keep_default_na=False)
+    assert len(enriched) == 5
+    assert list(enriched.columns[:7]) == ["id", "nom", "theme", "code_commune", "latitude",
+                                          "longitude", "qpv_servis"]
+    assert list(enriched["code_commune"]) == ["75118", "93066", "33063", "01004", "69123"]
+    assert list(enriched["relation"]) == ["implanted", "implanted", "none", "not_located",
+                                          "none"]
+    assert enriched["code_qp"][0] == "QN07511M" and enriched["qpv_served"][1] == "QN07511M"
+    per_qpv = gpd.read_file(out / "qpv.gpkg")
+    assert len(per_qpv) == 1584 and per_qpv.geometry.notna().all()
+    assert per_qpv.set_index("code_qp").loc["QN07511M", "n_implanted"] == 1
+    book = openpyxl.load_workbook(out / "territoires.xlsx")
+    assert book.active.freeze_panes == "A2"
+    long = pd.read_csv(out / "long.csv", sep=";")
+    assert not any(c.startswith("_") for c in long.columns)
+
+
+def test_rerun_on_its_own_output_is_stable(tmp_path, sites):
+    first, second = tmp_path / "1.csv", tmp_path / "2.csv"
+    assert cli.main(["link", str(sites), "-o", str(first)]) == 0
+    assert cli.main(["link", str(first), "-o", str(second)]) == 0
+    assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
+
+
+def test_xlsx_output_keeps_user_text_as_text(tmp_path, sites):
+    out = tmp_path / "sites.xlsx"
+    assert cli.main(["link", str(sites), "-o", str(out)]) == 0
+    sheet = openpyxl.load_workbook(out).active
+    cell = next(c for c in sheet["B"] if str(c.value).startswith("=HYPERLINK"))
+    assert cell.data_type == "s"
+
+
+def test_geojson_output_and_qpv_by_path_with_compare(tmp_path, sites, capsys):
+    out = tmp_path / "sites.geojson"
+    qpv_path = SHARED / "qp2024_gazetteer_4dp" / "qp2024_dep75_4dp.geojson"
+    assert cli.main(["link", str(sites), "-o", str(out), "--qpv", str(qpv_path),
+                     "--compare", "bundled-2015-occitanie"]) == 0
+    frame = gpd.read_file(out)
+    assert len(frame) == 5 and frame.geometry.isna().sum() == 1
+    assert frame["code_qp"][0] == "QN07511M"
+    assert frame["relation"][2] == "none"  # Bordeaux has no quartier in the Paris file
+    assert "Comparaison avec bundled-2015-occitanie" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv_tail", "message"), [
+    (["-o", "{tmp}/x.txt"], "format de sortie inconnu"),
+    (["-o", "{tmp}/x.csv", "--per-qpv", "{tmp}/q.doc"], "format de sortie inconnu"),
+    (["-o", "{tmp}/x.csv", "--lat-column", "nope"], "« nope » n'existe pas"),
+    (["-o", "{tmp}/x.csv", "--qpv", "{tmp}/absent.geojson"], "introuvable"),
+])
+def test_mistakes_write_nothing(tmp_path, sites, capsys, argv_tail, message):
+    out_dir = tmp_path / "sorties"
+    out_dir.mkdir()
+    argv = ["link", str(sites)] + [a.format(tmp=out_dir) for a in argv_tail]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert list(out_dir.iterdir()) == []
+
+
+def test_missing_input_names_the_file(tmp_path, capsys):
+    assert cli.main(["link", str(tmp_path / "absent.csv"), "-o", str(tmp_path / "o.csv")]) == 2
+    assert "absent.csv" in capsys.readouterr().err

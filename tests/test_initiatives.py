@@ -1,0 +1,122 @@
+"""Reading the user's table: formats, encodings, coordinates, row-level problems."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+
+from geo._errors import InputError
+from geo.initiatives import read_initiatives
+
+ROWS = ("id;nom;code_commune;latitude;longitude\n"
+        "01;Épicerie;01004;44,84;-0,57\n02;Café;05161;45.76;4.85\n")
+
+
+@pytest.mark.parametrize(("sep", "encoding"), [(";", "utf-8"), (",", "utf-8-sig"),
+                                               ("\t", "cp1252"), (";", "utf-8-sig")])
+def test_csv_separators_and_encodings(tmp_path, sep, encoding):
+    text = ROWS.replace("44,84", "44.84").replace("-0,57", "-0.57").replace(";", sep)
+    path = tmp_path / "sites.csv"
+    path.write_bytes(text.encode(encoding))
+    sites = read_initiatives(path).sites
+    assert list(sites.columns) == ["id", "nom", "code_commune", "latitude", "longitude",
+                                   "geometry"]
+    assert sites["nom"][0] == "Épicerie"
+    assert list(sites["code_commune"]) == ["01004", "05161"]  # leading zeros kept
+    assert list(sites["id"]) == ["01", "02"]
+    assert sites.geometry[0].equals(shapely.Point(-0.57, 44.84))
+
+
+def test_decimal_commas(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(ROWS, encoding="utf-8")
+    result = read_initiatives(path)
+    assert result.sites.geometry[0].equals(shapely.Point(-0.57, 44.84))
+    assert result.issues == []
+
+
+def test_xlsx_keeps_text_codes(tmp_path):
+    path = tmp_path / "sites.xlsx"
+    pd.DataFrame({"identifiant": ["007"], "lat": ["48.887"], "lon": ["2.354"],
+                  "commune": ["75118"]}).to_excel(path, index=False)
+    result = read_initiatives(path)
+    assert result.id_column == "identifiant"
+    assert result.sites["identifiant"][0] == "007"
+    assert result.sites.geometry[0].equals(shapely.Point(2.354, 48.887))
+
+
+def test_geojson_and_gpkg_in_another_crs(tmp_path):
+    frame = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[shapely.Point(2.354, 48.887),
+                             shapely.box(2.35, 48.88, 2.36, 48.89)], crs=4326)
+    frame.to_file(tmp_path / "s.geojson")
+    frame.to_crs(2154).to_file(tmp_path / "s.gpkg")
+    for name in ("s.geojson", "s.gpkg"):
+        result = read_initiatives(tmp_path / name)
+        assert result.sites.crs.to_epsg() == 4326
+        assert result.sites.geometry[0].distance(shapely.Point(2.354, 48.887)) < 1e-7
+        assert result.sites.geometry[1].within(shapely.box(2.35, 48.88, 2.36, 48.89))
+        assert [i.row for i in result.issues] == [2]  # polygon → interior point, reported
+
+
+def test_lambert93_columns_with_crs(tmp_path):
+    x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(2.354, 48.887)
+    path = tmp_path / "l93.csv"
+    path.write_text(f"nom;x;y\nGoutte d'Or;{x:.1f};{y:.1f}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="--crs 2154"):
+        read_initiatives(path)
+    point = read_initiatives(path, crs="2154").sites.geometry[0]
+    assert (point.x, point.y) == pytest.approx((2.354, 48.887), abs=1e-5)
+
+
+def test_row_problems_are_reported_and_rows_kept(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "id;nom;latitude;longitude\n"
+        "1;Ok;48.887;2.354\n"
+        "2;Inversé;2.354;48.887\n"
+        "3;Vide;;\n"
+        "4;Texte;quarante;2.3\n"
+        "5;Berlin;52.52;13.40\n"
+        "1;Ok;48.887;2.354\n", encoding="utf-8")
+    result = read_initiatives(path)
+    assert len(result.sites) == 6
+    assert list(result.sites.geometry.notna()) == [True, False, False, False, False, True]
+    messages = {i.row: (i.column, i.message) for i in result.issues}
+    assert "inversées" in messages[3][1] and messages[3][0] == "longitude/latitude"
+    assert "manquantes" in messages[4][1]
+    assert messages[5] == ("latitude", "coordonnée « quarante » n'est pas un nombre : "
+                                       "site non localisé")
+    assert "hors de France" in messages[6][1]
+    assert "ligne 2" in messages[7][1] and "doublon" in messages[7][1]
+
+
+def test_named_columns_must_exist(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(ROWS, encoding="utf-8")
+    with pytest.raises(InputError, match=r"« lng ».*colonnes présentes"):
+        read_initiatives(path, lon_column="lng")
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("vide.csv", b"", "vide"),
+    ("mal.csv", b'a;b\n1;"2\n', "mal formée"),
+    ("texte.pdf", b"%PDF", "format d'entrée inconnu"),
+    ("faux.xlsx", b"pas un classeur", "classeur Excel illisible"),
+])
+def test_unreadable_files_are_named(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as exc:
+        read_initiatives(path)
+    assert str(path) in str(exc.value)
+
+
+def test_rerun_on_enriched_file_drops_own_columns(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text("nom;latitude;longitude;code_qp;relation\nA;48.887;2.354;X;none\n",
+                    encoding="utf-8")
+    assert list(read_initiatives(path).sites.columns) == ["nom", "latitude", "longitude",
+                                                          "geometry"]
