@@ -14,6 +14,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if not SHARED.exists():  # CI lays shared/ beside the clone
     SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+ROOT_DATA = Path(__file__).resolve().parents[1] / "data"
 QP2024_GZ = SHARED / "qp2024_gazetteer_4dp" / "qp2024_france_4dp.geojson.gz"
 QP2015_OCC = SHARED / "occitanie_qp2015" / "qp.geojson"
 DATASET = "5a561801c751df42d7fca9b6"

@@ -1,0 +1,604 @@
+"""Interactive Folium maps of linked initiatives and QPV, readable in ten seconds.
+
+:func:`make_map` draws the QPV (by generation, with an optional proximity band), the
+initiative sites coloured and shaped by theme (clustered or not), French legend, title and
+source line, layer control, search, full screen, scale bar and minimap. Data reach the page as
+compact JSON and are turned into popups with DOM calls, so user text is never parsed as HTML;
+only Leaflet and Leaflet.markercluster are loaded, so :mod:`geo.assets` can inline every script
+for a page that works offline.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from importlib import resources
+from urllib.parse import urlparse
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import xyzservices.providers as xyz
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from jinja2 import Template
+
+from .link import LinkResult
+from .territories import TERRITORIES, territory_of_departement
+
+#: Credits shown on every map.
+SOURCES_LINE = "Sources : ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale"
+
+#: Base maps: label, xyzservices provider, native maximum zoom.
+BASEMAPS = (
+    ("OpenStreetMap France", xyz.OpenStreetMap.France),
+    ("Plan IGN (Géoplateforme)", xyz.GeoportailFrance.plan),
+    ("Fond clair neutre", xyz.Esri.WorldGrayCanvas),
+)
+
+#: Okabe–Ito colours (readable by colour-blind readers), then a few more.
+PALETTE = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D1F",
+           "#000000", "#7F3C8D", "#11A579", "#3969AC", "#E73F74")
+#: Marker shapes, so that themes stay distinct in black and white prints.
+SHAPES = ("circle", "square", "triangle", "diamond", "pentagon", "star", "hexagon", "cross")
+
+QPV_STYLES = {
+    "2024": {"color": "#b03a2e", "weight": 2, "fillColor": "#e74c3c", "fillOpacity": 0.25},
+    "2015": {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.0, "dashArray": "6 4"},
+}
+BAND_STYLE = {"color": "#b03a2e", "weight": 1, "fillColor": "#f5b7b1", "fillOpacity": 0.18,
+              "dashArray": "2 4", "interactive": False}
+
+_MARKERCLUSTER = "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+_NO_THEME = "Sans thème"
+
+
+@dataclass(frozen=True)
+class ThemeStyle:
+    """How one theme is drawn: a colour and a shape."""
+
+    color: str
+    shape: str
+
+
+def theme_styles(themes: list[str]) -> dict[str, ThemeStyle]:
+    """Assign a colour and a shape to each theme, in the order given."""
+    return {t: ThemeStyle(PALETTE[i % len(PALETTE)], SHAPES[i % len(SHAPES)])
+            for i, t in enumerate(themes)}
+
+
+def site_themes(sites: pd.DataFrame, theme_column: str | None
+                ) -> tuple[pd.Series, dict[str, ThemeStyle]]:
+    """The theme of each site (``Sans thème`` when empty) and the style of every theme, in
+    a stable order shared by the interactive and the print maps."""
+    themes = (sites[theme_column].astype(str).str.strip().replace("", _NO_THEME)
+              if theme_column else pd.Series(_NO_THEME, index=sites.index))
+    order = sorted(themes.unique(), key=lambda t: (t == _NO_THEME, t.lower()))
+    return themes, theme_styles(order)
+
+
+def marker_svg(style: ThemeStyle, size: int = 22) -> str:
+    """An SVG marker (no icon font needed): the theme's shape in its colour, white outline."""
+    s, h = size, size / 2
+    r = h - 2
+    pts = {
+        "triangle": [(h, 2), (s - 2, s - 3), (2, s - 3)],
+        "diamond": [(h, 1), (s - 1, h), (h, s - 1), (1, h)],
+        "pentagon": [(h + r * np.sin(a), h - r * np.cos(a)) for a in np.arange(5) * 2 * np.pi / 5],
+        "hexagon": [(h + r * np.cos(a), h + r * np.sin(a)) for a in np.arange(6) * np.pi / 3],
+        "star": [(h + (r if k % 2 == 0 else r / 2.2) * np.sin(k * np.pi / 5),
+                  h - (r if k % 2 == 0 else r / 2.2) * np.cos(k * np.pi / 5)) for k in range(10)],
+        "cross": [(h - 3, 2), (h + 3, 2), (h + 3, h - 3), (s - 2, h - 3), (s - 2, h + 3),
+                  (h + 3, h + 3), (h + 3, s - 2), (h - 3, s - 2), (h - 3, h + 3), (2, h + 3),
+                  (2, h - 3), (h - 3, h - 3)],
+    }
+    paint = f'fill="{style.color}" stroke="#fff" stroke-width="2"'
+    if style.shape == "circle":
+        body = f'<circle cx="{h}" cy="{h}" r="{r}" {paint}/>'
+    elif style.shape == "square":
+        body = f'<rect x="2" y="2" width="{s - 4}" height="{s - 4}" rx="2" {paint}/>'
+    else:
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts[style.shape])
+        body = f'<polygon points="{points}" {paint}/>'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" '
+            f'viewBox="0 0 {s} {s}" style="filter:drop-shadow(0 1px 1px rgba(0,0,0,.5))">'
+            f"{body}</svg>")
+
+
+def safe_url(value: str) -> str:
+    """Return ``value`` if it is an http(s) address, else ``""`` (``javascript:`` and the like
+    are refused); a bare ``www.`` address gets ``https://``."""
+    text = str(value or "").strip()
+    if text.lower().startswith("www."):
+        text = "https://" + text
+    parsed = urlparse(text)
+    if parsed.scheme.lower() in ("http", "https") and parsed.netloc and not any(
+            c in text for c in "\"'<> \\"):
+        return text
+    return ""
+
+
+def _js(data) -> str:
+    """JSON that is safe inside a <script> element."""
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            .replace("</", "<\\/").replace("<!--", "<\\!--")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _template(name: str) -> str:
+    return resources.files("geo").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def compact_polygons(frame: gpd.GeoDataFrame, *, tolerance: float = 2.0,
+                     decimals: int = 5) -> np.ndarray:
+    """Simplify polygons for the web without visible change at street zoom.
+
+    Each territory is simplified in its metric CRS with ``tolerance`` metres
+    (topology-preserving, so no polygon becomes invalid or vanishes), then coordinates are
+    rounded to ``decimals`` decimal degrees (5 ≈ 1 m).
+    """
+    out = frame.geometry.values.copy()
+    territory = frame["insee_dep"].map(territory_of_departement).to_numpy()
+    for key in set(territory):
+        at = territory == key
+        crs = TERRITORIES[key].crs
+        metric = frame.geometry[at].to_crs(crs)
+        simple = gpd.GeoSeries(shapely.simplify(metric.values, tolerance, preserve_topology=True),
+                               crs=crs).to_crs(4326)
+        out[at] = simple.values
+    rounded = shapely.transform(np.asarray(out, dtype=object), lambda c: np.round(c, decimals))
+    return rounded
+
+
+def _geojson(frame: gpd.GeoDataFrame, properties: list[dict], geometries: np.ndarray) -> dict:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
+        for props, g in zip(properties, geometries, strict=True)]}
+
+
+def proximity_band(qpv: gpd.GeoDataFrame, distance: float) -> gpd.GeoSeries:
+    """The area within ``distance`` metres of a QPV (outside it), per territory, EPSG:4326."""
+    parts = []
+    territory = qpv["insee_dep"].map(territory_of_departement)
+    for key in territory.unique():
+        metric = qpv[territory == key].to_crs(TERRITORIES[key].crs)
+        union = shapely.union_all(metric.geometry.values)
+        band = shapely.difference(union.buffer(distance, quad_segs=4), union)
+        parts.append(gpd.GeoSeries([band], crs=metric.crs).to_crs(4326))
+    return pd.concat(parts) if parts else gpd.GeoSeries([], crs=4326)
+
+
+def focus_qpv(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, margin: float = 3000.0
+              ) -> gpd.GeoDataFrame:
+    """The QPV worth drawing around the sites: those within ``margin`` metres of one."""
+    from .link import link_points
+
+    located = sites.geometry[sites.geometry.notna()]
+    if not len(located):
+        return qpv
+    links = link_points(located.values, qpv, distance=0,
+                        radius=np.full(len(located), margin))
+    keep = np.unique(np.r_[links.within_radius["qpv"].to_numpy(),
+                           links.implanted["qpv"].to_numpy()])
+    out = qpv.iloc[np.sort(keep)].reset_index(drop=True)
+    out.attrs = dict(qpv.attrs)
+    return out
+
+
+def embed_snippet(url: str, *, title: str, width: str = "100%", height: int = 600) -> str:
+    """An ``<iframe>`` to paste into a web page (fixed height, responsive width)."""
+    return (f'<iframe src="{html.escape(url, quote=True)}" title="{html.escape(title)}" '
+            f'width="{html.escape(width)}" height="{int(height)}" style="border:0" '
+            f'loading="lazy" allowfullscreen></iframe>\n')
+
+
+# --------------------------------------------------------------------------- elements
+
+
+class _Css(MacroElement):
+    _template = Template("{% macro header(this, kwargs) %}<style>{{ this.css }}</style>"
+                         "{% endmacro %}")
+
+    def __init__(self, css: str) -> None:
+        super().__init__()
+        self._name = "EssQpvCss"
+        self.css = css
+
+
+class _Script(MacroElement):
+    """Our own JavaScript, placed in the page header before the layers use it."""
+
+    _template = Template("{% macro header(this, kwargs) %}<script>{{ this.code }}</script>"
+                         "{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "EssQpvScript"
+        self.code = code
+
+
+class QpvLayer(Layer):
+    """QPV polygons with a tooltip and a popup card."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {
+  style: function () { return {{ this.style }}; },
+  onEachFeature: function (feature, layer) {
+    var p = feature.properties;
+    layer.bindTooltip(window.essqpv.el("span", "", p.nom_qp + " · " + p.code_qp +
+                      (p.communes ? " · " + p.communes : "")), {sticky: true});
+    layer.bindPopup(function () { return window.essqpv.qpvCard(p); });
+  }
+}).addTo({{ this._parent.get_name() }});
+{% endmacro %}""")
+
+    def __init__(self, geojson: dict, style: dict, name: str, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "QpvLayer"
+        self.data = _js(geojson)
+        self.style = _js(style)
+
+
+class BandLayer(Layer):
+    """A non-interactive area (the proximity band)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {style: {{ this.style }},
+  interactive: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}""")
+
+    def __init__(self, geometry: gpd.GeoSeries, name: str, show: bool = False) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "BandLayer"
+        geoms = shapely.transform(geometry.values, lambda c: np.round(c, 5))
+        self.data = _js({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {}, "geometry": json.loads(shapely.to_geojson(g))}
+            for g in geoms if g is not None and not g.is_empty]})
+        self.style = _js(BAND_STYLE)
+
+
+class SitesLayer(JSCSSMixin, Layer):
+    """The sites of one theme, as SVG markers, clustered or not."""
+
+    default_js = [("markerclusterjs", _MARKERCLUSTER + "leaflet.markercluster.js")]
+    default_css = [("markerclustercss", _MARKERCLUSTER + "MarkerCluster.css"),
+                   ("markerclusterdefaultcss", _MARKERCLUSTER + "MarkerCluster.Default.css")]
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
+  showCoverageOnHover: false, maxClusterRadius: 45, spiderfyOnMaxZoom: true,
+  iconCreateFunction: function (c) {
+    var n = c.getChildCount();
+    return L.divIcon({html: '<div style="background:{{ this.color }}"><span>' + n +
+      '</span></div>', className: 'marker-cluster essqpv-cluster', iconSize: [36, 36]});
+  }}){% else %}L.featureGroup(){% endif %};
+(function () {
+  var icon = L.divIcon({html: {{ this.svg }}, className: "essqpv-divicon",
+                        iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});
+  var names = {{ this.names }};
+  {{ this.sites }}.forEach(function (site) {
+    var marker = L.marker([site.y, site.x], {icon: icon, title: site.n, alt: site.n});
+    marker.bindPopup(function () { return window.essqpv.siteCard(site, names); },
+                     {maxWidth: 320});
+    window.essqpv.markers[site.id] = marker;
+    {{ this.get_name() }}.addLayer(marker);
+  });
+})();
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}""")
+
+    def __init__(self, sites: list[dict], names: dict[str, str], style: ThemeStyle,
+                 name: str, cluster: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "SitesLayer"
+        self.sites = _js(sites)
+        self.names = _js(names)
+        self.svg = _js(marker_svg(style))
+        self.color = style.color
+        self.cluster = cluster
+        if not cluster:
+            self.default_js, self.default_css = [], []
+
+
+class LinksLayer(Layer):
+    """Dashed lines joining the sites of each multi-site initiative."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.featureGroup();
+{{ this.lines }}.forEach(function (line) {
+  L.polyline(line, {color: "#555", weight: 2, dashArray: "4 6", opacity: 0.8,
+                    interactive: false}).addTo({{ this.get_name() }});
+});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}""")
+
+    def __init__(self, lines: list[list[list[float]]], name: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "LinksLayer"
+        self.lines = _js(lines)
+
+
+class _Box(MacroElement):
+    """A fixed HTML box on the map (title or legend); ``content`` is trusted, escaped HTML."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var box = L.control({position: "{{ this.position }}"});
+  box.onAdd = function () {
+    var div = L.DomUtil.create("div", "{{ this.css_class }}");
+    div.innerHTML = {{ this.content }};
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  box.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}""")
+
+    def __init__(self, content_html: str, position: str, css_class: str) -> None:
+        super().__init__()
+        self._name = "EssQpvBox"
+        self.content = _js(content_html)
+        self.position = position
+        self.css_class = css_class
+
+
+class _Sources(MacroElement):
+    """The source line, in front of the base map's own attribution."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.attributionControl.setPrefix({{ this.prefix }});
+{% endmacro %}""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "EssQpvSources"
+        self.prefix = _js('<a href="https://leafletjs.com">Leaflet</a> | '
+                          + html.escape(SOURCES_LINE))
+
+
+class _Controls(MacroElement):
+    """Search, full screen and minimap (our own small controls)."""
+
+    def __init__(self, index: list[dict], layer_names: list[str], minimap_tiles: str | None):
+        super().__init__()
+        self._name = "EssQpvControls"
+        self._template = Template("{% macro script(this, kwargs) %}" + _template("controls.js")
+                                  .replace("{{ map }}", "{{ this._parent.get_name() }}")
+                                  .replace("{{ index }}", "{{ this.index }}")
+                                  .replace("{% for name in layer_names %}",
+                                           "{% for name in this.layer_names %}")
+                                  .replace("{% if minimap_tiles %}",
+                                           "{% if this.minimap_tiles %}")
+                                  .replace("{{ minimap_tiles|tojson }}",
+                                           "{{ this.minimap_tiles_js }}")
+                                  + "{% endmacro %}")
+        self.index = _js(index)
+        self.layer_names = layer_names
+        self.minimap_tiles = minimap_tiles
+        self.minimap_tiles_js = _js(minimap_tiles)
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def make_map(
+    result: LinkResult,
+    qpv: gpd.GeoDataFrame,
+    *,
+    previous: gpd.GeoDataFrame | None = None,
+    theme_column: str | None = None,
+    name_column: str | None = None,
+    address_columns: list[str] | None = None,
+    website_column: str | None = None,
+    id_column: str | None = None,
+    title: str = "Initiatives de l'ESS et quartiers prioritaires",
+    subtitle: str | None = None,
+    cluster: bool = True,
+    distance: float = 300.0,
+    key_figures: pd.DataFrame | None = None,
+    minimap: bool = True,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> folium.Map:
+    """Build the interactive map of linked initiatives and their quartiers.
+
+    Parameters
+    ----------
+    result
+        Output of :func:`geo.link.link` (its ``sites`` table drives the markers).
+    qpv
+        QPV to draw (EPSG:4326), already focused on the territory of the map.
+    previous
+        Another generation to draw as dashed outlines (e.g. QPV 2015), off by default.
+    theme_column, name_column, address_columns, website_column, id_column
+        Columns of ``result.sites`` for the legend, popups and links between sites.
+    cluster
+        Group nearby markers into clusters (per theme).
+    distance
+        Width in metres of the proximity band layer (0: no band).
+    key_figures
+        Table indexed by ``code_qp`` whose ``pop_mun`` is shown in QPV popups.
+    bounds
+        Initial view, min lon, min lat, max lon, max lat (EPSG:4326); default: the sites.
+    """
+    sites = result.sites
+    located = sites[sites.geometry.notna()]
+    fmap = folium.Map(tiles=None, control_scale=True, max_zoom=19, zoom_start=6,
+                      location=[46.6, 2.4])
+    # Only Leaflet itself: our markers are SVG, our popups plain DOM (no Bootstrap, no fonts).
+    fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
+    fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
+    for i, (label, provider) in enumerate(BASEMAPS):
+        folium.TileLayer(tiles=provider.build_url(), attr=provider.html_attribution, name=label,
+                         max_zoom=19, max_native_zoom=provider.get("max_zoom", 19),
+                         show=i == 0, overlay=False, control=True).add_to(fmap)
+    fmap.get_root().add_child(_Css(_template("map.css")))
+    fmap.get_root().add_child(_Script(_template("layers.js")))
+
+    names = dict(zip(qpv["code_qp"], qpv["nom_qp"], strict=True))
+    counts = result.per_qpv.set_index("code_qp") if len(result.per_qpv) else None
+    qpv_layers = []
+    generation = ", ".join(sorted(set(qpv["generation"]))) or "?"
+    layer = QpvLayer(_qpv_geojson(qpv, counts, key_figures), QPV_STYLES.get(
+        generation, QPV_STYLES["2024"]), name=f"Quartiers prioritaires {generation}")
+    layer.add_to(fmap)
+    qpv_layers.append((layer, qpv, generation))
+    if previous is not None and len(previous):
+        older = ", ".join(sorted(set(previous["generation"]))) or "précédents"
+        names.update({c: n for c, n in zip(previous["code_qp"], previous["nom_qp"], strict=True)
+                      if c not in names})
+        layer = QpvLayer(_qpv_geojson(previous, None, key_figures), QPV_STYLES["2015"],
+                         name=f"Quartiers prioritaires {older}", show=False)
+        layer.add_to(fmap)
+        qpv_layers.append((layer, previous, older))
+    if distance > 0 and len(qpv):
+        BandLayer(proximity_band(qpv, distance),
+                  name=f"Bande de {distance:g} m autour des quartiers").add_to(fmap)
+
+    themes_of, styles = site_themes(located, theme_column)
+    themes = list(styles)
+    records = _site_records(result, located, theme_column, name_column, address_columns,
+                            website_column, id_column)
+    index = []
+    site_layers = []
+    for theme in themes:
+        members = [records[i] for i in np.flatnonzero((themes_of == theme).to_numpy())]
+        # Leaflet's layer control shows names as HTML: escape the user's theme.
+        layer = SitesLayer(members, names, styles[theme],
+                           name=html.escape(f"{theme} ({len(members)})"), cluster=cluster)
+        layer.add_to(fmap)
+        site_layers.append(layer)
+        index += [{"label": r["n"], "kind": "site", "marker": r["id"],
+                   "group": layer.get_name()} for r in members]
+    lines = _links_between_sites(located, id_column)
+    if lines:
+        LinksLayer(lines, name="Liens entre les sites d'une même initiative").add_to(fmap)
+    for layer, frame, gen in qpv_layers:
+        index += [{"label": f"{n} ({c}) – QPV {gen}", "kind": "qpv", "code": c,
+                   "layer": layer.get_name()} for c, n in zip(frame["code_qp"], frame["nom_qp"],
+                                                              strict=True)]
+
+    not_located = int((sites.geometry.isna()).sum())
+    _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title").add_to(fmap)
+    _Box(_legend_html(styles, themes_of, qpv_layers, distance), "bottomleft",
+         "essqpv-legend").add_to(fmap)
+    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
+    _Controls(index, [layer.get_name() for layer, _, _ in qpv_layers],
+              BASEMAPS[0][1].build_url() if minimap else None).add_to(fmap)
+    _Sources().add_to(fmap)
+    _fit(fmap, bounds or (located if len(located) else qpv).total_bounds)
+    return fmap
+
+
+def _fit(fmap: folium.Map, bounds) -> None:
+    x0, y0, x1, y1 = bounds
+    if not np.isfinite([x0, y0, x1, y1]).all():
+        return
+    pad = 0.005
+    fmap.fit_bounds([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]])
+
+
+def _qpv_geojson(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
+                 key_figures: pd.DataFrame | None) -> dict:
+    props = []
+    for row in qpv.itertuples(index=False):
+        p = {"code_qp": row.code_qp, "nom_qp": row.nom_qp,
+             "communes": row.communes.replace(";", ", "), "generation": row.generation}
+        if key_figures is not None and row.code_qp in key_figures.index:
+            pop = key_figures.loc[row.code_qp].get("pop_mun")
+            if pd.notna(pop):
+                p["figures"] = [["Population (INSEE)", f"{int(pop):,}".replace(",", "\u202f")
+                                 + " habitants"]]
+        if counts is not None and row.code_qp in counts.index:
+            c = counts.loc[row.code_qp]
+            p["counts"] = (f"Initiatives : {c['n_implanted']} implantée(s), {c['n_nearby']} "
+                           f"à proximité, {c['n_served']} y intervenant")
+        props.append(p)
+    return _geojson(qpv, props, compact_polygons(qpv))
+
+
+def _site_records(result: LinkResult, located: gpd.GeoDataFrame, theme_column, name_column,
+                  address_columns, website_column, id_column) -> list[dict]:
+    near = result.long[result.long["relation"] == "nearby"]
+    nearby = near.groupby("_site")[["code_qp", "distance_m"]].apply(
+        lambda g: [[c, int(d)] for c, d in zip(g["code_qp"], g["distance_m"], strict=True)]
+    ).to_dict() if len(near) else {}
+    ids = located[id_column].astype(str) if id_column else None
+    per_initiative = ids.value_counts() if ids is not None else None
+    rank: dict[str, int] = {}
+    records = []
+    for pos, (i, row) in enumerate(located.iterrows()):
+        name = str(row[name_column]).strip() if name_column else ""
+        record = {
+            "id": f"s{i}", "x": round(row.geometry.x, 6), "y": round(row.geometry.y, 6),
+            "n": name or f"Site {i + 1}",
+            "t": str(row[theme_column]) if theme_column else "",
+            "a": " ".join(str(row[c]) for c in (address_columns or []) if str(row[c]).strip()),
+            "r": row["relation"],
+            "q": [c for c in row["code_qp"].split(";") if c],
+            "nb": nearby.get(i, []),
+            "s": [c for c in row["qpv_served"].split(";") if c],
+            "nq": row["nearest_code_qp"],
+            "d": None if pd.isna(row["distance_m"]) else int(row["distance_m"]),
+            "w": safe_url(row[website_column]) if website_column else "",
+        }
+        if ids is not None and per_initiative[ids.iat[pos]] > 1:
+            key = ids.iat[pos]
+            rank[key] = rank.get(key, 0) + 1
+            record["i"], record["k"] = rank[key], int(per_initiative[key])
+        records.append(record)
+    return records
+
+
+def _links_between_sites(located: gpd.GeoDataFrame, id_column: str | None) -> list:
+    if not id_column or not len(located):
+        return []
+    lines = []
+    for _, group in located.groupby(located[id_column].astype(str)):
+        if len(group) > 1:
+            lines.append([[round(p.y, 6), round(p.x, 6)] for p in group.geometry])
+    return lines
+
+
+def _title_html(title: str, subtitle: str | None, not_located: int) -> str:
+    text = f"{html.escape(title)}"
+    notes = [html.escape(subtitle)] if subtitle else []
+    if not_located:
+        notes.append(f"{not_located} site(s) non localisé(s) ne figurent pas sur la carte")
+    if notes:
+        text += "<small>" + " · ".join(notes) + "</small>"
+    return text
+
+
+def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers,
+                 distance: float) -> str:
+    counts = themes_of.value_counts()
+    rows = ["<h4>Initiatives par thème</h4>"]
+    for theme, style in styles.items():
+        rows.append(f"<div>{marker_svg(style, 16)}<span>{html.escape(theme)} "
+                    f"({counts.get(theme, 0)})</span></div>")
+    rows.append("<h4 style='margin-top:6px'>Quartiers prioritaires</h4>")
+    for _, _, gen in qpv_layers:
+        st = QPV_STYLES.get(gen, QPV_STYLES["2024"])
+        fill = st.get("fillColor", "transparent") if st.get("fillOpacity") else "transparent"
+        dash = "dashed" if st.get("dashArray") else "solid"
+        rows.append(f"<div><span class='essqpv-swatch' style='border-color:{st['color']};"
+                    f"border-style:{dash};background:{fill}55'></span>"
+                    f"<span>QPV {html.escape(gen)}</span></div>")
+    if distance > 0:
+        rows.append(f"<div><span class='essqpv-swatch' style='border-color:#b03a2e;"
+                    f"border-style:dotted;background:#f5b7b155'></span>"
+                    f"<span>À moins de {distance:g} m d'un QPV</span></div>")
+    return "".join(rows)

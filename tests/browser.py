@@ -1,0 +1,48 @@
+"""Headless Chromium (Debian's) driven by Playwright; CDN assets answered from local copies."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from geo import assets
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+class Page:
+    """A page with network control: ``offline`` blocks every request but the file itself;
+    otherwise CDN assets are served from their packaged copies and the rest (tiles) fails."""
+
+    def __init__(self, browser, path: Path, *, offline: bool) -> None:
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 860})
+        self.page.on("dialog", self._dialog)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.route("**/*", lambda route: self._route(route, offline))
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_function("window.L !== undefined && document.readyState == 'complete'")
+        self.page.wait_for_timeout(300)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route, offline: bool) -> None:
+        url = route.request.url
+        if url.startswith("file:"):
+            route.continue_()
+            return
+        self.requests.append(url)
+        local = None if offline else assets.resolve(url)
+        if local is not None:
+            route.fulfill(path=str(local))
+        else:
+            route.abort()
+
+    def js(self, code: str, *args):
+        return self.page.evaluate(code, *args)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install what the tests need on a fresh Debian machine, then the package with its test extras.
+# System packages: Debian's Chromium (browser tests, never a downloaded browser) and Redis
+# (the local addok geocoder). addok itself goes into its own virtualenv (its pins clash with ours).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v redis-server >/dev/null || need+=(redis-server)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python -m pip install -q -e ".[test]"

@@ -1,0 +1,139 @@
+"""Map building without a browser: assets, escaping, outputs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from PIL import Image
+
+from geo import assets, cli
+from geo.initiatives import read_initiatives
+from geo.link import link
+from geo.maps import embed_snippet, focus_qpv, make_map, safe_url
+from geo.printmap import print_map
+from geo.qpv import load_qpv
+from tests.servers import ROOT_DATA
+
+EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
+
+
+@pytest.fixture(scope="module")
+def example():
+    initiatives = read_initiatives(EXAMPLE)
+    qpv = load_qpv(departement="93")
+    return initiatives, qpv, link(initiatives, qpv)
+
+
+def render(example, **kw) -> str:
+    initiatives, qpv, result = example
+    fmap = make_map(result, qpv, theme_column=initiatives.theme_column,
+                    name_column=initiatives.name_column, id_column=initiatives.id_column, **kw)
+    return fmap.get_root().render()
+
+
+def test_every_asset_the_page_loads_is_packaged(example):
+    """Fails when a folium upgrade (or a new feature) writes an address nobody resolves."""
+    urls = assets.external_assets(render(example))
+    assert urls, "the page loads Leaflet from a CDN"
+    unknown = [u for u in urls if assets.resolve(u) is None]
+    assert unknown == []
+    for cluster in (True, False):
+        page = render(example, cluster=cluster)
+        assert all(assets.resolve(u) for u in assets.external_assets(page))
+
+
+def test_self_contained_page_has_no_external_script_or_style(example):
+    page = assets.self_contained(render(example))
+    assert assets.external_assets(page) == []
+    assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', page)
+    assert "data:image/png;base64" in page  # Leaflet's layer-control icon, from its CSS
+    assert 'url("images/' not in page and "url(images/" not in page
+
+
+def test_unknown_asset_offline_is_named(monkeypatch):
+    monkeypatch.setattr(assets, "_cached_download", lambda url: None)
+    page = '<script src="https://cdn.example.org/lib/plugin.js"></script>'
+    with pytest.raises(assets.EssQpvError, match="plugin.js"):
+        assets.self_contained(page)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("https://exemple.org/a?b=1", "https://exemple.org/a?b=1"),
+    ("www.exemple.org", "https://www.exemple.org"),
+    ("javascript:alert(1)", ""), ("JaVaScRiPt:alert(1)", ""), ("data:text/html,x", ""),
+    ('https://x.org/"><script>', ""), ("", ""), ("ftp://x.org", ""),
+])
+def test_safe_url(value, expected):
+    assert safe_url(value) == expected
+
+
+def test_user_text_cannot_close_the_script(example, tmp_path):
+    path = tmp_path / "xss.csv"
+    path.write_text("nom;theme;latitude;longitude\n"
+                    "</script><script>alert(1)</script>;<b>gras</b>;48.936;2.358\n",
+                    encoding="utf-8")
+    initiatives = read_initiatives(path)
+    qpv = example[1]
+    page = make_map(link(initiatives, qpv), qpv, name_column="nom", theme_column="theme") \
+        .get_root().render()
+    assert "</script><script>alert(1)" not in page
+    assert "<b>gras</b>" not in page  # the legend escapes it
+    assert "&lt;b&gt;gras&lt;/b&gt;" in page
+
+
+def test_focus_keeps_quartiers_near_the_sites(example):
+    initiatives, _, _ = example
+    everything = load_qpv()
+    shown = focus_qpv(everything, initiatives.sites, margin=3000)
+    assert 20 < len(shown) < len(everything) / 2
+    assert {"QN07511M", "QN09338M", "QN03307M"} <= set(shown["code_qp"])
+
+
+def test_embed_snippet_escapes():
+    snippet = embed_snippet('carte".html', title="Carte <ESS>")
+    assert snippet.startswith('<iframe src="carte&quot;.html"')
+    assert "Carte &lt;ESS&gt;" in snippet and 'height="600"' in snippet
+
+
+@pytest.mark.parametrize(("paper", "landscape", "size"), [("A4", True, (2338, 1653)),
+                                                          ("A5", False, (1165, 1653))])
+def test_print_png_size_and_content(example, tmp_path, paper, landscape, size):
+    initiatives, qpv, result = example
+    out = tmp_path / "carte.png"
+    print_map(result, qpv, out, paper=paper, landscape=landscape,
+              theme_column=initiatives.theme_column, bounds=tuple(qpv.total_bounds))
+    image = Image.open(out).convert("L")
+    assert image.size == size
+    histogram = image.histogram()
+    assert sum(histogram[:200]) > 0.02 * size[0] * size[1]  # not blank
+
+
+def test_print_pdf_is_a4(example, tmp_path):
+    initiatives, qpv, result = example
+    out = tmp_path / "carte.pdf"
+    print_map(result, qpv, out, theme_column=initiatives.theme_column)
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF")
+    box = re.search(rb"/MediaBox \[ ?0 0 ([\d.]+) ([\d.]+) ?\]", data)
+    assert box and (float(box.group(1)), float(box.group(2))) == pytest.approx(
+        (841.89, 595.28), abs=0.5)
+
+
+def test_cli_map_writes_all_outputs(tmp_path, capsys):
+    out = tmp_path / "maps"
+    argv = ["map", str(EXAMPLE), "-o", str(out / "carte.html"), "--departement", "93",
+            "--self-contained", "--embed", str(out / "carte-iframe.html"),
+            "--print", str(out / "carte.pdf"), "--format", "A5", "--title", "Exemple fictif"]
+    assert cli.main(argv) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["carte-autonome.html", "carte-iframe.html", "carte.html", "carte.pdf"]
+    assert 'src="carte.html"' in (out / "carte-iframe.html").read_text(encoding="utf-8")
+    assert "75 quartiers dessinés" in capsys.readouterr().out
+    assert (out / "carte.html").stat().st_size < 500_000  # a département map stays small
+
+
+def test_cli_map_refuses_a_non_html_output(tmp_path, capsys):
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "carte.png")]) == 2
+    assert ".html" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,156 @@
+"""Generated maps in headless Chromium: drawn, clickable, searchable, offline, safe."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from geo import cli
+from geo.qpv import load_qpv
+from tests.browser import ARGS, CHROMIUM, Page
+from tests.servers import ROOT_DATA
+
+EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
+TILES = re.compile(r"tile\.openstreetmap\.fr|data\.geopf\.fr|arcgisonline\.com")
+
+COUNT_QPV_PATHS = """() => Array.from(document.querySelectorAll(
+  '.leaflet-overlay-pane path.leaflet-interactive')).filter(p => {
+    const d = p.getAttribute('d'); return d && d !== 'M0 0'; }).length"""
+MARKERS_IN_VIEW = """() => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  const bounds = map.getBounds();
+  const expected = Object.values(window.essqpv.markers)
+    .filter(m => bounds.contains(m.getLatLng())).length;
+  let shown = 0;
+  document.querySelectorAll('.leaflet-marker-icon').forEach(el => {
+    const span = el.querySelector('.essqpv-cluster span, .marker-cluster span');
+    shown += span ? parseInt(span.textContent, 10) : 1;
+  });
+  return [expected, shown, Object.keys(window.essqpv.markers).length];
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory):
+    out = tmp_path_factory.mktemp("maps")
+    assert cli.main(["map", str(EXAMPLE), "-o", str(out / "carte.html"), "--departement", "93",
+                     "--self-contained", "--title", "Exemple fictif – Seine-Saint-Denis"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("variant", ["carte.html", "carte-autonome.html"])
+def test_map_draws_quartiers_and_every_site(browser, maps, variant):
+    page = Page(browser, maps / variant, offline=variant.endswith("autonome.html"))
+    try:
+        assert page.errors == []
+        assert page.js("() => typeof L.markerClusterGroup") == "function"
+        assert page.js(COUNT_QPV_PATHS) == 75  # the view fits the 75 QPV of the département
+        expected, shown, total = page.js(MARKERS_IN_VIEW)
+        assert total == 29  # every located site of the example has a marker
+        assert expected > 0 and shown == expected
+        labels = page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        joined = " | ".join(labels)
+        for name in ("Quartiers prioritaires 2024", "Bande de 300 m", "épicerie solidaire",
+                     "régie de quartier", "Liens entre les sites"):
+            assert name in joined
+        assert "Sources : ANCT, INSEE" in page.page.inner_text(".leaflet-control-attribution")
+        if variant.endswith("autonome.html"):
+            # Offline: the only requests tried are base-map tiles.
+            assert all(TILES.search(u) for u in page.requests), page.requests
+        page.page.screenshot(path=str(maps / f"{variant}.png"))
+    finally:
+        page.page.close()
+
+
+def test_click_on_a_quartier_opens_its_popup(browser, maps):
+    page = Page(browser, maps / "carte-autonome.html", offline=True)
+    try:
+        qpv = load_qpv(departement="93").set_index("code_qp")
+        inside = qpv.geometry["QN09341M"].representative_point()
+        page.js("""([lat, lon]) => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            map.setView([lat, lon], 16, {animate: false}); }""", [inside.y, inside.x])
+        page.page.wait_for_timeout(300)
+        x, y = page.js("""([lat, lon]) => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            const p = map.latLngToContainerPoint([lat, lon]);
+            const r = map.getContainer().getBoundingClientRect();
+            return [p.x + r.left, p.y + r.top]; }""", [inside.y, inside.x])
+        page.page.mouse.click(x, y)
+        popup = page.page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert qpv.loc["QN09341M", "nom_qp"] in popup.inner_text()
+        assert "QN09341M" in popup.inner_text()
+    finally:
+        page.page.close()
+
+
+def test_search_finds_an_initiative_and_a_quartier(browser, maps):
+    page = Page(browser, maps / "carte-autonome.html", offline=True)
+    try:
+        box = page.page.locator(".essqpv-search input")
+        box.fill("Régie de quartier Franc-Moisin")
+        box.press("Enter")
+        popup = page.page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert "Régie de quartier Franc-Moisin" in popup.inner_text()
+        assert "Implantée dans le quartier" in popup.inner_text()
+        box.fill("Grand Centre - Sémard")
+        box.press("Enter")
+        page.page.wait_for_function(
+            "document.querySelector('.leaflet-popup-content') && document.querySelector("
+            "'.leaflet-popup-content').innerText.includes('QN09338M')")
+    finally:
+        page.page.close()
+
+
+def test_hostile_text_is_shown_not_run(browser, tmp_path):
+    payloads = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
+                "<svg onload=alert(1)>"]
+    source = tmp_path / "xss.csv"
+    pd.DataFrame([{"id": i, "nom": text, "theme": text, "adresse": text,
+                   "site_web": "javascript:alert(1)", "latitude": f"48.93{i}",
+                   "longitude": f"2.35{i}"} for i, text in enumerate(payloads)]).to_csv(
+        source, sep=";", index=False)
+    out = tmp_path / "xss.html"
+    assert cli.main(["map", str(source), "-o", str(out), "--self-contained", "--no-cluster"]) == 0
+    page = Page(browser, tmp_path / "xss-autonome.html", offline=True)
+    try:
+        legend = page.page.inner_text(".essqpv-legend")
+        for text in payloads:
+            assert text in legend  # the theme is shown as text
+            box = page.page.locator(".essqpv-search input")
+            box.fill(text)
+            box.press("Enter")
+            popup = page.page.locator(".leaflet-popup-content", has_text=text).last
+            popup.wait_for()
+            assert popup.locator("a").count() == 0  # the javascript: link was refused
+        page.page.wait_for_timeout(300)
+        assert page.dialogs == [] and page.errors == []
+        assert page.js("() => document.querySelectorAll('.leaflet-popup-content img').length") \
+            == 0
+    finally:
+        page.page.close()
+
+
+def test_sites_of_one_initiative_are_joined(browser, maps):
+    page = Page(browser, maps / "carte-autonome.html", offline=True)
+    try:
+        lines = page.js("""() => { let n = 0; Object.values(window).forEach(v => {
+            if (v instanceof L.FeatureGroup && !(v instanceof L.GeoJSON) && !v._featureGroup)
+              v.eachLayer(l => { if (l instanceof L.Polyline) n++; }); }); return n; }""")
+        assert lines == 1  # the conciergerie's three sites
+    finally:
+        page.page.close()
