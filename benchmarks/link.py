@@ -32,7 +32,11 @@ def synthetic_sites(qpv: gpd.GeoDataFrame, n: int, seed: int = 0) -> np.ndarray:
     lat = [rng.uniform(42.4, 51.0, n_uniform)]
     centres = qpv.geometry.representative_point()
     overseas = qpv["insee_dep"].str.len() == 3
+    if not overseas.any():
+        n_city += n_overseas
     for mask, k in ((~overseas, n_city), (overseas, n_overseas)):
+        if not mask.any():
+            continue
         pick = rng.integers(0, int(mask.sum()), k)
         c = centres[mask.to_numpy()]
         lon.append(c.x.to_numpy()[pick] + rng.normal(0, 0.025, k))

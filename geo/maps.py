@@ -284,8 +284,9 @@ var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
 (function () {
   var icon = L.divIcon({html: {{ this.svg }}, className: "essqpv-divicon",
                         iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});
-  var names = {{ this.names }};
+  var names = window.essqpv.names, theme = {{ this.theme }};
   {{ this.sites }}.forEach(function (site) {
+    site.t = theme;
     var marker = L.marker([site.y, site.x], {icon: icon, title: site.n, alt: site.n});
     marker.bindPopup(function () { return window.essqpv.siteCard(site, names); },
                      {maxWidth: 320});
@@ -296,12 +297,12 @@ var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
 {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
 
-    def __init__(self, sites: list[dict], names: dict[str, str], style: ThemeStyle,
-                 name: str, cluster: bool = True) -> None:
+    def __init__(self, sites: list[dict], theme: str, style: ThemeStyle, name: str,
+                 cluster: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "SitesLayer"
         self.sites = _js(sites)
-        self.names = _js(names)
+        self.theme = _js(theme if theme != _NO_THEME else "")
         self.svg = _js(marker_svg(style))
         self.color = style.color
         self.cluster = cluster
@@ -326,6 +327,20 @@ var {{ this.get_name() }} = L.featureGroup();
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "LinksLayer"
         self.lines = _js(lines)
+
+
+class _Names(MacroElement):
+    """QPV names by code, once for every popup of the page."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+window.essqpv.names = {{ this.names }};
+{% endmacro %}""")
+
+    def __init__(self, names: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "EssQpvNames"
+        self.names = _js(names)
 
 
 class _Box(MacroElement):
@@ -469,14 +484,15 @@ def make_map(
 
     themes_of, styles = site_themes(located, theme_column)
     themes = list(styles)
-    records = _site_records(result, located, theme_column, name_column, address_columns,
-                            website_column, id_column)
+    _Names(names).add_to(fmap)
+    records = _site_records(result, located, name_column, address_columns, website_column,
+                            id_column)
     index = []
     site_layers = []
     for theme in themes:
         members = [records[i] for i in np.flatnonzero((themes_of == theme).to_numpy())]
         # Leaflet's layer control shows names as HTML: escape the user's theme.
-        layer = SitesLayer(members, names, styles[theme],
+        layer = SitesLayer(members, theme, styles[theme],
                            name=html.escape(f"{theme} ({len(members)})"), cluster=cluster)
         layer.add_to(fmap)
         site_layers.append(layer)
@@ -529,8 +545,9 @@ def _qpv_geojson(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
     return _geojson(qpv, props, compact_polygons(qpv))
 
 
-def _site_records(result: LinkResult, located: gpd.GeoDataFrame, theme_column, name_column,
+def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
                   address_columns, website_column, id_column) -> list[dict]:
+    """One compact record per located site (empty fields left out) for the page's JSON."""
     near = result.long[result.long["relation"] == "nearby"]
     nearby = near.groupby("_site")[["code_qp", "distance_m"]].apply(
         lambda g: [[c, int(d)] for c, d in zip(g["code_qp"], g["distance_m"], strict=True)]
@@ -544,7 +561,6 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, theme_column, n
         record = {
             "id": f"s{i}", "x": round(row.geometry.x, 6), "y": round(row.geometry.y, 6),
             "n": name or f"Site {i + 1}",
-            "t": str(row[theme_column]) if theme_column else "",
             "a": " ".join(str(row[c]) for c in (address_columns or []) if str(row[c]).strip()),
             "r": row["relation"],
             "q": [c for c in row["code_qp"].split(";") if c],
@@ -554,6 +570,7 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, theme_column, n
             "d": None if pd.isna(row["distance_m"]) else int(row["distance_m"]),
             "w": safe_url(row[website_column]) if website_column else "",
         }
+        record = {k: v for k, v in record.items() if v not in ("", [], None)}
         if ids is not None and per_initiative[ids.iat[pos]] > 1:
             key = ids.iat[pos]
             rank[key] = rank.get(key, 0) + 1

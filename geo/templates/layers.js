@@ -21,10 +21,10 @@ window.essqpv = window.essqpv || {
     if (site.a) { card.appendChild(E.el("div", "", site.a)); }
     var rel = E.el("div");
     if (site.r === "implanted") {
-      rel.textContent = "Implantée dans le quartier " + site.q.map(function (c) {
+      rel.textContent = "Implantée dans le quartier " + (site.q || []).map(function (c) {
         return E.quartier(names, c); }).join(", ");
     } else if (site.r === "nearby") {
-      rel.textContent = "À proximité du quartier " + site.nb.map(function (p) {
+      rel.textContent = "À proximité du quartier " + (site.nb || []).map(function (p) {
         return E.quartier(names, p[0]) + " (" + E.metres(p[1]) + ")"; }).join(", ");
     } else if (site.nq) {
       rel.textContent = "Hors quartier prioritaire (le plus proche : " +
