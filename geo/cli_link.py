@@ -10,7 +10,9 @@ import pandas as pd
 from . import link as linking
 from .cli import say, wrote
 from .cli_qpv import SOURCE_HELP
-from .initiatives import Initiatives, read_initiatives
+from .cli_geocode import add_geocoder_options, geocode_args, print_geocode_summary
+from .geocode import STATUS_OFFLINE, default_address_columns, find_column
+from .initiatives import Initiatives, initiatives_from_table, read_table
 from .io import output_format, write_table
 from .qpv import load_qpv
 from .sources import DEFAULT_SOURCE
@@ -33,6 +35,10 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                                                "(codes ou noms séparés par ;)")
     group.add_argument("--radius-column", help="colonne du rayon d'intervention en mètres")
     group.add_argument("--sheet", help="feuille à lire dans un classeur Excel")
+    group.add_argument("--geocode", action="store_true",
+                       help="géocoder en ligne les lignes qui ont une adresse et pas de "
+                            "coordonnées (sinon : seulement depuis le cache)")
+    add_geocoder_options(parser)
 
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:
@@ -69,11 +75,44 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def read_sites(args: argparse.Namespace) -> Initiatives:
-    return read_initiatives(
-        args.input, lon_column=args.lon_column, lat_column=args.lat_column, crs=args.crs,
+    """Read the sites; rows with an address and no coordinates are geocoded first (from the
+    cache only, unless ``--geocode`` allows requests to the geocoder)."""
+    table, first_row, separator = read_table(args.input, sheet=args.sheet)
+    geocoded = None
+    if _needs_geocoding(table, args):
+        geocoded = geocode_args(args, table, args.input, first_row, offline=not args.geocode)
+        table = geocoded.table
+        print_geocode_summary(geocoded)
+        if not args.geocode and geocoded.stats.counts.get(STATUS_OFFLINE):
+            say("  (adresses sans réponse en cache : ajoutez --geocode pour interroger la "
+                "Base Adresse Nationale)")
+    initiatives = initiatives_from_table(
+        table, path=args.input, first_row=first_row, separator=separator,
+        lon_column=geocoded.lon_column if geocoded else args.lon_column,
+        lat_column=geocoded.lat_column if geocoded else args.lat_column, crs=args.crs,
         id_column=args.id_column, theme_column=args.theme_column,
-        served_column=args.served_column, radius_column=args.radius_column,
-        sheet=args.sheet)
+        served_column=args.served_column, radius_column=args.radius_column)
+    if geocoded is not None:
+        notes = geocoded.table["geocode_note"].to_numpy()
+        for issue in initiatives.issues:
+            i = issue.row - first_row
+            if 0 <= i < len(notes) and notes[i] and "manquantes" in issue.message:
+                issue.message = f"{notes[i]} : site non localisé"
+    return initiatives
+
+
+def _needs_geocoding(table, args: argparse.Namespace) -> bool:
+    if args.crs or isinstance(table, gpd.GeoDataFrame):
+        return False
+    columns = [str(c) for c in table.columns]
+    if not (args.address_columns or default_address_columns(columns)):
+        return False
+    lat = args.lat_column or find_column(columns, ("latitude", "lat"))
+    lon = args.lon_column or find_column(columns, ("longitude", "lon", "lng"))
+    if lat is None or lon is None:
+        return True
+    text = table[[lat, lon]].astype(str).apply(lambda c: c.str.strip())
+    return bool(((text[lat] == "") | (text[lon] == "")).any())
 
 
 def run_link(args: argparse.Namespace) -> int:

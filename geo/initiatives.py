@@ -157,9 +157,20 @@ def _find(columns: list[str], candidates: tuple[str, ...], given: str | None,
     return None
 
 
-def read_initiatives(
-    path: str | Path,
+def read_initiatives(path: str | Path, *, sheet: str | int | None = None,
+                     **options) -> Initiatives:
+    """Read a table of initiative sites from a file; see :func:`initiatives_from_table`."""
+    table, first_row, separator = read_table(path, sheet=sheet)
+    return initiatives_from_table(table, path=str(path), first_row=first_row,
+                                  separator=separator, **options)
+
+
+def initiatives_from_table(
+    table: pd.DataFrame,
     *,
+    path: str = "",
+    first_row: int = 2,
+    separator: str = ",",
     lon_column: str | None = None,
     lat_column: str | None = None,
     crs: str | int | None = None,
@@ -167,15 +178,18 @@ def read_initiatives(
     theme_column: str | None = None,
     served_column: str | None = None,
     radius_column: str | None = None,
-    sheet: str | int | None = None,
 ) -> Initiatives:
-    """Read a table of initiative sites into points (EPSG:4326), keeping every row.
+    """Turn a table of initiative sites into points (EPSG:4326), keeping every row.
 
     Parameters
     ----------
-    path
-        CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252), XLSX, GeoJSON or
-        GeoPackage. One row is one site; several rows may share an initiative identifier.
+    table
+        As read by :func:`read_table` from a CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM
+        or Windows-1252), XLSX, GeoJSON or GeoPackage. One row is one site; several rows may
+        share an initiative identifier.
+    path, first_row, separator
+        The file it came from, the number of its first data row and its CSV separator,
+        for messages and outputs.
     lon_column, lat_column
         Coordinate columns; found automatically (``longitude``/``latitude``, ``lon``/``lat``,
         ``lng``, ``x``/``y``) when not given. Decimal commas are accepted.
@@ -187,7 +201,6 @@ def read_initiatives(
         and service radius in metres; found automatically when not given.
     """
     path_s = str(path)
-    table, first_row, separator = read_table(path, sheet=sheet)
     table = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
     columns = [str(c) for c in table.columns if c != "geometry"]
     result = Initiatives(
@@ -299,7 +312,8 @@ def _check_duplicates(result: Initiatives) -> None:
     if not len(sites):
         return
     key_columns = [c for c in sites.columns if c != "geometry"]
-    keys = sites[key_columns].astype(str).agg("\u241f".join, axis=1)
+    values = sites[key_columns].astype(object)
+    keys = values.where(values.notna(), "").astype(str).agg("\u241f".join, axis=1)
     keys = keys + "\u241f" + sites.geometry.to_wkt().fillna("")
     first_seen: dict[str, int] = {}
     for i, key in enumerate(keys):
@@ -309,6 +323,12 @@ def _check_duplicates(result: Initiatives) -> None:
                 f"ligne identique à la ligne {result.row_number(first_seen[key])} (doublon ?)"))
         else:
             first_seen[key] = i
+
+
+def find_id_column(table: pd.DataFrame) -> str | None:
+    """The initiative identifier column, found by its usual names."""
+    lower = {str(c).strip().lower(): c for c in table.columns}
+    return next((lower[n] for n in _ID if n in lower), None)
 
 
 def initiative_ids(initiatives: Initiatives) -> pd.Series:

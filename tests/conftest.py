@@ -20,3 +20,13 @@ def server():
     s = Server()
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def addok(tmp_path_factory):
+    """A real addok on 127.0.0.1 with real BAN data and fictional streets in real QPV."""
+    from tests.addok import Addok
+
+    server = Addok(tmp_path_factory.mktemp("addok"), with_filter_bug=True)
+    yield server
+    server.stop()

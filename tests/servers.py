@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import threading
+import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -75,7 +76,11 @@ class Server:
             return
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if callable(answer):
-            answer = answer(handler)
+            length = int(handler.headers.get("Content-Length") or 0)
+            body = handler.rfile.read(length) if length else b""
+            answer = answer(handler.command, handler.path, dict(handler.headers), body)
+        if answer.get("delay"):
+            time.sleep(answer["delay"])
         body = answer.get("body", b"")
         etag = answer.get("etag")
         if etag and handler.headers.get("If-None-Match") == etag:
@@ -113,3 +118,21 @@ def datagouv_dataset(base_url: str, zip_path: str = "/files/qpv-2024-geojson.zip
              "url": f"{base_url}{zip_path}"},
         ],
     }).encode()
+
+
+def forward(target: str, **change):
+    """An answer that relays the request to ``target`` (a real server), optionally changed:
+    ``truncate_rows`` keeps only the first rows of a CSV body, ``delay`` waits first."""
+    import requests
+
+    def answer(method, path, headers, body):
+        keep = {k: v for k, v in headers.items() if k.lower() in ("content-type",)}
+        response = requests.request(method, target + path, headers=keep, data=body, timeout=30)
+        content = response.content
+        if change.get("truncate_rows") is not None:
+            lines = content.split(b"\n")
+            content = b"\n".join(lines[:change["truncate_rows"] + 1])
+        return {"status": response.status_code, "body": content, "delay": change.get("delay"),
+                "headers": {"Content-Type": response.headers.get("Content-Type", "")}}
+
+    return answer

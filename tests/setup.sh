@@ -13,3 +13,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python -m pip install -q -e ".[test]"
+# addok, the engine of the national address service, for the geocoding tests.
+if [ ! -x .addok-venv/bin/addok ]; then
+  python -m venv .addok-venv
+  .addok-venv/bin/pip install -q addok==1.3.2 addok-fr==1.1.0 addok-france==1.2.0 \
+    addok-csv==1.1.0 addok-sqlite-store gunicorn
+fi

@@ -1,0 +1,99 @@
+"""``ess-qpv geocode``: add coordinates to a table of addresses (Base Adresse Nationale)."""
+
+from __future__ import annotations
+
+import argparse
+
+from tqdm.auto import tqdm
+
+from . import geocode as gc
+from .cli import say, wrote
+from .initiatives import find_id_column, read_table
+from .io import output_format, write_table
+
+_LABELS = {gc.STATUS_OK: "géocodées (ok)", gc.STATUS_REVIEW: "à vérifier",
+           gc.STATUS_NOT_FOUND: "non trouvées", gc.STATUS_GIVEN: "coordonnées déjà fournies",
+           gc.STATUS_CORRECTED: "corrigées", gc.STATUS_NO_ADDRESS: "sans adresse",
+           gc.STATUS_OFFLINE: "non géocodées (hors ligne)"}
+
+
+def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("géocodage")
+    group.add_argument("--address-columns", help="colonnes qui forment l'adresse, séparées "
+                                                 "par des virgules (défaut : adresse, "
+                                                 "code_postal, commune)")
+    group.add_argument("--postcode-column", help="colonne du code postal, envoyée comme filtre")
+    group.add_argument("--citycode-column", help="colonne du code INSEE, envoyée comme filtre")
+    group.add_argument("--geocoder-url", default=gc.DEFAULT_URL,
+                       help=f"adresse du géocodeur compatible BAN (défaut : {gc.DEFAULT_URL})")
+    group.add_argument("--min-score", type=float, default=gc.DEFAULT_MIN_SCORE,
+                       help=f"score minimal d'une réponse sûre (défaut : "
+                            f"{gc.DEFAULT_MIN_SCORE:g})")
+    group.add_argument("--chunk-size", type=int, default=gc.DEFAULT_CHUNK,
+                       help=f"adresses par requête groupée (défaut : {gc.DEFAULT_CHUNK})")
+    group.add_argument("--corrections", help="fichier de relecture rempli (corrections à "
+                                             "appliquer)")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "geocode", help="géocoder des adresses avec la Base Adresse Nationale",
+        description="Ajoute latitude et longitude aux lignes qui ont une adresse et pas de "
+                    "coordonnées, avec un statut de qualité ; les réponses sont gardées en "
+                    "cache.")
+    parser.add_argument("input", metavar="ENTREE", help="tableau (.csv, .xlsx, .geojson, "
+                                                        ".gpkg)")
+    parser.add_argument("-o", "--sortie", dest="output", required=True,
+                        help="tableau enrichi (.csv, .xlsx, .geojson, .gpkg)")
+    parser.add_argument("--review", "--relecture", dest="review",
+                        help="fichier des lignes à vérifier (à remplir puis à redonner avec "
+                             "--corrections)")
+    parser.add_argument("--force", action="store_true",
+                        help="géocoder aussi les lignes qui ont déjà des coordonnées")
+    parser.add_argument("--id-column", help="colonne d'identifiant (clé des corrections)")
+    parser.add_argument("--sheet", help="feuille à lire dans un classeur Excel")
+    add_geocoder_options(parser)
+    parser.set_defaults(run=run_geocode)
+
+
+def geocode_args(args: argparse.Namespace, table, path: str, first_row: int, *,
+                 offline: bool = False) -> gc.GeocodeResult:
+    """Run the geocoder as the options say (shared by geocode and link)."""
+    corrections = None
+    if args.corrections:
+        corrections, _, _ = read_table(args.corrections)
+    columns = [c.strip() for c in args.address_columns.split(",")] \
+        if args.address_columns else None
+    geocoder = gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size)
+    with tqdm(total=len(table), unit="adresse", desc="Géocodage", leave=False,
+              disable=None) as bar:
+        return gc.geocode(
+            table, address_columns=columns, postcode_column=args.postcode_column,
+            citycode_column=args.citycode_column, geocoder=geocoder, corrections=corrections,
+            min_score=args.min_score, force=getattr(args, "force", False), offline=offline,
+            id_column=getattr(args, "id_column", None) or find_id_column(table),
+            first_row=first_row, progress=bar.update, path=path)
+
+
+def print_geocode_summary(result: gc.GeocodeResult) -> None:
+    stats = result.stats
+    say("Géocodage : " + ", ".join(f"{n} {_LABELS.get(k, k)}"
+                                   for k, n in sorted(stats.counts.items())))
+    say(f"  réponses reprises du cache : {stats.from_cache} ; requêtes envoyées : "
+        f"{stats.requests}" + (f" ({stats.fallback_rows} adresses une par une)"
+                               if stats.fallback_rows else ""))
+
+
+def run_geocode(args: argparse.Namespace) -> int:
+    output_format(args.output)
+    if args.review:
+        output_format(args.review)
+    table, first_row, sep = read_table(args.input, sheet=args.sheet)
+    result = geocode_args(args, table, args.input, first_row)
+    write_table(result.table, args.output, sep=sep)
+    wrote(args.output, "tableau géocodé")
+    if args.review:
+        write_table(result.review, args.review, layer="a_verifier", sep=sep)
+        wrote(args.review, f"{len(result.review)} ligne(s) à vérifier")
+    print_geocode_summary(result)
+    return 0

@@ -1,0 +1,197 @@
+"""Geocoding against a real addok on 127.0.0.1, with faults injected by a relay in front."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from geo import cli, settings
+from geo import geocode as gc
+from geo._errors import EssQpvError
+from geo.initiatives import read_initiatives
+from geo.link import link
+from geo.qpv import load_qpv
+from tests.servers import forward
+
+ADDRESSES = pd.DataFrame({
+    "id": ["A", "B", "C", "D", "E", "F", "G"],
+    "adresse": ["3 Allée de l'Exemple Fictif", "1 allée d'Auvergne", "5 Rue du Doublon Fictif",
+                "999 zzz qqq", "12 Rue Imaginaire des Essais", "", "7 Rue Fictive de la Goutte"],
+    "code_postal": ["93200", "98800", "", "", "33000", "", "75018"],
+    "commune": ["Saint-Denis", "Nouméa", "", "", "Bordeaux", "", "Paris"],
+    "code_insee": ["93066", "", "", "", "", "", "75056"],
+})
+
+
+def run(addok_url, table=ADDRESSES, cache=None, **kw):
+    geocoder = gc.Geocoder(addok_url, chunk_size=kw.pop("chunk_size", 3), timeout=kw.pop(
+        "timeout", 20))
+    return gc.geocode(table, geocoder=geocoder, cache=cache or gc.GeocodeCache(), **kw)
+
+
+def test_statuses_on_a_real_geocoder(addok):
+    result = run(addok.url)
+    table = result.table.set_index("id")
+    assert table.loc["A", "geocode_status"] == "ok"
+    assert table.loc["A", "geocode_label"] == "3 Allée de l'Exemple Fictif 93200 Saint-Denis"
+    assert float(table.loc["A", "latitude"]) == pytest.approx(48.93, abs=0.02)
+    assert table.loc["B", "geocode_status"] == "ok"  # real BAN data (Nouméa)
+    assert table.loc["B", "geocode_citycode"] == "98818"
+    assert table.loc["C", "geocode_status"] == "a_verifier"  # two streets of that name
+    assert "presque aussi probables" in table.loc["C", "geocode_note"]
+    assert table.loc["C", "latitude"] == ""  # doubtful rows get no coordinates
+    assert table.loc["D", "geocode_status"] == "non_trouve"
+    assert table.loc["E", "geocode_status"] == "a_verifier"
+    assert "code postal différent (33300 au lieu de 33000)" in table.loc["E", "geocode_note"]
+    assert table.loc["F", "geocode_status"] == "sans_adresse"
+    # Paris: the answer carries the arrondissement code (75118), the row the city's (75056).
+    assert table.loc["G", "geocode_status"] == "ok", table.loc["G", "geocode_note"]
+    assert list(result.table.columns[:5]) == list(ADDRESSES.columns)
+    assert set(result.review["cle"]) == {"C", "D", "E"}
+
+
+def test_house_number_not_found_is_doubtful(addok):
+    table = pd.DataFrame({"adresse": ["95 Allée de l'Exemple Fictif"], "commune": ["Saint-Denis"]})
+    row = run(addok.url, table).table.iloc[0]
+    assert row["geocode_status"] == "a_verifier"
+    assert "numéro non trouvé" in row["geocode_note"]
+
+
+def test_warm_cache_makes_no_request(addok):
+    cache = gc.GeocodeCache()
+    first = run(addok.url, cache=cache)
+    assert first.stats.requests > 0
+    second = run(addok.url, cache=cache)
+    assert second.stats.requests == 0
+    assert second.stats.from_cache == 6
+    pd.testing.assert_frame_equal(first.table, second.table)
+
+
+def test_rows_with_coordinates_are_not_sent_unless_forced(addok):
+    table = ADDRESSES.assign(latitude=["48.9", "", "", "", "", "", ""],
+                             longitude=["2.35", "", "", "", "", "", ""])
+    result = run(addok.url, table)
+    assert result.table["geocode_status"][0] == "fourni"
+    assert result.table["latitude"][0] == "48.9"
+    forced = run(addok.url, table, cache=gc.GeocodeCache(), force=True)
+    assert forced.table["geocode_status"][0] == "ok"
+
+
+def test_filter_bug_server_is_survived(addok):
+    """addok-csv 1.1.0 answers HTTP 500 to filter columns: fall back to one request each."""
+    result = run(addok.buggy_url, postcode_column="code_postal")
+    assert result.stats.fallback_rows > 0
+    assert result.table.set_index("id").loc["A", "geocode_status"] == "ok"
+
+
+def test_corrections_from_the_review_file(addok):
+    cache = gc.GeocodeCache()
+    review = run(addok.url, cache=cache).review.set_index("cle")
+    review.loc["C", "accepter"] = "oui"
+    review.loc["D", ["latitude", "longitude"]] = ["48.8870", "2.3540"]
+    review.loc["E", "adresse_corrigee"] = "12 Rue Imaginaire des Essais 33300 Bordeaux"
+    result = run(addok.url, cache=cache, corrections=review.reset_index()).table.set_index("id")
+    assert result.loc["C", "geocode_status"] == "corrige" and result.loc["C", "latitude"] != ""
+    assert (result.loc["D", "geocode_status"], result.loc["D", "latitude"]) == ("corrige",
+                                                                               "48.887")
+    assert result.loc["E", "geocode_status"] == "ok"  # the corrected address is found
+
+
+def test_address_to_quartier_end_to_end(addok, tmp_path):
+    source = tmp_path / "sites.csv"
+    ADDRESSES.to_csv(source, sep=";", index=False)
+    out = tmp_path / "geocoded.csv"
+    assert cli.main(["geocode", str(source), "-o", str(out), "--geocoder-url", addok.url]) == 0
+    result = link(read_initiatives(out), load_qpv())
+    codes = result.sites.set_index("id")["code_qp"]
+    assert codes["A"] == "QN09338M" and codes["G"] == "QN07511M"
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "timeout", "cut", "html"])
+def test_faults_end_in_retry_and_no_row_is_lost(addok, server, fault):
+    relay = forward(addok.url)
+    bad = {
+        "429": {"status": 429, "headers": {"Retry-After": "1"}, "body": b"slow down"},
+        "500": {"status": 500, "body": b"boom"},
+        "timeout": forward(addok.url, delay=3),
+        "cut": forward(addok.url, truncate_rows=1),
+        "html": {"status": 200, "body": b"<html><body>Maintenance</body></html>",
+                 "headers": {"Content-Type": "text/html"}},
+    }[fault]
+    server.set("/search/csv/", bad, relay)
+    server.set("/search/", relay)
+    start = time.monotonic()
+    result = run(server.url, timeout=1.5)
+    assert list(result.table["id"]) == list(ADDRESSES["id"])
+    assert result.table.set_index("id").loc["A", "geocode_status"] == "ok"
+    assert (result.table["geocode_status"] == "non_trouve").sum() == 1  # only the nonsense
+    if fault == "429":
+        assert time.monotonic() - start >= 1  # Retry-After honoured
+
+
+def test_service_down_is_a_clear_error_and_keeps_what_was_done(addok, server, tmp_path,
+                                                               capsys, monkeypatch):
+    monkeypatch.setattr(settings, "MAX_ATTEMPTS", 2)
+    # The first chunk goes through, then the service answers 503 to everything.
+    server.set("/search/csv/", forward(addok.url), {"status": 503, "body": b"down"})
+    server.set("/search/", {"status": 503, "body": b"down"})
+    source = tmp_path / "sites.csv"
+    ADDRESSES.to_csv(source, sep=";", index=False)
+    out = tmp_path / "out.csv"
+    argv = ["geocode", str(source), "-o", str(out), "--geocoder-url", server.url,
+            "--chunk-size", "3"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "ne répond pas correctement" in err and "relancez" in err
+    assert not out.exists()  # no half-written output
+    # Back online: the run resumes, only the addresses not yet answered are sent.
+    server.set("/search/csv/", forward(addok.url))
+    before = server.hits("/search/csv/")
+    assert cli.main(argv) == 0
+    assert server.hits("/search/csv/") - before == 1  # 6 addresses, 3 done: one chunk left
+    assert "3 géocodées (ok)" in capsys.readouterr().out
+
+
+def test_interrupted_run_resumes(addok):
+    cache = gc.GeocodeCache()
+    calls = []
+
+    def stop_after_first_chunk(n):
+        calls.append(n)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(addok.url, cache=cache, progress=stop_after_first_chunk)
+    resumed = run(addok.url, cache=cache)
+    assert resumed.stats.from_cache == 3 and resumed.stats.sent == 3
+
+
+def test_unreachable_without_cache(tmp_path):
+    with pytest.raises(EssQpvError, match="relancez"):
+        gc.geocode(ADDRESSES, geocoder=gc.Geocoder("http://127.0.0.1:9", attempts=1),
+                   cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
+
+
+def test_offline_uses_the_cache_only(addok):
+    cache = gc.GeocodeCache()
+    run(addok.url, table=ADDRESSES.iloc[:2], cache=cache)
+    result = gc.geocode(ADDRESSES, geocoder=gc.Geocoder(addok.url), cache=cache, offline=True)
+    assert result.stats.requests == 0
+    assert list(result.table["geocode_status"][:3]) == ["ok", "ok", "non_geocode"]
+
+
+def test_query_normalisation_shares_the_cache():
+    assert gc.cache_key("u", "3 Allée  de l'Exemple") == gc.cache_key("u/", "3 allee de l exemple")
+    assert gc.cache_key("u", "3 rue x") != gc.cache_key("u", "3 rue x", postcode="75001")
+
+
+def test_geocoding_its_own_output_again_keeps_the_statuses(addok, tmp_path):
+    source, first, second = tmp_path / "s.csv", tmp_path / "1.csv", tmp_path / "2.csv"
+    ADDRESSES.to_csv(source, sep=";", index=False)
+    argv = ["--geocoder-url", addok.url]
+    assert cli.main(["geocode", str(source), "-o", str(first), *argv]) == 0
+    assert cli.main(["geocode", str(first), "-o", str(second), *argv]) == 0
+    assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
