@@ -9,8 +9,8 @@ import pandas as pd
 
 from . import link as linking
 from .cli import say, wrote
-from .cli_qpv import SOURCE_HELP
 from .cli_geocode import add_geocoder_options, geocode_args, print_geocode_summary
+from .cli_qpv import SOURCE_HELP
 from .geocode import STATUS_OFFLINE, default_address_columns, find_column
 from .initiatives import Initiatives, initiatives_from_table, read_table
 from .io import output_format, write_table
