@@ -56,23 +56,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_geocode)
 
 
-def geocode_args(args: argparse.Namespace, table, path: str, first_row: int, *,
-                 offline: bool = False) -> gc.GeocodeResult:
-    """Run the geocoder as the options say (shared by geocode and link)."""
-    corrections = None
-    if args.corrections:
-        corrections, _, _ = read_table(args.corrections)
-    columns = [c.strip() for c in args.address_columns.split(",")] \
-        if args.address_columns else None
-    geocoder = gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size)
-    with tqdm(total=len(table), unit="adresse", desc="Géocodage", leave=False,
-              disable=None) as bar:
-        return gc.geocode(
-            table, address_columns=columns, postcode_column=args.postcode_column,
-            citycode_column=args.citycode_column, geocoder=geocoder, corrections=corrections,
-            min_score=args.min_score, force=getattr(args, "force", False), offline=offline,
-            id_column=getattr(args, "id_column", None) or find_id_column(table),
-            first_row=first_row, progress=bar.update, path=path)
+def address_columns(args: argparse.Namespace) -> list[str] | None:
+    """The ``--address-columns`` option as a list."""
+    if not args.address_columns:
+        return None
+    return [c.strip() for c in args.address_columns.split(",") if c.strip()]
 
 
 def print_geocode_summary(result: gc.GeocodeResult) -> None:
@@ -89,7 +77,16 @@ def run_geocode(args: argparse.Namespace) -> int:
     if args.review:
         output_format(args.review)
     table, first_row, sep = read_table(args.input, sheet=args.sheet)
-    result = geocode_args(args, table, args.input, first_row)
+    corrections = read_table(args.corrections)[0] if args.corrections else None
+    with tqdm(total=len(table), unit="adresse", desc="Géocodage", leave=False,
+              disable=None) as bar:
+        result = gc.geocode(
+            table, address_columns=address_columns(args), postcode_column=args.postcode_column,
+            citycode_column=args.citycode_column,
+            id_column=args.id_column or find_id_column(table),
+            geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
+            corrections=corrections, min_score=args.min_score, force=args.force,
+            first_row=first_row, progress=bar.update, path=args.input)
     write_table(result.table, args.output, sep=sep)
     wrote(args.output, "tableau géocodé")
     if args.review:

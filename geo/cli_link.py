@@ -6,13 +6,15 @@ import argparse
 
 import geopandas as gpd
 import pandas as pd
+from tqdm.auto import tqdm
 
 from . import link as linking
+from . import pipeline
 from .cli import say, wrote
-from .cli_geocode import add_geocoder_options, geocode_args, print_geocode_summary
+from .cli_geocode import add_geocoder_options, address_columns, print_geocode_summary
 from .cli_qpv import SOURCE_HELP
-from .geocode import STATUS_OFFLINE, default_address_columns, find_column
-from .initiatives import Initiatives, initiatives_from_table, read_table
+from .geocode import STATUS_OFFLINE
+from .initiatives import Initiatives
 from .io import output_format, write_table
 from .qpv import load_qpv
 from .sources import DEFAULT_SOURCE
@@ -74,45 +76,33 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_link)
 
 
+def columns_of(args: argparse.Namespace) -> pipeline.Columns:
+    """The column options of the command line."""
+    return pipeline.Columns(
+        lon=args.lon_column, lat=args.lat_column, crs=args.crs, id=args.id_column,
+        theme=args.theme_column, served=args.served_column, radius=args.radius_column,
+        address=address_columns(args), postcode=args.postcode_column, citycode=args.citycode_column)
+
+
+def geocoding_of(args: argparse.Namespace) -> pipeline.Geocoding:
+    """The geocoding options of the command line."""
+    return pipeline.Geocoding(online=getattr(args, "geocode", True), url=args.geocoder_url,
+                              min_score=args.min_score, chunk_size=args.chunk_size,
+                              corrections=args.corrections, force=getattr(args, "force", False))
+
+
 def read_sites(args: argparse.Namespace) -> Initiatives:
-    """Read the sites; rows with an address and no coordinates are geocoded first (from the
-    cache only, unless ``--geocode`` allows requests to the geocoder)."""
-    table, first_row, separator = read_table(args.input, sheet=args.sheet)
-    geocoded = None
-    if _needs_geocoding(table, args):
-        geocoded = geocode_args(args, table, args.input, first_row, offline=not args.geocode)
-        table = geocoded.table
-        print_geocode_summary(geocoded)
-        if not args.geocode and geocoded.stats.counts.get(STATUS_OFFLINE):
+    """Read (and geocode where needed) the sites named on the command line."""
+    with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar:
+        sites = pipeline.read_sites(args.input, columns=columns_of(args),
+                                    geocoding=geocoding_of(args), sheet=args.sheet,
+                                    progress=bar.update)
+    if sites.geocoded is not None:
+        print_geocode_summary(sites.geocoded)
+        if not args.geocode and sites.geocoded.stats.counts.get(STATUS_OFFLINE):
             say("  (adresses sans réponse en cache : ajoutez --geocode pour interroger la "
                 "Base Adresse Nationale)")
-    initiatives = initiatives_from_table(
-        table, path=args.input, first_row=first_row, separator=separator,
-        lon_column=geocoded.lon_column if geocoded else args.lon_column,
-        lat_column=geocoded.lat_column if geocoded else args.lat_column, crs=args.crs,
-        id_column=args.id_column, theme_column=args.theme_column,
-        served_column=args.served_column, radius_column=args.radius_column)
-    if geocoded is not None:
-        notes = geocoded.table["geocode_note"].to_numpy()
-        for issue in initiatives.issues:
-            i = issue.row - first_row
-            if 0 <= i < len(notes) and notes[i] and "manquantes" in issue.message:
-                issue.message = f"{notes[i]} : site non localisé"
-    return initiatives
-
-
-def _needs_geocoding(table, args: argparse.Namespace) -> bool:
-    if args.crs or isinstance(table, gpd.GeoDataFrame):
-        return False
-    columns = [str(c) for c in table.columns]
-    if not (args.address_columns or default_address_columns(columns)):
-        return False
-    lat = args.lat_column or find_column(columns, ("latitude", "lat"))
-    lon = args.lon_column or find_column(columns, ("longitude", "lon", "lng"))
-    if lat is None or lon is None:
-        return True
-    text = table[[lat, lon]].astype(str).apply(lambda c: c.str.strip())
-    return bool(((text[lat] == "") | (text[lon] == "")).any())
+    return sites.initiatives
 
 
 def run_link(args: argparse.Namespace) -> int:
