@@ -5,19 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import assets
+from . import assets, pipeline
 from ._errors import InputError
 from .cli import say, wrote
 from .cli_link import add_input_options, add_qpv_options, read_sites
-from .initiatives import Initiatives
 from .io import atomic_path
 from .link import link
-from .maps import embed_snippet, focus_qpv, make_map
+from .maps import embed_snippet
 from .printmap import PAPER, print_map
 from .qpv import filter_qpv, load_key_figures, load_qpv
-
-_ADDRESS = ("adresse", "address", "numero_voie", "voie", "code_postal", "commune", "ville")
-_WEBSITE = ("site_web", "site", "url", "web", "site_internet")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -61,17 +57,17 @@ def run_map(args: argparse.Namespace) -> int:
         raise InputError("la carte interactive doit avoir l'extension .html.", path=args.output)
     initiatives = read_sites(args)
     qpv = load_qpv(args.qpv)
-    result, shown, previous = prepare(initiatives, qpv, args)
-    focused = args.departement or args.commune
-    bounds = tuple(shown.total_bounds) if focused and len(shown) else None
-    columns = list(initiatives.sites.columns)
-    fmap = make_map(
-        result, shown, previous=previous, theme_column=initiatives.theme_column,
-        name_column=initiatives.name_column, id_column=initiatives.id_column,
-        address_columns=[c for c in columns if c.lower() in _ADDRESS],
-        website_column=next((c for c in columns if c.lower() in _WEBSITE), None),
-        title=args.title, cluster=args.cluster, distance=args.distance,
-        key_figures=load_key_figures(), bounds=bounds)
+    focused = bool(args.departement or args.commune)
+    studied = filter_qpv(qpv, departement=args.departement, commune=args.commune) \
+        if focused else qpv
+    result = link(initiatives, studied, distance=args.distance)
+    previous = load_qpv(args.compare) if args.compare else None
+    parts = pipeline.map_parts(initiatives, qpv, studied, result, previous, focused=focused)
+    info = pipeline.provenance(qpv, {"distance_m": args.distance, "qpv": args.qpv,
+                                     "comparaison": args.compare or ""})
+    fmap = pipeline.render_map(parts, initiatives, title=args.title, distance=args.distance,
+                               cluster=args.cluster, key_figures=load_key_figures(),
+                               provenance=info)
     page = fmap.get_root().render()
     outputs = [(args.output, page, "carte interactive")]
     if args.self_contained is not None:
@@ -86,27 +82,12 @@ def run_map(args: argparse.Namespace) -> int:
             tmp.write_text(text, encoding="utf-8")
         wrote(path, what)
     if args.print_path:
-        print_map(result, shown, args.print_path, paper=args.paper, landscape=not args.portrait,
-                  title=args.title, theme_column=initiatives.theme_column, previous=previous,
-                  bounds=bounds)
+        print_map(result, parts.shown, args.print_path, paper=args.paper,
+                  landscape=not args.portrait, title=args.title,
+                  theme_column=initiatives.theme_column, previous=parts.previous,
+                  bounds=parts.bounds)
         wrote(args.print_path, f"carte à imprimer, {args.paper}")
     s = result.summary()
     say(f"{s['located']} sites sur la carte ({s['not_located']} non localisés), "
-        f"{len(shown)} quartiers dessinés.")
+        f"{len(parts.shown)} quartiers dessinés.")
     return 0
-
-
-def prepare(initiatives: Initiatives, qpv, args: argparse.Namespace):
-    """Link the sites and choose the quartiers to draw (the territory asked, or around the
-    sites)."""
-    focus = args.departement or args.commune
-    studied = filter_qpv(qpv, departement=args.departement, commune=args.commune) \
-        if focus else qpv
-    result = link(initiatives, studied, distance=args.distance)
-    shown = studied if focus else focus_qpv(qpv, initiatives.sites)
-    previous = None
-    if args.compare:
-        previous = load_qpv(args.compare)
-        previous = filter_qpv(previous, departement=args.departement, commune=args.commune) \
-            if focus else focus_qpv(previous, initiatives.sites)
-    return result, shown, previous

@@ -486,8 +486,9 @@ def _territory_table(qpv: gpd.GeoDataFrame, long: pd.DataFrame) -> pd.DataFrame:
         table["n_initiatives"] = joined.groupby("code")["id_initiative"].nunique().reindex(
             table.index, fill_value=0)
         table.insert(0, "nom", [names.get(c, "") for c in table.index])
+        table = table.reset_index()
         table.insert(0, "niveau", level)
-        levels.append(table.reset_index())
+        levels.append(table)
     return pd.concat(levels, ignore_index=True)
 
 

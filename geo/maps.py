@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import xyzservices.providers as xyz
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
@@ -426,6 +426,7 @@ def make_map(
     key_figures: pd.DataFrame | None = None,
     minimap: bool = True,
     bounds: tuple[float, float, float, float] | None = None,
+    provenance: dict | None = None,
 ) -> folium.Map:
     """Build the interactive map of linked initiatives and their quartiers.
 
@@ -447,6 +448,8 @@ def make_map(
         Table indexed by ``code_qp`` whose ``pop_mun`` is shown in QPV popups.
     bounds
         Initial view, min lon, min lat, max lon, max lat (EPSG:4326); default: the sites.
+    provenance
+        Tool version, QPV source and parameters, recorded in the page's ``<meta>`` tags.
     """
     sites = result.sites
     located = sites[sites.geometry.notna()]
@@ -514,6 +517,12 @@ def make_map(
     _Controls(index, [layer.get_name() for layer, _, _ in qpv_layers],
               BASEMAPS[0][1].build_url() if minimap else None).add_to(fmap)
     _Sources().add_to(fmap)
+    if provenance:
+        fmap.get_root().header.add_child(Element(
+            f'<meta name="generator" content="{html.escape(provenance.get("outil", ""))}">'
+            f'<meta name="ess-qpv-provenance" content="'
+            f'{html.escape(json.dumps(provenance, ensure_ascii=False), quote=True)}">'),
+            name="essqpv_provenance")
     _fit(fmap, bounds or (located if len(located) else qpv).total_bounds)
     return fmap
 

@@ -120,3 +120,48 @@ def provenance(qpv: gpd.GeoDataFrame, parameters: dict) -> dict:
         "qpv_credit": qpv.attrs.get("credit"),
         "parametres": parameters,
     }
+
+
+@dataclass
+class MapParts:
+    """What a map draws: the linked sites, the quartiers shown, the other generation, and
+    the initial view (``None``: fit the sites)."""
+
+    result: object
+    shown: gpd.GeoDataFrame
+    previous: gpd.GeoDataFrame | None
+    bounds: tuple[float, float, float, float] | None
+
+
+def map_parts(initiatives: Initiatives, qpv: gpd.GeoDataFrame, studied: gpd.GeoDataFrame,
+              result, previous: gpd.GeoDataFrame | None, *, focused: bool) -> MapParts:
+    """Choose the quartiers to draw: the territory studied, or those around the sites."""
+    from .maps import focus_qpv
+
+    shown = studied if focused else focus_qpv(qpv, initiatives.sites)
+    if previous is not None:
+        previous = (previous.cx[slice(*studied.total_bounds[[0, 2]]),
+                                slice(*studied.total_bounds[[1, 3]])]
+                    if focused else focus_qpv(previous, initiatives.sites))
+    bounds = tuple(shown.total_bounds) if focused and len(shown) else None
+    return MapParts(result, shown, previous, bounds)
+
+
+_ADDRESS = ("adresse", "address", "numero_voie", "voie", "code_postal", "commune", "ville")
+_WEBSITE = ("site_web", "site", "url", "web", "site_internet")
+
+
+def render_map(parts: MapParts, initiatives: Initiatives, *, title: str, distance: float,
+               cluster: bool = True, key_figures=None, provenance: dict | None = None):
+    """The interactive map of :class:`MapParts` (a ``folium.Map``)."""
+    from .maps import make_map
+
+    columns = list(initiatives.sites.columns)
+    return make_map(
+        parts.result, parts.shown, previous=parts.previous,
+        theme_column=initiatives.theme_column, name_column=initiatives.name_column,
+        id_column=initiatives.id_column,
+        address_columns=[c for c in columns if c.lower() in _ADDRESS],
+        website_column=next((c for c in columns if c.lower() in _WEBSITE), None),
+        title=title, cluster=cluster, distance=distance, key_figures=key_figures,
+        bounds=parts.bounds, provenance=provenance)

@@ -22,7 +22,7 @@ import shapely
 from . import sources
 from ._errors import InputError
 from .download import fetch, read_metadata
-from .territories import commune_of_insee, departement_of_qpv_code
+from .territories import commune_of_insee, departement_of_qpv_code, normalise_departement
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +205,8 @@ def normalise(raw: gpd.GeoDataFrame, *, generation: str | None = None,
     if deps is None:
         out["insee_dep"] = derived
     else:
-        deps = deps.astype("string").str.strip().str.lstrip("0").str.upper()
-        out["insee_dep"] = deps.where(deps.fillna("") != "", derived)
+        deps = deps.astype("string").fillna("").map(normalise_departement)
+        out["insee_dep"] = deps.where(deps != "", derived)
     if generation is None:
         generation = _guess_generation(codes)
     out["generation"] = str(generation)
@@ -272,7 +272,7 @@ def filter_qpv(
     """Keep the QPV of the given départements, communes (INSEE codes) or lon/lat box."""
     keep = np.ones(len(qpv), dtype=bool)
     if departement is not None:
-        deps = {str(d).strip().lstrip("0").upper() for d in _as_list(departement)}
+        deps = {normalise_departement(d) for d in _as_list(departement)}
         keep &= qpv["insee_dep"].isin(deps).to_numpy()
     if commune is not None:
         wanted = {commune_of_insee(c) for c in _as_list(commune)}

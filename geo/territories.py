@@ -42,6 +42,18 @@ TERRITORIES: dict[str, Territory] = {
 }
 
 
+def normalise_departement(code: str) -> str:
+    """The official form of a département code: ``"01"``, ``"2A"``, ``"974"``.
+
+    >>> normalise_departement("1"), normalise_departement("033"), normalise_departement("02a")
+    ('01', '33', '2A')
+    """
+    code = str(code).strip().upper()
+    if len(code) == 3 and code.startswith("0"):
+        code = code[1:]
+    return code.zfill(2) if code.isdigit() and len(code) < 2 else code
+
+
 def territory_of_departement(dep: str) -> str:
     """Return the territory key of a département code (``"33"``, ``"2A"``, ``"974"``)."""
     dep = str(dep).strip().upper().lstrip("0")
@@ -80,7 +92,7 @@ def departement_of_qpv_code(code: str) -> str:
     >>> departement_of_qpv_code("QN03301I"), departement_of_qpv_code("QP971001")
     ('33', '971')
     """
-    return str(code)[2:5].lstrip("0").upper()
+    return normalise_departement(str(code)[2:5])
 
 
 def commune_of_insee(code: str) -> str:
@@ -101,8 +113,9 @@ def commune_of_insee(code: str) -> str:
 
 #: Names of the départements (Code officiel géographique), for tables and legends.
 DEPARTEMENTS: dict[str, str] = {
-    "1": "Ain", "2": "Aisne", "3": "Allier", "4": "Alpes-de-Haute-Provence", "5": "Hautes-Alpes",
-    "6": "Alpes-Maritimes", "7": "Ardèche", "8": "Ardennes", "9": "Ariège", "10": "Aube",
+    "01": "Ain", "02": "Aisne", "03": "Allier", "04": "Alpes-de-Haute-Provence",
+    "05": "Hautes-Alpes",
+    "06": "Alpes-Maritimes", "07": "Ardèche", "08": "Ardennes", "09": "Ariège", "10": "Aube",
     "11": "Aude", "12": "Aveyron", "13": "Bouches-du-Rhône", "14": "Calvados", "15": "Cantal",
     "16": "Charente", "17": "Charente-Maritime", "18": "Cher", "19": "Corrèze",
     "2A": "Corse-du-Sud", "2B": "Haute-Corse", "21": "Côte-d'Or", "22": "Côtes-d'Armor",

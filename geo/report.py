@@ -1,0 +1,135 @@
+"""The study's Excel report: French sheets and headers, numbers as numbers, text as text.
+
+Sheets: *Initiatives* (one row per site, enriched), *Par quartier*, *Par territoire*,
+*À vérifier* (geocoding review and sites that could not be placed) and *Sources* (data,
+dates, licences, parameters).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .geocode import GeocodeResult
+from .io import write_workbook
+from .link import LinkResult
+
+RELATIONS_FR = {"implanted": "implantée", "nearby": "à proximité", "none": "hors QPV",
+                "not_located": "non localisée", "served": "intervient"}
+EVOLUTION_FR = {"entered": "entrée en QPV", "left": "sortie des QPV", "unchanged": "inchangée",
+                "changed_qpv": "changement de quartier", "not_covered": "hors couverture",
+                "not_located": "non localisée"}
+SITE_HEADERS = {
+    "code_qp": "QPV d'implantation (code)", "nom_qp": "QPV d'implantation",
+    "relation": "Relation aux QPV", "distance_m": "Distance au QPV le plus proche (m)",
+    "nearest_code_qp": "QPV le plus proche (code)", "qpv_nearby": "QPV à proximité (codes)",
+    "qpv_served": "QPV où elle intervient (codes)", "note_localisation": "Remarque",
+    "code_qp_compare": "QPV d'implantation, génération comparée",
+    "relation_compare": "Relation, génération comparée", "evolution": "Évolution",
+    "geocode_status": "Géocodage : statut", "geocode_score": "Géocodage : score",
+    "geocode_label": "Géocodage : adresse trouvée", "geocode_type": "Géocodage : précision",
+    "geocode_citycode": "Géocodage : code commune", "geocode_note": "Géocodage : motif",
+}
+QPV_HEADERS = {
+    "code_qp": "Code QPV", "nom_qp": "Quartier", "communes": "Commune(s)",
+    "insee_com": "Code(s) commune", "insee_dep": "Département",
+    "n_implanted": "Initiatives implantées", "n_nearby": "Initiatives à proximité",
+    "n_served": "Initiatives y intervenant", "n_initiatives": "Initiatives (toutes relations)",
+}
+TERRITORY_HEADERS = {
+    "niveau": "Niveau", "code": "Code", "nom": "Nom", "n_qpv": "Quartiers prioritaires",
+    "n_qpv_avec_initiative": "Quartiers avec au moins une initiative",
+    "n_implanted": "Initiatives implantées", "n_nearby": "Initiatives à proximité",
+    "n_served": "Initiatives y intervenant", "n_initiatives": "Initiatives (toutes relations)",
+}
+SHEETS = ("Initiatives", "Par quartier", "Par territoire", "À vérifier", "Sources")
+
+
+def _by_theme(column: str) -> str:
+    relation, _, theme = column[2:].partition(":")
+    label = {"implanted": "Implantées", "nearby": "À proximité", "served": "Y intervenant"}
+    return f"{label.get(relation, relation)} – {theme}"
+
+
+def report_tables(result: LinkResult, *, geocoded: GeocodeResult | None = None,
+                  sources: dict | None = None, numeric: list[str] | None = None
+                  ) -> dict[str, pd.DataFrame]:
+    """The report's sheets as tables with French headers.
+
+    ``numeric`` names the user's columns to write as numbers (coordinates, radius); the
+    others stay text, so codes keep their leading zeros.
+    """
+    sites = pd.DataFrame(result.sites.drop(columns=result.sites.geometry.name))
+    for column in numeric or []:
+        if column in sites:
+            text = sites[column].astype(object).where(sites[column].notna(), "").astype(str)
+            sites[column] = pd.to_numeric(text.str.replace(",", ".").str.strip(),
+                                          errors="coerce")
+    sites["relation"] = sites["relation"].map(RELATIONS_FR)
+    if "evolution" in sites:
+        sites["evolution"] = sites["evolution"].map(EVOLUTION_FR).fillna("")
+        sites["relation_compare"] = sites["relation_compare"].map(RELATIONS_FR).fillna("")
+    sites = sites.rename(columns=SITE_HEADERS)
+    per_qpv = result.per_qpv.rename(columns=lambda c: QPV_HEADERS.get(
+        c, _by_theme(c) if c.startswith("n_") and ":" in c else c))
+    per_territory = result.per_territory.copy()
+    per_territory["niveau"] = per_territory["niveau"].map(
+        {"departement": "département", "commune": "commune"})
+    per_territory = per_territory.rename(columns=TERRITORY_HEADERS)
+    return {
+        "Initiatives": sites,
+        "Par quartier": per_qpv,
+        "Par territoire": per_territory,
+        "À vérifier": to_check(result, geocoded),
+        "Sources": sources_table(sources or {}),
+    }
+
+
+def to_check(result: LinkResult, geocoded: GeocodeResult | None) -> pd.DataFrame:
+    """Rows that need a human look: doubtful geocoding, sites not placed, other remarks."""
+    rows = []
+    if geocoded is not None:
+        for r in geocoded.review.itertuples(index=False):
+            rows.append({"Ligne": r.ligne, "Clé": r.cle, "Problème": f"géocodage : {r.statut}",
+                         "Détail": r.motif, "Adresse saisie": r.adresse_saisie,
+                         "Adresse proposée": r.adresse_proposee,
+                         "Score": None if pd.isna(r.score) else round(float(r.score), 2)})
+    seen = {row["Ligne"] for row in rows}
+    for issue in result.issues:
+        if issue.row in seen:
+            continue
+        rows.append({"Ligne": issue.row, "Clé": "", "Problème": "lecture",
+                     "Détail": f"{issue.column or ''} : {issue.message}".lstrip(" :"),
+                     "Adresse saisie": "", "Adresse proposée": "", "Score": None})
+    columns = ["Ligne", "Clé", "Problème", "Détail", "Adresse saisie", "Adresse proposée",
+               "Score"]
+    return pd.DataFrame(rows, columns=columns).sort_values("Ligne", kind="stable")
+
+
+def sources_table(info: dict) -> pd.DataFrame:
+    """Data sources, dates, licences and parameters as two columns."""
+    rows = [
+        ("Outil", info.get("outil", "")),
+        ("Date d'exécution", info.get("date", "")),
+        ("Quartiers prioritaires", info.get("qpv_source", "")),
+        ("Origine des contours", info.get("qpv_origine", "")),
+        ("Date des contours", info.get("qpv_date", "")),
+        ("Crédit", info.get("qpv_credit", "")),
+    ]
+    for key, value in (info.get("parametres") or {}).items():
+        rows.append((f"Paramètre : {key}", "" if value is None else str(value)))
+    rows += [
+        ("Licence des données publiques", "Licence Ouverte / Etalab 2.0"),
+        ("À créditer", "ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale "
+                       "(géocodage)"),
+    ]
+    return pd.DataFrame(rows, columns=["Élément", "Valeur"])
+
+
+def write_report(path: str | Path, result: LinkResult, *,
+                 geocoded: GeocodeResult | None = None, sources: dict | None = None,
+                 numeric: list[str] | None = None) -> Path:
+    """Write the Excel report (see the module docstring for its sheets)."""
+    return write_workbook(report_tables(result, geocoded=geocoded, sources=sources,
+                                        numeric=numeric), path)
