@@ -11,19 +11,17 @@ from pathlib import Path
 
 import geopandas as gpd
 import matplotlib
+import numpy as np
+import shapely
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")  # no screen needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from ._errors import InputError  # noqa: E402
-from .io import atomic_path  # noqa: E402
-from .link import LinkResult  # noqa: E402
-from .maps import QPV_STYLES, SOURCES_LINE, site_themes  # noqa: E402
-from .territories import TERRITORIES, territory_of_points  # noqa: E402
+from ._errors import InputError
+from .io import atomic_path
+from .link import LinkResult
+from .maps import QPV_STYLES, SOURCES_LINE, site_themes
+from .territories import TERRITORIES, territory_of_points
 
 #: Paper sizes in millimetres (portrait).
 PAPER = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420)}
@@ -78,7 +76,8 @@ def print_map(
     outside = int((~here).sum())
     sites_m = sites[here].to_crs(crs)
 
-    fig = plt.figure(figsize=(width * _MM, height * _MM))
+    # A Figure without pyplot: no global state, no screen, any backend in the caller.
+    fig = Figure(figsize=(width * _MM, height * _MM))
     ax = fig.add_axes((0.03, 0.08, 0.70, 0.82))
     x0, y0, x1, y1 = _extent(sites_m if bounds is None else gpd.GeoSeries(
         [shapely.box(*bounds)], crs=4326).to_crs(crs), qpv, crs)
@@ -132,8 +131,9 @@ def print_map(
     fig.text(0.03, 0.03, SOURCES_LINE + " – Licence Ouverte / Etalab 2.0. "
              f"Projection : {crs}.", fontsize=7, color="#444")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=suffix[1:])
-    plt.close(fig)
+        # Reader's own Helvetica for PDF and plain text for SVG: no font file is embedded.
+        with matplotlib.rc_context({"pdf.use14corefonts": True, "svg.fonttype": "none"}):
+            fig.savefig(tmp, dpi=dpi, format=suffix[1:], metadata=_metadata(suffix, title))
     return Path(path)
 
 
@@ -172,3 +172,14 @@ def _north_arrow(ax) -> None:
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
                 ha="center", va="center", fontsize=11, fontweight="bold",
                 arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
+
+
+def _metadata(suffix: str, title: str) -> dict:
+    from . import __version__
+
+    creator = f"ess-qpv {__version__}"
+    if suffix == ".pdf":
+        return {"Title": title, "Creator": creator, "Subject": SOURCES_LINE}
+    if suffix == ".png":
+        return {"Title": title, "Software": creator, "Source": SOURCES_LINE}
+    return {"Title": title, "Creator": creator}

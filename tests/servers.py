@@ -11,9 +11,8 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+#: The real data handed to the project: shared/ lies beside the checkout (here and in CI).
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED.exists():  # CI lays shared/ beside the clone
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 ROOT_DATA = Path(__file__).resolve().parents[1] / "data"
 QP2024_GZ = SHARED / "qp2024_gazetteer_4dp" / "qp2024_france_4dp.geojson.gz"
