@@ -2,14 +2,31 @@
 neighbourhoods (quartiers prioritaires de la politique de la ville, QPV), and map them.
 
 The pipeline, one module per step: :mod:`geo.qpv` (official boundaries) →
-:mod:`geo.initiatives` (reading the user's table) → :mod:`geo.link` (implanted, nearby,
-served) → tables written by :mod:`geo.io`; :mod:`geo.cli` is the command line.
+:mod:`geo.initiatives` (reading the user's table) → :mod:`geo.geocode` (addresses) →
+:mod:`geo.link` (implanted, nearby, served) → :mod:`geo.maps`, :mod:`geo.printmap`,
+:mod:`geo.report` (outputs); :mod:`geo.pipeline` chains them, :mod:`geo.cli` is the command
+line.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .qpv import filter_qpv, load_key_figures, load_qpv, qpv_info  # noqa: E402
+# Public names, imported on first use so that ``import geo`` stays light.
+_API = {
+    "load_qpv": "qpv", "filter_qpv": "qpv", "qpv_info": "qpv", "load_key_figures": "qpv",
+    "read_initiatives": "initiatives", "geocode": "geocode", "Geocoder": "geocode",
+    "link": "link", "link_points": "link", "compare": "link", "make_map": "maps",
+    "print_map": "printmap", "write_report": "report", "write_table": "io",
+    "self_contained": "assets",
+}
 
-__all__ = ["__version__", "filter_qpv", "load_key_figures", "load_qpv", "qpv_info"]
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
