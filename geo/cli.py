@@ -19,11 +19,17 @@ from ._errors import EssQpvError
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
 
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:
+        super().add_usage(usage, actions, groups, prefix or "utilisation : ")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with French section titles and error lines."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("add_help", False)
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
         self._positionals.title = "arguments"
         self._optionals.title = "options"

@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "cache.")
     parser.add_argument("input", metavar="ENTREE", help="tableau (.csv, .xlsx, .geojson, "
                                                         ".gpkg)")
-    parser.add_argument("-o", "--sortie", dest="output", required=True,
+    parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
                         help="tableau enrichi (.csv, .xlsx, .geojson, .gpkg)")
     parser.add_argument("--review", "--relecture", dest="review",
                         help="fichier des lignes à vérifier (à remplir puis à redonner avec "

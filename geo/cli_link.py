@@ -60,7 +60,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "servis ; écrit aussi les tableaux par quartier et par territoire.")
     parser.add_argument("input", metavar="ENTREE",
                         help="tableau des sites : .csv, .xlsx, .geojson ou .gpkg")
-    parser.add_argument("-o", "--sortie", dest="output", required=True,
+    parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
                         help="tableau enrichi, un site par ligne (.csv, .xlsx, .geojson, .gpkg)")
     add_qpv_options(parser)
     add_input_options(parser)

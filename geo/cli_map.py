@@ -23,7 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "ENTREE est un tableau d'initiatives, brut ou déjà enrichi.")
     parser.add_argument("input", metavar="ENTREE", help="tableau des sites (.csv, .xlsx, "
                                                         ".geojson, .gpkg)")
-    parser.add_argument("-o", "--sortie", dest="output", required=True,
+    parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
                         help="carte HTML à écrire, par exemple maps/carte.html")
     add_qpv_options(parser)
     add_input_options(parser)

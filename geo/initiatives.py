@@ -307,10 +307,26 @@ def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
     return lon, lat
 
 
+_SITE_ID = ("id_site", "identifiant_site", "site_id", "code_site")
+
+
 def _check_duplicates(result: Initiatives) -> None:
+    """Report identical rows, and site identifiers used twice (an initiative identifier may
+    repeat: one row per site)."""
     sites = result.sites
     if not len(sites):
         return
+    site_column = next((c for c in sites.columns if str(c).strip().lower() in _SITE_ID), None)
+    if site_column is not None:
+        ids = sites[site_column].astype(object).where(sites[site_column].notna(), "")
+        ids = ids.astype(str).str.strip()
+        first_row: dict[str, int] = {}
+        for i, value in enumerate(ids):
+            if value and value in first_row:
+                result.issues.append(Issue(
+                    result.row_number(i), site_column, f"identifiant de site « {value} » en "
+                    f"double (déjà ligne {result.row_number(first_row[value])})"))
+            first_row.setdefault(value, i)
     key_columns = [c for c in sites.columns if c != "geometry"]
     values = sites[key_columns].astype(object)
     keys = values.where(values.notna(), "").astype(str).agg("\u241f".join, axis=1)

@@ -130,10 +130,10 @@ def print_map(
     fig.text(0.745, 0.12, "\n".join(notes), fontsize=7.5, va="bottom", color="#333")
     fig.text(0.03, 0.03, SOURCES_LINE + " – Licence Ouverte / Etalab 2.0. "
              f"Projection : {crs}.", fontsize=7, color="#444")
-    with atomic_path(path) as tmp:
-        # Reader's own Helvetica for PDF and plain text for SVG: no font file is embedded.
-        with matplotlib.rc_context({"pdf.use14corefonts": True, "svg.fonttype": "none"}):
-            fig.savefig(tmp, dpi=dpi, format=suffix[1:], metadata=_metadata(suffix, title))
+    # Reader's own Helvetica for PDF and plain text for SVG: no font file is embedded.
+    fonts = {"pdf.use14corefonts": True, "svg.fonttype": "none"}
+    with atomic_path(path) as tmp, matplotlib.rc_context(fonts):
+        fig.savefig(tmp, dpi=dpi, format=suffix[1:], metadata=_metadata(suffix, title))
     return Path(path)
 
 

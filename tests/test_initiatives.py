@@ -120,3 +120,14 @@ def test_rerun_on_enriched_file_drops_own_columns(tmp_path):
                     encoding="utf-8")
     assert list(read_initiatives(path).sites.columns) == ["nom", "latitude", "longitude",
                                                           "geometry"]
+
+
+def test_site_identifiers_must_be_unique_but_initiatives_may_repeat(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text("id_initiative;id_site;nom;latitude;longitude\n"
+                    "A;A-1;Conciergerie;48.887;2.354\n"
+                    "A;A-2;Conciergerie;44.84;-0.57\n"
+                    "B;A-2;Autre;45.76;4.85\n", encoding="utf-8")
+    issues = read_initiatives(path).issues
+    assert [(i.row, i.column) for i in issues] == [(4, "id_site")]
+    assert "« A-2 » en double (déjà ligne 3)" in issues[0].message
