@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from . import link as linking
 from . import pipeline
+from ._errors import InputError
 from .cli import say, wrote
 from .cli_geocode import add_geocoder_options, address_columns, print_geocode_summary
 from .cli_qpv import SOURCE_HELP
@@ -108,9 +109,12 @@ def read_sites(args: argparse.Namespace) -> Initiatives:
 def run_link(args: argparse.Namespace) -> int:
     outputs = {"output": args.output, "long": args.long, "per_initiative": args.per_initiative,
                "per_qpv": args.per_qpv, "per_territory": args.per_territory}
-    for path in outputs.values():
-        if path:
-            output_format(path)  # refuse an unknown format before any work
+    # Refuse an unknown or impossible format before any work, so nothing is half done.
+    for key, path in outputs.items():
+        if path and output_format(path) in (".geojson", ".gpkg") and key not in (
+                "output", "per_qpv"):
+            raise InputError("ce tableau n'a pas de géométrie : choisissez .csv ou .xlsx.",
+                             path=path)
     initiatives = read_sites(args)
     qpv = load_qpv(args.qpv, departement=args.departement, commune=args.commune)
     result = linking.link(initiatives, qpv, distance=args.distance)

@@ -126,12 +126,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
         raise InputError("encodage non reconnu (ni UTF-8 ni Windows-1252).", path=str(path))
     if not text.strip():
         raise InputError("le fichier est vide.", path=str(path))
-    sample = "\n".join(text.splitlines()[:50])
-    try:
-        sep = csv.Sniffer().sniff(sample, delimiters=";,\t|").delimiter
-    except csv.Error:
-        header = text.splitlines()[0]
-        sep = max(";,\t|", key=header.count)
+    sep = _separator(text)
     try:
         table = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
                             skipinitialspace=True)
@@ -140,6 +135,23 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
         line = re.search(r"line (\d+)", str(exc))
         raise InputError(f"ligne mal formée ({exc}).", path=str(path),
                          row=int(line.group(1)) if line else None) from exc
+
+
+def _separator(text: str) -> str:
+    """The field separator among ``; , tab |``: the one that splits the header into the most
+    columns while every one of the first rows has that many fields (quotes respected)."""
+    lines = text.splitlines()[:50]
+    best, best_score = ",", (-1, 0)
+    for sep in (";", ",", "\t", "|"):
+        if sep not in lines[0]:
+            continue
+        rows = [r for r in csv.reader(lines, delimiter=sep) if r]
+        width = len(rows[0])
+        consistent = sum(len(r) == width for r in rows) / len(rows)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
 
 
 def _find(columns: list[str], candidates: tuple[str, ...], given: str | None,
@@ -222,9 +234,11 @@ def initiatives_from_table(
         lon_col = _find(columns, _LON, lon_column, path_s, "de longitude")
         lat_col = _find(columns, _LAT, lat_column, path_s, "de latitude")
         if lon_col is None or lat_col is None:
-            lon = lat = np.full(len(table), np.nan)
-            result.issues.append(Issue(first_row, None, "aucune colonne de coordonnées "
-                                       "(longitude/latitude, lon/lat, x/y) : aucun site localisé"))
+            raise InputError(
+                "aucune colonne de coordonnées (longitude/latitude, lon/lat, x/y) ni "
+                "d'adresse à géocoder (adresse, code_postal, commune) ; colonnes présentes : "
+                f"{', '.join(columns)}. Nommez-les avec --lon-column/--lat-column ou "
+                "--address-columns.", path=path_s)
         else:
             result.coordinate_columns = (lon_col, lat_col)
             lon, lon_text = _numbers(table[lon_col])

@@ -470,7 +470,7 @@ def make_map(
     qpv_layers = []
     generation = ", ".join(sorted(set(qpv["generation"]))) or "?"
     layer = QpvLayer(_qpv_geojson(qpv, counts, key_figures), QPV_STYLES.get(
-        generation, QPV_STYLES["2024"]), name=f"Quartiers prioritaires {generation}")
+        generation, QPV_STYLES["2024"]), name=html.escape(f"Quartiers prioritaires {generation}"))
     layer.add_to(fmap)
     qpv_layers.append((layer, qpv, generation))
     if previous is not None and len(previous):
@@ -478,7 +478,7 @@ def make_map(
         names.update({c: n for c, n in zip(previous["code_qp"], previous["nom_qp"], strict=True)
                       if c not in names})
         layer = QpvLayer(_qpv_geojson(previous, None, key_figures), QPV_STYLES["2015"],
-                         name=f"Quartiers prioritaires {older}", show=False)
+                         name=html.escape(f"Quartiers prioritaires {older}"), show=False)
         layer.add_to(fmap)
         qpv_layers.append((layer, previous, older))
     if distance > 0 and len(qpv):

@@ -136,8 +136,13 @@ class MapParts:
 def map_parts(initiatives: Initiatives, qpv: gpd.GeoDataFrame, studied: gpd.GeoDataFrame,
               result, previous: gpd.GeoDataFrame | None, *, focused: bool) -> MapParts:
     """Choose the quartiers to draw: the territory studied, or those around the sites."""
+    from ._errors import InputError
     from .maps import focus_qpv
 
+    if not focused and not initiatives.sites.geometry.notna().any():
+        raise InputError("aucun site localisé : rien à cartographier (vérifiez les colonnes "
+                         "de coordonnées, ou géocodez les adresses avec --geocode).",
+                         path=initiatives.path)
     shown = studied if focused else focus_qpv(qpv, initiatives.sites)
     if previous is not None:
         previous = (previous.cx[slice(*studied.total_bounds[[0, 2]]),

@@ -109,10 +109,11 @@ def print_map(
     _scale_bar(ax, x0, x1, y0, y1)
     _north_arrow(ax)
 
-    fig.text(0.03, 0.955, title, fontsize=15, fontweight="bold", va="center")
+    fig.text(0.03, 0.955, _plain(title), fontsize=15, fontweight="bold", va="center")
     handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none", markerfacecolor=s.color,
                       markeredgecolor="white", markersize=8,
-                      label=f"{t} ({int((themes == t).sum())})") for t, s in styles.items()]
+                      label=_plain(f"{t} ({int((themes == t).sum())})"))
+               for t, s in styles.items()]
     handles.append(Patch(facecolor=st["fillColor"], alpha=0.5, edgecolor=st["color"],
                          label="Quartier prioritaire " + ", ".join(sorted(set(qpv["generation"])))))
     if previous is not None and len(previous):
@@ -135,6 +136,11 @@ def print_map(
     with atomic_path(path) as tmp, matplotlib.rc_context(fonts):
         fig.savefig(tmp, dpi=dpi, format=suffix[1:], metadata=_metadata(suffix, title))
     return Path(path)
+
+
+def _plain(text: str) -> str:
+    """User text shown as it is: ``$`` would start matplotlib's math mode."""
+    return str(text).replace("$", r"\$")
 
 
 def _main_territory(sites: gpd.GeoDataFrame, qpv: gpd.GeoDataFrame) -> str:

@@ -86,6 +86,7 @@ def test_geojson_output_and_qpv_by_path_with_compare(tmp_path, sites, capsys):
     (["-o", "{tmp}/x.csv", "--per-qpv", "{tmp}/q.doc"], "format de sortie inconnu"),
     (["-o", "{tmp}/x.csv", "--lat-column", "nope"], "« nope » n'existe pas"),
     (["-o", "{tmp}/x.csv", "--qpv", "{tmp}/absent.geojson"], "introuvable"),
+    (["-o", "{tmp}/x.csv", "--per-territory", "{tmp}/t.geojson"], "pas de géométrie"),
 ])
 def test_mistakes_write_nothing(tmp_path, sites, capsys, argv_tail, message):
     out_dir = tmp_path / "sorties"
@@ -100,3 +101,12 @@ def test_mistakes_write_nothing(tmp_path, sites, capsys, argv_tail, message):
 def test_missing_input_names_the_file(tmp_path, capsys):
     assert cli.main(["link", str(tmp_path / "absent.csv"), "-o", str(tmp_path / "o.csv")]) == 2
     assert "absent.csv" in capsys.readouterr().err
+
+
+def test_a_table_without_coordinates_or_address_is_refused(tmp_path, capsys):
+    source = tmp_path / "s.csv"
+    source.write_text("nom;theme\nA;recyclerie\n", encoding="utf-8")
+    assert cli.main(["link", str(source), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "aucune colonne de coordonnées" in err and "nom, theme" in err
+    assert not (tmp_path / "o.csv").exists()

@@ -137,3 +137,18 @@ def test_cli_map_refuses_a_non_html_output(tmp_path, capsys):
     assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "carte.png")]) == 2
     assert ".html" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_print_title_with_dollars_is_plain_text(example, tmp_path):
+    initiatives, qpv, result = example
+    out = tmp_path / "carte.svg"
+    print_map(result, qpv, out, title="Budget 5$ et 10$ : _x_ ^2", theme_column="theme")
+    assert "Budget 5$ et 10$ : _x_ ^2" in out.read_text(encoding="utf-8")
+
+
+def test_map_without_any_located_site_is_refused(tmp_path, capsys):
+    source = tmp_path / "vide.csv"
+    source.write_text("nom;latitude;longitude\nA;;\nB;;\n", encoding="utf-8")
+    assert cli.main(["map", str(source), "-o", str(tmp_path / "c.html")]) == 2
+    assert "aucun site localisé" in capsys.readouterr().err
+    assert not (tmp_path / "c.html").exists()
