@@ -16,7 +16,7 @@ from importlib import import_module
 from pathlib import Path
 from urllib.parse import urljoin
 
-from . import _http, settings
+from . import _http
 from ._errors import EssQpvError
 
 log = logging.getLogger(__name__)
@@ -122,8 +122,3 @@ def _inline_css_urls(css: str, css_url: str) -> str:
         return f'url("data:{mime};base64,{encoded}")'
 
     return _CSS_URL.sub(data_uri, css)
-
-
-def cache_folder() -> Path:
-    """Folder of assets downloaded because no package ships them."""
-    return settings.cache_dir() / "downloads"

@@ -157,7 +157,7 @@ def compact_polygons(frame: gpd.GeoDataFrame, *, tolerance: float = 2.0,
     return rounded
 
 
-def _geojson(frame: gpd.GeoDataFrame, properties: list[dict], geometries: np.ndarray) -> dict:
+def _geojson(properties: list[dict], geometries: np.ndarray) -> dict:
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
         for props, g in zip(properties, geometries, strict=True)]}
@@ -259,10 +259,9 @@ var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {style: {{ this.style }},
     def __init__(self, geometry: gpd.GeoSeries, name: str, show: bool = False) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "BandLayer"
-        geoms = shapely.transform(geometry.values, lambda c: np.round(c, 5))
-        self.data = _js({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {}, "geometry": json.loads(shapely.to_geojson(g))}
-            for g in geoms if g is not None and not g.is_empty]})
+        geoms = [g for g in shapely.transform(geometry.values, lambda c: np.round(c, 5))
+                 if g is not None and not g.is_empty]
+        self.data = _js(_geojson([{}] * len(geoms), geoms))
         self.style = _js(BAND_STYLE)
 
 
@@ -390,16 +389,8 @@ class _Controls(MacroElement):
     def __init__(self, index: list[dict], layer_names: list[str], minimap_tiles: str | None):
         super().__init__()
         self._name = "EssQpvControls"
-        self._template = Template("{% macro script(this, kwargs) %}" + _template("controls.js")
-                                  .replace("{{ map }}", "{{ this._parent.get_name() }}")
-                                  .replace("{{ index }}", "{{ this.index }}")
-                                  .replace("{% for name in layer_names %}",
-                                           "{% for name in this.layer_names %}")
-                                  .replace("{% if minimap_tiles %}",
-                                           "{% if this.minimap_tiles %}")
-                                  .replace("{{ minimap_tiles|tojson }}",
-                                           "{{ this.minimap_tiles_js }}")
-                                  + "{% endmacro %}")
+        self._template = Template("{% macro script(this, kwargs) %}"
+                                  + _template("controls.js") + "{% endmacro %}")
         self.index = _js(index)
         self.layer_names = layer_names
         self.minimap_tiles = minimap_tiles
@@ -551,7 +542,7 @@ def _qpv_geojson(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
             p["counts"] = (f"Initiatives : {c['n_implanted']} implantée(s), {c['n_nearby']} "
                            f"à proximité, {c['n_served']} y intervenant")
         props.append(p)
-    return _geojson(qpv, props, compact_polygons(qpv))
+    return _geojson(props, compact_polygons(qpv))
 
 
 def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,

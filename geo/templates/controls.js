@@ -1,8 +1,9 @@
 // ess-qpv map controls: search, full screen, minimap. Own code; needs only Leaflet.
+// A Jinja template rendered by geo.maps._Controls (``this`` is that element).
 (function () {
-  var map = {{ map }};
-  var index = {{ index }};
-  var layers = { {% for name in layer_names %}"{{ name }}": {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} };
+  var map = {{ this._parent.get_name() }};
+  var index = {{ this.index }};
+  var layers = { {% for name in this.layer_names %}"{{ name }}": {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} };
 
   function findQpv(code) {
     var found = null;
@@ -94,7 +95,7 @@
   });
   new FullScreen().addTo(map);
 
-  {% if minimap_tiles %}
+  {% if this.minimap_tiles %}
   var MiniMap = L.Control.extend({
     options: { position: "bottomright" },
     onAdd: function () {
@@ -104,7 +105,7 @@
         var mini = L.map(box, { attributionControl: false, zoomControl: false,
                                 dragging: false, scrollWheelZoom: false, doubleClickZoom: false,
                                 boxZoom: false, keyboard: false, touchZoom: false });
-        L.tileLayer({{ minimap_tiles|tojson }}, { maxZoom: 19 }).addTo(mini);
+        L.tileLayer({{ this.minimap_tiles_js }}, { maxZoom: 19 }).addTo(mini);
         var frame = L.rectangle(map.getBounds(), { weight: 1, color: "#d35400",
                                                    fillOpacity: 0.1, interactive: false });
         frame.addTo(mini);
