@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._errors import InputError
 from .cli import say, wrote
 from .io import output_format, write_table
 from .qpv import load_qpv, qpv_info
@@ -37,6 +38,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--source", "--qpv", default=DEFAULT_SOURCE, help=SOURCE_HELP)
     export.add_argument("--departement", help="code(s) de département, séparés par des virgules")
     export.add_argument("--commune", help="code(s) INSEE de commune, séparés par des virgules")
+    export.add_argument("--bbox", metavar="O,S,E,N",
+                        help="emprise en degrés : longitude ouest, latitude sud, longitude est, "
+                             "latitude nord (par exemple 2.25,48.81,2.42,48.91)")
     export.add_argument("-o", "--sortie", required=True, dest="output",
                         help="fichier de sortie : .gpkg, .geojson ou .csv (géométrie en WKT)")
     export.set_defaults(run=run_export)
@@ -76,9 +80,22 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``"O,S,E,N"`` in degrees, checked."""
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise InputError(f"--bbox « {text} » : quatre nombres séparés par des virgules "
+                         "attendus (ouest,sud,est,nord).") from exc
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InputError(f"--bbox « {text} » : il faut ouest < est et sud < nord, en degrés.")
+    return west, south, east, north
+
+
 def run_export(args: argparse.Namespace) -> int:
     output_format(args.output)
-    qpv = load_qpv(args.source, departement=args.departement, commune=args.commune)
+    qpv = load_qpv(args.source, departement=args.departement, commune=args.commune,
+                   bbox=parse_bbox(args.bbox) if args.bbox else None)
     write_table(qpv, args.output, layer="qpv")
     say(f"{len(qpv)} quartiers exportés.")
     wrote(args.output, "contours des QPV")

@@ -44,8 +44,18 @@ def test_export_csv_has_wkt_and_geojson_roundtrips(tmp_path):
     assert len(gpd.read_file(gj)) == text.count("\nQN")
 
 
+def test_export_bbox(tmp_path):
+    out = tmp_path / "paris.geojson"
+    assert cli.main(["qpv", "export", "--bbox", "2.25,48.81,2.42,48.91", "-o", str(out)]) == 0
+    frame = gpd.read_file(out)
+    assert "QN07511M" in set(frame["code_qp"]) and set(frame["insee_dep"]) <= {"75", "92", "93",
+                                                                              "94"}
+
+
 @pytest.mark.parametrize("argv", [
     ["qpv", "export", "-o", "sortie.txt"],
+    ["qpv", "export", "--bbox", "2.4,48.9,2.3", "-o", "x.gpkg"],
+    ["qpv", "export", "--bbox", "2.4,48.9,2.3,48.8", "-o", "x.gpkg"],
     ["qpv", "info", "--source", "inexistant.geojson"],
     ["qpv", "export", "--source", "inexistant.geojson", "-o", "x.gpkg"],
 ])

@@ -13,7 +13,7 @@ from geo._errors import EssQpvError
 from geo.initiatives import read_initiatives
 from geo.link import link
 from geo.qpv import load_qpv
-from tests.servers import forward
+from tests.servers import SHARED, forward
 
 ADDRESSES = pd.DataFrame({
     "id": ["A", "B", "C", "D", "E", "F", "G"],
@@ -195,3 +195,33 @@ def test_geocoding_its_own_output_again_keeps_the_statuses(addok, tmp_path):
     assert cli.main(["geocode", str(source), "-o", str(first), *argv]) == 0
     assert cli.main(["geocode", str(first), "-o", str(second), *argv]) == 0
     assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
+
+
+RECORDED = SHARED / "ban_api_responses"
+
+
+@pytest.mark.parametrize(("name", "query", "kind", "status"), [
+    ("search_housenumber.json", "4 Rue du Général Leclerc, 78000 Versailles", "housenumber",
+     "ok"),
+    ("search_street.json", "place de la république paris", "street", "ok"),
+    ("search_municipality.json", "Paris", "municipality", "ok"),
+    ("search_locality.json", "Pré Rura 05240 La Salle-les-Alpes", "locality", "ok"),
+    # the same answers to a query with a house number are doubtful
+    ("search_street.json", "12 place de la république paris", "street", "a_verifier"),
+    ("search_municipality.json", "8 rue inconnue Paris", "municipality", "a_verifier"),
+])
+def test_recorded_national_answers(server, name, query, kind, status):
+    """The per-address fallback reads real recorded answers of the national API."""
+    server.set("/search/", {"body": (RECORDED / name).read_bytes(),
+                            "headers": {"Content-Type": "application/json"}})
+    result = gc.Geocoder(server.url).search({"q": query})
+    assert result["result_type"] == kind and float(result["result_score"]) > 0.5
+    assert result["latitude"] and result["result_label"]
+    assert gc.assess({"q": query}, result)[0] == status
+    assert server.requests[-1][1].startswith("/search/")
+
+
+def test_official_example_columns_are_found():
+    """The columns of the official /search/csv/ example (nom, adresse, postcode, city)."""
+    example = pd.read_csv(SHARED / "ban_api_examples_official" / "search.csv", dtype=str)
+    assert gc.default_address_columns(list(example.columns)) == ["adresse", "postcode", "city"]

@@ -131,3 +131,16 @@ def test_site_identifiers_must_be_unique_but_initiatives_may_repeat(tmp_path):
     issues = read_initiatives(path).issues
     assert [(i.row, i.column) for i in issues] == [(4, "id_site")]
     assert "« A-2 » en double (déjà ligne 3)" in issues[0].message
+
+
+def test_real_bal_file_semicolons_crlf_long_lat():
+    """A real Base Adresse Locale export: ``;``, CRLF, ``long``/``lat`` next to ``x``/``y``."""
+    from tests.servers import SHARED
+
+    result = read_initiatives(SHARED / "bal_mont_bonvillers_54084" / "adresses-54084.csv")
+    sites = result.sites
+    assert len(sites) == 486 and sites.geometry.notna().all()
+    assert result.coordinate_columns == ("long", "lat")
+    x0, y0, x1, y1 = sites.total_bounds
+    assert (x0, y0, x1, y1) == pytest.approx((5.8273, 49.3214, 5.8423, 49.3315), abs=1e-3)
+    assert sites["commune_insee"].eq("54084").all()
