@@ -225,3 +225,23 @@ def test_official_example_columns_are_found():
     """The columns of the official /search/csv/ example (nom, adresse, postcode, city)."""
     example = pd.read_csv(SHARED / "ban_api_examples_official" / "search.csv", dtype=str)
     assert gc.default_address_columns(list(example.columns)) == ["adresse", "postcode", "city"]
+
+
+def test_link_geocodes_the_example_addresses_online(addok, tmp_path, capsys):
+    """The three address-only rows of the example sit on fictional streets inside real QPV."""
+    example = tmp_path.parent / "example.csv"
+    from tests.servers import ROOT_DATA
+
+    example.write_bytes((ROOT_DATA / "exemple" / "initiatives.csv").read_bytes())
+    out = tmp_path / "sites.csv"
+    argv = ["link", str(example), "-o", str(out), "--geocode", "--geocoder-url", addok.url]
+    assert cli.main(argv) == 0
+    assert "3 géocodées (ok)" in capsys.readouterr().out
+    sites = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False).set_index(
+        "id_initiative")
+    assert sites.loc[["ESS-028", "ESS-029", "ESS-030"], "code_qp"].tolist() == [
+        "QN09338M", "QN03307M", "QN03109M"]
+    assert (sites["relation"] != "not_located").all()
+    # Without --geocode (no request allowed), the cache of that geocoder still knows them.
+    assert cli.main(["link", str(example), "-o", str(out), "--geocoder-url", addok.url]) == 0
+    assert "3 géocodées (ok)" in capsys.readouterr().out

@@ -152,3 +152,16 @@ def test_map_without_any_located_site_is_refused(tmp_path, capsys):
     assert cli.main(["map", str(source), "-o", str(tmp_path / "c.html")]) == 2
     assert "aucun site localisé" in capsys.readouterr().err
     assert not (tmp_path / "c.html").exists()
+
+
+def test_2015_popups_carry_the_insee_population(example):
+    initiatives, _, _ = example
+    occitanie = load_qpv("bundled-2015-occitanie")
+    qpv = load_qpv(departement="31")
+    result = link(initiatives, qpv)
+    from geo.qpv import load_key_figures
+
+    page = make_map(result, qpv, previous=occitanie, key_figures=load_key_figures(),
+                    theme_column="theme", name_column="nom").get_root().render()
+    assert "Quartiers prioritaires 2015" in page
+    assert '"figures":[["Population (INSEE)","1\u202f177 habitants"]]' in page  # QP009001
