@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from .geometry import to_metric
 from .initiatives import Initiatives, Issue, initiative_ids
 from .territories import (
     DEPARTEMENTS,
@@ -92,7 +93,7 @@ def link_points(
         crs = TERRITORIES[key].crs
         px, py = Transformer.from_crs(4326, crs, always_xy=True).transform(x[sites], y[sites])
         pts = _threaded(shapely.points, px, py)
-        polys = qpv.geometry.iloc[polys_at].to_crs(crs).values._data
+        polys = to_metric(qpv.geometry.iloc[polys_at], crs)
         tree = shapely.STRtree(polys)
 
         inside = tree.query(pts, predicate="intersects")
@@ -251,7 +252,7 @@ def link(
             ",", "."), errors="coerce").to_numpy()
     links = link_points(sites.geometry, qpv, distance=distance, radius=radius)
     issues = list(initiatives.issues)
-    declared = _declared_served(initiatives, qpv, links, issues)
+    declared = _declared_served(initiatives, qpv, issues)
     ids = initiative_ids(initiatives)
     codes = qpv["code_qp"].to_numpy()
     names = qpv["nom_qp"].to_numpy()
@@ -273,7 +274,7 @@ def _normal(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
-def _declared_served(initiatives: Initiatives, qpv: gpd.GeoDataFrame, links: Links,
+def _declared_served(initiatives: Initiatives, qpv: gpd.GeoDataFrame,
                      issues: list[Issue]) -> pd.DataFrame:
     """Resolve the declared served QPV (codes, or names with an optional commune)."""
     column = initiatives.served_column
@@ -283,10 +284,10 @@ def _declared_served(initiatives: Initiatives, qpv: gpd.GeoDataFrame, links: Lin
     by_name: dict[str, list[int]] = {}
     for i, name in enumerate(qpv["nom_qp"]):
         by_name.setdefault(_normal(name), []).append(i)
-    communes = [_normal(c).split(" ") and {_normal(x) for x in c.split(";")}
-                for c in qpv["communes"]]
+    communes = [{_normal(x) for x in c.split(";")} for c in qpv["communes"]]
+    values = initiatives.sites[column].astype(object)
     site, found = [], []
-    for row, value in enumerate(initiatives.sites[column].astype(str)):
+    for row, value in enumerate(values.where(values.notna(), "").astype(str)):
         for item in filter(None, (v.strip() for v in re.split(r"[;|]", value))):
             match = _match_qpv(item, by_code, by_name, communes)
             if isinstance(match, str):
@@ -295,7 +296,7 @@ def _declared_served(initiatives: Initiatives, qpv: gpd.GeoDataFrame, links: Lin
                 site.append(row)
                 found.append(match)
     pairs = _pairs(site, found)
-    pairs["distance_m"] = _site_qpv_distance(pairs, links, initiatives.sites, qpv)
+    pairs["distance_m"] = _site_qpv_distance(pairs, initiatives.sites, qpv)
     return pairs
 
 
@@ -319,7 +320,7 @@ def _match_qpv(item: str, by_code: dict, by_name: dict, communes: list[set]) -> 
             "précisez la commune, par exemple « Nom (Commune) », ou le code")
 
 
-def _site_qpv_distance(pairs: pd.DataFrame, links: Links, sites: gpd.GeoDataFrame,
+def _site_qpv_distance(pairs: pd.DataFrame, sites: gpd.GeoDataFrame,
                        qpv: gpd.GeoDataFrame) -> np.ndarray:
     """Distance in metres between given (site, qpv) pairs, in the site's territory CRS."""
     out = np.full(len(pairs), np.nan)
@@ -336,7 +337,7 @@ def _site_qpv_distance(pairs: pd.DataFrame, links: Links, sites: gpd.GeoDataFram
         at = terr == key
         crs = TERRITORIES[key].crs
         px, py = Transformer.from_crs(4326, crs, always_xy=True).transform(x[at], y[at])
-        polys = qpv.geometry.iloc[pairs["qpv"].to_numpy()[sel[at]]].to_crs(crs).values._data
+        polys = to_metric(qpv.geometry.iloc[pairs["qpv"].to_numpy()[sel[at]]], crs)
         out[sel[at]] = shapely.distance(shapely.points(px, py), polys)
     return out
 

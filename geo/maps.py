@@ -27,6 +27,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
+from .geometry import to_metric
 from .link import LinkResult
 from .territories import TERRITORIES, territory_of_departement
 
@@ -136,13 +137,12 @@ def _template(name: str) -> str:
 # --------------------------------------------------------------------------- geometry
 
 
-def compact_polygons(frame: gpd.GeoDataFrame, *, tolerance: float = 2.0,
-                     decimals: int = 5) -> np.ndarray:
+def compact_polygons(frame: gpd.GeoDataFrame, *, tolerance: float = 2.0) -> np.ndarray:
     """Simplify polygons for the web without visible change at street zoom.
 
     Each territory is simplified in its metric CRS with ``tolerance`` metres
-    (topology-preserving, so no polygon becomes invalid or vanishes), then coordinates are
-    rounded to ``decimals`` decimal degrees (5 ≈ 1 m).
+    (topology-preserving, so no polygon becomes invalid or vanishes); :func:`pack` then
+    keeps coordinates to 1e-5 degree (about 1 m).
     """
     out = frame.geometry.values.copy()
     territory = frame["insee_dep"].map(territory_of_departement).to_numpy()
@@ -153,14 +153,27 @@ def compact_polygons(frame: gpd.GeoDataFrame, *, tolerance: float = 2.0,
         simple = gpd.GeoSeries(shapely.simplify(metric.values, tolerance, preserve_topology=True),
                                crs=crs).to_crs(4326)
         out[at] = simple.values
-    rounded = shapely.transform(np.asarray(out, dtype=object), lambda c: np.round(c, decimals))
-    return rounded
+    return np.asarray(out, dtype=object)
 
 
-def _geojson(properties: list[dict], geometries: np.ndarray) -> dict:
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
-        for props, g in zip(properties, geometries, strict=True)]}
+def pack(geom: shapely.Geometry) -> list:
+    """A polygon or multipolygon as compact JSON for the page: per polygon, its rings as
+    integers (1e-5 degree, about 1 m), the first point absolute and the next ones as
+    differences; ``essqpv.unpack`` in the page reverses it. Three times smaller than GeoJSON."""
+    polygons = []
+    for polygon in shapely.get_parts(geom):
+        rings = []
+        for ring in [polygon.exterior, *polygon.interiors]:
+            coords = np.round(np.asarray(ring.coords)[:, :2] * 1e5).astype(np.int64)
+            deltas = np.vstack([coords[:1], np.diff(coords, axis=0)])
+            rings.append(deltas.ravel().tolist())
+        polygons.append(rings)
+    return polygons
+
+
+def _packed(properties: list[dict], geometries) -> list:
+    return [[props, pack(g)] for props, g in zip(properties, geometries, strict=True)
+            if g is not None and not g.is_empty]
 
 
 def proximity_band(qpv: gpd.GeoDataFrame, distance: float) -> gpd.GeoSeries:
@@ -168,10 +181,14 @@ def proximity_band(qpv: gpd.GeoDataFrame, distance: float) -> gpd.GeoSeries:
     parts = []
     territory = qpv["insee_dep"].map(territory_of_departement)
     for key in territory.unique():
-        metric = qpv[territory == key].to_crs(TERRITORIES[key].crs)
-        union = shapely.union_all(metric.geometry.values)
-        band = shapely.difference(union.buffer(distance, quad_segs=4), union)
-        parts.append(gpd.GeoSeries([band], crs=metric.crs).to_crs(4326))
+        crs = TERRITORIES[key].crs
+        metric = to_metric(qpv.geometry[territory == key], crs)
+        # Buffering each quartier then merging is ten times faster than buffering the merged
+        # shape; a 2 m simplification first is invisible at street zoom.
+        around = shapely.union_all(shapely.buffer(shapely.simplify(metric, 2.0), distance,
+                                                  quad_segs=4))
+        band = shapely.simplify(shapely.difference(around, shapely.union_all(metric)), 5.0)
+        parts.append(gpd.GeoSeries([band], crs=crs).to_crs(4326))
     return pd.concat(parts) if parts else gpd.GeoSeries([], crs=4326)
 
 
@@ -229,10 +246,12 @@ class QpvLayer(Layer):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {
+var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
   style: function () { return {{ this.style }}; },
   onEachFeature: function (feature, layer) {
     var p = feature.properties;
+    window.essqpv.index.push({label: p.nom_qp + " (" + p.code_qp + ") – QPV " + p.generation,
+                              kind: "qpv", code: p.code_qp, layer: "{{ this.get_name() }}"});
     layer.bindTooltip(window.essqpv.el("span", "", p.nom_qp + " · " + p.code_qp +
                       (p.communes ? " · " + p.communes : "")), {sticky: true});
     layer.bindPopup(function () { return window.essqpv.qpvCard(p); });
@@ -240,10 +259,10 @@ var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {
 }).addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
 
-    def __init__(self, geojson: dict, style: dict, name: str, show: bool = True) -> None:
+    def __init__(self, features: list, style: dict, name: str, show: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "QpvLayer"
-        self.data = _js(geojson)
+        self.data = _js(features)
         self.style = _js(style)
 
 
@@ -252,16 +271,15 @@ class BandLayer(Layer):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {style: {{ this.style }},
+var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
+  style: {{ this.style }},
   interactive: false}).addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
 
     def __init__(self, geometry: gpd.GeoSeries, name: str, show: bool = False) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "BandLayer"
-        geoms = [g for g in shapely.transform(geometry.values, lambda c: np.round(c, 5))
-                 if g is not None and not g.is_empty]
-        self.data = _js(_geojson([{}] * len(geoms), geoms))
+        self.data = _js(_packed([{}] * len(geometry), geometry.values))
         self.style = _js(BAND_STYLE)
 
 
@@ -290,6 +308,8 @@ var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
     marker.bindPopup(function () { return window.essqpv.siteCard(site, names); },
                      {maxWidth: 320});
     window.essqpv.markers[site.id] = marker;
+    window.essqpv.index.push({label: site.n, kind: "site", marker: site.id,
+                              group: "{{ this.get_name() }}"});
     {{ this.get_name() }}.addLayer(marker);
   });
 })();
@@ -386,12 +406,11 @@ class _Sources(MacroElement):
 class _Controls(MacroElement):
     """Search, full screen and minimap (our own small controls)."""
 
-    def __init__(self, index: list[dict], layer_names: list[str], minimap_tiles: str | None):
+    def __init__(self, layer_names: list[str], minimap_tiles: str | None) -> None:
         super().__init__()
         self._name = "EssQpvControls"
         self._template = Template("{% macro script(this, kwargs) %}"
                                   + _template("controls.js") + "{% endmacro %}")
-        self.index = _js(index)
         self.layer_names = layer_names
         self.minimap_tiles = minimap_tiles
         self.minimap_tiles_js = _js(minimap_tiles)
@@ -460,7 +479,7 @@ def make_map(
     counts = result.per_qpv.set_index("code_qp") if len(result.per_qpv) else None
     qpv_layers = []
     generation = ", ".join(sorted(set(qpv["generation"]))) or "?"
-    layer = QpvLayer(_qpv_geojson(qpv, counts, key_figures), QPV_STYLES.get(
+    layer = QpvLayer(_qpv_features(qpv, counts, key_figures), QPV_STYLES.get(
         generation, QPV_STYLES["2024"]), name=html.escape(f"Quartiers prioritaires {generation}"))
     layer.add_to(fmap)
     qpv_layers.append((layer, qpv, generation))
@@ -468,7 +487,7 @@ def make_map(
         older = ", ".join(sorted(set(previous["generation"]))) or "précédents"
         names.update({c: n for c, n in zip(previous["code_qp"], previous["nom_qp"], strict=True)
                       if c not in names})
-        layer = QpvLayer(_qpv_geojson(previous, None, key_figures), QPV_STYLES["2015"],
+        layer = QpvLayer(_qpv_features(previous, None, key_figures), QPV_STYLES["2015"],
                          name=html.escape(f"Quartiers prioritaires {older}"), show=False)
         layer.add_to(fmap)
         qpv_layers.append((layer, previous, older))
@@ -481,31 +500,23 @@ def make_map(
     _Names(names).add_to(fmap)
     records = _site_records(result, located, name_column, address_columns, website_column,
                             id_column)
-    index = []
-    site_layers = []
     for theme in themes:
         members = [records[i] for i in np.flatnonzero((themes_of == theme).to_numpy())]
         # Leaflet's layer control shows names as HTML: escape the user's theme.
         layer = SitesLayer(members, theme, styles[theme],
                            name=html.escape(f"{theme} ({len(members)})"), cluster=cluster)
         layer.add_to(fmap)
-        site_layers.append(layer)
-        index += [{"label": r["n"], "kind": "site", "marker": r["id"],
-                   "group": layer.get_name()} for r in members]
     lines = _links_between_sites(located, id_column)
     if lines:
         LinksLayer(lines, name="Liens entre les sites d'une même initiative").add_to(fmap)
-    for layer, frame, gen in qpv_layers:
-        index += [{"label": f"{n} ({c}) – QPV {gen}", "kind": "qpv", "code": c,
-                   "layer": layer.get_name()} for c, n in zip(frame["code_qp"], frame["nom_qp"],
-                                                              strict=True)]
+
 
     not_located = int((sites.geometry.isna()).sum())
     _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title").add_to(fmap)
     _Box(_legend_html(styles, themes_of, qpv_layers, distance), "bottomleft",
          "essqpv-legend").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    _Controls(index, [layer.get_name() for layer, _, _ in qpv_layers],
+    _Controls([layer.get_name() for layer, _, _ in qpv_layers],
               BASEMAPS[0][1].build_url() if minimap else None).add_to(fmap)
     _Sources().add_to(fmap)
     if provenance:
@@ -526,8 +537,8 @@ def _fit(fmap: folium.Map, bounds) -> None:
     fmap.fit_bounds([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]])
 
 
-def _qpv_geojson(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
-                 key_figures: pd.DataFrame | None) -> dict:
+def _qpv_features(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
+                  key_figures: pd.DataFrame | None) -> list:
     props = []
     for row in qpv.itertuples(index=False):
         p = {"code_qp": row.code_qp, "nom_qp": row.nom_qp,
@@ -542,7 +553,7 @@ def _qpv_geojson(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
             p["counts"] = (f"Initiatives : {c['n_implanted']} implantée(s), {c['n_nearby']} "
                            f"à proximité, {c['n_served']} y intervenant")
         props.append(p)
-    return _geojson(props, compact_polygons(qpv))
+    return _packed(props, compact_polygons(qpv))
 
 
 def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,

@@ -22,6 +22,7 @@ import shapely
 from . import sources
 from ._errors import InputError
 from .download import fetch, read_metadata
+from .geometry import repair
 from .territories import commune_of_insee, departement_of_qpv_code, normalise_departement
 
 log = logging.getLogger(__name__)
@@ -241,25 +242,12 @@ def repair_geometries(qpv: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ``shapely.make_valid`` (linework method, which keeps the area) fixes them; lines or
     points it leaves behind are dropped. ``attrs["invalid"]`` counts the repaired ones.
     """
-    geoms = qpv.geometry.values.copy()
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+    geoms, repaired = repair(qpv.geometry.values)
     out = qpv.copy()
     out.geometry = gpd.GeoSeries(geoms, index=qpv.index, crs=qpv.crs)
-    out.attrs["invalid"] = int(invalid.sum())
+    out.attrs["invalid"] = repaired
     out.attrs["valid_after_repair"] = bool(shapely.is_valid(out.geometry.values).all())
     return out
-
-
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    polygons = [q for p in parts for q in shapely.get_parts(p)]
-    if len(polygons) == 1:
-        return polygons[0]
-    return shapely.MultiPolygon(polygons)
 
 
 def filter_qpv(

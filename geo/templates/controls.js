@@ -2,7 +2,7 @@
 // A Jinja template rendered by geo.maps._Controls (``this`` is that element).
 (function () {
   var map = {{ this._parent.get_name() }};
-  var index = {{ this.index }};
+  var index = window.essqpv.index;  // filled by the layers drawn before this script
   var layers = { {% for name in this.layer_names %}"{{ name }}": {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} };
 
   function findQpv(code) {

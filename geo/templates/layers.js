@@ -1,6 +1,28 @@
 // ess-qpv data layers, built from compact JSON with DOM APIs (user text is never parsed as HTML).
 window.essqpv = window.essqpv || {
   markers: {},
+  // Search entries, filled by the layers: {label, kind: "site"|"qpv", ...}.
+  index: [],
+  // Packed polygons (see geo.maps.pack): per polygon, rings of integer coordinates
+  // (1e-5 degree), the first point absolute, the next ones as differences.
+  unpack: function (packed) {
+    return packed.map(function (polygon) {
+      return polygon.map(function (ring) {
+        var x = 0, y = 0, out = [];
+        for (var i = 0; i < ring.length; i += 2) {
+          x += ring[i]; y += ring[i + 1];
+          out.push([x / 1e5, y / 1e5]);
+        }
+        return out;
+      });
+    });
+  },
+  features: function (rows) {
+    return {type: "FeatureCollection", features: rows.map(function (row) {
+      return {type: "Feature", properties: row[0],
+              geometry: {type: "MultiPolygon", coordinates: window.essqpv.unpack(row[1])}};
+    })};
+  },
   el: function (tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) { node.className = cls; }
