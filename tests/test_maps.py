@@ -165,3 +165,21 @@ def test_2015_popups_carry_the_insee_population(example):
                     theme_column="theme", name_column="nom").get_root().render()
     assert "Quartiers prioritaires 2015" in page
     assert '"figures":[["Population (INSEE)","1\u202f177 habitants"]]' in page  # QP009001
+
+
+def test_pack_keeps_rings_and_holes_to_the_metre():
+    import numpy as np
+    import shapely
+
+    from geo.maps import pack
+
+    outer = shapely.box(2.35, 48.88, 2.36, 48.89)
+    polygon = outer.difference(shapely.box(2.352, 48.882, 2.354, 48.884))
+    multi = shapely.MultiPolygon([polygon, shapely.box(2.40, 48.90, 2.41, 48.91)])
+    packed = pack(multi)
+    assert [len(p) for p in packed] == [2, 1]  # exterior + hole, then a plain polygon
+    for rings, part in zip(packed, multi.geoms, strict=True):
+        for ring, original in zip(rings, [part.exterior, *part.interiors], strict=True):
+            assert all(isinstance(v, int) for v in ring)
+            coords = np.cumsum(np.asarray(ring).reshape(-1, 2), axis=0) / 1e5
+            assert np.abs(coords - np.asarray(original.coords)).max() < 1e-5
