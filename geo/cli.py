@@ -76,8 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("Interrompu : les fichiers de sortie déjà écrits sont complets, "
-              "les autres n'ont pas été créés.", file=sys.stderr)
+        print("Interrompu : les fichiers de sortie déjà écrits sont complets, les autres "
+              "n'ont pas été créés ; les réponses déjà reçues du géocodeur sont gardées en "
+              "cache (relancer reprend là où la commande s'est arrêtée).", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

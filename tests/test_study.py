@@ -101,6 +101,11 @@ def test_init_then_run_gives_the_demo_results(demo, tmp_path, capsys):
     demo_report = pd.read_excel(out / "rapport.xlsx", sheet_name=None)
     for sheet in ("Initiatives", "Par quartier", "Par territoire", "À vérifier"):
         pd.testing.assert_frame_equal(mine[sheet], demo_report[sheet], check_dtype=False)
+    # Running again gives the same tables (the caches are used, nothing is appended).
+    assert cli.main(["run", str(tmp_path / "etude.toml")]) == 0
+    again = pd.read_excel(tmp_path / "resultats" / "rapport.xlsx", sheet_name=None)
+    for sheet in ("Initiatives", "Par quartier", "Par territoire", "À vérifier"):
+        pd.testing.assert_frame_equal(again[sheet], mine[sheet])
     assert cli.main(["init", str(tmp_path)]) == 2  # never overwrites a study
     assert "rien n'a été écrasé" in capsys.readouterr().err
 
