@@ -96,12 +96,12 @@ def link_points(
         polys = to_metric(qpv.geometry.iloc[polys_at], crs)
         tree = shapely.STRtree(polys)
 
-        inside = tree.query(pts, predicate="intersects")
+        inside = _query(tree, pts, "intersects")
         implanted.append(_pairs(sites[inside[0]], polys_at[inside[1]]))
         near = np.empty((2, 0), dtype=np.int64)
         d = np.empty(0)
         if distance > 0:
-            near = tree.query(pts, predicate="dwithin", distance=distance)
+            near = _query(tree, pts, "dwithin", distance=distance)
             d = shapely.distance(pts[near[0]], polys[near[1]])
             keep = d > 0
             nearby.append(_pairs(sites[near[0][keep]], polys_at[near[1][keep]], d[keep]))
@@ -132,14 +132,15 @@ _TOLERANCE = 0.25
 
 def _nearest(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, inside: np.ndarray,
              near: np.ndarray, near_distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest polygon and distance (metres) of each point, exact to the centimetre.
+    """Nearest polygon and distance (metres) of each point, to :data:`_TOLERANCE` at worst.
 
     Inside a polygon the distance is 0; within the proximity band it is the smallest
     distance already computed for *nearby*. Beyond, a k-d tree of the boundary vertices
-    (densified every :data:`_SEGMENT` m) gives the nearest vertex, at ``d_v``, and its
-    polygon, at exact distance ``d``. No other polygon can be closer than
-    ``sqrt(d_v² - (_SEGMENT/2)²)``; the few points where that bound leaves more than
-    :data:`_TOLERANCE` of doubt get an exact STRtree search.
+    (densified every :data:`_SEGMENT` m) gives the nearest vertex, at ``d_v``; the distance
+    ``d`` to the two boundary segments that meet there is an upper bound of the answer, and
+    no boundary point can be closer than ``sqrt(d_v² - (_SEGMENT/2)²)``. Where these bounds
+    leave more than :data:`_TOLERANCE` of doubt (close to the band), an exact STRtree
+    search decides.
     """
     index = np.full(len(pts), -1, dtype=np.int64)
     dist = np.full(len(pts), np.inf)
@@ -155,12 +156,19 @@ def _nearest(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, inside: 
         return index, dist
     from scipy.spatial import cKDTree
 
-    boundary = shapely.segmentize(shapely.boundary(polys), _SEGMENT)
-    vertices, owner = shapely.get_coordinates(boundary, return_index=True)
-    vertex_distance, vertex = cKDTree(vertices).query(
-        shapely.get_coordinates(pts[todo]), workers=-1)
-    candidate = owner[vertex]
-    d = _threaded(shapely.distance, pts[todo], polys[candidate])
+    rings, owner = shapely.get_parts(shapely.segmentize(shapely.boundary(polys), _SEGMENT),
+                                     return_index=True)
+    vertices, ring = shapely.get_coordinates(rings, return_index=True)
+    xy = shapely.get_coordinates(pts[todo])
+    vertex_distance, vertex = cKDTree(vertices).query(xy, workers=-1)
+    candidate = owner[ring[vertex]]
+    d = np.full(len(todo), np.inf)
+    for step in (-1, 1):  # the segments before and after the nearest vertex, on its ring
+        other = np.clip(vertex + step, 0, len(vertices) - 1)
+        same = ring[other] == ring[vertex]
+        d = np.where(same, np.minimum(d, _segment_distance(xy, vertices[vertex],
+                                                           vertices[other])), d)
+    d = np.minimum(d, vertex_distance)
     lower = np.sqrt(np.maximum(vertex_distance**2 - (_SEGMENT / 2) ** 2, 0))
     doubt = np.flatnonzero(d - lower > _TOLERANCE)
     if len(doubt):
@@ -170,6 +178,31 @@ def _nearest(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, inside: 
         d[doubt[found[0]]] = exact
     index[todo], dist[todo] = candidate, d
     return index, dist
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from points ``p`` to segments ``a``–``b`` (arrays of x, y rows)."""
+    ab = b - a
+    length2 = np.einsum("ij,ij->i", ab, ab)
+    t = np.where(length2 > 0, np.einsum("ij,ij->i", p - a, ab) / np.where(length2 > 0,
+                                                                           length2, 1), 0)
+    closest = a + np.clip(t, 0, 1)[:, None] * ab
+    return np.hypot(*(p - closest).T)
+
+
+def _query(tree: shapely.STRtree, pts: np.ndarray, predicate: str, **kw) -> np.ndarray:
+    """``tree.query`` on two halves of the points in threads (GEOS releases the GIL)."""
+    if len(pts) < 20_000:
+        return tree.query(pts, predicate=predicate, **kw)
+    from concurrent.futures import ThreadPoolExecutor
+
+    half = len(pts) // 2
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda part: tree.query(part, predicate=predicate, **kw),
+                                 (pts[:half], pts[half:]))
+    second = second.copy()
+    second[0] += half
+    return np.concatenate([first, second], axis=1)
 
 
 def _threaded(func, *arrays: np.ndarray, chunks: int = 2) -> np.ndarray:

@@ -53,7 +53,7 @@ def test_far_points_nearest_is_exact(qpv):
     px, py = Transformer.from_crs(4326, 2154, always_xy=True).transform(lon, lat)
     exact = shapely.STRtree(metro.geometry.values).query_nearest(
         shapely.points(px, py), return_distance=True, all_matches=False)[1]
-    assert links.nearest_distance == pytest.approx(exact, abs=1e-6)
+    assert links.nearest_distance == pytest.approx(exact, abs=linking._TOLERANCE)
 
 
 def test_inside_a_repaired_invalid_polygon(tmp_path, qpv):
@@ -216,3 +216,22 @@ def test_compare_tells_a_changed_quartier_from_the_same_one():
     result = linking.compare(sites, current, previous)
     assert list(result["evolution"]) == ["unchanged", "changed_qpv"]
     assert list(result["code_qp_compare"]) == ["QP031001", "QP031002"]
+
+
+def test_large_inputs_split_in_threads_give_the_same_answers(qpv):
+    """Past 20 000 sites the spatial queries run on two halves in threads."""
+    rng = np.random.default_rng(3)
+    sub = qpv[qpv["insee_dep"].isin(["93", "75"])].reset_index(drop=True)
+    x0, y0, x1, y1 = sub.total_bounds
+    points = shapely.points(rng.uniform(x0, x1, 30_000), rng.uniform(y0, y1, 30_000))
+    whole = linking.link_points(points, sub)
+    parts = [linking.link_points(points[:15_000], sub), linking.link_points(points[15_000:], sub)]
+    for name in ("implanted", "nearby"):
+        joined = pd.concat([getattr(parts[0], name), getattr(parts[1], name).assign(
+            site=lambda f: f["site"] + 15_000)], ignore_index=True)
+        pd.testing.assert_frame_equal(
+            getattr(whole, name).sort_values(["site", "qpv"]).reset_index(drop=True),
+            joined.sort_values(["site", "qpv"]).reset_index(drop=True))
+    assert len(whole.implanted) > 1000
+    np.testing.assert_allclose(whole.nearest_distance, np.r_[parts[0].nearest_distance,
+                                                             parts[1].nearest_distance])
