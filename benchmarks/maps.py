@@ -3,7 +3,8 @@
 Prints the HTML size and the time until polygons and clusters are drawn in headless Chromium
 (CDN assets served from their packaged copies, tiles blocked), next to a naive folium map of
 the raw file (``folium.GeoJson`` + one ``folium.Marker`` per site) in the same run, and the
-size of a département map. Run: ``python benchmarks/maps.py [N_SITES]``.
+size of a département map. Run: ``python -m pip install -e ".[bench]"`` once (Chromium as
+for the tests), then ``python benchmarks/maps.py [N_SITES]``.
 """
 
 from __future__ import annotations

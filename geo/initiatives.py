@@ -78,10 +78,6 @@ class Initiatives:
         """Return the row number the user sees for a position in :attr:`sites`."""
         return index + self.first_row
 
-    @property
-    def located(self) -> pd.Series:
-        return self.sites.geometry.notna()
-
 
 def read_table(path: str | Path, *, sheet: str | int | None = None
                ) -> tuple[pd.DataFrame, int, str]:

@@ -232,7 +232,6 @@ class LinkResult:
     per_qpv: pd.DataFrame
     per_territory: pd.DataFrame
     issues: list[Issue] = field(default_factory=list)
-    parameters: dict = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         """Counts of sites by relation, as shown at the end of a command."""
@@ -298,7 +297,6 @@ def link(
     return LinkResult(
         sites=wide, long=long, initiatives=per_initiative, per_qpv=per_qpv,
         per_territory=per_territory, issues=sorted(issues, key=lambda i: i.row),
-        parameters={"distance_m": distance, "qpv_count": len(qpv)},
     )
 
 

@@ -6,7 +6,7 @@ the same path from input row to map marker whichever way it is run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -54,7 +54,6 @@ class Sites:
 
     initiatives: Initiatives
     geocoded: gc.GeocodeResult | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def needs_geocoding(table: pd.DataFrame, columns: Columns) -> bool:

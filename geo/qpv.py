@@ -246,7 +246,6 @@ def repair_geometries(qpv: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = qpv.copy()
     out.geometry = gpd.GeoSeries(geoms, index=qpv.index, crs=qpv.crs)
     out.attrs["invalid"] = repaired
-    out.attrs["valid_after_repair"] = bool(shapely.is_valid(out.geometry.values).all())
     return out
 
 
