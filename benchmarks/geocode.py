@@ -1,6 +1,6 @@
 """Benchmark: geocoding 5 000 real BAN addresses with a local addok.
 
-Starts addok (as the tests do) with the real BAN data of ``shared/data`` (New Caledonia,
+Starts addok (as the tests do) with the real BAN data of ``tests/data`` (New Caledonia,
 40 874 house numbers), then geocodes 5 000 of its addresses with the batch CSV endpoint and,
 in the same run, one request per address, and prints the ratio; then runs again from the warm
 cache (requests made must be 0). Run: ``python benchmarks/geocode.py [N]``.

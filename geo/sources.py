@@ -91,7 +91,11 @@ DEFAULT_SOURCE = "bundled-2024"
 
 def bundled_path(name: str) -> Path:
     """Return the path of a file shipped in the package's bundled data."""
-    return Path(str(resources.files("geo.data").joinpath(name)))
+    try:
+        base = Path(str(resources.files("geo.data")))
+    except ModuleNotFoundError:  # ``geo`` imported from a checkout: the data sit beside it
+        base = Path(__file__).resolve().parents[1] / "data"
+    return base / name
 
 
 def cache_file(source: QpvSource) -> Path:

@@ -1,7 +1,7 @@
 """A real addok geocoder (the engine of the national address service) on 127.0.0.1.
 
 Redis from Debian, addok in its own virtualenv (``.addok-venv``, made by tests/setup.sh; its
-pins clash with ours), configured with the shared configuration that mirrors the national
+pins clash with ours), configured with tests/data/addok.conf that mirrors the national
 service. Data: real BAN records (New Caledonia) and a few **fictional streets** placed inside
 real QPV, so that address → quartier can be tested end to end.
 """
@@ -22,13 +22,13 @@ import shapely
 from pyproj import Transformer
 
 from geo.qpv import load_qpv
-from tests.servers import SHARED
+from tests.servers import TEST_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("ESS_QPV_ADDOK_VENV", ROOT / ".addok-venv"))
-CONFIG = SHARED.parent / "addok" / "addok.conf"
-NOUMEA = SHARED / "ban_addok_ndjson" / "excerpt_noumea_98818.ndjson"
-CALEDONIA = SHARED / "ban_addok_ndjson" / "adresses-addok-france-simplified.ndjson.gz"
+CONFIG = TEST_DATA / "addok.conf"
+NOUMEA = TEST_DATA / "excerpt_noumea_98818.ndjson"
+CALEDONIA = TEST_DATA / "adresses-addok-france-simplified.ndjson.gz"
 
 #: Fictional streets (names say so) inside real QPV 2024: (street, commune, INSEE code,
 #: postcode, QPV code, département).
@@ -101,12 +101,16 @@ class Addok:
             ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL))
-        self.config = self._config(workdir / "addok.conf", bug=False)
-        self._wait_redis()
-        self._import(full_caledonia)
-        self.url = self._serve(self.config)
-        self.buggy_url = self._serve(self._config(workdir / "addok-bug.conf", bug=True)) \
-            if with_filter_bug else None
+        try:
+            self.config = self._config(workdir / "addok.conf", bug=False)
+            self._wait_redis()
+            self._import(full_caledonia)
+            self.url = self._serve(self.config)
+            self.buggy_url = self._serve(self._config(workdir / "addok-bug.conf", bug=True)) \
+                if with_filter_bug else None
+        except BaseException:
+            self.stop()  # never leave redis or gunicorn behind
+            raise
 
     def _config(self, path: Path, *, bug: bool) -> Path:
         text = CONFIG.read_text(encoding="utf-8")

@@ -11,12 +11,12 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-#: The real data handed to the project: shared/ lies beside the checkout (here and in CI).
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: Real official data copied into the repository for the tests (origin in tests/data/README.md).
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 ROOT_DATA = Path(__file__).resolve().parents[1] / "data"
-QP2024_GZ = SHARED / "qp2024_gazetteer_4dp" / "qp2024_france_4dp.geojson.gz"
-QP2015_OCC = SHARED / "occitanie_qp2015" / "qp.geojson"
+QP2024_GZ = ROOT_DATA / "qpv2024_france.geojson.gz"
+QP2015_OCC = ROOT_DATA / "qpv2015_occitanie.geojson"
 DATASET = "5a561801c751df42d7fca9b6"
 RESOURCE_2024 = "942d4ee8-8142-4556-8ea1-335537ce1119"
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from geo import cli
-from tests.servers import SHARED
+from tests.servers import TEST_DATA
 
 SITES = (
     "id;nom;theme;code_commune;latitude;longitude;qpv_servis\n"
@@ -71,7 +71,7 @@ def test_xlsx_output_keeps_user_text_as_text(tmp_path, sites):
 
 def test_geojson_output_and_qpv_by_path_with_compare(tmp_path, sites, capsys):
     out = tmp_path / "sites.geojson"
-    qpv_path = SHARED / "qp2024_gazetteer_4dp" / "qp2024_dep75_4dp.geojson"
+    qpv_path = TEST_DATA / "qp2024_dep75_4dp.geojson"
     assert cli.main(["link", str(sites), "-o", str(out), "--qpv", str(qpv_path),
                      "--compare", "bundled-2015-occitanie"]) == 0
     frame = gpd.read_file(out)

@@ -13,7 +13,7 @@ from geo._errors import EssQpvError
 from geo.initiatives import read_initiatives
 from geo.link import link
 from geo.qpv import load_qpv
-from tests.servers import SHARED, forward
+from tests.servers import TEST_DATA, forward
 
 ADDRESSES = pd.DataFrame({
     "id": ["A", "B", "C", "D", "E", "F", "G"],
@@ -197,7 +197,7 @@ def test_geocoding_its_own_output_again_keeps_the_statuses(addok, tmp_path):
     assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
 
 
-RECORDED = SHARED / "ban_api_responses"
+RECORDED = TEST_DATA / "ban_api_responses"
 
 
 @pytest.mark.parametrize(("name", "query", "kind", "status"), [
@@ -223,7 +223,7 @@ def test_recorded_national_answers(server, name, query, kind, status):
 
 def test_official_example_columns_are_found():
     """The columns of the official /search/csv/ example (nom, adresse, postcode, city)."""
-    example = pd.read_csv(SHARED / "ban_api_examples_official" / "search.csv", dtype=str)
+    example = pd.read_csv(TEST_DATA / "ban_api_examples_official" / "search.csv", dtype=str)
     assert gc.default_address_columns(list(example.columns)) == ["adresse", "postcode", "city"]
 
 

@@ -135,9 +135,9 @@ def test_site_identifiers_must_be_unique_but_initiatives_may_repeat(tmp_path):
 
 def test_real_bal_file_semicolons_crlf_long_lat():
     """A real Base Adresse Locale export: ``;``, CRLF, ``long``/``lat`` next to ``x``/``y``."""
-    from tests.servers import SHARED
+    from tests.servers import TEST_DATA
 
-    result = read_initiatives(SHARED / "bal_mont_bonvillers_54084" / "adresses-54084.csv")
+    result = read_initiatives(TEST_DATA / "adresses-54084.csv")
     sites = result.sites
     assert len(sites) == 486 and sites.geometry.notna().all()
     assert result.coordinate_columns == ("long", "lat")

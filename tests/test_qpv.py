@@ -12,7 +12,7 @@ from matplotlib.path import Path as RingPath
 
 from geo import qpv
 from geo._errors import InputError
-from tests.servers import QP2015_OCC, QP2024_GZ, SHARED
+from tests.servers import QP2015_OCC, QP2024_GZ, TEST_DATA
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_filter_by_departement(dep, count):
 
 
 def test_filter_matches_departement_extracts():
-    extract = gpd.read_file(SHARED / "qp2024_gazetteer_4dp" / "qp2024_dep93_4dp.geojson")
+    extract = gpd.read_file(TEST_DATA / "qp2024_dep93_4dp.geojson")
     assert sorted(qpv.load_qpv(departement="93")["code_qp"]) == sorted(extract["code_qp"])
 
 
