@@ -103,7 +103,7 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
             cell.font = Font(bold=True)
         for row in frame.itertuples(index=False):
             sheet.append([_cell_value(v) for v in row])
-        for cells in sheet.iter_rows(min_row=2):
+        for cells in sheet.iter_rows(min_row=1):  # headers are user text too
             for cell in cells:
                 if isinstance(cell.value, str) and cell.data_type == "f":
                     cell.data_type = "s"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from urllib.parse import urlparse
@@ -123,11 +124,26 @@ def safe_url(value: str) -> str:
     return ""
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def _js(data) -> str:
-    """JSON that is safe inside a <script> element."""
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """JSON that is safe inside a <script> element and inert for template engines.
+
+    branca compiles each element's rendered output as a new Jinja template, so a ``{{`` in
+    user text would be evaluated: braces inside strings are written as ``\\u007b``/``\\u007d``
+    (the same string for JavaScript), and structural JSON never holds ``{{``, ``{%`` or ``{#``.
+    """
+    text = (json.dumps(data, ensure_ascii=False, separators=(",", ":"))
             .replace("</", "<\\/").replace("<!--", "<\\!--")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return _JSON_STRING.sub(
+        lambda m: m.group(0).replace("{", "\\u007b").replace("}", "\\u007d"), text)
+
+
+def html_text(value: object) -> str:
+    """User text for HTML: escaped, with braces as character references (inert for Jinja)."""
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _template(name: str) -> str:
@@ -210,9 +226,20 @@ def focus_qpv(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, margin: float =
 
 
 def embed_snippet(url: str, *, title: str, width: str = "100%", height: int = 600) -> str:
-    """An ``<iframe>`` to paste into a web page (fixed height, responsive width)."""
-    return (f'<iframe src="{html.escape(url, quote=True)}" title="{html.escape(title)}" '
-            f'width="{html.escape(width)}" height="{int(height)}" style="border:0" '
+    """An ``<iframe>`` to paste into a web page (fixed height, responsive width).
+
+    ``url`` is an http(s) address or a relative path (the map's file name); anything else
+    (``javascript:``, ``data:``…) is refused.
+    """
+    from ._errors import InputError
+
+    relative = not re.match(r"^\s*([a-zA-Z][\w+.-]*:|//|\\\\)", url or "") and not any(
+        c in (url or "") for c in "\"'<>\x00\n\r\t")
+    if not url or not (safe_url(url) or relative):
+        raise InputError(f"adresse de la carte « {url} » refusée pour l'extrait à intégrer : "
+                         "indiquez une adresse http(s) ou le nom du fichier de la carte.")
+    return (f'<iframe src="{html_text(url)}" title="{html_text(title)}" '
+            f'width="{html_text(width)}" height="{int(height)}" style="border:0" '
             f'loading="lazy" allowfullscreen></iframe>\n')
 
 
@@ -480,7 +507,7 @@ def make_map(
     qpv_layers = []
     generation = ", ".join(sorted(set(qpv["generation"]))) or "?"
     layer = QpvLayer(_qpv_features(qpv, counts, key_figures), QPV_STYLES.get(
-        generation, QPV_STYLES["2024"]), name=html.escape(f"Quartiers prioritaires {generation}"))
+        generation, QPV_STYLES["2024"]), name=html_text(f"Quartiers prioritaires {generation}"))
     layer.add_to(fmap)
     qpv_layers.append((layer, qpv, generation))
     if previous is not None and len(previous):
@@ -488,7 +515,7 @@ def make_map(
         names.update({c: n for c, n in zip(previous["code_qp"], previous["nom_qp"], strict=True)
                       if c not in names})
         layer = QpvLayer(_qpv_features(previous, None, key_figures), QPV_STYLES["2015"],
-                         name=html.escape(f"Quartiers prioritaires {older}"), show=False)
+                         name=html_text(f"Quartiers prioritaires {older}"), show=False)
         layer.add_to(fmap)
         qpv_layers.append((layer, previous, older))
     if distance > 0 and len(qpv):
@@ -504,7 +531,7 @@ def make_map(
         members = [records[i] for i in np.flatnonzero((themes_of == theme).to_numpy())]
         # Leaflet's layer control shows names as HTML: escape the user's theme.
         layer = SitesLayer(members, theme, styles[theme],
-                           name=html.escape(f"{theme} ({len(members)})"), cluster=cluster)
+                           name=html_text(f"{theme} ({len(members)})"), cluster=cluster)
         layer.add_to(fmap)
     lines = _links_between_sites(located, id_column)
     if lines:
@@ -521,9 +548,9 @@ def make_map(
     _Sources().add_to(fmap)
     if provenance:
         fmap.get_root().header.add_child(Element(
-            f'<meta name="generator" content="{html.escape(provenance.get("outil", ""))}">'
+            f'<meta name="generator" content="{html_text(provenance.get("outil", ""))}">'
             f'<meta name="ess-qpv-provenance" content="'
-            f'{html.escape(json.dumps(provenance, ensure_ascii=False), quote=True)}">'),
+            f'{html_text(json.dumps(provenance, ensure_ascii=False))}">'),
             name="essqpv_provenance")
     _fit(fmap, bounds or (located if len(located) else qpv).total_bounds)
     return fmap
@@ -601,8 +628,8 @@ def _links_between_sites(located: gpd.GeoDataFrame, id_column: str | None) -> li
 
 
 def _title_html(title: str, subtitle: str | None, not_located: int) -> str:
-    text = f"{html.escape(title)}"
-    notes = [html.escape(subtitle)] if subtitle else []
+    text = html_text(title)
+    notes = [html_text(subtitle)] if subtitle else []
     if not_located:
         notes.append(f"{not_located} site(s) non localisé(s) ne figurent pas sur la carte")
     if notes:
@@ -615,7 +642,7 @@ def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers
     counts = themes_of.value_counts()
     rows = ["<h4>Initiatives par thème</h4>"]
     for theme, style in styles.items():
-        rows.append(f"<div>{marker_svg(style, 16)}<span>{html.escape(theme)} "
+        rows.append(f"<div>{marker_svg(style, 16)}<span>{html_text(theme)} "
                     f"({counts.get(theme, 0)})</span></div>")
     rows.append("<h4 style='margin-top:6px'>Quartiers prioritaires</h4>")
     for _, _, gen in qpv_layers:
@@ -624,7 +651,7 @@ def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers
         dash = "dashed" if st.get("dashArray") else "solid"
         rows.append(f"<div><span class='essqpv-swatch' style='border-color:{st['color']};"
                     f"border-style:{dash};background:{fill}55'></span>"
-                    f"<span>QPV {html.escape(gen)}</span></div>")
+                    f"<span>QPV {html_text(gen)}</span></div>")
     if distance > 0:
         rows.append(f"<div><span class='essqpv-swatch' style='border-color:#b03a2e;"
                     f"border-style:dotted;background:#f5b7b155'></span>"
