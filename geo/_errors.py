@@ -7,7 +7,13 @@ class EssQpvError(Exception):
     """A problem the user can fix: bad input, missing file, unreachable service.
 
     The message is French and complete; the CLI prints it on one line and exits non-zero.
+    ``parameters`` names the parameters the user can change to fix it (``"lon"``,
+    ``"distance"``…): the command line adds its options, the study file its keys.
     """
+
+    def __init__(self, message: str, *, parameters: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.parameters = tuple(parameters)
 
 
 class InputError(EssQpvError):
@@ -20,6 +26,7 @@ class InputError(EssQpvError):
         path: str | None = None,
         row: int | None = None,
         column: str | None = None,
+        parameters: tuple[str, ...] = (),
     ) -> None:
         where = []
         if path is not None:
@@ -29,7 +36,8 @@ class InputError(EssQpvError):
         if column is not None:
             where.append(f"colonne « {column} »")
         self.path, self.row, self.column = path, row, column
-        super().__init__(f"{', '.join(where)} : {message}" if where else message)
+        super().__init__(f"{', '.join(where)} : {message}" if where else message,
+                         parameters=parameters)
 
 
 class DownloadError(EssQpvError):

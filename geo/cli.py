@@ -19,9 +19,54 @@ from ._errors import EssQpvError
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
 
+#: The option that sets each parameter named by an error (``EssQpvError.parameters``).
+FLAGS = {
+    "lon": "--lon-column", "lat": "--lat-column", "crs": "--crs", "id": "--id-column",
+    "name": "--name-column", "theme": "--theme-column", "served": "--served-column",
+    "radius": "--radius-column", "address": "--address-columns",
+    "postcode": "--postcode-column", "citycode": "--citycode-column",
+    "distance": "--distance", "departement": "--departement", "commune": "--commune",
+    "source": "--qpv", "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size",
+    "embed_url": "--embed-url", "paper": "--format", "tableau": "-o",
+    "carte": "-o", "detail": "--long", "par_initiative": "--per-initiative",
+    "par_quartier": "--per-qpv", "par_territoire": "--per-territory",
+    "carte_autonome": "--self-contained", "integration": "--embed",
+    "carte_impression": "--print",
+}
+
+#: argparse's English messages, in French.
+_MESSAGES = [
+    (r"the following arguments are required: (.*)", "arguments obligatoires manquants : {0}"),
+    (r"unrecognized arguments: (.*)", "arguments inconnus : {0}"),
+    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
+     "argument {0} : choix invalide {1} (possibles : {2})"),
+    (r"argument (\S+): invalid (\w+) value: (.*)", "argument {0} : valeur invalide {2}"),
+    (r"argument (\S+): expected one argument", "argument {0} : une valeur est attendue"),
+    (r"argument (\S+): ignored explicit argument (.*)", "argument {0} : valeur en trop {1}"),
+    (r"ambiguous option: (\S+) could match (.*)", "option ambiguë : {0} (possibles : {1})"),
+]
+
+
+def french(message: str) -> str:
+    """argparse's error ``message`` in French (unchanged when unknown).
+
+    >>> french("the following arguments are required: ENTREE, -o/--sortie")
+    'arguments obligatoires manquants : ENTREE, -o/--sortie'
+    """
+    import re
+
+    for pattern, text in _MESSAGES:
+        match = re.fullmatch(pattern, message)
+        if match:
+            return text.format(*match.groups())
+    return message
+
+
 class _Formatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None) -> None:
-        super().add_usage(usage, actions, groups, prefix or "utilisation : ")
+        # argparse passes prefix="" to compute a sub-command's name: keep it empty there.
+        super().add_usage(usage, actions, groups,
+                          "utilisation : " if prefix is None else prefix)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +82,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # noqa: D102 - argparse hook
         self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"Erreur : {message}\n")
+        self.exit(EXIT_ERROR, f"Erreur : {french(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,13 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="afficher le détail des opérations")
     commands = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=_Parser)
     commands.required = True
-    from . import cli_geocode, cli_link, cli_map, cli_qpv, cli_study
+    from . import cli_geocode, cli_link, cli_qpv, cli_study
 
     cli_study.register(commands)
     cli_qpv.register(commands)
     cli_geocode.register(commands)
     cli_link.register(commands)
-    cli_map.register(commands)
     return parser
 
 
@@ -68,13 +112,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("matplotlib").setLevel(logging.ERROR)  # font metric notices
-    warnings.showwarning = _show_warning
+    if not args.verbose:  # other libraries' notices (retries, GDAL, fonts) only with -v
+        for name in ("urllib3", "pyogrio", "fiona", "matplotlib", "PIL", "fontTools"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.showwarning = _show_warning if args.verbose else _show_own_warning
     try:
         return args.run(args) or EXIT_OK
     except EssQpvError as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
+        flags = [FLAGS[p] for p in getattr(exc, "parameters", ()) if p in FLAGS]
+        hint = f" (option {', '.join(dict.fromkeys(flags))})" if flags else ""
+        print(f"Erreur : {exc}{hint}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # ``ess-qpv … | head``: the reader left, nothing to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("Interrompu : les fichiers de sortie déjà écrits sont complets, les autres "
               "n'ont pas été créés ; les réponses déjà reçues du géocodeur sont gardées en "
@@ -84,6 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"Attention : {message}", file=sys.stderr)
+
+
+def _show_own_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our warnings (French, for the user); other libraries' only with ``-v``."""
+    if Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent):
+        _show_warning(message, category, filename, lineno, file, line)
 
 
 def say(text: str = "") -> None:

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from tqdm.auto import tqdm
-
-from . import geocode as gc
 from .cli import say, wrote
-from .initiatives import find_id_column, read_table
-from .io import output_format, write_table
-
-_LABELS = {gc.STATUS_OK: "géocodées (ok)", gc.STATUS_REVIEW: "à vérifier",
-           gc.STATUS_NOT_FOUND: "non trouvées", gc.STATUS_GIVEN: "coordonnées déjà fournies",
-           gc.STATUS_CORRECTED: "corrigées", gc.STATUS_NO_ADDRESS: "sans adresse",
-           gc.STATUS_OFFLINE: "non géocodées (hors ligne)"}
+from .vocabulary import DEFAULT_CHUNK, DEFAULT_GEOCODER_URL, DEFAULT_MIN_SCORE, GeocodeStatus
 
 
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
@@ -24,13 +15,14 @@ def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
                                                  "code_postal, commune)")
     group.add_argument("--postcode-column", help="colonne du code postal, envoyée comme filtre")
     group.add_argument("--citycode-column", help="colonne du code INSEE, envoyée comme filtre")
-    group.add_argument("--geocoder-url", default=gc.DEFAULT_URL,
-                       help=f"adresse du géocodeur compatible BAN (défaut : {gc.DEFAULT_URL})")
-    group.add_argument("--min-score", type=float, default=gc.DEFAULT_MIN_SCORE,
+    group.add_argument("--geocoder-url", default=DEFAULT_GEOCODER_URL,
+                       help="adresse du géocodeur compatible BAN (défaut : "
+                            f"{DEFAULT_GEOCODER_URL})")
+    group.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE,
                        help=f"score minimal d'une réponse sûre (défaut : "
-                            f"{gc.DEFAULT_MIN_SCORE:g})")
-    group.add_argument("--chunk-size", type=int, default=gc.DEFAULT_CHUNK,
-                       help=f"adresses par requête groupée (défaut : {gc.DEFAULT_CHUNK})")
+                            f"{DEFAULT_MIN_SCORE:g})")
+    group.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
+                       help=f"adresses par requête groupée (défaut : {DEFAULT_CHUNK})")
     group.add_argument("--corrections", help="fichier de relecture rempli (corrections à "
                                              "appliquer)")
 
@@ -63,9 +55,9 @@ def address_columns(args: argparse.Namespace) -> list[str] | None:
     return [c.strip() for c in args.address_columns.split(",") if c.strip()]
 
 
-def print_geocode_summary(result: gc.GeocodeResult) -> None:
+def print_geocode_summary(result) -> None:
     stats = result.stats
-    say("Géocodage : " + ", ".join(f"{n} {_LABELS.get(k, k)}"
+    say("Géocodage : " + ", ".join(f"{n} {GeocodeStatus(k).label}"
                                    for k, n in sorted(stats.counts.items())))
     say(f"  réponses reprises du cache : {stats.from_cache} ; requêtes envoyées : "
         f"{stats.requests}" + (f" ({stats.fallback_rows} adresses une par une)"
@@ -73,9 +65,15 @@ def print_geocode_summary(result: gc.GeocodeResult) -> None:
 
 
 def run_geocode(args: argparse.Namespace) -> int:
-    output_format(args.output)
-    if args.review:
-        output_format(args.review)
+    from tqdm.auto import tqdm
+
+    from . import geocode as gc
+    from .initiatives import read_table
+    from .io import check_outputs, write_table
+    from .vocabulary import find_column
+
+    check_outputs({"-o": args.output, "--review": args.review},
+                  inputs=[args.input, args.corrections])
     table, first_row, sep = read_table(args.input, sheet=args.sheet)
     corrections = read_table(args.corrections)[0] if args.corrections else None
     with tqdm(total=len(table), unit="adresse", desc="Géocodage", leave=False,
@@ -83,14 +81,14 @@ def run_geocode(args: argparse.Namespace) -> int:
         result = gc.geocode(
             table, address_columns=address_columns(args), postcode_column=args.postcode_column,
             citycode_column=args.citycode_column,
-            id_column=args.id_column or find_id_column(table),
+            id_column=args.id_column or find_column([str(c) for c in table.columns], "id"),
             geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
             corrections=corrections, min_score=args.min_score, force=args.force,
             first_row=first_row, progress=bar.update, path=args.input)
-    write_table(result.table, args.output, sep=sep)
+    write_table(result.table, args.output)
     wrote(args.output, "tableau géocodé")
     if args.review:
-        write_table(result.review, args.review, layer="a_verifier", sep=sep)
+        write_table(result.review, args.review, layer="a_verifier")
         wrote(args.review, f"{len(result.review)} ligne(s) à vérifier")
     print_geocode_summary(result)
     return 0

@@ -1,31 +1,26 @@
-"""``ess-qpv link``: enrich a table of initiative sites with their quartiers."""
+"""``ess-qpv link`` and ``ess-qpv map``: a study built from the command line's options.
+
+Both only build a :class:`geo.study.Study` and call :func:`geo.study.run_study`, like
+``ess-qpv run`` and the notebook; they differ only in the outputs they ask for.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
-from tqdm.auto import tqdm
-
-from . import link as linking
-from . import pipeline
-from ._errors import InputError
 from .cli import say, wrote
 from .cli_geocode import add_geocoder_options, address_columns, print_geocode_summary
 from .cli_qpv import SOURCE_HELP
-from .geocode import STATUS_OFFLINE
-from .initiatives import Initiatives
-from .io import output_format, write_table
-from .qpv import load_qpv
-from .sources import DEFAULT_SOURCE
+from .vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE, GeocodeStatus
 
 #: How many row problems are printed before the rest are only counted.
 SHOWN_ISSUES = 20
+PAPERS = ("A3", "A4", "A5")
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
-    """Options that say how to read the initiatives table (shared by link, map, run)."""
+    """Options that say how to read the initiatives table."""
     group = parser.add_argument_group("lecture des initiatives")
     group.add_argument("--lon-column", help="colonne de longitude (détectée sinon)")
     group.add_argument("--lat-column", help="colonne de latitude (détectée sinon)")
@@ -33,6 +28,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                                      "2154 pour du Lambert-93)")
     group.add_argument("--id-column", help="colonne d'identifiant d'initiative (plusieurs "
                                            "sites peuvent le partager)")
+    group.add_argument("--name-column", help="colonne du nom")
     group.add_argument("--theme-column", help="colonne de thème")
     group.add_argument("--served-column", help="colonne des quartiers servis déclarés "
                                                "(codes ou noms séparés par ;)")
@@ -47,11 +43,15 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("quartiers")
     group.add_argument("--qpv", default=DEFAULT_SOURCE, help=SOURCE_HELP)
-    group.add_argument("--departement", help="ne garder que les QPV de ces départements")
-    group.add_argument("--commune", help="ne garder que les QPV de ces communes (codes INSEE)")
-    group.add_argument("--distance", type=float, default=linking.DEFAULT_DISTANCE,
+    group.add_argument("--departement", help="territoire étudié : codes de département, "
+                                             "séparés par des virgules")
+    group.add_argument("--commune", help="territoire étudié : codes INSEE de commune")
+    group.add_argument("--distance", default=DEFAULT_DISTANCE, type=float,
                        help="largeur de la bande de proximité en mètres (défaut : 300 ; "
                             "0 la désactive)")
+    group.add_argument("--compare", metavar="SOURCE",
+                       help="autre génération à comparer, par exemple 2015 "
+                            "(ou bundled-2015-occitanie, hors ligne)")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -71,109 +71,115 @@ def register(commands: argparse._SubParsersAction) -> None:
     out.add_argument("--per-qpv", help="une ligne par quartier, avec les comptes "
                                        "(.gpkg/.geojson : avec les contours)")
     out.add_argument("--per-territory", help="comptes par département et par commune")
-    out.add_argument("--compare", metavar="SOURCE",
-                     help="autre génération à comparer, par exemple 2015 "
-                          "(ou bundled-2015-occitanie, hors ligne)")
-    parser.set_defaults(run=run_link)
+    parser.set_defaults(run=run_link, outputs={
+        "tableau": "output", "detail": "long", "par_initiative": "per_initiative",
+        "par_quartier": "per_qpv", "par_territoire": "per_territory"})
+
+    parser = commands.add_parser(
+        "map", help="carte interactive (HTML), autonome, à intégrer, et carte à imprimer",
+        description="Dessine les initiatives et les quartiers sur une carte interactive ; "
+                    "ENTREE est un tableau d'initiatives, brut ou déjà enrichi.")
+    parser.add_argument("input", metavar="ENTREE", help="tableau des sites (.csv, .xlsx, "
+                                                        ".geojson, .gpkg)")
+    parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
+                        help="carte HTML à écrire, par exemple maps/carte.html")
+    add_qpv_options(parser)
+    add_input_options(parser)
+    out = parser.add_argument_group("carte")
+    out.add_argument("--title", "--titre", dest="title",
+                     default="Initiatives de l'ESS et quartiers prioritaires",
+                     help="titre de la carte")
+    out.add_argument("--self-contained", "--autonome", dest="self_contained", nargs="?",
+                     const="", metavar="FICHIER",
+                     help="écrire aussi une carte autonome qui marche sans internet "
+                          "(par défaut à côté de la carte, suffixe -autonome)")
+    out.add_argument("--embed", metavar="FICHIER", help="écrire un extrait <iframe> à coller "
+                                                        "dans une page web")
+    out.add_argument("--embed-url", help="adresse publique de la carte pour l'extrait "
+                                         "(par défaut son nom de fichier)")
+    out.add_argument("--print", dest="print_path", metavar="FICHIER",
+                     help="carte à imprimer : .pdf, .png ou .svg")
+    out.add_argument("--format", dest="paper", default="A4", choices=PAPERS,
+                     help="format du papier (défaut : A4)")
+    out.add_argument("--portrait", action="store_true", help="page en portrait (défaut : "
+                                                             "paysage)")
+    out.add_argument("--no-cluster", "--sans-regroupement", dest="cluster",
+                     action="store_false", help="ne pas regrouper les marqueurs proches")
+    parser.set_defaults(run=run_link, outputs={
+        "carte": "output", "carte_autonome": "self_contained", "integration": "embed",
+        "carte_impression": "print_path"})
 
 
-def columns_of(args: argparse.Namespace) -> pipeline.Columns:
-    """The column options of the command line."""
-    return pipeline.Columns(
-        lon=args.lon_column, lat=args.lat_column, crs=args.crs, id=args.id_column,
-        theme=args.theme_column, served=args.served_column, radius=args.radius_column,
-        address=address_columns(args), postcode=args.postcode_column, citycode=args.citycode_column)
+def study_of(args: argparse.Namespace):
+    """The :class:`~geo.study.Study` that the options describe."""
+    from .area import StudyArea
+    from .study import Geocoding, Study
+    from .vocabulary import Columns
 
-
-def geocoding_of(args: argparse.Namespace) -> pipeline.Geocoding:
-    """The geocoding options of the command line."""
-    return pipeline.Geocoding(online=getattr(args, "geocode", True), url=args.geocoder_url,
-                              min_score=args.min_score, chunk_size=args.chunk_size,
-                              corrections=args.corrections, force=getattr(args, "force", False))
-
-
-def read_sites(args: argparse.Namespace) -> Initiatives:
-    """Read (and geocode where needed) the sites named on the command line."""
-    with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar:
-        sites = pipeline.read_sites(args.input, columns=columns_of(args),
-                                    geocoding=geocoding_of(args), sheet=args.sheet,
-                                    progress=bar.update)
-    if sites.geocoded is not None:
-        print_geocode_summary(sites.geocoded)
-        if not args.geocode and sites.geocoded.stats.counts.get(STATUS_OFFLINE):
-            say("  (adresses sans réponse en cache : ajoutez --geocode pour interroger la "
-                "Base Adresse Nationale)")
-    return sites.initiatives
+    outputs = {key: getattr(args, option) for key, option in args.outputs.items()}
+    if outputs.get("carte_autonome") == "":  # --self-contained without a name
+        page = Path(args.output)
+        outputs["carte_autonome"] = str(page.with_name(page.stem + "-autonome.html"))
+    return Study(
+        initiatives=Path(args.input), sheet=args.sheet,
+        columns=Columns(lon=args.lon_column, lat=args.lat_column, crs=args.crs,
+                        id=args.id_column, name=args.name_column, theme=args.theme_column,
+                        served=args.served_column, radius=args.radius_column,
+                        address=address_columns(args), postcode=args.postcode_column,
+                        citycode=args.citycode_column),
+        qpv_source=args.qpv, compare=args.compare, distance=args.distance,
+        area=StudyArea.of(args.departement, args.commune),
+        geocoding=Geocoding(online=args.geocode, url=args.geocoder_url,
+                            min_score=args.min_score, chunk_size=args.chunk_size,
+                            corrections=Path(args.corrections) if args.corrections else None),
+        outputs={k: Path(v) for k, v in outputs.items() if v},
+        title=getattr(args, "title", None) or "Initiatives de l'ESS et quartiers prioritaires",
+        paper=getattr(args, "paper", "A4"), landscape=not getattr(args, "portrait", False),
+        cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None))
 
 
 def run_link(args: argparse.Namespace) -> int:
-    outputs = {"output": args.output, "long": args.long, "per_initiative": args.per_initiative,
-               "per_qpv": args.per_qpv, "per_territory": args.per_territory}
-    # Refuse an unknown or impossible format before any work, so nothing is half done.
-    for key, path in outputs.items():
-        if path and output_format(path) in (".geojson", ".gpkg") and key not in (
-                "output", "per_qpv"):
-            raise InputError("ce tableau n'a pas de géométrie : choisissez .csv ou .xlsx.",
-                             path=path)
-    initiatives = read_sites(args)
-    qpv = load_qpv(args.qpv, departement=args.departement, commune=args.commune)
-    result = linking.link(initiatives, qpv, distance=args.distance)
-    if args.compare:
-        previous = load_qpv(args.compare, departement=args.departement, commune=args.commune)
-        evolution = linking.compare(result.sites, qpv, previous)
-        for column in evolution.columns:
-            result.sites[column] = evolution[column].to_numpy()
-    write_outputs(result, initiatives, qpv, outputs)
-    print_summary(result, qpv, args)
+    run = run_with_progress(study_of(args))
+    print_run(run, geocode_hint=not args.geocode)
     return 0
 
 
-def write_outputs(result: linking.LinkResult, initiatives: Initiatives,
-                  qpv: gpd.GeoDataFrame, outputs: dict[str, str | None]) -> None:
-    sep = initiatives.separator
-    sites = result.sites
-    if output_format(outputs["output"]) in (".csv", ".xlsx"):
-        sites = pd.DataFrame(sites.drop(columns=sites.geometry.name))
-    write_table(sites, outputs["output"], layer="sites", sep=sep)
-    wrote(outputs["output"], "un site par ligne")
-    tables = {
-        "long": (public(result.long), "une ligne par site, quartier et relation"),
-        "per_initiative": (result.initiatives, "une ligne par initiative"),
-        "per_qpv": (result.per_qpv, "une ligne par quartier"),
-        "per_territory": (result.per_territory, "par département et par commune"),
-    }
-    for key, (table, what) in tables.items():
-        path = outputs[key]
-        if not path:
-            continue
-        if key == "per_qpv" and output_format(path) in (".geojson", ".gpkg"):
-            table = gpd.GeoDataFrame(table, geometry=qpv.geometry.to_numpy(), crs=qpv.crs)
-        write_table(table, path, layer=key, sep=sep)
-        wrote(path, what)
+def run_with_progress(study):
+    """Run a study with a progress bar for geocoding."""
+    from tqdm.auto import tqdm
+
+    from .study import run_study
+
+    with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar:
+        return run_study(study, progress=bar.update)
 
 
-def public(table: pd.DataFrame) -> pd.DataFrame:
-    """Drop the internal position columns (``_site``, ``_qpv``) of a long table."""
-    return table.drop(columns=[c for c in table.columns if c.startswith("_")])
-
-
-def print_summary(result: linking.LinkResult, qpv: gpd.GeoDataFrame,
-                  args: argparse.Namespace) -> None:
+def print_run(run, *, geocode_hint: bool = True) -> None:
+    """The French summary of a run: columns recognised, geocoding, relations, files."""
+    say("Colonnes : " + " ; ".join(run.detection.report))
+    if run.geocoded is not None:
+        print_geocode_summary(run.geocoded)
+        if geocode_hint and run.geocoded.stats.counts.get(GeocodeStatus.OFFLINE):
+            say("  (adresses sans réponse en cache : géocodez-les en ligne, option --geocode "
+                "ou [geocodage] en_ligne = true)")
+    result = run.result
     s = result.summary()
     say(f"{s['sites']} sites lus ({s['initiatives']} initiatives), {s['located']} localisés.")
     say(f"  implantés dans un QPV : {s['implanted']}")
-    say(f"  à proximité (moins de {args.distance:g} m) : {s['nearby']}")
+    say(f"  à proximité (moins de {result.distance:g} m) : {s['nearby']}")
     say(f"  ni dans ni près d'un QPV : {s['none']}")
     say(f"  non localisés : {s['not_located']}")
     say(f"  déclarant intervenir dans un QPV : {s['serving']}")
-    say(f"Quartiers : {len(qpv)} ({qpv.attrs.get('label', args.qpv)}).")
+    if result.area:
+        say(f"  hors du territoire étudié ({result.area.label}) : {s['outside']}")
+    studied = int(result.qpv_in_area.sum()) if result.qpv_in_area is not None else len(run.qpv)
+    say(f"Quartiers du territoire : {studied} ({run.qpv.attrs.get('label', '')}).")
     if "evolution" in result.sites:
+        from .vocabulary import Evolution
+
         counts = result.sites["evolution"].value_counts()
-        labels = {"entered": "entrés en QPV", "left": "sortis des QPV", "unchanged": "inchangés",
-                  "changed_qpv": "changés de quartier", "not_covered": "hors de la couverture "
-                  "de la génération comparée", "not_located": "non localisés"}
-        say("Comparaison avec " + args.compare + " : " + ", ".join(
-            f"{n} {labels.get(k, k)}" for k, n in counts.items()))
+        say(f"Comparaison avec {run.study.compare} : " + ", ".join(
+            f"{n} {Evolution(k).label}" for k, n in counts.items()))
     if result.issues:
         say(f"{len(result.issues)} remarque(s) sur le fichier d'entrée :")
         for issue in result.issues[:SHOWN_ISSUES]:
@@ -181,3 +187,5 @@ def print_summary(result: linking.LinkResult, qpv: gpd.GeoDataFrame,
         if len(result.issues) > SHOWN_ISSUES:
             say(f"  … et {len(result.issues) - SHOWN_ISSUES} autres "
                 "(colonne note_localisation du tableau enrichi).")
+    for path, what in run.written:
+        wrote(path, what)

@@ -6,13 +6,10 @@ import argparse
 
 from ._errors import InputError
 from .cli import say, wrote
-from .io import output_format, write_table
-from .qpv import load_qpv, qpv_info
-from .sources import DEFAULT_SOURCE, SOURCES
-from .territories import TERRITORIES
+from .vocabulary import DEFAULT_SOURCE, QPV_SOURCE_KEYS
 
 SOURCE_HELP = (
-    f"source des contours : {', '.join(SOURCES)}, un chemin (GeoJSON, shapefile, zip, "
+    f"source des contours : {', '.join(QPV_SOURCE_KEYS)}, un chemin (GeoJSON, shapefile, zip, "
     f"GeoPackage) ou une adresse http(s) ; par défaut {DEFAULT_SOURCE} (hors ligne)"
 )
 
@@ -47,11 +44,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from .qpv import load_qpv
+
     print_info(load_qpv(args.source))
     return 0
 
 
 def print_info(qpv) -> None:
+    from .qpv import qpv_info
+    from .territories import TERRITORIES
+
     info = qpv_info(qpv)
     say(f"Source : {info['label']} [{info['source']}]")
     say(f"Origine : {info['origin']}")
@@ -74,6 +76,8 @@ def print_info(qpv) -> None:
 
 
 def run_download(args: argparse.Namespace) -> int:
+    from .qpv import load_qpv
+
     qpv = load_qpv(args.generation, refresh=True)
     say(f"QPV {args.generation} officiels en cache.")
     print_info(qpv)
@@ -93,7 +97,12 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from .area import StudyArea
+    from .io import output_format, write_table
+    from .qpv import load_qpv
+
     output_format(args.output)
+    StudyArea.of(args.departement, args.commune)  # unknown codes are refused up front
     qpv = load_qpv(args.source, departement=args.departement, commune=args.commune,
                    bbox=parse_bbox(args.bbox) if args.bbox else None)
     write_table(qpv, args.output, layer="qpv")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .cli import say, wrote
-from .study import demo_study, load_study, run_study, write_template
+from .cli_link import print_run, run_with_progress
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,25 +28,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.set_defaults(run=run_run)
 
 
-def _run(study) -> int:
-    with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar:
-        written, summary = run_study(study, progress=bar.update)
-    say(f"{summary['sites']} sites ({summary['initiatives']} initiatives) : "
-        f"{summary['implanted']} implantés dans un QPV, {summary['nearby']} à proximité, "
-        f"{summary['none']} hors QPV, {summary['not_located']} non localisés"
-        + (" (détail dans la feuille « À vérifier » du rapport)." if summary["not_located"]
-           else "."))
-    for path, what in written:
-        wrote(path, what)
+def run_demo(args: argparse.Namespace) -> int:
+    from .studyfile import demo_study
+
+    say("Démonstration sur des initiatives FICTIVES et les QPV 2024 fournis (hors ligne).")
+    print_run(run_with_progress(demo_study(Path(args.output))))
     return 0
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    say("Démonstration sur des initiatives FICTIVES et les QPV 2024 fournis (hors ligne).")
-    return _run(demo_study(Path(args.output)))
-
-
 def run_init(args: argparse.Namespace) -> int:
+    from .studyfile import write_template
+
     for path, what in write_template(args.folder):
         wrote(path, what)
     say("Remplissez le modèle (ou indiquez votre tableau dans etude.toml), puis lancez : "
@@ -57,4 +47,7 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    return _run(load_study(args.study))
+    from .studyfile import load_study
+
+    print_run(run_with_progress(load_study(args.study)))
+    return 0

@@ -15,10 +15,12 @@ import hashlib
 import io
 import json
 import logging
+import os
 import re
 import sqlite3
 import time
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,26 +32,27 @@ import requests
 from . import _http, settings
 from ._errors import EssQpvError, InputError
 from .territories import commune_of_insee
+from .vocabulary import (
+    DEFAULT_CHUNK,
+    DEFAULT_GEOCODER_URL,
+    DEFAULT_MIN_SCORE,
+    GeocodeStatus,
+    find_column,
+)
 
 log = logging.getLogger(__name__)
 
-#: The national address API (Base Adresse Nationale); the same API is served by the IGN
-#: Géoplateforme at https://data.geopf.fr/geocodage.
-DEFAULT_URL = "https://api-adresse.data.gouv.fr"
-
-#: Below this score a match is sent for review. The BAN scores a full, exact address around
-#: 0.9 and more; under 0.6 the match usually lost words of the query (a different street or
-#: only the commune).
-DEFAULT_MIN_SCORE = 0.6
+DEFAULT_URL = DEFAULT_GEOCODER_URL
 #: Two candidates closer than this in score make the match ambiguous.
 AMBIGUITY_MARGIN = 0.05
-DEFAULT_CHUNK = 1000
 #: The national service allows 50 requests per second and per IP address.
 MAX_RATE = 50.0
 
-STATUS_OK, STATUS_REVIEW, STATUS_NOT_FOUND = "ok", "a_verifier", "non_trouve"
-STATUS_GIVEN, STATUS_CORRECTED, STATUS_NO_ADDRESS = "fourni", "corrige", "sans_adresse"
-STATUS_OFFLINE = "non_geocode"
+STATUS_OK, STATUS_REVIEW, STATUS_NOT_FOUND = GeocodeStatus.OK, GeocodeStatus.REVIEW, \
+    GeocodeStatus.NOT_FOUND
+STATUS_GIVEN, STATUS_CORRECTED, STATUS_NO_ADDRESS = GeocodeStatus.GIVEN, \
+    GeocodeStatus.CORRECTED, GeocodeStatus.NO_ADDRESS
+STATUS_OFFLINE = GeocodeStatus.OFFLINE
 
 #: Columns added to the user's table.
 GEOCODE_COLUMNS = ["geocode_status", "geocode_score", "geocode_label", "geocode_type",
@@ -58,10 +61,6 @@ _RESULT_FIELDS = ("latitude", "longitude", "result_label", "result_score", "resu
                   "result_type", "result_id", "result_postcode", "result_citycode",
                   "result_city", "result_status")
 _TYPE_RANK = {"housenumber": 0, "street": 1, "locality": 2, "municipality": 3}
-_ADDRESS = ("adresse", "address", "adresse_postale", "voie", "rue")
-_POSTCODE = ("code_postal", "cp", "postcode", "codepostal")
-_CITY = ("commune", "ville", "city", "nom_commune")
-_CITYCODE = ("code_insee", "citycode", "insee", "code_commune", "insee_com")
 _HOUSENUMBER = re.compile(r"^\s*\d+\s*(bis|ter|quater|[a-z])?\b", re.IGNORECASE)
 
 
@@ -77,11 +76,27 @@ class GeocodeCache:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else settings.cache_dir() / "geocode.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path)
-        self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, url TEXT, "
-                        "query TEXT, postcode TEXT, citycode TEXT, result TEXT, saved REAL)")
-        self.db.commit()
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            # A damaged cache only costs requests: set it aside, say so, start a new one.
+            aside = self.path.with_name(self.path.name + ".corrompu")
+            os.replace(self.path, aside)
+            warnings.warn(f"cache de géocodage illisible ({exc}) : mis de côté sous {aside.name}"
+                          " et recréé ; les adresses seront redemandées.", stacklevel=2)
+            self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path)
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, url TEXT, "
+                       "query TEXT, postcode TEXT, citycode TEXT, result TEXT, saved REAL)")
+            db.execute("SELECT key, result FROM answers LIMIT 1").fetchall()
+            db.commit()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict]:
         keys = list(keys)
@@ -163,8 +178,12 @@ class Geocoder:
     def __init__(self, url: str = DEFAULT_URL, *, chunk_size: int = DEFAULT_CHUNK,
                  timeout: float = 120.0, rate: float = MAX_RATE,
                  session: requests.Session | None = None, attempts: int | None = None) -> None:
-        if chunk_size < 1:
-            raise ValueError(f"`chunk_size` was {chunk_size} but must be ≥ 1")
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InputError(f"taille de lot « {chunk_size} » refusée : un nombre entier "
+                             "d'adresses, au moins 1, est attendu.", parameters=("chunk_size",))
+        if not str(url).lower().startswith(("http://", "https://")):
+            raise InputError(f"adresse du géocodeur « {url} » refusée : une adresse http(s) "
+                             "est attendue.", parameters=("geocoder_url",))
         self.url = url.rstrip("/")
         self.chunk_size = chunk_size
         self.timeout = timeout
@@ -181,8 +200,12 @@ class Geocoder:
             raise _Unreachable(f"{type(exc).__name__}: {exc}") from exc
         except requests.RequestException as exc:
             raise _BadAnswer(str(exc)) from exc
+        if response.status_code in _CONFIG_STATUSES:
+            raise _ConfigError(f"HTTP {response.status_code} sur {path}")
         if response.status_code >= 400:
             raise _BadAnswer(f"HTTP {response.status_code}", response.status_code)
+        if response.content.lstrip()[:1] == b"<":
+            raise _ConfigError(f"page HTML au lieu d'une réponse du géocodeur sur {path}")
         return response
 
     def batch(self, rows: list[dict]) -> list[dict]:
@@ -201,10 +224,14 @@ class Geocoder:
         response = self._request("POST", "/search/csv/", data=form, files={
             "data": ("adresses.csv", buffer.getvalue().encode("utf-8"), "text/csv")})
         text = response.content.decode("utf-8-sig", errors="replace")
-        if text.lstrip()[:1] == "<":
-            raise _BadAnswer("page HTML au lieu du CSV")
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [f for f in ("_row", "latitude", "longitude", "result_score")
+                   if f not in (reader.fieldnames or [])]
+        if missing:
+            raise _ConfigError("la réponse CSV n'a pas les colonnes de résultat ("
+                               + ", ".join(missing) + ")")
         results: dict[int, dict] = {}
-        for record in csv.DictReader(io.StringIO(text)):
+        for record in reader:
             try:
                 results[int(record["_row"])] = {k: record.get(k, "") or "" for k in _RESULT_FIELDS}
             except (KeyError, ValueError, TypeError) as exc:
@@ -221,9 +248,12 @@ class Geocoder:
                 params[key] = row[key]
         response = self._request("GET", "/search/", params=params)
         try:
-            features = response.json().get("features", [])
+            answer = response.json()
         except ValueError as exc:
             raise _BadAnswer("JSON de réponse illisible") from exc
+        if not isinstance(answer, dict) or not isinstance(answer.get("features"), list):
+            raise _ConfigError("la réponse JSON n'est pas une liste de résultats (GeoJSON)")
+        features = answer["features"]
         if not features:
             return {k: "" for k in _RESULT_FIELDS}
         best = features[0]
@@ -245,6 +275,14 @@ class _Unreachable(Exception):
     pass
 
 
+#: Answers that say the URL or the access is wrong, not the query: nothing is cached.
+_CONFIG_STATUSES = (401, 403, 404, 405)
+
+
+class _ConfigError(Exception):
+    """The server answers, but not as an address API: wrong URL, proxy page, no access."""
+
+
 class _BadAnswer(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -252,8 +290,8 @@ class _BadAnswer(Exception):
 
     @property
     def about_the_query(self) -> bool:
-        """A 4xx answer (but 429) speaks of this query, not of the service."""
-        return self.status is not None and 400 <= self.status < 500 and self.status != 429
+        """A 400-like answer speaks of this query (too long, unreadable), not of the service."""
+        return self.status in (400, 413, 414, 422)
 
 
 # --------------------------------------------------------------------------- assessment
@@ -311,14 +349,9 @@ class GeocodeResult:
     lon_column: str
 
 
-def find_column(columns: Iterable[str], candidates: tuple[str, ...]) -> str | None:
-    lower = {str(c).strip().lower(): c for c in columns}
-    return next((lower[c] for c in candidates if c in lower), None)
-
-
 def default_address_columns(columns: list[str]) -> list[str]:
     """Address, postcode and commune columns found by their usual names."""
-    found = [find_column(columns, names) for names in (_ADDRESS, _POSTCODE, _CITY)]
+    found = [find_column(columns, role) for role in ("address", "postcode", "city")]
     return [c for c in found if c]
 
 
@@ -372,17 +405,17 @@ def geocode(
     address_columns = address_columns or default_address_columns(columns)
     if not address_columns:
         raise InputError("aucune colonne d'adresse (adresse, code_postal, commune) ; "
-                         "indiquez-les avec --address-columns.", path=path)
+                         "indiquez-les.", path=path, parameters=("address",))
     for column in address_columns + [c for c in (postcode_column, citycode_column) if c]:
         if column not in columns:
             raise InputError(f"la colonne « {column} » n'existe pas ; colonnes présentes : "
-                             f"{', '.join(columns)}.", path=path)
+                             f"{', '.join(columns)}.", path=path, parameters=("address",))
     # The postcode and INSEE code of the row are checked against the answer; they are sent
     # as filters only when named (a wrong postcode as filter hides the right answer).
-    check_postcode = postcode_column or find_column(columns, _POSTCODE)
-    check_citycode = citycode_column or find_column(columns, _CITYCODE)
-    lat_column = lat_column or find_column(columns, ("latitude", "lat")) or "latitude"
-    lon_column = lon_column or find_column(columns, ("longitude", "lon", "lng")) or "longitude"
+    check_postcode = postcode_column or find_column(columns, "postcode")
+    check_citycode = citycode_column or find_column(columns, "citycode")
+    lat_column = lat_column or find_column(columns, "lat") or "latitude"
+    lon_column = lon_column or find_column(columns, "lon") or "longitude"
     geocoder = geocoder or Geocoder()
     own_cache = cache is None
     cache = cache or GeocodeCache()
@@ -393,9 +426,7 @@ def geocode(
     earlier = out[[c for c in GEOCODE_COLUMNS if c in out]].copy()
     out = out.drop(columns=list(earlier.columns))
     n = len(out)
-    from .initiatives import find_id_column
-
-    keys_for_rows = _row_keys(out, id_column or find_id_column(out), first_row)
+    keys_for_rows = _row_keys(out, id_column or find_column(columns, "id"), first_row)
     text = out.astype(str).replace({"nan": "", "None": ""})
     addresses = text[address_columns].apply(lambda r: " ".join(v.strip() for v in r if
                                                                 v.strip()), axis=1)
@@ -551,6 +582,8 @@ def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
         queries = [row for _, row in chunk]
         try:
             results = geocoder.batch(queries)
+        except _ConfigError as exc:
+            raise _misconfigured(geocoder, exc) from exc
         except _Unreachable as exc:
             raise _unreachable(geocoder, exc, len(known)) from exc
         except _BadAnswer as exc:
@@ -565,6 +598,8 @@ def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
                         raise _unreachable(geocoder, err, len(known)) from err
                     results.append({**{k: "" for k in _RESULT_FIELDS},
                                     "result_status": f"refusé ({err})"})
+                except _ConfigError as err:
+                    raise _misconfigured(geocoder, err) from err
                 except _Unreachable as err:
                     # save what this chunk already answered before giving up
                     _save(cache, geocoder, chunk[:len(results)], results, known)
@@ -581,6 +616,13 @@ def _save(cache: GeocodeCache, geocoder: Geocoder, chunk, results, known) -> Non
                                   for (k, r), res in zip(chunk, results, strict=False)])
     for (k, _), res in zip(chunk, results, strict=False):
         known[k] = res
+
+
+def _misconfigured(geocoder: Geocoder, exc: Exception) -> EssQpvError:
+    return EssQpvError(
+        f"le géocodeur {geocoder.url} ne répond pas comme l'API de la Base Adresse Nationale "
+        f"({exc}) : vérifiez son adresse (par défaut {DEFAULT_URL}) et son accès. Aucune "
+        "réponse de ce serveur n'a été gardée en cache.", parameters=("geocoder_url",))
 
 
 def _unreachable(geocoder: Geocoder, exc: Exception, saved: int) -> EssQpvError:

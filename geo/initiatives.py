@@ -8,7 +8,6 @@ France are kept too, without geometry, and each problem is reported with its row
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -20,26 +19,15 @@ import shapely
 from pyproj import Transformer
 
 from ._errors import InputError
-from .territories import territory_of_points
+from .vocabulary import (
+    OUTPUT_COLUMNS,
+    Columns,
+    Detection,
+    detect_columns,
+    find_column,
+    parse_numbers,
+)
 
-#: Columns this tool adds to a table; dropped from an input that already has them, so running
-#: again on an enriched file gives the same file.
-OUTPUT_COLUMNS = [
-    "code_qp", "nom_qp", "relation", "distance_m", "nearest_code_qp", "qpv_nearby",
-    "qpv_served", "note_localisation",
-    "code_qp_compare", "relation_compare", "evolution",
-    "latitude_geocode", "longitude_geocode",
-]
-
-_LON = ("longitude", "lon", "lng", "long", "x")
-_LAT = ("latitude", "lat", "y")
-_ID = ("id_initiative", "identifiant", "initiative_id", "id", "identifiant_initiative")
-_THEME = ("theme", "thème", "thematique", "thématique", "secteur", "categorie", "catégorie",
-          "activite", "activité")
-_SERVED = ("qpv_servis", "quartiers_servis", "qpv_desservis", "quartiers_desservis",
-           "qpv_declares", "served_qpv")
-_RADIUS = ("rayon_m", "rayon", "rayon_intervention_m")
-_NAME = ("nom", "nom_initiative", "name", "raison_sociale", "denomination")
 _ENCODINGS = ("utf-8-sig", "cp1252")
 
 
@@ -67,7 +55,11 @@ class Initiatives:
     served_column: str | None = None
     radius_column: str | None = None
     name_column: str | None = None
+    website_column: str | None = None
+    address_columns: list[str] = field(default_factory=list)
     coordinate_columns: tuple[str, str] | None = None
+    #: How the columns were recognised (one French line per decision).
+    detection: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     #: Number of the first data row as the user counts it (2 under a header line).
     first_row: int = 2
@@ -122,15 +114,61 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
         raise InputError("encodage non reconnu (ni UTF-8 ni Windows-1252).", path=str(path))
     if not text.strip():
         raise InputError("le fichier est vide.", path=str(path))
+    if "\x00" in text:
+        raise InputError("caractère nul dans le fichier : ce n'est pas un tableau CSV (un "
+                         "classeur renommé ?).", path=str(path))
     sep = _separator(text)
+    return _csv_rows(text, sep, str(path)), sep
+
+
+def _csv_rows(text: str, sep: str, path: str) -> pd.DataFrame:
+    """Every row as text, aligned on the header: never shifted.
+
+    Empty fields beyond the header (a trailing separator) are dropped; a row with more
+    filled fields than the header is refused with its line number; a short row is padded.
+    """
+    reader = csv.reader(StringIO(text), delimiter=sep, strict=True)
     try:
-        table = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-        return table, sep
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise InputError(f"ligne mal formée ({exc}).", path=str(path),
-                         row=int(line.group(1)) if line else None) from exc
+        return _aligned(reader, sep, path)
+    except csv.Error as exc:
+        raise InputError(f"ligne mal formée ({exc} ; guillemet non fermé ?).", path=path,
+                         row=reader.line_num) from exc
+
+
+def _aligned(reader, sep: str, path: str) -> pd.DataFrame:
+    header = [h.strip() for h in next(reader)]
+    while header and header[-1] == "":  # a trailing separator on the header line
+        header.pop()
+    width = len(header)
+    rows: list[list[str]] = []
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) > width:
+            if any(v.strip() for v in row[width:]):
+                raise InputError(
+                    f"{len(row)} champs pour {width} colonnes d'en-tête (séparateur « {sep} » "
+                    "en trop dans une cellule ? mettez la cellule entre guillemets) ; rien n'a "
+                    "été lu, pour ne décaler aucune valeur.", path=path, row=reader.line_num)
+            row = row[:width]
+        elif len(row) < width:
+            row = row + [""] * (width - len(row))
+        rows.append([v.strip() for v in row])
+    names = _unique_names(header)
+    return pd.DataFrame(rows, columns=names, dtype=object) if rows else \
+        pd.DataFrame(columns=names, dtype=object)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names made unique (``nom``, ``nom.1``) and never empty (``colonne_3``)."""
+    out: list[str] = []
+    for i, name in enumerate(header, start=1):
+        name = name or f"colonne_{i}"
+        base, k = name, 1
+        while name in out:
+            name, k = f"{base}.{k}", k + 1
+        out.append(name)
+    return out
 
 
 def _separator(text: str) -> str:
@@ -150,27 +188,12 @@ def _separator(text: str) -> str:
     return best
 
 
-def _find(columns: list[str], candidates: tuple[str, ...], given: str | None,
-          path: str, what: str) -> str | None:
-    if given:
-        if given not in columns:
-            raise InputError(
-                f"la colonne {what} « {given} » n'existe pas ; colonnes présentes : "
-                f"{', '.join(columns)}.", path=path)
-        return given
-    lower = {c.strip().lower(): c for c in columns}
-    for name in candidates:
-        if name in lower:
-            return lower[name]
-    return None
-
-
 def read_initiatives(path: str | Path, *, sheet: str | int | None = None,
-                     **options) -> Initiatives:
+                     columns: Columns | None = None) -> Initiatives:
     """Read a table of initiative sites from a file; see :func:`initiatives_from_table`."""
     table, first_row, separator = read_table(path, sheet=sheet)
     return initiatives_from_table(table, path=str(path), first_row=first_row,
-                                  separator=separator, **options)
+                                  separator=separator, columns=columns)
 
 
 def initiatives_from_table(
@@ -179,13 +202,8 @@ def initiatives_from_table(
     path: str = "",
     first_row: int = 2,
     separator: str = ",",
-    lon_column: str | None = None,
-    lat_column: str | None = None,
-    crs: str | int | None = None,
-    id_column: str | None = None,
-    theme_column: str | None = None,
-    served_column: str | None = None,
-    radius_column: str | None = None,
+    columns: Columns | None = None,
+    detection: Detection | None = None,
 ) -> Initiatives:
     """Turn a table of initiative sites into points (EPSG:4326), keeping every row.
 
@@ -198,28 +216,23 @@ def initiatives_from_table(
     path, first_row, separator
         The file it came from, the number of its first data row and its CSV separator,
         for messages and outputs.
-    lon_column, lat_column
-        Coordinate columns; found automatically (``longitude``/``latitude``, ``lon``/``lat``,
-        ``lng``, ``x``/``y``) when not given. Decimal commas are accepted.
-    crs
-        CRS of the coordinate columns (default EPSG:4326, longitude/latitude in degrees;
-        e.g. ``2154`` for Lambert-93 metres).
-    id_column, theme_column, served_column, radius_column
-        Initiative identifier, theme, declared served QPV (codes or names, ``;``-separated)
-        and service radius in metres; found automatically when not given.
+    columns
+        Columns named by the user (the others are recognised by
+        :func:`geo.vocabulary.detect_columns`); ``columns.crs`` is the CRS of the
+        coordinate columns (default EPSG:4326 degrees, e.g. ``2154`` for Lambert-93 metres).
+    detection
+        A detection already made on this table (the study passes the one it reported).
     """
     path_s = str(path)
     table = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
-    columns = [str(c) for c in table.columns if c != "geometry"]
+    detection = detection or detect_columns(table, columns, path=path_s)
+    found = detection.columns
     result = Initiatives(
         sites=None, path=path_s, first_row=first_row,  # type: ignore[arg-type]
-        separator=separator,
-        id_column=_find(columns, _ID, id_column, path_s, "d'identifiant"),
-        theme_column=_find(columns, _THEME, theme_column, path_s, "de thème"),
-        served_column=_find(columns, _SERVED, served_column, path_s, "des quartiers servis"),
-        radius_column=_find(columns, _RADIUS, radius_column, path_s, "de rayon"),
-        name_column=_find(columns, _NAME, None, path_s, "de nom"),
-    )
+        separator=separator, id_column=found.id, theme_column=found.theme,
+        served_column=found.served, radius_column=found.radius, name_column=found.name,
+        website_column=found.website, address_columns=list(found.address or []),
+        detection=list(detection.report))
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
         lon, lat = _points_of_geometry(table, result)
         attributes = pd.DataFrame(table.drop(columns=table.geometry.name))
@@ -227,26 +240,26 @@ def initiatives_from_table(
             attributes[col] = attributes[col].astype("string").fillna("").astype(object)
     else:
         attributes = pd.DataFrame(table).astype(object)
-        lon_col = _find(columns, _LON, lon_column, path_s, "de longitude")
-        lat_col = _find(columns, _LAT, lat_column, path_s, "de latitude")
-        if lon_col is None or lat_col is None:
+        if found.lon is None or found.lat is None:
             raise InputError(
-                "aucune colonne de coordonnées (longitude/latitude, lon/lat, x/y) ni "
-                "d'adresse à géocoder (adresse, code_postal, commune) ; colonnes présentes : "
-                f"{', '.join(columns)}. Nommez-les avec --lon-column/--lat-column ou "
-                "--address-columns.", path=path_s)
-        else:
-            result.coordinate_columns = (lon_col, lat_col)
-            lon, lon_text = _numbers(table[lon_col])
-            lat, lat_text = _numbers(table[lat_col])
-            _report_unreadable(lon_text, lat_text, lon, lat, (lon_col, lat_col), result)
-            if crs is not None and Transformer.from_crs(crs, 4326).source_crs.to_epsg() != 4326:
-                lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(lon, lat)
-            elif crs is None and np.nanmax(np.abs(np.r_[lon, lat, 0])) > 360:
-                raise InputError(
-                    f"les coordonnées de « {lon_col} »/« {lat_col} » ne sont pas en degrés ; "
-                    "indiquez leur système, par exemple --crs 2154 pour du Lambert-93.",
-                    path=path_s)
+                "aucune colonne de coordonnées (longitude/latitude, lon/lat, x/y, ni paire de "
+                "colonnes de nombres lisibles comme des coordonnées en France) ni d'adresse à "
+                f"géocoder (adresse, code_postal, commune) ; colonnes présentes : "
+                f"{', '.join(map(str, table.columns))}. Indiquez les colonnes de coordonnées "
+                "ou d'adresse.", path=path_s, parameters=("lon", "lat", "address"))
+        lon_col, lat_col = found.lon, found.lat
+        result.coordinate_columns = (lon_col, lat_col)
+        lon, lon_text = _numbers(table[lon_col])
+        lat, lat_text = _numbers(table[lat_col])
+        _report_unreadable(lon_text, lat_text, lon, lat, (lon_col, lat_col), result)
+        crs = found.crs
+        if crs is not None and _epsg(crs, path_s) != 4326:
+            lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(lon, lat)
+        elif crs is None and np.nanmax(np.abs(np.r_[lon, lat, 0])) > 360:
+            raise InputError(
+                f"les coordonnées de « {lon_col} »/« {lat_col} » ne sont pas en degrés ; "
+                "indiquez leur système, par exemple 2154 pour du Lambert-93.",
+                path=path_s, parameters=("crs",))
     lon, lat = _check_france(np.asarray(lon, float), np.asarray(lat, float), result)
     geometry = shapely.points(lon, lat)
     geometry[np.isnan(lon) | np.isnan(lat)] = None
@@ -257,11 +270,23 @@ def initiatives_from_table(
     return result
 
 
+def _epsg(crs: str | int, path: str) -> int | None:
+    """The EPSG code of ``crs``; an unknown CRS is the user's mistake, said in French."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return CRS.from_user_input(crs).to_epsg()
+    except CRSError as exc:
+        raise InputError(f"système de coordonnées « {crs} » inconnu (par exemple 4326 pour "
+                         "des degrés, 2154 pour du Lambert-93).", path=path,
+                         parameters=("crs",)) from exc
+
+
 def _numbers(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Parse coordinates (decimal commas accepted); return numbers and the cleaned text."""
-    text = values.fillna("").astype(str).str.strip().str.replace("\u00a0", "")
-    text = text.where(text.str.contains(r"\."), text.str.replace(",", ".", regex=False))
-    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float), text
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    return parse_numbers(values), text
 
 
 def _report_unreadable(lon_text: pd.Series, lat_text: pd.Series, lon: np.ndarray,
@@ -296,14 +321,16 @@ def _points_of_geometry(frame: gpd.GeoDataFrame, result: Initiatives):
 
 
 def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
+    from .outlines import in_france
+
     known = ~(np.isnan(lon) | np.isnan(lat))
-    territory = territory_of_points(lon, lat).to_numpy()
-    outside = known & pd.isna(territory)
+    outside = known & ~in_france(lon, lat)
     if outside.any():
-        swapped = territory_of_points(lat, lon).to_numpy()
+        swapped = np.zeros(len(lon), dtype=bool)
+        swapped[outside] = in_france(lat[outside], lon[outside])
         columns = result.coordinate_columns or ("geometry", "geometry")
         for i in np.flatnonzero(outside):
-            if not pd.isna(swapped[i]):
+            if swapped[i]:
                 message = (f"latitude et longitude semblent inversées (longitude {lon[i]:g}, "
                            f"latitude {lat[i]:g}) : site non localisé ; échangez les deux "
                            "colonnes")
@@ -317,16 +344,13 @@ def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
     return lon, lat
 
 
-_SITE_ID = ("id_site", "identifiant_site", "site_id", "code_site")
-
-
 def _check_duplicates(result: Initiatives) -> None:
     """Report identical rows, and site identifiers used twice (an initiative identifier may
     repeat: one row per site)."""
     sites = result.sites
     if not len(sites):
         return
-    site_column = next((c for c in sites.columns if str(c).strip().lower() in _SITE_ID), None)
+    site_column = find_column([str(c) for c in sites.columns if c != "geometry"], "site_id")
     if site_column is not None:
         ids = sites[site_column].astype(object).where(sites[site_column].notna(), "")
         ids = ids.astype(str).str.strip()
@@ -349,12 +373,6 @@ def _check_duplicates(result: Initiatives) -> None:
                 f"ligne identique à la ligne {result.row_number(first_seen[key])} (doublon ?)"))
         else:
             first_seen[key] = i
-
-
-def find_id_column(table: pd.DataFrame) -> str | None:
-    """The initiative identifier column, found by its usual names."""
-    lower = {str(c).strip().lower(): c for c in table.columns}
-    return next((lower[n] for n in _ID if n in lower), None)
 
 
 def initiative_ids(initiatives: Initiatives) -> pd.Series:

@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from ._errors import InputError
+from ._errors import EssQpvError, InputError
 
 #: Extensions the writers know, with the name shown to users.
 FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".geojson": "GeoJSON", ".gpkg": "GeoPackage"}
@@ -31,27 +31,67 @@ def output_format(path: str | Path) -> str:
     return suffix
 
 
+def check_outputs(outputs: dict[str, str | Path | None], *, inputs=(),
+                  folder: str | Path | None = None) -> None:
+    """Refuse, before any work, outputs that would overwrite an input or each other, that
+    are folders, or that leave ``folder``; ``outputs`` maps a description to a path."""
+    resolved = {Path(p).expanduser().resolve() for p in inputs if p}
+    root = Path(folder).expanduser().resolve() if folder else None
+    seen: dict[Path, str] = {}
+    for what, path in outputs.items():
+        if not path:
+            continue
+        target = Path(path).expanduser().resolve()
+        if target in resolved:
+            raise InputError(f"cette sortie ({what}) écraserait un fichier lu ; choisissez un "
+                             "autre nom ; rien n'a été écrit.", path=Path(path).name)
+        if target in seen:
+            raise InputError(f"deux sorties sur le même fichier ({seen[target]} et {what}) ; "
+                             "rien n'a été écrit.", path=Path(path).name)
+        if target.is_dir():
+            raise InputError(f"cette sortie ({what}) est un dossier existant ; indiquez un "
+                             "nom de fichier.", path=Path(path).name)
+        if root is not None and not target.is_relative_to(root):
+            raise InputError(f"la sortie {what} sortirait du dossier de l'étude ; gardez des "
+                             "chemins relatifs, sans « .. ».", path=str(path))
+        seen[target] = what
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    except OSError as exc:
+        raise EssQpvError(f"impossible d'écrire {path} : {exc.strerror or exc} (dossier en "
+                          "lecture seule, inexistant ou protégé ?) ; rien n'a été écrit.") \
+            from exc
     os.close(fd)
     os.unlink(tmp)  # some drivers (GPKG) refuse to write over an existing empty file
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise EssQpvError(f"impossible d'écrire {path} : {exc.strerror or exc}.") from exc
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = None,
-                sep: str = ",") -> Path:
+#: The CSV convention of every output: French Excel opens it as is (accents intact, one
+#: column per field); the readers accept it back.
+CSV_SEPARATOR, CSV_ENCODING = ";", "utf-8-sig"
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = None) -> Path:
     """Write a table or GeoDataFrame to CSV, XLSX, GeoJSON or GeoPackage (by extension).
 
-    A GeoDataFrame written to CSV or XLSX carries its geometry as WKT in a ``geometry``
-    column; a plain table written to GeoJSON or GeoPackage must be a GeoDataFrame.
+    CSV files are UTF-8 with a byte-order mark and ``;``-separated (:data:`CSV_SEPARATOR`),
+    decimal points. A GeoDataFrame written to CSV or XLSX carries its geometry as WKT in a
+    ``geometry`` column; a plain table written to GeoJSON or GeoPackage must be a
+    GeoDataFrame.
     """
     suffix = output_format(path)
     is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
@@ -67,7 +107,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = No
             if is_geo:
                 table[frame.geometry.name] = frame.geometry.to_wkt()
             if suffix == ".csv":
-                table.to_csv(tmp, index=False, encoding="utf-8", sep=sep)
+                table.to_csv(tmp, index=False, encoding=CSV_ENCODING, sep=CSV_SEPARATOR)
             else:
                 _write_xlsx({layer or "Feuille1": table}, tmp)
     return Path(path)
@@ -98,7 +138,7 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     book.remove(book.active)
     for name, frame in sheets.items():
         sheet = book.create_sheet(title=name[:31])
-        sheet.append([str(c) for c in frame.columns])
+        sheet.append([_cell_value(str(c)) for c in frame.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in frame.itertuples(index=False):
@@ -121,4 +161,9 @@ def _cell_value(value):
         return None
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
+    if isinstance(value, str):
+        # Control characters (NUL…) cannot be stored in a workbook: shown as "�".
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return value

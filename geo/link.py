@@ -18,6 +18,8 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from ._errors import InputError
+from .area import StudyArea
 from .geometry import to_metric
 from .initiatives import Initiatives, Issue, initiative_ids
 from .territories import (
@@ -26,11 +28,9 @@ from .territories import (
     territory_of_departement,
     territory_of_points,
 )
+from .vocabulary import DEFAULT_DISTANCE, Relation, TerritoryStatus
 
-#: Default width of the proximity band, in metres (the usual band of national programmes).
-DEFAULT_DISTANCE = 300.0
-
-RELATIONS = ("implanted", "nearby", "served")
+RELATIONS = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)
 _RANK = {"implanted": 0, "nearby": 1, "none": 2, "not_located": 3}
 
 
@@ -232,11 +232,25 @@ class LinkResult:
     per_qpv: pd.DataFrame
     per_territory: pd.DataFrame
     issues: list[Issue] = field(default_factory=list)
+    #: Width of the proximity band used, in metres.
+    distance: float = DEFAULT_DISTANCE
+    #: The territory reported (empty: the whole generation).
+    area: StudyArea = field(default_factory=StudyArea)
+    #: Which QPV of the generation are in :attr:`area` (positions in the QPV linked).
+    qpv_in_area: np.ndarray | None = None
+
+    @property
+    def parameters(self) -> dict:
+        """The parameters that made this result (for maps, reports and provenance)."""
+        return {"distance_m": self.distance, "territoire": self.area.label}
 
     def summary(self) -> dict[str, int]:
         """Counts of sites by relation, as shown at the end of a command."""
         relation = self.sites["relation"]
+        outside = (self.sites["territory_status"] == TerritoryStatus.OUTSIDE).sum() \
+            if "territory_status" in self.sites else 0
         return {
+            "outside": int(outside),
             "sites": len(self.sites),
             "located": int((relation != "not_located").sum()),
             "implanted": int((relation == "implanted").sum()),
@@ -253,6 +267,7 @@ def link(
     qpv: gpd.GeoDataFrame,
     *,
     distance: float = DEFAULT_DISTANCE,
+    area: StudyArea | None = None,
 ) -> LinkResult:
     """Link the sites of ``initiatives`` to ``qpv`` and build the output tables.
 
@@ -261,10 +276,14 @@ def link(
     initiatives
         Sites read by :func:`geo.initiatives.read_initiatives`.
     qpv
-        The QPV of the territory studied (:func:`geo.qpv.load_qpv`); every one of them
-        appears in the per-QPV table, with or without initiatives.
+        A whole QPV generation (:func:`geo.qpv.load_qpv`, unfiltered): sites are linked to
+        every quartier, so one across a territory's border still counts.
     distance
         Width of the proximity band in metres (default 300; 0 disables *nearby*).
+    area
+        The territory reported: the per-QPV and per-territory tables hold its quartiers
+        (all of them, with or without initiatives), and each site gets
+        ``territory_status`` (``inside`` / ``outside``) with a note when outside.
 
     Returns
     -------
@@ -274,9 +293,10 @@ def link(
         (to the nearest QPV, 0 inside), ``nearest_code_qp``, ``qpv_nearby`` and
         ``qpv_served`` (``;``-separated codes).
     """
-    if distance < 0:
-        raise ValueError(f"`distance` was {distance} but must be ≥ 0 metres")
+    check_distance(distance)
+    area = area or StudyArea()
     qpv = qpv.reset_index(drop=True)
+    in_area = area.qpv_mask(qpv)
     sites = initiatives.sites.reset_index(drop=True)
     radius = None
     if initiatives.radius_column:
@@ -290,14 +310,42 @@ def link(
     names = qpv["nom_qp"].to_numpy()
 
     long = _long_table(links, declared, ids, initiatives, codes, names)
+    if area:
+        geoms = sites.geometry.values
+        located = ~shapely.is_missing(geoms)
+        x, y = np.full(len(sites), np.nan), np.full(len(sites), np.nan)
+        x[located], y[located] = shapely.get_x(geoms[located]), shapely.get_y(geoms[located])
+        inside = area.contains(x, y)
+        status = np.where(inside, TerritoryStatus.INSIDE.value, TerritoryStatus.OUTSIDE.value)
+        status[~located] = ""
+        for i in np.flatnonzero(located & ~inside):
+            issues.append(Issue(initiatives.row_number(i), None,
+                                f"site hors du territoire étudié ({area.label}) : il est "
+                                "relié aux quartiers mais absent des comptes du territoire"))
     wide = _site_columns(sites, links, long, codes, names, issues, initiatives)
+    if area:
+        wide.insert(wide.columns.get_loc("note_localisation"), "territory_status", status)
     per_initiative = _initiative_table(wide, long, ids, initiatives)
-    per_qpv = _qpv_table(qpv, long, initiatives)
-    per_territory = _territory_table(qpv, long)
+    per_qpv = _qpv_table(qpv, long, initiatives)[in_area].reset_index(drop=True)
+    per_territory = _territory_table(qpv[in_area], long)
     return LinkResult(
         sites=wide, long=long, initiatives=per_initiative, per_qpv=per_qpv,
         per_territory=per_territory, issues=sorted(issues, key=lambda i: i.row),
+        distance=float(distance), area=area, qpv_in_area=in_area,
     )
+
+
+def check_distance(distance: float) -> float:
+    """Return ``distance`` (metres) if it is a finite number ≥ 0, else raise."""
+    try:
+        value = float(distance)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value) or value < 0:
+        raise InputError(f"distance de proximité « {distance} » refusée : un nombre de mètres "
+                         "positif ou nul est attendu (300 par défaut, 0 la désactive).",
+                         parameters=("distance",))
+    return value
 
 
 def _normal(text: str) -> str:

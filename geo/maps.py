@@ -15,7 +15,6 @@ import json
 import re
 from dataclasses import dataclass
 from importlib import resources
-from urllib.parse import urlparse
 
 import folium
 import geopandas as gpd
@@ -28,6 +27,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
+from ._validate import check_embed_url, safe_url
 from .geometry import to_metric
 from .link import LinkResult
 from .territories import TERRITORIES, territory_of_departement
@@ -109,19 +109,6 @@ def marker_svg(style: ThemeStyle, size: int = 22) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" '
             f'viewBox="0 0 {s} {s}" style="filter:drop-shadow(0 1px 1px rgba(0,0,0,.5))">'
             f"{body}</svg>")
-
-
-def safe_url(value: str) -> str:
-    """Return ``value`` if it is an http(s) address, else ``""`` (``javascript:`` and the like
-    are refused); a bare ``www.`` address gets ``https://``."""
-    text = str(value or "").strip()
-    if text.lower().startswith("www."):
-        text = "https://" + text
-    parsed = urlparse(text)
-    if parsed.scheme.lower() in ("http", "https") and parsed.netloc and not any(
-            c in text for c in "\"'<> \\"):
-        return text
-    return ""
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -231,13 +218,7 @@ def embed_snippet(url: str, *, title: str, width: str = "100%", height: int = 60
     ``url`` is an http(s) address or a relative path (the map's file name); anything else
     (``javascript:``, ``data:``…) is refused.
     """
-    from ._errors import InputError
-
-    relative = not re.match(r"^\s*([a-zA-Z][\w+.-]*:|//|\\\\)", url or "") and not any(
-        c in (url or "") for c in "\"'<>\x00\n\r\t")
-    if not url or not (safe_url(url) or relative):
-        raise InputError(f"adresse de la carte « {url} » refusée pour l'extrait à intégrer : "
-                         "indiquez une adresse http(s) ou le nom du fichier de la carte.")
+    check_embed_url(url)
     return (f'<iframe src="{html_text(url)}" title="{html_text(title)}" '
             f'width="{html_text(width)}" height="{int(height)}" style="border:0" '
             f'loading="lazy" allowfullscreen></iframe>\n')
@@ -459,7 +440,7 @@ def make_map(
     title: str = "Initiatives de l'ESS et quartiers prioritaires",
     subtitle: str | None = None,
     cluster: bool = True,
-    distance: float = 300.0,
+    distance: float | None = None,
     key_figures: pd.DataFrame | None = None,
     minimap: bool = True,
     bounds: tuple[float, float, float, float] | None = None,
@@ -480,7 +461,8 @@ def make_map(
     cluster
         Group nearby markers into clusters (per theme).
     distance
-        Width in metres of the proximity band layer (0: no band).
+        Width in metres of the proximity band layer (0: no band); default: the distance
+        ``result`` was linked with.
     key_figures
         Table indexed by ``code_qp`` whose ``pop_mun`` is shown in QPV popups.
     bounds
@@ -488,6 +470,7 @@ def make_map(
     provenance
         Tool version, QPV source and parameters, recorded in the page's ``<meta>`` tags.
     """
+    distance = result.distance if distance is None else distance
     sites = result.sites
     located = sites[sites.geometry.notna()]
     fmap = folium.Map(tiles=None, control_scale=True, max_zoom=19, zoom_start=6,

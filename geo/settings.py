@@ -33,6 +33,12 @@ def datagouv() -> str:
 
 def cache_dir() -> Path:
     """Return the per-user cache folder (``$ESS_QPV_CACHE`` overrides it), created if needed."""
+    from ._errors import EssQpvError
+
     path = Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("ess-qpv"))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EssQpvError(f"dossier de cache inutilisable : {path} ({exc.strerror}) ; "
+                          f"choisissez un dossier avec la variable {CACHE_ENV}.") from exc
     return path

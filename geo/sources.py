@@ -18,6 +18,7 @@ import requests
 from . import _http, settings
 from ._errors import DownloadError, EssQpvError
 from .download import CacheFallbackWarning, fetch, read_metadata
+from .vocabulary import DEFAULT_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,6 @@ SOURCES: dict[str, QpvSource] = {
         ),
     )
 }
-
-DEFAULT_SOURCE = "bundled-2024"
 
 
 def bundled_path(name: str) -> Path:

@@ -1,244 +1,229 @@
-"""A study file (``etude.toml``): inputs, columns, quartiers, geocoding and outputs, run in one
-go, the same way every time. ``ess-qpv demo`` runs the bundled fictional example with the
-defaults of the template that ``ess-qpv init`` writes."""
+"""The study: one description of everything a run needs, and the one function that runs it.
+
+Every door builds a :class:`Study` and calls :func:`run_study`: ``ess-qpv link``, ``map``,
+``run`` and ``demo``, the notebook and the web page. Nothing else sequences the steps, so
+the same question gets the same answer whichever door it came through:
+
+read the table → recognise its columns → geocode what has no coordinates → link every site
+to the whole QPV generation → report the territory studied → compare generations → write.
+"""
 
 from __future__ import annotations
 
-import json
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-from . import assets, pipeline
+import geopandas as gpd
+import pandas as pd
+
+from . import __version__
+from . import geocode as gc
 from ._errors import InputError
-from .io import atomic_path, write_table
-from .link import compare, link
-from .maps import embed_snippet
-from .printmap import PAPER, print_map
-from .qpv import filter_qpv, load_key_figures, load_qpv
-from .report import write_report
-from .sources import DEFAULT_SOURCE, bundled_path
+from ._validate import check_embed_url
+from .area import StudyArea
+from .initiatives import Initiatives, initiatives_from_table, read_table
+from .io import FORMATS, check_outputs
+from .link import LinkResult, check_distance, compare, link
+from .vocabulary import DEFAULT_DISTANCE, Columns, Detection, detect_columns
 
 EXAMPLE = "exemple/initiatives.csv"
 DEMO_TITLE = "Exemple fictif – initiatives de l'ESS et quartiers prioritaires"
-_OUTPUTS = ("tableau", "rapport", "carte", "carte_autonome", "carte_impression",
-            "integration")
+DEFAULT_TITLE = "Initiatives de l'ESS et quartiers prioritaires"
+PAPER = ("A3", "A4", "A5")
+
+#: Outputs a study can write: key → (allowed extensions, what it is, in French).
+OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "tableau": (tuple(FORMATS), "tableau enrichi, un site par ligne"),
+    "detail": ((".csv", ".xlsx"), "une ligne par site, quartier et relation"),
+    "par_initiative": ((".csv", ".xlsx"), "une ligne par initiative"),
+    "par_quartier": (tuple(FORMATS), "une ligne par quartier"),
+    "par_territoire": ((".csv", ".xlsx"), "par département et par commune"),
+    "rapport": ((".xlsx",), "rapport Excel"),
+    "carte": ((".html", ".htm"), "carte interactive"),
+    "carte_autonome": ((".html", ".htm"), "carte autonome, sans internet"),
+    "integration": ((".html", ".htm", ".txt"), "extrait <iframe> à intégrer"),
+    "carte_impression": ((".pdf", ".png", ".svg"), "carte à imprimer"),
+    "provenance": ((".json",), "provenance : version, sources, paramètres"),
+}
+
+
+@dataclass
+class Geocoding:
+    """How rows without coordinates are geocoded."""
+
+    online: bool = False
+    url: str = gc.DEFAULT_URL
+    min_score: float = gc.DEFAULT_MIN_SCORE
+    chunk_size: int = gc.DEFAULT_CHUNK
+    corrections: Path | None = None
+    force: bool = False
 
 
 @dataclass
 class Study:
-    """Everything a run needs; paths are absolute."""
+    """Everything a run needs.
+
+    ``outputs`` maps keys of :data:`OUTPUTS` to paths; ``folder``, when set, is the study's
+    folder: every output must stay inside it.
+    """
 
     initiatives: Path
-    title: str = "Initiatives de l'ESS et quartiers prioritaires"
+    title: str = DEFAULT_TITLE
     sheet: str | None = None
-    columns: pipeline.Columns = field(default_factory=pipeline.Columns)
-    qpv_source: str = DEFAULT_SOURCE
+    columns: Columns = field(default_factory=Columns)
+    qpv_source: str = "bundled-2024"
     compare: str | None = None
-    distance: float = 300.0
-    departements: list[str] = field(default_factory=list)
-    communes: list[str] = field(default_factory=list)
-    geocoding: pipeline.Geocoding = field(default_factory=pipeline.Geocoding)
-    outputs: dict[str, Path | None] = field(default_factory=dict)
+    distance: float = DEFAULT_DISTANCE
+    area: StudyArea = field(default_factory=StudyArea)
+    geocoding: Geocoding = field(default_factory=Geocoding)
+    outputs: dict[str, Path] = field(default_factory=dict)
     paper: str = "A4"
+    landscape: bool = True
+    cluster: bool = True
+    embed_url: str | None = None
+    folder: Path | None = None
 
 
-def default_outputs(folder: Path) -> dict[str, Path]:
-    names = {"tableau": "initiatives_enrichies.csv", "rapport": "rapport.xlsx",
-             "carte": "carte.html", "carte_autonome": "carte-autonome.html",
-             "carte_impression": "carte.pdf", "integration": "carte-iframe.html"}
-    return {k: folder / v for k, v in names.items()}
+@dataclass
+class StudyResult:
+    """What a run found and wrote."""
+
+    study: Study
+    initiatives: Initiatives
+    detection: Detection
+    geocoded: gc.GeocodeResult | None
+    qpv: gpd.GeoDataFrame
+    previous: gpd.GeoDataFrame | None
+    result: LinkResult
+    provenance: dict
+    written: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def demo_study(folder: Path) -> Study:
-    """The bundled fictional example, with the template's defaults."""
-    return Study(initiatives=bundled_path(EXAMPLE), title=DEMO_TITLE,
-                 outputs=default_outputs(folder))
+# --------------------------------------------------------------------------- checks
 
 
-def load_study(path: str | Path) -> Study:
-    """Read and check an ``etude.toml``; relative paths start from its folder."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("fichier d'étude introuvable.", path=str(path))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"fichier d'étude illisible ({exc}).", path=str(path)) from exc
-    base = path.resolve().parent
-
-    def get(section: str, key: str, kind: type, default):
-        value = data.get(section, {}).get(key, default)
-        if value is None or value == "":
-            return default
-        if kind is float and isinstance(value, int):
-            value = float(value)
-        if not isinstance(value, kind):
-            raise InputError(f"[{section}] {key} doit être de type {kind.__name__} "
-                             f"(trouvé : {value!r}).", path=str(path))
-        return value
-
-    source = get("entrees", "initiatives", str, None)
-    if not source:
-        raise InputError("[entrees] initiatives : indiquez le tableau des initiatives.",
-                         path=str(path))
-    folder = base / get("sorties", "dossier", str, "resultats")
-    outputs = {}
-    for key in _OUTPUTS:
-        value = data.get("sorties", {}).get(key, default_outputs(folder)[key].name)
-        outputs[key] = folder / value if value else None
-    paper = get("sorties", "format_impression", str, "A4")
-    if paper not in PAPER:
-        raise InputError(f"[sorties] format_impression « {paper} » inconnu ; possibles : "
-                         f"{', '.join(PAPER)}.", path=str(path))
-    address = data.get("colonnes", {}).get("adresse") or None
-    return Study(
-        initiatives=base / source,
-        title=get("etude", "titre", str, Study.title),
-        sheet=get("entrees", "feuille", str, None),
-        columns=pipeline.Columns(
-            lon=get("colonnes", "longitude", str, None),
-            lat=get("colonnes", "latitude", str, None),
-            crs=get("colonnes", "crs", str, None), id=get("colonnes", "identifiant", str, None),
-            theme=get("colonnes", "theme", str, None),
-            served=get("colonnes", "quartiers_servis", str, None),
-            radius=get("colonnes", "rayon", str, None),
-            address=list(address) if address else None),
-        qpv_source=_source(get("quartiers", "source", str, DEFAULT_SOURCE), base),
-        compare=_source(get("quartiers", "comparer", str, None), base),
-        distance=get("quartiers", "distance_m", float, 300.0),
-        departements=[str(d) for d in get("quartiers", "departements", list, [])],
-        communes=[str(c) for c in get("quartiers", "communes", list, [])],
-        geocoding=pipeline.Geocoding(
-            online=get("geocodage", "en_ligne", bool, False),
-            url=get("geocodage", "url", str, pipeline.gc.DEFAULT_URL),
-            min_score=get("geocodage", "score_minimal", float, pipeline.gc.DEFAULT_MIN_SCORE),
-            corrections=str(base / c) if (c := get("geocodage", "corrections", str, None))
-            else None),
-        outputs=outputs, paper=paper)
+def check_study(study: Study) -> None:
+    """Refuse, before any work, what would fail or lose data: unknown output formats,
+    outputs that overwrite an input or each other, outputs outside the study folder,
+    a negative or non-finite distance, an unknown paper size."""
+    check_distance(study.distance)
+    if study.paper not in PAPER:
+        raise InputError(f"format d'impression « {study.paper} » inconnu ; possibles : "
+                         f"{', '.join(PAPER)}.", parameters=("paper",))
+    if study.outputs.get("integration") and study.embed_url is not None:
+        check_embed_url(study.embed_url)
+    for key, path in study.outputs.items():
+        allowed, what = OUTPUTS[key]
+        if Path(path).suffix.lower() not in allowed:
+            raise InputError(f"extension « {Path(path).suffix or '(aucune)'} » impossible pour "
+                             f"{what} ; possibles : {', '.join(allowed)}.", path=Path(path).name,
+                             parameters=(key,))
+    sources = [s for s in (study.qpv_source, study.compare) if s and Path(s).exists()]
+    check_outputs({OUTPUTS[k][1]: p for k, p in study.outputs.items()},
+                  inputs=[study.initiatives, study.geocoding.corrections, *sources],
+                  folder=study.folder)
 
 
-def _source(value: str | None, base: Path) -> str | None:
-    """A QPV source: a registry key or a URL as is, a path relative to the study file."""
-    from .sources import SOURCES
-
-    if not value or value in SOURCES or value.startswith(("http://", "https://")):
-        return value
-    return str(base / value)
+# --------------------------------------------------------------------------- the run
 
 
-def run_study(study: Study, *, progress=None) -> tuple[list[tuple[Path, str]], dict]:
-    """Run the study; return the files written (path, what) and the link summary."""
-    sites = pipeline.read_sites(study.initiatives, columns=study.columns,
-                                geocoding=study.geocoding, sheet=study.sheet,
-                                progress=progress)
-    initiatives = sites.initiatives
+def read_sites(study: Study, *, progress: Callable[[int], None] | None = None
+               ) -> tuple[Initiatives, Detection, gc.GeocodeResult | None]:
+    """Read the table, recognise its columns, geocode the rows that need it (from the cache
+    only unless ``study.geocoding.online``) and make the sites."""
+    table, first_row, separator = read_table(study.initiatives, sheet=study.sheet)
+    path = Path(study.initiatives).name
+    detection = detect_columns(table, study.columns, path=path)
+    found = detection.columns
+    geocoded = None
+    if _needs_geocoding(table, detection) or (study.geocoding.force
+                                              and study.geocoding.online):
+        g = study.geocoding
+        corrections = read_table(g.corrections)[0] if g.corrections else None
+        geocoded = gc.geocode(
+            table, address_columns=found.address, postcode_column=found.postcode,
+            citycode_column=found.citycode, lat_column=found.lat, lon_column=found.lon,
+            id_column=found.id, geocoder=gc.Geocoder(g.url, chunk_size=g.chunk_size),
+            corrections=corrections, min_score=g.min_score, force=g.force,
+            offline=not g.online, first_row=first_row, progress=progress, path=path)
+        table = geocoded.table
+        found.lon, found.lat = geocoded.lon_column, geocoded.lat_column
+        if not any("coordonnées" in line for line in detection.report):
+            detection.report.insert(0, f"coordonnées écrites par le géocodage dans « "
+                                       f"{found.lon} » / « {found.lat} »")
+    initiatives = initiatives_from_table(table, path=path, first_row=first_row,
+                                         separator=separator, detection=detection)
+    if geocoded is not None:
+        notes = geocoded.table["geocode_note"].to_numpy()
+        for issue in initiatives.issues:
+            i = issue.row - first_row
+            if 0 <= i < len(notes) and notes[i] and "manquantes" in issue.message:
+                issue.message = f"{notes[i]} : site non localisé"
+    return initiatives, detection, geocoded
+
+
+def _needs_geocoding(table: pd.DataFrame, detection: Detection) -> bool:
+    """Whether some row has an address and no coordinates."""
+    found = detection.columns
+    if found.crs or isinstance(table, gpd.GeoDataFrame) or not found.address:
+        return False
+    if found.lat is None or found.lon is None:
+        return True
+    cells = table[[found.lat, found.lon]].astype(object)
+    text = cells.where(cells.notna(), "").astype(str)
+    return bool(((text[found.lat].str.strip() == "") | (text[found.lon].str.strip() == ""))
+                .any())
+
+
+def run_study(study: Study, *, progress: Callable[[int], None] | None = None) -> StudyResult:
+    """Run ``study`` and write its outputs; return what was found and written."""
+    from .qpv import load_qpv
+
+    check_study(study)
+    initiatives, detection, geocoded = read_sites(study, progress=progress)
     qpv = load_qpv(study.qpv_source)
-    focus = study.departements or study.communes
-    studied = filter_qpv(qpv, departement=study.departements or None,
-                         commune=study.communes or None) if focus else qpv
-    result = link(initiatives, studied, distance=study.distance)
+    result = link(initiatives, qpv, distance=study.distance, area=study.area)
     previous = None
     if study.compare:
         previous = load_qpv(study.compare)
-        evolution = compare(result.sites, studied, previous)
+        evolution = compare(result.sites, qpv, previous)
         for column in evolution.columns:
-            result.sites[column] = evolution[column].to_numpy()
-    parameters = {"initiatives": str(study.initiatives), "distance_m": study.distance,
-                  "comparaison": study.compare or "", "territoire":
-                  ", ".join(study.departements + study.communes) or "tout le fichier",
-                  "géocodage en ligne": study.geocoding.online,
-                  "géocodeur": study.geocoding.url}
-    info = pipeline.provenance(qpv, parameters)
-    written: list[tuple[Path, str]] = []
-    out = study.outputs
-    if out.get("tableau"):
-        table = result.sites
-        if out["tableau"].suffix.lower() in (".csv", ".xlsx"):
-            table = table.drop(columns=table.geometry.name)
-        write_table(table, out["tableau"], layer="sites", sep=initiatives.separator)
-        written.append((out["tableau"], "tableau enrichi, un site par ligne"))
-    if out.get("rapport"):
-        numeric = [*(initiatives.coordinate_columns or ()), initiatives.radius_column]
-        write_report(out["rapport"], result, geocoded=sites.geocoded, sources=info,
-                     numeric=[c for c in numeric if c])
-        written.append((out["rapport"], "rapport Excel"))
-    if any(out.get(k) for k in ("carte", "carte_autonome", "carte_impression")):
-        written += _maps(study, initiatives, qpv, studied, result, previous, info)
-    manifest = out.get("carte") or out.get("rapport") or out.get("tableau")
-    if manifest is not None:
-        path = manifest.parent / "provenance.json"
-        info["fichiers"] = [str(p.name) for p, _ in written]
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-        written.append((path, "provenance : version, sources, paramètres"))
-    return written, result.summary()
+            result.sites.insert(result.sites.columns.get_loc("note_localisation"), column,
+                                evolution[column].to_numpy())
+    info = provenance(study, qpv, result, detection)
+    run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info)
+    from .outputs import write_outputs
+
+    write_outputs(run)
+    return run
 
 
-def _maps(study: Study, initiatives, qpv, studied, result, previous, info) -> list:
-    parts = pipeline.map_parts(initiatives, qpv, studied, result, previous,
-                               focused=bool(study.departements or study.communes))
-    fmap = pipeline.render_map(parts, initiatives, title=study.title, distance=study.distance,
-                               key_figures=load_key_figures(), provenance=info)
-    page = fmap.get_root().render()
-    written = []
-    out = study.outputs
-    pages = [("carte", page, "carte interactive")]
-    if out.get("carte_autonome"):
-        pages.append(("carte_autonome", assets.self_contained(page),
-                      "carte autonome, sans internet"))
-    if out.get("integration") and out.get("carte"):
-        pages.append(("integration", embed_snippet(out["carte"].name, title=study.title),
-                      "extrait <iframe> à intégrer"))
-    for key, text, what in pages:
-        if out.get(key):
-            with atomic_path(out[key]) as tmp:
-                tmp.write_text(text, encoding="utf-8")
-            written.append((out[key], what))
-    if out.get("carte_impression"):
-        print_map(parts.result, parts.shown, out["carte_impression"], paper=study.paper,
-                  title=study.title, theme_column=initiatives.theme_column,
-                  previous=parts.previous, bounds=parts.bounds)
-        written.append((out["carte_impression"], f"carte à imprimer ({study.paper})"))
-    return written
+def provenance(study: Study, qpv: gpd.GeoDataFrame, result: LinkResult,
+               detection: Detection) -> dict:
+    """What every output records about how it was made (file names only, no local path)."""
+    from datetime import datetime
 
+    def name(source: str | None) -> str:
+        if not source:
+            return ""
+        return source if "://" in source or not Path(source).exists() else Path(source).name
 
-def write_template(folder: str | Path) -> list[tuple[Path, str]]:
-    """Write ``etude.toml`` (commented) and ``initiatives_modele.xlsx`` into ``folder``."""
-    import pandas as pd
-
-    from .io import write_workbook
-
-    folder = Path(folder)
-    toml = folder / "etude.toml"
-    if toml.exists():
-        raise InputError("un fichier d'étude existe déjà ici ; rien n'a été écrasé.",
-                         path=str(toml))
-    text = resources.files("geo").joinpath("templates", "etude.toml").read_text(
-        encoding="utf-8").format(titre=Study.title, initiatives="initiatives_modele.xlsx",
-                                 sorties="resultats")
-    with atomic_path(toml) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    columns = TEMPLATE_COLUMNS
-    template = folder / "initiatives_modele.xlsx"
-    write_workbook({"Initiatives": pd.DataFrame(columns=[c for c, _ in columns]),
-                    "Colonnes": pd.DataFrame(columns, columns=["Colonne", "Contenu"])}, template)
-    return [(toml, "fichier d'étude commenté"),
-            (template, "modèle de tableau (feuille Colonnes : le sens de chaque colonne)")]
-
-
-TEMPLATE_COLUMNS = [
-    ("id_initiative", "Identifiant de l'initiative ; plusieurs sites d'une même initiative "
-                      "partagent le même"),
-    ("nom", "Nom de l'initiative ou du site"),
-    ("theme", "Thème (conciergerie solidaire, recyclerie, épicerie solidaire…)"),
-    ("adresse", "Numéro et voie, par exemple « 12 rue de la République »"),
-    ("code_postal", "Code postal (texte : gardez le zéro initial)"),
-    ("commune", "Commune"),
-    ("latitude", "Latitude en degrés décimaux (vide : l'adresse sera géocodée)"),
-    ("longitude", "Longitude en degrés décimaux"),
-    ("qpv_servis", "Quartiers où l'initiative intervient : codes (QN…) ou noms, séparés par ;"),
-    ("rayon_m", "Rayon d'intervention en mètres (facultatif)"),
-    ("site_web", "Adresse du site web (https://…)"),
-]
+    return {
+        "outil": f"ess-qpv {__version__}",
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "qpv_source": qpv.attrs.get("label") or name(qpv.attrs.get("source")),
+        "qpv_origine": name(qpv.attrs.get("origin")),
+        "qpv_date": qpv.attrs.get("date") or "données fournies avec l'outil",
+        "qpv_credit": qpv.attrs.get("credit"),
+        "parametres": {
+            "initiatives": Path(study.initiatives).name,
+            **result.parameters,
+            "quartiers": name(study.qpv_source),
+            "comparaison": name(study.compare),
+            "géocodage en ligne": study.geocoding.online,
+            "géocodeur": study.geocoding.url,
+            "colonnes": detection.as_dict(),
+        },
+        "detection": list(detection.report),
+    }

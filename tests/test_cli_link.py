@@ -82,11 +82,11 @@ def test_geojson_output_and_qpv_by_path_with_compare(tmp_path, sites, capsys):
 
 
 @pytest.mark.parametrize(("argv_tail", "message"), [
-    (["-o", "{tmp}/x.txt"], "format de sortie inconnu"),
-    (["-o", "{tmp}/x.csv", "--per-qpv", "{tmp}/q.doc"], "format de sortie inconnu"),
+    (["-o", "{tmp}/x.txt"], "extension « .txt » impossible"),
+    (["-o", "{tmp}/x.csv", "--per-qpv", "{tmp}/q.doc"], "extension « .doc » impossible"),
     (["-o", "{tmp}/x.csv", "--lat-column", "nope"], "« nope » n'existe pas"),
     (["-o", "{tmp}/x.csv", "--qpv", "{tmp}/absent.geojson"], "introuvable"),
-    (["-o", "{tmp}/x.csv", "--per-territory", "{tmp}/t.geojson"], "pas de géométrie"),
+    (["-o", "{tmp}/x.csv", "--per-territory", "{tmp}/t.geojson"], "extension « .geojson »"),
 ])
 def test_mistakes_write_nothing(tmp_path, sites, capsys, argv_tail, message):
     out_dir = tmp_path / "sorties"

@@ -37,8 +37,8 @@ def test_export_departement_gpkg(tmp_path, dep, count, capsys):
 def test_export_csv_has_wkt_and_geojson_roundtrips(tmp_path):
     csv, gj = tmp_path / "q.csv", tmp_path / "q.geojson"
     assert cli.main(["qpv", "export", "--commune", "33063", "-o", str(csv)]) == 0
-    text = csv.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "code_qp,nom_qp,insee_com,communes,insee_dep,generation,geometry"
+    text = csv.read_text(encoding="utf-8-sig")  # the CSV convention: BOM, ";"
+    assert text.splitlines()[0] == "code_qp;nom_qp;insee_com;communes;insee_dep;generation;geometry"
     assert "POLYGON" in text
     assert cli.main(["qpv", "export", "--commune", "33063", "-o", str(gj)]) == 0
     assert len(gpd.read_file(gj)) == text.count("\nQN")

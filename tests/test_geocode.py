@@ -109,7 +109,7 @@ def test_address_to_quartier_end_to_end(addok, tmp_path):
     assert codes["A"] == "QN09338M" and codes["G"] == "QN07511M"
 
 
-@pytest.mark.parametrize("fault", ["429", "500", "timeout", "cut", "html"])
+@pytest.mark.parametrize("fault", ["429", "500", "timeout", "cut"])
 def test_faults_end_in_retry_and_no_row_is_lost(addok, server, fault):
     relay = forward(addok.url)
     bad = {
@@ -117,8 +117,6 @@ def test_faults_end_in_retry_and_no_row_is_lost(addok, server, fault):
         "500": {"status": 500, "body": b"boom"},
         "timeout": forward(addok.url, delay=3),
         "cut": forward(addok.url, truncate_rows=1),
-        "html": {"status": 200, "body": b"<html><body>Maintenance</body></html>",
-                 "headers": {"Content-Type": "text/html"}},
     }[fault]
     server.set("/search/csv/", bad, relay)
     server.set("/search/", relay)
@@ -129,6 +127,48 @@ def test_faults_end_in_retry_and_no_row_is_lost(addok, server, fault):
     assert (result.table["geocode_status"] == "non_trouve").sum() == 1  # only the nonsense
     if fault == "429":
         assert time.monotonic() - start >= 1  # Retry-After honoured
+
+
+@pytest.mark.parametrize("answer", [
+    {"status": 404, "body": b"not found"},
+    {"status": 405, "body": b"method not allowed"},
+    {"status": 403, "body": b"forbidden"},
+    {"status": 200, "body": b"<html><body>Maintenance</body></html>",
+     "headers": {"Content-Type": "text/html"}},
+    {"status": 200, "body": b"_row,q\n0,a\n1,b\n2,c\n3,d\n4,e\n5,f\n",
+     "headers": {"Content-Type": "text/csv"}},
+], ids=["404", "405", "403", "html", "csv-without-results"])
+def test_a_misconfigured_geocoder_stops_and_caches_nothing(addok, server, tmp_path, capsys,
+                                                           answer):
+    server.set("/search/csv/", answer)
+    server.set("/search/", answer)
+    source = tmp_path / "sites.csv"
+    ADDRESSES.to_csv(source, sep=";", index=False)
+    out = tmp_path / "out.csv"
+    argv = ["geocode", str(source), "-o", str(out), "--geocoder-url", server.url]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "ne répond pas comme l'API de la Base Adresse Nationale" in err
+    assert "--geocoder-url" in err and "Traceback" not in err
+    assert not out.exists()
+    cache = gc.GeocodeCache()
+    assert cache.db.execute("SELECT count(*) FROM answers").fetchone()[0] == 0
+    cache.close()
+    # The server fixed: the same command now geocodes every row.
+    server.set("/search/csv/", forward(addok.url))
+    server.set("/search/", forward(addok.url))
+    assert cli.main(argv) == 0
+    assert "non_trouve" not in set(pd.read_csv(out, sep=";", dtype=str)["geocode_status"][:1])
+
+
+def test_a_corrupt_cache_is_set_aside_and_rebuilt(isolated_cache):
+    isolated_cache.mkdir(parents=True, exist_ok=True)
+    (isolated_cache / "geocode.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.warns(UserWarning, match="cache de géocodage illisible"):
+        cache = gc.GeocodeCache()
+    assert cache.get_many(["x"]) == {}
+    cache.close()
+    assert (isolated_cache / "geocode.sqlite.corrompu").exists()
 
 
 def test_service_down_is_a_clear_error_and_keeps_what_was_done(addok, server, tmp_path,

@@ -10,6 +10,7 @@ from pyproj import Transformer
 
 from geo._errors import InputError
 from geo.initiatives import read_initiatives
+from geo.vocabulary import Columns
 
 ROWS = ("id;nom;code_commune;latitude;longitude\n"
         "01;Épicerie;01004;44,84;-0,57\n02;Café;05161;45.76;4.85\n")
@@ -65,10 +66,15 @@ def test_lambert93_columns_with_crs(tmp_path):
     x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(2.354, 48.887)
     path = tmp_path / "l93.csv"
     path.write_text(f"nom;x;y\nGoutte d'Or;{x:.1f};{y:.1f}\n", encoding="utf-8")
-    with pytest.raises(InputError, match="--crs 2154"):
-        read_initiatives(path)
-    point = read_initiatives(path, crs="2154").sites.geometry[0]
+    point = read_initiatives(path, columns=Columns(crs="2154")).sites.geometry[0]
     assert (point.x, point.y) == pytest.approx((2.354, 48.887), abs=1e-5)
+    # metres without a stated CRS are recognised as Lambert-93, and the report says so
+    found = read_initiatives(path)
+    assert found.sites.geometry[0].equals_exact(point, 1e-9)
+    assert any("Lambert-93" in line for line in found.detection)
+    path.write_text("nom;x;y\nLoin;5000000;200\n", encoding="utf-8")
+    with pytest.raises(InputError, match="pas en degrés"):
+        read_initiatives(path)
 
 
 def test_row_problems_are_reported_and_rows_kept(tmp_path):
@@ -97,7 +103,7 @@ def test_named_columns_must_exist(tmp_path):
     path = tmp_path / "sites.csv"
     path.write_text(ROWS, encoding="utf-8")
     with pytest.raises(InputError, match=r"« lng ».*colonnes présentes"):
-        read_initiatives(path, lon_column="lng")
+        read_initiatives(path, columns=Columns(lon="lng"))
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [

@@ -10,6 +10,7 @@ import shapely
 from pyproj import Transformer
 
 from geo import link as linking
+from geo._errors import InputError
 from geo.initiatives import read_initiatives
 from geo.qpv import load_qpv
 
@@ -199,7 +200,7 @@ def test_compare_generations_on_real_occitanie(tmp_path, qpv):
 
 
 def test_negative_distance_is_refused(tmp_path, qpv):
-    with pytest.raises(ValueError, match="distance"):
+    with pytest.raises(InputError, match="distance"):
         linking.link(sites_file(tmp_path, [{"nom": "a", "latitude": 1, "longitude": 1}]), qpv,
                      distance=-1)
 

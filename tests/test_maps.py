@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from geo import assets, cli
+from geo._errors import InputError
 from geo.initiatives import read_initiatives
 from geo.link import link
 from geo.maps import embed_snippet, focus_qpv, make_map, safe_url
@@ -91,9 +92,14 @@ def test_focus_keeps_quartiers_near_the_sites(example):
 
 
 def test_embed_snippet_escapes():
-    snippet = embed_snippet('carte".html', title="Carte <ESS>")
-    assert snippet.startswith('<iframe src="carte&quot;.html"')
-    assert "Carte &lt;ESS&gt;" in snippet and 'height="600"' in snippet
+    snippet = embed_snippet("carte.html", title="Carte <ESS> {{ 7*7 }}")
+    assert snippet.startswith('<iframe src="carte.html"')
+    assert "Carte &lt;ESS&gt; &#123;&#123; 7*7 &#125;&#125;" in snippet
+    assert 'height="600"' in snippet
+    for url in ('carte".html', "javascript:alert(1)", " JavaScript:x", "data:text/html,x",
+                "//evil.example/x"):
+        with pytest.raises(InputError, match="refusée"):
+            embed_snippet(url, title="x")
 
 
 @pytest.mark.parametrize(("paper", "landscape", "size"), [("A4", True, (2338, 1653)),
@@ -129,7 +135,7 @@ def test_cli_map_writes_all_outputs(tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir())
     assert names == ["carte-autonome.html", "carte-iframe.html", "carte.html", "carte.pdf"]
     assert 'src="carte.html"' in (out / "carte-iframe.html").read_text(encoding="utf-8")
-    assert "75 quartiers dessinés" in capsys.readouterr().out
+    assert "Quartiers du territoire : 75 " in capsys.readouterr().out
     assert (out / "carte.html").stat().st_size < 500_000  # a département map stays small
 
 

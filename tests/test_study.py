@@ -17,7 +17,7 @@ from geo.io import write_workbook
 from geo.link import link
 from geo.qpv import load_qpv
 from geo.report import SHEETS, write_report
-from geo.study import load_study
+from geo.studyfile import load_study
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"

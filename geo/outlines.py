@@ -1,0 +1,110 @@
+"""Administrative outlines bundled with the tool: départements (all of France with the five
+overseas départements) and the communes that hold a QPV (IGN ADMIN EXPRESS COG 2018,
+simplified). They decide whether a point is in France and in which département or commune
+it lies; maps use them as a background.
+
+Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin, Wallis-et-Futuna, French Polynesia
+and New Caledonia have no outline in that publication: their box stands in for them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .sources import bundled_path
+from .territories import TERRITORIES
+
+#: Credit of the outlines.
+CREDIT = "IGN – ADMIN EXPRESS COG 2018"
+#: A point this close to a département (metres) is in France: the outlines are simplified
+#: (about 100 m) and a site on a quay or a beach must not be refused.
+COAST_TOLERANCE = 1000.0
+#: Territories without an outline in ADMIN EXPRESS: their box decides.
+_BOXED = ("975", "977", "978", "986", "987", "988")
+
+
+@lru_cache(maxsize=1)
+def departements() -> gpd.GeoDataFrame:
+    """Département outlines (``code``, ``nom``), EPSG:4326, simplified to about 100 m."""
+    return gpd.read_file(f"/vsigzip/{bundled_path('departements.geojson.gz')}")
+
+
+@lru_cache(maxsize=1)
+def communes() -> gpd.GeoDataFrame:
+    """Outlines (``code``, ``nom``) of the communes that hold a QPV 2024 or 2015, EPSG:4326."""
+    return gpd.read_file(f"/vsigzip/{bundled_path('communes_qpv.geojson.gz')}")
+
+
+@lru_cache(maxsize=1)
+def _land() -> shapely.Geometry:
+    """France within :data:`COAST_TOLERANCE` of a département (EPSG:4326), prepared."""
+    from .geometry import to_metric
+    from .territories import territory_of_departement
+
+    deps = departements()
+    parts = []
+    territory = deps["code"].map(territory_of_departement)
+    for key in territory.unique():
+        crs = TERRITORIES[key].crs
+        metric = shapely.simplify(to_metric(deps.geometry[territory == key], crs), 250)
+        grown = shapely.union_all(shapely.buffer(metric, COAST_TOLERANCE, quad_segs=2))
+        parts.append(gpd.GeoSeries([grown], crs=crs).to_crs(4326).iloc[0])
+    for key in _BOXED:
+        parts.append(shapely.box(*TERRITORIES[key].bbox))
+    land = shapely.union_all(parts)
+    shapely.prepare(land)
+    return land
+
+
+def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Whether each lon/lat point (EPSG:4326) is in France, overseas included (NaN: False)."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    out = np.zeros(len(lon), dtype=bool)
+    known = ~(np.isnan(lon) | np.isnan(lat))
+    if known.any():
+        out[known] = shapely.contains_xy(_land(), lon[known], lat[known])
+    return out
+
+
+def _area_of_points(frame: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray,
+                    max_distance: float) -> np.ndarray:
+    """The ``code`` of the outline holding each point, else of the nearest one within
+    ``max_distance`` degrees; ``""`` for none."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    out = np.full(len(lon), "", dtype=object)
+    known = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
+    if not len(known):
+        return out
+    points = shapely.points(lon[known], lat[known])
+    tree = shapely.STRtree(frame.geometry.values)
+    codes = frame["code"].to_numpy()
+    # Outlines as the query side: GEOS prepares them, points are only indexed.
+    index, found = shapely.STRtree(points).query(frame.geometry.values, predicate="intersects")
+    out[known[found]] = codes[index]
+    rest = np.flatnonzero(out[known] == "")
+    if max_distance > 0 and len(rest):
+        found, index = tree.query_nearest(points[rest], max_distance=max_distance,
+                                          all_matches=False)
+        out[known[rest[found]]] = codes[index]
+    return out
+
+
+def departement_of_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The département code of each point (``""`` outside every outline and its coast
+    tolerance; a territory without outline gets its own key, e.g. ``"978"``)."""
+    out = _area_of_points(departements(), lon, lat, 0.015)
+    from .territories import territory_of_points
+
+    territory = territory_of_points(np.asarray(lon, float), np.asarray(lat, float)).to_numpy()
+    boxed = np.isin(territory.astype(str), _BOXED) & (out == "")
+    out[boxed] = territory[boxed]
+    return out
+
+
+def commune_of_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The code of the commune holding a QPV that contains each point (``""`` elsewhere)."""
+    return _area_of_points(communes(), lon, lat, 0.0)

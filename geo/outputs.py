@@ -1,0 +1,140 @@
+"""Write what a study asked for: tables, report, maps, provenance; each file complete or
+absent (written beside its target, then moved into place)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ._errors import InputError
+from .io import atomic_path, write_table
+from .study import OUTPUTS, StudyResult
+
+
+def site_table(run: StudyResult, suffix: str) -> pd.DataFrame:
+    """The per-site table as written: in Excel, the report's *Initiatives* sheet (French
+    headers, numbers as numbers); elsewhere, the user's columns and ours, as they are."""
+    result = run.result
+    if suffix == ".xlsx":
+        from .report import report_tables
+
+        return report_tables(result, numeric=_numeric_columns(run))["Initiatives"]
+    sites = result.sites
+    if suffix in (".csv",):
+        return pd.DataFrame(sites.drop(columns=sites.geometry.name))
+    return sites
+
+
+def _numeric_columns(run: StudyResult) -> list[str]:
+    initiatives = run.initiatives
+    return [c for c in (*(initiatives.coordinate_columns or ()), initiatives.radius_column) if c]
+
+
+def write_outputs(run: StudyResult) -> None:
+    """Write every output of ``run.study``; append (path, what) to ``run.written``."""
+    out = {k: Path(v) for k, v in run.study.outputs.items() if v}
+    result = run.result
+
+    def done(key: str, path: Path) -> None:
+        run.written.append((path, OUTPUTS[key][1]))
+
+    if "tableau" in out:
+        write_table(site_table(run, out["tableau"].suffix.lower()), out["tableau"],
+                    layer="sites")
+        done("tableau", out["tableau"])
+    public = result.long.drop(columns=[c for c in result.long.columns if c.startswith("_")])
+    tables = {"detail": public, "par_initiative": result.initiatives,
+              "par_quartier": result.per_qpv, "par_territoire": result.per_territory}
+    for key, table in tables.items():
+        if key not in out:
+            continue
+        if key == "par_quartier" and out[key].suffix.lower() in (".geojson", ".gpkg"):
+            shown = run.qpv[result.qpv_in_area].reset_index(drop=True)
+            table = gpd.GeoDataFrame(table, geometry=shown.geometry.to_numpy(), crs=shown.crs)
+        write_table(table, out[key], layer=key)
+        done(key, out[key])
+    if "rapport" in out:
+        from .report import write_report
+
+        write_report(out["rapport"], result, geocoded=run.geocoded, sources=run.provenance,
+                     numeric=_numeric_columns(run))
+        done("rapport", out["rapport"])
+    if out.keys() & {"carte", "carte_autonome", "integration", "carte_impression"}:
+        _write_maps(run, out, done)
+    if "provenance" in out:
+        info = dict(run.provenance, fichiers=[p.name for p, _ in run.written])
+        with atomic_path(out["provenance"]) as tmp:
+            tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+        done("provenance", out["provenance"])
+
+
+def map_qpv(run: StudyResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None,
+                                       tuple | None]:
+    """The quartiers a map draws (the territory's, else those around the sites), the other
+    generation around them, and the initial view (``None``: fit the sites)."""
+    from .maps import focus_qpv
+
+    result, sites = run.result, run.initiatives.sites
+    area = result.area
+    if not area and not sites.geometry.notna().any():
+        raise InputError("aucun site localisé : rien à cartographier (vérifiez les colonnes "
+                         "de coordonnées, ou géocodez les adresses en ligne).",
+                         path=run.initiatives.path)
+    if area:
+        shown = run.qpv[result.qpv_in_area].reset_index(drop=True)
+        shown.attrs = dict(run.qpv.attrs)
+    else:
+        shown = focus_qpv(run.qpv, sites)
+    previous = run.previous
+    if previous is not None:
+        if area:
+            x0, y0, x1, y1 = shown.total_bounds
+            previous = previous.cx[x0:x1, y0:y1]
+        else:
+            previous = focus_qpv(previous, sites)
+    bounds = tuple(shown.total_bounds) if area and len(shown) else None
+    return shown, previous, bounds
+
+
+def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
+    from . import assets
+    from .maps import embed_snippet, make_map
+    from .printmap import print_map
+    from .qpv import load_key_figures
+
+    study, initiatives = run.study, run.initiatives
+    shown, previous, bounds = map_qpv(run)
+    if out.keys() & {"carte", "carte_autonome"}:
+        fmap = make_map(
+            run.result, shown, previous=previous, theme_column=initiatives.theme_column,
+            name_column=initiatives.name_column, id_column=initiatives.id_column,
+            address_columns=initiatives.address_columns,
+            website_column=initiatives.website_column, title=study.title,
+            cluster=study.cluster, key_figures=load_key_figures(), bounds=bounds,
+            provenance=run.provenance)
+        page = fmap.get_root().render()
+        pages = []
+        if "carte" in out:
+            pages.append(("carte", page))
+        if "carte_autonome" in out:
+            pages.append(("carte_autonome", assets.self_contained(page)))
+        for key, text in pages:
+            with atomic_path(out[key]) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+            done(key, out[key])
+    if "integration" in out:
+        url = study.embed_url or (out["carte"].name if "carte" in out else None)
+        if not url:
+            raise InputError("l'extrait à intégrer a besoin de l'adresse de la carte.",
+                             parameters=("embed_url",))
+        with atomic_path(out["integration"]) as tmp:
+            tmp.write_text(embed_snippet(url, title=study.title), encoding="utf-8")
+        done("integration", out["integration"])
+    if "carte_impression" in out:
+        print_map(run.result, shown, out["carte_impression"], paper=study.paper,
+                  landscape=study.landscape, title=study.title,
+                  theme_column=initiatives.theme_column, previous=previous, bounds=bounds)
+        done("carte_impression", out["carte_impression"])

@@ -1,0 +1,203 @@
+"""The study file (``etude.toml``) read into a :class:`geo.study.Study`, the bundled demo
+study, and the template that ``ess-qpv init`` writes."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from ._errors import InputError
+from .area import StudyArea
+from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
+from .io import atomic_path
+from .sources import SOURCES, bundled_path
+from .study import DEFAULT_TITLE, DEMO_TITLE, EXAMPLE, PAPER, Geocoding, Study
+from .vocabulary import DEFAULT_DISTANCE, Columns
+
+#: Every key of a study file: section → key → (type, default). A key holding a path is
+#: relative to the file's folder.
+SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
+    "etude": {"titre": (str, DEFAULT_TITLE)},
+    "entrees": {"initiatives": (str, None), "feuille": (str, None)},
+    "colonnes": {"identifiant": (str, None), "nom": (str, None), "theme": (str, None),
+                 "quartiers_servis": (str, None), "rayon": (str, None),
+                 "longitude": (str, None), "latitude": (str, None), "crs": (str, None),
+                 "adresse": (list, None), "code_postal": (str, None),
+                 "code_insee": (str, None), "site_web": (str, None)},
+    "quartiers": {"source": (str, "bundled-2024"), "comparer": (str, None),
+                  "distance_m": (float, DEFAULT_DISTANCE), "departements": (list, []),
+                  "communes": (list, [])},
+    "geocodage": {"en_ligne": (bool, False), "url": (str, DEFAULT_URL),
+                  "score_minimal": (float, DEFAULT_MIN_SCORE), "corrections": (str, None)},
+    "sorties": {"dossier": (str, "resultats"), "tableau": (str, "initiatives_enrichies.csv"),
+                "detail": (str, None), "par_initiative": (str, None),
+                "par_quartier": (str, None), "par_territoire": (str, None),
+                "rapport": (str, "rapport.xlsx"), "carte": (str, "carte.html"),
+                "carte_autonome": (str, "carte-autonome.html"),
+                "carte_impression": (str, "carte.pdf"), "format_impression": (str, "A4"),
+                "integration": (str, "carte-iframe.html"),
+                "provenance": (str, "provenance.json")},
+}
+
+#: Which key of the file sets each parameter named by an error (``InputError.parameters``).
+PARAMETER_KEYS = {
+    "lon": "[colonnes] longitude", "lat": "[colonnes] latitude", "crs": "[colonnes] crs",
+    "id": "[colonnes] identifiant", "theme": "[colonnes] theme", "name": "[colonnes] nom",
+    "served": "[colonnes] quartiers_servis", "radius": "[colonnes] rayon",
+    "address": "[colonnes] adresse", "postcode": "[colonnes] code_postal",
+    "citycode": "[colonnes] code_insee", "website": "[colonnes] site_web",
+    "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
+    "commune": "[quartiers] communes", "source": "[quartiers] source",
+    "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
+}
+
+
+def _closest(word: str, choices) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" ; vouliez-vous dire « {match[0]} » ?" if match else ""
+
+
+def _checked(data: dict, name: str) -> dict[str, dict]:
+    """Every section and key known and of its type; values with defaults filled in."""
+    out: dict[str, dict] = {}
+    for section, keys in data.items():
+        if section not in SCHEMA:
+            raise InputError(f"section [{section}] inconnue{_closest(section, SCHEMA)} "
+                             f"(sections possibles : {', '.join(SCHEMA)}).", path=name)
+        if not isinstance(keys, dict):
+            raise InputError(f"« {section} » doit être une section [{section}], pas une "
+                             "valeur.", path=name)
+        for key in keys:
+            if key not in SCHEMA[section]:
+                raise InputError(f"[{section}] clé « {key} » inconnue"
+                                 f"{_closest(key, SCHEMA[section])} (clés possibles : "
+                                 f"{', '.join(SCHEMA[section])}).", path=name)
+    for section, keys in SCHEMA.items():
+        given = data.get(section, {})
+        values = out.setdefault(section, {})
+        for key, (kind, default) in keys.items():
+            value = given.get(key, default)
+            if value == "" or value is None:
+                value = default if key not in given or kind is not str else None
+            if value is None:
+                values[key] = None
+                continue
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+                expected = {str: "du texte entre guillemets", float: "un nombre",
+                            bool: "true ou false", list: "une liste [..]"}[kind]
+                raise InputError(f"[{section}] {key} doit être {expected} (trouvé : "
+                                 f"{value!r}).", path=name)
+            if kind is list and not all(isinstance(v, str | int) for v in value):
+                raise InputError(f"[{section}] {key} : une liste de textes est attendue.",
+                                 path=name)
+            values[key] = value
+    return out
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and check an ``etude.toml``; relative paths start from its folder, outputs must
+    stay inside it."""
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise InputError("fichier d'étude introuvable.", path=str(path))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"fichier d'étude illisible ({exc}).", path=name) from exc
+    v = _checked(data, name)
+    base = path.resolve().parent
+    if not v["entrees"]["initiatives"]:
+        raise InputError("[entrees] initiatives : indiquez le tableau des initiatives.",
+                         path=name)
+    folder = base / v["sorties"]["dossier"]
+    outputs = {key: folder / value for key, value in v["sorties"].items()
+               if key not in ("dossier", "format_impression") and value}
+    c = v["colonnes"]
+    if v["sorties"]["format_impression"] not in PAPER:
+        raise InputError(f"[sorties] format_impression « {v['sorties']['format_impression']} »"
+                         f" inconnu ; possibles : {', '.join(PAPER)}.", path=name)
+    q, g = v["quartiers"], v["geocodage"]
+    q["source"] = q["source"] or "bundled-2024"
+    return Study(
+        initiatives=base / v["entrees"]["initiatives"],
+        title=v["etude"]["titre"],
+        sheet=v["entrees"]["feuille"],
+        columns=Columns(lon=c["longitude"], lat=c["latitude"], crs=c["crs"],
+                        id=c["identifiant"], theme=c["theme"], name=c["nom"],
+                        served=c["quartiers_servis"], radius=c["rayon"],
+                        address=[str(a) for a in c["adresse"]] if c["adresse"] else None,
+                        postcode=c["code_postal"], citycode=c["code_insee"],
+                        website=c["site_web"]),
+        qpv_source=_source(q["source"], base),
+        compare=_source(q["comparer"], base),
+        distance=q["distance_m"],
+        area=StudyArea.of(q["departements"], q["communes"]),
+        geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
+                            corrections=base / g["corrections"] if g["corrections"] else None),
+        outputs=outputs, paper=v["sorties"]["format_impression"], folder=base)
+
+
+def _source(value: str | None, base: Path) -> str | None:
+    """A QPV source: a registry key or a URL as is, a path relative to the study file."""
+    if not value or value in SOURCES or value.startswith(("http://", "https://")):
+        return value
+    return str(base / value)
+
+
+def default_outputs(folder: Path) -> dict[str, Path]:
+    """The outputs of a study file left at its defaults, in ``folder``."""
+    return {key: folder / default for key, (_, default) in SCHEMA["sorties"].items()
+            if key not in ("dossier", "format_impression") and default}
+
+
+def demo_study(folder: Path) -> Study:
+    """The bundled fictional example, with the template's defaults."""
+    return Study(initiatives=bundled_path(EXAMPLE), title=DEMO_TITLE,
+                 outputs=default_outputs(Path(folder)))
+
+
+def write_template(folder: str | Path) -> list[tuple[Path, str]]:
+    """Write ``etude.toml`` (commented) and ``initiatives_modele.xlsx`` into ``folder``;
+    refuse to overwrite either."""
+    import pandas as pd
+
+    from .io import write_workbook
+
+    folder = Path(folder)
+    toml = folder / "etude.toml"
+    template = folder / "initiatives_modele.xlsx"
+    for existing in (toml, template):
+        if existing.exists():
+            raise InputError("ce fichier existe déjà ; rien n'a été écrasé (choisissez un "
+                             "autre dossier).", path=str(existing))
+    text = resources.files("geo").joinpath("templates", "etude.toml").read_text(
+        encoding="utf-8").format(titre=DEFAULT_TITLE, initiatives=template.name,
+                                 sorties="resultats")
+    with atomic_path(toml) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    write_workbook({"Initiatives": pd.DataFrame(columns=[c for c, _ in TEMPLATE_COLUMNS]),
+                    "Colonnes": pd.DataFrame(TEMPLATE_COLUMNS, columns=["Colonne", "Contenu"])},
+                   template)
+    return [(toml, "fichier d'étude commenté"),
+            (template, "modèle de tableau (feuille Colonnes : le sens de chaque colonne)")]
+
+
+TEMPLATE_COLUMNS = [
+    ("id_initiative", "Identifiant de l'initiative ; plusieurs sites d'une même initiative "
+                      "partagent le même"),
+    ("nom", "Nom de l'initiative ou du site"),
+    ("theme", "Thème (conciergerie solidaire, recyclerie, épicerie solidaire…)"),
+    ("adresse", "Numéro et voie, par exemple « 12 rue de la République »"),
+    ("code_postal", "Code postal (texte : gardez le zéro initial)"),
+    ("commune", "Commune"),
+    ("latitude", "Latitude en degrés décimaux (vide : l'adresse sera géocodée)"),
+    ("longitude", "Longitude en degrés décimaux"),
+    ("qpv_servis", "Quartiers où l'initiative intervient : codes (QN…) ou noms, séparés par ;"),
+    ("rayon_m", "Rayon d'intervention en mètres (facultatif)"),
+    ("site_web", "Adresse du site web (https://…)"),
+]
