@@ -4,8 +4,10 @@ neighbourhoods (quartiers prioritaires de la politique de la ville, QPV), and ma
 The pipeline, one module per step: :mod:`geo.qpv` (official boundaries) →
 :mod:`geo.initiatives` (reading the user's table) → :mod:`geo.geocode` (addresses) →
 :mod:`geo.link` (implanted, nearby, served) → :mod:`geo.maps`, :mod:`geo.printmap`,
-:mod:`geo.report` (outputs); :mod:`geo.pipeline` chains them, :mod:`geo.cli` is the command
-line.
+:mod:`geo.report` (outputs). :mod:`geo.study` is the one orchestrator: every door (the
+command line :mod:`geo.cli`, the study file :mod:`geo.studyfile`, the notebook) builds a
+:class:`~geo.study.Study` and calls :func:`~geo.study.run_study`. :mod:`geo.vocabulary`
+holds the column names, statuses and defaults.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ _API = {
     "read_initiatives": "initiatives", "geocode": "geocode", "Geocoder": "geocode",
     "link": "link", "link_points": "link", "compare": "link", "make_map": "maps",
     "print_map": "printmap", "write_report": "report", "write_table": "io",
-    "self_contained": "assets",
+    "self_contained": "assets", "Study": "study", "run_study": "study",
+    "StudyArea": "area", "load_study": "studyfile",
 }
 
 __all__ = ["__version__", *_API]

@@ -54,7 +54,22 @@ def check_outputs(outputs: dict[str, str | Path | None], *, inputs=(),
         if root is not None and not target.is_relative_to(root):
             raise InputError(f"la sortie {what} sortirait du dossier de l'étude ; gardez des "
                              "chemins relatifs, sans « .. ».", path=str(path))
+        _check_writable(target)
         seen[target] = what
+
+
+def _check_writable(target: Path) -> None:
+    """Try a file in the nearest existing folder of ``target``: a read-only or special
+    folder is refused before any work rather than after the first outputs."""
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise EssQpvError(f"impossible d'écrire {target} : {exc.strerror or exc} (dossier en "
+                          "lecture seule ou protégé ?) ; rien n'a été écrit.") from exc
 
 
 @contextlib.contextmanager

@@ -124,8 +124,13 @@ def _js(data) -> str:
     text = (json.dumps(data, ensure_ascii=False, separators=(",", ":"))
             .replace("</", "<\\/").replace("<!--", "<\\!--")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-    return _JSON_STRING.sub(
-        lambda m: m.group(0).replace("{", "\\u007b").replace("}", "\\u007d"), text)
+    return _JSON_STRING.sub(lambda m: m.group(0).translate(_INERT), text)
+
+
+#: Characters written as JSON escapes inside strings: nothing in page data can open a tag,
+#: an entity or a template expression.
+_INERT = str.maketrans({"{": "\\u007b", "}": "\\u007d", "<": "\\u003c", ">": "\\u003e",
+                        "&": "\\u0026"})
 
 
 def html_text(value: object) -> str:

@@ -14,35 +14,18 @@ import pandas as pd
 from .geocode import GeocodeResult
 from .io import write_workbook
 from .link import LinkResult
+from .vocabulary import (
+    QPV_HEADERS,
+    SITE_HEADERS,
+    TERRITORY_HEADERS,
+    Evolution,
+    Relation,
+    TerritoryStatus,
+)
 
-RELATIONS_FR = {"implanted": "implantée", "nearby": "à proximité", "none": "hors QPV",
-                "not_located": "non localisée", "served": "intervient"}
-EVOLUTION_FR = {"entered": "entrée en QPV", "left": "sortie des QPV", "unchanged": "inchangée",
-                "changed_qpv": "changement de quartier", "not_covered": "hors couverture",
-                "not_located": "non localisée"}
-SITE_HEADERS = {
-    "code_qp": "QPV d'implantation (code)", "nom_qp": "QPV d'implantation",
-    "relation": "Relation aux QPV", "distance_m": "Distance au QPV le plus proche (m)",
-    "nearest_code_qp": "QPV le plus proche (code)", "qpv_nearby": "QPV à proximité (codes)",
-    "qpv_served": "QPV où elle intervient (codes)", "note_localisation": "Remarque",
-    "code_qp_compare": "QPV d'implantation, génération comparée",
-    "relation_compare": "Relation, génération comparée", "evolution": "Évolution",
-    "geocode_status": "Géocodage : statut", "geocode_score": "Géocodage : score",
-    "geocode_label": "Géocodage : adresse trouvée", "geocode_type": "Géocodage : précision",
-    "geocode_citycode": "Géocodage : code commune", "geocode_note": "Géocodage : motif",
-}
-QPV_HEADERS = {
-    "code_qp": "Code QPV", "nom_qp": "Quartier", "communes": "Commune(s)",
-    "insee_com": "Code(s) commune", "insee_dep": "Département",
-    "n_implanted": "Initiatives implantées", "n_nearby": "Initiatives à proximité",
-    "n_served": "Initiatives y intervenant", "n_initiatives": "Initiatives (toutes relations)",
-}
-TERRITORY_HEADERS = {
-    "niveau": "Niveau", "code": "Code", "nom": "Nom", "n_qpv": "Quartiers prioritaires",
-    "n_qpv_avec_initiative": "Quartiers avec au moins une initiative",
-    "n_implanted": "Initiatives implantées", "n_nearby": "Initiatives à proximité",
-    "n_served": "Initiatives y intervenant", "n_initiatives": "Initiatives (toutes relations)",
-}
+RELATIONS_FR = {r.value: r.label for r in Relation}
+EVOLUTION_FR = {e.value: e.label for e in Evolution}
+TERRITORY_FR = {s.value: s.label for s in TerritoryStatus}
 SHEETS = ("Initiatives", "Par quartier", "Par territoire", "À vérifier", "Sources")
 
 
@@ -67,6 +50,8 @@ def report_tables(result: LinkResult, *, geocoded: GeocodeResult | None = None,
             sites[column] = pd.to_numeric(text.str.replace(",", ".").str.strip(),
                                           errors="coerce")
     sites["relation"] = sites["relation"].map(RELATIONS_FR)
+    if "territory_status" in sites:
+        sites["territory_status"] = sites["territory_status"].map(TERRITORY_FR).fillna("")
     if "evolution" in sites:
         sites["evolution"] = sites["evolution"].map(EVOLUTION_FR).fillna("")
         sites["relation_compare"] = sites["relation_compare"].map(RELATIONS_FR).fillna("")

@@ -115,6 +115,9 @@ def check_study(study: Study) -> None:
         check_embed_url(study.embed_url)
     for key, path in study.outputs.items():
         allowed, what = OUTPUTS[key]
+        if Path(path).is_dir():
+            raise InputError(f"cette sortie ({what}) est un dossier existant ; indiquez un "
+                             "nom de fichier.", path=Path(path).name, parameters=(key,))
         if Path(path).suffix.lower() not in allowed:
             raise InputError(f"extension « {Path(path).suffix or '(aucune)'} » impossible pour "
                              f"{what} ; possibles : {', '.join(allowed)}.", path=Path(path).name,
