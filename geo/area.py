@@ -103,9 +103,9 @@ class StudyArea:
         from . import outlines
 
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        if not self:
+            return np.ones(len(lon), dtype=bool)
         inside = np.zeros(len(lon), dtype=bool)
-        if not self or not len(lon):
-            return inside if self else np.ones(len(lon), dtype=bool)
         deps = set(self.departements)
         coms = set(self.communes)
         # A commune without outline (Saint-Martin, Polynesia) is stood in for by its territory.

@@ -119,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args) or EXIT_OK
     except EssQpvError as exc:
-        flags = [FLAGS[p] for p in getattr(exc, "parameters", ()) if p in FLAGS]
-        hint = f" (option {', '.join(dict.fromkeys(flags))})" if flags else ""
+        # Each door names its own way to change a parameter: an option, a study-file key.
+        word, names = getattr(args, "parameter_names", ("option", FLAGS))
+        found = [names[p] for p in getattr(exc, "parameters", ()) if p in names]
+        hint = f" ({word} {', '.join(dict.fromkeys(found))})" if found else ""
         print(f"Erreur : {exc}{hint}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # ``ess-qpv … | head``: the reader left, nothing to say

@@ -12,11 +12,16 @@ from pathlib import Path
 from .cli import say, wrote
 from .cli_geocode import add_geocoder_options, address_columns, print_geocode_summary
 from .cli_qpv import SOURCE_HELP
-from .vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE, GeocodeStatus
+from .vocabulary import (
+    DEFAULT_DISTANCE,
+    DEFAULT_SOURCE,
+    DEFAULT_TITLE,
+    PAPER_FORMATS,
+    GeocodeStatus,
+)
 
 #: How many row problems are printed before the rest are only counted.
 SHOWN_ISSUES = 20
-PAPERS = ("A3", "A4", "A5")
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -86,8 +91,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_qpv_options(parser)
     add_input_options(parser)
     out = parser.add_argument_group("carte")
-    out.add_argument("--title", "--titre", dest="title",
-                     default="Initiatives de l'ESS et quartiers prioritaires",
+    out.add_argument("--title", "--titre", dest="title", default=DEFAULT_TITLE,
                      help="titre de la carte")
     out.add_argument("--self-contained", "--autonome", dest="self_contained", nargs="?",
                      const="", metavar="FICHIER",
@@ -99,7 +103,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                          "(par défaut son nom de fichier)")
     out.add_argument("--print", dest="print_path", metavar="FICHIER",
                      help="carte à imprimer : .pdf, .png ou .svg")
-    out.add_argument("--format", dest="paper", default="A4", choices=PAPERS,
+    out.add_argument("--format", dest="paper", default="A4", choices=PAPER_FORMATS,
                      help="format du papier (défaut : A4)")
     out.add_argument("--portrait", action="store_true", help="page en portrait (défaut : "
                                                              "paysage)")
@@ -133,7 +137,7 @@ def study_of(args: argparse.Namespace):
                             min_score=args.min_score, chunk_size=args.chunk_size,
                             corrections=Path(args.corrections) if args.corrections else None),
         outputs={k: Path(v) for k, v in outputs.items() if v},
-        title=getattr(args, "title", None) or "Initiatives de l'ESS et quartiers prioritaires",
+        title=getattr(args, "title", DEFAULT_TITLE),
         paper=getattr(args, "paper", "A4"), landscape=not getattr(args, "portrait", False),
         cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None))
 

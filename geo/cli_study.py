@@ -8,6 +8,21 @@ from pathlib import Path
 from .cli import say, wrote
 from .cli_link import print_run, run_with_progress
 
+#: The study-file key that sets each parameter named by an error.
+STUDY_KEYS = {
+    "lon": "[colonnes] longitude", "lat": "[colonnes] latitude", "crs": "[colonnes] crs",
+    "id": "[colonnes] identifiant", "theme": "[colonnes] theme", "name": "[colonnes] nom",
+    "served": "[colonnes] quartiers_servis", "radius": "[colonnes] rayon",
+    "address": "[colonnes] adresse", "postcode": "[colonnes] code_postal",
+    "citycode": "[colonnes] code_insee", "website": "[colonnes] site_web",
+    "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
+    "commune": "[quartiers] communes", "source": "[quartiers] source",
+    "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
+    **{key: f"[sorties] {key}" for key in (
+        "tableau", "detail", "par_initiative", "par_quartier", "par_territoire", "rapport",
+        "carte", "carte_autonome", "integration", "carte_impression", "provenance")},
+}
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
@@ -16,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "sa version autonome, la carte à imprimer et le rapport Excel.")
     demo.add_argument("-o", "--sortie", dest="output", default="ess-qpv-demo",
                       help="dossier de sortie (défaut : ./ess-qpv-demo/)")
-    demo.set_defaults(run=run_demo)
+    demo.set_defaults(run=run_demo, parameter_names=("option", {}))
 
     init = commands.add_parser("init", help="écrire un fichier d'étude et un modèle de tableau")
     init.add_argument("folder", metavar="DOSSIER", nargs="?", default=".",
@@ -25,7 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     run = commands.add_parser("run", help="lancer une étude décrite par un fichier etude.toml")
     run.add_argument("study", metavar="ETUDE", help="fichier d'étude (.toml)")
-    run.set_defaults(run=run_run)
+    run.set_defaults(run=run_run, parameter_names=("clé", STUDY_KEYS))
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 
 from .sources import bundled_path
-from .territories import TERRITORIES
+from .territories import TERRITORIES, territory_of_departement, territory_of_points
 
 #: Credit of the outlines.
 CREDIT = "IGN – ADMIN EXPRESS COG 2018"
@@ -43,7 +43,6 @@ def communes() -> gpd.GeoDataFrame:
 def _land() -> shapely.Geometry:
     """France within :data:`COAST_TOLERANCE` of a département (EPSG:4326), prepared."""
     from .geometry import to_metric
-    from .territories import territory_of_departement
 
     deps = departements()
     parts = []
@@ -97,8 +96,6 @@ def departement_of_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """The département code of each point (``""`` outside every outline and its coast
     tolerance; a territory without outline gets its own key, e.g. ``"978"``)."""
     out = _area_of_points(departements(), lon, lat, 0.015)
-    from .territories import territory_of_points
-
     territory = territory_of_points(np.asarray(lon, float), np.asarray(lat, float)).to_numpy()
     boxed = np.isin(territory.astype(str), _BOXED) & (out == "")
     out[boxed] = territory[boxed]

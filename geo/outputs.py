@@ -23,7 +23,7 @@ def site_table(run: StudyResult, suffix: str) -> pd.DataFrame:
 
         return report_tables(result, numeric=_numeric_columns(run))["Initiatives"]
     sites = result.sites
-    if suffix in (".csv",):
+    if suffix == ".csv":
         return pd.DataFrame(sites.drop(columns=sites.geometry.name))
     return sites
 

@@ -25,12 +25,17 @@ from .area import StudyArea
 from .initiatives import Initiatives, initiatives_from_table, read_table
 from .io import FORMATS, check_outputs
 from .link import LinkResult, check_distance, compare, link
-from .vocabulary import DEFAULT_DISTANCE, Columns, Detection, detect_columns
+from .vocabulary import (
+    DEFAULT_DISTANCE,
+    DEFAULT_TITLE,
+    PAPER_FORMATS,
+    Columns,
+    Detection,
+    detect_columns,
+)
 
 EXAMPLE = "exemple/initiatives.csv"
 DEMO_TITLE = "Exemple fictif – initiatives de l'ESS et quartiers prioritaires"
-DEFAULT_TITLE = "Initiatives de l'ESS et quartiers prioritaires"
-PAPER = ("A3", "A4", "A5")
 
 #: Outputs a study can write: key → (allowed extensions, what it is, in French).
 OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -108,24 +113,21 @@ def check_study(study: Study) -> None:
     outputs that overwrite an input or each other, outputs outside the study folder,
     a negative or non-finite distance, an unknown paper size."""
     check_distance(study.distance)
-    if study.paper not in PAPER:
+    if study.paper not in PAPER_FORMATS:
         raise InputError(f"format d'impression « {study.paper} » inconnu ; possibles : "
-                         f"{', '.join(PAPER)}.", parameters=("paper",))
+                         f"{', '.join(PAPER_FORMATS)}.", parameters=("paper",))
     if study.outputs.get("integration") and study.embed_url is not None:
         check_embed_url(study.embed_url)
-    for key, path in study.outputs.items():
-        allowed, what = OUTPUTS[key]
-        if Path(path).is_dir():
-            raise InputError(f"cette sortie ({what}) est un dossier existant ; indiquez un "
-                             "nom de fichier.", path=Path(path).name, parameters=(key,))
-        if Path(path).suffix.lower() not in allowed:
-            raise InputError(f"extension « {Path(path).suffix or '(aucune)'} » impossible pour "
-                             f"{what} ; possibles : {', '.join(allowed)}.", path=Path(path).name,
-                             parameters=(key,))
     sources = [s for s in (study.qpv_source, study.compare) if s and Path(s).exists()]
     check_outputs({OUTPUTS[k][1]: p for k, p in study.outputs.items()},
                   inputs=[study.initiatives, study.geocoding.corrections, *sources],
                   folder=study.folder)
+    for key, path in study.outputs.items():
+        allowed, what = OUTPUTS[key]
+        if Path(path).suffix.lower() not in allowed:
+            raise InputError(f"extension « {Path(path).suffix or '(aucune)'} » impossible pour "
+                             f"{what} ; possibles : {', '.join(allowed)}.", path=Path(path).name,
+                             parameters=(key,))
 
 
 # --------------------------------------------------------------------------- the run

@@ -13,8 +13,8 @@ from .area import StudyArea
 from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
 from .io import atomic_path
 from .sources import SOURCES, bundled_path
-from .study import DEFAULT_TITLE, DEMO_TITLE, EXAMPLE, PAPER, Geocoding, Study
-from .vocabulary import DEFAULT_DISTANCE, Columns
+from .study import DEMO_TITLE, EXAMPLE, Geocoding, Study
+from .vocabulary import DEFAULT_DISTANCE, DEFAULT_TITLE, PAPER_FORMATS, Columns
 
 #: Every key of a study file: section → key → (type, default). A key holding a path is
 #: relative to the file's folder.
@@ -40,19 +40,6 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
                 "integration": (str, "carte-iframe.html"),
                 "provenance": (str, "provenance.json")},
 }
-
-#: Which key of the file sets each parameter named by an error (``InputError.parameters``).
-PARAMETER_KEYS = {
-    "lon": "[colonnes] longitude", "lat": "[colonnes] latitude", "crs": "[colonnes] crs",
-    "id": "[colonnes] identifiant", "theme": "[colonnes] theme", "name": "[colonnes] nom",
-    "served": "[colonnes] quartiers_servis", "radius": "[colonnes] rayon",
-    "address": "[colonnes] adresse", "postcode": "[colonnes] code_postal",
-    "citycode": "[colonnes] code_insee", "website": "[colonnes] site_web",
-    "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
-    "commune": "[quartiers] communes", "source": "[quartiers] source",
-    "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
-}
-
 
 def _closest(word: str, choices) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
@@ -118,9 +105,9 @@ def load_study(path: str | Path) -> Study:
     outputs = {key: folder / value for key, value in v["sorties"].items()
                if key not in ("dossier", "format_impression") and value}
     c = v["colonnes"]
-    if v["sorties"]["format_impression"] not in PAPER:
+    if v["sorties"]["format_impression"] not in PAPER_FORMATS:
         raise InputError(f"[sorties] format_impression « {v['sorties']['format_impression']} »"
-                         f" inconnu ; possibles : {', '.join(PAPER)}.", path=name)
+                         f" inconnu ; possibles : {', '.join(PAPER_FORMATS)}.", path=name)
     q, g = v["quartiers"], v["geocodage"]
     q["source"] = q["source"] or "bundled-2024"
     return Study(

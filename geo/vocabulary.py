@@ -33,9 +33,21 @@ DEFAULT_GEOCODER_URL = "https://api-adresse.data.gouv.fr"
 DEFAULT_MIN_SCORE = 0.6
 #: Addresses per batch request.
 DEFAULT_CHUNK = 1000
+#: Title of a study's maps and report when none is given.
+DEFAULT_TITLE = "Initiatives de l'ESS et quartiers prioritaires"
+#: Paper sizes of the print map.
+PAPER_FORMATS = ("A3", "A4", "A5")
 
 
-class Relation(StrEnum):
+class _Labelled(StrEnum):
+    """A status stored in English in tables, shown in French (:attr:`label`)."""
+
+    @property
+    def label(self) -> str:
+        return LABELS[self]
+
+
+class Relation(_Labelled):
     """How a site relates to the quartiers."""
 
     IMPLANTED = "implanted"
@@ -44,17 +56,8 @@ class Relation(StrEnum):
     NOT_LOCATED = "not_located"
     SERVED = "served"
 
-    @property
-    def label(self) -> str:
-        return _RELATION_FR[self]
 
-
-_RELATION_FR = {Relation.IMPLANTED: "implantée", Relation.NEARBY: "à proximité",
-                Relation.NONE: "hors QPV", Relation.NOT_LOCATED: "non localisée",
-                Relation.SERVED: "intervient"}
-
-
-class Evolution(StrEnum):
+class Evolution(_Labelled):
     """A site's status between two QPV generations."""
 
     ENTERED = "entered"
@@ -64,30 +67,15 @@ class Evolution(StrEnum):
     NOT_COVERED = "not_covered"
     NOT_LOCATED = "not_located"
 
-    @property
-    def label(self) -> str:
-        return _EVOLUTION_FR[self]
 
-
-_EVOLUTION_FR = {Evolution.ENTERED: "entrée en QPV", Evolution.LEFT: "sortie des QPV",
-                 Evolution.UNCHANGED: "inchangée", Evolution.CHANGED_QPV:
-                 "changement de quartier", Evolution.NOT_COVERED: "hors couverture",
-                 Evolution.NOT_LOCATED: "non localisée"}
-
-
-class TerritoryStatus(StrEnum):
+class TerritoryStatus(_Labelled):
     """Whether a site lies in the territory studied (empty when none is set)."""
 
     INSIDE = "inside"
     OUTSIDE = "outside"
 
-    @property
-    def label(self) -> str:
-        return {"inside": "dans le territoire étudié",
-                "outside": "hors du territoire étudié"}[self]
 
-
-class GeocodeStatus(StrEnum):
+class GeocodeStatus(_Labelled):
     """What geocoding did to a row."""
 
     OK = "ok"
@@ -98,16 +86,22 @@ class GeocodeStatus(StrEnum):
     NO_ADDRESS = "sans_adresse"
     OFFLINE = "non_geocode"
 
-    @property
-    def label(self) -> str:
-        return _GEOCODE_FR[self]
 
-
-_GEOCODE_FR = {GeocodeStatus.OK: "géocodées (ok)", GeocodeStatus.REVIEW: "à vérifier",
-               GeocodeStatus.NOT_FOUND: "non trouvées",
-               GeocodeStatus.GIVEN: "coordonnées déjà fournies",
-               GeocodeStatus.CORRECTED: "corrigées", GeocodeStatus.NO_ADDRESS: "sans adresse",
-               GeocodeStatus.OFFLINE: "non géocodées (hors ligne)"}
+#: French labels of every status.
+LABELS: dict[_Labelled, str] = {
+    Relation.IMPLANTED: "implantée", Relation.NEARBY: "à proximité",
+    Relation.NONE: "hors QPV", Relation.NOT_LOCATED: "non localisée",
+    Relation.SERVED: "intervient",
+    Evolution.ENTERED: "entrée en QPV", Evolution.LEFT: "sortie des QPV",
+    Evolution.UNCHANGED: "inchangée", Evolution.CHANGED_QPV: "changement de quartier",
+    Evolution.NOT_COVERED: "hors couverture", Evolution.NOT_LOCATED: "non localisée",
+    TerritoryStatus.INSIDE: "dans le territoire étudié",
+    TerritoryStatus.OUTSIDE: "hors du territoire étudié",
+    GeocodeStatus.OK: "géocodées (ok)", GeocodeStatus.REVIEW: "à vérifier",
+    GeocodeStatus.NOT_FOUND: "non trouvées", GeocodeStatus.GIVEN: "coordonnées déjà fournies",
+    GeocodeStatus.CORRECTED: "corrigées", GeocodeStatus.NO_ADDRESS: "sans adresse",
+    GeocodeStatus.OFFLINE: "non géocodées (hors ligne)",
+}
 
 
 # --------------------------------------------------------------------------- columns
@@ -184,9 +178,6 @@ class Detection:
 
     columns: Columns
     report: list[str] = field(default_factory=list)
-    #: The address columns used to check geocoding answers (postcode, INSEE code).
-    check_postcode: str | None = None
-    check_citycode: str | None = None
 
     def as_dict(self) -> dict:
         """The detected columns, for the provenance."""
@@ -282,8 +273,6 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     if not out.address:
         found = [find_column(columns, r) for r in ("address", "postcode", "city")]
         out.address = [c for c in found if c] or None
-    check_postcode = out.postcode or find_column(columns, "postcode")
-    check_citycode = out.citycode or find_column(columns, "citycode")
 
     lon, lat = named("lon", given.lon), named("lat", given.lat)
     how = "indiquées"
@@ -291,7 +280,9 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
         lon = lon or find_column(columns, "lon") or _single(_by_token(columns, _LON_TOKENS))
         lat = lat or find_column(columns, "lat") or _single(_by_token(columns, _LAT_TOKENS))
         how = "reconnues à leur nom"
-    if (lon is None or lat is None) and not isinstance(table, _GeoFrame()):
+    from geopandas import GeoDataFrame
+
+    if (lon is None or lat is None) and not isinstance(table, GeoDataFrame):
         taken = {c for c in (out.id, out.radius, out.postcode, out.citycode) if c}
         pairs = _pairs_by_content(table, [c for c in columns if c not in taken])
         if len(pairs) == 1:
@@ -318,13 +309,7 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
             report.append(f"{ROLE_FR[role]} : « {getattr(out, role)} »")
     if out.address:
         report.append("adresse : " + ", ".join(f"« {c} »" for c in out.address))
-    return Detection(out, report, check_postcode, check_citycode)
-
-
-def _GeoFrame():  # noqa: N802 - a lazily imported class
-    import geopandas as gpd
-
-    return gpd.GeoDataFrame
+    return Detection(out, report)
 
 
 def _single(found: list[str]) -> str | None:

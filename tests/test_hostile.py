@@ -140,7 +140,9 @@ TOML_MISTAKES = [
                                        "« distance_m » ?"),
     ('[quartier]\ndistance_m = 5\n', "section [quartier] inconnue ; vouliez-vous dire "
                                      "« quartiers » ?"),
-    ('[quartiers]\ndistance_m = -5\n', "distance de proximité « -5.0 » refusée"),
+    ('[quartiers]\ndistance_m = -5\n', "refusée : un nombre de mètres positif ou nul est "
+                                       "attendu (300 par défaut, 0 la désactive). "
+                                       "(clé [quartiers] distance_m)"),
     ('[quartiers]\ndistance_m = nan\n', "refusée"),
     ('[sorties]\ntableau = "../../dehors.csv"\n', "sortirait du dossier de l'étude"),
     ('[sorties]\ntableau = "/tmp/ess-qpv-absolu.csv"\n', "sortirait du dossier de l'étude"),
@@ -157,7 +159,7 @@ def test_study_file_mistakes(tmp_path, capsys, text, message):
                                          encoding="utf-8")
     code, err = _cli(["run", tmp_path / "etude.toml"], capsys)
     assert code == 2 and message in err, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "(option --" not in err
     assert not (tmp_path / "resultats").exists()
     assert not os.path.exists("/tmp/ess-qpv-absolu.csv")
 
