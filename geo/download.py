@@ -16,6 +16,7 @@ import tempfile
 import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -58,6 +59,7 @@ def fetch(
     progress: bool = True,
     path: Path | None = None,
     session: requests.Session | None = None,
+    check: Callable[[Path], object] | None = None,
 ) -> Path:
     """Return the local path of ``url``, downloading it into the cache when needed.
 
@@ -77,6 +79,9 @@ def fetch(
         Where to keep the file; defaults to :func:`cached_path` of ``url``.
     session
         HTTP session; one with bounded retries is made by default.
+    check
+        Reads the downloaded file (still at its temporary path) and raises if it is not
+        usable: only a file that passes enters the cache.
 
     Raises
     ------
@@ -89,7 +94,8 @@ def fetch(
         return path
     session = session or _http.session()
     try:
-        return _download(url, path, kind=kind, meta=meta, progress=progress, session=session)
+        return _download(url, path, kind=kind, meta=meta, progress=progress, session=session,
+                         check=check)
     except DownloadError as exc:
         if meta is None:
             raise
@@ -109,6 +115,7 @@ def _download(
     meta: dict | None,
     progress: bool,
     session: requests.Session,
+    check: Callable[[Path], object] | None = None,
 ) -> Path:
     headers = {}
     if meta:
@@ -124,7 +131,7 @@ def _download(
             time.sleep(settings.BACKOFF * 2 ** (attempt - 1))
         try:
             return _attempt(url, path, kind=kind, headers=headers, meta=meta,
-                            progress=progress, session=session)
+                            progress=progress, session=session, check=check)
         except _Truncated as exc:
             last_error = DownloadError(str(exc))
             log.info("download of %s cut short, retrying (%s)", url, exc)
@@ -136,7 +143,7 @@ class _Truncated(Exception):
     pass
 
 
-def _attempt(url, path, *, kind, headers, meta, progress, session) -> Path:
+def _attempt(url, path, *, kind, headers, meta, progress, session, check) -> Path:
     try:
         response = session.get(url, headers=headers, stream=True, timeout=settings.TIMEOUT)
     except (requests.ConnectionError, requests.Timeout) as exc:
@@ -180,6 +187,8 @@ def _attempt(url, path, *, kind, headers, meta, progress, session) -> Path:
                     f"Téléchargement de {url} incomplet : {size} octets reçus sur {expected}."
                 )
             _check_kind(tmp, kind, url)
+            if check is not None:
+                _check_readable(tmp, check, url)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -221,6 +230,17 @@ def _check_kind(path: Path, kind: str | None, url: str) -> None:
             json.loads(path.read_bytes())
         except ValueError as exc:
             raise DownloadError(f"{url} n'a pas renvoyé du JSON valide ({exc}).") from exc
+
+
+def _check_readable(path: Path, check: Callable[[Path], object], url: str) -> None:
+    from ._errors import EssQpvError
+
+    try:
+        check(path)
+    except EssQpvError as exc:
+        raise DownloadError(f"le fichier reçu de {url} ne se lit pas ({exc}) ; téléchargement "
+                            "incomplet ou fichier d'un autre format : rien n'a été mis en "
+                            "cache.") from exc
 
 
 def _write_metadata(path: Path, meta: dict) -> None:

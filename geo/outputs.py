@@ -99,23 +99,30 @@ def map_qpv(run: StudyResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None
     return shown, previous, bounds
 
 
-def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
-    from . import assets
-    from .maps import embed_snippet, make_map
-    from .printmap import print_map
+def interactive_map(run: StudyResult):
+    """The study's interactive map (a ``folium.Map``), as every door draws it."""
+    from .maps import make_map
     from .qpv import load_key_figures
 
     study, initiatives = run.study, run.initiatives
     shown, previous, bounds = map_qpv(run)
+    return make_map(
+        run.result, shown, previous=previous, theme_column=initiatives.theme_column,
+        name_column=initiatives.name_column, id_column=initiatives.id_column,
+        address_columns=initiatives.address_columns,
+        website_column=initiatives.website_column, title=study.title,
+        cluster=study.cluster, key_figures=load_key_figures(), bounds=bounds,
+        provenance=run.provenance)
+
+
+def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
+    from . import assets
+    from .maps import embed_snippet
+    from .printmap import print_map
+
+    study, initiatives = run.study, run.initiatives
     if out.keys() & {"carte", "carte_autonome"}:
-        fmap = make_map(
-            run.result, shown, previous=previous, theme_column=initiatives.theme_column,
-            name_column=initiatives.name_column, id_column=initiatives.id_column,
-            address_columns=initiatives.address_columns,
-            website_column=initiatives.website_column, title=study.title,
-            cluster=study.cluster, key_figures=load_key_figures(), bounds=bounds,
-            provenance=run.provenance)
-        page = fmap.get_root().render()
+        page = interactive_map(run).get_root().render()
         pages = []
         if "carte" in out:
             pages.append(("carte", page))
@@ -134,6 +141,7 @@ def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
             tmp.write_text(embed_snippet(url, title=study.title), encoding="utf-8")
         done("integration", out["integration"])
     if "carte_impression" in out:
+        shown, previous, bounds = map_qpv(run)
         print_map(run.result, shown, out["carte_impression"], paper=study.paper,
                   landscape=study.landscape, title=study.title,
                   theme_column=initiatives.theme_column, previous=previous, bounds=bounds)

@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from . import sources
-from ._errors import InputError
+from ._errors import EssQpvError, InputError
 from .download import fetch, read_metadata
 from .geometry import repair
 from .territories import commune_of_insee, departement_of_qpv_code, normalise_departement
@@ -90,16 +90,20 @@ def _load_source(source: str, *, refresh: bool, progress: bool, generation: str 
     if named is not None and named.bundled:
         return _load_bundled(source)
     if named is not None:
-        path = sources.fetch_official(named, refresh=refresh, progress=progress)
+        def readable(p: Path) -> gpd.GeoDataFrame:
+            return read_boundaries(p, layer=named.layer)
+
+        path = sources.fetch_official(named, refresh=refresh, progress=progress,
+                                      check=readable)
         meta = read_metadata(path) or {}
-        raw = read_boundaries(path, layer=named.layer)
+        raw = _read_cached(path, readable)
         attrs = {"source": named.key, "label": named.label, "credit": named.credit,
                  "origin": meta.get("url", str(path)), "date": meta.get("downloaded")}
         return _finish(raw, generation or named.generation, attrs)
     if source.startswith(("http://", "https://")):
-        path = fetch(source, refresh=refresh, progress=progress)
+        path = fetch(source, refresh=refresh, progress=progress, check=read_boundaries)
         meta = read_metadata(path) or {}
-        raw = read_boundaries(path)
+        raw = _read_cached(path, read_boundaries)
         attrs = {"source": source, "label": "Fichier téléchargé", "credit": "",
                  "origin": source, "date": meta.get("downloaded")}
         return _finish(raw, generation, attrs)
@@ -116,6 +120,18 @@ def _load_source(source: str, *, refresh: bool, progress: bool, generation: str 
     return _finish(raw, generation, attrs)
 
 
+def _read_cached(path: Path, read) -> gpd.GeoDataFrame:
+    """Read a cached download; one that no longer reads (left by an older version, damaged
+    on disk) is removed, so the next run downloads it again instead of failing for good."""
+    try:
+        return read(path)
+    except EssQpvError as exc:
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".json").unlink(missing_ok=True)
+        raise EssQpvError(f"la copie en cache des QPV ne se lit pas ({exc}) : elle a été "
+                          "supprimée ; relancez pour la télécharger à nouveau.") from exc
+
+
 @functools.cache
 def _load_bundled(key: str) -> gpd.GeoDataFrame:
     named = sources.SOURCES[key]
@@ -126,8 +142,11 @@ def _load_bundled(key: str) -> gpd.GeoDataFrame:
 
 
 def _finish(raw: gpd.GeoDataFrame, generation: str | None, attrs: dict) -> gpd.GeoDataFrame:
-    qpv = repair_geometries(normalise(raw, generation=generation, origin=attrs["source"]))
-    qpv.attrs.update(attrs)
+    # Repair before normalising: features that share a code are merged there, and a union
+    # of invalid rings fails.
+    repaired = repair_geometries(raw)
+    qpv = normalise(repaired, generation=generation, origin=attrs["source"])
+    qpv.attrs.update(attrs, invalid=repaired.attrs["invalid"])
     return qpv
 
 

@@ -138,7 +138,8 @@ def _fallback(source: QpvSource) -> str:
     return url
 
 
-def fetch_official(source: QpvSource, *, refresh: bool = False, progress: bool = True) -> Path:
+def fetch_official(source: QpvSource, *, refresh: bool = False, progress: bool = True,
+                   check=None) -> Path:
     """Return the cached archive of an official source, downloading it when needed.
 
     Without network, an earlier cached copy is used with a :class:`CacheFallbackWarning`;
@@ -149,7 +150,8 @@ def fetch_official(source: QpvSource, *, refresh: bool = False, progress: bool =
         return target
     try:
         url = resolve_url(source)
-        return fetch(url, kind="zip", refresh=refresh, progress=progress, path=target)
+        return fetch(url, kind="zip", refresh=refresh, progress=progress, path=target,
+                     check=check)
     except DownloadError as exc:
         if target.exists() and read_metadata(target) is not None:
             warnings.warn(f"{exc} — copie en cache utilisée.", CacheFallbackWarning, stacklevel=2)

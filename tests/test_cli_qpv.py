@@ -91,3 +91,17 @@ def test_wheel_ships_the_bundled_data(tmp_path):
     for name in ("qpv2024_france.geojson.gz", "qpv2015_occitanie.geojson",
                  "qpv2015_occitanie_chiffres_cles.csv", "SOURCES.md"):
         assert f"geo/data/{name}" in names
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """``ess-qpv qpv info | head -1``: the reader leaves early; no traceback, exit 0."""
+    import shutil
+    import subprocess
+
+    process = subprocess.Popen([shutil.which("ess-qpv"), "qpv", "info"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert first.startswith(b"Source")
+    assert process.returncode == 0 and b"Traceback" not in err and b"Error" not in err

@@ -10,7 +10,7 @@ import pytest
 from geo import cli, qpv, settings, sources
 from geo._errors import EssQpvError
 from geo.download import CacheFallbackWarning, read_metadata
-from tests.servers import RESOURCE_2024, datagouv_dataset, official_2024_zip
+from tests.servers import QP2015_OCC, RESOURCE_2024, datagouv_dataset, official_2024_zip
 
 API = f"/api/1/datasets/{sources.QPV_DATASET}/"
 ZIP = "/files/qpv-2024-geojson.zip"
@@ -142,3 +142,31 @@ def test_any_url_is_a_source(server):
     server.set("/contours/qpv.zip", ok(official_2024_zip()))
     frame = qpv.load_qpv(f"{server.url}/contours/qpv.zip", departement="75", progress=False)
     assert len(frame) == 21
+
+
+def test_a_truncated_download_with_a_matching_length_never_enters_the_cache(server,
+                                                                            isolated_cache):
+    """A server that cuts the file *and* announces the cut length: only parsing tells."""
+    body = QP2015_OCC.read_bytes()
+    cut = body[: len(body) // 2]
+    server.set("/qpv.geojson", {"body": cut, "headers": {"Content-Type": "application/json"}})
+    url = f"{server.url}/qpv.geojson"
+    with pytest.raises(EssQpvError, match="ne se lit pas.*rien n'a été mis en cache"):
+        qpv.load_qpv(url, progress=False)
+    assert not [p for p in cache_files(isolated_cache) if p.endswith("qpv.geojson")]
+    # The server mended: the next run downloads and reads it.
+    server.set("/qpv.geojson", {"body": body, "headers": {"Content-Type": "application/json"}})
+    assert len(qpv.load_qpv(url, progress=False)) == 105
+
+
+def test_a_cached_copy_that_no_longer_reads_is_removed(server, isolated_cache):
+    body = QP2015_OCC.read_bytes()
+    server.set("/qpv.geojson", {"body": body, "headers": {"Content-Type": "application/json"}})
+    url = f"{server.url}/qpv.geojson"
+    qpv.load_qpv(url, progress=False)
+    from geo.download import cached_path
+
+    cached_path(url).write_bytes(body[:1000])  # damaged on disk
+    with pytest.raises(EssQpvError, match="supprimée ; relancez"):
+        qpv.load_qpv(url, progress=False)
+    assert len(qpv.load_qpv(url, progress=False)) == 105

@@ -285,3 +285,29 @@ def test_link_geocodes_the_example_addresses_online(addok, tmp_path, capsys):
     # Without --geocode (no request allowed), the cache of that geocoder still knows them.
     assert cli.main(["link", str(example), "-o", str(out), "--geocoder-url", addok.url]) == 0
     assert "3 géocodées (ok)" in capsys.readouterr().out
+
+
+def test_library_notices_only_with_verbose(tmp_path):
+    """A geocoder that refuses connections makes urllib3 log its retries: the user sees our
+    French error alone, and urllib3's WARNING lines only with -v."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    source = tmp_path / "sites.csv"
+    ADDRESSES.to_csv(source, sep=";", index=False)
+    printed = {}
+    for verbose in (False, True):
+        argv = [shutil.which("ess-qpv"), *(["-v"] if verbose else []), "geocode", str(source),
+                "-o", str(tmp_path / "out.csv"), "--geocoder-url", closed]
+        env = {**os.environ, "ESS_QPV_CACHE": str(tmp_path / f"cache{verbose}")}
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 2
+        printed[verbose] = done.stderr
+    assert printed[False].startswith("Erreur : le géocodeur") and "Traceback" not in printed[False]
+    assert printed[False].count("\n") == 1  # one line: no urllib3, no GDAL, no warning
+    assert "urllib3" in printed[True] and "Retrying" in printed[True]

@@ -312,3 +312,81 @@ def test_library_errors_name_parameters_not_flags(tmp_path):
         run_study(Study(initiatives=table, columns=Columns()))
     assert "--" not in str(caught.value) and caught.value.parameters == ("lon", "lat")
     assert load_study  # the study file door is exercised above
+
+
+def test_a_hostile_qpv_file_with_a_duplicated_code_and_an_invalid_polygon(tmp_path, capsys):
+    """Two features share a code (merged), one self-intersects (repaired), and the QPV name
+    carries a template payload: the map shows it as text, nothing runs."""
+    mark = tmp_path / "PWNED"
+    name = "{{ cycler.__init__.__globals__.os.system('touch " + str(mark) + "') }}"
+    bowtie = [[2.35, 48.93], [2.37, 48.95], [2.37, 48.93], [2.35, 48.95], [2.35, 48.93]]
+    square = [[2.36, 48.93], [2.38, 48.93], [2.38, 48.94], [2.36, 48.94], [2.36, 48.93]]
+    features = [{"type": "Feature", "properties": {"code_qp": "QN09301M", "nom_qp": name,
+                                                   "insee_com": "93066"},
+                 "geometry": {"type": "Polygon", "coordinates": [ring]}}
+                for ring in (bowtie, square)]
+    qpv_file = tmp_path / "qpv.geojson"
+    qpv_file.write_text(json.dumps({"type": "FeatureCollection", "features": features}),
+                        encoding="utf-8")
+    table = tmp_path / "a.csv"
+    table.write_text("nom;latitude;longitude\nA;48.935;2.365\n", encoding="utf-8")
+    assert cli.main(["link", str(table), "-o", str(tmp_path / "o.csv"), "--qpv",
+                     str(qpv_file)]) == 0
+    out = pd.read_csv(tmp_path / "o.csv", sep=";", dtype=str)
+    assert out["code_qp"][0] == "QN09301M" and out["nom_qp"][0] == name
+    assert cli.main(["map", str(table), "-o", str(tmp_path / "c.html"), "--qpv",
+                     str(qpv_file), "--print", str(tmp_path / "c.pdf")]) == 0
+    page = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert "\\u007b\\u007b cycler" in page and not mark.exists()
+    assert cli.main(["qpv", "info", "--qpv", str(qpv_file)]) == 0
+    assert "Géométries réparées : 1 (après réparation : toutes valides)" in \
+        capsys.readouterr().out
+
+
+def test_help_and_usage_are_french_and_said_once(capsys):
+    for argv in (["link", "--help"], ["qpv", "export", "--help"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        out = capsys.readouterr().out
+        assert out.count("utilisation :") == 1 and "usage" not in out
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["link"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("utilisation :") == 1
+    assert "arguments obligatoires manquants : ENTREE, -o/--sortie" in err
+    assert "the following" not in err
+
+
+def test_no_local_path_in_what_is_published(tmp_path):
+    """The page, the provenance and the report's Sources sheet name files, never where they
+    sit on the author's disk."""
+    folder = tmp_path / "secret-folder"
+    folder.mkdir()
+    (folder / "t.csv").write_bytes(EXAMPLE.read_bytes())
+    (folder / "etude.toml").write_text('[entrees]\ninitiatives = "t.csv"\n'
+                                       '[quartiers]\ncomparer = "bundled-2015-occitanie"\n'
+                                       '[sorties]\ncarte_autonome = ""\ncarte_impression = ""\n',
+                                       encoding="utf-8")
+    assert cli.main(["run", str(folder / "etude.toml")]) == 0
+    out = folder / "resultats"
+    for name in ("carte.html", "provenance.json", "carte-iframe.html"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "secret-folder" not in text and str(tmp_path) not in text, name
+    sources = openpyxl.load_workbook(out / "rapport.xlsx")["Sources"]
+    cells = [str(c.value) for row in sources.iter_rows() for c in row if c.value]
+    assert not [c for c in cells if "secret-folder" in c]
+    assert any(c == "t.csv" for c in cells)
+
+
+def test_the_same_excel_table_from_link_and_from_the_report(tmp_path):
+    assert cli.main(["link", str(EXAMPLE), "-o", str(tmp_path / "sites.xlsx")]) == 0
+    run_study(Study(initiatives=EXAMPLE, outputs={"rapport": tmp_path / "rapport.xlsx"}))
+    table = openpyxl.load_workbook(tmp_path / "sites.xlsx").worksheets[0]
+    report = openpyxl.load_workbook(tmp_path / "rapport.xlsx")["Initiatives"]
+    rows = [[c.value for c in row] for row in table.iter_rows()]
+    assert rows == [[c.value for c in row] for row in report.iter_rows()]
+    header = rows[0]
+    assert "Relation aux QPV" in header and "Distance au QPV le plus proche (m)" in header
+    lat = header.index("latitude")
+    assert isinstance(rows[1][lat], float)  # numbers are numbers
+    assert isinstance(rows[1][header.index("code_postal")], str)  # codes stay text

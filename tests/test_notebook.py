@@ -20,3 +20,5 @@ def test_notebook_runs_clean(tmp_path):
     assert len(images) == 3  # the three charts
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert any("leaflet" in h.lower() and "height" in h for h in html)  # the map, inline
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "Colonnes : coordonnées" in printed  # it ran the study engine, like the CLI
