@@ -31,6 +31,7 @@ from ._validate import check_embed_url, safe_url
 from .geometry import to_metric
 from .link import LinkResult
 from .territories import TERRITORIES, territory_of_departement
+from .vocabulary import DEFAULT_TITLE, find_column
 
 #: Credits shown on every map.
 SOURCES_LINE = "Sources : ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale"
@@ -98,7 +99,8 @@ def marker_svg(style: ThemeStyle, size: int = 22) -> str:
                   (h + 3, h + 3), (h + 3, s - 2), (h - 3, s - 2), (h - 3, h + 3), (2, h + 3),
                   (2, h - 3), (h - 3, h - 3)],
     }
-    paint = f'fill="{style.color}" stroke="#fff" stroke-width="2"'
+    # A dark outline gives every colour 3:1 against any background (WCAG 1.4.11).
+    paint = f'fill="{style.color}" stroke="#1a1a1a" stroke-width="1.5"'
     if style.shape == "circle":
         body = f'<circle cx="{h}" cy="{h}" r="{r}" {paint}/>'
     elif style.shape == "square":
@@ -221,12 +223,16 @@ def embed_snippet(url: str, *, title: str, width: str = "100%", height: int = 60
     """An ``<iframe>`` to paste into a web page (fixed height, responsive width).
 
     ``url`` is an http(s) address or a relative path (the map's file name); anything else
-    (``javascript:``, ``data:``…) is refused.
+    (``javascript:``, ``data:``…) is refused. A link to the page's text version (the table
+    « Données de la carte ») follows the frame.
     """
     check_embed_url(url)
+    text_version = url.split("#")[0] + "#essqpv-donnees"
     return (f'<iframe src="{html_text(url)}" title="{html_text(title)}" '
             f'width="{html_text(width)}" height="{int(height)}" style="border:0" '
-            f'loading="lazy" allowfullscreen></iframe>\n')
+            f'loading="lazy" allowfullscreen></iframe>\n'
+            f'<p><a href="{html_text(text_version)}">Données de la carte « '
+            f'{html_text(title)} » (version texte)</a></p>\n')
 
 
 # --------------------------------------------------------------------------- elements
@@ -268,6 +274,12 @@ var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
     layer.bindTooltip(window.essqpv.el("span", "", p.nom_qp + " · " + p.code_qp +
                       (p.communes ? " · " + p.communes : "")), {sticky: true});
     layer.bindPopup(function () { return window.essqpv.qpvCard(p); });
+    // Hundreds of shapes must not stand in the keyboard's way to the initiatives: a
+    // quartier is reached by the search box (which opens its card) and the table.
+    layer.on("add", function () {
+      var el = layer.getElement();
+      if (el) { el.setAttribute("tabindex", "-1"); el.setAttribute("aria-hidden", "true"); }
+    });
   }
 }).addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
@@ -306,26 +318,13 @@ class SitesLayer(JSCSSMixin, Layer):
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
   showCoverageOnHover: false, maxClusterRadius: 45, spiderfyOnMaxZoom: true,
+  chunkedLoading: true,
   iconCreateFunction: function (c) {
-    var n = c.getChildCount();
-    return L.divIcon({html: '<div style="background:{{ this.color }}"><span>' + n +
-      '</span></div>', className: 'marker-cluster essqpv-cluster', iconSize: [36, 36]});
+    return window.essqpv.clusterIcon(c.getChildCount(), {{ this.color_js }}, {{ this.theme }},
+                                     c);
   }}){% else %}L.featureGroup(){% endif %};
-(function () {
-  var icon = L.divIcon({html: {{ this.svg }}, className: "essqpv-divicon",
-                        iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});
-  var names = window.essqpv.names, theme = {{ this.theme }};
-  {{ this.sites }}.forEach(function (site) {
-    site.t = theme;
-    var marker = L.marker([site.y, site.x], {icon: icon, title: site.n, alt: site.n});
-    marker.bindPopup(function () { return window.essqpv.siteCard(site, names); },
-                     {maxWidth: 320});
-    window.essqpv.markers[site.id] = marker;
-    window.essqpv.index.push({label: site.n, kind: "site", marker: site.id,
-                              group: "{{ this.get_name() }}"});
-    {{ this.get_name() }}.addLayer(marker);
-  });
-})();
+window.essqpv.addSites({{ this.get_name() }}, "{{ this.get_name() }}", {{ this.sites }},
+                       {{ this.theme }}, {{ this.svg }});
 {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
 
@@ -336,7 +335,7 @@ var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
         self.sites = _js(sites)
         self.theme = _js(theme if theme != _NO_THEME else "")
         self.svg = _js(marker_svg(style))
-        self.color = style.color
+        self.color_js = _js(style.color)
         self.cluster = cluster
         if not cluster:
             self.default_js, self.default_css = [], []
@@ -361,18 +360,21 @@ var {{ this.get_name() }} = L.featureGroup();
         self.lines = _js(lines)
 
 
-class _Names(MacroElement):
-    """QPV names by code, once for every popup of the page."""
+class _PageData(MacroElement):
+    """Data every part of the page shares: QPV names by code (popups, table) and the sites
+    that could not be placed (listed in the table as such)."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 window.essqpv.names = {{ this.names }};
+window.essqpv.unlocated = {{ this.unlocated }};
 {% endmacro %}""")
 
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], unlocated: list[dict]) -> None:
         super().__init__()
-        self._name = "EssQpvNames"
+        self._name = "EssQpvData"
         self.names = _js(names)
+        self.unlocated = _js(unlocated)
 
 
 class _Box(MacroElement):
@@ -385,6 +387,7 @@ class _Box(MacroElement):
   box.onAdd = function () {
     var div = L.DomUtil.create("div", "{{ this.css_class }}");
     div.innerHTML = {{ this.content }};
+    {% if this.decorative %}div.setAttribute("aria-hidden", "true");{% endif %}
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     return div;
@@ -393,9 +396,11 @@ class _Box(MacroElement):
 })();
 {% endmacro %}""")
 
-    def __init__(self, content_html: str, position: str, css_class: str) -> None:
+    def __init__(self, content_html: str, position: str, css_class: str,
+                 decorative: bool = False) -> None:
         super().__init__()
         self._name = "EssQpvBox"
+        self.decorative = decorative  # repeats what the page says elsewhere (the <h1>)
         self.content = _js(content_html)
         self.position = position
         self.css_class = css_class
@@ -429,6 +434,35 @@ class _Controls(MacroElement):
         self.minimap_tiles_js = _js(minimap_tiles)
 
 
+# --------------------------------------------------------------------------- the page
+
+
+_FoliumTemplate = type(folium.Map._template)
+
+#: The whole document: French, titled, script inside the body.
+_DOCUMENT = Template(
+    '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<title>{{ this.title }}</title>\n'
+    "{{ this.header.render(**kwargs) }}\n</head>\n<body>\n{{ this.html.render(**kwargs) }}\n"
+    "<script>\n{{ this.script.render(**kwargs) }}\n</script>\n</body>\n</html>\n")
+
+
+class EssMap(folium.Map):
+    """folium's map in our own page (``templates/page.html``): ``lang="fr"``, a title, zoom
+    allowed, a skip link, and the « Données de la carte » table that JavaScript fills from
+    the same data as the markers. ``title`` is user text, written inert."""
+
+    _template = _FoliumTemplate(_template("page.html"))
+
+    def __init__(self, *, title: str, map_height: str = "82vh", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.page_title = html_text(title)
+        self.credits = html_text(SOURCES_LINE + " ; fonds : IGN – ADMIN EXPRESS COG 2018")
+        self.map_height = map_height
+        root = self.get_root()
+        root._template = _DOCUMENT
+        root.title = self.page_title
+
+
 # --------------------------------------------------------------------------- the map
 
 
@@ -442,7 +476,8 @@ def make_map(
     address_columns: list[str] | None = None,
     website_column: str | None = None,
     id_column: str | None = None,
-    title: str = "Initiatives de l'ESS et quartiers prioritaires",
+    city_column: str | None = None,
+    title: str = DEFAULT_TITLE,
     subtitle: str | None = None,
     cluster: bool = True,
     distance: float | None = None,
@@ -461,8 +496,9 @@ def make_map(
         QPV to draw (EPSG:4326), already focused on the territory of the map.
     previous
         Another generation to draw as dashed outlines (e.g. QPV 2015), off by default.
-    theme_column, name_column, address_columns, website_column, id_column
-        Columns of ``result.sites`` for the legend, popups and links between sites.
+    theme_column, name_column, address_columns, website_column, id_column, city_column
+        Columns of ``result.sites`` for the legend, popups, the table and the links between
+        sites (the commune column is found by name when not given).
     cluster
         Group nearby markers into clusters (per theme).
     distance
@@ -478,8 +514,7 @@ def make_map(
     distance = result.distance if distance is None else distance
     sites = result.sites
     located = sites[sites.geometry.notna()]
-    fmap = folium.Map(tiles=None, control_scale=True, max_zoom=19, zoom_start=6,
-                      location=[46.6, 2.4])
+    fmap = EssMap(title=title, tiles=None, max_zoom=19, zoom_start=6, location=[46.6, 2.4])
     # Only Leaflet itself: our markers are SVG, our popups plain DOM (no Bootstrap, no fonts).
     fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
     fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
@@ -512,9 +547,11 @@ def make_map(
 
     themes_of, styles = site_themes(located, theme_column)
     themes = list(styles)
-    _Names(names).add_to(fmap)
+    city_column = city_column or find_column([str(c) for c in sites.columns], "city")
+    _PageData(names, _unlocated_records(sites, name_column, theme_column, city_column)
+              ).add_to(fmap)
     records = _site_records(result, located, name_column, address_columns, website_column,
-                            id_column)
+                            id_column, city_column)
     for theme in themes:
         members = [records[i] for i in np.flatnonzero((themes_of == theme).to_numpy())]
         # Leaflet's layer control shows names as HTML: escape the user's theme.
@@ -527,7 +564,8 @@ def make_map(
 
 
     not_located = int((sites.geometry.isna()).sum())
-    _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title").add_to(fmap)
+    _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title",
+         decorative=True).add_to(fmap)
     _Box(_legend_html(styles, themes_of, qpv_layers, distance), "bottomleft",
          "essqpv-legend").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
@@ -571,8 +609,24 @@ def _qpv_features(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
     return _packed(props, compact_polygons(qpv))
 
 
+def _text(row, column: str | None) -> str:
+    return str(row[column]).strip() if column and pd.notna(row[column]) else ""
+
+
+def _unlocated_records(sites: gpd.GeoDataFrame, name_column, theme_column,
+                       city_column) -> list[dict]:
+    """The sites without a point, for the table: name, theme, commune and why."""
+    records = []
+    for i, row in sites[sites.geometry.isna()].iterrows():
+        record = {"n": _text(row, name_column) or f"Site {i + 1}",
+                  "t": _text(row, theme_column), "c": _text(row, city_column),
+                  "why": str(row.get("note_localisation", "") or "")}
+        records.append({k: v for k, v in record.items() if v})
+    return records
+
+
 def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
-                  address_columns, website_column, id_column) -> list[dict]:
+                  address_columns, website_column, id_column, city_column=None) -> list[dict]:
     """One compact record per located site (empty fields left out) for the page's JSON."""
     near = result.long[result.long["relation"] == "nearby"]
     nearby = near.groupby("_site")[["code_qp", "distance_m"]].apply(
@@ -595,6 +649,7 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
             "nq": row["nearest_code_qp"],
             "d": None if pd.isna(row["distance_m"]) else int(row["distance_m"]),
             "w": safe_url(row[website_column]) if website_column else "",
+            "c": _text(row, city_column),
         }
         record = {k: v for k, v in record.items() if v not in ("", [], None)}
         if ids is not None and per_initiative[ids.iat[pos]] > 1:

@@ -16,7 +16,7 @@ class Page:
     """A page with network control: ``offline`` blocks every request but the file itself;
     otherwise CDN assets are served from their packaged copies and the rest (tiles) fails."""
 
-    def __init__(self, browser, path: Path, *, offline: bool) -> None:
+    def __init__(self, browser, path: Path, *, offline: bool, ready: str | None = None) -> None:
         self.requests: list[str] = []
         self.dialogs: list[str] = []
         self.errors: list[str] = []
@@ -25,7 +25,8 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.route("**/*", lambda route: self._route(route, offline))
         self.page.goto(path.resolve().as_uri())
-        self.page.wait_for_function("window.L !== undefined && document.readyState == 'complete'")
+        self.page.wait_for_function(
+            ready or "window.L !== undefined && document.readyState == 'complete'")
         self.page.wait_for_timeout(300)
 
     def _dialog(self, dialog) -> None:
@@ -46,3 +47,30 @@ class Page:
 
     def js(self, code: str, *args):
         return self.page.evaluate(code, *args)
+
+
+#: The accessibility checkers (npm packages for the tests, installed by tests/setup.sh).
+CHECKERS = Path(__file__).resolve().parent / "js" / "node_modules"
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page (id, impact, nodes)."""
+    page.add_script_tag(path=str(CHECKERS / "axe-core" / "axe.min.js"))
+    return page.evaluate("""async () => {
+      const r = await axe.run(document, {runOnly: {type: "tag",
+        values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
+      return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 5).map(n => n.html.slice(0, 160))}));
+    }""")
+
+
+def htmlcs_errors(page) -> list[dict]:
+    """HTML_CodeSniffer's WCAG2AA errors on the page (code, message, element)."""
+    page.add_script_tag(path=str(CHECKERS / "html_codesniffer" / "build" / "HTMLCS.js"))
+    return page.evaluate("""() => new Promise(resolve => {
+      HTMLCS.process("WCAG2AA", document, () => {
+        resolve(HTMLCS.getMessages().filter(m => m.type === HTMLCS.ERROR).map(m => ({
+          code: m.code, msg: m.msg.slice(0, 200),
+          html: (m.element.outerHTML || "").slice(0, 160)})));
+      });
+    })""")

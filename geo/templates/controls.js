@@ -56,6 +56,7 @@
         list.appendChild(option);
       });
       var message = L.DomUtil.create("div", "essqpv-search-message", box);
+      message.setAttribute("role", "status");
       function go() {
         var text = input.value.trim().toLowerCase();
         if (!text) { return; }
@@ -80,6 +81,7 @@
       link.href = "#";
       link.title = "Plein écran";
       link.setAttribute("role", "button");
+      link.setAttribute("aria-label", "Plein écran");
       link.innerHTML = '<svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">' +
         '<path d="M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5" fill="none" stroke="#333" ' +
         'stroke-width="2"/></svg>';
@@ -94,6 +96,111 @@
     }
   });
   new FullScreen().addTo(map);
+
+  // Leaflet's own controls, in French and named for assistive technologies.
+  var toggle = map.getContainer().querySelector(".leaflet-control-layers-toggle");
+  if (toggle) {
+    toggle.title = "Couches de la carte";
+    toggle.setAttribute("aria-label", "Couches de la carte");
+  }
+  map.on("popupopen", function (e) {
+    var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) {
+      close.setAttribute("aria-label", "Fermer la fenêtre");
+      close.title = "Fermer la fenêtre";
+    }
+  });
+  // Escape closes the open popup and gives the focus back to its marker.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") { return; }
+    var popup = null;
+    map.eachLayer(function (l) { if (l instanceof L.Popup && map.hasLayer(l)) { popup = l; } });
+    if (!popup) { return; }
+    var source = popup._source;
+    map.closePopup();
+    if (source && source.getElement && source.getElement()) { source.getElement().focus(); }
+  });
+
+  // « Données de la carte »: every site, located or not, following the layers shown.
+  (function () {
+    var E = window.essqpv, names = E.names, body = document.getElementById("essqpv-rows");
+    if (!body) { return; }
+    var more = document.getElementById("essqpv-more");
+    var caption = document.getElementById("essqpv-caption");
+    var PAGE = 500, shown = PAGE;
+    function visible() {
+      return E.sites.filter(function (s) { return map.hasLayer(window[s.g]); });
+    }
+    function cell(row, text) { row.appendChild(E.el("td", "", text || "")); }
+    function quartiers(site) {
+      if (site.r === "implanted") {
+        return (site.q || []).map(function (c) { return E.quartier(names, c); }).join(", ");
+      }
+      if (site.r === "nearby") {
+        return (site.nb || []).map(function (p) { return E.quartier(names, p[0]); }).join(", ");
+      }
+      return site.nq ? "le plus proche : " + E.quartier(names, site.nq) : "";
+    }
+    function distance(site) {
+      if (site.r === "implanted") { return "dans le quartier"; }
+      if (site.r === "nearby") { return E.metres(Math.min.apply(null, site.nb.map(
+        function (p) { return p[1]; }))); }
+      return site.d !== undefined ? E.metres(site.d) : "";
+    }
+    function render() {
+      var sites = visible(), rows = sites.slice(0, shown);
+      var frag = document.createDocumentFragment();
+      rows.forEach(function (site) {
+        var row = E.el("tr");
+        row.appendChild(E.el("th", "", site.n)).setAttribute("scope", "row");
+        cell(row, site.t || "Sans thème");
+        cell(row, site.c);
+        cell(row, quartiers(site));
+        cell(row, E.RELATIONS[site.r] || site.r);
+        cell(row, distance(site));
+        var td = E.el("td"), button = E.el("button", "essqpv-show", "Voir sur la carte");
+        button.type = "button";
+        button.appendChild(E.el("span", "essqpv-sr", " : " + site.n));
+        L.DomEvent.on(button, "click", function () {
+          map.getContainer().scrollIntoView();
+          show({kind: "site", marker: site.id, group: site.g});
+          var marker = E.markers[site.id];
+          setTimeout(function () {
+            if (marker.getElement()) { marker.getElement().focus(); }
+          }, 400);
+        });
+        td.appendChild(button);
+        row.appendChild(td);
+        frag.appendChild(row);
+      });
+      if (shown >= sites.length) {
+        E.unlocated.forEach(function (site) {
+          var row = E.el("tr", "essqpv-unlocated");
+          row.appendChild(E.el("th", "", site.n)).setAttribute("scope", "row");
+          cell(row, site.t || "Sans thème");
+          cell(row, site.c);
+          cell(row, site.why || "");
+          cell(row, E.RELATIONS.not_located);
+          cell(row, "");
+          cell(row, "absente de la carte");
+          frag.appendChild(row);
+        });
+      }
+      body.textContent = "";
+      body.appendChild(frag);
+      caption.textContent = "Initiatives de la carte : " + sites.length +
+        " site(s) localisé(s) dans les couches affichées" +
+        (E.unlocated.length ? ", " + E.unlocated.length + " non localisé(s) en fin de liste" : "") +
+        (sites.length > rows.length ? " ; " + rows.length + " ligne(s) affichée(s)" : "") + ".";
+      var rest = sites.length - rows.length;
+      more.hidden = rest <= 0;
+      more.textContent = "Afficher " + Math.min(PAGE, rest) + " ligne(s) de plus (" + rest +
+        " restante(s))";
+    }
+    L.DomEvent.on(more, "click", function () { shown += PAGE; render(); });
+    map.on("overlayadd overlayremove", function () { shown = PAGE; render(); });
+    render();
+  })();
 
   {% if this.minimap_tiles %}
   var MiniMap = L.Control.extend({

@@ -1,6 +1,9 @@
 // ess-qpv data layers, built from compact JSON with DOM APIs (user text is never parsed as HTML).
 window.essqpv = window.essqpv || {
   markers: {},
+  // Every located site (records of the layers) and the unlocated ones: the table's rows.
+  sites: [],
+  unlocated: [],
   // Search entries, filled by the layers: {label, kind: "site"|"qpv", ...}.
   index: [],
   // Packed polygons (see geo.maps.pack): per polygon, rings of integer coordinates
@@ -36,25 +39,80 @@ window.essqpv = window.essqpv || {
     var name = names[code];
     return name ? "« " + name + " » (" + code + ")" : code;
   },
+  RELATIONS: {implanted: "implantée", nearby: "à proximité", none: "hors quartier",
+              not_located: "non localisée"},
+  // The quartier a site belongs to or is near, and how, in words (popup, label, table).
+  relationText: function (site, names) {
+    var E = window.essqpv;
+    if (site.r === "implanted") {
+      return "Implantée dans le quartier " + (site.q || []).map(function (c) {
+        return E.quartier(names, c); }).join(", ");
+    }
+    if (site.r === "nearby") {
+      return "À proximité du quartier " + (site.nb || []).map(function (p) {
+        return E.quartier(names, p[0]) + " (" + E.metres(p[1]) + ")"; }).join(", ");
+    }
+    if (site.nq) {
+      return "Hors quartier prioritaire (le plus proche : " + E.quartier(names, site.nq) +
+        ", à " + E.metres(site.d) + ")";
+    }
+    return "Hors quartier prioritaire";
+  },
+  // A marker icon with an accessible name (Leaflet gives it tabindex and role=button).
+  Icon: L.DivIcon.extend({
+    createIcon: function (old) {
+      var icon = L.DivIcon.prototype.createIcon.call(this, old);
+      icon.setAttribute("aria-label", this.options.label);
+      icon.removeAttribute("title");
+      var cluster = this.options.cluster;
+      if (cluster) {
+        // Leaflet's keyboard "click" does not reach the cluster group: open it ourselves.
+        L.DomEvent.on(icon, "keydown", function (e) {
+          if (e.key !== "Enter" && e.key !== " ") { return; }
+          L.DomEvent.preventDefault(e);
+          var map = cluster._map, zoom = map.getZoom();
+          cluster.zoomToBounds({padding: [30, 30]});
+          if (map.getZoom() === zoom) { cluster.spiderfy(); }
+        });
+      }
+      return icon;
+    }
+  }),
+  clusterIcon: function (n, color, theme, cluster) {
+    var E = window.essqpv, box = E.el("div"), count = E.el("span", "", String(n));
+    box.style.borderColor = color;
+    box.appendChild(count);
+    return new E.Icon({html: box, className: "marker-cluster essqpv-cluster",
+                       iconSize: [36, 36], cluster: cluster,
+                       label: n + " initiatives regroupées" + (theme ? " (" + theme + ")" : "") +
+                              " : Entrée pour zoomer"});
+  },
+  // The markers of one theme: built, registered for search and table, added in bulk.
+  addSites: function (group, groupName, sites, theme, svg) {
+    var E = window.essqpv, names = E.names, markers = [];
+    sites.forEach(function (site) {
+      site.t = theme;
+      site.g = groupName;
+      var label = site.n + (theme ? ", " + theme : "") + " : " + E.relationText(site, names);
+      var marker = L.marker([site.y, site.x], {
+        icon: new E.Icon({html: svg, className: "essqpv-divicon", iconSize: [22, 22],
+                          iconAnchor: [11, 11], popupAnchor: [0, -10], label: label}),
+        keyboard: true});
+      marker.bindPopup(function () { return E.siteCard(site, names); }, {maxWidth: 320});
+      E.markers[site.id] = marker;
+      E.sites.push(site);
+      E.index.push({label: site.n, kind: "site", marker: site.id, group: groupName});
+      markers.push(marker);
+    });
+    if (group.addLayers) { group.addLayers(markers); }
+    else { markers.forEach(function (m) { group.addLayer(m); }); }
+  },
   siteCard: function (site, names) {
     var E = window.essqpv, card = E.el("div", "essqpv-card");
     card.appendChild(E.el("h3", "", site.n));
     if (site.t) { card.appendChild(E.el("div", "theme", site.t)); }
     if (site.a) { card.appendChild(E.el("div", "", site.a)); }
-    var rel = E.el("div");
-    if (site.r === "implanted") {
-      rel.textContent = "Implantée dans le quartier " + (site.q || []).map(function (c) {
-        return E.quartier(names, c); }).join(", ");
-    } else if (site.r === "nearby") {
-      rel.textContent = "À proximité du quartier " + (site.nb || []).map(function (p) {
-        return E.quartier(names, p[0]) + " (" + E.metres(p[1]) + ")"; }).join(", ");
-    } else if (site.nq) {
-      rel.textContent = "Hors quartier prioritaire (le plus proche : " +
-        E.quartier(names, site.nq) + ", à " + E.metres(site.d) + ")";
-    } else {
-      rel.textContent = "Hors quartier prioritaire";
-    }
-    card.appendChild(rel);
+    card.appendChild(E.el("div", "", E.relationText(site, names)));
     if (site.s && site.s.length) {
       card.appendChild(E.el("div", "", "Intervient dans :"));
       var list = E.el("ul");

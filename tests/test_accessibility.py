@@ -1,0 +1,209 @@
+"""RGAA / WCAG 2.1 AA on every kind of page ess-qpv writes, checked in Debian's Chromium with
+axe-core and HTML_CodeSniffer (npm packages for the tests), and by a keyboard user."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo import cli
+from geo.qpv import load_qpv
+from tests.browser import ARGS, CHROMIUM, Page, axe_violations, htmlcs_errors
+from tests.servers import ROOT_DATA
+
+EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
+THEMES = ["Épicerie solidaire", "Recyclerie", "Tiers-lieu", "Conciergerie solidaire",
+          "Café associatif", "Jardin partagé", "Insertion", "Mobilité solidaire",
+          "Habitat", "Culture"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def national_directory(path, n: int = 800) -> None:
+    """A directory the size of a real one: sites around real QPV all over France, ten themes,
+    a few without coordinates."""
+    qpv = load_qpv()
+    rng = np.random.default_rng(7)
+    centres = qpv.geometry.representative_point().to_numpy()[rng.integers(0, len(qpv), n)]
+    lat = np.array([p.y for p in centres]) + rng.normal(0, 0.002, n)
+    lon = np.array([p.x for p in centres]) + rng.normal(0, 0.003, n)
+    frame = pd.DataFrame({"id_initiative": [f"I{i // 2}" for i in range(n)],
+                          "nom": [f"Structure {i}" for i in range(n)],
+                          "theme": rng.choice(THEMES, n), "commune": "",
+                          "latitude": lat.round(6).astype(str),
+                          "longitude": lon.round(6).astype(str)})
+    frame.loc[:4, ["latitude", "longitude"]] = ""
+    frame.to_csv(path, sep=";", index=False)
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pages")
+    assert cli.main(["demo", "-o", str(out / "demo")]) == 0
+    national_directory(out / "annuaire.csv")
+    assert cli.main(["map", str(out / "annuaire.csv"), "-o", str(out / "national.html"),
+                     "--self-contained", "--embed", str(out / "iframe.html"),
+                     "--title", "Annuaire national (synthétique)"]) == 0
+    snippet = (out / "iframe.html").read_text(encoding="utf-8")
+    (out / "hote.html").write_text(
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Page hôte</title>'
+        f"</head><body><main><h1>Carte intégrée</h1>{snippet}</main></body></html>",
+        encoding="utf-8")
+    return out
+
+
+PAGES = [("demo/carte.html", False), ("demo/carte-autonome.html", True),
+         ("national.html", False), ("national-autonome.html", True), ("hote.html", False)]
+
+
+@pytest.mark.parametrize(("name", "offline"), PAGES, ids=[p for p, _ in PAGES])
+def test_axe_and_html_codesniffer_find_nothing(browser, pages, name, offline):
+    page = Page(browser, pages / name, offline=offline,
+                ready="document.readyState == 'complete'" if name == "hote.html" else None)
+    try:
+        assert page.errors == []
+        assert axe_violations(page.page) == []
+        assert htmlcs_errors(page.page) == []
+        if name == "hote.html":  # the map inside its frame passes too
+            frame = page.page.frames[1]
+            frame.wait_for_function("window.L !== undefined")
+            assert axe_violations(frame) == [] and htmlcs_errors(frame) == []
+    finally:
+        page.page.close()
+
+
+def test_the_page_is_french_titled_and_zoomable(browser, pages):
+    page = Page(browser, pages / "demo" / "carte.html", offline=False)
+    try:
+        assert page.js("() => document.documentElement.lang") == "fr"
+        assert page.js("() => document.title").startswith("Exemple fictif")
+        viewport = page.js("() => document.querySelector('meta[name=viewport]').content")
+        assert "user-scalable" not in viewport and "maximum-scale" not in viewport
+        labels = page.js("""() => [...document.querySelectorAll(
+            '.leaflet-control-zoom a, .leaflet-control-layers-toggle')].map(a => a.title)""")
+        assert labels == ["Zoom avant", "Zoom arrière", "Couches de la carte"]
+        assert page.js("() => document.querySelector('.leaflet-control-scale-line')"
+                       ".textContent").endswith(("m", "km"))
+    finally:
+        page.page.close()
+
+
+def test_a_keyboard_user_reaches_a_marker_opens_and_closes_its_popup(browser, pages):
+    page = Page(browser, pages / "demo" / "carte.html", offline=False)
+    kb = page.page.keyboard
+    try:
+        kb.press("Tab")
+        assert page.js("() => document.activeElement.className") == "essqpv-skip"
+        for _ in range(80):
+            kb.press("Tab")
+            if page.js("() => document.activeElement.classList.contains('essqpv-divicon')"):
+                break
+        else:
+            pytest.fail("no marker reached with the keyboard")
+        name = page.js("() => document.activeElement.getAttribute('aria-label')")
+        assert " : " in name and ("quartier" in name or "Hors" in name)
+        kb.press("Enter")
+        page.page.wait_for_selector(".leaflet-popup")
+        close = page.js("() => document.querySelector('.leaflet-popup-close-button')"
+                        ".getAttribute('aria-label')")
+        assert close == "Fermer la fenêtre"
+        assert page.js("() => document.querySelector('.leaflet-popup h3').textContent") == \
+            name.split(",")[0].split(" : ")[0]
+        kb.press("Escape")
+        page.page.wait_for_function("document.querySelectorAll('.leaflet-popup').length == 0")
+        assert page.js("() => document.activeElement.getAttribute('aria-label')") == name
+    finally:
+        page.page.close()
+
+
+def test_clusters_have_a_name_and_open_with_the_keyboard(browser, pages):
+    page = Page(browser, pages / "national.html", offline=False)
+    try:
+        label = page.js("() => document.querySelector('.essqpv-cluster')"
+                        ".getAttribute('aria-label')")
+        assert "initiatives regroupées" in label and "Entrée pour zoomer" in label
+        zoom = page.js("() => Object.values(window).find(v => v instanceof L.Map).getZoom()")
+        page.page.focus(".essqpv-cluster")
+        page.page.keyboard.press("Enter")
+        page.page.wait_for_timeout(800)
+        assert page.js("() => Object.values(window).find(v => v instanceof L.Map)"
+                       ".getZoom()") > zoom
+    finally:
+        page.page.close()
+
+
+def test_search_and_layer_control_by_keyboard(browser, pages):
+    page = Page(browser, pages / "demo" / "carte.html", offline=False)
+    kb = page.page.keyboard
+    try:
+        page.page.focus(".essqpv-search input")
+        kb.type("Recyclerie")
+        kb.press("Enter")
+        page.page.wait_for_selector(".leaflet-popup h3")
+        assert "Recyclerie" in page.js(
+            "() => document.querySelector('.leaflet-popup h3').textContent")
+        kb.press("Escape")
+        rows = page.js("() => document.querySelectorAll('#essqpv-rows tr').length")
+        page.page.focus(".leaflet-control-layers-toggle")
+        kb.press("Enter")
+        # the first theme's checkbox: unchecking it hides its rows from the table
+        boxes = page.page.locator(".leaflet-control-layers-overlays input")
+        theme_box = boxes.nth(2)  # after the QPV layers and the band
+        theme_box.focus()
+        kb.press("Space")
+        assert page.js("() => document.querySelectorAll('#essqpv-rows tr').length") < rows
+        kb.press("Space")
+        assert page.js("() => document.querySelectorAll('#essqpv-rows tr').length") == rows
+    finally:
+        page.page.close()
+
+
+def test_every_initiative_is_in_the_text_alternative(browser, pages):
+    page = Page(browser, pages / "national.html", offline=False)
+    try:
+        more = page.page.locator("#essqpv-more")
+        while more.is_visible():
+            more.click()
+        names = page.js("() => [...document.querySelectorAll('#essqpv-rows th')]"
+                        ".map(th => th.textContent)")
+        table = pd.read_csv(pages / "annuaire.csv", sep=";", dtype=str, keep_default_na=False)
+        assert sorted(names) == sorted(table["nom"])
+        unlocated = page.js("() => [...document.querySelectorAll('tr.essqpv-unlocated th')]"
+                            ".map(th => th.textContent)")
+        assert sorted(unlocated) == sorted(table["nom"][:5])
+        caption = page.js("() => document.querySelector('#essqpv-caption').textContent")
+        assert "795 site(s) localisé(s)" in caption and "5 non localisé(s)" in caption
+        # choosing a row shows its marker
+        page.page.locator("#essqpv-rows .essqpv-show").nth(10).click()
+        page.page.wait_for_selector(".leaflet-popup h3", timeout=5000)
+        shown = page.js("() => document.querySelector('.leaflet-popup h3').textContent")
+        assert shown == names[10]
+    finally:
+        page.page.close()
+
+
+def test_the_skip_link_leads_to_the_table(browser, pages):
+    page = Page(browser, pages / "demo" / "carte.html", offline=False)
+    try:
+        page.page.keyboard.press("Tab")
+        page.page.keyboard.press("Enter")
+        assert page.js("() => location.hash") == "#essqpv-donnees"
+        heading = page.js("() => document.querySelector('#essqpv-donnees h2').textContent")
+        assert heading == "Données de la carte"
+    finally:
+        page.page.close()
+
+
+def test_the_embed_snippet_has_a_title_and_a_text_version_link(pages):
+    snippet = (pages / "iframe.html").read_text(encoding="utf-8")
+    assert 'title="Annuaire national (synthétique)"' in snippet
+    assert 'href="national.html#essqpv-donnees"' in snippet
