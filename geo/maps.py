@@ -308,6 +308,35 @@ var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
         self.style = _js(BAND_STYLE)
 
 
+class ContextLayer(Layer):
+    """Département and commune outlines with their names (IGN ADMIN EXPRESS), under the
+    quartiers: the map says where it is without tiles; discreet over a base map."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = window.essqpv.context({{ this._parent.get_name() }},
+                                                  {{ this.deps }}, {{ this.communes }});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}""")
+
+    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
+        super().__init__(name="Départements et communes (repères)", overlay=True,
+                         control=True, show=True)
+        self._name = "ContextLayer"
+        from .outlines import context
+
+        deps, communes = context(bounds)
+        self.deps = _js(_places(deps))
+        self.communes = _js(_places(communes))
+
+
+def _places(frame: gpd.GeoDataFrame) -> list:
+    """Outlines with a name and a label point, packed for the page."""
+    props = [{"n": n, "p": [round(y, 5), round(x, 5)]}
+             for n, x, y in zip(frame["nom"], frame["label_x"], frame["label_y"], strict=True)]
+    return _packed(props, frame.geometry.values)
+
+
 class SitesLayer(JSCSSMixin, Layer):
     """The sites of one theme, as SVG markers, clustered or not."""
 
@@ -388,6 +417,12 @@ class _Box(MacroElement):
     var div = L.DomUtil.create("div", "{{ this.css_class }}");
     div.innerHTML = {{ this.content }};
     {% if this.decorative %}div.setAttribute("aria-hidden", "true");{% endif %}
+    {% if this.region %}
+    // A box that may scroll: reachable with the keyboard, and named.
+    div.setAttribute("tabindex", "0");
+    div.setAttribute("role", "region");
+    div.setAttribute("aria-label", {{ this.region }});
+    {% endif %}
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     return div;
@@ -397,10 +432,11 @@ class _Box(MacroElement):
 {% endmacro %}""")
 
     def __init__(self, content_html: str, position: str, css_class: str,
-                 decorative: bool = False) -> None:
+                 decorative: bool = False, region: str | None = None) -> None:
         super().__init__()
         self._name = "EssQpvBox"
         self.decorative = decorative  # repeats what the page says elsewhere (the <h1>)
+        self.region = _js(region) if region else None
         self.content = _js(content_html)
         self.position = position
         self.css_class = css_class
@@ -525,7 +561,12 @@ def make_map(
     fmap.get_root().add_child(_Css(_template("map.css")))
     fmap.get_root().add_child(_Script(_template("layers.js")))
 
-    names = dict(zip(qpv["code_qp"], qpv["nom_qp"], strict=True))
+    view = bounds or (located if len(located) else qpv).total_bounds
+    if np.isfinite(view).all():
+        ContextLayer(tuple(view)).add_to(fmap)
+    # Names of every quartier a site relates to (some lie outside the territory drawn).
+    names = dict(zip(result.long["code_qp"], result.long["nom_qp"], strict=True))
+    names.update(zip(qpv["code_qp"], qpv["nom_qp"], strict=True))
     counts = result.per_qpv.set_index("code_qp") if len(result.per_qpv) else None
     qpv_layers = []
     generation = ", ".join(sorted(set(qpv["generation"]))) or "?"
@@ -566,8 +607,8 @@ def make_map(
     not_located = int((sites.geometry.isna()).sum())
     _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title",
          decorative=True).add_to(fmap)
-    _Box(_legend_html(styles, themes_of, qpv_layers, distance), "bottomleft",
-         "essqpv-legend").add_to(fmap)
+    _Box(_legend_html(styles, themes_of, qpv_layers, distance, links=bool(lines)),
+         "bottomleft", "essqpv-legend", region="Légende de la carte").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     _Controls([layer.get_name() for layer, _, _ in qpv_layers],
               BASEMAPS[0][1].build_url() if minimap else None).add_to(fmap)
@@ -681,7 +722,7 @@ def _title_html(title: str, subtitle: str | None, not_located: int) -> str:
 
 
 def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers,
-                 distance: float) -> str:
+                 distance: float, *, links: bool = False) -> str:
     counts = themes_of.value_counts()
     rows = ["<h4>Initiatives par thème</h4>"]
     for theme, style in styles.items():
@@ -699,4 +740,12 @@ def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers
         rows.append(f"<div><span class='essqpv-swatch' style='border-color:#b03a2e;"
                     f"border-style:dotted;background:#f5b7b155'></span>"
                     f"<span>À moins de {distance:g} m d'un QPV</span></div>")
+    rows.append("<h4 style='margin-top:6px'>Repères</h4>")
+    if links:
+        rows.append("<div><span class='essqpv-line' style='border-top:2px dashed #555'>"
+                    "</span><span>Sites d'une même initiative</span></div>")
+    rows.append("<div><span class='essqpv-line' style='border-top:2px solid #5a5a5a'></span>"
+                "<span>Limite de département</span></div>")
+    rows.append("<div><span class='essqpv-line' style='border-top:1px dashed #777'></span>"
+                "<span>Limite de commune</span></div>")
     return "".join(rows)

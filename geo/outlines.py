@@ -105,3 +105,23 @@ def departement_of_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 def commune_of_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """The code of the commune holding a QPV that contains each point (``""`` elsewhere)."""
     return _area_of_points(communes(), lon, lat, 0.0)
+
+
+def context(bounds: tuple[float, float, float, float], *, margin: float = 0.5
+            ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The départements and the communes (holding a QPV) around ``bounds`` (min lon, min lat,
+    max lon, max lat, EPSG:4326, widened by ``margin`` degrees), simplified for the extent:
+    what a map draws under the quartiers so that it says where it is without tiles."""
+    x0, y0, x1, y1 = bounds
+    box = shapely.box(x0 - margin, y0 - margin, x1 + margin, y1 + margin)
+    # About a thousandth of the view's width: invisible at the scale drawn.
+    tolerance = min(max(x1 - x0, y1 - y0, 0.05) / 1500, 0.01)
+    out = []
+    for frame in (departements(), communes()):
+        near = frame[frame.geometry.intersects(box)].copy()
+        near.geometry = shapely.simplify(near.geometry.values, tolerance,
+                                         preserve_topology=True)
+        near["label_x"] = shapely.get_x(shapely.point_on_surface(near.geometry.values))
+        near["label_y"] = shapely.get_y(shapely.point_on_surface(near.geometry.values))
+        out.append(near.reset_index(drop=True))
+    return out[0], out[1]

@@ -155,10 +155,9 @@ def test_search_and_layer_control_by_keyboard(browser, pages):
         rows = page.js("() => document.querySelectorAll('#essqpv-rows tr').length")
         page.page.focus(".leaflet-control-layers-toggle")
         kb.press("Enter")
-        # the first theme's checkbox: unchecking it hides its rows from the table
-        boxes = page.page.locator(".leaflet-control-layers-overlays input")
-        theme_box = boxes.nth(2)  # after the QPV layers and the band
-        theme_box.focus()
+        # a theme's checkbox: unchecking it hides its rows from the table
+        page.page.locator(".leaflet-control-layers-overlays label",
+                          has_text="recyclerie").locator("input").focus()
         kb.press("Space")
         assert page.js("() => document.querySelectorAll('#essqpv-rows tr').length") < rows
         kb.press("Space")
@@ -207,3 +206,29 @@ def test_the_embed_snippet_has_a_title_and_a_text_version_link(pages):
     snippet = (pages / "iframe.html").read_text(encoding="utf-8")
     assert 'title="Annuaire national (synthétique)"' in snippet
     assert 'href="national.html#essqpv-donnees"' in snippet
+
+
+def test_offline_the_map_says_where_it_is(browser, pages):
+    """Without any tile, département and commune outlines and names are drawn, and the
+    mini-map shows the départements."""
+    page = Page(browser, pages / "demo" / "carte-autonome.html", offline=True)
+    try:
+        outlines = page.js("() => document.querySelectorAll("
+                           "'.leaflet-essqpv-context-pane path').length")
+        assert outlines > 20
+        page.js("() => Object.values(window).find(v => v instanceof L.Map)"
+                ".setView([48.93, 2.36], 12)")
+        page.page.wait_for_timeout(500)
+        visible = page.js("""() => [...document.querySelectorAll('.essqpv-com-name span')]
+            .filter(s => s.offsetParent !== null).map(s => s.textContent)""")
+        assert "Saint-Denis" in visible and "Aubervilliers" in visible
+        page.js("() => Object.values(window).find(v => v instanceof L.Map).setZoom(7)")
+        page.page.wait_for_timeout(500)
+        deps = page.js("""() => [...document.querySelectorAll('.essqpv-dep-name span')]
+            .filter(s => s.offsetParent !== null).map(s => s.textContent)""")
+        assert "Seine-Saint-Denis" in deps and "Gironde" in deps
+        assert page.js("() => document.querySelectorAll('.essqpv-minimap path').length") > 5
+        legend = page.js("() => document.querySelector('.essqpv-legend').textContent")
+        assert "Sites d'une même initiative" in legend and "Limite de département" in legend
+    finally:
+        page.page.close()

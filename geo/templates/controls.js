@@ -222,6 +222,10 @@
         }
         map.on("moveend zoomend", sync);
         sync();
+        if (window.essqpv.contextDeps) {  // where we are, even without tiles (after the view)
+          L.geoJSON(window.essqpv.features(window.essqpv.contextDeps), {
+            interactive: false, style: {color: "#444", weight: 1, fill: false}}).addTo(mini);
+        }
       }, 0);
       L.DomEvent.disableClickPropagation(box);
       return box;

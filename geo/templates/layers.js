@@ -107,6 +107,43 @@ window.essqpv = window.essqpv || {
     if (group.addLayers) { group.addLayers(markers); }
     else { markers.forEach(function (m) { group.addLayer(m); }); }
   },
+  // Outlines and names of the places around the map (below the quartiers; names above
+  // them, hidden from assistive technologies: the table says where each initiative is).
+  context: function (map, deps, communes) {
+    var E = window.essqpv;
+    [["essqpv-context", 350], ["essqpv-places", 450]].forEach(function (pane) {
+      if (!map.getPane(pane[0])) {
+        var el = map.createPane(pane[0]);
+        el.style.zIndex = pane[1];
+        el.style.pointerEvents = "none";
+        el.setAttribute("aria-hidden", "true");
+      }
+    });
+    E.contextDeps = deps;
+    var group = L.layerGroup();
+    function outlines(rows, cls) {
+      L.geoJSON(E.features(rows), {pane: "essqpv-context", interactive: false,
+                                   style: {className: cls, fill: false}}).addTo(group);
+      rows.forEach(function (row) {
+        var label = E.el("span", "", row[0].n);
+        L.marker(row[0].p, {pane: "essqpv-places", interactive: false, keyboard: false,
+                            icon: L.divIcon({html: label, className: cls + "-name",
+                                             iconSize: null})}).addTo(group);
+      });
+    }
+    outlines(deps, "essqpv-dep");
+    outlines(communes, "essqpv-com");
+    function level() {
+      var z = map.getZoom(), box = map.getContainer();
+      box.classList.toggle("essqpv-show-communes", z >= 10);
+      box.classList.toggle("essqpv-show-deps", z >= 6 && z <= 10);
+    }
+    map.on("zoomend", level);
+    level();
+    // Without tiles (offline room, blocked network) the outlines become the background.
+    map.on("tileerror", function () { map.getContainer().classList.add("essqpv-no-tiles"); });
+    return group;
+  },
   siteCard: function (site, names) {
     var E = window.essqpv, card = E.el("div", "essqpv-card");
     card.appendChild(E.el("h3", "", site.n));
