@@ -25,7 +25,7 @@ MARKERS_IN_VIEW = """() => {
     .filter(m => bounds.contains(m.getLatLng())).length;
   let shown = 0;
   const box = map.getContainer().getBoundingClientRect();
-  document.querySelectorAll('.leaflet-marker-icon').forEach(el => {
+  document.querySelectorAll('.leaflet-marker-pane .leaflet-marker-icon').forEach(el => {
     const r = el.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
     if (x < box.left || x > box.right || y < box.top || y > box.bottom) { return; }
     const span = el.querySelector('.essqpv-cluster span, .marker-cluster span');
