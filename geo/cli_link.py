@@ -107,6 +107,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="format du papier (défaut : A4)")
     out.add_argument("--portrait", action="store_true", help="page en portrait (défaut : "
                                                              "paysage)")
+    out.add_argument("--atlas", action="store_true",
+                     help="carte à imprimer en atlas (.pdf) : une vue d'ensemble puis une page "
+                          "par département (ou par commune pour une étude dans un seul "
+                          "département)")
     out.add_argument("--no-cluster", "--sans-regroupement", dest="cluster",
                      action="store_false", help="ne pas regrouper les marqueurs proches")
     parser.set_defaults(run=run_link, outputs={
@@ -139,6 +143,7 @@ def study_of(args: argparse.Namespace):
         outputs={k: Path(v) for k, v in outputs.items() if v},
         title=getattr(args, "title", DEFAULT_TITLE),
         paper=getattr(args, "paper", "A4"), landscape=not getattr(args, "portrait", False),
+        atlas=getattr(args, "atlas", False),
         cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None))
 
 

@@ -141,8 +141,10 @@ def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
             tmp.write_text(embed_snippet(url, title=study.title), encoding="utf-8")
         done("integration", out["integration"])
     if "carte_impression" in out:
-        shown, previous, bounds = map_qpv(run)
-        print_map(run.result, shown, out["carte_impression"], paper=study.paper,
+        # Every quartier in view is drawn (a page of the atlas may show a neighbour's).
+        _, previous, bounds = map_qpv(run)
+        print_map(run.result, run.qpv, out["carte_impression"], paper=study.paper,
                   landscape=study.landscape, title=study.title,
-                  theme_column=initiatives.theme_column, previous=previous, bounds=bounds)
+                  theme_column=initiatives.theme_column, id_column=initiatives.id_column,
+                  previous=previous, bounds=bounds, atlas=study.atlas)
         done("carte_impression", out["carte_impression"])

@@ -85,6 +85,8 @@ class Study:
     outputs: dict[str, Path] = field(default_factory=dict)
     paper: str = "A4"
     landscape: bool = True
+    #: The print map as an atlas: an overview, then one page per département or commune.
+    atlas: bool = False
     cluster: bool = True
     embed_url: str | None = None
     folder: Path | None = None

@@ -37,6 +37,7 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
                 "rapport": (str, "rapport.xlsx"), "carte": (str, "carte.html"),
                 "carte_autonome": (str, "carte-autonome.html"),
                 "carte_impression": (str, "carte.pdf"), "format_impression": (str, "A4"),
+                "atlas": (bool, False),
                 "integration": (str, "carte-iframe.html"),
                 "provenance": (str, "provenance.json")},
 }
@@ -103,7 +104,7 @@ def load_study(path: str | Path) -> Study:
                          path=name)
     folder = base / v["sorties"]["dossier"]
     outputs = {key: folder / value for key, value in v["sorties"].items()
-               if key not in ("dossier", "format_impression") and value}
+               if key not in ("dossier", "format_impression", "atlas") and value}
     c = v["colonnes"]
     if v["sorties"]["format_impression"] not in PAPER_FORMATS:
         raise InputError(f"[sorties] format_impression « {v['sorties']['format_impression']} »"
@@ -126,7 +127,8 @@ def load_study(path: str | Path) -> Study:
         area=StudyArea.of(q["departements"], q["communes"]),
         geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
                             corrections=base / g["corrections"] if g["corrections"] else None),
-        outputs=outputs, paper=v["sorties"]["format_impression"], folder=base)
+        outputs=outputs, paper=v["sorties"]["format_impression"],
+        atlas=v["sorties"]["atlas"], folder=base)
 
 
 def _source(value: str | None, base: Path) -> str | None:
@@ -138,8 +140,8 @@ def _source(value: str | None, base: Path) -> str | None:
 
 def default_outputs(folder: Path) -> dict[str, Path]:
     """The outputs of a study file left at its defaults, in ``folder``."""
-    return {key: folder / default for key, (_, default) in SCHEMA["sorties"].items()
-            if key not in ("dossier", "format_impression") and default}
+    return {key: folder / default for key, (kind, default) in SCHEMA["sorties"].items()
+            if kind is str and key not in ("dossier", "format_impression") and default}
 
 
 def demo_study(folder: Path) -> Study:

@@ -1,0 +1,95 @@
+"""Print maps read on paper: France with its départements and overseas insets, names of the
+places that hold sites, every symbol in the legend, embedded fonts, and an atlas."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from geo import cli
+from tests.servers import ROOT_DATA
+from tests.test_accessibility import national_directory
+
+EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
+pytestmark = pytest.mark.skipif(not shutil.which("pdffonts"), reason="poppler-utils missing")
+
+
+def text_of(pdf, page: int | None = None) -> str:
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return subprocess.run(["pdftotext", *pages, "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def pages_of(pdf) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines()
+                    if line.startswith("Pages:")))
+
+
+def assert_fonts_embedded(pdf) -> None:
+    rows = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
+                          text=True).stdout.splitlines()[2:]
+    assert rows, "no font at all"
+    for row in rows:
+        assert "TrueType" in row and " yes yes " in row, row  # embedded, subset
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    out = tmp_path_factory.mktemp("print")
+    national_directory(out / "annuaire.csv", n=300)
+    assert cli.main(["map", str(out / "annuaire.csv"), "-o", str(out / "c.html"),
+                     "--print", str(out / "france.pdf"), "--title", "Annuaire national"]) == 0
+    return out
+
+
+def test_a_national_print_shows_france_its_departements_and_overseas(national):
+    pdf = national / "france.pdf"
+    assert_fonts_embedded(pdf)
+    text = text_of(pdf)
+    assert "Annuaire national" in text
+    # names of départements that hold sites, overseas insets, every symbol explained
+    assert sum(name in text for name in ("Nord", "Gironde", "Rhône", "Bouches-du-Rhône",
+                                         "Seine-Saint-Denis", "Hérault", "Haute-Garonne",
+                                         "Pas-de-Calais")) >= 3
+    assert "La Réunion" in text and "Guadeloupe" in text
+    for words in ("Limite de département", "Nombre de quartiers prioritaires",
+                  "Légende", "km", "IGN – ADMIN EXPRESS"):
+        assert words in text, words
+    assert " mi" not in text and "miles" not in text  # metric only
+
+
+def test_an_atlas_has_an_overview_and_a_page_per_departement(tmp_path):
+    pdf = tmp_path / "atlas.pdf"
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "c.html"), "--print",
+                     str(pdf), "--atlas", "--format", "A5"]) == 0
+    assert_fonts_embedded(pdf)
+    # the example's located sites lie in 7 départements (31, 33, 34, 69, 75, 92, 93)
+    assert pages_of(pdf) == 1 + 7
+    names = [text_of(pdf, page).split("\n")[1].strip() for page in range(2, 9)]
+    assert any(n.startswith("Gironde (33)") for n in names)
+    assert any(n.startswith("Seine-Saint-Denis (93)") for n in names)
+    page_93 = next(i for i, n in enumerate(names, start=2) if n.startswith("Seine-Saint-Denis"))
+    assert "Saint-Denis" in text_of(pdf, page_93)  # the commune holding sites is named
+
+
+def test_an_atlas_of_one_departement_pages_through_its_communes(tmp_path):
+    table = tmp_path / "a.csv"
+    table.write_text("id;nom;theme;latitude;longitude\n1;A;x;48.9362;2.3596\n"
+                     "1;B;x;48.9135;2.3835\n2;C;y;48.9045;2.4570\n", encoding="utf-8")
+    pdf = tmp_path / "atlas.pdf"
+    assert cli.main(["map", str(table), "-o", str(tmp_path / "c.html"), "--print", str(pdf),
+                     "--atlas"]) == 0
+    assert pages_of(pdf) == 1 + 3  # Saint-Denis, Aubervilliers, Bobigny
+    assert "Aubervilliers (93001)" in text_of(pdf)
+    # the two sites of initiative 1 are joined, and the legend says what the line means
+    assert "Sites d'une même initiative" in text_of(pdf, 1)
+
+
+def test_an_atlas_needs_a_pdf(tmp_path, capsys):
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "c.html"), "--print",
+                     str(tmp_path / "a.png"), "--atlas"]) == 2
+    assert "un atlas a plusieurs pages" in capsys.readouterr().err
