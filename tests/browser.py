@@ -26,7 +26,8 @@ class Page:
         self.page.route("**/*", lambda route: self._route(route, offline))
         self.page.goto(path.resolve().as_uri())
         self.page.wait_for_function(
-            ready or "window.L !== undefined && document.readyState == 'complete'")
+            ready or "window.L !== undefined && document.readyState == 'complete' && "
+                     "(!window.essqpv || window.essqpv.pending === 0)")
         self.page.wait_for_timeout(300)
 
     def _dialog(self, dialog) -> None:

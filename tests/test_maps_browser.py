@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo import cli
 from geo.qpv import load_qpv
@@ -60,6 +62,12 @@ def test_map_draws_quartiers_and_every_site(browser, maps, variant):
         assert page.errors == []
         assert page.js("() => typeof L.markerClusterGroup") == "function"
         assert page.js(COUNT_QPV_PATHS) == 75  # the view fits the 75 QPV of the département
+        # markercluster animates the zoom to the territory: old and new icons overlap for a
+        # moment, so the counts are compared once they have settled
+        with contextlib.suppress(PlaywrightTimeout):  # the assertion below says what differs
+            page.page.wait_for_function(
+                f"(() => {{ const r = ({MARKERS_IN_VIEW})(); return r[0] === r[1]; }})()",
+                timeout=5000, polling=100)
         expected, shown, total = page.js(MARKERS_IN_VIEW)
         assert total == 29  # every located site of the example has a marker
         assert expected > 0 and shown == expected
@@ -121,7 +129,7 @@ def test_search_finds_an_initiative_and_a_quartier(browser, maps):
 
 def test_hostile_text_is_shown_not_run(browser, tmp_path):
     payloads = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
-                "<svg onload=alert(1)>"]
+                "<svg onload=alert(1)>", "{{ 7*7 }} {% if 1 %}x{% endif %}"]
     source = tmp_path / "xss.csv"
     pd.DataFrame([{"id": i, "nom": text, "theme": text, "adresse": text,
                    "site_web": "javascript:alert(1)", "latitude": f"48.93{i}",

@@ -4,6 +4,8 @@ window.essqpv = window.essqpv || {
   // Every located site (records of the layers) and the unlocated ones: the table's rows.
   sites: [],
   unlocated: [],
+  // Marker groups still being filled (markercluster adds big groups over several frames).
+  pending: 0,
   // Search entries, filled by the layers: {label, kind: "site"|"qpv", ...}.
   index: [],
   // Packed polygons (see geo.maps.pack): per polygon, rings of integer coordinates
@@ -88,9 +90,26 @@ window.essqpv = window.essqpv || {
                               " : Entrée pour zoomer"});
   },
   // The markers of one theme: built, registered for search and table, added in bulk.
-  addSites: function (group, groupName, sites, theme, svg) {
+  // Sites arrive by column (geo.maps._site_records): one object per site is rebuilt here.
+  columns: function (cols) {
+    var sites = [];
+    for (var k = 0; k < cols.i.length; k++) {
+      var site = {id: "s" + cols.i[k], x: cols.x[k], y: cols.y[k], n: cols.n[k], r: cols.r[k]};
+      if (cols.nq[k]) { site.nq = cols.nq[k]; }
+      if (cols.d[k] !== null) { site.d = cols.d[k]; }
+      sites.push(site);
+    }
+    Object.keys(cols.opt).forEach(function (key) {
+      cols.opt[key].forEach(function (pair) {
+        if (key === "ik") { sites[pair[0]].i = pair[1][0]; sites[pair[0]].k = pair[1][1]; }
+        else { sites[pair[0]][key] = pair[1]; }
+      });
+    });
+    return sites;
+  },
+  addSites: function (group, groupName, cols, theme, svg) {
     var E = window.essqpv, names = E.names, markers = [];
-    sites.forEach(function (site) {
+    E.columns(cols).forEach(function (site) {
       site.t = theme;
       site.g = groupName;
       var label = site.n + (theme ? ", " + theme : "") + " : " + E.relationText(site, names);
@@ -104,8 +123,15 @@ window.essqpv = window.essqpv || {
       E.index.push({label: site.n, kind: "site", marker: site.id, group: groupName});
       markers.push(marker);
     });
-    if (group.addLayers) { group.addLayers(markers); }
-    else { markers.forEach(function (m) { group.addLayer(m); }); }
+    if (group.addLayers) {
+      E.pending += 1;
+      group.options.chunkProgress = function (done, total) {
+        if (done >= total) { E.pending -= 1; group.options.chunkProgress = null; }
+      };
+      group.addLayers(markers);
+    } else {
+      markers.forEach(function (m) { group.addLayer(m); });
+    }
   },
   // Outlines and names of the places around the map (below the quartiers; names above
   // them, hidden from assistive technologies: the table says where each initiative is).
