@@ -46,7 +46,8 @@ BASEMAPS = (
 PALETTE = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D1F",
            "#000000", "#7F3C8D", "#11A579", "#3969AC", "#E73F74")
 #: Marker shapes, so that themes stay distinct in black and white prints.
-SHAPES = ("circle", "square", "triangle", "diamond", "pentagon", "star", "hexagon", "cross")
+SHAPES = ("circle", "square", "triangle", "diamond", "pentagon", "star", "hexagon", "cross",
+          "triangle_down", "x", "ring", "bar")
 
 QPV_STYLES = {
     "2024": {"color": "#b03a2e", "weight": 2, "fillColor": "#e74c3c", "fillOpacity": 0.25},
@@ -97,11 +98,21 @@ def marker_svg(style: ThemeStyle, size: int = 22) -> str:
         "cross": [(h - 3, 2), (h + 3, 2), (h + 3, h - 3), (s - 2, h - 3), (s - 2, h + 3),
                   (h + 3, h + 3), (h + 3, s - 2), (h - 3, s - 2), (h - 3, h + 3), (2, h + 3),
                   (2, h - 3), (h - 3, h - 3)],
+        "triangle_down": [(2, 3), (s - 2, 3), (h, s - 2)],
+        "x": [(h + dx * c - dy * c, h + dx * c + dy * c) for dx, dy in (
+            (-3, -r), (3, -r), (3, -3), (r, -3), (r, 3), (3, 3), (3, r), (-3, r),
+            (-3, 3), (-r, 3), (-r, -3), (-3, -3))
+              for c in [0.7071]],
+        "bar": [(1, h - 4), (s - 1, h - 4), (s - 1, h + 4), (1, h + 4)],
     }
     # A dark outline gives every colour 3:1 against any background (WCAG 1.4.11).
     paint = f'fill="{style.color}" stroke="#1a1a1a" stroke-width="1.5"'
     if style.shape == "circle":
         body = f'<circle cx="{h}" cy="{h}" r="{r}" {paint}/>'
+    elif style.shape == "ring":  # a thick circle of the theme's colour, hollow
+        body = (f'<circle cx="{h}" cy="{h}" r="{r - 2}" fill="#fff" stroke="{style.color}" '
+                f'stroke-width="4"/><circle cx="{h}" cy="{h}" r="{r}" fill="none" '
+                f'stroke="#1a1a1a" stroke-width="1.2"/>')
     elif style.shape == "square":
         body = f'<rect x="2" y="2" width="{s - 4}" height="{s - 4}" rx="2" {paint}/>'
     else:
@@ -182,14 +193,14 @@ def proximity_band(qpv: gpd.GeoDataFrame, distance: float) -> gpd.GeoSeries:
     for key in territory.unique():
         crs = TERRITORIES[key].crs
         metric = to_metric(qpv.geometry[territory == key], crs)
-        # Buffer each quartier, simplified by 10 m first (the band is a picture: who is
+        # Buffer each quartier, simplified by 20 m first (the band is a picture: who is
         # "nearby" is computed exactly by the linker), then merge only the buffers that
         # touch: many small unions instead of one of the whole country.
-        around = shapely.buffer(shapely.simplify(metric, 10.0), distance, quad_segs=2)
+        around = shapely.buffer(shapely.simplify(metric, 20.0), distance, quad_segs=2)
         groups = _touching(around)
         outer = np.array([shapely.union_all(around[g]) for g in groups], dtype=object)
         inner = np.array([shapely.union_all(metric[g]) for g in groups], dtype=object)
-        bands = shapely.simplify(shapely.difference(outer, inner), 5.0)
+        bands = shapely.simplify(shapely.difference(outer, inner), 15.0)
         parts.append(gpd.GeoSeries(bands, crs=crs).to_crs(4326))
     return pd.concat(parts) if parts else gpd.GeoSeries([], crs=4326)
 
@@ -260,8 +271,19 @@ class _Inert(MacroElement):
     Jinja template, so a ``{{`` in user data would be evaluated, and megabytes of page data
     would be lexed for nothing.)"""
 
+    def payload(self, key: str, value) -> str:
+        """Put ``value`` in the page as a JSON data block; return the JavaScript expression
+        that reads it. (A browser parses JSON far faster than the same data written as
+        JavaScript, and starts running the page's scripts sooner.)"""
+        self.__dict__.setdefault("_payload", {})[key] = _js(value)
+        return f'window.essqpv.data("{self.get_name()}-{key}")'
+
     def render(self, **kwargs) -> None:
         figure = self.get_root()
+        for key, text in self.__dict__.get("_payload", {}).items():
+            figure.html.add_child(_Raw(f'<script type="application/json" '
+                                       f'id="{self.get_name()}-{key}">{text}</script>'),
+                                  name=f"{self.get_name()}-{key}")
         macros = self._template.module.__dict__
         for part in ("header", "html", "script"):
             if part in macros:
@@ -320,7 +342,7 @@ var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
     def __init__(self, features: list, style: dict, name: str, show: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "QpvLayer"
-        self.data = _js(features)
+        self.data = self.payload("data", features)
         self.style = _js(style)
 
 
@@ -331,13 +353,15 @@ class BandLayer(Layer, _Inert):
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
   style: {{ this.style }},
-  interactive: false}).addTo({{ this._parent.get_name() }});
+  interactive: false,
+  // a picture, not something to point at: one canvas instead of a thousand SVG paths
+  renderer: L.canvas({padding: 0.5})}).addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
 
     def __init__(self, geometry: gpd.GeoSeries, name: str, show: bool = False) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "BandLayer"
-        self.data = _js(_packed([{}] * len(geometry), geometry.values))
+        self.data = self.payload("data", _packed([{}] * len(geometry), geometry.values))
         self.style = _js(BAND_STYLE)
 
 
@@ -359,8 +383,8 @@ var {{ this.get_name() }} = window.essqpv.context({{ this._parent.get_name() }},
         from .outlines import context
 
         deps, communes = context(bounds)
-        self.deps = _js(_places(deps))
-        self.communes = _js(_places(communes))
+        self.deps = self.payload("deps", _places(deps))
+        self.communes = self.payload("communes", _places(communes))
 
 
 def _places(frame: gpd.GeoDataFrame) -> list:
@@ -370,14 +394,25 @@ def _places(frame: gpd.GeoDataFrame) -> list:
     return _packed(props, frame.geometry.values)
 
 
+#: Above this many sites, markers are aggregated per screen cell in the page (no Leaflet
+#: object per site) instead of clustered by Leaflet.markercluster.
+AGGREGATE_ABOVE = 5_000
+
+
 class SitesLayer(JSCSSMixin, Layer, _Inert):
-    """The sites of one theme, as SVG markers, clustered or not."""
+    """The sites of one theme, as SVG markers: clustered (markercluster), aggregated per
+    screen cell (big files), or each on its own."""
 
     default_js = [("markerclusterjs", _MARKERCLUSTER + "leaflet.markercluster.js")]
     default_css = [("markerclustercss", _MARKERCLUSTER + "MarkerCluster.css"),
                    ("markerclusterdefaultcss", _MARKERCLUSTER + "MarkerCluster.Default.css")]
     _template = Template("""
 {% macro script(this, kwargs) %}
+{% if this.aggregate %}
+var {{ this.get_name() }} = window.essqpv.gridLayer("{{ this.get_name() }}", {{ this.sites }},
+                                                   {{ this.theme }}, {{ this.svg }},
+                                                   {{ this.color_js }});
+{% else %}
 var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
   showCoverageOnHover: false, maxClusterRadius: 45, spiderfyOnMaxZoom: true,
   chunkedLoading: true,
@@ -387,19 +422,21 @@ var {{ this.get_name() }} = {% if this.cluster %}L.markerClusterGroup({
   }}){% else %}L.featureGroup(){% endif %};
 window.essqpv.addSites({{ this.get_name() }}, "{{ this.get_name() }}", {{ this.sites }},
                        {{ this.theme }}, {{ this.svg }});
+{% endif %}
 {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
 
-    def __init__(self, sites: list[dict], theme: str, style: ThemeStyle, name: str,
-                 cluster: bool = True) -> None:
+    def __init__(self, sites: dict, theme: str, style: ThemeStyle, name: str,
+                 cluster: bool = True, aggregate: bool = False) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "SitesLayer"
-        self.sites = _js(sites)
+        self.sites = self.payload("sites", sites)
         self.theme = _js(theme if theme != _NO_THEME else "")
         self.svg = _js(marker_svg(style))
         self.color_js = _js(style.color)
         self.cluster = cluster
-        if not cluster:
+        self.aggregate = aggregate
+        if aggregate or not cluster:
             self.default_js, self.default_css = [], []
 
 
@@ -419,7 +456,7 @@ var {{ this.get_name() }} = L.featureGroup();
     def __init__(self, lines: list[list[list[float]]], name: str) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "LinksLayer"
-        self.lines = _js(lines)
+        self.lines = self.payload("lines", lines)
 
 
 class _PageData(_Inert):
@@ -435,8 +472,8 @@ window.essqpv.unlocated = {{ this.unlocated }};
     def __init__(self, names: dict[str, str], unlocated: list[dict]) -> None:
         super().__init__()
         self._name = "EssQpvData"
-        self.names = _js(names)
-        self.unlocated = _js(unlocated)
+        self.names = self.payload("names", names)
+        self.unlocated = self.payload("unlocated", unlocated)
 
 
 class _Box(_Inert):
@@ -554,6 +591,7 @@ def make_map(
     minimap: bool = True,
     bounds: tuple[float, float, float, float] | None = None,
     provenance: dict | None = None,
+    aggregate_above: int = AGGREGATE_ABOVE,
 ) -> folium.Map:
     """Build the interactive map of linked initiatives and their quartiers.
 
@@ -570,6 +608,10 @@ def make_map(
         sites (the commune column is found by name when not given).
     cluster
         Group nearby markers into clusters (per theme).
+    aggregate_above
+        With more located sites than this, clusters are made in the page per screen cell
+        from compact arrays (fast for hundreds of thousands of sites) rather than by
+        Leaflet.markercluster.
     distance
         Width in metres of the proximity band layer (0: no band); default: the distance
         ``result`` was linked with.
@@ -630,7 +672,8 @@ def make_map(
         members = _subset(records, np.flatnonzero((themes_of == theme).to_numpy()))
         # Leaflet's layer control shows names as HTML: escape the user's theme.
         layer = SitesLayer(members, theme, styles[theme],
-                           name=html_text(f"{theme} ({len(members['i'])})"), cluster=cluster)
+                           name=html_text(f"{theme} ({len(members['i'])})"), cluster=cluster,
+                           aggregate=cluster and len(located) > aggregate_above)
         layer.add_to(fmap)
     lines = _links_between_sites(located, id_column)
     if lines:
@@ -666,19 +709,24 @@ def _fit(fmap: folium.Map, bounds) -> None:
 
 def _qpv_features(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
                   key_figures: pd.DataFrame | None) -> list:
+    codes = qpv["code_qp"]
+    population = (key_figures["pop_mun"].reindex(codes) if key_figures is not None
+                  and "pop_mun" in key_figures else pd.Series(np.nan, index=codes))
+    if counts is not None:
+        counts = counts[["n_implanted", "n_nearby", "n_served"]].reindex(codes)
     props = []
-    for row in qpv.itertuples(index=False):
-        p = {"code_qp": row.code_qp, "nom_qp": row.nom_qp,
-             "communes": row.communes.replace(";", ", "), "generation": row.generation}
-        if key_figures is not None and row.code_qp in key_figures.index:
-            pop = key_figures.loc[row.code_qp].get("pop_mun")
-            if pd.notna(pop):
-                p["figures"] = [["Population (INSEE)", f"{int(pop):,}".replace(",", "\u202f")
-                                 + " habitants"]]
-        if counts is not None and row.code_qp in counts.index:
-            c = counts.loc[row.code_qp]
-            p["counts"] = (f"Initiatives : {c['n_implanted']} implantée(s), {c['n_nearby']} "
-                           f"à proximité, {c['n_served']} y intervenant")
+    for k, (code, name, communes, generation) in enumerate(zip(
+            codes, qpv["nom_qp"], qpv["communes"], qpv["generation"], strict=True)):
+        p = {"code_qp": code, "nom_qp": name, "communes": communes.replace(";", ", "),
+             "generation": generation}
+        pop = population.iat[k]
+        if pd.notna(pop):
+            p["figures"] = [["Population (INSEE)", f"{int(pop):,}".replace(",", "\u202f")
+                             + " habitants"]]
+        if counts is not None and pd.notna(counts.iat[k, 0]):
+            n = counts.iloc[k].astype(int)
+            p["counts"] = (f"Initiatives : {n['n_implanted']} implantée(s), {n['n_nearby']} "
+                           f"à proximité, {n['n_served']} y intervenant")
         props.append(p)
     return _packed(props, compact_polygons(qpv))
 
@@ -720,13 +768,15 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
     names = _column_text(located, name_column)
     names = np.where(names == "", np.char.add("Site ", (index + 1).astype(str)), names)
     distance = located["distance_m"].to_numpy(dtype=float, na_value=np.nan)
-    columns = {
-        "i": index.tolist(),
-        "x": np.round(located.geometry.x.to_numpy(), 6).tolist(),
-        "y": np.round(located.geometry.y.to_numpy(), 6).tolist(),
+    relation, relations = pd.factorize(located["relation"].astype(str))
+    nearest, nearest_codes = pd.factorize(located["nearest_code_qp"].astype(str))
+    columns = {  # repeated values as positions in a small table ("rv", "nqv")
+        "i": index.tolist(),  # written as differences by _subset (ascending, small)
+        "x": np.round(located.geometry.x.to_numpy(), 5).tolist(),  # 1e-5 degree: ~1 m
+        "y": np.round(located.geometry.y.to_numpy(), 5).tolist(),
         "n": names.tolist(),
-        "r": located["relation"].astype(str).tolist(),
-        "nq": located["nearest_code_qp"].astype(str).tolist(),
+        "rv": relations.tolist(), "r": relation.tolist(),
+        "nqv": nearest_codes.tolist(), "nq": nearest.tolist(),
         "d": [None if np.isnan(v) else int(v) for v in distance],
     }
     position = {int(i): k for k, i in enumerate(index)}
@@ -761,8 +811,9 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
 
 def _subset(columns: dict, positions: np.ndarray) -> dict:
     """The columnar records of the sites at ``positions`` (renumbered from 0)."""
-    out = {key: [values[k] for k in positions] for key, values in columns.items()
-           if key != "opt"}
+    out = {key: values if key in ("rv", "nqv") else [values[k] for k in positions]
+           for key, values in columns.items() if key != "opt"}
+    out["i"] = np.diff(np.asarray(out["i"], dtype=np.int64), prepend=0).tolist()
     new = {int(k): j for j, k in enumerate(positions)}
     out["opt"] = {key: [[new[k], v] for k, v in pairs if k in new]
                   for key, pairs in columns["opt"].items()}

@@ -34,7 +34,10 @@ from .vocabulary import DEFAULT_TITLE
 #: Paper sizes in millimetres (portrait).
 PAPER = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420)}
 _MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D", "pentagon": "p",
-            "star": "*", "hexagon": "h", "cross": "P"}
+            "star": "*", "hexagon": "h", "cross": "P", "triangle_down": "v", "x": "X",
+            "ring": "o", "bar": [(-1, -0.35), (1, -0.35), (1, 0.35), (-1, 0.35), (-1, -0.35)]}
+#: Shapes drawn hollow (their colour on the outline).
+_HOLLOW = {"ring"}
 _MM = 1 / 25.4
 #: Wider than this (metres), quartiers are too small to see: they are counted instead.
 _QPV_VISIBLE = 150_000
@@ -297,10 +300,12 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
     for theme, style in layers.styles.items():
         pts = sites_m[(themes == theme).to_numpy()]
         if len(pts):
+            hollow = style.shape in _HOLLOW
             ax.scatter(pts.geometry.x, pts.geometry.y, s=marker * (2 if style.shape == "star"
                                                                   else 1),
-                       marker=_MARKERS[style.shape], color=style.color, edgecolor="#1a1a1a",
-                       linewidth=0.5, zorder=6)
+                       marker=_MARKERS[style.shape], facecolor="white" if hollow
+                       else style.color, edgecolor=style.color if hollow else "#1a1a1a",
+                       linewidth=2 if hollow else 0.5, zorder=6)
     _place_names(ax, sites, deps, coms, crs, wide, size, inset)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -363,8 +368,10 @@ def _place_names(ax, sites, deps, coms, crs, wide, size, inset) -> None:
 
 def _legend(fig: Figure, layers: _Layers, drawn: dict, size) -> None:
     st = QPV_STYLES["2024"]
-    handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none", markerfacecolor=s.color,
-                      markeredgecolor="#1a1a1a", markersize=7,
+    handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none",
+                      markerfacecolor="white" if s.shape in _HOLLOW else s.color,
+                      markeredgecolor=s.color if s.shape in _HOLLOW else "#1a1a1a",
+                      markeredgewidth=2 if s.shape in _HOLLOW else 0.6, markersize=7,
                       label=_plain(f"{t} ({int((layers.themes == t).sum())})"))
                for t, s in layers.styles.items()]
     if drawn["qpv"]:

@@ -213,16 +213,23 @@ def test_offline_the_map_says_where_it_is(browser, pages):
     mini-map shows the départements."""
     page = Page(browser, pages / "demo" / "carte-autonome.html", offline=True)
     try:
-        outlines = page.js("() => document.querySelectorAll("
-                           "'.leaflet-essqpv-context-pane path').length")
-        assert outlines > 20
-        page.js("() => Object.values(window).find(v => v instanceof L.Map)"
-                ".setView([48.93, 2.36], 12)")
+        # outlines are drawn on a canvas in their own pane, darker once tiles failed
+        assert page.js("() => document.querySelectorAll("
+                       "'.leaflet-essqpv-context-pane canvas').length") == 1
+        assert page.js("() => document.querySelector('.leaflet-container')"
+                       ".classList.contains('essqpv-no-tiles')")
+        drawn = page.js("""() => { const c = document.querySelector(
+            '.leaflet-essqpv-context-pane canvas'); const d = c.getContext('2d')
+            .getImageData(0, 0, c.width, c.height).data; let n = 0;
+            for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) { n++; } } return n; }""")
+        assert drawn > 2000  # pixels of outline
+        page.js("() => { Object.values(window).find(v => v instanceof L.Map)"
+                ".setView([48.93, 2.36], 12); }")
         page.page.wait_for_timeout(500)
         visible = page.js("""() => [...document.querySelectorAll('.essqpv-com-name span')]
             .filter(s => s.offsetParent !== null).map(s => s.textContent)""")
         assert "Saint-Denis" in visible and "Aubervilliers" in visible
-        page.js("() => Object.values(window).find(v => v instanceof L.Map).setZoom(7)")
+        page.js("() => { Object.values(window).find(v => v instanceof L.Map).setZoom(7); }")
         page.page.wait_for_timeout(500)
         deps = page.js("""() => [...document.querySelectorAll('.essqpv-dep-name span')]
             .filter(s => s.offsetParent !== null).map(s => s.textContent)""")
@@ -230,5 +237,73 @@ def test_offline_the_map_says_where_it_is(browser, pages):
         assert page.js("() => document.querySelectorAll('.essqpv-minimap path').length") > 5
         legend = page.js("() => document.querySelector('.essqpv-legend').textContent")
         assert "Sites d'une même initiative" in legend and "Limite de département" in legend
+    finally:
+        page.page.close()
+
+
+@pytest.fixture(scope="module")
+def aggregated(pages):
+    """The national directory drawn the way big files are: clusters made in the page per
+    screen cell, no Leaflet object per site (the threshold lowered to 0 for the test)."""
+    from geo.maps import make_map
+    from geo.study import Study, run_study
+
+    run = run_study(Study(initiatives=pages / "annuaire.csv"))
+    fmap = make_map(run.result, run.qpv, theme_column="theme", name_column="nom",
+                    id_column="id_initiative", title="Annuaire agrégé", aggregate_above=0)
+    path = pages / "agrege.html"
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    return path
+
+
+def test_aggregated_maps_pass_the_checkers(browser, aggregated):
+    page = Page(browser, aggregated, offline=False)
+    try:
+        assert page.errors == []
+        assert page.js("() => typeof L.markerClusterGroup") == "undefined"  # not loaded
+        assert axe_violations(page.page) == [] and htmlcs_errors(page.page) == []
+    finally:
+        page.page.close()
+
+
+def test_aggregated_clusters_open_with_the_keyboard_down_to_markers(browser, aggregated):
+    page = Page(browser, aggregated, offline=False)
+    zoom = "() => Object.values(window).find(v => v instanceof L.Map).getZoom()"
+    try:
+        label = page.js("() => document.querySelector('.essqpv-cluster')"
+                        ".getAttribute('aria-label')")
+        assert "initiatives regroupées" in label
+        before = page.js(zoom)
+        page.page.focus(".essqpv-cluster")
+        page.page.keyboard.press("Enter")
+        page.page.wait_for_timeout(600)
+        assert page.js(zoom) > before
+        # zoomed to street level, sites are markers with their name and relation
+        page.js("() => { Object.values(window).find(v => v instanceof L.Map)"
+                ".setView([48.9362, 2.3596], 16, {animate: false}); }")
+        page.page.wait_for_timeout(300)
+        names = page.js("() => [...document.querySelectorAll('.leaflet-marker-pane "
+                        ".essqpv-divicon')].map(e => e.getAttribute('aria-label'))")
+        assert names and all(" : " in n for n in names)
+    finally:
+        page.page.close()
+
+
+def test_aggregated_search_and_table_show_the_site(browser, aggregated):
+    page = Page(browser, aggregated, offline=False)
+    try:
+        page.page.focus(".essqpv-search input")
+        page.page.keyboard.type("Structure 300")
+        page.page.keyboard.press("Enter")
+        page.page.wait_for_selector(".leaflet-popup h3")
+        assert page.js("() => document.querySelector('.leaflet-popup h3').textContent") == \
+            "Structure 300"
+        page.page.keyboard.press("Escape")
+        page.page.wait_for_function("document.querySelectorAll('.leaflet-popup').length == 0")
+        name = page.js("() => document.querySelectorAll('#essqpv-rows th')[40].textContent")
+        page.page.locator("#essqpv-rows .essqpv-show").nth(40).click()
+        page.page.wait_for_selector(".leaflet-popup h3")
+        assert page.js("() => document.querySelector('.leaflet-popup h3').textContent") == name
+        assert page.js("() => document.querySelectorAll('#essqpv-rows tr').length") == 500
     finally:
         page.page.close()

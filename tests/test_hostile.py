@@ -292,7 +292,8 @@ def test_every_door_gives_the_same_answer(tmp_path, capsys, territory, compare):
     text = page.read_text(encoding="utf-8")
     for call in re.finditer(r'essqpv\.addSites\(\w+, "\w+", ', text):
         columns, _ = json.JSONDecoder().raw_decode(text, call.end())
-        relations += list(zip(columns["n"], columns["r"], strict=True))
+        relations += [(name, columns["rv"][r]) for name, r in
+                      zip(columns["n"], columns["r"], strict=True)]
     located = api[api["relation"] != "not_located"]
     assert sorted(relations) == sorted(zip(located["nom"], located["relation"], strict=True))
 

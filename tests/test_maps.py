@@ -190,3 +190,28 @@ def test_pack_keeps_rings_and_holes_to_the_metre():
             assert all(isinstance(v, int) for v in ring)
             coords = np.cumsum(np.asarray(ring).reshape(-1, 2), axis=0) / 1e5
             assert np.abs(coords - np.asarray(original.coords)).max() < 1e-5
+
+
+def _luminance(hex_colour: str) -> float:
+    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_twelve_themes_get_twelve_colours_and_twelve_shapes():
+    from geo.maps import marker_svg, theme_styles
+
+    styles = list(theme_styles([f"thème {i}" for i in range(12)]).values())
+    assert len({s.shape for s in styles}) == 12 and len({s.color for s in styles}) == 12
+    for style in styles:
+        svg = marker_svg(style)
+        # every marker is outlined in near-black: ≥ 3:1 against the light backgrounds
+        # (offline background, plain tiles), whatever its own colour (WCAG 1.4.11)
+        assert 'stroke="#1a1a1a"' in svg
+        for background in ("#f4f1ea", "#ffffff", "#e8e8e8"):
+            assert _contrast("#1a1a1a", background) >= 3

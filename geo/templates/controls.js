@@ -2,7 +2,6 @@
 // A Jinja template rendered by geo.maps._Controls (``this`` is that element).
 (function () {
   var map = {{ this._parent.get_name() }};
-  var index = window.essqpv.index;  // filled by the layers drawn before this script
   var layers = { {% for name in this.layer_names %}"{{ name }}": {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} };
 
   function findQpv(code) {
@@ -26,10 +25,18 @@
       layer.openPopup(layer.getBounds().getCenter());
       return true;
     }
-    var marker = window.essqpv.markers[entry.marker];
-    if (!marker) { return false; }
     var group = entry.group ? window[entry.group] : null;
     if (group && !map.hasLayer(group)) { map.addLayer(group); }
+    if (group && group.showSite) {  // an aggregated layer makes the marker on demand
+      map.closePopup();
+      group.showSite(entry.site, function (marker) {
+        marker.openPopup();
+        if (marker.getElement()) { marker.getElement().focus(); }
+      });
+      return true;
+    }
+    var marker = window.essqpv.markers[entry.marker];
+    if (!marker) { return false; }
     if (group && group.zoomToShowLayer) {
       group.zoomToShowLayer(marker, function () { marker.openPopup(); });
     } else {
@@ -50,18 +57,34 @@
       input.setAttribute("list", "essqpv-search-list");
       var list = L.DomUtil.create("datalist", "", box);
       list.id = "essqpv-search-list";
-      index.forEach(function (entry) {
-        var option = document.createElement("option");
-        option.value = entry.label;  // textContent/value: never parsed as HTML
-        list.appendChild(option);
-      });
+      // Suggestions as one types (a national file has far too many names to list up front).
+      function suggest() {
+        var text = input.value.trim().toLowerCase(), found = 0;
+        list.textContent = "";
+        window.essqpv.entries(function (entry) {
+          if (!text || entry.label.toLowerCase().indexOf(text) >= 0) {
+            var option = document.createElement("option");
+            option.value = entry.label;  // a value: never parsed as HTML
+            list.appendChild(option);
+            found += 1;
+          }
+          return found < 30;
+        });
+      }
+      L.DomEvent.on(input, "input focus", suggest);
       var message = L.DomUtil.create("div", "essqpv-search-message", box);
       message.setAttribute("role", "status");
       function go() {
         var text = input.value.trim().toLowerCase();
         if (!text) { return; }
-        var entry = index.find(function (e) { return e.label.toLowerCase() === text; }) ||
-                    index.find(function (e) { return e.label.toLowerCase().indexOf(text) >= 0; });
+        var exact = null, partial = null;
+        window.essqpv.entries(function (e) {
+          var label = e.label.toLowerCase();
+          if (label === text) { exact = e; return false; }
+          if (!partial && label.indexOf(text) >= 0) { partial = e; }
+          return true;
+        });
+        var entry = exact || partial;
         message.textContent = entry && show(entry) ? "" : "Aucun résultat";
       }
       L.DomEvent.on(input, "change", go);
@@ -163,10 +186,10 @@
         button.appendChild(E.el("span", "essqpv-sr", " : " + site.n));
         L.DomEvent.on(button, "click", function () {
           map.getContainer().scrollIntoView();
-          show({kind: "site", marker: site.id, group: site.g});
+          show({kind: "site", marker: site.id, site: site, group: site.g});
           var marker = E.markers[site.id];
           setTimeout(function () {
-            if (marker.getElement()) { marker.getElement().focus(); }
+            if (marker && marker.getElement()) { marker.getElement().focus(); }
           }, 400);
         });
         td.appendChild(button);
@@ -208,7 +231,12 @@
     onAdd: function () {
       var box = L.DomUtil.create("div", "essqpv-minimap");
       box.setAttribute("aria-hidden", "true");
-      setTimeout(function () {
+      // Drawn once the page has loaded: the main map comes first.
+      var later = function (draw) {
+        if (document.readyState === "complete") { setTimeout(draw, 0); }
+        else { window.addEventListener("load", function () { setTimeout(draw, 0); }); }
+      };
+      later(function () {
         var mini = L.map(box, { attributionControl: false, zoomControl: false,
                                 dragging: false, scrollWheelZoom: false, doubleClickZoom: false,
                                 boxZoom: false, keyboard: false, touchZoom: false });
@@ -226,7 +254,7 @@
           L.geoJSON(window.essqpv.features(window.essqpv.contextDeps), {
             interactive: false, style: {color: "#444", weight: 1, fill: false}}).addTo(mini);
         }
-      }, 0);
+      });
       L.DomEvent.disableClickPropagation(box);
       return box;
     }

@@ -6,8 +6,22 @@ window.essqpv = window.essqpv || {
   unlocated: [],
   // Marker groups still being filled (markercluster adds big groups over several frames).
   pending: 0,
-  // Search entries, filled by the layers: {label, kind: "site"|"qpv", ...}.
+  // Page data: JSON blocks written by geo.maps (never run as script, never parsed as HTML).
+  data: function (id) { return JSON.parse(document.getElementById(id).textContent); },
+  // Search entries of the quartiers, filled by their layers: {label, kind: "qpv", ...};
+  // the sites are searched in ``sites`` (one object each already).
   index: [],
+  // Every search entry, the quartiers' then the sites', without copying them.
+  entries: function (each) {
+    var E = window.essqpv, k;
+    for (k = 0; k < E.index.length; k++) { if (each(E.index[k]) === false) { return; } }
+    for (k = 0; k < E.sites.length; k++) {
+      var s = E.sites[k];
+      if (each({label: s.n, kind: "site", marker: s.id, site: s, group: s.g}) === false) {
+        return;
+      }
+    }
+  },
   // Packed polygons (see geo.maps.pack): per polygon, rings of integer coordinates
   // (1e-5 degree), the first point absolute, the next ones as differences.
   unpack: function (packed) {
@@ -66,36 +80,43 @@ window.essqpv = window.essqpv || {
       var icon = L.DivIcon.prototype.createIcon.call(this, old);
       icon.setAttribute("aria-label", this.options.label);
       icon.removeAttribute("title");
-      var cluster = this.options.cluster;
-      if (cluster) {
-        // Leaflet's keyboard "click" does not reach the cluster group: open it ourselves.
-        L.DomEvent.on(icon, "keydown", function (e) {
-          if (e.key !== "Enter" && e.key !== " ") { return; }
-          L.DomEvent.preventDefault(e);
+      var cluster = this.options.cluster, activate = this.options.activate;
+      if (cluster && !activate) {
+        activate = function () {  // markercluster: zoom in, or spread at the last zoom
           var map = cluster._map, zoom = map.getZoom();
           cluster.zoomToBounds({padding: [30, 30]});
           if (map.getZoom() === zoom) { cluster.spiderfy(); }
+        };
+      }
+      if (activate) {
+        // Leaflet's keyboard "click" does not reach a cluster's group: open it ourselves.
+        L.DomEvent.on(icon, "keydown", function (e) {
+          if (e.key !== "Enter" && e.key !== " ") { return; }
+          L.DomEvent.preventDefault(e);
+          activate();
         });
       }
       return icon;
     }
   }),
-  clusterIcon: function (n, color, theme, cluster) {
+  clusterIcon: function (n, color, theme, cluster, activate) {
     var E = window.essqpv, box = E.el("div"), count = E.el("span", "", String(n));
     box.style.borderColor = color;
     box.appendChild(count);
     return new E.Icon({html: box, className: "marker-cluster essqpv-cluster",
-                       iconSize: [36, 36], cluster: cluster,
+                       iconSize: [36, 36], cluster: cluster, activate: activate,
                        label: n + " initiatives regroupées" + (theme ? " (" + theme + ")" : "") +
                               " : Entrée pour zoomer"});
   },
   // The markers of one theme: built, registered for search and table, added in bulk.
   // Sites arrive by column (geo.maps._site_records): one object per site is rebuilt here.
   columns: function (cols) {
-    var sites = [];
+    var sites = [], row = 0;
     for (var k = 0; k < cols.i.length; k++) {
-      var site = {id: "s" + cols.i[k], x: cols.x[k], y: cols.y[k], n: cols.n[k], r: cols.r[k]};
-      if (cols.nq[k]) { site.nq = cols.nq[k]; }
+      row += cols.i[k];  // row numbers come as differences
+      var site = {id: "s" + row, x: cols.x[k], y: cols.y[k], n: cols.n[k],
+                  r: cols.rv[cols.r[k]]};
+      if (cols.nqv[cols.nq[k]]) { site.nq = cols.nqv[cols.nq[k]]; }
       if (cols.d[k] !== null) { site.d = cols.d[k]; }
       sites.push(site);
     }
@@ -108,19 +129,15 @@ window.essqpv = window.essqpv || {
     return sites;
   },
   addSites: function (group, groupName, cols, theme, svg) {
-    var E = window.essqpv, names = E.names, markers = [];
+    var E = window.essqpv, markers = [];
+    var icon = L.divIcon({html: svg, className: "essqpv-divicon", iconSize: [22, 22],
+                          iconAnchor: [11, 11], popupAnchor: [0, -10]});
     E.columns(cols).forEach(function (site) {
       site.t = theme;
       site.g = groupName;
-      var label = site.n + (theme ? ", " + theme : "") + " : " + E.relationText(site, names);
-      var marker = L.marker([site.y, site.x], {
-        icon: new E.Icon({html: svg, className: "essqpv-divicon", iconSize: [22, 22],
-                          iconAnchor: [11, 11], popupAnchor: [0, -10], label: label}),
-        keyboard: true});
-      marker.bindPopup(function () { return E.siteCard(site, names); }, {maxWidth: 320});
+      var marker = E.siteMarker(site, icon);
       E.markers[site.id] = marker;
       E.sites.push(site);
-      E.index.push({label: site.n, kind: "site", marker: site.id, group: groupName});
       markers.push(marker);
     });
     if (group.addLayers) {
@@ -146,29 +163,152 @@ window.essqpv = window.essqpv || {
       }
     });
     E.contextDeps = deps;
-    var group = L.layerGroup();
+    // Lines on one canvas (a picture, nothing to point at); discreet over tiles, darker
+    // when the tiles do not load (offline room, blocked network): they are the background.
+    var STYLES = {
+      "essqpv-dep": {color: "#5a5a5a", weight: 1.2, opacity: 0.55, fill: false,
+                     offline: {color: "#333", weight: 1.6, opacity: 0.9}},
+      "essqpv-com": {color: "#777", weight: 0.8, opacity: 0.45, dashArray: "3 3", fill: false,
+                     offline: {color: "#555", opacity: 0.8}}
+    };
+    var group = L.layerGroup(), canvas = L.canvas({pane: "essqpv-context", padding: 0.5});
+    var lines = [];
+    // Names are made the first time their zoom level is shown (a national view has no
+    // use for hundreds of commune names).
     function outlines(rows, cls) {
-      L.geoJSON(E.features(rows), {pane: "essqpv-context", interactive: false,
-                                   style: {className: cls, fill: false}}).addTo(group);
-      rows.forEach(function (row) {
-        var label = E.el("span", "", row[0].n);
-        L.marker(row[0].p, {pane: "essqpv-places", interactive: false, keyboard: false,
-                            icon: L.divIcon({html: label, className: cls + "-name",
-                                             iconSize: null})}).addTo(group);
-      });
+      var layer = L.geoJSON(E.features(rows), {pane: "essqpv-context", interactive: false,
+                                               renderer: canvas, style: STYLES[cls]});
+      layer.addTo(group);
+      lines.push([layer, STYLES[cls].offline]);
+      var names = null;
+      return function () {
+        if (!names) {
+          names = L.layerGroup(rows.map(function (row) {
+            return L.marker(row[0].p, {pane: "essqpv-places", interactive: false,
+                                       keyboard: false, icon: L.divIcon({
+                                         html: E.el("span", "", row[0].n),
+                                         className: cls + "-name", iconSize: null})});
+          }));
+          group.addLayer(names);
+        }
+      };
     }
-    outlines(deps, "essqpv-dep");
-    outlines(communes, "essqpv-com");
+    var depNames = outlines(deps, "essqpv-dep"), comNames = outlines(communes, "essqpv-com");
+    var offline = false;
+    function noTiles() {
+      if (offline) { return; }
+      offline = true;
+      map.getContainer().classList.add("essqpv-no-tiles");
+      lines.forEach(function (pair) { pair[0].setStyle(pair[1]); });
+    }
+    // Tile layers report their own errors (the map does not relay them).
+    map.eachLayer(function (l) { if (l instanceof L.GridLayer) { l.once("tileerror", noTiles); } });
+    map.on("baselayerchange", function (e) { e.layer.once("tileerror", noTiles); });
     function level() {
       var z = map.getZoom(), box = map.getContainer();
       box.classList.toggle("essqpv-show-communes", z >= 10);
       box.classList.toggle("essqpv-show-deps", z >= 6 && z <= 10);
+      if (z >= 10) { comNames(); }
+      if (z >= 6 && z <= 10) { depNames(); }
     }
     map.on("zoomend", level);
-    level();
-    // Without tiles (offline room, blocked network) the outlines become the background.
-    map.on("tileerror", function () { map.getContainer().classList.add("essqpv-no-tiles"); });
+    map.whenReady(level);
     return group;
+  },
+  // A marker for one site: its icon is shared by the theme, its accessible name computed
+  // when Leaflet draws it, its popup bound on first use.
+  Marker: L.Marker.extend({
+    _initIcon: function () {
+      L.Marker.prototype._initIcon.call(this);
+      var E = window.essqpv, site = this.site, icon = this._icon;
+      icon.setAttribute("aria-label", site.n + (site.t ? ", " + site.t : "") + " : " +
+                        E.relationText(site, E.names));
+      icon.removeAttribute("title");
+    }
+  }),
+  siteMarker: function (site, icon) {
+    var E = window.essqpv;
+    var marker = new E.Marker([site.y, site.x], {icon: icon, keyboard: true});
+    marker.site = site;
+    marker.bindPopup(function () { return E.siteCard(site, E.names); }, {maxWidth: 320});
+    return marker;
+  },
+  // Many sites (a national file): no Leaflet object per site. At each move the sites in
+  // view are counted per screen cell; a cell with several becomes one named cluster icon,
+  // a cell with one a marker. Only what is in view exists in the page.
+  gridLayer: function (groupName, cols, theme, svg, color) {
+    var E = window.essqpv, CELL = 64, DETAIL = 15;
+    var sites = E.columns(cols), n = sites.length;
+    var mx = new Float64Array(n), my = new Float64Array(n);  // Web Mercator, 0..1
+    sites.forEach(function (site, k) {
+      site.t = theme; site.g = groupName;
+      var s = Math.sin(site.y * Math.PI / 180);
+      mx[k] = site.x / 360 + 0.5;
+      my[k] = 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
+      E.sites.push(site);
+    });
+    var icon = L.divIcon({html: svg, className: "essqpv-divicon", iconSize: [22, 22],
+                          iconAnchor: [11, 11], popupAnchor: [0, -10]});
+    var cache = {};  // markers made so far, by site position
+    function markerOf(k) { return cache[k] || (cache[k] = E.siteMarker(sites[k], icon)); }
+    var Layer = L.LayerGroup.extend({
+      onAdd: function (map) {
+        L.LayerGroup.prototype.onAdd.call(this, map);
+        map.on("moveend", this.refresh, this);
+        this.refresh();
+      },
+      onRemove: function (map) {
+        map.off("moveend", this.refresh, this);
+        L.LayerGroup.prototype.onRemove.call(this, map);
+      },
+      refresh: function () {
+        var map = this._map;
+        if (!map) { return; }
+        var z = map.getZoom(), scale = 256 * Math.pow(2, z);
+        var b = map.getPixelBounds().pad(0.2);
+        var cells = new Map(), open = map._popup && map._popup._source;
+        for (var k = 0; k < n; k++) {
+          var px = mx[k] * scale, py = my[k] * scale;
+          if (px < b.min.x || px > b.max.x || py < b.min.y || py > b.max.y) { continue; }
+          var key = z >= DETAIL ? k : Math.floor(px / CELL) * 1e7 + Math.floor(py / CELL);
+          var cell = cells.get(key);
+          if (cell) { cell.push(k); } else { cells.set(key, [k]); }
+        }
+        var keep = [];
+        cells.forEach(function (members) {
+          if (members.length === 1) { keep.push(markerOf(members[0])); return; }
+          var lat = 0, lon = 0, south = 90, north = -90, west = 180, east = -180;
+          members.forEach(function (k) {
+            var s = sites[k];
+            lat += s.y; lon += s.x;
+            south = Math.min(south, s.y); north = Math.max(north, s.y);
+            west = Math.min(west, s.x); east = Math.max(east, s.x);
+          });
+          var bounds = L.latLngBounds([south, west], [north, east]);
+          var zoomIn = function () {
+            map.fitBounds(bounds, {padding: [30, 30], maxZoom: Math.max(z + 2, DETAIL)});
+          };
+          var cluster = L.marker([lat / members.length, lon / members.length], {
+            icon: E.clusterIcon(members.length, color, theme, null, zoomIn), keyboard: true});
+          cluster.on("click", zoomIn);
+          keep.push(cluster);
+        });
+        if (open && keep.indexOf(open) < 0 && open.site && open.site.g === groupName) {
+          keep.push(open);  // an open popup stays with its marker
+        }
+        // Change only what changed: a marker that stays keeps its popup and its focus.
+        var self = this, wanted = new Set(keep);
+        this.eachLayer(function (l) { if (!wanted.has(l)) { self.removeLayer(l); } });
+        keep.forEach(function (l) { if (!self.hasLayer(l)) { self.addLayer(l); } });
+      },
+      // Bring one site into view as a marker, then call back with it.
+      showSite: function (site, done) {
+        var map = this._map, k = sites.indexOf(site);
+        map.once("moveend", function () { done(markerOf(k)); });
+        map.setView([site.y, site.x], Math.max(map.getZoom(), DETAIL), {animate: false});
+      }
+    });
+    return new Layer();
   },
   siteCard: function (site, names) {
     var E = window.essqpv, card = E.el("div", "essqpv-card");
