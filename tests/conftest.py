@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from geo import settings
+from tests.browser import ARGS, CHROMIUM
 from tests.servers import Server
 
 
@@ -30,3 +31,15 @@ def addok(tmp_path_factory):
     server = Addok(tmp_path_factory.mktemp("addok"), with_filter_bug=True)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser), closed after the
+    module even when a test fails."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

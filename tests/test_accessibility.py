@@ -9,23 +9,13 @@ import pytest
 
 from geo import cli
 from geo.qpv import load_qpv
-from tests.browser import ARGS, CHROMIUM, Page, axe_violations, htmlcs_errors
+from tests.browser import Page, axe_violations, htmlcs_errors
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
 THEMES = ["Épicerie solidaire", "Recyclerie", "Tiers-lieu", "Conciergerie solidaire",
           "Café associatif", "Jardin partagé", "Insertion", "Mobilité solidaire",
           "Habitat", "Culture"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def national_directory(path, n: int = 800) -> None:

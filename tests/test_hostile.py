@@ -290,8 +290,9 @@ def test_every_door_gives_the_same_answer(tmp_path, capsys, territory, compare):
     assert cli.main(["map", str(EXAMPLE), "-o", str(page), *options]) == 0
     relations = []
     text = page.read_text(encoding="utf-8")
-    for call in re.finditer(r'essqpv\.addSites\(\w+, "\w+", ', text):
-        columns, _ = json.JSONDecoder().raw_decode(text, call.end())
+    for block in re.finditer(r'<script type="application/json" id="sites_layer_\w+-sites">'
+                             r'(.*?)</script>', text, re.S):
+        columns = json.loads(block.group(1))
         relations += [(name, columns["rv"][r]) for name, r in
                       zip(columns["n"], columns["r"], strict=True)]
     located = api[api["relation"] != "not_located"]

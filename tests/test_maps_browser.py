@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo import cli
 from geo.qpv import load_qpv
-from tests.browser import ARGS, CHROMIUM, Page
+from tests.browser import Page
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
@@ -35,16 +35,6 @@ MARKERS_IN_VIEW = """() => {
   });
   return [expected, shown, Object.keys(window.essqpv.markers).length];
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
