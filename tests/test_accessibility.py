@@ -282,18 +282,17 @@ def test_aggregated_clusters_open_with_the_keyboard_down_to_markers(browser, agg
 def test_aggregated_search_and_table_show_the_site(browser, aggregated):
     page = Page(browser, aggregated, offline=False)
     try:
+        popup_shows = ("name => { const h = document.querySelector('.leaflet-popup h3'); "
+                       "return h !== null && h.textContent === name; }")
         page.page.focus(".essqpv-search input")
         page.page.keyboard.type("Structure 300")
         page.page.keyboard.press("Enter")
-        page.page.wait_for_selector(".leaflet-popup h3")
-        assert page.js("() => document.querySelector('.leaflet-popup h3').textContent") == \
-            "Structure 300"
+        page.page.wait_for_function(popup_shows, arg="Structure 300", timeout=10_000)
         page.page.keyboard.press("Escape")
         page.page.wait_for_function("document.querySelectorAll('.leaflet-popup').length == 0")
         name = page.js("() => document.querySelectorAll('#essqpv-rows th')[40].textContent")
         page.page.locator("#essqpv-rows .essqpv-show").nth(40).click()
-        page.page.wait_for_selector(".leaflet-popup h3")
-        assert page.js("() => document.querySelector('.leaflet-popup h3').textContent") == name
+        page.page.wait_for_function(popup_shows, arg=name, timeout=10_000)
         assert page.js("() => document.querySelectorAll('#essqpv-rows tr').length") == 500
     finally:
         page.page.close()

@@ -28,10 +28,13 @@
     var group = entry.group ? window[entry.group] : null;
     if (group && !map.hasLayer(group)) { map.addLayer(group); }
     if (group && group.showSite) {  // an aggregated layer makes the marker on demand
-      map.closePopup();
       group.showSite(entry.site, function (marker) {
         marker.openPopup();
-        if (marker.getElement()) { marker.getElement().focus(); }
+        // After the key event that asked for it: the same Enter must not reach the marker
+        // (Leaflet would toggle the popup shut).
+        setTimeout(function () {
+          if (marker.getElement()) { marker.getElement().focus({preventScroll: true}); }
+        }, 0);
       });
       return true;
     }

@@ -296,16 +296,25 @@ window.essqpv = window.essqpv || {
         if (open && keep.indexOf(open) < 0 && open.site && open.site.g === groupName) {
           keep.push(open);  // an open popup stays with its marker
         }
-        // Change only what changed: a marker that stays keeps its popup and its focus.
+        // Change only what changed: a marker that stays keeps its popup and its focus, and
+        // one whose popup is open is never taken away under the reader.
         var self = this, wanted = new Set(keep);
-        this.eachLayer(function (l) { if (!wanted.has(l)) { self.removeLayer(l); } });
+        this.eachLayer(function (l) {
+          if (!wanted.has(l) && !(l.isPopupOpen && l.isPopupOpen())) { self.removeLayer(l); }
+        });
         keep.forEach(function (l) { if (!self.hasLayer(l)) { self.addLayer(l); } });
       },
       // Bring one site into view as a marker, then call back with it.
       showSite: function (site, done) {
-        var map = this._map, k = sites.indexOf(site);
+        var map = this._map, k = sites.indexOf(site), self = this;
+        var zoom = Math.max(map.getZoom(), DETAIL);
+        if (map.getZoom() === zoom && map.getBounds().contains([site.y, site.x])) {
+          self.refresh();  // already there: no move will come
+          done(markerOf(k));
+          return;
+        }
         map.once("moveend", function () { done(markerOf(k)); });
-        map.setView([site.y, site.x], Math.max(map.getZoom(), DETAIL), {animate: false});
+        map.setView([site.y, site.x], zoom, {animate: false});
       }
     });
     return new Layer();
