@@ -160,7 +160,12 @@ def run_with_progress(study):
     from .study import run_study
 
     with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar:
-        return run_study(study, progress=bar.update)
+        def progress(step: str, stats) -> None:
+            if step == "geocodage" and stats is not None:
+                bar.total, bar.n = stats.pending, stats.sent
+                bar.refresh()
+
+        return run_study(study, progress=progress)
 
 
 def print_run(run, *, geocode_hint: bool = True) -> None:

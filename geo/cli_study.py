@@ -20,7 +20,8 @@ STUDY_KEYS = {
     "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
     **{key: f"[sorties] {key}" for key in (
         "tableau", "detail", "par_initiative", "par_quartier", "par_territoire", "rapport",
-        "carte", "carte_autonome", "integration", "carte_impression", "provenance")},
+        "carte", "carte_autonome", "integration", "carte_impression", "provenance",
+        "relecture")},
 }
 
 

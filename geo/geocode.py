@@ -57,6 +57,11 @@ STATUS_OFFLINE = GeocodeStatus.OFFLINE
 #: Columns added to the user's table.
 GEOCODE_COLUMNS = ["geocode_status", "geocode_score", "geocode_label", "geocode_type",
                    "geocode_citycode", "geocode_note"]
+#: The review file: what was asked and proposed, then the four columns a person fills in
+#: (it is read back as the corrections file).
+REVIEW_COLUMNS = ["cle", "ligne", "adresse_saisie", "statut", "motif", "adresse_proposee",
+                  "score", "latitude_proposee", "longitude_proposee", "accepter",
+                  "adresse_corrigee", "latitude", "longitude"]
 _RESULT_FIELDS = ("latitude", "longitude", "result_label", "result_score", "result_score_next",
                   "result_type", "result_id", "result_postcode", "result_citycode",
                   "result_city", "result_status")
@@ -142,7 +147,10 @@ class Stats:
     """What a geocoding run did."""
 
     requests: int = 0
+    #: Rows answered from the cache.
     from_cache: int = 0
+    #: Distinct queries to send, and those sent so far.
+    pending: int = 0
     sent: int = 0
     fallback_rows: int = 0
     counts: dict[str, int] = field(default_factory=dict)
@@ -471,6 +479,9 @@ def geocode(
                 note[i] = "adresse non géocodée : pas de réseau et pas de réponse en cache"
         todo = [i for i in todo if keys[i] in known]
         pending = {}
+    geocoder.stats.pending = len(pending)
+    if progress:
+        progress(0)
     try:
         _run(geocoder, cache, pending, known, progress)
     finally:
@@ -518,7 +529,7 @@ def geocode(
     out["geocode_citycode"] = extra["citycode"]
     out["geocode_note"] = note
     review_rows = [i for i in range(n) if status[i] in (STATUS_REVIEW, STATUS_NOT_FOUND)]
-    review = pd.DataFrame({
+    review = pd.DataFrame(columns=REVIEW_COLUMNS, data={
         "cle": [keys_for_rows[i] for i in review_rows],
         "ligne": [i + first_row for i in review_rows],
         "adresse_saisie": [rows[i]["q"] for i in review_rows],

@@ -85,11 +85,13 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
     if suffix in (".csv", ".txt", ".tsv"):
         table, sep = _read_csv(path)
         return table, 2, sep
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        what = "classeur OpenDocument" if suffix == ".ods" else "classeur Excel"
         try:
-            table = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False)
-        except Exception as exc:  # openpyxl raises many types for broken files
-            raise InputError(f"classeur Excel illisible ({exc}).", path=str(path)) from exc
+            table = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False,
+                                  engine="odf" if suffix == ".ods" else None)
+        except Exception as exc:  # openpyxl and odfpy raise many types for broken files
+            raise InputError(f"{what} illisible ({exc}).", path=str(path)) from exc
         return table, 2, ","
     if suffix in (".geojson", ".json", ".gpkg", ".shp"):
         try:
@@ -97,9 +99,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
         except Exception as exc:
             raise InputError(f"fichier géographique illisible ({exc}).", path=str(path)) from exc
         return frame, 1, ","
-    raise InputError(
-        f"format d'entrée inconnu « {suffix} » ; formats acceptés : .csv, .xlsx, .geojson, .gpkg.",
-        path=str(path))
+    raise InputError(f"format d'entrée inconnu « {suffix} » ; formats acceptés : .csv, .xlsx, "
+                     ".ods, .geojson, .gpkg.", path=str(path))
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:

@@ -45,6 +45,13 @@ def write_outputs(run: StudyResult) -> None:
         write_table(site_table(run, out["tableau"].suffix.lower()), out["tableau"],
                     layer="sites")
         done("tableau", out["tableau"])
+    if "relecture" in out:
+        from .geocode import REVIEW_COLUMNS
+
+        review = run.geocoded.review if run.geocoded is not None else pd.DataFrame(
+            columns=REVIEW_COLUMNS)
+        write_table(review, out["relecture"], layer="a_verifier")
+        done("relecture", out["relecture"])
     public = result.long.drop(columns=[c for c in result.long.columns if c.startswith("_")])
     tables = {"detail": public, "par_initiative": result.initiatives,
               "par_quartier": result.per_qpv, "par_territoire": result.per_territory}

@@ -50,7 +50,16 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "integration": ((".html", ".htm", ".txt"), "extrait <iframe> à intégrer"),
     "carte_impression": ((".pdf", ".png", ".svg"), "carte à imprimer"),
     "provenance": ((".json",), "provenance : version, sources, paramètres"),
+    "relecture": ((".csv", ".xlsx"), "adresses à vérifier, modèle du fichier de corrections"),
 }
+
+#: The steps of a run, as reported to ``progress``, with their French labels.
+STEPS = {"lecture": "lecture du tableau", "geocodage": "géocodage des adresses",
+         "liaison": "liaison aux quartiers", "ecriture": "écriture des résultats"}
+
+#: ``progress(step, stats)``: called at each step of :data:`STEPS`, and during geocoding
+#: after every chunk with the geocoder's running :class:`geo.geocode.Stats`.
+Progress = Callable[[str, "gc.Stats | None"], None]
 
 
 @dataclass
@@ -135,10 +144,12 @@ def check_study(study: Study) -> None:
 # --------------------------------------------------------------------------- the run
 
 
-def read_sites(study: Study, *, progress: Callable[[int], None] | None = None
+def read_sites(study: Study, *, progress: Progress | None = None
                ) -> tuple[Initiatives, Detection, gc.GeocodeResult | None]:
     """Read the table, recognise its columns, geocode the rows that need it (from the cache
     only unless ``study.geocoding.online``) and make the sites."""
+    report = progress or (lambda step, stats: None)
+    report("lecture", None)
     table, first_row, separator = read_table(study.initiatives, sheet=study.sheet)
     path = Path(study.initiatives).name
     detection = detect_columns(table, study.columns, path=path)
@@ -148,12 +159,14 @@ def read_sites(study: Study, *, progress: Callable[[int], None] | None = None
                                               and study.geocoding.online):
         g = study.geocoding
         corrections = read_table(g.corrections)[0] if g.corrections else None
+        geocoder = gc.Geocoder(g.url, chunk_size=g.chunk_size)
+        report("geocodage", geocoder.stats)
         geocoded = gc.geocode(
             table, address_columns=found.address, postcode_column=found.postcode,
             citycode_column=found.citycode, lat_column=found.lat, lon_column=found.lon,
-            id_column=found.id, geocoder=gc.Geocoder(g.url, chunk_size=g.chunk_size),
-            corrections=corrections, min_score=g.min_score, force=g.force,
-            offline=not g.online, first_row=first_row, progress=progress, path=path)
+            id_column=found.id, geocoder=geocoder, corrections=corrections,
+            min_score=g.min_score, force=g.force, offline=not g.online, first_row=first_row,
+            progress=lambda n: report("geocodage", geocoder.stats), path=path)
         table = geocoded.table
         found.lon, found.lat = geocoded.lon_column, geocoded.lat_column
         if not any("coordonnées" in line for line in detection.report):
@@ -183,12 +196,16 @@ def _needs_geocoding(table: pd.DataFrame, detection: Detection) -> bool:
                 .any())
 
 
-def run_study(study: Study, *, progress: Callable[[int], None] | None = None) -> StudyResult:
-    """Run ``study`` and write its outputs; return what was found and written."""
+def run_study(study: Study, *, progress: Progress | None = None) -> StudyResult:
+    """Run ``study`` and write its outputs; return what was found and written.
+
+    ``progress(step, stats)`` hears of each step (:data:`STEPS`) and of the geocoding."""
     from .qpv import load_qpv
 
+    report = progress or (lambda step, stats: None)
     check_study(study)
     initiatives, detection, geocoded = read_sites(study, progress=progress)
+    report("liaison", None)
     qpv = load_qpv(study.qpv_source)
     result = link(initiatives, qpv, distance=study.distance, area=study.area)
     previous = None
@@ -202,6 +219,7 @@ def run_study(study: Study, *, progress: Callable[[int], None] | None = None) ->
     run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info)
     from .outputs import write_outputs
 
+    report("ecriture", None)
     write_outputs(run)
     return run
 

@@ -39,7 +39,7 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
                 "carte_impression": (str, "carte.pdf"), "format_impression": (str, "A4"),
                 "atlas": (bool, False),
                 "integration": (str, "carte-iframe.html"),
-                "provenance": (str, "provenance.json")},
+                "provenance": (str, "provenance.json"), "relecture": (str, None)},
 }
 
 def _closest(word: str, choices) -> str:
