@@ -8,7 +8,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from ._errors import InputError
+from ._errors import EssQpvError, InputError
 from .area import StudyArea
 from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
 from .io import atomic_path
@@ -41,6 +41,13 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
                 "integration": (str, "carte-iframe.html"),
                 "provenance": (str, "provenance.json"), "relecture": (str, None)},
 }
+
+#: [colonnes] key of each :class:`Columns` field.
+COLUMN_KEYS = {"lon": "longitude", "lat": "latitude", "crs": "crs", "id": "identifiant",
+               "theme": "theme", "name": "nom", "served": "quartiers_servis", "radius": "rayon",
+               "address": "adresse", "postcode": "code_postal", "citycode": "code_insee",
+               "website": "site_web"}
+
 
 def _closest(word: str, choices) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
@@ -105,7 +112,9 @@ def load_study(path: str | Path) -> Study:
     folder = base / v["sorties"]["dossier"]
     outputs = {key: folder / value for key, value in v["sorties"].items()
                if key not in ("dossier", "format_impression", "atlas") and value}
-    c = v["colonnes"]
+    c = {role: v["colonnes"][key] for role, key in COLUMN_KEYS.items()}
+    if c["address"]:
+        c["address"] = [str(a) for a in c["address"]]
     if v["sorties"]["format_impression"] not in PAPER_FORMATS:
         raise InputError(f"[sorties] format_impression « {v['sorties']['format_impression']} »"
                          f" inconnu ; possibles : {', '.join(PAPER_FORMATS)}.", path=name)
@@ -115,12 +124,7 @@ def load_study(path: str | Path) -> Study:
         initiatives=base / v["entrees"]["initiatives"],
         title=v["etude"]["titre"],
         sheet=v["entrees"]["feuille"],
-        columns=Columns(lon=c["longitude"], lat=c["latitude"], crs=c["crs"],
-                        id=c["identifiant"], theme=c["theme"], name=c["nom"],
-                        served=c["quartiers_servis"], radius=c["rayon"],
-                        address=[str(a) for a in c["adresse"]] if c["adresse"] else None,
-                        postcode=c["code_postal"], citycode=c["code_insee"],
-                        website=c["site_web"]),
+        columns=Columns(**c),
         qpv_source=_source(q["source"], base),
         compare=_source(q["comparer"], base),
         distance=q["distance_m"],
@@ -129,6 +133,33 @@ def load_study(path: str | Path) -> Study:
                             corrections=base / g["corrections"] if g["corrections"] else None),
         outputs=outputs, paper=v["sorties"]["format_impression"],
         atlas=v["sorties"]["atlas"], folder=base)
+
+
+def read_study_file(path: str | Path) -> dict:
+    """The study file as written (sections and keys, no defaults filled in)."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"fichier d'étude illisible ({exc}).", path=Path(path).name) from exc
+
+
+def save_study_file(path: str | Path, data: dict, *, header: str = "") -> Study:
+    """Check ``data`` as a study file and write it to ``path`` (atomically); the file is
+    left as it was when the check fails."""
+    import tomli_w
+
+    path = Path(path)
+    clean = {section: {k: v for k, v in keys.items() if v is not None}
+             for section, keys in data.items()}
+    text = "".join(f"# {line}\n" for line in header.splitlines()) + tomli_w.dumps(clean)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            study = load_study(tmp)
+        except EssQpvError as exc:  # name the file the user knows, not the temporary one
+            raise EssQpvError(str(exc).replace(tmp.name, path.name),
+                              parameters=exc.parameters) from None
+    return study
 
 
 def _source(value: str | None, base: Path) -> str | None:

@@ -1,0 +1,98 @@
+"""``ess-qpv serve``: the web page on a folder of studies."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import webbrowser
+from pathlib import Path
+
+from ._errors import EssQpvError
+from .cli import say
+
+PASSWORD_ENV = "ESS_QPV_MOT_DE_PASSE"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve", help="ouvrir la page web des études (sans terminal ensuite)",
+        description="Démarre un serveur web local sur le dossier des études et ouvre le "
+                    "navigateur : créer une étude, importer le tableau, lancer l'analyse, "
+                    "relire les adresses douteuses, voir la carte et télécharger le rapport.")
+    serve.add_argument("folder", metavar="DOSSIER", nargs="?", default="etudes",
+                       help="dossier des études (défaut : ./etudes/)")
+    serve.add_argument("--port", type=int, default=8000, help="port (défaut : 8000)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="adresse d'écoute (défaut : 127.0.0.1, cet ordinateur seulement ; "
+                            "toute autre adresse exige un mot de passe)")
+    serve.add_argument("--no-browser", "--sans-navigateur", dest="no_browser",
+                       action="store_true", help="ne pas ouvrir le navigateur")
+    serve.add_argument("--mot-de-passe", dest="password", default=None,
+                       help=f"mot de passe de la page (ou variable {PASSWORD_ENV}, préférable : "
+                            "une option se voit dans la liste des processus)")
+    serve.add_argument("--taille-max", dest="max_mb", type=float, default=20.0,
+                       help="taille maximale d'un tableau importé, en Mo (défaut : 20)")
+    serve.add_argument("--lignes-max", dest="max_rows", type=int, default=100_000,
+                       help="nombre maximal de lignes d'un tableau (défaut : 100 000)")
+    serve.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from . import jobs
+    from .webapp import create_app
+    from .workspace import Limits
+
+    password = args.password or os.environ.get(PASSWORD_ENV) or None
+    local = args.host in LOOPBACK
+    if not local and not password:
+        raise EssQpvError(f"écouter sur {args.host} ouvre les études à tout le réseau : "
+                          f"donnez un mot de passe (--mot-de-passe ou variable "
+                          f"{PASSWORD_ENV}), ou gardez --host 127.0.0.1.")
+    if password and len(password) < 8:
+        raise EssQpvError("mot de passe trop court (8 caractères au moins).")
+    if args.max_mb <= 0 or args.max_rows <= 0:
+        raise EssQpvError("--taille-max et --lignes-max doivent être positifs.")
+    root = Path(args.folder).resolve()
+    limits = Limits(max_bytes=int(args.max_mb * 1e6), max_rows=args.max_rows)
+    app = create_app(root, password=password, limits=limits, local=local)
+    for folder in jobs.resume(root):
+        say(f"Analyse reprise : {folder.name}")
+    try:
+        server = create_server(app, host=args.host, port=args.port, threads=8,
+                               max_request_body_size=4 * limits.max_bytes + (1 << 20),
+                               ident="ess-qpv")
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise EssQpvError(f"impossible d'écouter sur {args.host}:{args.port} ({reason}) ; "
+                          "choisissez un autre --port.") from exc
+    port = server.effective_port
+    shown = "127.0.0.1" if local else args.host
+    url = f"http://{shown}:{port}/"
+    say(f"Études : {root}")
+    say(f"Page web : {url}" + (" (protégée par mot de passe)" if password else ""))
+    if not local:
+        say("Attention : la page est ouverte au réseau ; sans HTTPS, le mot de passe y circule "
+            "en clair.")
+    say("Arrêt : Ctrl+C (une analyse en cours s'interrompt et reprend au prochain "
+        "lancement).")
+    if not args.no_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        say("Serveur arrêté.")
+    finally:
+        server.close()
+        jobs.suspend()
+    return 0
+
+
+def _interrupt(*_) -> None:
+    """A service manager's stop (SIGTERM) ends the server as Ctrl+C does."""
+    raise KeyboardInterrupt

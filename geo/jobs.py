@@ -1,0 +1,248 @@
+"""A study run in a process of its own, with its state on disk.
+
+The web page starts a run with :func:`start`, follows it with :func:`state`, stops it with
+:func:`cancel`, and on start-up resumes with :func:`resume` the runs that a stopped server
+or machine left unfinished (the geocoding cache keeps every answer already received). A run
+is ``python -m geo.jobs FOLDER``: it loads the folder's ``etude.toml`` and calls
+:func:`geo.study.run_study`, exactly as ``ess-qpv run`` does, so a crash in one run never
+takes the server down and two studies never share anything but the geocoding cache.
+
+The state file (``.ess-qpv/etat.json``) holds ``etat`` (:data:`LABELS`), the step, the
+geocoding counts, the times, the summary or the French error message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from .io import atomic_path
+
+STATE_FILE = "etat.json"
+LOG_FILE = "journal.txt"
+RUNNING, DONE, FAILED, CANCELLED = "en_cours", "termine", "erreur", "annule"
+#: French label of each state.
+LABELS = {RUNNING: "analyse en cours", DONE: "analyse terminée", FAILED: "analyse en échec",
+          CANCELLED: "analyse annulée"}
+_MODULE = "geo.jobs"
+#: Processes started by this server, so that they are reaped when they end.
+_CHILDREN: dict[str, subprocess.Popen] = {}
+#: Held while this server reads or changes a state, so that a run starting is never taken
+#: for a run that died.
+_LOCK = threading.RLock()
+
+
+def _state_dir(folder: Path) -> Path:
+    from .workspace import STATE_DIR
+
+    return folder / STATE_DIR
+
+
+def write_state(folder: Path, **state) -> dict:
+    """Replace the state file atomically (a reader never sees half a file)."""
+    path = _state_dir(folder) / STATE_FILE
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    return state
+
+
+def read_state(folder: Path) -> dict:
+    """The state as last written, ``{}`` when no run was ever started."""
+    try:
+        return json.loads((_state_dir(folder) / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def alive(pid: int | None, folder: Path) -> bool:
+    """Whether ``pid`` is a run of this study that has not ended."""
+    child = _CHILDREN.get(str(folder.resolve()))
+    if child is not None and (pid is None or child.pid == pid):
+        return child.poll() is None
+    if not pid:
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.parent.parent.exists() and sys.platform.startswith("linux"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return _MODULE.encode() in args and str(folder.resolve()).encode() in args
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def state(folder: Path) -> dict:
+    """The run's state; a run whose process died without a word is reported as failed."""
+    with _LOCK:
+        return _checked_state(folder)
+
+
+def _checked_state(folder: Path) -> dict:
+    current = read_state(folder)
+    if current.get("etat") == RUNNING and not alive(current.get("pid"), folder):
+        time.sleep(0.2)  # it may have written its last state just now
+        current = read_state(folder)
+        if current.get("etat") == RUNNING and not alive(current.get("pid"), folder):
+            current = write_state(folder, **{
+                **current, "etat": FAILED, "fin": time.time(),
+                "message": "l'analyse s'est arrêtée de façon inattendue (voir "
+                           f"{_state_dir(folder).name}/{LOG_FILE}) ; relancez-la."})
+    return current
+
+
+def running(folder: Path) -> bool:
+    return state(folder).get("etat") == RUNNING
+
+
+def start(folder: Path) -> dict:
+    """Start a run of ``folder``'s study in a new process (nothing if one runs already)."""
+    with _LOCK:
+        current = _checked_state(folder)
+        if current.get("etat") == RUNNING:
+            return current
+        folder = folder.resolve()
+        log = _state_dir(folder) / LOG_FILE
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # written before the process starts: the process then writes its own states
+        current = write_state(folder, etat=RUNNING, etape="", pid=None, debut=time.time())
+        with open(log, "ab") as out:
+            _CHILDREN[str(folder)] = subprocess.Popen(
+                [sys.executable, "-m", _MODULE, str(folder)], stdin=subprocess.DEVNULL,
+                stdout=out, stderr=out, start_new_session=True, cwd=folder)
+        return current
+
+
+def cancel(folder: Path) -> dict:
+    """Stop the run; what it already wrote stays (outputs are replaced whole or not at
+    all; the geocoding answers received are in the cache)."""
+    with _LOCK:
+        return _cancel(folder)
+
+
+def _cancel(folder: Path) -> dict:
+    current = read_state(folder)
+    pid = current.get("pid")
+    child = _CHILDREN.get(str(folder.resolve()))
+    if pid is None and child is not None:
+        pid = child.pid
+    if current.get("etat") != RUNNING:
+        return current
+    if alive(pid, folder):
+        _terminate(pid)
+        deadline = time.time() + 10
+        while alive(pid, folder) and time.time() < deadline:
+            if child is not None:
+                child.poll()
+            time.sleep(0.05)
+    return write_state(folder, **{**read_state(folder), "etat": CANCELLED, "fin": time.time(),
+                                  "message": "analyse annulée à votre demande."})
+
+
+def suspend() -> None:
+    """Stop the runs this server started, leaving their state « running »: the next
+    server start resumes them (:func:`resume`)."""
+    with _LOCK:
+        for child in _CHILDREN.values():
+            if child.poll() is None:
+                _terminate(child.pid)
+        for child in _CHILDREN.values():
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _terminate(pid: int) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(pid, signal.SIGTERM)
+        else:  # pragma: no cover - Windows
+            os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def resume(root: Path) -> list[Path]:
+    """Restart the runs of ``root``'s studies that were left running by a stopped server
+    or machine; return their folders."""
+    from .workspace import studies
+
+    restarted = []
+    for name, _ in studies(root):
+        folder = root / name
+        current = read_state(folder)
+        if current.get("etat") == RUNNING and not alive(current.get("pid"), folder):
+            write_state(folder, **{**current, "etat": CANCELLED})
+            start(folder)
+            restarted.append(folder)
+    return restarted
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(folder: Path) -> int:
+    """Run ``folder``'s study, writing the state as it goes (the job process's body)."""
+    from ._errors import EssQpvError
+    from .study import STEPS, run_study
+    from .studyfile import load_study
+    from .workspace import STUDY_FILE
+
+    began = time.time()
+    base = {"etat": RUNNING, "pid": os.getpid(), "debut": began}
+    last = [0.0]
+
+    def progress(step: str, stats) -> None:
+        now = time.time()
+        if step == "geocodage" and stats is not None and now - last[0] < 0.3 \
+                and 0 < stats.sent < stats.pending:
+            return  # at most a few writes a second, but always the first and the last
+        last[0] = now
+        counts = {} if stats is None else {
+            "a_envoyer": stats.pending, "envoyees": stats.sent, "cache": stats.from_cache,
+            "requetes": stats.requests}
+        base.update(etape=step, etape_libelle=STEPS.get(step, step), **counts)
+        write_state(folder, **base)
+
+    # a cancel (SIGTERM) unwinds like an error, so unfinished files are removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        result = run_study(load_study(folder / STUDY_FILE), progress=progress)
+    except EssQpvError as exc:
+        write_state(folder, **{**base, "etat": FAILED, "fin": time.time(), "message": str(exc)})
+        return 2
+    except Exception as exc:  # noqa: BLE001 - reported to the page, detailed in the log
+        traceback.print_exc()
+        write_state(folder, **{**base, "etat": FAILED, "fin": time.time(),
+                               "message": f"erreur inattendue ({type(exc).__name__}) ; le "
+                                          f"détail est dans {LOG_FILE}."})
+        return 1
+    summary = result.result.summary()
+    review = 0 if result.geocoded is None else len(result.geocoded.review)
+    write_state(folder, **{**base, "etat": DONE, "fin": time.time(), "resume": summary,
+                           "a_verifier": review,
+                           "fichiers": [p.name for p, _ in result.written]})
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage : python -m geo.jobs DOSSIER_D_ETUDE", file=sys.stderr)
+        return 2
+    return run(Path(argv[0]).resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""The studies folder behind the web page: one folder per study.
+
+A study folder holds its ``etude.toml``, its table of initiatives, its geocoding corrections
+(``corrections.csv``) and its outputs (``resultats/``): the very folder that
+``ess-qpv run etude.toml`` reproduces. The page only edits these files; the engine
+(:func:`geo.study.run_study`, run by :mod:`geo.jobs`) does the work.
+
+Everything that arrives from a browser is hostile: study names become safe folder names, an
+uploaded file's type is decided by its content, never by its name, and its size and rows are
+bounded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ._errors import EssQpvError, InputError
+from .geocode import REVIEW_COLUMNS
+from .io import atomic_path, write_table
+from .study import Study
+from .studyfile import COLUMN_KEYS, read_study_file, save_study_file
+from .vocabulary import Columns, Detection, detect_columns
+
+STUDY_FILE = "etude.toml"
+CORRECTIONS = "corrections.csv"
+#: The page's own files in a study folder (job state, log); never an output.
+STATE_DIR = ".ess-qpv"
+TABLE_STEM = "initiatives"
+#: Folder names the page makes: lower-case letters, digits and dashes.
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+HEADER = ("Étude créée avec la page web d'ess-qpv (ess-qpv serve).\n"
+          "La même étude se relance en ligne de commande : ess-qpv run etude.toml")
+#: The outputs of a study made by the page (the keys of [sorties]).
+OUTPUT_FILES = {
+    "dossier": "resultats", "tableau": "initiatives_enrichies.csv",
+    "par_quartier": "par_quartier.csv", "par_territoire": "par_territoire.csv",
+    "rapport": "rapport.xlsx", "carte": "carte.html", "carte_autonome": "carte-autonome.html",
+    "integration": "carte-iframe.html", "carte_impression": "carte.pdf",
+    "provenance": "provenance.json", "relecture": "a_verifier.csv",
+}
+#: What a person may decide about a doubtful address (the columns of the corrections file).
+CORRECTION_COLUMNS = ["cle", "adresse_saisie", "accepter", "adresse_corrigee", "latitude",
+                      "longitude"]
+_ODS = b"application/vnd.oasis.opendocument.spreadsheet"
+#: A zipped workbook may expand at most this many times its upload limit (zip bombs).
+_MAX_EXPANSION = 20
+
+
+class NotFound(EssQpvError):
+    """No study of that name in the studies folder."""
+
+
+@dataclass
+class Limits:
+    """What an upload may weigh and hold."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_rows: int = 100_000
+
+
+# --------------------------------------------------------------------------- names
+
+
+def slug(name: str) -> str:
+    """A safe folder name for a study name: ASCII letters, digits and dashes, nothing else
+    (no ``..``, no separator, never absolute)."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60].strip("-")
+    return text or "etude"
+
+
+def create(root: Path, name: str) -> Path:
+    """Make a new study folder for ``name`` (a free folder name: ``-2``, ``-3``… on
+    collision) with its study file and an empty corrections file."""
+    title = " ".join(name.split())
+    if not title:
+        raise InputError("donnez un nom à l'étude.")
+    if len(title) > 200:
+        raise InputError("nom d'étude trop long (200 caractères au plus).")
+    base = slug(title)
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - a thousand studies of one name
+        raise InputError("trop d'études portent déjà ce nom.")
+    write_table(pd.DataFrame(columns=CORRECTION_COLUMNS), folder / CORRECTIONS)
+    (folder / STUDY_FILE).write_text(
+        "".join(f"# {line}\n" for line in HEADER.splitlines())
+        + f"[etude]\ntitre = {json.dumps(title, ensure_ascii=False)}\n", encoding="utf-8")
+    return folder
+
+
+def folder_of(root: Path, name: str) -> Path:
+    """The folder of the study ``name`` in ``root``; :class:`NotFound` for anything else."""
+    if not SLUG.match(name or ""):
+        raise NotFound("étude introuvable.")
+    folder = root / name
+    if not (folder / STUDY_FILE).is_file() or folder.resolve().parent != root.resolve():
+        raise NotFound("étude introuvable.")
+    return folder
+
+
+def studies(root: Path) -> list[tuple[str, str]]:
+    """(folder name, title) of every study in ``root``, by title."""
+    found = []
+    if root.is_dir():
+        for folder in root.iterdir():
+            if SLUG.match(folder.name) and (folder / STUDY_FILE).is_file():
+                found.append((folder.name, title_of(folder)))
+    return sorted(found, key=lambda s: s[1].lower())
+
+
+def title_of(folder: Path) -> str:
+    try:
+        return str(read_study_file(folder / STUDY_FILE).get("etude", {}).get("titre")
+                   or folder.name)
+    except EssQpvError:
+        return folder.name
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def settings(folder: Path) -> dict:
+    """The study file's sections, as written."""
+    return read_study_file(folder / STUDY_FILE)
+
+
+def save_settings(folder: Path, data: dict) -> Study:
+    """Write the study file with the page's outputs and corrections file; refused (file
+    unchanged) when the engine refuses it."""
+    data = {section: dict(keys) for section, keys in data.items()}
+    data["sorties"] = {**OUTPUT_FILES, **{k: v for k, v in data.get("sorties", {}).items()
+                                          if k in ("format_impression", "atlas")}}
+    data.setdefault("geocodage", {})["corrections"] = CORRECTIONS
+    return save_study_file(folder / STUDY_FILE, data, header=HEADER)
+
+
+def table_path(folder: Path) -> Path | None:
+    """The study's table of initiatives, if one was imported."""
+    name = settings(folder).get("entrees", {}).get("initiatives")
+    return folder / name if name and (folder / name).is_file() else None
+
+
+def columns(folder: Path) -> Columns:
+    """The columns chosen in the study file (``None`` where left to detection)."""
+    given = settings(folder).get("colonnes", {})
+    values = {role: given.get(key) or None for role, key in COLUMN_KEYS.items()}
+    return Columns(**values)
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def sniff(data: bytes) -> str:
+    """The extension a file's content calls for (``.xlsx``, ``.ods``, ``.gpkg``,
+    ``.geojson`` or ``.csv``), whatever its name; :class:`InputError` otherwise."""
+    if not data.strip():
+        raise InputError("le fichier est vide.")
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            names = set(archive.namelist())
+            expanded = sum(i.file_size for i in archive.infolist())
+            kind = ".xlsx" if "xl/workbook.xml" in names else \
+                ".ods" if "mimetype" in names and archive.read("mimetype").strip() == _ODS \
+                else None
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise InputError("archive zip abîmée : ce n'est pas un classeur lisible.") from exc
+        if kind is None:
+            raise InputError("archive zip qui n'est ni un classeur Excel (.xlsx) ni un "
+                             "classeur OpenDocument (.ods).")
+        if expanded > _MAX_EXPANSION * max(len(data), 1024 * 1024):
+            raise InputError("classeur anormalement compressé : refusé.")
+        return kind
+    if data.startswith(b"SQLite format 3\x00"):
+        if data[68:72] == b"GPKG":
+            return ".gpkg"
+        raise InputError("base SQLite qui n'est pas un GeoPackage (.gpkg).")
+    if b"\x00" in data[:1 << 16]:
+        raise InputError("fichier binaire non reconnu : ni classeur (.xlsx, .ods), ni CSV, ni "
+                         "GeoJSON, ni GeoPackage (un fichier renommé ?).")
+    text = data[:1 << 16].decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
+    if text.startswith(("{", "[")):
+        try:
+            parsed = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError("fichier JSON illisible (ce n'est pas du GeoJSON valide).") \
+                from exc
+        if not (isinstance(parsed, dict) and parsed.get("type") in ("FeatureCollection",
+                                                                    "Feature")):
+            raise InputError("fichier JSON qui n'est pas du GeoJSON (une FeatureCollection "
+                             "est attendue).")
+        return ".geojson"
+    return ".csv"
+
+
+def save_table(folder: Path, data: bytes, filename: str, limits: Limits
+               ) -> tuple[pd.DataFrame, Detection]:
+    """Check an uploaded table (type by content, size, rows, columns) and make it the
+    study's table; the previous table stays until the new one has been read."""
+    from .initiatives import read_table
+
+    shown = Path(filename or "fichier").name[:120]
+    if len(data) > limits.max_bytes:
+        raise InputError(f"fichier trop volumineux ({len(data) / 1e6:.1f} Mo ; limite "
+                         f"{limits.max_bytes / 1e6:.0f} Mo).", path=shown)
+    try:
+        kind = sniff(data)
+    except InputError as exc:
+        raise InputError(str(exc), path=shown) from None
+    target = folder / f"{TABLE_STEM}{kind}"
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+        try:
+            table, _, _ = read_table(tmp)
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(tmp), shown).replace(tmp.name, shown)) \
+                from None
+        if len(table) > limits.max_rows:
+            raise InputError(f"{len(table)} lignes : la limite est de {limits.max_rows} "
+                             "(option --lignes-max).", path=shown)
+        if len(table) == 0:
+            raise InputError("le tableau n'a aucune ligne de données.", path=shown)
+        detection = detect_columns(table, Columns(), path=shown)
+    for old in folder.glob(f"{TABLE_STEM}.*"):
+        if old != target:
+            old.unlink()
+    data_ = settings(folder)
+    data_["entrees"] = {"initiatives": target.name}
+    data_.pop("colonnes", None)  # a new table: its columns are found anew
+    save_settings(folder, data_)
+    return table, detection
+
+
+def preview(folder: Path, given: Columns | None = None
+            ) -> tuple[pd.DataFrame, Detection | None, str | None]:
+    """The study's table, the columns the engine recognises in it (with ``given``, else the
+    study file's choices) and the engine's refusal, if any."""
+    from .initiatives import read_table
+
+    path = table_path(folder)
+    if path is None:
+        raise InputError("importez d'abord le tableau des initiatives.")
+    table, _, _ = read_table(path)
+    try:
+        return table, detect_columns(table, given or columns(folder), path=path.name), None
+    except InputError as exc:
+        return table, None, str(exc)
+
+
+# --------------------------------------------------------------------------- review
+
+
+def review(folder: Path) -> pd.DataFrame:
+    """The doubtful addresses of the last run, with the decision already taken for each."""
+    from .initiatives import read_table
+
+    path = folder / OUTPUT_FILES["dossier"] / OUTPUT_FILES["relecture"]
+    if not path.is_file():
+        return pd.DataFrame(columns=REVIEW_COLUMNS)
+    rows = read_table(path)[0]
+    decided = corrections(folder).set_index("cle")
+    for column in ("accepter", "adresse_corrigee", "latitude", "longitude"):
+        rows[column] = rows["cle"].map(decided[column]).fillna("") if len(decided) else ""
+    return rows
+
+
+def corrections(folder: Path) -> pd.DataFrame:
+    """The corrections file (one row per decided address)."""
+    from .initiatives import read_table
+
+    path = folder / CORRECTIONS
+    if not path.is_file():
+        return pd.DataFrame(columns=CORRECTION_COLUMNS)
+    table = read_table(path)[0]
+    for column in CORRECTION_COLUMNS:
+        if column not in table:
+            table[column] = ""
+    return table[CORRECTION_COLUMNS]
+
+
+def decide(folder: Path, key: str, *, asked: str = "", accept: bool = False,
+           address: str = "", point: tuple[float, float] | None = None) -> None:
+    """Record one decision about the doubtful address ``key`` (replacing an earlier one):
+    accept the proposal, give a corrected address, or place the point; nothing clears it."""
+    table = corrections(folder)
+    table = table[table["cle"] != key]
+    if accept or address.strip() or point:
+        row = {"cle": key, "adresse_saisie": asked, "accepter": "oui" if accept else "",
+               "adresse_corrigee": address.strip(), "latitude": "", "longitude": ""}
+        if point:
+            row["latitude"], row["longitude"] = f"{point[0]:.6f}", f"{point[1]:.6f}"
+        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+    write_table(table, folder / CORRECTIONS)
