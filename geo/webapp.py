@@ -76,6 +76,8 @@ APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
            "img-src 'self' data: https://tile.openstreetmap.org; connect-src 'self'; "
            "frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; "
            "object-src 'none'")
+#: What a visitor reaches before giving the password.
+OPEN_ENDPOINTS = ("login", "login_post", "asset", "favicon")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -122,7 +124,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         if local and host not in LOCAL_HOSTS:
             return page("erreur.html", status=400, title="Adresse refusée",
                         message="Cette page ne répond qu'à l'adresse 127.0.0.1 ou localhost.")
-        if password and request.endpoint not in ("login", "asset") and not session.get("ok"):
+        if password and not session.get("ok") and request.endpoint not in OPEN_ENDPOINTS:
             return redirect(url_for("login", suite=request.full_path))
         return None
 

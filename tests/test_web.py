@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import axe_violations
+from tests.browser import axe_violations, htmlcs_errors
+from tests.servers import Server, forward
 from tests.web import WebServer
 
 #: A real-looking table: two sites with coordinates, five with addresses (fictional streets
@@ -25,13 +26,14 @@ from tests.web import WebServer
 TABLE = """id_initiative;nom;theme;adresse;code_postal;commune;latitude;longitude;qpv_servis
 R1;Régie de quartier Franc-Moisin;régie de quartier;;93200;Saint-Denis;48.9205;2.3601;
 R2;Recyclerie du Canal;recyclerie;3 Allée de l'Exemple Fictif;93200;Saint-Denis;;;
-R3;Épicerie solidaire de la Bastide;épicerie solidaire;12 Rue Imaginaire des Essais;33000;Bordeaux;;;
+R3;Épicerie solidaire Bastide;épicerie solidaire;12 Rue Imaginaire des Essais;33000;Bordeaux;;;
 R4;Café associatif Le Doublon;café associatif;5 Rue du Doublon Fictif;;;;;
 R5;Garage solidaire du Mirail;garage solidaire;7 Impasse du Jeu de Données;31400;Toulouse;;;
 R6;Conciergerie de la Goutte d'Or;conciergerie solidaire;7 Rue Fictive de la Goutte;75018;Paris;;;
 R7;Atelier vélo Nulle Part;atelier vélo;999 zzz qqq;;;;;
 R8;Jardin partagé Villeurbanne;jardin partagé;;69100;Villeurbanne;45.7676;4.8812;
 """
+MARKERS = ".leaflet-marker-pane .essqpv-divicon, .leaflet-marker-pane .essqpv-cluster"
 CAPTURES = os.environ.get("ESS_QPV_CAPTURES")
 
 
@@ -60,7 +62,7 @@ class Flow:
 
     def check(self, name: str) -> None:
         self.page.wait_for_load_state("load")
-        self.violations[name] = axe_violations(self.page)
+        self.violations[name] = axe_violations(self.page) + htmlcs_errors(self.page)
         if CAPTURES:
             self.shots += 1
             Path(CAPTURES).mkdir(parents=True, exist_ok=True)
@@ -124,8 +126,9 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     page.get_by_role("link", name="voir les résultats").click()
     flow.check("resultats")
     # the map is the page the command line writes, drawn in its frame
+    page.locator("iframe.carte").scroll_into_view_if_needed()
     frame = page.frame_locator("iframe.carte")
-    frame.locator(".essqpv-divicon, .essqpv-cluster").first.wait_for(timeout=30_000)
+    expect(frame.locator(MARKERS).first).to_be_attached(timeout=30_000)
     assert frame.locator(".leaflet-overlay-pane path").count() > 0  # the quartiers
     sites = page.get_by_role("table", name=re.compile("^Initiatives"))
     assert sites.get_by_role("row").count() == 1 + 8
@@ -180,3 +183,260 @@ def assert_same_outputs(a: Path, b: Path) -> None:
             blocks = [re.findall(r'<script type="application/json"[^>]*>(.*?)</script>',
                                  (p / name).read_text(encoding="utf-8"), re.S) for p in (a, b)]
             assert blocks[0] == blocks[1], name
+
+
+# --------------------------------------------------------------------------- hostile input
+
+PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "{{ 7*7 }}",
+            "=1+1", "../../etc/passwd"]
+
+
+def new_study(client, name: str, table: bytes | None = None, filename: str = "t.csv"):
+    client.page("/nouvelle")
+    r = client.post_form("/nouvelle", {"nom": name})
+    slug = r.url.rstrip("/").split("/")[-2]
+    if table is not None:
+        client.page(f"/etudes/{slug}/import")
+        r = client.post(f"{client.base}/etudes/{slug}/import",
+                        data={"csrf_token": client.token},
+                        files={"tableau": (filename, table)}, timeout=60)
+    return slug, r
+
+
+def hostile_table() -> bytes:
+    rows = ["id;nom;theme;latitude;longitude;<b>entête</b>"]
+    for i, payload in enumerate(PAYLOADS):
+        rows.append(f"H{i};{payload};{payload};48.9205;2.3601;{payload}")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_hostile_cells_stay_text(browser, web, tmp_path):
+    client = web.session()
+    slug, r = new_study(client, "<script>alert('nom')</script> {{ 7*7 }}", hostile_table())
+    assert r.status_code == 200 and "Les colonnes du tableau" in r.text
+    for text in (r.text, client.page("/").text):
+        assert "<script>alert" not in text and "<img src=x" not in text and "<b>" not in text
+        assert "&lt;script&gt;" in text and "{{ 7*7 }}" in text  # shown, not evaluated
+    client.page(f"/etudes/{slug}/parametres")
+    client.post_form(f"/etudes/{slug}/parametres", {
+        "titre": "{{ 7*7 }} <script>alert(3)</script>", "source": "bundled-2024",
+        "distance": "300", "score": "0.6", "format": "A4", "action": "lancer"})
+    assert client.wait(slug)["etat"] == "termine"
+    folder = web.root / slug
+    report = pd.read_excel(folder / "resultats" / "rapport.xlsx", sheet_name="Initiatives",
+                           dtype=str)
+    assert set(PAYLOADS) <= set(report["nom"])  # kept as text, nothing evaluated
+    # no script runs in any page of the study, the map included
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.route("https://**", lambda route: route.abort())
+    for path in ("/", f"/etudes/{slug}/colonnes", f"/etudes/{slug}/parametres",
+                 f"/etudes/{slug}/resultats", f"/etudes/{slug}/relecture"):
+        page.goto(web.url + path)
+        page.wait_for_load_state("load")
+    page.goto(web.url + f"/etudes/{slug}/resultats")
+    # (Chromium pauses the animation frames of an off-screen frame of another origin)
+    page.locator("iframe.carte").scroll_into_view_if_needed()
+    expect(page.frame_locator("iframe.carte").locator(MARKERS).first).to_be_attached(
+        timeout=30_000)
+    assert page.get_by_role("cell", name="{{ 7*7 }}").count() >= 1
+    assert dialogs == []
+    context.close()
+
+
+def test_study_names_become_safe_folders(web, tmp_path):
+    client = web.session()
+    for name in ("../../x", "/etc/passwd", "..", "C:\\Windows"):
+        slug, r = new_study(client, name)
+        assert r.status_code == 200
+        assert re.fullmatch(r"[a-z0-9-]+", slug), slug
+        assert (web.root / slug / "etude.toml").is_file()
+    assert not (tmp_path / "x").exists() and not (web.root.parent / "x").exists()
+    slug2, _ = new_study(client, "../../x")
+    assert slug2 == "x-2"  # no collision
+    assert client.page("/etudes/..%2F..%2Fx/import").status_code == 404
+    assert client.page("/etudes/%2Fetc/import").status_code == 404
+
+
+def test_forms_without_the_csrf_token_are_refused(web):
+    client = web.session()
+    client.page("/nouvelle")
+    r = client.post_form("/nouvelle", {"nom": "sans jeton"}, token=False)
+    assert r.status_code == 400 and "jeton de sécurité" in r.text
+    r = client.post_form("/nouvelle", {"nom": "mauvais jeton", "csrf_token": "x"},
+                         token=False)
+    assert r.status_code == 400
+    assert list(web.root.iterdir()) == [web.root / ".ess-qpv"]
+    assert client.page("/").status_code == 200  # still serving
+
+
+def test_uploads_are_judged_by_content_and_size(web):
+    client = web.session()
+    slug, r = new_study(client, "formats", os.urandom(20_000), "binaire.xlsx")
+    assert r.status_code == 400 and "fichier binaire non reconnu" in r.text
+    assert "binaire.xlsx" in r.text
+    _, r = new_study(client, "zip", b"PK\x03\x04" + os.urandom(5000), "t.xlsx")
+    assert r.status_code == 400 and "archive zip" in r.text
+    _, r = new_study(client, "json", b'{"a": 1}', "t.geojson")
+    assert r.status_code == 400 and "pas du GeoJSON" in r.text
+    # a CSV named .xlsx is read as the CSV it is
+    slug, r = new_study(client, "csv", TABLE.encode(), "tableau.xlsx")
+    assert r.status_code == 200 and "Recyclerie du Canal" in r.text
+    assert (web.root / slug / "initiatives.csv").is_file()
+    # 50 MB: refused with a French page, the server goes on
+    _, r = new_study(client, "gros", b"a;b\n" + b"1;2\n" * (50 * 1024 * 1024 // 4), "gros.csv")
+    assert r.status_code == 413 and "dépasse la limite de 20 Mo" in r.text
+    assert client.page("/").status_code == 200
+    # a failed import keeps the previous table
+    client.page(f"/etudes/{slug}/import")
+    r = client.post(f"{client.base}/etudes/{slug}/import", data={"csrf_token": client.token},
+                    files={"tableau": ("x.csv", b"\x00\x01")}, timeout=30)
+    assert r.status_code == 400
+    assert "Recyclerie du Canal" in client.page(f"/etudes/{slug}/colonnes").text
+
+
+def test_row_limit(tmp_path, isolated_cache):
+    server = WebServer(tmp_path / "etudes", isolated_cache, "--lignes-max", "5")
+    try:
+        _, r = new_study(server.session(), "limite", TABLE.encode())
+        assert r.status_code == 400 and "8 lignes : la limite est de 5" in r.text
+    finally:
+        server.stop()
+
+
+def test_other_host_names_are_refused(web):
+    import requests
+
+    r = requests.get(web.url + "/", headers={"Host": "evil.example"}, timeout=10)
+    assert r.status_code == 400 and "127.0.0.1" in r.text
+
+
+def test_network_address_needs_a_password(tmp_path, isolated_cache):
+    refused = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "serve", str(tmp_path / "e"), "--host", "127.0.0.2",
+         "--no-browser"], capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "ESS_QPV_MOT_DE_PASSE"})
+    assert refused.returncode == 2 and "donnez un mot de passe" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    server = WebServer(tmp_path / "etudes", isolated_cache, "--host", "127.0.0.2",
+                       env={"ESS_QPV_MOT_DE_PASSE": "un mot de passe"},
+                       url_host="127.0.0.2")
+    try:
+        client = server.session()
+        r = client.page("/")
+        assert r.url.endswith("/connexion?suite=/?") and "Mot de passe" in r.text
+        r = client.post_form("/connexion", {"mot_de_passe": "faux", "suite": "/"})
+        assert r.status_code == 403 and "Mot de passe incorrect" in r.text
+        r = client.post_form("/connexion", {"mot_de_passe": "un mot de passe",
+                                            "suite": "//ailleurs.example/"})
+        assert r.status_code == 200 and "Nouvelle étude" in r.text
+        assert r.url == server.url + "/"  # never sent to another site
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def slow_geocoder(addok, delay: float) -> Server:
+    relay = Server()
+    relay.set("/search/csv/", forward(addok.url, delay=delay))
+    relay.set("/search/", forward(addok.url, delay=delay))
+    return relay
+
+
+def launch(client, slug: str, geocoder: str) -> None:
+    client.page(f"/etudes/{slug}/parametres")
+    r = client.post_form(f"/etudes/{slug}/parametres", {
+        "source": "bundled-2024", "distance": "300", "score": "0.6", "format": "A4",
+        "en_ligne": "oui", "url": geocoder, "action": "lancer"})
+    assert r.status_code == 200, r.text
+
+
+def test_cancel_a_run(web, addok):
+    relay = slow_geocoder(addok, 5)
+    try:
+        client = web.session()
+        slug, _ = new_study(client, "annuler", TABLE.encode())
+        launch(client, slug, relay.url)
+        state = client.page(f"/etudes/{slug}/etat").json()
+        assert state["etat"] == "en_cours"
+        client.page(f"/etudes/{slug}/analyse")
+        r = client.post_form(f"/etudes/{slug}/annuler")
+        assert "analyse annulée" in r.text
+        assert client.wait(slug)["etat"] == "annule"
+        assert not (web.root / slug / "resultats" / "rapport.xlsx").exists()
+        assert not list((web.root / slug).rglob(".*-*.csv"))  # no half-written file
+    finally:
+        relay.stop()
+
+
+def wait_pid(folder: Path) -> int:
+    """The run's process id, once the run has written it."""
+    import time
+
+    for _ in range(200):
+        pid = json.loads((folder / ".ess-qpv" / "etat.json").read_text())["pid"]
+        if pid:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError("the run never started")
+
+
+def test_a_crashed_run_never_takes_the_server_down(web):
+    client = web.session()
+    slug, _ = new_study(client, "plantage", TABLE.encode())
+    other, _ = new_study(client, "voisine", TABLE.encode())
+    relay = Server()  # a geocoder that never answers in time
+    relay.set("/search/csv/", {"status": 200, "body": b"", "delay": 60})
+    try:
+        launch(client, slug, relay.url)
+        os.kill(wait_pid(web.root / slug), 9)
+        state = client.wait(slug)
+    finally:
+        relay.stop()
+    assert state["etat"] == "erreur" and "de façon inattendue" in state["message"]
+    # the server and the other study carry on
+    client.page(f"/etudes/{other}/parametres")
+    client.post_form(f"/etudes/{other}/parametres", {
+        "source": "bundled-2024", "distance": "300", "score": "0.6", "format": "A4",
+        "action": "lancer"})
+    assert client.wait(other)["etat"] == "termine"
+
+
+def test_a_run_resumes_after_a_server_restart(tmp_path, isolated_cache, addok):
+    relay = slow_geocoder(addok, 3)
+    root = tmp_path / "etudes"
+    server = WebServer(root, isolated_cache)
+    try:
+        client = server.session()
+        slug, _ = new_study(client, "reprise", TABLE.encode())
+        launch(client, slug, relay.url)
+    finally:
+        server.stop_server_only()
+    assert json.loads((root / slug / ".ess-qpv" / "etat.json").read_text())["etat"] == \
+        "en_cours"
+    server = WebServer(root, isolated_cache)
+    try:
+        assert "Analyse reprise : reprise" in server.log.read_text(encoding="utf-8")
+        state = server.session().wait(slug, timeout=120)
+        assert state["etat"] == "termine", state
+        assert (root / slug / "resultats" / "rapport.xlsx").is_file()
+    finally:
+        server.stop()
+
+
+def test_two_browsers_two_studies(web, addok):
+    a, b = web.session(), web.session()
+    sa, _ = new_study(a, "Étude A", TABLE.encode())
+    sb, _ = new_study(b, "Étude B", TABLE.replace("Recyclerie du Canal", "Autre nom")
+                      .encode())
+    launch(a, sa, addok.url)
+    launch(b, sb, addok.url)
+    assert a.wait(sa)["etat"] == "termine" and b.wait(sb)["etat"] == "termine"
+    names = [set(pd.read_excel(web.root / s / "resultats" / "rapport.xlsx",
+                               sheet_name="Initiatives", dtype=str)["nom"]) for s in (sa, sb)]
+    assert "Recyclerie du Canal" in names[0] and "Autre nom" in names[1]
+    assert "Autre nom" not in names[0]

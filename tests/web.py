@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,10 +20,11 @@ from tests.addok import free_port
 class WebServer:
     """The real command in its own process; ``url`` is the page's root."""
 
-    def __init__(self, root: Path, cache: Path, *args: str, env: dict | None = None) -> None:
+    def __init__(self, root: Path, cache: Path, *args: str, env: dict | None = None,
+                 url_host: str = "127.0.0.1") -> None:
         self.root = root
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{url_host}:{self.port}"
         self.log = root.parent / f"serve-{self.port}.log"
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
@@ -47,14 +49,18 @@ class WebServer:
                 time.sleep(0.05)
         raise RuntimeError("ess-qpv serve did not start")
 
-    def stop(self) -> None:
-        """Stop the server, then any run it left (a killed server leaves them running)."""
+    def stop_server_only(self) -> None:
+        """Stop the server as a user does (its runs are suspended, to resume)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+    def stop(self) -> None:
+        """Stop the server, then any run left behind (a killed server leaves them)."""
+        self.stop_server_only()
         kill_runs(self.root)
 
     def session(self) -> Client:
@@ -68,10 +74,8 @@ def kill_runs(root: Path) -> None:
         except (OSError, ValueError):
             continue
         if pid:
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
 
 
 class Client(requests.Session):
