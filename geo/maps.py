@@ -527,6 +527,33 @@ class _Sources(_Inert):
                           + html.escape(SOURCES_LINE))
 
 
+class _Fit(_Inert):
+    """The initial view, fitted again while the reader has not moved the map when the map
+    was drawn before it had its size (a page in an ``<iframe>`` laid out late gets a zero
+    size first, hence the whole world at zoom 0)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }}, bounds = {{ this.bounds }}, moved = false;
+  function fit() { if (!moved) { map.fitBounds(bounds); } }
+  function touch() { moved = true; }
+  ["mousedown", "wheel", "keydown", "touchstart"].forEach(function (e) {
+    map.getContainer().addEventListener(e, touch, {passive: true});
+  });
+  map.on("popupopen", touch);
+  map.on("resize", fit);
+  window.addEventListener("load", function () { map.invalidateSize(); fit(); });
+  fit();
+})();
+{% endmacro %}""")
+
+    def __init__(self, bounds: list) -> None:
+        super().__init__()
+        self._name = "EssQpvFit"
+        self.bounds = _js(bounds)
+
+
 class _Controls(_Inert):
     """Search, full screen and minimap (our own small controls)."""
 
@@ -704,7 +731,7 @@ def _fit(fmap: folium.Map, bounds) -> None:
     if not np.isfinite([x0, y0, x1, y1]).all():
         return
     pad = 0.005
-    fmap.fit_bounds([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]])
+    _Fit([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]]).add_to(fmap)
 
 
 def _qpv_features(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
