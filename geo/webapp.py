@@ -107,6 +107,16 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         context.setdefault("title", workspace.title_of(folder) if folder else "Études")
         return render_template(template, flow=FLOW, study_name=name, **context), status
 
+    def without_table(name: str, folder: Path):
+        """Send to the import page a study that has no table yet."""
+        if workspace.table_path(folder) is None:
+            return redirect(url_for("import_table", name=name))
+        return None
+
+    def import_page(name: str, folder: Path, error: str | None = None, status: int = 200):
+        return page("import.html", name, status=status, step="import_table", limits=limits,
+                    current=workspace.table_path(folder), error=error)
+
     def busy(name: str, folder: Path):
         """Refuse to change a study while it runs."""
         if jobs.running(folder):
@@ -221,17 +231,15 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     @app.get("/etudes/<name>/")
     def overview(name: str):
         folder = study(name)
-        if workspace.table_path(folder) is None:
-            return redirect(url_for("import_table", name=name))
+        if (refused := without_table(name, folder)) is not None:
+            return refused
         current = jobs.state(folder).get("etat")
         target = {jobs.RUNNING: "progress", jobs.DONE: "results"}.get(current, "parameters")
         return redirect(url_for(target, name=name))
 
     @app.get("/etudes/<name>/import")
     def import_table(name: str):
-        folder = study(name)
-        return page("import.html", name, step="import_table",
-                    current=workspace.table_path(folder), limits=limits)
+        return import_page(name, study(name))
 
     @app.post("/etudes/<name>/import")
     def import_post(name: str):
@@ -240,26 +248,21 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
             return refused
         upload = request.files.get("tableau")
         if upload is None or not upload.filename:
-            return page("import.html", name, status=400, step="import_table", limits=limits,
-                        current=workspace.table_path(folder),
-                        error="Choisissez le fichier du tableau des initiatives.")
+            return import_page(name, folder, "Choisissez le fichier du tableau des "
+                                             "initiatives.", 400)
         data = upload.read(limits.max_bytes + 1)
         with locks[name]:
             try:
                 workspace.save_table(folder, data, upload.filename, limits)
             except EssQpvError as exc:
-                return page("import.html", name, status=400, step="import_table",
-                            limits=limits, current=workspace.table_path(folder),
-                            error=str(exc))
+                return import_page(name, folder, str(exc), 400)
         flash("Tableau importé. Vérifiez les colonnes reconnues.", "info")
         return redirect(url_for("columns", name=name))
 
     @app.get("/etudes/<name>/colonnes")
     def columns(name: str):
         folder = study(name)
-        if workspace.table_path(folder) is None:
-            return redirect(url_for("import_table", name=name))
-        return _columns_page(name, folder)
+        return without_table(name, folder) or _columns_page(name, folder)
 
     def _columns_page(name: str, folder: Path, given: Columns | None = None,
                       error: str | None = None, status: int = 200):
@@ -298,9 +301,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     @app.get("/etudes/<name>/parametres")
     def parameters(name: str):
         folder = study(name)
-        if workspace.table_path(folder) is None:
-            return redirect(url_for("import_table", name=name))
-        return _parameters_page(name, workspace.settings(folder))
+        return without_table(name, folder) or _parameters_page(name,
+                                                                 workspace.settings(folder))
 
     def _parameters_page(name: str, data: dict, error: str | None = None, status: int = 200):
         q, g = data.get("quartiers", {}), data.get("geocodage", {})
@@ -375,8 +377,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     @app.post("/etudes/<name>/lancer")
     def launch(name: str):
         folder = study(name)
-        if workspace.table_path(folder) is None:
-            return redirect(url_for("import_table", name=name))
+        if (refused := without_table(name, folder)) is not None:
+            return refused
         jobs.start(folder)
         return redirect(url_for("progress", name=name))
 
