@@ -97,13 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="afficher le détail des opérations")
     commands = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=_Parser)
     commands.required = True
-    from . import cli_geocode, cli_link, cli_qpv, cli_serve, cli_study
+    from . import cli_geocode, cli_link, cli_qpv, cli_serve, cli_sirene, cli_study
 
     cli_study.register(commands)
     cli_qpv.register(commands)
     cli_geocode.register(commands)
     cli_link.register(commands)
     cli_serve.register(commands)
+    cli_sirene.register(commands)
     return parser
 
 

@@ -321,7 +321,14 @@ class QpvLayer(Layer, _Inert):
     _template = Template("""
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
-  style: function () { return {{ this.style }}; },
+  style: function (feature) {
+    var style = {{ this.style }};
+    if (feature.properties.fill) {  // a choropleth: each quartier its class's colour
+      style.fillColor = feature.properties.fill;
+      style.fillOpacity = 0.85;
+    }
+    return style;
+  },
   onEachFeature: function (feature, layer) {
     var p = feature.properties;
     window.essqpv.index.push({label: p.nom_qp + " (" + p.code_qp + ") – QPV " + p.generation,
@@ -586,9 +593,14 @@ class EssMap(folium.Map, _Inert):
 
     _template = _FoliumTemplate(_template("page.html"))
 
-    def __init__(self, *, title: str, map_height: str = "82vh", **kwargs) -> None:
+    def __init__(self, *, title: str, map_height: str = "82vh", table_html: str = "",
+                 map_label: str = "Carte interactive : initiatives et quartiers prioritaires "
+                                  "(le tableau qui suit en donne le contenu)",
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.page_title = html_text(title)
+        self.table_html = table_html  # trusted, escaped HTML, in place of the sites' table
+        self.map_label = html_text(map_label)
         self.credits = html_text(SOURCES_LINE + " ; fonds : IGN – ADMIN EXPRESS COG 2018")
         self.map_height = map_height
         root = self.get_root()
@@ -723,6 +735,70 @@ def make_map(
             f'{html_text(json.dumps(provenance, ensure_ascii=False))}">'),
             name="essqpv_provenance")
     _fit(fmap, bounds or (located if len(located) else qpv).total_bounds)
+    return fmap
+
+
+#: Classes of a choropleth (lower bounds) and their colours, light to dark (0: grey).
+CHOROPLETH_BREAKS = [1, 5, 10, 25, 50, 100]
+CHOROPLETH_COLOURS = ["#f0f0f0", "#fee391", "#fec44f", "#fe9929", "#ec7014", "#cc4c02",
+                      "#8c2d04"]
+
+
+def choropleth_map(qpv: gpd.GeoDataFrame, values: pd.Series, *, title: str, what: str,
+                   details: pd.Series | None = None) -> folium.Map:
+    """A map of the quartiers coloured by ``values`` (a count per ``code_qp``), with its
+    legend and, as text alternative, the table of every quartier and its value.
+    ``details``: one more line of text per quartier for its card and the table."""
+    values = values.reindex(qpv["code_qp"]).fillna(0).astype(int).to_numpy()
+    classes = np.searchsorted(CHOROPLETH_BREAKS, values, side="right")
+    features = _qpv_features(qpv, None, None)
+    extra = details.reindex(qpv["code_qp"]).fillna("").to_numpy() if details is not None \
+        else np.full(len(qpv), "")
+    of_code = dict(zip(qpv["code_qp"], zip(values, classes, extra, strict=True), strict=True))
+    for props, _ in features:
+        value, k, line = of_code[props["code_qp"]]
+        props["fill"] = CHOROPLETH_COLOURS[k]
+        props["counts"] = f"{what} : {value}" + (f" ; {line}" if line else "")
+    rows = "".join(
+        f"<tr><th scope=\"row\">{html_text(n)}</th><td>{html_text(c)}</td>"
+        f"<td>{html_text(str(com).replace(';', ', '))}</td><td>{v}</td>"
+        f"<td>{html_text(x)}</td></tr>"
+        for n, c, com, v, x in sorted(zip(qpv["nom_qp"], qpv["code_qp"], qpv["communes"],
+                                          values, extra, strict=True), key=lambda r: -r[3]))
+    table = (f'<table class="essqpv-table"><caption>{html_text(what)}, par quartier '
+             f'prioritaire ({len(qpv)} quartiers, du plus au moins nombreux)</caption>'
+             '<thead><tr><th scope="col">Quartier</th><th scope="col">Code</th>'
+             f'<th scope="col">Commune(s)</th><th scope="col">{html_text(what)}</th>'
+             f'<th scope="col">Détail</th></tr></thead><tbody>{rows}</tbody></table>')
+    fmap = EssMap(title=title, tiles=None, max_zoom=19, zoom_start=6, location=[46.6, 2.4],
+                  table_html=table, map_label=f"Carte interactive : {what.lower()} par "
+                                              "quartier prioritaire (le tableau qui suit en "
+                                              "donne le contenu)")
+    fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
+    fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
+    label, provider = BASEMAPS[0]  # one base map, one layer: no layer control to learn
+    folium.TileLayer(tiles=provider.build_url(), attr=provider.html_attribution, name=label,
+                     max_zoom=19, max_native_zoom=provider.get("max_zoom", 19),
+                     overlay=False, control=False).add_to(fmap)
+    fmap.get_root().add_child(_Css(_template("map.css")))
+    fmap.get_root().add_child(_Script(_template("layers.js")))
+    metro = qpv[qpv["insee_dep"].str.len() < 3]
+    view = tuple((metro if len(metro) else qpv).total_bounds)
+    ContextLayer(view).add_to(fmap)
+    QpvLayer(features, {**QPV_STYLES["2024"], "color": "#4d4d4d", "weight": 1},
+             name=html_text(what)).add_to(fmap)
+    labels = ["0"] + [f"{a} à {b - 1}" for a, b in zip(CHOROPLETH_BREAKS,
+                                                       CHOROPLETH_BREAKS[1:], strict=False)]
+    labels.append(f"{CHOROPLETH_BREAKS[-1]} et plus")
+    legend = "".join(f'<div><span class="essqpv-swatch" style="background:{c};border:1px '
+                     f'solid #4d4d4d"></span> {html_text(t)}</div>'
+                     for c, t in zip(CHOROPLETH_COLOURS, labels, strict=True))
+    _Box(f"<strong>{html_text(what)}</strong>{legend}", "bottomleft", "essqpv-legend",
+         region="Légende de la carte").add_to(fmap)
+    _Box(f"<strong>{html_text(title)}</strong>", "topright", "essqpv-title",
+         decorative=True).add_to(fmap)
+    _Sources().add_to(fmap)
+    _fit(fmap, view)
     return fmap
 
 

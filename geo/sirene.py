@@ -1,0 +1,453 @@
+"""The national panorama: every establishment of INSEE's SIRENE register and the QPV.
+
+Reads INSEE's files as published (column names verbatim), streamed chunk by chunk
+(:mod:`geo.stream`): the geolocation of establishments (``x``, ``y`` in the projection of
+each row's ``epsg``), the legal units (``StockUniteLegale``: ESS flag, legal category,
+activity) and optionally the establishments (``StockEtablissement``: state and activity).
+Every active establishment is linked to the QPV by the engine; the ESS ones are counted per
+quartier (implanted, within the distance), by family and NAF section, with the ESS share of
+the active establishments implanted in each quartier, per territory, and against INSEE's own
+``plg_qp24``.
+
+The geolocation file covers active establishments; with ``StockEtablissement`` the state is
+checked (``etatAdministratifEtablissement`` = ``A``) and the establishment's own activity is
+used. Rows without coordinates, or with coordinates masked (``[ND]``, non-diffusible
+establishments), are kept out of the linking and counted.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import InputError
+from .stream import MASKED, epsg_codes, lonlat, numbers, place_all, read_chunks
+
+GEOLOC_COLUMNS = ["siret", "x", "y", "epsg", "plg_qp24", "plg_code_commune"]
+UL_COLUMNS = ["siren", "etatAdministratifUniteLegale", "economieSocialeSolidaireUniteLegale",
+              "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale"]
+ETAB_COLUMNS = ["siret", "etatAdministratifEtablissement", "activitePrincipaleEtablissement"]
+
+#: Families of the ESS, by legal category (INSEE's nomenclature, level III): associations
+#: (92xx), foundations (93xx), mutual societies (82xx and 6411, insurance in mutual form),
+#: cooperatives (SARL, SA and SAS cooperative forms, agricultural cooperatives and their
+#: unions, CUMA); other ESS units are commercial companies of the ESS (ESS law of 2014).
+FAMILIES = ["associations", "cooperatives", "mutuelles", "fondations",
+            "societes_commerciales"]
+FAMILY_LABELS = {"associations": "associations", "cooperatives": "coopératives",
+                 "mutuelles": "mutuelles", "fondations": "fondations",
+                 "societes_commerciales": "sociétés commerciales de l'ESS"}
+_COOPERATIVE_ENDINGS = {"43", "51", "53", "54", "55", "58", "59", "60"}
+_COOPERATIVE_CODES = {"6316", "6317", "6318"}
+
+#: NAF rév. 2 sections by division (first two digits of the activity code).
+_SECTIONS = [("A", 1, 3), ("B", 5, 9), ("C", 10, 33), ("D", 35, 35), ("E", 36, 39),
+             ("F", 41, 43), ("G", 45, 47), ("H", 49, 53), ("I", 55, 56), ("J", 58, 63),
+             ("K", 64, 66), ("L", 68, 68), ("M", 69, 75), ("N", 77, 82), ("O", 84, 84),
+             ("P", 85, 85), ("Q", 86, 88), ("R", 90, 93), ("S", 94, 96), ("T", 97, 98),
+             ("U", 99, 99)]
+SECTIONS = [s for s, _, _ in _SECTIONS] + ["?"]
+_DIVISION_SECTION = np.full(100, len(SECTIONS) - 1, dtype=np.int8)
+for _i, (_s, _a, _b) in enumerate(_SECTIONS):
+    _DIVISION_SECTION[_a:_b + 1] = _i
+
+#: Regions (INSEE codes and names) of the départements.
+REGIONS = {
+    "11": ("Île-de-France", "75 77 78 91 92 93 94 95"),
+    "24": ("Centre-Val de Loire", "18 28 36 37 41 45"),
+    "27": ("Bourgogne-Franche-Comté", "21 25 39 58 70 71 89 90"),
+    "28": ("Normandie", "14 27 50 61 76"),
+    "32": ("Hauts-de-France", "02 59 60 62 80"),
+    "44": ("Grand Est", "08 10 51 52 54 55 57 67 68 88"),
+    "52": ("Pays de la Loire", "44 49 53 72 85"),
+    "53": ("Bretagne", "22 29 35 56"),
+    "75": ("Nouvelle-Aquitaine", "16 17 19 23 24 33 40 47 64 79 86 87"),
+    "76": ("Occitanie", "09 11 12 30 31 32 34 46 48 65 66 81 82"),
+    "84": ("Auvergne-Rhône-Alpes", "01 03 07 15 26 38 42 43 63 69 73 74"),
+    "93": ("Provence-Alpes-Côte d'Azur", "04 05 06 13 83 84"),
+    "94": ("Corse", "2A 2B"),
+    "01": ("Guadeloupe", "971"), "02": ("Martinique", "972"), "03": ("Guyane", "973"),
+    "04": ("La Réunion", "974"), "06": ("Mayotte", "976"),
+}
+REGION_OF = {dep: code for code, (_, deps) in REGIONS.items() for dep in deps.split()}
+
+
+def family_of(categories: pd.Series) -> np.ndarray:
+    """Index in :data:`FAMILIES` of each legal category code."""
+    c = categories.astype(str).str.strip()
+    out = np.full(len(c), FAMILIES.index("societes_commerciales"), dtype=np.int8)
+    out[c.str.startswith("92").to_numpy()] = FAMILIES.index("associations")
+    out[c.str.startswith("93").to_numpy()] = FAMILIES.index("fondations")
+    mutual = c.str.startswith("82") | (c == "6411")
+    out[mutual.to_numpy()] = FAMILIES.index("mutuelles")
+    coop = (c.str[:2].isin(["54", "55", "56", "57"]) & c.str[2:].isin(
+        _COOPERATIVE_ENDINGS)) | c.isin(_COOPERATIVE_CODES)
+    out[coop.to_numpy()] = FAMILIES.index("cooperatives")
+    return out
+
+
+def section_of(activities: pd.Series) -> np.ndarray:
+    """Index in :data:`SECTIONS` of each NAF activity code (``88.10A``); ``?`` if unreadable."""
+    division = pd.to_numeric(activities.astype(str).str.strip().str[:2], errors="coerce")
+    division = division.fillna(0).astype(int).clip(0, 99).to_numpy()
+    out = _DIVISION_SECTION[division]
+    out[division == 0] = len(SECTIONS) - 1
+    return out
+
+
+def departement_of_commune(codes: pd.Series) -> pd.Series:
+    c = codes.astype(str).str.strip()
+    return c.str[:3].where(c.str.startswith("97"), c.str[:2])
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+@dataclass
+class _Lookup:
+    """Sorted identifiers with attributes, for vectorised joins of big files."""
+
+    keys: np.ndarray
+    values: dict[str, np.ndarray]
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Position of each key, -1 when absent."""
+        if not len(self.keys):
+            return np.full(len(keys), -1)
+        at = np.searchsorted(self.keys, keys).clip(0, len(self.keys) - 1)
+        return np.where(self.keys[at] == keys, at, -1)
+
+
+def _identifiers(values: pd.Series, width: int, what: str, path: str, first_row: int
+                 ) -> np.ndarray:
+    text = values.astype(str).str.strip()
+    ok = text.str.fullmatch(rf"\d{{{width}}}")
+    if not ok.all():
+        row = int(np.flatnonzero(~ok.to_numpy())[0])
+        raise InputError(f"{what} invalide : « {text.iloc[row]} » ({width} chiffres "
+                         "attendus).", path=path, row=row + first_row, column=what)
+    return text.astype(np.int64).to_numpy()
+
+
+def read_ess_units(path: str | Path, *, chunk_rows: int) -> tuple[_Lookup, int]:
+    """The active ESS legal units (siren → family, NAF section); and how many units read."""
+    name = Path(path).name
+    keys, families, sections = [], [], []
+    read = 0
+    for chunk in read_chunks(path, columns=UL_COLUMNS, chunk_rows=chunk_rows):
+        first = read + 2
+        read += len(chunk)
+        keep = ((chunk["economieSocialeSolidaireUniteLegale"].str.strip() == "O")
+                & (chunk["etatAdministratifUniteLegale"].str.strip() == "A")).to_numpy()
+        chunk = chunk[keep]
+        keys.append(_identifiers(chunk["siren"], 9, "siren", name, first))
+        families.append(family_of(chunk["categorieJuridiqueUniteLegale"]))
+        sections.append(section_of(chunk["activitePrincipaleUniteLegale"]))
+    return _sorted(keys, family=families, section=sections), read
+
+
+def read_establishments(path: str | Path, *, chunk_rows: int) -> _Lookup:
+    """Every establishment of ``StockEtablissement``: siret → active, NAF section."""
+    name = Path(path).name
+    keys, active, sections = [], [], []
+    read = 0
+    for chunk in read_chunks(path, columns=ETAB_COLUMNS, chunk_rows=chunk_rows):
+        keys.append(_identifiers(chunk["siret"], 14, "siret", name, read + 2))
+        read += len(chunk)
+        active.append((chunk["etatAdministratifEtablissement"].str.strip() == "A").to_numpy())
+        sections.append(section_of(chunk["activitePrincipaleEtablissement"]))
+    return _sorted(keys, active=active, section=sections)
+
+
+def _sorted(keys: list[np.ndarray], **values: list[np.ndarray]) -> _Lookup:
+    k = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+    order = np.argsort(k, kind="stable")
+    return _Lookup(k[order], {name: (np.concatenate(v) if v else np.empty(0))[order]
+                              for name, v in values.items()})
+
+
+# --------------------------------------------------------------------------- the panorama
+
+
+@dataclass
+class Panorama:
+    """What the panorama found: tables and counts."""
+
+    per_qpv: pd.DataFrame
+    per_territory: pd.DataFrame
+    agreement: pd.DataFrame
+    disagreements: pd.DataFrame
+    counts: dict[str, int] = field(default_factory=dict)
+    distance: float = 300.0
+
+
+@dataclass
+class _Totals:
+    n_qpv: int
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
+    territory: list[pd.DataFrame] = field(default_factory=list)
+    read: dict[str, int] = field(default_factory=dict)
+    agree: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), dtype=np.int64))
+    disagreements: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, key: str, positions: np.ndarray) -> None:
+        counted = np.bincount(positions[positions >= 0], minlength=self.n_qpv)
+        self.counts[key] = self.counts.get(key, 0) + counted
+
+    def count(self, key: str, n: int) -> None:
+        self.read[key] = self.read.get(key, 0) + int(n)
+
+
+#: Disagreements kept in detail (beyond, they are only counted).
+MAX_DISAGREEMENTS = 100_000
+
+
+def panorama(geoloc: str | Path, units: str | Path, qpv, *,
+             establishments: str | Path | None = None, distance: float = 300.0,
+             departements: list[str] | None = None, workers: int | None = None,
+             chunk_rows: int = 500_000, engine: str = "local",
+             scheduler: str | None = None, progress=None) -> Panorama:
+    """Link every active establishment of ``geoloc`` to ``qpv`` and count the ESS ones.
+
+    ``engine`` ``"dask"`` runs the linking of each chunk on a Dask cluster (``scheduler``:
+    its address, else a local one on every core); the results are the same.
+    """
+    from .link import check_distance
+
+    check_distance(distance)
+    ess, n_units = read_ess_units(units, chunk_rows=chunk_rows)
+    etab = read_establishments(establishments, chunk_rows=chunk_rows) \
+        if establishments else None
+    wanted = {str(d).strip().upper().zfill(2) for d in departements or []}
+    totals = _Totals(len(qpv))
+    totals.count("unites_legales_lues", n_units)
+    totals.count("unites_legales_ess_actives", len(ess.keys))
+    meta: deque = deque()
+    name = Path(geoloc).name
+
+    def chunks():
+        read = 0
+        for chunk in read_chunks(geoloc, columns=GEOLOC_COLUMNS, chunk_rows=chunk_rows):
+            first, read = read + 2, read + len(chunk)
+            totals.count("lignes_lues", len(chunk))
+            prepared = _prepare(chunk, ess, etab, wanted, totals, name, first)
+            meta.append(prepared)
+            yield prepared["lon"], prepared["lat"]
+
+    placed = _engine(engine, chunks(), qpv, distance, workers, scheduler)
+    codes = qpv["code_qp"].to_numpy()
+    for result in placed:
+        _accumulate(meta.popleft(), result, totals, codes)
+        if progress:
+            progress(totals.read.get("lignes_lues", 0))
+    return _tables(totals, qpv, distance)
+
+
+def _engine(engine, chunks, qpv, distance, workers, scheduler):
+    if engine == "dask":
+        from .stream_dask import place_all_dask
+
+        return place_all_dask(chunks, qpv, distance, scheduler=scheduler, workers=workers)
+    if engine != "local":
+        raise InputError(f"moteur « {engine} » inconnu ; possibles : local, dask.")
+    return place_all(chunks, qpv, distance, workers=workers)
+
+
+def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
+             totals: _Totals, name: str, first: int) -> dict:
+    """The rows of a chunk to link (active, in the territory) and what is known of each."""
+    siret = _identifiers(chunk["siret"], 14, "siret", name, first)
+    commune = chunk["plg_code_commune"].astype(str).str.strip()
+    keep = np.ones(len(chunk), dtype=bool)
+    section = None
+    if etab is not None:
+        at = etab.find(siret)
+        totals.count("absents_du_stock_etablissements", (at < 0).sum())
+        active = np.where(at >= 0, etab.values["active"][np.maximum(at, 0)], False)
+        keep &= active.astype(bool)
+        section = np.where(at >= 0, etab.values["section"][np.maximum(at, 0)],
+                           len(SECTIONS) - 1)
+    if wanted:
+        keep &= departement_of_commune(commune).isin(wanted).to_numpy()
+    totals.count("etablissements_actifs", keep.sum())
+    idx = np.flatnonzero(keep)
+    sub = chunk.iloc[idx]
+    masked = (sub["x"].str.strip() == MASKED) | (sub["y"].str.strip() == MASKED)
+    x, y = numbers(sub["x"]), numbers(sub["y"])
+    empty = ~(np.isfinite(x) & np.isfinite(y)) & ~masked.to_numpy()
+    totals.count("non_diffusibles", masked.sum())
+    totals.count("sans_coordonnees", empty.sum())
+    lon, lat = lonlat(x, y, epsg_codes(sub["epsg"], path=name, first_row=first),
+                      path=name, first_row=first)
+    unit = ess.find(siret[idx] // 100_000)
+    is_ess = unit >= 0
+    fam = np.where(is_ess, ess.values["family"][np.maximum(unit, 0)], -1)
+    sec = section[idx] if section is not None else np.where(
+        is_ess, ess.values["section"][np.maximum(unit, 0)], len(SECTIONS) - 1)
+    totals.count("etablissements_ess", is_ess.sum())
+    return {"lon": lon, "lat": lat, "ess": is_ess, "family": fam, "section": sec,
+            "siret": siret[idx], "commune": commune.iloc[idx].to_numpy(),
+            "insee": sub["plg_qp24"].astype(str).str.strip().to_numpy()}
+
+
+def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
+    implanted, ess = placed.implanted, m["ess"]
+    near_rows, near_qpv = placed.near_rows, placed.near_qpv
+    totals.add("etablissements_actifs_implantes", implanted)
+    totals.add("etablissements_ess_implantes", np.where(ess, implanted, -1))
+    near_ess = ess[near_rows]
+    totals.add("etablissements_ess_proximite", near_qpv[near_ess])
+    for f, family in enumerate(FAMILIES):
+        rows = ess & (m["family"] == f)
+        totals.add(f"implantes_{family}", np.where(rows, implanted, -1))
+        totals.add(f"proximite_{family}", near_qpv[rows[near_rows]])
+    for s, section in enumerate(SECTIONS):
+        rows = ess & (m["section"] == s)
+        if rows.any():
+            totals.add(f"implantes_naf_{section}", np.where(rows, implanted, -1))
+            totals.add(f"proximite_naf_{section}", near_qpv[rows[near_rows]])
+    located = np.isfinite(m["lon"])
+    nearby_any = np.zeros(len(ess), dtype=bool)
+    nearby_any[near_rows] = True
+    totals.territory.append(pd.DataFrame({
+        "commune": m["commune"], "ess": ess, "actif_implante": implanted >= 0,
+        "ess_implante": ess & (implanted >= 0),
+        "ess_proximite": ess & (implanted < 0) & nearby_any}).groupby("commune").sum()
+        .assign(actifs=pd.Series(m["commune"]).value_counts()))
+    if len(totals.territory) > 8:  # keep the running sums small
+        totals.territory = [pd.concat(totals.territory).groupby(level=0).sum()]
+    # agreement with INSEE's plg_qp24, on located establishments
+    ours = np.where(implanted >= 0, codes[np.maximum(implanted, 0)], "")
+    insee = np.where(pd.Series(m["insee"]).str.startswith("QN").to_numpy(), m["insee"], "")
+    ours, insee = ours[located], insee[located]
+    same = ours == insee
+    totals.agree[0, 0] += int((same & (ours != "")).sum())
+    totals.agree[0, 1] += int((same & (ours == "")).sum())
+    totals.agree[1, 0] += int((~same).sum())
+    kept = sum(len(d) for d in totals.disagreements)
+    if (~same).any() and kept < MAX_DISAGREEMENTS:
+        rows = np.flatnonzero(located)[~same][:MAX_DISAGREEMENTS - kept]
+        totals.disagreements.append(pd.DataFrame({
+            "siret": m["siret"][rows].astype(str), "code_qp_ess_qpv": ours[~same][:len(rows)],
+            "code_qp_insee": insee[~same][:len(rows)], "lon": m["lon"][rows],
+            "lat": m["lat"][rows]}))
+
+
+def _tables(totals: _Totals, qpv, distance: float) -> Panorama:
+    zeros = np.zeros(totals.n_qpv, dtype=np.int64)
+    c = totals.counts
+
+    def get(key: str) -> np.ndarray:
+        return np.asarray(c.get(key, zeros), dtype=np.int64)
+
+    per_qpv = pd.DataFrame({
+        "code_qp": qpv["code_qp"].to_numpy(), "nom_qp": qpv["nom_qp"].to_numpy(),
+        "commune": qpv["communes"].to_numpy() if "communes" in qpv else "",
+        "insee_dep": qpv["insee_dep"].to_numpy(),
+        "etablissements_ess_implantes": get("etablissements_ess_implantes"),
+        "etablissements_ess_proximite": get("etablissements_ess_proximite")})
+    for family in FAMILIES:
+        per_qpv[f"implantes_{family}"] = get(f"implantes_{family}")
+        per_qpv[f"proximite_{family}"] = get(f"proximite_{family}")
+    for section in SECTIONS:
+        if f"implantes_naf_{section}" in c or f"proximite_naf_{section}" in c:
+            per_qpv[f"implantes_naf_{section}"] = get(f"implantes_naf_{section}")
+            per_qpv[f"proximite_naf_{section}"] = get(f"proximite_naf_{section}")
+    actifs = get("etablissements_actifs_implantes")
+    per_qpv["etablissements_actifs_implantes"] = actifs
+    per_qpv["part_ess"] = np.where(actifs > 0, get("etablissements_ess_implantes")
+                                   / np.maximum(actifs, 1), np.nan).round(4)
+    per_territory = _territories(totals)
+    ok_in, ok_out, differ = totals.agree[0, 0], totals.agree[0, 1], totals.agree[1, 0]
+    compared = ok_in + ok_out + differ
+    agreement = pd.DataFrame([
+        ("établissements localisés comparés", compared),
+        ("même quartier qu'INSEE (plg_qp24)", ok_in),
+        ("hors quartier pour les deux", ok_out),
+        ("désaccords", differ),
+        ("part d'accord", round((ok_in + ok_out) / compared, 6) if compared else np.nan)],
+        columns=["mesure", "valeur"])
+    disagreements = _with_boundary_distance(
+        pd.concat(totals.disagreements, ignore_index=True) if totals.disagreements else
+        pd.DataFrame(columns=["siret", "code_qp_ess_qpv", "code_qp_insee", "lon", "lat"]),
+        qpv)
+    return Panorama(per_qpv, per_territory, agreement, disagreements, dict(totals.read),
+                    distance)
+
+
+def _territories(totals: _Totals) -> pd.DataFrame:
+    columns = ["actifs", "actif_implante", "ess", "ess_implante", "ess_proximite"]
+    if totals.territory:
+        by_commune = pd.concat(totals.territory).groupby(level=0).sum()[columns]
+    else:
+        by_commune = pd.DataFrame(columns=columns, dtype=np.int64)
+    by_commune = by_commune[by_commune.index.astype(str) != ""]
+    levels = [("commune", by_commune)]
+    deps = departement_of_commune(pd.Series(by_commune.index, index=by_commune.index))
+    by_dep = by_commune.groupby(deps.to_numpy()).sum()
+    levels.append(("departement", by_dep))
+    regions = pd.Series(by_dep.index, index=by_dep.index).map(REGION_OF).fillna("")
+    levels.append(("region", by_dep.groupby(regions.to_numpy()).sum()))
+    levels.append(("france", by_dep.sum().to_frame("FR").T))
+    frames = []
+    for level, table in levels:
+        t = table.copy()
+        t.index.name = "code"
+        t = t.reset_index()
+        t.insert(0, "niveau", level)
+        frames.append(t)
+    out = pd.concat(frames, ignore_index=True).rename(columns={
+        "actifs": "etablissements_actifs", "actif_implante": "etablissements_actifs_implantes",
+        "ess": "etablissements_ess", "ess_implante": "etablissements_ess_implantes",
+        "ess_proximite": "etablissements_ess_proximite"})
+    names = {code: name for code, (name, _) in REGIONS.items()}
+    out.insert(2, "nom", np.where(out["niveau"] == "region", out["code"].map(names), ""))
+    out.loc[out["niveau"] == "france", "nom"] = "France"
+    out["part_ess_implantes_en_qpv"] = (out["etablissements_ess_implantes"]
+                                        / out["etablissements_ess"].where(
+                                            out["etablissements_ess"] > 0)).round(4)
+    out["part_ess_parmi_actifs_en_qpv"] = (out["etablissements_ess_implantes"]
+                                           / out["etablissements_actifs_implantes"].where(
+                                               out["etablissements_actifs_implantes"] > 0)
+                                           ).round(4)
+    return out
+
+
+def _with_boundary_distance(frame: pd.DataFrame, qpv) -> pd.DataFrame:
+    """Distance (metres) from each disagreeing establishment to the boundary of the
+    quartier(s) in question."""
+    import shapely
+
+    from .geometry import to_metric
+    from .territories import TERRITORIES, territory_of_points
+
+    frame = frame.copy()
+    frame["distance_frontiere_m"] = np.nan
+    if not len(frame):
+        return frame.drop(columns=["lon", "lat"])
+    position = {code: i for i, code in enumerate(qpv["code_qp"])}
+    territory = territory_of_points(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+    for key, t in TERRITORIES.items():
+        rows = np.flatnonzero((territory == key).to_numpy())
+        if not len(rows):
+            continue
+        from pyproj import Transformer
+
+        x, y = Transformer.from_crs(4326, t.crs, always_xy=True).transform(
+            frame["lon"].to_numpy()[rows], frame["lat"].to_numpy()[rows])
+        points = shapely.points(x, y)
+        best = np.full(len(rows), np.inf)
+        for column in ("code_qp_ess_qpv", "code_qp_insee"):
+            at = frame[column].iloc[rows].map(position)
+            has = at.notna().to_numpy()
+            if has.any():
+                polys = to_metric(qpv.geometry.iloc[at[has].astype(int).to_numpy()], t.crs)
+                d = shapely.distance(points[has], shapely.boundary(polys))
+                best[has] = np.minimum(best[has], d)
+        frame.loc[frame.index[rows], "distance_frontiere_m"] = np.where(
+            np.isfinite(best), best.round(1), np.nan)
+    return frame.drop(columns=["lon", "lat"])

@@ -1,0 +1,344 @@
+"""Tables too big for memory, linked piece by piece.
+
+Inputs are read in chunks with pyarrow (CSV, CSV inside a zip without unpacking it, Parquet
+or GeoParquet); each chunk's points are placed, row by row in the CRS its ``epsg`` column
+names when it has one, then linked by the engine's :func:`geo.link.link_points`, on every
+core, and the results are written as they come (CSV or Parquet). Memory stays bounded by the
+chunk size, whatever the size of the input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import InputError
+
+#: Rows per chunk: a few hundred MB at most in flight per worker.
+CHUNK_ROWS = 500_000
+#: The projections the national files use, and degrees.
+KNOWN_EPSG = {2154: "Lambert-93", 5490: "RGAF09 / UTM 20N (Antilles)",
+              2972: "RGFG95 / UTM 22N (Guyane)", 2975: "RGR92 / UTM 40S (La Réunion)",
+              4471: "RGM04 / UTM 38S (Mayotte)", 4467: "RGSPM06 / UTM 21N",
+              3163: "RGNC91-93 / Lambert Nouvelle-Calédonie", 3297: "RGPF / UTM 6S",
+              4326: "WGS 84 (degrés)"}
+#: Cells INSEE writes in place of a value it does not publish.
+MASKED = "[ND]"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_chunks(path: str | Path, *, columns: list[str] | None = None,
+                chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Yield ``path`` as DataFrames of text cells, ``chunk_rows`` rows at most each.
+
+    ``columns``: the columns to read (all when ``None``); a missing one is an error that names
+    it. CSV separators ``;``, ``,`` and tab are recognised; a ``.zip`` is read from its CSV
+    member without being unpacked.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("fichier introuvable.", path=str(path))
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".geoparquet", ".pq"):
+            yield from _parquet_chunks(path, columns, chunk_rows)
+        elif suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist()
+                           if m.lower().endswith((".csv", ".txt")) and not m.endswith("/")]
+                if not members:
+                    raise InputError("l'archive ne contient aucun fichier CSV.", path=path.name)
+                with archive.open(members[0]) as member:
+                    yield from _csv_chunks(member, columns, chunk_rows, path.name)
+        elif suffix in (".csv", ".txt", ".tsv"):
+            with open(path, "rb") as handle:
+                yield from _csv_chunks(handle, columns, chunk_rows, path.name)
+        else:
+            raise InputError(f"format « {suffix} » impossible à lire par morceaux ; formats "
+                             "acceptés : .csv, .zip (d'un CSV), .parquet.", path=path.name)
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+        raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
+                         "nouveau.", path=path.name) from exc
+    except OSError as exc:
+        if "zlib" in str(exc).lower() or "compressed" in str(exc).lower():
+            raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
+                             "nouveau.", path=path.name) from exc
+        raise
+
+
+def _missing(found: list[str], wanted: list[str] | None, name: str) -> None:
+    absent = [c for c in (wanted or []) if c not in found]
+    if absent:
+        raise InputError(f"colonne(s) absente(s) : {', '.join(absent)} ; colonnes présentes : "
+                         f"{', '.join(found[:30])}.", path=name)
+
+
+def _csv_chunks(handle, columns, chunk_rows, name) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    from pyarrow import csv
+
+    head = handle.read(65536)
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    delimiter = max((";", ",", "\t"), key=first.count)
+    names = [c.strip().strip('"') for c in first.split(delimiter)]
+    _missing(names, columns, name)
+    options = csv.ConvertOptions(
+        column_types={c: pa.string() for c in names}, include_columns=columns,
+        strings_can_be_null=False, quoted_strings_can_be_null=False)
+    reader = csv.open_csv(io.BufferedReader(_Prefixed(head, handle), 1 << 20),
+                          read_options=csv.ReadOptions(block_size=1 << 24),
+                          parse_options=csv.ParseOptions(delimiter=delimiter),
+                          convert_options=options)
+    buffer: list[pd.DataFrame] = []
+    size = 0
+    for batch in reader:
+        buffer.append(_text(batch.to_pandas()))
+        size += batch.num_rows
+        if size >= chunk_rows:
+            yield pd.concat(buffer, ignore_index=True)
+            buffer, size = [], 0
+    if buffer:
+        yield pd.concat(buffer, ignore_index=True)
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream whose first bytes were already read (to find the header)."""
+
+    def __init__(self, prefix: bytes, rest) -> None:
+        self.prefix, self.rest = prefix, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.prefix:
+            n = min(len(b), len(self.prefix))
+            b[:n], self.prefix = self.prefix[:n], self.prefix[n:]
+            return n
+        data = self.rest.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+
+def _parquet_chunks(path: Path, columns, chunk_rows) -> Iterator[pd.DataFrame]:
+    from pyarrow import parquet
+
+    source = parquet.ParquetFile(path)
+    names = source.schema_arrow.names
+    _missing(names, columns, path.name)
+    for batch in source.iter_batches(batch_size=chunk_rows, columns=columns):
+        yield _text(batch.to_pandas())
+
+
+def _text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text (``""`` where empty), whatever the format's own types."""
+    for column in frame.columns:
+        frame[column] = frame[column].astype("string").fillna("").astype(object)
+    return frame
+
+
+# --------------------------------------------------------------------------- points
+
+
+def numbers(values: pd.Series) -> np.ndarray:
+    """Numbers from text cells (decimal commas accepted); NaN where empty or masked."""
+    text = values.astype(str).str.strip().str.replace(",", ".", regex=False)
+    return pd.to_numeric(text.where(~text.isin(["", MASKED, "nan", "None"])),
+                         errors="coerce").to_numpy(dtype=float)
+
+
+def lonlat(x: np.ndarray, y: np.ndarray, epsg: np.ndarray | int, *, path: str = "",
+           first_row: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of points given in per-row projections (``epsg`` codes)."""
+    from pyproj import Transformer
+
+    n = len(x)
+    codes = np.full(n, epsg, dtype=np.int64) if np.isscalar(epsg) else np.asarray(epsg)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    located = np.isfinite(x) & np.isfinite(y)
+    unknown = located & ~np.isin(codes, list(KNOWN_EPSG))
+    if unknown.any():
+        row = int(np.flatnonzero(unknown)[0])
+        values = sorted({str(v) for v in codes[unknown]})[:5]
+        raise InputError(f"code epsg inconnu : {', '.join(values)} (attendus : "
+                         f"{', '.join(map(str, KNOWN_EPSG))}).", path=path,
+                         row=row + first_row, column="epsg")
+    for code in np.unique(codes[located]):
+        rows = located & (codes == code)
+        if code == 4326:
+            lon[rows], lat[rows] = x[rows], y[rows]
+        else:
+            lon[rows], lat[rows] = Transformer.from_crs(int(code), 4326, always_xy=True
+                                                        ).transform(x[rows], y[rows])
+    return lon, lat
+
+
+def epsg_codes(values: pd.Series, *, path: str = "", first_row: int = 2) -> np.ndarray:
+    """The ``epsg`` column as integers (0 where empty)."""
+    text = values.astype(str).str.strip()
+    codes = pd.to_numeric(text.where(text != "", "0"), errors="coerce")
+    bad = codes.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"code epsg illisible : « {text.iloc[row]} ».", path=path,
+                         row=row + first_row, column="epsg")
+    return codes.to_numpy(dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- linking
+
+
+@dataclass
+class Placed:
+    """Where the points of one chunk stand: the QPV they are in (position, -1 if none), the
+    QPV within the distance outside which they stand (pairs of row and QPV positions), and
+    the distance to the nearest QPV (metres, NaN when not located)."""
+
+    implanted: np.ndarray
+    near_rows: np.ndarray
+    near_qpv: np.ndarray
+    nearest: np.ndarray
+    nearest_distance: np.ndarray
+
+
+_QPV = None
+
+
+def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0) -> Placed:
+    """Link lon/lat points to the QPV with the engine (:func:`geo.link.link_points`)."""
+    import shapely
+
+    from .link import link_points
+
+    qpv = _QPV if qpv is None else qpv
+    located = np.isfinite(lon) & np.isfinite(lat)
+    points = np.full(len(lon), None, dtype=object)
+    points[located] = shapely.points(lon[located], lat[located])
+    links = link_points(points, qpv, distance=distance)
+    implanted = np.full(len(lon), -1, dtype=np.int32)
+    pairs = links.implanted.sort_values("qpv", kind="stable").drop_duplicates("site")
+    implanted[pairs["site"].to_numpy()] = pairs["qpv"].to_numpy()
+    return Placed(implanted, links.nearby["site"].to_numpy(np.int64),
+                  links.nearby["qpv"].to_numpy(np.int32), links.nearest_qpv.astype(np.int32),
+                  links.nearest_distance)
+
+
+def _place_job(args) -> Placed:
+    lon, lat, distance = args
+    return place(lon, lat, None, distance)
+
+
+def place_all(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: float, *,
+              workers: int | None = None) -> Iterator[Placed]:
+    """:func:`place` for every chunk, in order, on ``workers`` processes (default: every
+    core); at most two chunks per worker wait in memory."""
+    global _QPV
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        for lon, lat in chunks:
+            yield place(lon, lat, qpv, distance)
+        return
+    import multiprocessing
+
+    _QPV = qpv  # inherited by the forked workers, never pickled
+    context = multiprocessing.get_context("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
+                             initargs=(None if context.get_start_method() == "fork" else
+                                       qpv,)) as pool:
+        pending = []
+        for lon, lat in chunks:
+            pending.append(pool.submit(_place_job, (lon, lat, distance)))
+            while len(pending) > 2 * workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+def _init(qpv) -> None:
+    global _QPV
+    if qpv is not None:
+        _QPV = qpv
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class ChunkWriter:
+    """Write a table chunk by chunk to CSV (UTF-8 with BOM, ``;``) or Parquet; the file
+    appears, whole, when :meth:`close` is called (never half-written)."""
+
+    def __init__(self, path: str | Path) -> None:
+        import tempfile
+
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise InputError(f"extension « {suffix} » impossible ici ; possibles : .csv, "
+                             ".parquet.", path=self.path.name)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}-",
+                                   suffix=suffix)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.kind = suffix
+        self._parquet = None
+        self._first = True
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.kind == ".csv":
+            from .io import CSV_ENCODING, CSV_SEPARATOR
+
+            frame.to_csv(self.tmp, mode="w" if self._first else "a", header=self._first,
+                         index=False, sep=CSV_SEPARATOR,
+                         encoding=CSV_ENCODING if self._first else "utf-8")
+        else:
+            import pyarrow as pa
+            from pyarrow import parquet
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = parquet.ParquetWriter(self.tmp, table.schema)
+            self._parquet.write_table(table.cast(self._parquet.schema))
+        self._first = False
+        self.rows += len(frame)
+
+    def close(self) -> Path:
+        if self._parquet is not None:
+            self._parquet.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ChunkWriter:
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def progress_bar(total: int | None, what: str) -> Callable[[int], None]:
+    """A tqdm bar that shows rows per second and the remaining time."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit=" lignes", unit_scale=True, desc=what, leave=False,
+               disable=None, smoothing=0.1)
+    return bar.update

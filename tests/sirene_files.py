@@ -1,0 +1,133 @@
+"""Files in INSEE's SIRENE formats (headers verbatim), made up around real QPV 2024.
+
+Establishments are placed inside real quartiers, 60–250 m outside them, or far from any, in
+metropolitan France and in the five overseas départements, each with the projection INSEE
+uses there (``epsg`` per row). Some have no coordinates, some are masked (``[ND]``). Used by
+the tests (small samples) and by ``benchmarks/sirene.py`` (35 million rows).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+GEOLOC_HEADER = ["siret", "x", "y", "qualite_xy", "epsg", "plg_qp24", "plg_iris", "plg_zus",
+                 "plg_qp15", "plg_qva", "plg_code_commune", "distance_precision",
+                 "qualite_qp24", "qualite_iris", "qualite_zus", "qualite_qp15", "qualite_qva",
+                 "y_latitude", "x_longitude"]
+UL_HEADER = ["siren", "statutDiffusionUniteLegale", "etatAdministratifUniteLegale",
+             "economieSocialeSolidaireUniteLegale", "categorieJuridiqueUniteLegale",
+             "activitePrincipaleUniteLegale", "denominationUniteLegale"]
+ETAB_HEADER = ["siren", "nic", "siret", "statutDiffusionEtablissement",
+               "etatAdministratifEtablissement", "activitePrincipaleEtablissement",
+               "trancheEffectifsEtablissement", "enseigne1Etablissement",
+               "denominationUsuelleEtablissement", "codeCommuneEtablissement"]
+#: The projection INSEE uses in each territory (département code → EPSG).
+EPSG = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
+CATEGORIES = ["9220", "9220", "9220", "9300", "8210", "5458", "6317", "5710", "5499"]
+ACTIVITIES = ["88.10A", "94.99Z", "47.11F", "85.59A", "56.10A", "01.11Z", "90.01Z"]
+
+
+def places(qpv, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` points (lon, lat): a third inside quartiers, a third just outside one (60–250 m
+    beyond a vertex of its boundary), a third 3–8 km away; 15 % overseas; with the
+    quartier they come from, its commune and département."""
+    # SIRENE covers metropolitan France and the five overseas départements (not the
+    # overseas collectivities, whose businesses have registers of their own)
+    overseas = qpv["insee_dep"].isin(list(EPSG)).to_numpy()
+    metro = (qpv["insee_dep"].str.len() < 3).to_numpy()
+    pick = np.where(rng.random(n) < 0.15, rng.choice(np.flatnonzero(overseas), n),
+                    rng.choice(np.flatnonzero(metro), n))
+    kind = rng.integers(0, 3, n)  # 0 inside, 1 near, 2 far
+    deps = qpv["insee_dep"].to_numpy()
+    lon, lat = np.empty(n), np.empty(n)
+    for dep in np.unique(deps[pick]):
+        at = np.flatnonzero(deps[pick] == dep)
+        crs = EPSG.get(dep, 2154)
+        forward = Transformer.from_crs(4326, crs, always_xy=True)
+        polys = shapely.transform(qpv.geometry.to_numpy()[pick[at]],
+                                  lambda xy, f=forward: np.column_stack(f.transform(
+                                      xy[:, 0], xy[:, 1])))
+        inner = shapely.get_coordinates(shapely.point_on_surface(polys))
+        vertex = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(
+            shapely.get_geometry(polys, 0)), 0))
+        away = vertex - inner
+        away /= np.maximum(np.hypot(away[:, 0], away[:, 1]), 1e-9)[:, None]
+        outer = vertex + away * rng.uniform(60, 250, len(at))[:, None]
+        far = inner + rng.choice([-1, 1], (len(at), 2)) * rng.uniform(3000, 8000, (len(at), 2))
+        k = kind[at][:, None]
+        xy = np.where(k == 0, inner, np.where(k == 1, outer, far))
+        lon[at], lat[at] = Transformer.from_crs(crs, 4326, always_xy=True).transform(
+            xy[:, 0], xy[:, 1])
+    return pd.DataFrame({"lon": lon, "lat": lat, "dep": deps[pick],
+                         "commune": qpv["insee_com"].astype(str).str.split(";").str[0]
+                         .str.strip().to_numpy()[pick], "kind": kind,
+                         "code_qp": qpv["code_qp"].to_numpy()[pick]})
+
+
+def write_samples(folder: Path, qpv, n: int = 2000, seed: int = 0) -> dict[str, Path]:
+    """Write a geolocation file (CSV ``;``), legal units (CSV ``,`` in a zip) and
+    establishments (CSV ``,``) for ``n`` establishments; return their paths."""
+    import zipfile
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    p = places(qpv, n, rng)
+    n_units = max(1, int(n * 0.7))
+    sirens = np.sort(100_000_000 + rng.choice(899_999_999, n_units, replace=False))
+    unit = rng.integers(0, n_units, n)
+    siret = [f"{sirens[u]:09d}{k:05d}" for k, u in enumerate(unit)]
+    epsg = p["dep"].map(EPSG).fillna(2154).astype(int).to_numpy()
+    x, y = np.empty(n), np.empty(n)
+    for code in np.unique(epsg):
+        at = epsg == code
+        x[at], y[at] = Transformer.from_crs(4326, int(code), always_xy=True).transform(
+            p["lon"].to_numpy()[at], p["lat"].to_numpy()[at])
+    xs = np.char.mod("%.1f", x).astype(object)
+    ys = np.char.mod("%.1f", y).astype(object)
+    empty = rng.random(n) < 0.03
+    masked = rng.random(n) < 0.03
+    xs[empty], ys[empty] = "", ""
+    xs[masked & ~empty], ys[masked & ~empty] = "[ND]", "[ND]"
+    geoloc = pd.DataFrame({c: "" for c in GEOLOC_HEADER}, index=range(n))
+    geoloc["siret"] = siret
+    geoloc["x"], geoloc["y"] = xs, ys
+    geoloc["epsg"] = epsg.astype(str)
+    geoloc["qualite_xy"] = "11"
+    geoloc["plg_code_commune"] = p["commune"].to_numpy()
+    # INSEE's own answer: the quartier of the points placed inside one, with 2 % mistakes
+    insee = np.where(p["kind"].to_numpy() == 0, p["code_qp"].to_numpy(), "CSZ")
+    wrong = rng.random(n) < 0.02
+    insee[wrong] = np.where(insee[wrong] == "CSZ", p["code_qp"].to_numpy()[wrong], "CSZ")
+    geoloc["plg_qp24"] = insee
+    geoloc["y_latitude"] = np.char.mod("%.6f", p["lat"].to_numpy())
+    geoloc["x_longitude"] = np.char.mod("%.6f", p["lon"].to_numpy())
+    geoloc.to_csv(folder / "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques"
+                  "_sample.csv", sep=";", index=False)
+    units = pd.DataFrame({
+        "siren": [f"{s:09d}" for s in sirens], "statutDiffusionUniteLegale": "O",
+        "etatAdministratifUniteLegale": np.where(rng.random(n_units) < 0.95, "A", "C"),
+        "economieSocialeSolidaireUniteLegale": np.where(rng.random(n_units) < 0.4, "O", "N"),
+        "categorieJuridiqueUniteLegale": rng.choice(CATEGORIES, n_units),
+        "activitePrincipaleUniteLegale": rng.choice(ACTIVITIES, n_units),
+        "denominationUniteLegale": [f"UNITE {i}" for i in range(n_units)]})
+    with zipfile.ZipFile(folder / "StockUniteLegale_utf8.zip", "w",
+                         zipfile.ZIP_DEFLATED) as z:
+        z.writestr("StockUniteLegale_utf8.csv", units.to_csv(index=False))
+    etab = pd.DataFrame({
+        "siren": [s[:9] for s in siret], "nic": [s[9:] for s in siret], "siret": siret,
+        "statutDiffusionEtablissement": "O",
+        "etatAdministratifEtablissement": np.where(rng.random(n) < 0.9, "A", "F"),
+        "activitePrincipaleEtablissement": rng.choice(ACTIVITIES, n),
+        "trancheEffectifsEtablissement": "NN", "enseigne1Etablissement": "",
+        "denominationUsuelleEtablissement": "",
+        "codeCommuneEtablissement": p["commune"].to_numpy()})
+    etab.to_csv(folder / "StockEtablissement_utf8.csv", index=False)
+    return {"geoloc": folder / ("GeolocalisationEtablissement_Sirene_pour_etudes_"
+                                "statistiques_sample.csv"),
+            "units": folder / "StockUniteLegale_utf8.zip",
+            "establishments": folder / "StockEtablissement_utf8.csv"}
