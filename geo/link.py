@@ -59,6 +59,7 @@ def link_points(
     *,
     distance: float = DEFAULT_DISTANCE,
     radius: np.ndarray | None = None,
+    nearest: bool = True,
 ) -> Links:
     """Relate points (EPSG:4326; missing ones allowed) to QPV polygons, in metres.
 
@@ -73,6 +74,8 @@ def link_points(
     radius
         Per-site service radius in metres (NaN or 0: none); QPV touching the circle are
         returned in ``within_radius``.
+    nearest
+        Also find the nearest QPV of every point (``False``: ``nearest_qpv`` stays -1).
     """
     geoms = np.asarray(points.values if hasattr(points, "values") else points, dtype=object)
     n = len(geoms)
@@ -93,8 +96,7 @@ def link_points(
         crs = TERRITORIES[key].crs
         px, py = Transformer.from_crs(4326, crs, always_xy=True).transform(x[sites], y[sites])
         pts = _threaded(shapely.points, px, py)
-        polys = to_metric(qpv.geometry.iloc[polys_at], crs)
-        tree = shapely.STRtree(polys)
+        polys, tree = _metric_index(qpv, key, polys_at, crs)
 
         inside = _query(tree, pts, "intersects")
         implanted.append(_pairs(sites[inside[0]], polys_at[inside[1]]))
@@ -105,8 +107,9 @@ def link_points(
             d = shapely.distance(pts[near[0]], polys[near[1]])
             keep = d > 0
             nearby.append(_pairs(sites[near[0][keep]], polys_at[near[1][keep]], d[keep]))
-        found, nearest_distance[sites] = _nearest(tree, pts, polys, inside, near, d)
-        nearest_qpv[sites] = polys_at[found]
+        if nearest:
+            found, nearest_distance[sites] = _nearest(tree, pts, polys, inside, near, d)
+            nearest_qpv[sites] = polys_at[found]
         if radius is not None:
             r = np.nan_to_num(np.asarray(radius, dtype=float)[sites])
             with_r = np.flatnonzero(r > 0)
@@ -121,6 +124,24 @@ def link_points(
         nearest_qpv=nearest_qpv,
         nearest_distance=nearest_distance,
     )
+
+
+#: The QPV of the last few generations linked, in metres, with their index: a big table
+#: linked chunk by chunk projects and indexes them once.
+_INDEXES: dict[tuple[int, str], tuple] = {}
+
+
+def _metric_index(qpv: gpd.GeoDataFrame, key: str, polys_at: np.ndarray, crs: str
+                  ) -> tuple[np.ndarray, shapely.STRtree]:
+    cached = _INDEXES.get((id(qpv), key))
+    if cached is not None and cached[0] is qpv and np.array_equal(cached[1], polys_at):
+        return cached[2], cached[3]
+    polys = to_metric(qpv.geometry.iloc[polys_at], crs)
+    tree = shapely.STRtree(polys)
+    if len(_INDEXES) >= 16:
+        _INDEXES.clear()
+    _INDEXES[(id(qpv), key)] = (qpv, polys_at, polys, tree)
+    return polys, tree
 
 
 #: Boundaries are densified so that no segment is longer than this (metres) before their

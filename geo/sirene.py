@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputError
-from .stream import MASKED, epsg_codes, lonlat, numbers, place_all, read_chunks
+from .stream import MASKED, epsg_codes, identifiers, lonlat, numbers, place_all, read_chunks
 
 GEOLOC_COLUMNS = ["siret", "x", "y", "epsg", "plg_qp24", "plg_code_commune"]
 UL_COLUMNS = ["siren", "etatAdministratifUniteLegale", "economieSocialeSolidaireUniteLegale",
@@ -124,13 +124,7 @@ class _Lookup:
 
 def _identifiers(values: pd.Series, width: int, what: str, path: str, first_row: int
                  ) -> np.ndarray:
-    text = values.astype(str).str.strip()
-    ok = text.str.fullmatch(rf"\d{{{width}}}")
-    if not ok.all():
-        row = int(np.flatnonzero(~ok.to_numpy())[0])
-        raise InputError(f"{what} invalide : « {text.iloc[row]} » ({width} chiffres "
-                         "attendus).", path=path, row=row + first_row, column=what)
-    return text.astype(np.int64).to_numpy()
+    return identifiers(values, width, what=what, path=path, first_row=first_row)
 
 
 def read_ess_units(path: str | Path, *, chunk_rows: int) -> tuple[_Lookup, int]:
@@ -203,7 +197,7 @@ class _Totals:
 
 
 #: Disagreements kept in detail (beyond, they are only counted).
-MAX_DISAGREEMENTS = 100_000
+MAX_DISAGREEMENTS = 20_000
 
 
 def panorama(geoloc: str | Path, units: str | Path, qpv, *,
@@ -421,32 +415,37 @@ def _with_boundary_distance(frame: pd.DataFrame, qpv) -> pd.DataFrame:
     """Distance (metres) from each disagreeing establishment to the boundary of the
     quartier(s) in question."""
     import shapely
+    from pyproj import Transformer
 
     from .geometry import to_metric
-    from .territories import TERRITORIES, territory_of_points
+    from .territories import TERRITORIES, territory_of_departement, territory_of_points
 
     frame = frame.copy()
     frame["distance_frontiere_m"] = np.nan
     if not len(frame):
         return frame.drop(columns=["lon", "lat"])
-    position = {code: i for i, code in enumerate(qpv["code_qp"])}
+    position = pd.Series(np.arange(len(qpv)), index=qpv["code_qp"].to_numpy())
+    qpv_territory = qpv["insee_dep"].map(territory_of_departement).to_numpy()
     territory = territory_of_points(frame["lon"].to_numpy(), frame["lat"].to_numpy())
     for key, t in TERRITORIES.items():
         rows = np.flatnonzero((territory == key).to_numpy())
-        if not len(rows):
+        polys_at = np.flatnonzero(qpv_territory == key)
+        if not len(rows) or not len(polys_at):
             continue
-        from pyproj import Transformer
-
+        boundaries = np.full(len(qpv), None, dtype=object)
+        boundaries[polys_at] = shapely.boundary(to_metric(qpv.geometry.iloc[polys_at], t.crs))
         x, y = Transformer.from_crs(4326, t.crs, always_xy=True).transform(
             frame["lon"].to_numpy()[rows], frame["lat"].to_numpy()[rows])
         points = shapely.points(x, y)
         best = np.full(len(rows), np.inf)
         for column in ("code_qp_ess_qpv", "code_qp_insee"):
-            at = frame[column].iloc[rows].map(position)
-            has = at.notna().to_numpy()
+            at = frame[column].iloc[rows].map(position).to_numpy()
+            has = ~pd.isna(at)
             if has.any():
-                polys = to_metric(qpv.geometry.iloc[at[has].astype(int).to_numpy()], t.crs)
-                d = shapely.distance(points[has], shapely.boundary(polys))
+                lines = boundaries[at[has].astype(int)]
+                ok = ~pd.isna(lines)
+                d = np.full(has.sum(), np.inf)
+                d[ok] = shapely.distance(points[has][ok], lines[ok])
                 best[has] = np.minimum(best[has], d)
         frame.loc[frame.index[rows], "distance_frontiere_m"] = np.where(
             np.isfinite(best), best.round(1), np.nan)

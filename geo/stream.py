@@ -102,7 +102,7 @@ def _csv_chunks(handle, columns, chunk_rows, name) -> Iterator[pd.DataFrame]:
     buffer: list[pd.DataFrame] = []
     size = 0
     for batch in reader:
-        buffer.append(_text(batch.to_pandas()))
+        buffer.append(_text(batch))
         size += batch.num_rows
         if size >= chunk_rows:
             yield pd.concat(buffer, ignore_index=True)
@@ -137,24 +137,60 @@ def _parquet_chunks(path: Path, columns, chunk_rows) -> Iterator[pd.DataFrame]:
     names = source.schema_arrow.names
     _missing(names, columns, path.name)
     for batch in source.iter_batches(batch_size=chunk_rows, columns=columns):
-        yield _text(batch.to_pandas())
+        yield _text(batch)
 
 
-def _text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as text (``""`` where empty), whatever the format's own types."""
-    for column in frame.columns:
-        frame[column] = frame[column].astype("string").fillna("").astype(object)
-    return frame
+def _text(batch) -> pd.DataFrame:
+    """A pyarrow batch as a DataFrame of text (``""`` where empty), whatever the format's
+    own types; the columns stay in Arrow memory (fast string operations)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if column.type != pa.string():
+            column = column.cast(pa.string())
+        columns[name] = pd.Series(pc.fill_null(column, ""), dtype=pd.ArrowDtype(pa.string())
+                                  ).astype("str")
+    return pd.DataFrame(columns)
 
 
 # --------------------------------------------------------------------------- points
 
 
 def numbers(values: pd.Series) -> np.ndarray:
-    """Numbers from text cells (decimal commas accepted); NaN where empty or masked."""
-    text = values.astype(str).str.strip().str.replace(",", ".", regex=False)
-    return pd.to_numeric(text.where(~text.isin(["", MASKED, "nan", "None"])),
-                         errors="coerce").to_numpy(dtype=float)
+    """Numbers from text cells (decimal commas accepted); NaN where empty, masked or
+    unreadable."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(pa.array(values.astype("str"), type=pa.string(),
+                                            from_pandas=True))
+    text = pc.if_else(pc.is_in(text, value_set=pa.array(["", MASKED])),
+                      pa.scalar(None, pa.string()), text)
+    try:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # commas, stray text: slow path
+        cells = pd.Series(text.to_pandas(), dtype=object).str.replace(",", ".", regex=False)
+        return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
+
+
+def identifiers(values: pd.Series, width: int, *, what: str, path: str = "",
+                first_row: int = 2) -> np.ndarray:
+    """Identifiers of exactly ``width`` digits (SIREN 9, SIRET 14) as integers; the first
+    other value is an error naming its row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    ok = pc.and_(pc.equal(pc.utf8_length(text), width), pc.utf8_is_digit(text))
+    ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+    if not ok.all():
+        row = int(np.flatnonzero(~ok)[0])
+        raise InputError(f"{what} invalide : « {str(values.iloc[row]).strip()[:40]} » "
+                         f"({width} chiffres attendus).", path=path, row=row + first_row,
+                         column=what)
+    return pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def lonlat(x: np.ndarray, y: np.ndarray, epsg: np.ndarray | int, *, path: str = "",
@@ -185,14 +221,14 @@ def lonlat(x: np.ndarray, y: np.ndarray, epsg: np.ndarray | int, *, path: str = 
 
 def epsg_codes(values: pd.Series, *, path: str = "", first_row: int = 2) -> np.ndarray:
     """The ``epsg`` column as integers (0 where empty)."""
-    text = values.astype(str).str.strip()
-    codes = pd.to_numeric(text.where(text != "", "0"), errors="coerce")
-    bad = codes.isna().to_numpy()
+    codes = numbers(values)
+    empty = values.astype("str").str.strip() == ""
+    bad = np.isnan(codes) & ~empty.to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"code epsg illisible : « {text.iloc[row]} ».", path=path,
-                         row=row + first_row, column="epsg")
-    return codes.to_numpy(dtype=np.int64)
+        raise InputError(f"code epsg illisible : « {str(values.iloc[row]).strip()[:20]} ».",
+                         path=path, row=row + first_row, column="epsg")
+    return np.nan_to_num(codes).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- linking
@@ -214,8 +250,10 @@ class Placed:
 _QPV = None
 
 
-def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0) -> Placed:
-    """Link lon/lat points to the QPV with the engine (:func:`geo.link.link_points`)."""
+def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
+          nearest: bool = False) -> Placed:
+    """Link lon/lat points to the QPV with the engine (:func:`geo.link.link_points`);
+    ``nearest``: also the nearest QPV and its distance (NaN otherwise)."""
     import shapely
 
     from .link import link_points
@@ -224,7 +262,7 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0) -
     located = np.isfinite(lon) & np.isfinite(lat)
     points = np.full(len(lon), None, dtype=object)
     points[located] = shapely.points(lon[located], lat[located])
-    links = link_points(points, qpv, distance=distance)
+    links = link_points(points, qpv, distance=distance, nearest=nearest)
     implanted = np.full(len(lon), -1, dtype=np.int32)
     pairs = links.implanted.sort_values("qpv", kind="stable").drop_duplicates("site")
     implanted[pairs["site"].to_numpy()] = pairs["qpv"].to_numpy()

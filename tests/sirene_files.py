@@ -131,3 +131,76 @@ def write_samples(folder: Path, qpv, n: int = 2000, seed: int = 0) -> dict[str, 
                                 "statistiques_sample.csv"),
             "units": folder / "StockUniteLegale_utf8.zip",
             "establishments": folder / "StockEtablissement_utf8.csv"}
+
+
+# --------------------------------------------------------------------------- national size
+
+
+def anchors(qpv) -> dict[str, np.ndarray]:
+    """Per quartier of the SIRENE territories, in its projection: a point inside, a vertex of
+    its boundary and the way out from it; with its EPSG code, commune and code."""
+    keep = ((qpv["insee_dep"].str.len() < 3) | qpv["insee_dep"].isin(list(EPSG))).to_numpy()
+    q = qpv[keep].reset_index(drop=True)
+    epsg = q["insee_dep"].map(EPSG).fillna(2154).astype(int).to_numpy()
+    inner, vertex = np.empty((len(q), 2)), np.empty((len(q), 2))
+    for code in np.unique(epsg):
+        at = epsg == code
+        forward = Transformer.from_crs(4326, int(code), always_xy=True)
+        polys = shapely.transform(q.geometry.to_numpy()[at], lambda xy, f=forward: np.column_stack(
+            f.transform(xy[:, 0], xy[:, 1])))
+        inner[at] = shapely.get_coordinates(shapely.point_on_surface(polys))
+        vertex[at] = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(
+            shapely.get_geometry(polys, 0)), 0))
+    away = vertex - inner
+    away /= np.maximum(np.hypot(away[:, 0], away[:, 1]), 1e-9)[:, None]
+    return {"inner": inner, "vertex": vertex, "away": away, "epsg": epsg,
+            "commune": q["insee_com"].astype(str).str.split(";").str[0].str.strip()
+            .to_numpy(), "code": q["code_qp"].to_numpy(),
+            "overseas": q["insee_dep"].isin(list(EPSG)).to_numpy()}
+
+
+def geoloc_chunk(a: dict, n: int, first: int, n_units: int, rng: np.random.Generator
+                 ) -> pd.DataFrame:
+    """``n`` rows of the geolocation file (establishments ``first``…): 45 % in cities
+    (inside, just outside or 0.5–3 km around a quartier), 45 % spread over metropolitan
+    France, 10 % in the five overseas départements; 2 % without coordinates, 1 % masked."""
+    metro, overseas = np.flatnonzero(~a["overseas"]), np.flatnonzero(a["overseas"])
+    r = rng.random(n)
+    spread = r < 0.45
+    pick = np.where(r > 0.90, rng.choice(overseas, n), rng.choice(metro, n))
+    kind = rng.integers(0, 3, n)
+    inner, vertex, away = a["inner"][pick], a["vertex"][pick], a["away"][pick]
+    jitter = rng.normal(0, 1, (n, 2)) * rng.uniform(500, 3000, n)[:, None]
+    xy = np.where((kind == 0)[:, None], inner + rng.normal(0, 20, (n, 2)),
+                  np.where((kind == 1)[:, None],
+                           vertex + away * rng.uniform(20, 400, n)[:, None], inner + jitter))
+    xy[spread] = np.column_stack([rng.uniform(120_000, 1_080_000, spread.sum()),
+                                  rng.uniform(6_150_000, 7_080_000, spread.sum())])
+    epsg = np.where(spread, 2154, a["epsg"][pick])
+    x, y = np.char.mod("%.1f", xy[:, 0]).astype(object), np.char.mod("%.1f", xy[:, 1]
+                                                                      ).astype(object)
+    empty, masked = r % 0.01 < 0.0002, (r * 7) % 1 < 0.01
+    x[empty], y[empty] = "", ""
+    x[masked], y[masked] = "[ND]", "[ND]"
+    units = rng.integers(0, n_units, n)
+    siret = np.char.add(np.char.zfill((100_000_000 + units).astype(str), 9),
+                        np.char.zfill((np.arange(first, first + n) % 100_000).astype(str), 5))
+    frame = pd.DataFrame({c: "" for c in GEOLOC_HEADER}, index=range(n))
+    frame["siret"] = siret
+    frame["x"], frame["y"], frame["epsg"] = x, y, epsg.astype(str)
+    frame["qualite_xy"] = "11"
+    frame["plg_qp24"] = np.where((kind == 0) & ~spread, a["code"][pick], "CSZ")
+    frame["plg_code_commune"] = a["commune"][pick]
+    return frame
+
+
+def units_chunk(first: int, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Legal units ``first``… of ``StockUniteLegale``: 12 % of the ESS."""
+    return pd.DataFrame({
+        "siren": np.char.zfill((100_000_000 + np.arange(first, first + n)).astype(str), 9),
+        "statutDiffusionUniteLegale": "O",
+        "etatAdministratifUniteLegale": np.where(rng.random(n) < 0.9, "A", "C"),
+        "economieSocialeSolidaireUniteLegale": np.where(rng.random(n) < 0.12, "O", "N"),
+        "categorieJuridiqueUniteLegale": rng.choice(CATEGORIES, n),
+        "activitePrincipaleUniteLegale": rng.choice(ACTIVITIES, n),
+        "denominationUniteLegale": ""})
