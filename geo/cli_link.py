@@ -76,6 +76,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     out.add_argument("--per-qpv", help="une ligne par quartier, avec les comptes "
                                        "(.gpkg/.geojson : avec les contours)")
     out.add_argument("--per-territory", help="comptes par département et par commune")
+    big = parser.add_argument_group("grands fichiers")
+    big.add_argument("--flux", action="store_true",
+                     help="lire, relier et écrire par morceaux, sur tous les cœurs (mémoire "
+                          "bornée ; automatique pour .parquet et .zip) ; sortie .csv ou "
+                          ".parquet")
+    big.add_argument("--crs-column", help="colonne du code EPSG de chaque ligne (par exemple "
+                                          "« epsg » des fichiers de l'INSEE)")
+    big.add_argument("--coeurs", dest="workers", type=int, default=None,
+                     help="processus de calcul (défaut : tous les cœurs)")
     parser.set_defaults(run=run_link, outputs={
         "tableau": "output", "detail": "long", "par_initiative": "per_initiative",
         "par_quartier": "per_qpv", "par_territoire": "per_territory"})
@@ -148,8 +157,42 @@ def study_of(args: argparse.Namespace):
 
 
 def run_link(args: argparse.Namespace) -> int:
+    if getattr(args, "flux", False) or getattr(args, "crs_column", None) or \
+            Path(args.input).suffix.lower() in (".parquet", ".zip"):
+        return run_stream(args)
     run = run_with_progress(study_of(args))
     print_run(run, geocode_hint=not args.geocode)
+    return 0
+
+
+def run_stream(args: argparse.Namespace) -> int:
+    """``link`` on a table too big for memory: chunk by chunk (:mod:`geo.stream`)."""
+    import time
+
+    from ._errors import InputError
+    from .io import check_outputs
+    from .qpv import load_qpv
+    from .stream import progress_bar, stream_link
+
+    refused = [f"--{name.replace('_', '-')}" for name in (
+        "long", "per_initiative", "per_qpv", "per_territory", "geocode", "served_column",
+        "radius_column", "compare", "departement", "commune", "print_path", "embed",
+        "self_contained") if getattr(args, name, None)]
+    if args.run is run_link and "title" in args:
+        refused.append("ess-qpv map")
+    if refused:
+        raise InputError(f"en lecture par morceaux, seul le tableau enrichi (-o) est écrit : "
+                         f"retirez {', '.join(refused)}.")
+    check_outputs({"-o": args.output}, inputs=[args.input])
+    qpv = load_qpv(args.qpv)
+    start = time.perf_counter()
+    rows = stream_link(args.input, args.output, qpv, distance=args.distance,
+                       lon_column=args.lon_column, lat_column=args.lat_column, crs=args.crs,
+                       crs_column=args.crs_column, workers=args.workers,
+                       progress=progress_bar(None, "Sites"))
+    seconds = time.perf_counter() - start
+    say(f"{rows} lignes reliées par morceaux en {seconds:.1f} s.")
+    wrote(args.output, "tableau enrichi, un site par ligne")
     return 0
 
 

@@ -272,19 +272,19 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
 
 
 def _place_job(args) -> Placed:
-    lon, lat, distance = args
-    return place(lon, lat, None, distance)
+    lon, lat, distance, nearest = args
+    return place(lon, lat, None, distance, nearest)
 
 
 def place_all(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: float, *,
-              workers: int | None = None) -> Iterator[Placed]:
+              workers: int | None = None, nearest: bool = False) -> Iterator[Placed]:
     """:func:`place` for every chunk, in order, on ``workers`` processes (default: every
     core); at most two chunks per worker wait in memory."""
     global _QPV
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         for lon, lat in chunks:
-            yield place(lon, lat, qpv, distance)
+            yield place(lon, lat, qpv, distance, nearest)
         return
     import multiprocessing
 
@@ -296,7 +296,7 @@ def place_all(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: fl
                                        qpv,)) as pool:
         pending = []
         for lon, lat in chunks:
-            pending.append(pool.submit(_place_job, (lon, lat, distance)))
+            pending.append(pool.submit(_place_job, (lon, lat, distance, nearest)))
             while len(pending) > 2 * workers:
                 yield pending.pop(0).result()
         for future in pending:
@@ -380,3 +380,101 @@ def progress_bar(total: int | None, what: str) -> Callable[[int], None]:
     bar = tqdm(total=total, unit=" lignes", unit_scale=True, desc=what, leave=False,
                disable=None, smoothing=0.1)
     return bar.update
+
+
+# --------------------------------------------------------------------------- link, streamed
+
+
+#: Columns a streamed link adds to every row (as ``ess-qpv link`` names them).
+STREAM_COLUMNS = ["code_qp", "nom_qp", "relation", "distance_m", "nearest_code_qp",
+                  "qpv_nearby"]
+
+
+def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float = 300.0,
+                lon_column: str | None = None, lat_column: str | None = None,
+                crs: str | None = None, crs_column: str | None = None,
+                workers: int | None = None, chunk_rows: int = CHUNK_ROWS,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Link every row of a big table to ``qpv`` and write it, with :data:`STREAM_COLUMNS`,
+    to ``output`` (CSV or Parquet), chunk by chunk; return the number of rows.
+
+    Coordinates are found as by ``ess-qpv link`` (names, else content; Lambert-93 metres
+    recognised) in the first chunk; ``crs_column`` names a column of EPSG codes, one per
+    row (as INSEE's ``epsg``); else ``crs`` applies to every row (default: degrees).
+    """
+    from collections import deque
+
+    from .link import check_distance
+    from .outlines import in_france
+    from .vocabulary import Columns, Relation, detect_columns
+
+    check_distance(distance)
+    name = Path(source).name
+    codes, names = qpv["code_qp"].to_numpy(), qpv["nom_qp"].to_numpy()
+    pending: deque = deque()
+    found: dict = {}
+    fixed_epsg = _epsg_of(crs) if crs else None
+
+    def chunks():
+        row = 2
+        for chunk in read_chunks(source, chunk_rows=chunk_rows):
+            if not found:
+                if crs_column and crs_column not in chunk.columns:
+                    raise InputError(f"la colonne « {crs_column} » n'existe pas.", path=name,
+                                     parameters=("crs",))
+                d = detect_columns(chunk.head(10_000).astype(object), Columns(
+                    lon=lon_column, lat=lat_column, crs=crs), path=name).columns
+                if not d.lon or not d.lat:
+                    raise InputError("colonnes de coordonnées introuvables ; indiquez-les.",
+                                     path=name, parameters=("lon", "lat"))
+                found.update(lon=d.lon, lat=d.lat,
+                             epsg=fixed_epsg or (_epsg_of(d.crs) if d.crs else 4326))
+            x, y = numbers(chunk[found["lon"]]), numbers(chunk[found["lat"]])
+            epsg = epsg_codes(chunk[crs_column], path=name, first_row=row) if crs_column \
+                else found["epsg"]
+            lon, lat = lonlat(x, y, epsg, path=name, first_row=row)
+            # as for every table: a point outside France and its overseas is not located
+            abroad = np.isfinite(lon) & ~in_france(lon, lat)
+            lon[abroad], lat[abroad] = np.nan, np.nan
+            row += len(chunk)
+            pending.append(chunk)
+            yield lon, lat
+
+    rows = 0
+    with ChunkWriter(output) as out:
+        for placed in place_all(chunks(), qpv, distance, workers=workers, nearest=True):
+            chunk = pending.popleft()
+            n = len(chunk)
+            implanted = placed.implanted
+            near = pd.Series(codes[placed.near_qpv]).groupby(placed.near_rows).agg(";".join)
+            nearby = np.full(n, "", dtype=object)
+            nearby[near.index.to_numpy()] = near.to_numpy()
+            located = np.isfinite(placed.nearest_distance) | (implanted >= 0)
+            relation = np.where(implanted >= 0, Relation.IMPLANTED.value, np.where(
+                nearby != "", Relation.NEARBY.value, np.where(
+                    located, Relation.NONE.value, Relation.NOT_LOCATED.value)))
+            inside = implanted >= 0
+            nearest = placed.nearest
+            chunk = chunk.assign(
+                code_qp=np.where(inside, codes[np.maximum(implanted, 0)], ""),
+                nom_qp=np.where(inside, names[np.maximum(implanted, 0)], ""),
+                relation=relation,
+                distance_m=np.where(np.isfinite(placed.nearest_distance),
+                                    np.round(placed.nearest_distance), np.nan),
+                nearest_code_qp=np.where(nearest >= 0, codes[np.maximum(nearest, 0)], ""),
+                qpv_nearby=nearby)
+            out.write(chunk)
+            rows += n
+            if progress:
+                progress(n)
+    return rows
+
+
+def _epsg_of(crs: str) -> int:
+    from pyproj import CRS
+
+    try:
+        return int(CRS.from_user_input(crs).to_epsg())
+    except Exception as exc:  # noqa: BLE001 - pyproj raises several types
+        raise InputError(f"système de coordonnées « {crs} » inconnu.",
+                         parameters=("crs",)) from exc

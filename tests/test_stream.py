@@ -1,0 +1,59 @@
+"""``ess-qpv link`` on big tables: read, linked and written chunk by chunk, with the same
+answers as the whole-table path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.link import synthetic_sites
+from geo import cli
+from geo.qpv import load_qpv
+
+
+def test_streamed_link_gives_the_same_answers(tmp_path, capsys):
+    qpv = load_qpv()
+    points = synthetic_sites(qpv, 3000, seed=7)
+    table = pd.DataFrame({"id": [f"S{i}" for i in range(len(points))],
+                          "lon": [p.x for p in points], "lat": [p.y for p in points]})
+    table.loc[5, ["lon", "lat"]] = np.nan
+    table.to_csv(tmp_path / "sites.csv", index=False, sep=";")
+    table.to_parquet(tmp_path / "sites.parquet")
+    assert cli.main(["link", str(tmp_path / "sites.csv"), "-o",
+                     str(tmp_path / "whole.csv")]) == 0
+    assert cli.main(["link", str(tmp_path / "sites.parquet"), "-o",
+                     str(tmp_path / "flux.parquet"), "--coeurs", "2"]) == 0
+    assert "reliées par morceaux" in capsys.readouterr().out
+    whole = pd.read_csv(tmp_path / "whole.csv", sep=";", dtype=str, keep_default_na=False)
+    flux = pd.read_parquet(tmp_path / "flux.parquet")
+    assert len(flux) == len(whole) == 3000
+    for column in ("code_qp", "nom_qp", "relation", "nearest_code_qp"):
+        assert (flux[column].fillna("").astype(str) == whole[column]).all(), column
+    distance = pd.to_numeric(whole["distance_m"], errors="coerce")
+    assert np.allclose(flux["distance_m"], distance, equal_nan=True, atol=0)
+    assert set(whole["relation"]) >= {"implanted", "nearby", "none", "not_located"}
+
+
+def test_per_row_projection_and_refusals(tmp_path, capsys):
+    from pyproj import Transformer
+
+    qpv = load_qpv()
+    reunion = qpv[qpv["insee_dep"] == "974"].geometry.iloc[0].representative_point()
+    paris = qpv[qpv["insee_dep"] == "75"].geometry.iloc[0].representative_point()
+    rows = []
+    for point, epsg in ((reunion, 2975), (paris, 2154)):
+        x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(point.x, point.y)
+        rows.append({"x": f"{x:.1f}", "y": f"{y:.1f}", "epsg": str(epsg)})
+    rows.append({"x": "[ND]", "y": "[ND]", "epsg": "2154"})
+    pd.DataFrame(rows).to_csv(tmp_path / "g.csv", sep=";", index=False)
+    assert cli.main(["link", str(tmp_path / "g.csv"), "-o", str(tmp_path / "o.csv"),
+                     "--lon-column", "x", "--lat-column", "y", "--crs-column", "epsg",
+                     "--coeurs", "1"]) == 0
+    out = pd.read_csv(tmp_path / "o.csv", sep=";", dtype=str, keep_default_na=False)
+    assert list(out["relation"]) == ["implanted", "implanted", "not_located"]
+    assert out["code_qp"][0].startswith("QN974") and out["code_qp"][1].startswith("QN075")
+    capsys.readouterr()
+    code = cli.main(["link", str(tmp_path / "g.csv"), "-o", str(tmp_path / "p.csv"),
+                     "--crs-column", "epsg", "--per-qpv", str(tmp_path / "q.csv")])
+    assert code == 2 and "retirez --per-qpv" in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()
