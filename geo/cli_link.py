@@ -172,7 +172,7 @@ def run_stream(args: argparse.Namespace) -> int:
     from ._errors import InputError
     from .io import check_outputs
     from .qpv import load_qpv
-    from .stream import progress_bar, stream_link
+    from .stream import progress_bar, stream_link, total_rows
 
     refused = [f"--{name.replace('_', '-')}" for name in (
         "long", "per_initiative", "per_qpv", "per_territory", "geocode", "served_column",
@@ -189,7 +189,7 @@ def run_stream(args: argparse.Namespace) -> int:
     rows = stream_link(args.input, args.output, qpv, distance=args.distance,
                        lon_column=args.lon_column, lat_column=args.lat_column, crs=args.crs,
                        crs_column=args.crs_column, workers=args.workers,
-                       progress=progress_bar(None, "Sites"))
+                       progress=progress_bar(total_rows(args.input), "Sites"))
     seconds = time.perf_counter() - start
     say(f"{rows} lignes reliées par morceaux en {seconds:.1f} s.")
     wrote(args.output, "tableau enrichi, un site par ligne")

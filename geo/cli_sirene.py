@@ -55,7 +55,7 @@ def run_sirene(args: argparse.Namespace) -> int:
     from .io import atomic_path, check_outputs, write_table, write_workbook
     from .qpv import load_qpv
     from .sirene import panorama
-    from .stream import progress_bar
+    from .stream import progress_bar, total_rows
 
     outputs = {"-o": args.output, "--par-qpv": args.per_qpv, "--carte": args.map}
     check_outputs(outputs, inputs=[args.geoloc, args.units, args.establishments])
@@ -73,7 +73,7 @@ def run_sirene(args: argparse.Namespace) -> int:
                       distance=args.distance, departements=args.departement,
                       workers=args.workers, chunk_rows=args.chunk_rows, engine=args.engine,
                       scheduler=args.scheduler,
-                      progress=_progress(progress_bar(None, "Établissements")))
+                      progress=_progress(progress_bar(total_rows(args.geoloc), "Établissements")))
     seconds = time.perf_counter() - start
     c = result.counts
     read = c.get("lignes_lues", 0)

@@ -373,8 +373,21 @@ class ChunkWriter:
             self.abort()
 
 
+def total_rows(path: str | Path) -> int | None:
+    """Rows of a Parquet file (from its metadata); ``None`` for other formats."""
+    if Path(path).suffix.lower() in (".parquet", ".geoparquet", ".pq"):
+        from pyarrow import parquet
+
+        try:
+            return parquet.ParquetFile(path).metadata.num_rows
+        except (OSError, ValueError):
+            return None
+    return None
+
+
 def progress_bar(total: int | None, what: str) -> Callable[[int], None]:
-    """A tqdm bar that shows rows per second and the remaining time."""
+    """A tqdm bar that shows rows per second, and the remaining time when ``total`` is
+    known."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, unit=" lignes", unit_scale=True, desc=what, leave=False,
