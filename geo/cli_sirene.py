@@ -45,8 +45,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="adresse d'un cluster Dask existant (sinon un cluster local)")
     parser.add_argument("--coeurs", dest="workers", type=int, default=None,
                         help="nombre de processus (défaut : tous les cœurs)")
-    parser.add_argument("--morceaux", dest="chunk_rows", type=int, default=500_000,
-                        help="lignes lues à la fois (défaut : 500 000)")
+    parser.add_argument("--morceaux", dest="chunk_rows", type=int, default=150_000,
+                        help="lignes lues à la fois (défaut : 150 000 ; moins : moins de "
+                             "mémoire)")
     parser.set_defaults(run=run_sirene)
 
 

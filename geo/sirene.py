@@ -203,7 +203,7 @@ MAX_DISAGREEMENTS = 20_000
 def panorama(geoloc: str | Path, units: str | Path, qpv, *,
              establishments: str | Path | None = None, distance: float = 300.0,
              departements: list[str] | None = None, workers: int | None = None,
-             chunk_rows: int = 500_000, engine: str = "local",
+             chunk_rows: int = 150_000, engine: str = "local",
              scheduler: str | None = None, progress=None) -> Panorama:
     """Link every active establishment of ``geoloc`` to ``qpv`` and count the ESS ones.
 
@@ -284,8 +284,9 @@ def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: se
         is_ess, ess.values["section"][np.maximum(unit, 0)], len(SECTIONS) - 1)
     totals.count("etablissements_ess", is_ess.sum())
     return {"lon": lon, "lat": lat, "ess": is_ess, "family": fam, "section": sec,
-            "siret": siret[idx], "commune": commune.iloc[idx].to_numpy(),
-            "insee": sub["plg_qp24"].astype(str).str.strip().to_numpy()}
+            # text stays in Arrow memory (a few bytes a cell, not a Python object each)
+            "siret": siret[idx], "commune": commune.iloc[idx].reset_index(drop=True),
+            "insee": sub["plg_qp24"].str.strip().reset_index(drop=True)}
 
 
 def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
@@ -311,12 +312,12 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
         "commune": m["commune"], "ess": ess, "actif_implante": implanted >= 0,
         "ess_implante": ess & (implanted >= 0),
         "ess_proximite": ess & (implanted < 0) & nearby_any}).groupby("commune").sum()
-        .assign(actifs=pd.Series(m["commune"]).value_counts()))
+        .assign(actifs=m["commune"].value_counts()))
     if len(totals.territory) > 8:  # keep the running sums small
         totals.territory = [pd.concat(totals.territory).groupby(level=0).sum()]
     # agreement with INSEE's plg_qp24, on located establishments
     ours = np.where(implanted >= 0, codes[np.maximum(implanted, 0)], "")
-    insee = np.where(pd.Series(m["insee"]).str.startswith("QN").to_numpy(), m["insee"], "")
+    insee = m["insee"].where(m["insee"].str.startswith("QN"), "").to_numpy(dtype=object)
     ours, insee = ours[located], insee[located]
     same = ours == insee
     totals.agree[0, 0] += int((same & (ours != "")).sum())

@@ -279,7 +279,7 @@ def _place_job(args) -> Placed:
 def place_all(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: float, *,
               workers: int | None = None, nearest: bool = False) -> Iterator[Placed]:
     """:func:`place` for every chunk, in order, on ``workers`` processes (default: every
-    core); at most two chunks per worker wait in memory."""
+    core); one chunk per worker, and one more, in memory at a time."""
     global _QPV
     workers = workers or os.cpu_count() or 1
     if workers == 1:
@@ -297,7 +297,7 @@ def place_all(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: fl
         pending = []
         for lon, lat in chunks:
             pending.append(pool.submit(_place_job, (lon, lat, distance, nearest)))
-            while len(pending) > 2 * workers:
+            while len(pending) > workers:
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
