@@ -158,7 +158,7 @@ def study_of(args: argparse.Namespace):
 
 def run_link(args: argparse.Namespace) -> int:
     if getattr(args, "flux", False) or getattr(args, "crs_column", None) or \
-            Path(args.input).suffix.lower() in (".parquet", ".zip"):
+            Path(args.input).suffix.lower() in (".parquet", ".geoparquet", ".zip"):
         return run_stream(args)
     run = run_with_progress(study_of(args))
     print_run(run, geocode_hint=not args.geocode)

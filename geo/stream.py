@@ -148,6 +148,16 @@ def _text(batch) -> pd.DataFrame:
 
     columns = {}
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            # a GeoParquet geometry (WKB points): its coordinates, as two text columns
+            import shapely
+
+            points = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
+            points[shapely.is_empty(points)] = None
+            for axis, values in (("x", shapely.get_x(points)), ("y", shapely.get_y(points))):
+                columns[f"{name}_{axis}"] = pd.Series(values).map(
+                    lambda v: "" if v != v else repr(v)).astype("str")
+            continue
         if column.type != pa.string():
             column = column.cast(pa.string())
         columns[name] = pd.Series(pc.fill_null(column, ""), dtype=pd.ArrowDtype(pa.string())

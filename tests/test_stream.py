@@ -32,6 +32,17 @@ def test_streamed_link_gives_the_same_answers(tmp_path, capsys):
     distance = pd.to_numeric(whole["distance_m"], errors="coerce")
     assert np.allclose(flux["distance_m"], distance, equal_nan=True, atol=0)
     assert set(whole["relation"]) >= {"implanted", "nearby", "none", "not_located"}
+    # GeoParquet: the points of its geometry column
+    import geopandas as gpd
+
+    sites = gpd.GeoDataFrame(table[["id"]], geometry=gpd.points_from_xy(table["lon"],
+                                                                         table["lat"]), crs=4326)
+    sites.to_parquet(tmp_path / "sites.geoparquet")
+    assert cli.main(["link", str(tmp_path / "sites.geoparquet"), "-o",
+                     str(tmp_path / "geo.csv"), "--lon-column", "geometry_x",
+                     "--lat-column", "geometry_y", "--coeurs", "1"]) == 0
+    geo = pd.read_csv(tmp_path / "geo.csv", sep=";", dtype=str, keep_default_na=False)
+    assert (geo["relation"] == whole["relation"]).all()
 
 
 def test_per_row_projection_and_refusals(tmp_path, capsys):
