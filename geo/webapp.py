@@ -12,6 +12,7 @@ any other address, it asks for a password.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -117,13 +118,17 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         return page("import.html", name, status=status, step="import_table", limits=limits,
                     current=workspace.table_path(folder), error=error)
 
-    def busy(name: str, folder: Path):
-        """Refuse to change a study while it runs."""
-        if jobs.running(folder):
-            flash("Une analyse est en cours : attendez la fin ou annulez-la avant de "
-                  "modifier l'étude.", "erreur")
-            return redirect(url_for("progress", name=name))
-        return None
+    def editing(view):
+        """A form that changes a study: refused (back to the run) while the study runs."""
+        @functools.wraps(view)
+        def checked(name: str):
+            folder = study(name)
+            if jobs.running(folder):
+                flash("Une analyse est en cours : attendez la fin ou annulez-la avant de "
+                      "modifier l'étude.", "erreur")
+                return redirect(url_for("progress", name=name))
+            return view(name, folder)
+        return checked
 
     # ------------------------------------------------------------------ guards
 
@@ -242,10 +247,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         return import_page(name, study(name))
 
     @app.post("/etudes/<name>/import")
-    def import_post(name: str):
-        folder = study(name)
-        if (refused := busy(name, folder)) is not None:
-            return refused
+    @editing
+    def import_post(name: str, folder: Path):
         upload = request.files.get("tableau")
         if upload is None or not upload.filename:
             return import_page(name, folder, "Choisissez le fichier du tableau des "
@@ -277,10 +280,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                     error=error or refusal)
 
     @app.post("/etudes/<name>/colonnes")
-    def columns_post(name: str):
-        folder = study(name)
-        if (refused := busy(name, folder)) is not None:
-            return refused
+    @editing
+    def columns_post(name: str, folder: Path):
         given = Columns(**{role: request.form.get(role) or None for role in ROLES},
                         address=request.form.getlist("address") or None)
         from .studyfile import COLUMN_KEYS
@@ -322,10 +323,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                     papers=list(PAPER_FORMATS), error=error)
 
     @app.post("/etudes/<name>/parametres")
-    def parameters_post(name: str):
-        folder = study(name)
-        if (refused := busy(name, folder)) is not None:
-            return refused
+    @editing
+    def parameters_post(name: str, folder: Path):
         f = request.form
         with locks[name]:
             data = workspace.settings(folder)
@@ -393,10 +392,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                     ran=jobs.state(folder).get("etat") == jobs.DONE)
 
     @app.post("/etudes/<name>/relecture")
-    def review_post(name: str):
-        folder = study(name)
-        if (refused := busy(name, folder)) is not None:
-            return refused
+    @editing
+    def review_post(name: str, folder: Path):
         f = request.form
         key, action = f.get("cle", ""), f.get("action", "")
         rows = workspace.review(folder)

@@ -377,6 +377,10 @@ def test_cancel_a_run(web, addok):
         state = client.page(f"/etudes/{slug}/etat").json()
         assert state["etat"] == "en_cours"
         client.page(f"/etudes/{slug}/analyse")
+        # a running study is not changed under the run
+        r = client.post_form(f"/etudes/{slug}/parametres", {"distance": "10"})
+        assert "Une analyse est en cours" in r.text and r.url.endswith("/analyse")
+        assert "distance_m = 10.0" not in (web.root / slug / "etude.toml").read_text()
         r = client.post_form(f"/etudes/{slug}/annuler")
         assert "analyse annulée" in r.text
         assert client.wait(slug)["etat"] == "annule"
