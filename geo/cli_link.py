@@ -178,8 +178,9 @@ def run_stream(args: argparse.Namespace) -> int:
         "long", "per_initiative", "per_qpv", "per_territory", "geocode", "served_column",
         "radius_column", "compare", "departement", "commune", "print_path", "embed",
         "self_contained") if getattr(args, name, None)]
-    if args.run is run_link and "title" in args:
-        refused.append("ess-qpv map")
+    if "title" in args:  # ess-qpv map
+        raise InputError("une carte se fait sur un tableau lu en entier (.csv, .xlsx, "
+                         ".geojson, .gpkg) ; pour un grand fichier, ess-qpv link --flux.")
     if refused:
         raise InputError(f"en lecture par morceaux, seul le tableau enrichi (-o) est écrit : "
                          f"retirez {', '.join(refused)}.")

@@ -611,6 +611,23 @@ class EssMap(folium.Map, _Inert):
 # --------------------------------------------------------------------------- the map
 
 
+def _new_map(title: str, *, basemaps=BASEMAPS, **page) -> EssMap:
+    """Our page with Leaflet only (our markers are SVG, our popups plain DOM: no Bootstrap,
+    no fonts), its base maps (a layer control chooses when there are several), our style
+    sheet and scripts."""
+    fmap = EssMap(title=title, tiles=None, max_zoom=19, zoom_start=6, location=[46.6, 2.4],
+                  **page)
+    fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
+    fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
+    for i, (label, provider) in enumerate(basemaps):
+        folium.TileLayer(tiles=provider.build_url(), attr=provider.html_attribution, name=label,
+                         max_zoom=19, max_native_zoom=provider.get("max_zoom", 19),
+                         show=i == 0, overlay=False, control=len(basemaps) > 1).add_to(fmap)
+    fmap.get_root().add_child(_Css(_template("map.css")))
+    fmap.get_root().add_child(_Script(_template("layers.js")))
+    return fmap
+
+
 def make_map(
     result: LinkResult,
     qpv: gpd.GeoDataFrame,
@@ -664,16 +681,7 @@ def make_map(
     distance = result.distance if distance is None else distance
     sites = result.sites
     located = sites[sites.geometry.notna()]
-    fmap = EssMap(title=title, tiles=None, max_zoom=19, zoom_start=6, location=[46.6, 2.4])
-    # Only Leaflet itself: our markers are SVG, our popups plain DOM (no Bootstrap, no fonts).
-    fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
-    fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
-    for i, (label, provider) in enumerate(BASEMAPS):
-        folium.TileLayer(tiles=provider.build_url(), attr=provider.html_attribution, name=label,
-                         max_zoom=19, max_native_zoom=provider.get("max_zoom", 19),
-                         show=i == 0, overlay=False, control=True).add_to(fmap)
-    fmap.get_root().add_child(_Css(_template("map.css")))
-    fmap.get_root().add_child(_Script(_template("layers.js")))
+    fmap = _new_map(title)
 
     view = bounds or (located if len(located) else qpv).total_bounds
     if np.isfinite(view).all():
@@ -770,18 +778,10 @@ def choropleth_map(qpv: gpd.GeoDataFrame, values: pd.Series, *, title: str, what
              '<thead><tr><th scope="col">Quartier</th><th scope="col">Code</th>'
              f'<th scope="col">Commune(s)</th><th scope="col">{html_text(what)}</th>'
              f'<th scope="col">Détail</th></tr></thead><tbody>{rows}</tbody></table>')
-    fmap = EssMap(title=title, tiles=None, max_zoom=19, zoom_start=6, location=[46.6, 2.4],
-                  table_html=table, map_label=f"Carte interactive : {what.lower()} par "
-                                              "quartier prioritaire (le tableau qui suit en "
-                                              "donne le contenu)")
-    fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
-    fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
-    label, provider = BASEMAPS[0]  # one base map, one layer: no layer control to learn
-    folium.TileLayer(tiles=provider.build_url(), attr=provider.html_attribution, name=label,
-                     max_zoom=19, max_native_zoom=provider.get("max_zoom", 19),
-                     overlay=False, control=False).add_to(fmap)
-    fmap.get_root().add_child(_Css(_template("map.css")))
-    fmap.get_root().add_child(_Script(_template("layers.js")))
+    # one base map, one layer: no layer control to learn
+    fmap = _new_map(title, basemaps=BASEMAPS[:1], table_html=table,
+                    map_label=f"Carte interactive : {what.lower()} par quartier prioritaire "
+                              "(le tableau qui suit en donne le contenu)")
     metro = qpv[qpv["insee_dep"].str.len() < 3]
     view = tuple((metro if len(metro) else qpv).total_bounds)
     ContextLayer(view).add_to(fmap)

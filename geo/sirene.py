@@ -122,11 +122,6 @@ class _Lookup:
         return np.where(self.keys[at] == keys, at, -1)
 
 
-def _identifiers(values: pd.Series, width: int, what: str, path: str, first_row: int
-                 ) -> np.ndarray:
-    return identifiers(values, width, what=what, path=path, first_row=first_row)
-
-
 def read_ess_units(path: str | Path, *, chunk_rows: int) -> tuple[_Lookup, int]:
     """The active ESS legal units (siren → family, NAF section); and how many units read."""
     name = Path(path).name
@@ -138,7 +133,7 @@ def read_ess_units(path: str | Path, *, chunk_rows: int) -> tuple[_Lookup, int]:
         keep = ((chunk["economieSocialeSolidaireUniteLegale"].str.strip() == "O")
                 & (chunk["etatAdministratifUniteLegale"].str.strip() == "A")).to_numpy()
         chunk = chunk[keep]
-        keys.append(_identifiers(chunk["siren"], 9, "siren", name, first))
+        keys.append(identifiers(chunk["siren"], 9, what="siren", path=name, first_row=first))
         families.append(family_of(chunk["categorieJuridiqueUniteLegale"]))
         sections.append(section_of(chunk["activitePrincipaleUniteLegale"]))
     return _sorted(keys, family=families, section=sections), read
@@ -150,7 +145,8 @@ def read_establishments(path: str | Path, *, chunk_rows: int) -> _Lookup:
     keys, active, sections = [], [], []
     read = 0
     for chunk in read_chunks(path, columns=ETAB_COLUMNS, chunk_rows=chunk_rows):
-        keys.append(_identifiers(chunk["siret"], 14, "siret", name, read + 2))
+        keys.append(identifiers(chunk["siret"], 14, what="siret", path=name,
+                                first_row=read + 2))
         read += len(chunk)
         active.append((chunk["etatAdministratifEtablissement"].str.strip() == "A").to_numpy())
         sections.append(section_of(chunk["activitePrincipaleEtablissement"]))
@@ -254,7 +250,7 @@ def _engine(engine, chunks, qpv, distance, workers, scheduler):
 def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
              totals: _Totals, name: str, first: int) -> dict:
     """The rows of a chunk to link (active, in the territory) and what is known of each."""
-    siret = _identifiers(chunk["siret"], 14, "siret", name, first)
+    siret = identifiers(chunk["siret"], 14, what="siret", path=name, first_row=first)
     commune = chunk["plg_code_commune"].astype(str).str.strip()
     keep = np.ones(len(chunk), dtype=bool)
     section = None

@@ -23,6 +23,7 @@ from collections import defaultdict
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 from flask import (
@@ -41,6 +42,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import jobs, workspace
 from ._errors import EssQpvError
+from ._validate import safe_url
 from .sources import SOURCES
 from .study import STEPS
 from .vocabulary import (
@@ -79,7 +81,7 @@ APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
            "object-src 'none'")
 #: What a visitor reaches before giving the password.
 OPEN_ENDPOINTS = ("login", "login_post", "asset", "favicon")
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def create_app(root: Path, *, password: str | None = None, limits: Limits | None = None,
@@ -134,9 +136,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
 
     @app.before_request
     def guard():
-        host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").startswith(
-            "[") else (request.host or "").split("]")[0] + "]"
-        if local and host not in LOCAL_HOSTS:
+        if local and urlsplit("//" + (request.host or "")).hostname not in LOCAL_HOSTS:
             return page("erreur.html", status=400, title="Adresse refusée",
                         message="Cette page ne répond qu'à l'adresse 127.0.0.1 ou localhost.")
         if password and not session.get("ok") and request.endpoint not in OPEN_ENDPOINTS:
@@ -340,12 +340,12 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                     "communes": _codes(f.get("communes", ""))}
                 data["geocodage"] = {
                     "en_ligne": f.get("en_ligne") == "oui",
-                    "url": (f.get("url") or DEFAULT_GEOCODER_URL).strip(),
+                    "url": safe_url(f.get("url") or DEFAULT_GEOCODER_URL),
                     "score_minimal": _number(f.get("score", ""), "le score minimal")}
                 data["sorties"] = {"format_impression": _choice(
                     f.get("format"), list(PAPER_FORMATS), "le format d'impression"),
                     "atlas": f.get("atlas") == "oui"}
-                if not data["geocodage"]["url"].startswith(("http://", "https://")):
+                if not data["geocodage"]["url"]:
                     raise EssQpvError("l'adresse du géocodeur doit commencer par http:// ou "
                                       "https://.")
                 workspace.save_settings(folder, data)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import tomli_w
 
 from ._errors import EssQpvError, InputError
 from .geocode import REVIEW_COLUMNS
@@ -97,9 +98,10 @@ def create(root: Path, name: str) -> Path:
     else:  # pragma: no cover - a thousand studies of one name
         raise InputError("trop d'études portent déjà ce nom.")
     write_table(pd.DataFrame(columns=CORRECTION_COLUMNS), folder / CORRECTIONS)
+    # not yet a whole study (no table): written as is, checked once the table is imported
     (folder / STUDY_FILE).write_text(
         "".join(f"# {line}\n" for line in HEADER.splitlines())
-        + f"[etude]\ntitre = {json.dumps(title, ensure_ascii=False)}\n", encoding="utf-8")
+        + tomli_w.dumps({"etude": {"titre": title}}), encoding="utf-8")
     return folder
 
 

@@ -35,38 +35,24 @@ ACTIVITIES = ["88.10A", "94.99Z", "47.11F", "85.59A", "56.10A", "01.11Z", "90.01
 def places(qpv, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """``n`` points (lon, lat): a third inside quartiers, a third just outside one (60–250 m
     beyond a vertex of its boundary), a third 3–8 km away; 15 % overseas; with the
-    quartier they come from, its commune and département."""
-    # SIRENE covers metropolitan France and the five overseas départements (not the
-    # overseas collectivities, whose businesses have registers of their own)
-    overseas = qpv["insee_dep"].isin(list(EPSG)).to_numpy()
-    metro = (qpv["insee_dep"].str.len() < 3).to_numpy()
-    pick = np.where(rng.random(n) < 0.15, rng.choice(np.flatnonzero(overseas), n),
-                    rng.choice(np.flatnonzero(metro), n))
-    kind = rng.integers(0, 3, n)  # 0 inside, 1 near, 2 far
-    deps = qpv["insee_dep"].to_numpy()
+    projection INSEE uses there, the commune and the code of their quartier."""
+    a = anchors(qpv)
+    pick = np.where(rng.random(n) < 0.15, rng.choice(np.flatnonzero(a["overseas"]), n),
+                    rng.choice(np.flatnonzero(~a["overseas"]), n))
+    kind = rng.integers(0, 3, n)[:, None]  # 0 inside, 1 near, 2 far
+    inner, vertex, away = a["inner"][pick], a["vertex"][pick], a["away"][pick]
+    outer = vertex + away * rng.uniform(60, 250, n)[:, None]
+    far = inner + rng.choice([-1, 1], (n, 2)) * rng.uniform(3000, 8000, (n, 2))
+    xy = np.where(kind == 0, inner, np.where(kind == 1, outer, far))
+    epsg = a["epsg"][pick]
     lon, lat = np.empty(n), np.empty(n)
-    for dep in np.unique(deps[pick]):
-        at = np.flatnonzero(deps[pick] == dep)
-        crs = EPSG.get(dep, 2154)
-        forward = Transformer.from_crs(4326, crs, always_xy=True)
-        polys = shapely.transform(qpv.geometry.to_numpy()[pick[at]],
-                                  lambda xy, f=forward: np.column_stack(f.transform(
-                                      xy[:, 0], xy[:, 1])))
-        inner = shapely.get_coordinates(shapely.point_on_surface(polys))
-        vertex = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(
-            shapely.get_geometry(polys, 0)), 0))
-        away = vertex - inner
-        away /= np.maximum(np.hypot(away[:, 0], away[:, 1]), 1e-9)[:, None]
-        outer = vertex + away * rng.uniform(60, 250, len(at))[:, None]
-        far = inner + rng.choice([-1, 1], (len(at), 2)) * rng.uniform(3000, 8000, (len(at), 2))
-        k = kind[at][:, None]
-        xy = np.where(k == 0, inner, np.where(k == 1, outer, far))
-        lon[at], lat[at] = Transformer.from_crs(crs, 4326, always_xy=True).transform(
-            xy[:, 0], xy[:, 1])
-    return pd.DataFrame({"lon": lon, "lat": lat, "dep": deps[pick],
-                         "commune": qpv["insee_com"].astype(str).str.split(";").str[0]
-                         .str.strip().to_numpy()[pick], "kind": kind,
-                         "code_qp": qpv["code_qp"].to_numpy()[pick]})
+    for code in np.unique(epsg):
+        at = epsg == code
+        lon[at], lat[at] = Transformer.from_crs(int(code), 4326, always_xy=True).transform(
+            xy[at, 0], xy[at, 1])
+    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "lon": lon, "lat": lat, "epsg": epsg,
+                         "commune": a["commune"][pick],
+                         "kind": kind[:, 0], "code_qp": a["code"][pick]})
 
 
 def write_samples(folder: Path, qpv, n: int = 2000, seed: int = 0) -> dict[str, Path]:
@@ -81,14 +67,9 @@ def write_samples(folder: Path, qpv, n: int = 2000, seed: int = 0) -> dict[str, 
     sirens = np.sort(100_000_000 + rng.choice(899_999_999, n_units, replace=False))
     unit = rng.integers(0, n_units, n)
     siret = [f"{sirens[u]:09d}{k:05d}" for k, u in enumerate(unit)]
-    epsg = p["dep"].map(EPSG).fillna(2154).astype(int).to_numpy()
-    x, y = np.empty(n), np.empty(n)
-    for code in np.unique(epsg):
-        at = epsg == code
-        x[at], y[at] = Transformer.from_crs(4326, int(code), always_xy=True).transform(
-            p["lon"].to_numpy()[at], p["lat"].to_numpy()[at])
-    xs = np.char.mod("%.1f", x).astype(object)
-    ys = np.char.mod("%.1f", y).astype(object)
+    epsg = p["epsg"].to_numpy()
+    xs = np.char.mod("%.1f", p["x"].to_numpy()).astype(object)
+    ys = np.char.mod("%.1f", p["y"].to_numpy()).astype(object)
     empty = rng.random(n) < 0.03
     masked = rng.random(n) < 0.03
     xs[empty], ys[empty] = "", ""
@@ -137,8 +118,10 @@ def write_samples(folder: Path, qpv, n: int = 2000, seed: int = 0) -> dict[str, 
 
 
 def anchors(qpv) -> dict[str, np.ndarray]:
-    """Per quartier of the SIRENE territories, in its projection: a point inside, a vertex of
-    its boundary and the way out from it; with its EPSG code, commune and code."""
+    """Per quartier of the SIRENE territories (metropolitan France and the five overseas
+    départements; the overseas collectivities have business registers of their own), in
+    INSEE's projection there: a point inside, a vertex of its boundary and the way out from
+    it; with its EPSG code, commune and code."""
     keep = ((qpv["insee_dep"].str.len() < 3) | qpv["insee_dep"].isin(list(EPSG))).to_numpy()
     q = qpv[keep].reset_index(drop=True)
     epsg = q["insee_dep"].map(EPSG).fillna(2154).astype(int).to_numpy()
