@@ -186,3 +186,28 @@ def test_bad_files_get_french_messages(files, tmp_path, capsys, case, message):
     assert not out.exists()
     if case == "epsg":
         assert "ligne 6" in err and "colonne « epsg »" in err
+
+
+def test_hostile_cells_of_insee_files_stay_text(files, tmp_path, capsys, browser):
+    """Commune codes and INSEE's quartier codes reach the workbook and the map as text."""
+    from openpyxl import load_workbook
+
+    payloads = ["=1+1", "<script>alert(1)</script>", "{{ 7*7 }}", "../../etc/passwd"]
+    geo = pd.read_csv(files["geoloc"], sep=";", dtype=str, keep_default_na=False)
+    for k, payload in enumerate(payloads):
+        geo.loc[k, "plg_code_commune"] = payload
+        geo.loc[k + 10, "plg_qp24"] = payload
+    geo.to_csv(tmp_path / "g.csv", sep=";", index=False)
+    out = tmp_path / "p.xlsx"
+    code, _, err = run_cli(capsys, "sirene", tmp_path / "g.csv", "--unites-legales",
+                           files["units"], "-o", out, "--carte", tmp_path / "c.html",
+                           "--coeurs", "1")
+    assert code == 0, err
+    sheet = load_workbook(out)["Par territoire"]
+    cells = {c.value: c.data_type for row in sheet.iter_rows() for c in row
+             if c.value in payloads}
+    assert set(payloads) <= set(cells) and set(cells.values()) == {"s"}  # text, no formula
+    assert not (tmp_path.parent / "etc").exists()
+    page = Page(browser, tmp_path / "c.html", offline=True)
+    assert page.dialogs == [] and page.errors == []
+    page.page.close()

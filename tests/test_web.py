@@ -223,7 +223,7 @@ def test_hostile_cells_stay_text(browser, web, tmp_path):
         assert "&lt;script&gt;" in text and "{{ 7*7 }}" in text  # shown, not evaluated
     client.page(f"/etudes/{slug}/parametres")
     client.post_form(f"/etudes/{slug}/parametres", {
-        "titre": "{{ 7*7 }} <script>alert(3)</script>", "source": "bundled-2024",
+        "titre": "{{ 7*7 }} <script>alert(3)</script> =1+1 ../../x", "source": "bundled-2024",
         "distance": "300", "score": "0.6", "format": "A4", "action": "lancer"})
     assert client.wait(slug)["etat"] == "termine"
     folder = web.root / slug
@@ -248,6 +248,9 @@ def test_hostile_cells_stay_text(browser, web, tmp_path):
     assert page.get_by_role("cell", name="{{ 7*7 }}").count() >= 1
     assert dialogs == []
     context.close()
+    assert not (web.root.parent / "x").exists()
+    study = (folder / "etude.toml").read_text(encoding="utf-8")
+    assert "=1+1 ../../x" in study  # the title is text in the study file, nothing more
 
 
 def test_study_names_become_safe_folders(web, tmp_path):
@@ -457,3 +460,58 @@ def test_two_browsers_two_studies(web, addok):
                                sheet_name="Initiatives", dtype=str)["nom"]) for s in (sa, sb)]
     assert "Recyclerie du Canal" in names[0] and "Autre nom" in names[1]
     assert "Autre nom" not in names[0]
+
+
+def test_hostile_review_decisions_stay_text(browser, web, addok):
+    client = web.session()
+    slug, _ = new_study(client, "relecture hostile", TABLE.encode())
+    launch(client, slug, addok.url)
+    assert client.wait(slug)["etat"] == "termine"
+    client.page(f"/etudes/{slug}/relecture")
+    payload = "<script>alert(4)</script> {{ 7*7 }} =1+1 ../../etc/passwd"
+    r = client.post_form(f"/etudes/{slug}/relecture", {"cle": "R4", "action": "corriger",
+                                                        "adresse_corrigee": payload})
+    assert r.status_code == 200 and "<script>alert(4)" not in r.text
+    assert "&lt;script&gt;alert(4)" in r.text and "{{ 7*7 }}" in r.text
+    r = client.post_form(f"/etudes/{slug}/relecture", {"cle": "R7", "action": "placer",
+                                                        "latitude": "=1+1", "longitude": "2"})
+    assert "la latitude doit être un nombre" in r.text
+    r = client.post_form(f"/etudes/{slug}/relecture", {"cle": "../../x", "action": "accepter"})
+    assert r.status_code == 404
+    corrections = pd.read_csv(web.root / slug / "corrections.csv", sep=";", dtype=str,
+                              keep_default_na=False, encoding="utf-8-sig")
+    assert list(corrections["adresse_corrigee"]) == [payload]
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.route("https://**", lambda route: route.abort())
+    page.goto(web.url + f"/etudes/{slug}/relecture")
+    page.wait_for_load_state("load")
+    assert payload in page.locator("section.relecture").filter(
+        has_text="5 Rue du Doublon Fictif").inner_text()
+    assert dialogs == []
+    context.close()
+
+
+def test_login_and_error_pages_are_accessible(browser, tmp_path, isolated_cache):
+    server = WebServer(tmp_path / "etudes", isolated_cache, "--host", "127.0.0.2",
+                       env={"ESS_QPV_MOT_DE_PASSE": "un mot de passe"},
+                       url_host="127.0.0.2")
+    try:
+        flow = Flow(browser, server.url)
+        flow.page.goto(server.url + "/")
+        flow.check("connexion")
+        flow.page.get_by_label("Mot de passe").fill("faux")
+        flow.page.get_by_role("button", name="Se connecter").click()
+        assert "Mot de passe incorrect" in flow.page.content()
+        flow.check("connexion-refusee")
+        flow.page.get_by_label("Mot de passe").fill("un mot de passe")
+        flow.page.get_by_role("button", name="Se connecter").click()
+        flow.page.goto(server.url + "/etudes/inconnue/import")
+        assert "Page introuvable" in flow.page.content()
+        flow.check("introuvable")
+        assert {k: v for k, v in flow.violations.items() if v} == {}
+        flow.context.close()
+    finally:
+        server.stop()
