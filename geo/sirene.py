@@ -38,9 +38,6 @@ ETAB_COLUMNS = ["siret", "etatAdministratifEtablissement", "activitePrincipaleEt
 #: unions, CUMA); other ESS units are commercial companies of the ESS (ESS law of 2014).
 FAMILIES = ["associations", "cooperatives", "mutuelles", "fondations",
             "societes_commerciales"]
-FAMILY_LABELS = {"associations": "associations", "cooperatives": "coopératives",
-                 "mutuelles": "mutuelles", "fondations": "fondations",
-                 "societes_commerciales": "sociétés commerciales de l'ESS"}
 _COOPERATIVE_ENDINGS = {"43", "51", "53", "54", "55", "58", "59", "60"}
 _COOPERATIVE_CODES = {"6316", "6317", "6318"}
 
