@@ -19,6 +19,7 @@ import shapely
 from pyproj import Transformer
 
 from ._errors import InputError
+from .io import uninert
 from .vocabulary import (
     OUTPUT_COLUMNS,
     Columns,
@@ -27,8 +28,6 @@ from .vocabulary import (
     find_column,
     parse_numbers,
 )
-
-_ENCODINGS = ("utf-8-sig", "cp1252")
 
 
 @dataclass
@@ -104,15 +103,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
-    raw = path.read_bytes()
-    for encoding in _ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise InputError("encodage non reconnu (ni UTF-8 ni Windows-1252).", path=str(path))
+    text = decode_text(path.read_bytes(), str(path))
     if not text.strip():
         raise InputError("le fichier est vide.", path=str(path))
     if "\x00" in text:
@@ -120,6 +111,40 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
                          "classeur renommé ?).", path=str(path))
     sep = _separator(text)
     return _csv_rows(text, sep, str(path)), sep
+
+
+def decode_text(raw: bytes, path: str) -> str:
+    """The text of a CSV file in UTF-8 or Windows-1252, decided line by line: a file saved
+    in UTF-8 with a few lines pasted from a Windows-1252 file keeps every accent (the mixed
+    lines are named in a warning)."""
+    import warnings
+
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = raw.split(b"\n")
+    if lines and lines[0].startswith(b"\xef\xbb\xbf"):
+        lines[0] = lines[0][3:]
+    out, utf8, windows = [], [], []
+    for number, line in enumerate(lines, start=1):
+        try:
+            out.append(line.decode("utf-8"))
+            if not line.isascii():
+                utf8.append(number)
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp1252"))
+            except UnicodeDecodeError as exc:
+                raise InputError("encodage non reconnu (ni UTF-8 ni Windows-1252).",
+                                 path=path, row=number) from exc
+            windows.append(number)
+    if utf8:
+        shown = ", ".join(map(str, windows[:10])) + (" …" if len(windows) > 10 else "")
+        warnings.warn(f"fichier {path} : encodages mélangés ; la plupart des lignes sont en "
+                      f"UTF-8, mais {len(windows)} ligne(s) en Windows-1252 (lignes {shown}) "
+                      "ont été lues comme telles : vérifiez leurs accents.", stacklevel=3)
+    return "\n".join(out)
 
 
 def _csv_rows(text: str, sep: str, path: str) -> pd.DataFrame:
@@ -137,7 +162,7 @@ def _csv_rows(text: str, sep: str, path: str) -> pd.DataFrame:
 
 
 def _aligned(reader, sep: str, path: str) -> pd.DataFrame:
-    header = [h.strip() for h in next(reader)]
+    header = [uninert(h.strip()) for h in next(reader)]
     while header and header[-1] == "":  # a trailing separator on the header line
         header.pop()
     width = len(header)
@@ -154,20 +179,25 @@ def _aligned(reader, sep: str, path: str) -> pd.DataFrame:
             row = row[:width]
         elif len(row) < width:
             row = row + [""] * (width - len(row))
-        rows.append([v.strip() for v in row])
+        rows.append([uninert(v.strip()) for v in row])
     names = _unique_names(header)
     return pd.DataFrame(rows, columns=names, dtype=object) if rows else \
         pd.DataFrame(columns=names, dtype=object)
 
 
 def _unique_names(header: list[str]) -> list[str]:
-    """Header names made unique (``nom``, ``nom.1``) and never empty (``colonne_3``)."""
+    """Header names made unique (``nom``, ``nom.1``) and never empty (``colonne_3``), in
+    time linear in the number of columns."""
     out: list[str] = []
+    taken: set[str] = set()
+    following: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         name = name or f"colonne_{i}"
-        base, k = name, 1
-        while name in out:
+        base, k = name, following.get(name, 1)
+        while name in taken:
             name, k = f"{base}.{k}", k + 1
+        following[base] = k
+        taken.add(name)
         out.append(name)
     return out
 

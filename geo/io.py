@@ -1,18 +1,26 @@
 """Write tables and layers to disk, the format chosen from the file extension.
 
 Every writer goes through a temporary file in the target folder, moved into place only once
-complete: an interrupted run never leaves a half-written output.
+complete: an interrupted run never leaves a half-written output. Inside :func:`staged`, the
+files of a whole run appear together at its end, or none of them (a failed or cancelled run
+leaves the previous set untouched). CSV files meant for spreadsheets are inert: a cell that a
+spreadsheet would read as a formula is written as text (:func:`inert`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import re
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ._errors import EssQpvError, InputError
@@ -72,27 +80,130 @@ def _check_writable(target: Path) -> None:
                           "lecture seule ou protégé ?) ; rien n'a été écrit.") from exc
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds."""
-    path = Path(path)
+#: Temporary files are named ``.ess-qpv-<pid>-…``: those of a killed process are recognised
+#: and removed by the next run (:func:`remove_stale`).
+_TMP_PREFIX = ".ess-qpv-"
+_TMP_NAME = re.compile(r"^\.ess-qpv-(\d+)-")
+#: The files waiting to appear together (inside :func:`staged`): (temporary, target).
+_STAGE: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "ess_qpv_stage", default=None)
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new, unused temporary path beside ``path`` (the file itself is not kept)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TMP_PREFIX}{os.getpid()}-"
+                                   f"{path.stem[:40]}-", suffix=path.suffix)
     except OSError as exc:
         raise EssQpvError(f"impossible d'écrire {path} : {exc.strerror or exc} (dossier en "
                           "lecture seule, inexistant ou protégé ?) ; rien n'a été écrit.") \
             from exc
     os.close(fd)
     os.unlink(tmp)  # some drivers (GPKG) refuse to write over an existing empty file
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, defer: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds.
+
+    Inside :func:`staged` (and unless ``defer`` is false) the move waits for the end of the
+    stage, with every other file of the run.
+    """
+    path = Path(path)
+    tmp = temporary_beside(path)
     try:
-        yield Path(tmp)
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise EssQpvError(f"impossible d'écrire {path} : {exc.strerror or exc}.") from exc
+        yield tmp
+        publish(tmp, path, defer=defer)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+
+
+def publish(tmp: Path, path: Path, *, defer: bool = True) -> None:
+    """Move the complete file ``tmp`` onto ``path``, now, or with the rest of the stage
+    when inside :func:`staged` (the temporary is then kept under another name until the
+    stage ends)."""
+    stage = _STAGE.get() if defer else None
+    if stage is None:
+        _replace(tmp, path)
+        return
+    keep = temporary_beside(path)
+    os.replace(tmp, keep)
+    stage.append((keep, path))
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise EssQpvError(f"impossible d'écrire {path} : {exc.strerror or exc}.") from exc
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[list[tuple[Path, Path]]]:
+    """Make the files written inside the block (through :func:`atomic_path`) appear
+    together when it ends; if it fails or is interrupted, none of them does and the
+    previous files stay as they were."""
+    pending: list[tuple[Path, Path]] = []
+    token = _STAGE.set(pending)
+    try:
+        yield pending
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _STAGE.reset(token)
+    with _signals_held():
+        try:
+            for tmp, path in pending:
+                _replace(tmp, path)
+        finally:  # what could not be moved is not left behind
+            for tmp, _ in pending:
+                tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT for the few renames that publish a run's files (a cancel
+    arriving then takes effect right after)."""
+    held = (signal.SIGTERM, signal.SIGINT)
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def remove_stale(folders) -> None:
+    """Remove the temporary files that killed runs left in ``folders`` (their process has
+    ended); those of running processes stay."""
+    for folder in {Path(f) for f in folders}:
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TMP_NAME.match(entry.name)
+            if match and not _process_alive(int(match[1])) and entry.is_file():
+                entry.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or no way to ask: assume it runs
+        return True
+    return True
 
 
 #: The CSV convention of every output: French Excel opens it as is (accents intact, one
@@ -122,10 +233,68 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = No
             if is_geo:
                 table[frame.geometry.name] = frame.geometry.to_wkt()
             if suffix == ".csv":
-                table.to_csv(tmp, index=False, encoding=CSV_ENCODING, sep=CSV_SEPARATOR)
+                write_csv(table, tmp)
             else:
                 _write_xlsx({layer or "Feuille1": table}, tmp)
     return Path(path)
+
+
+#: What a spreadsheet takes for the start of a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The mark that keeps such a cell text; readers of our CSVs remove it again.
+TEXT_MARK = "'"
+
+
+def inert(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell and header that a spreadsheet would take for a formula
+    (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) written as text,
+    behind an apostrophe; numbers (``-3.5``) stay numbers.
+
+    >>> inert(pd.DataFrame({"=x": ["=1+1", "-3.5", "-x", "@a", "ok"]})).to_dict("list")
+    {"'=x": ["'=1+1", '-3.5', "'-x", "'@a", 'ok']}
+    """
+    out = frame.copy()
+    out.columns = [_inert_text(str(c)) for c in frame.columns]
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
+            continue
+        first = column.astype(object).map(lambda v: v[:1] if isinstance(v, str) else "")
+        risky = first.isin(_FORMULA_START)
+        if not risky.any():
+            continue
+        at = np.flatnonzero(risky.to_numpy())
+        values = pd.Series(column.to_numpy(dtype=object)[at], dtype=object).astype(str)
+        numeric = pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce")
+        text = numeric.isna().to_numpy()
+        if text.any():
+            out.iloc[at[text], i] = (TEXT_MARK + values[text]).to_numpy()
+    return out
+
+
+def _inert_text(text: str) -> str:
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text.replace(",", "."))
+        except ValueError:
+            return TEXT_MARK + text
+    return text
+
+
+def uninert(text: str) -> str:
+    """A cell as it was before :func:`inert` (read back from one of our CSVs)."""
+    if text.startswith(TEXT_MARK) and text[1:2] and text[1:2] in "=+-@\t\r":
+        return text[1:]
+    return text
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, *, header: bool = True,
+              append: bool = False) -> None:
+    """The one CSV writer: :data:`CSV_SEPARATOR`, :data:`CSV_ENCODING` (the BOM only at
+    the start of the file), cells made :func:`inert`."""
+    inert(frame).to_csv(path, index=False, sep=CSV_SEPARATOR, header=header,
+                        mode="a" if append else "w",
+                        encoding="utf-8" if append else CSV_ENCODING)
 
 
 def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:

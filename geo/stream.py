@@ -327,18 +327,14 @@ class ChunkWriter:
     appears, whole, when :meth:`close` is called (never half-written)."""
 
     def __init__(self, path: str | Path) -> None:
-        import tempfile
+        from .io import temporary_beside
 
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in (".csv", ".parquet"):
             raise InputError(f"extension « {suffix} » impossible ici ; possibles : .csv, "
                              ".parquet.", path=self.path.name)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}-",
-                                   suffix=suffix)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temporary_beside(self.path)
         self.kind = suffix
         self._parquet = None
         self._first = True
@@ -346,11 +342,9 @@ class ChunkWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.kind == ".csv":
-            from .io import CSV_ENCODING, CSV_SEPARATOR
+            from .io import write_csv
 
-            frame.to_csv(self.tmp, mode="w" if self._first else "a", header=self._first,
-                         index=False, sep=CSV_SEPARATOR,
-                         encoding=CSV_ENCODING if self._first else "utf-8")
+            write_csv(frame, self.tmp, header=self._first, append=not self._first)
         else:
             import pyarrow as pa
             from pyarrow import parquet
@@ -363,9 +357,13 @@ class ChunkWriter:
         self.rows += len(frame)
 
     def close(self) -> Path:
+        from .io import publish
+
         if self._parquet is not None:
             self._parquet.close()
-        os.replace(self.tmp, self.path)
+        if self._first:  # nothing written: an empty table still has its file
+            self.tmp.touch()
+        publish(self.tmp, self.path)
         return self.path
 
     def abort(self) -> None:
