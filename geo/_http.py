@@ -9,18 +9,21 @@ from urllib3.util import Retry
 from . import settings
 
 
-def session(*, attempts: int | None = None, backoff: float | None = None) -> requests.Session:
+def session(*, attempts: int | None = None, backoff: float | None = None,
+            read_attempts: int | None = None) -> requests.Session:
     """Return a session that retries connection errors, 429 and 5xx answers with growing waits.
 
     ``Retry-After`` headers are honoured; the number of attempts is bounded
-    (defaults: :data:`geo.settings.MAX_ATTEMPTS`, :data:`geo.settings.BACKOFF` seconds).
+    (defaults: :data:`geo.settings.MAX_ATTEMPTS`, :data:`geo.settings.BACKOFF` seconds);
+    ``read_attempts`` bounds apart the attempts on a server that accepts the connection and
+    does not answer in time (each one waits the whole read timeout).
     """
     attempts = attempts or settings.MAX_ATTEMPTS
     backoff = settings.BACKOFF if backoff is None else backoff
     retry = Retry(
         total=attempts - 1,
         connect=attempts - 1,
-        read=attempts - 1,
+        read=min(attempts, read_attempts or attempts) - 1,
         status=attempts - 1,
         backoff_factor=backoff,
         backoff_jitter=backoff / 4,

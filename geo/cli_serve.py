@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "relire les adresses douteuses, voir la carte et télécharger le rapport.")
     serve.add_argument("folder", metavar="DOSSIER", nargs="?", default="etudes",
                        help="dossier des études (défaut : ./etudes/)")
-    serve.add_argument("--port", type=int, default=8000, help="port (défaut : 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (défaut : 8000)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="adresse d'écoute (défaut : 127.0.0.1, cet ordinateur seulement ; "
                             "toute autre adresse exige un mot de passe)")
@@ -33,11 +33,58 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--mot-de-passe", dest="password", default=None,
                        help=f"mot de passe de la page (ou variable {PASSWORD_ENV}, préférable : "
                             "une option se voit dans la liste des processus)")
-    serve.add_argument("--taille-max", dest="max_mb", type=float, default=20.0,
+    serve.add_argument("--taille-max", dest="max_mb", type=_positive, default=20.0,
                        help="taille maximale d'un tableau importé, en Mo (défaut : 20)")
-    serve.add_argument("--lignes-max", dest="max_rows", type=int, default=100_000,
+    serve.add_argument("--lignes-max", dest="max_rows", type=_positive_int, default=100_000,
                        help="nombre maximal de lignes d'un tableau (défaut : 100 000)")
     serve.set_defaults(run=run_serve)
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(text)
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(text) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(text)
+    return value
+
+
+def _positive(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(text) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(text)
+    return value
+
+
+def _listen_address(host: str) -> str:
+    """``host`` if this machine can listen on it (a name or an IP address)."""
+    import ipaddress
+    import socket
+
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        raise EssQpvError(f"adresse d'écoute « {host} » inconnue ; gardez --host 127.0.0.1, "
+                          "ou donnez une adresse IP de cet ordinateur.") from None
+    return host
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -45,33 +92,50 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from . import jobs
     from .webapp import create_app
+    from .websecurity import FolderLock, Keys, check_password
     from .workspace import Limits
 
     password = args.password or os.environ.get(PASSWORD_ENV) or None
-    local = args.host in LOOPBACK
+    host = _listen_address(args.host)
+    local = host in LOOPBACK
     if not local and not password:
-        raise EssQpvError(f"écouter sur {args.host} ouvre les études à tout le réseau : "
+        raise EssQpvError(f"écouter sur {host} ouvre les études à tout le réseau : "
                           f"donnez un mot de passe (--mot-de-passe ou variable "
                           f"{PASSWORD_ENV}), ou gardez --host 127.0.0.1.")
-    if password and len(password) < 8:
-        raise EssQpvError("mot de passe trop court (8 caractères au moins).")
-    if args.max_mb <= 0 or args.max_rows <= 0:
-        raise EssQpvError("--taille-max et --lignes-max doivent être positifs.")
+    if password:
+        check_password(password)
     root = Path(args.folder).resolve()
-    limits = Limits(max_bytes=int(args.max_mb * 1e6), max_rows=args.max_rows)
-    app = create_app(root, password=password, limits=limits, local=local)
-    for folder in jobs.resume(root):
-        say(f"Analyse reprise : {folder.name}")
+    if root.exists() and not root.is_dir():
+        raise EssQpvError(f"{args.folder} est un fichier : indiquez le dossier des études "
+                          "(il est créé s'il n'existe pas).")
     try:
-        server = create_server(app, host=args.host, port=args.port, threads=8,
-                               max_request_body_size=4 * limits.max_bytes + (1 << 20),
-                               ident="ess-qpv")
+        root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason = exc.strerror or exc
-        raise EssQpvError(f"impossible d'écouter sur {args.host}:{args.port} ({reason}) ; "
-                          "choisissez un autre --port.") from exc
+        raise EssQpvError(f"impossible de créer le dossier des études {root} "
+                          f"({exc.strerror or exc}).") from exc
+    limits = Limits(max_bytes=int(args.max_mb * 1e6), max_rows=args.max_rows)
+    with FolderLock(root):
+        keys = Keys(root)
+        app = create_app(root, password=password, limits=limits, local=local, keys=keys)
+        try:
+            server = create_server(app, host=host, port=args.port, threads=8,
+                                   max_request_body_size=4 * limits.max_bytes + (1 << 20),
+                                   ident="ess-qpv")
+        except (OSError, ValueError, OverflowError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise EssQpvError(f"impossible d'écouter sur {host}:{args.port} ({reason}) ; "
+                              "choisissez un autre --port ou une autre --host.") from exc
+        for folder in jobs.resume(root, keys.job_mark):
+            say(f"Analyse reprise : {folder.name}")
+        return _serve(server, args, host, local, root, password)
+
+
+def _serve(server, args: argparse.Namespace, host: str, local: bool, root: Path,
+           password: str | None) -> int:
+    from . import jobs
+
     port = server.effective_port
-    shown = "127.0.0.1" if local else args.host
+    shown = "127.0.0.1" if local else host
     url = f"http://{shown}:{port}/"
     say(f"Études : {root}")
     say(f"Page web : {url}" + (" (protégée par mot de passe)" if password else ""))

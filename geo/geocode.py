@@ -83,16 +83,19 @@ class GeocodeCache:
         self.path = Path(path) if path else settings.cache_dir() / "geocode.sqlite"
         try:
             self.db = self._open()
+        except sqlite3.OperationalError as exc:
+            raise self._busy(exc) from exc
         except sqlite3.DatabaseError as exc:
             # A damaged cache only costs requests: set it aside, say so, start a new one.
-            aside = self.path.with_name(self.path.name + ".corrompu")
+            aside = _free_name(self.path.with_name(self.path.name + ".corrompu"))
             os.replace(self.path, aside)
             warnings.warn(f"cache de géocodage illisible ({exc}) : mis de côté sous {aside.name}"
                           " et recréé ; les adresses seront redemandées.", stacklevel=2)
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path)
+        # another run (or a database browser, a backup) may hold the file: wait for it
+        db = sqlite3.connect(self.path, timeout=LOCK_WAIT)
         try:
             db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, url TEXT, "
                        "query TEXT, postcode TEXT, citycode TEXT, result TEXT, saved REAL)")
@@ -103,26 +106,69 @@ class GeocodeCache:
             raise
         return db
 
+    def _busy(self, exc: Exception) -> EssQpvError:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return EssQpvError(
+                f"le cache de géocodage ({self.path}) est occupé par un autre programme depuis "
+                f"{LOCK_WAIT:g} s (une autre analyse, un logiciel de base de données, une "
+                "sauvegarde ?) ; fermez-le ou attendez la fin de l'autre analyse, puis "
+                "relancez : rien n'a été perdu.")
+        return EssQpvError(f"cache de géocodage inutilisable ({self.path} : {exc}) ; "
+                           f"choisissez un autre dossier avec la variable "
+                           f"{settings.CACHE_ENV}.")
+
     def get_many(self, keys: Iterable[str]) -> dict[str, dict]:
         keys = list(keys)
         out: dict[str, dict] = {}
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            rows = self.db.execute(
-                f"SELECT key, result FROM answers WHERE key IN ({','.join('?' * len(part))})",
-                part)
-            out.update({k: json.loads(r) for k, r in rows})
+        try:
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                rows = self.db.execute(
+                    f"SELECT key, result FROM answers WHERE key IN "
+                    f"({','.join('?' * len(part))})", part).fetchall()
+                for key, text in rows:
+                    answer = _stored(text)
+                    if answer is not None:  # a damaged row is asked again, then replaced
+                        out[key] = answer
+        except sqlite3.OperationalError as exc:
+            raise self._busy(exc) from exc
         return out
 
     def put_many(self, url: str, answers: list[tuple[str, str, str, str, dict]]) -> None:
-        self.db.executemany(
-            "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(k, url, q, p, c, json.dumps(r, ensure_ascii=False), time.time())
-             for k, q, p, c, r in answers])
-        self.db.commit()
+        try:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(k, url, q, p, c, json.dumps(r, ensure_ascii=False), time.time())
+                 for k, q, p, c, r in answers])
+            self.db.commit()
+        except sqlite3.OperationalError as exc:
+            raise self._busy(exc) from exc
 
     def close(self) -> None:
         self.db.close()
+
+
+#: Seconds a run waits for a cache that another program holds.
+LOCK_WAIT = 30.0
+
+
+def _stored(text) -> dict | None:
+    """A cached answer, ``None`` when the row is damaged."""
+    try:
+        answer = json.loads(text)
+        return _checked(answer) if isinstance(answer, dict) else None
+    except (TypeError, ValueError, _BadAnswer):
+        return None
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``…: the first that does not exist (a set-aside
+    copy never overwrites an earlier one)."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
 
 
 def normalise_query(text: str) -> str:
@@ -178,13 +224,15 @@ class Geocoder:
     chunk_size
         Addresses per batch request (the service takes files up to 50 MB).
     timeout
-        Seconds to wait for an answer (a batch takes longer than one address).
+        Seconds to wait for an answer to a batch (one address waits a quarter of it, at
+        least 10 s); connecting waits :data:`CONNECT_TIMEOUT` seconds at most. A server
+        that does not answer in time is tried again once, then the run stops.
     rate
         At most this many requests per second.
     """
 
     def __init__(self, url: str = DEFAULT_URL, *, chunk_size: int = DEFAULT_CHUNK,
-                 timeout: float = 120.0, rate: float = MAX_RATE,
+                 timeout: float = 90.0, rate: float = MAX_RATE,
                  session: requests.Session | None = None, attempts: int | None = None) -> None:
         if not isinstance(chunk_size, int) or chunk_size < 1:
             raise InputError(f"taille de lot « {chunk_size} » refusée : un nombre entier "
@@ -195,19 +243,23 @@ class Geocoder:
         self.url = url.rstrip("/")
         self.chunk_size = chunk_size
         self.timeout = timeout
-        self.session = session or _http.session(attempts=attempts)
+        self.session = session or _http.session(attempts=attempts, read_attempts=2)
         self.limiter = _RateLimiter(rate)
         self.stats = Stats()
 
     def _request(self, method: str, path: str, **kw) -> requests.Response:
         self.limiter.wait()
         self.stats.requests += 1
+        read = self.timeout if path.endswith("/csv/") else max(10.0, self.timeout / 4)
         try:
-            response = self.session.request(method, self.url + path, timeout=self.timeout, **kw)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            response = self.session.request(method, self.url + path,
+                                            timeout=(min(CONNECT_TIMEOUT, read), read), **kw)
+        except requests.Timeout as exc:
+            raise _Unreachable(f"pas de réponse en {read:g} s", detail=exc) from exc
+        except requests.ConnectionError as exc:
+            raise _Unreachable("connexion impossible", detail=exc) from exc
         except requests.RequestException as exc:
-            raise _BadAnswer(str(exc)) from exc
+            raise _BadAnswer(f"réponse illisible ({type(exc).__name__})") from exc
         if response.status_code in _CONFIG_STATUSES:
             raise _ConfigError(f"HTTP {response.status_code} sur {path}")
         if response.status_code >= 400:
@@ -241,7 +293,8 @@ class Geocoder:
         results: dict[int, dict] = {}
         for record in reader:
             try:
-                results[int(record["_row"])] = {k: record.get(k, "") or "" for k in _RESULT_FIELDS}
+                results[int(record["_row"])] = _checked(
+                    {k: record.get(k, "") or "" for k in _RESULT_FIELDS})
             except (KeyError, ValueError, TypeError) as exc:
                 raise _BadAnswer("CSV de réponse illisible") from exc
         if sorted(results) != list(range(len(rows))):
@@ -264,23 +317,53 @@ class Geocoder:
         features = answer["features"]
         if not features:
             return {k: "" for k in _RESULT_FIELDS}
-        best = features[0]
-        props = best.get("properties", {})
-        lon, lat = best.get("geometry", {}).get("coordinates", ["", ""])
-        return {
+        try:
+            best = features[0]
+            props = best.get("properties", {})
+            lon, lat = best.get("geometry", {}).get("coordinates", ["", ""])[:2]
+            following = features[1]["properties"].get("score", "") if len(features) > 1 \
+                else ""
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+            raise _BadAnswer("réponse JSON mal formée") from exc
+        return _checked({
             "latitude": str(lat), "longitude": str(lon), "result_label": props.get("label", ""),
-            "result_score": str(props.get("score", "")),
-            "result_score_next": str(features[1]["properties"].get("score", ""))
-            if len(features) > 1 else "",
+            "result_score": str(props.get("score", "")), "result_score_next": str(following),
             "result_type": props.get("type", ""), "result_id": props.get("id", ""),
             "result_postcode": props.get("postcode", ""),
             "result_citycode": props.get("citycode", ""), "result_city": props.get("city", ""),
             "result_status": "ok",
-        }
+        })
+
+
+#: Seconds to wait for the connection to a geocoder.
+CONNECT_TIMEOUT = 10.0
+#: The national service takes queries of 3 to 200 characters; others are not sent.
+QUERY_LENGTH = (3, 200)
+
+
+def _checked(result: dict) -> dict:
+    """``result`` if it is an answer: none (no coordinates, no label), or coordinates in
+    degrees with a score between 0 and 1; anything else is a malformed answer, never cached
+    (a server that says ``lat=999`` is broken, not precise)."""
+    result = {k: ("" if v is None else str(v)) for k, v in result.items()}
+    if not result.get("latitude") and not result.get("longitude"):
+        return result
+    lat, lon, score = (_float(result.get(k)) for k in ("latitude", "longitude",
+                                                         "result_score"))
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise _BadAnswer(f"coordonnées impossibles dans la réponse ({result.get('latitude')!r}"
+                         f", {result.get('longitude')!r})")
+    if score is None or not 0 <= score <= 1:
+        raise _BadAnswer(f"score impossible dans la réponse ({result.get('result_score')!r})")
+    return result
 
 
 class _Unreachable(Exception):
-    pass
+    """No answer at all: no connection, or none in time."""
+
+    def __init__(self, message: str, *, detail: Exception | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 #: Answers that say the URL or the access is wrong, not the query: nothing is cached.
@@ -292,14 +375,11 @@ class _ConfigError(Exception):
 
 
 class _BadAnswer(Exception):
+    """An answer that is no result: an HTTP error, a malformed body. Never cached."""
+
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-    @property
-    def about_the_query(self) -> bool:
-        """A 400-like answer speaks of this query (too long, unreadable), not of the service."""
-        return self.status in (400, 413, 414, 422)
 
 
 # --------------------------------------------------------------------------- assessment
@@ -441,7 +521,7 @@ def geocode(
     def value(column: str | None, i: int) -> str:
         return text[column].iat[i].strip() if column else ""
 
-    rows = [{"address": value(address_columns[0], i), "q": addresses.iat[i],
+    rows = [{"address": value(address_columns[0], i), "q": addresses.iat[i][:QUERY_LENGTH[1]],
              "postcode": value(postcode_column, i), "citycode": value(citycode_column, i),
              "check_postcode": value(check_postcode, i),
              "check_citycode": value(check_citycode, i)} for i in range(n)]
@@ -463,6 +543,9 @@ def geocode(
             status[i] = STATUS_GIVEN
         elif not rows[i]["q"]:
             status[i], note[i] = STATUS_NO_ADDRESS, "ni coordonnées ni adresse"
+        elif len(rows[i]["q"]) < QUERY_LENGTH[0]:
+            status[i], note[i] = STATUS_NOT_FOUND, (f"adresse trop courte pour être cherchée "
+                                                    f"({QUERY_LENGTH[0]} caractères au moins)")
     todo = [i for i in range(n) if status[i] == ""]
     keys = {i: cache_key(geocoder.url, rows[i]["q"], rows[i]["postcode"], rows[i]["citycode"])
             for i in todo}
@@ -603,16 +686,11 @@ def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
             for row in queries:
                 try:
                     results.append(geocoder.search(row))
-                except _BadAnswer as err:
-                    if not err.about_the_query:
-                        _save(cache, geocoder, chunk[:len(results)], results, known)
-                        raise _unreachable(geocoder, err, len(known)) from err
-                    results.append({**{k: "" for k in _RESULT_FIELDS},
-                                    "result_status": f"refusé ({err})"})
                 except _ConfigError as err:
                     raise _misconfigured(geocoder, err) from err
-                except _Unreachable as err:
-                    # save what this chunk already answered before giving up
+                except (_BadAnswer, _Unreachable) as err:
+                    # save what this chunk already answered before giving up: an error
+                    # answer is never taken for « not found »
                     _save(cache, geocoder, chunk[:len(results)], results, known)
                     raise _unreachable(geocoder, err, len(known)) from err
             geocoder.stats.fallback_rows += len(queries)
@@ -637,6 +715,7 @@ def _misconfigured(geocoder: Geocoder, exc: Exception) -> EssQpvError:
 
 
 def _unreachable(geocoder: Geocoder, exc: Exception, saved: int) -> EssQpvError:
+    log.info("geocoder %s: %r", geocoder.url, getattr(exc, "detail", None) or exc)
     return EssQpvError(
         f"le géocodeur {geocoder.url} ne répond pas correctement ({exc}). "
         f"{saved} adresse(s) déjà géocodée(s) sont gardées en cache : relancez la même "

@@ -8,7 +8,12 @@ is ``python -m geo.jobs FOLDER``: it loads the folder's ``etude.toml`` and calls
 takes the server down and two studies never share anything but the geocoding cache.
 
 The state file (``.ess-qpv/etat.json``) holds ``etat`` (:data:`LABELS`), the step, the
-geocoding counts, the times, the summary or the French error message.
+geocoding counts, the times, the summary or the French error message, and the mark of the
+server that started the run: only runs it started itself are resumed by a server.
+
+A study folder is data, never code: the run's Python starts with ``-P`` (nothing from the
+working directory or the script's folder on the import path) in a working directory of its
+own, so a ``json.py`` or a ``geo/`` package in a received folder is never imported.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def _state_dir(folder: Path) -> Path:
 def write_state(folder: Path, **state) -> dict:
     """Replace the state file atomically (a reader never sees half a file)."""
     path = _state_dir(folder) / STATE_FILE
-    with atomic_path(path) as tmp:
+    with atomic_path(path, defer=False) as tmp:
         tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
     return state
 
@@ -105,8 +110,11 @@ def running(folder: Path) -> bool:
     return state(folder).get("etat") == RUNNING
 
 
-def start(folder: Path) -> dict:
-    """Start a run of ``folder``'s study in a new process (nothing if one runs already)."""
+def start(folder: Path, *, mark: str | None = None) -> dict:
+    """Start a run of ``folder``'s study in a new process (nothing if one runs already);
+    ``mark`` is recorded in its state (see :func:`resume`)."""
+    from .settings import cache_dir
+
     with _LOCK:
         current = _checked_state(folder)
         if current.get("etat") == RUNNING:
@@ -115,12 +123,23 @@ def start(folder: Path) -> dict:
         log = _state_dir(folder) / LOG_FILE
         log.parent.mkdir(parents=True, exist_ok=True)
         # written before the process starts: the process then writes its own states
-        current = write_state(folder, etat=RUNNING, etape="", pid=None, debut=time.time())
+        current = write_state(folder, etat=RUNNING, etape="", pid=None, debut=time.time(),
+                              serveur=mark)
+        # our own package stays importable (a checkout that is not installed), nothing else
+        package = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (package, os.environ.get("PYTHONPATH", "")) if p)}
         with open(log, "ab") as out:
             _CHILDREN[str(folder)] = subprocess.Popen(
-                [sys.executable, "-m", _MODULE, str(folder)], stdin=subprocess.DEVNULL,
-                stdout=out, stderr=out, start_new_session=True, cwd=folder)
+                command(folder), stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                start_new_session=True, cwd=cache_dir(), env=env)
         return current
+
+
+def command(folder: Path) -> list[str]:
+    """The run's command line: ``-P`` keeps the working directory (and any folder but the
+    installed packages') off the import path."""
+    return [sys.executable, "-P", "-m", _MODULE, str(folder)]
 
 
 def cancel(folder: Path) -> dict:
@@ -173,19 +192,27 @@ def _terminate(pid: int) -> None:
         pass
 
 
-def resume(root: Path) -> list[Path]:
-    """Restart the runs of ``root``'s studies that were left running by a stopped server
-    or machine; return their folders."""
+def resume(root: Path, mark_of) -> list[Path]:
+    """Restart the runs of ``root``'s studies that this server (``mark_of(folder)``: its
+    mark) started and a stop of the server or the machine left unfinished; return their
+    folders. Any other unfinished run (a received folder) is only reported as interrupted."""
     from .workspace import studies
 
     restarted = []
     for name, _ in studies(root):
         folder = root / name
         current = read_state(folder)
-        if current.get("etat") == RUNNING and not alive(current.get("pid"), folder):
+        if current.get("etat") != RUNNING or alive(current.get("pid"), folder):
+            continue
+        mark = mark_of(folder)
+        if current.get("serveur") == mark:
             write_state(folder, **{**current, "etat": CANCELLED})
-            start(folder)
+            start(folder, mark=mark)
             restarted.append(folder)
+        else:
+            write_state(folder, **{**current, "etat": CANCELLED, "serveur": None,
+                                   "message": "analyse interrompue ailleurs (dossier reçu "
+                                              "ou copié) ; relancez-la si besoin."})
     return restarted
 
 
@@ -200,7 +227,8 @@ def run(folder: Path) -> int:
     from .workspace import STUDY_FILE
 
     began = time.time()
-    base = {"etat": RUNNING, "pid": os.getpid(), "debut": began}
+    base = {"etat": RUNNING, "pid": os.getpid(), "debut": began,
+            "serveur": read_state(folder).get("serveur")}
     last = [0.0]
 
     def progress(step: str, stats) -> None:

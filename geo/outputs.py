@@ -1,5 +1,8 @@
-"""Write what a study asked for: tables, report, maps, provenance; each file complete or
-absent (written beside its target, then moved into place)."""
+"""Write what a study asked for: tables, report, maps, provenance; all of them or none.
+
+Every file is written beside its target, and the whole set replaces the previous one only
+once every file is complete (:func:`geo.io.staged`): a run that fails or is cancelled while
+writing leaves the previous results as they were, never a mix of two runs."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._errors import InputError
-from .io import atomic_path, write_table
+from .io import atomic_path, remove_stale, staged, write_table
 from .study import OUTPUTS, StudyResult
 
 
@@ -34,8 +37,20 @@ def _numeric_columns(run: StudyResult) -> list[str]:
 
 
 def write_outputs(run: StudyResult) -> None:
-    """Write every output of ``run.study``; append (path, what) to ``run.written``."""
+    """Write every output of ``run.study``, all together or none; append (path, what) to
+    ``run.written``."""
     out = {k: Path(v) for k, v in run.study.outputs.items() if v}
+    remove_stale(p.parent for p in out.values())
+    written = len(run.written)
+    try:
+        with staged():
+            _write_all(run, out)
+    except BaseException:
+        del run.written[written:]
+        raise
+
+
+def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
     result = run.result
 
     def done(key: str, path: Path) -> None:

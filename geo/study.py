@@ -127,8 +127,13 @@ def check_study(study: Study) -> None:
     if study.paper not in PAPER_FORMATS:
         raise InputError(f"format d'impression « {study.paper} » inconnu ; possibles : "
                          f"{', '.join(PAPER_FORMATS)}.", parameters=("paper",))
-    if study.outputs.get("integration") and study.embed_url is not None:
-        check_embed_url(study.embed_url)
+    if study.outputs.get("integration"):
+        if study.embed_url is not None:
+            check_embed_url(study.embed_url)
+        elif not study.outputs.get("carte"):
+            raise InputError("l'extrait à intégrer a besoin de l'adresse de la carte : "
+                             "demandez aussi la carte interactive, ou donnez son adresse ; "
+                             "rien n'a été écrit.", parameters=("embed_url", "carte"))
     sources = [s for s in (study.qpv_source, study.compare) if s and Path(s).exists()]
     check_outputs({OUTPUTS[k][1]: p for k, p in study.outputs.items()},
                   inputs=[study.initiatives, study.geocoding.corrections, *sources],

@@ -176,9 +176,29 @@ def default_outputs(folder: Path) -> dict[str, Path]:
 
 
 def demo_study(folder: Path) -> Study:
-    """The bundled fictional example, with the template's defaults."""
-    return Study(initiatives=bundled_path(EXAMPLE), title=DEMO_TITLE,
-                 outputs=default_outputs(Path(folder)))
+    """The bundled fictional example, with the template's defaults, in ``folder``: a folder
+    that holds files of the same names the demo did not write is refused (never lost)."""
+    outputs = default_outputs(Path(folder))
+    ours = _written_by_us(Path(folder) / SCHEMA["sorties"]["provenance"][1])
+    foreign = sorted(p.name for p in outputs.values() if p.exists() and p.name not in ours)
+    if foreign:
+        raise InputError(f"ce dossier contient déjà {', '.join(foreign)}, que la démonstration "
+                         "n'a pas écrits : rien n'a été écrasé ; choisissez un autre dossier "
+                         "(-o).", path=str(folder))
+    return Study(initiatives=bundled_path(EXAMPLE), title=DEMO_TITLE, outputs=outputs)
+
+
+def _written_by_us(provenance: Path) -> set[str]:
+    """The files an earlier run recorded in its ``provenance.json`` (with that file)."""
+    import json
+
+    try:
+        info = json.loads(provenance.read_text(encoding="utf-8"))
+        if not str(info.get("outil", "")).startswith("ess-qpv"):
+            return set()
+        return {str(n) for n in info.get("fichiers", [])} | {provenance.name}
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def write_template(folder: str | Path) -> list[tuple[Path, str]]:

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import hmac
 import re
-import secrets
 import threading
 import time
 from collections import defaultdict
@@ -52,6 +51,7 @@ from .vocabulary import (
     PAPER_FORMATS,
     Columns,
 )
+from .websecurity import Keys, Throttle, local_path
 from .workspace import OUTPUT_FILES, Limits
 
 TEMPLATES = Path(str(resources.files("geo").joinpath("templates", "web")))
@@ -85,14 +85,18 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def create_app(root: Path, *, password: str | None = None, limits: Limits | None = None,
-               local: bool = True) -> Flask:
-    """The web application on the studies folder ``root``."""
+               local: bool = True, keys: Keys | None = None) -> Flask:
+    """The web application on the studies folder ``root``; ``keys``: the server's keys
+    (kept outside ``root``, see :mod:`geo.websecurity`)."""
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     limits = limits or Limits()
+    keys = keys or Keys(root)
+    tag = keys.session_tag(password)
+    throttle = Throttle()
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=None)
     app.config.update(
-        SECRET_KEY=_secret(root), MAX_CONTENT_LENGTH=limits.max_bytes + 256 * 1024,
+        SECRET_KEY=keys.secret, MAX_CONTENT_LENGTH=limits.max_bytes + 256 * 1024,
         WTF_CSRF_TIME_LIMIT=None, SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_NAME="ess_qpv")
     app.jinja_env.autoescape = True  # every template, whatever its name
@@ -139,8 +143,10 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         if local and urlsplit("//" + (request.host or "")).hostname not in LOCAL_HOSTS:
             return page("erreur.html", status=400, title="Adresse refusée",
                         message="Cette page ne répond qu'à l'adresse 127.0.0.1 ou localhost.")
-        if password and not session.get("ok") and request.endpoint not in OPEN_ENDPOINTS:
-            return redirect(url_for("login", suite=request.full_path))
+        # a session opened with another password (changed since) is no session
+        if password and not hmac.compare_digest(str(session.get("ok", "")), tag) \
+                and request.endpoint not in OPEN_ENDPOINTS:
+            return redirect(url_for("login", suite=local_path(request.full_path)))
         return None
 
     @app.after_request
@@ -183,18 +189,26 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
 
     @app.get("/connexion")
     def login():
-        return page("connexion.html", title="Connexion", suite=_local_path(
+        return page("connexion.html", title="Connexion", suite=local_path(
             request.args.get("suite", "/")))
 
     @app.post("/connexion")
     def login_post():
         given = request.form.get("mot_de_passe", "")
-        suite = _local_path(request.form.get("suite", "/"))
+        suite = local_path(request.form.get("suite", "/"))
+        client = request.remote_addr or ""
+        wait = throttle.wait(client)
+        if wait > 0:
+            body, status = page("connexion.html", status=429, title="Connexion", suite=suite,
+                                error=f"Trop d'essais : attendez {wait:.0f} s avant de "
+                                      "réessayer.")
+            return body, status, {"Retry-After": str(int(wait) + 1)}
         if password and hmac.compare_digest(given.encode(), password.encode()):
+            throttle.succeeded(client)
             session.clear()
-            session["ok"] = True
+            session["ok"] = tag
             return redirect(suite)
-        time.sleep(1)  # slows guessing down
+        throttle.failed(client)
         return page("connexion.html", status=403, title="Connexion", suite=suite,
                     error="Mot de passe incorrect.")
 
@@ -352,7 +366,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
             except EssQpvError as exc:
                 return _parameters_page(name, data, str(exc), 400)
         if f.get("action") == "lancer":
-            jobs.start(folder)
+            jobs.start(folder, mark=keys.job_mark(folder))
             return redirect(url_for("progress", name=name))
         flash("Paramètres enregistrés.", "info")
         return redirect(url_for("parameters", name=name))
@@ -378,7 +392,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         folder = study(name)
         if (refused := without_table(name, folder)) is not None:
             return refused
-        jobs.start(folder)
+        jobs.start(folder, mark=keys.job_mark(folder))
         return redirect(url_for("progress", name=name))
 
     @app.get("/etudes/<name>/relecture")
@@ -435,7 +449,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     @app.get("/etudes/<name>/resultats")
     def results(name: str):
         folder = study(name)
-        current = jobs.state(folder)
+        current = _state(folder)
         out = folder / OUTPUT_FILES["dossier"]
         report = out / OUTPUT_FILES["rapport"]
         if not report.is_file():
@@ -444,6 +458,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         snippet_path = out / OUTPUT_FILES["integration"]
         snippet = snippet_path.read_text(encoding="utf-8") if snippet_path.is_file() else ""
         return page("resultats.html", name, step="results", ready=True, state=current,
+                    made=_made(out / OUTPUT_FILES["provenance"]),
                     tables=tables, snippet=snippet, downloads=DOWNLOADS,
                     summary=current.get("resume") or {}, limit=TABLE_ROWS)
 
@@ -472,22 +487,21 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
 # --------------------------------------------------------------------------- helpers
 
 
-def _secret(root: Path) -> str:
-    """The key that signs the session cookie, kept in the studies folder (readable by its
-    owner only) so that a restart does not invalidate open pages."""
-    path = root / workspace.STATE_DIR / "secret"
-    if path.is_file():
-        return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(key, encoding="ascii")
-    return key
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre")
 
 
-def _local_path(target: str) -> str:
-    """Only a path of this site (never another site) after logging in."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+def _made(provenance: Path) -> str:
+    """When the results were made (the run that wrote them), in French."""
+    import json
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(json.loads(provenance.read_text(encoding="utf-8"))
+                                      ["date"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return f"{when.day} {_MONTHS[when.month - 1]} {when.year} à {when.hour} h {when.minute:02d}"
 
 
 def _vendor(name: str) -> Path | None:

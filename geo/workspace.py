@@ -12,13 +12,11 @@ bounded.
 
 from __future__ import annotations
 
-import io
-import json
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 import tomli_w
@@ -28,6 +26,7 @@ from .geocode import REVIEW_COLUMNS
 from .io import atomic_path, write_table
 from .study import Study
 from .studyfile import COLUMN_KEYS, read_study_file, save_study_file
+from .uploads import Limits, check_expansion, parse_in_worker, sniff
 from .vocabulary import Columns, Detection, detect_columns
 
 STUDY_FILE = "etude.toml"
@@ -50,21 +49,10 @@ OUTPUT_FILES = {
 #: What a person may decide about a doubtful address (the columns of the corrections file).
 CORRECTION_COLUMNS = ["cle", "adresse_saisie", "accepter", "adresse_corrigee", "latitude",
                       "longitude"]
-_ODS = b"application/vnd.oasis.opendocument.spreadsheet"
-#: A zipped workbook may expand at most this many times its upload limit (zip bombs).
-_MAX_EXPANSION = 20
 
 
 class NotFound(EssQpvError):
     """No study of that name in the studies folder."""
-
-
-@dataclass
-class Limits:
-    """What an upload may weigh and hold."""
-
-    max_bytes: int = 20 * 1024 * 1024
-    max_rows: int = 100_000
 
 
 # --------------------------------------------------------------------------- names
@@ -167,53 +155,11 @@ def columns(folder: Path) -> Columns:
 # --------------------------------------------------------------------------- uploads
 
 
-def sniff(data: bytes) -> str:
-    """The extension a file's content calls for (``.xlsx``, ``.ods``, ``.gpkg``,
-    ``.geojson`` or ``.csv``), whatever its name; :class:`InputError` otherwise."""
-    if not data.strip():
-        raise InputError("le fichier est vide.")
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-            names = set(archive.namelist())
-            expanded = sum(i.file_size for i in archive.infolist())
-            kind = ".xlsx" if "xl/workbook.xml" in names else \
-                ".ods" if "mimetype" in names and archive.read("mimetype").strip() == _ODS \
-                else None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise InputError("archive zip abîmée : ce n'est pas un classeur lisible.") from exc
-        if kind is None:
-            raise InputError("archive zip qui n'est ni un classeur Excel (.xlsx) ni un "
-                             "classeur OpenDocument (.ods).")
-        if expanded > _MAX_EXPANSION * max(len(data), 1024 * 1024):
-            raise InputError("classeur anormalement compressé : refusé.")
-        return kind
-    if data.startswith(b"SQLite format 3\x00"):
-        if data[68:72] == b"GPKG":
-            return ".gpkg"
-        raise InputError("base SQLite qui n'est pas un GeoPackage (.gpkg).")
-    if b"\x00" in data[:1 << 16]:
-        raise InputError("fichier binaire non reconnu : ni classeur (.xlsx, .ods), ni CSV, ni "
-                         "GeoJSON, ni GeoPackage (un fichier renommé ?).")
-    text = data[:1 << 16].decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
-    if text.startswith(("{", "[")):
-        try:
-            parsed = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError("fichier JSON illisible (ce n'est pas du GeoJSON valide).") \
-                from exc
-        if not (isinstance(parsed, dict) and parsed.get("type") in ("FeatureCollection",
-                                                                    "Feature")):
-            raise InputError("fichier JSON qui n'est pas du GeoJSON (une FeatureCollection "
-                             "est attendue).")
-        return ".geojson"
-    return ".csv"
-
-
 def save_table(folder: Path, data: bytes, filename: str, limits: Limits
                ) -> tuple[pd.DataFrame, Detection]:
-    """Check an uploaded table (type by content, size, rows, columns) and make it the
-    study's table; the previous table stays until the new one has been read."""
+    """Check an uploaded table (type by content, size, rows, columns, cells, all before it is
+    expanded; then read in a bounded process) and make it the study's table; the previous
+    table stays until the new one has been read."""
     from .initiatives import read_table
 
     shown = Path(filename or "fichier").name[:120]
@@ -222,21 +168,19 @@ def save_table(folder: Path, data: bytes, filename: str, limits: Limits
                          f"{limits.max_bytes / 1e6:.0f} Mo).", path=shown)
     try:
         kind = sniff(data)
+        check_expansion(data, kind, limits)
     except InputError as exc:
         raise InputError(str(exc), path=shown) from None
+    except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError, ValueError,
+            EOFError):
+        raise InputError("classeur abîmé (sa structure ne se lit pas) : refusé.",
+                         path=shown) from None
     target = folder / f"{TABLE_STEM}{kind}"
-    with atomic_path(target) as tmp:
+    with atomic_path(target, defer=False) as tmp:
         tmp.write_bytes(data)
-        try:
-            table, _, _ = read_table(tmp)
-        except InputError as exc:
-            raise InputError(str(exc).replace(str(tmp), shown).replace(tmp.name, shown)) \
-                from None
-        if len(table) > limits.max_rows:
-            raise InputError(f"{len(table)} lignes : la limite est de {limits.max_rows} "
-                             "(option --lignes-max).", path=shown)
-        if len(table) == 0:
-            raise InputError("le tableau n'a aucune ligne de données.", path=shown)
+        parse_in_worker(tmp, shown, limits)
+        # within its bounds now: read here for the columns
+        table, _, _ = read_table(tmp)
         detection = detect_columns(table, Columns(), path=shown)
     for old in folder.glob(f"{TABLE_STEM}.*"):
         if old != target:

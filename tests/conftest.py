@@ -9,9 +9,12 @@ from tests.servers import Server
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
-    """Every test gets its own cache folder and short retry waits."""
+    """Every test gets its own cache and configuration folders and short retry waits."""
+    from geo.websecurity import CONFIG_ENV
+
     cache = tmp_path / "cache"
     monkeypatch.setenv(settings.CACHE_ENV, str(cache))
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "config"))
     monkeypatch.setattr(settings, "BACKOFF", 0.01)
     return cache
 
