@@ -86,6 +86,7 @@ def run_sirene(args: argparse.Namespace) -> int:
         f"masquées) : {c.get('non_diffusibles', 0)}")
     if args.establishments:
         say(f"  absents de StockEtablissement : {c.get('absents_du_stock_etablissements', 0)}")
+    _warn_coordinates(c)
     q = result.per_qpv
     say(f"  de l'ESS implantés dans un QPV : {int(q['etablissements_ess_implantes'].sum())} ; "
         f"à moins de {args.distance:g} m d'un QPV (paires quartier-établissement) : "
@@ -126,6 +127,22 @@ def run_sirene(args: argparse.Namespace) -> int:
             tmp.write_text(self_contained(fmap.get_root().render()), encoding="utf-8")
         wrote(args.map, "carte des quartiers (autonome, s'ouvre sans internet)")
     return 0
+
+
+def _warn_coordinates(counts: dict) -> None:
+    """Say what the counts leave out or may get wrong: never a silent loss."""
+    import warnings
+
+    abroad, outside = counts.get("coordonnees_hors_france", 0), \
+        counts.get("coordonnees_hors_zone_epsg", 0)
+    if abroad:
+        warnings.warn(f"{abroad} établissement(s) ont des coordonnées hors de France "
+                      "(valeurs aberrantes, ou projection « epsg » erronée) : comptés comme "
+                      "non localisés (feuille Lecture).", stacklevel=2)
+    if outside:
+        warnings.warn(f"{outside} établissement(s) tombent hors de la zone de la projection "
+                      "indiquée par leur colonne « epsg » : vérifiez cette colonne ; ils sont "
+                      "reliés tels quels (feuille Lecture).", stacklevel=2)
 
 
 def _progress(update):

@@ -89,7 +89,7 @@ def fetch(
         The download failed and there is no cached copy to fall back on.
     """
     path = path or cached_path(url)
-    meta = read_metadata(path) if path.exists() else None
+    meta = read_metadata(path) if has_copy(path) else None
     if meta is not None and not refresh:
         return path
     session = session or _http.session()
@@ -105,6 +105,41 @@ def fetch(
             stacklevel=2,
         )
         return path
+
+
+def file_sha256(path: Path) -> str:
+    """``"sha256:…"`` of the file at ``path``."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return f"sha256:{sha.hexdigest()}"
+
+
+def has_copy(path: Path) -> bool:
+    """Whether the cache holds an intact copy at ``path`` (with its metadata, the same size
+    and sha256 as when downloaded); a damaged copy is removed, with a warning."""
+    meta = read_metadata(path) if path.exists() else None
+    if meta is None:
+        return False
+    if _intact(path, meta):
+        return True
+    warnings.warn(f"copie en cache {path.name} altérée (empreinte sha256 différente de celle "
+                  "du téléchargement) : supprimée ; elle sera téléchargée de nouveau.",
+                  CacheFallbackWarning, stacklevel=3)
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".json").unlink(missing_ok=True)
+    return False
+
+
+def _intact(path: Path, meta: dict) -> bool:
+    """Whether the cached file is still the one downloaded (size, then sha256)."""
+    try:
+        if meta.get("size") is not None and path.stat().st_size != meta["size"]:
+            return False
+        return not meta.get("sha256") or file_sha256(path) == meta["sha256"]
+    except OSError:
+        return False
 
 
 def _download(

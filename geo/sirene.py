@@ -25,7 +25,17 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputError
-from .stream import MASKED, epsg_codes, identifiers, lonlat, numbers, place_all, read_chunks
+from .outlines import in_france
+from .stream import (
+    MASKED,
+    epsg_codes,
+    identifiers,
+    lonlat,
+    numbers,
+    place_all,
+    read_chunks,
+    within_area_of_use,
+)
 
 GEOLOC_COLUMNS = ["siret", "x", "y", "epsg", "plg_qp24", "plg_code_commune"]
 UL_COLUMNS = ["siren", "etatAdministratifUniteLegale", "economieSocialeSolidaireUniteLegale",
@@ -203,13 +213,19 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
     ``engine`` ``"dask"`` runs the linking of each chunk on a Dask cluster (``scheduler``:
     its address, else a local one on every core); the results are the same.
     """
+    from .area import StudyArea
     from .link import check_distance
 
     check_distance(distance)
+    if workers is not None and workers < 1:
+        raise InputError(f"nombre de processus « {workers} » impossible : 1 au moins.",
+                         parameters=("workers",))
+    # an unknown code is refused here as everywhere, never an all-zero panorama
+    departements = list(StudyArea.of(departements=departements or []).departements)
     ess, n_units = read_ess_units(units, chunk_rows=chunk_rows)
     etab = read_establishments(establishments, chunk_rows=chunk_rows) \
         if establishments else None
-    wanted = {str(d).strip().upper().zfill(2) for d in departements or []}
+    wanted = set(departements)
     totals = _Totals(len(qpv))
     totals.count("unites_legales_lues", n_units)
     totals.count("unites_legales_ess_actives", len(ess.keys))
@@ -227,11 +243,30 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
 
     placed = _engine(engine, chunks(), qpv, distance, workers, scheduler)
     codes = qpv["code_qp"].to_numpy()
+    seen: list[np.ndarray] = []
     for result in placed:
-        _accumulate(meta.popleft(), result, totals, codes)
+        m = meta.popleft()
+        seen.append(m["all_siret"])
+        _accumulate(m, result, totals, codes)
         if progress:
             progress(totals.read.get("lignes_lues", 0))
+    _refuse_duplicates(seen, name)
     return _tables(totals, qpv, distance)
+
+
+def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
+    """An establishment listed twice would be counted twice: refused, never counted."""
+    every = np.concatenate(sirets) if sirets else np.empty(0, dtype=np.int64)
+    del sirets[:]
+    every.sort()
+    twice = every[1:][every[1:] == every[:-1]]
+    if len(twice):
+        rows = np.unique(twice)
+        shown = ", ".join(f"{v:014d}" for v in rows[:5]) + (" …" if len(rows) > 5 else "")
+        raise InputError(f"{len(rows)} siret présent(s) plusieurs fois ({shown}) : chaque "
+                         "établissement serait compté deux fois ; dédoublonnez le fichier "
+                         "(ou reprenez le fichier de l'INSEE tel quel). Aucun compte n'a été "
+                         "écrit.", path=name, column="siret")
 
 
 def _engine(engine, chunks, qpv, distance, workers, scheduler):
@@ -268,8 +303,19 @@ def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: se
     empty = ~(np.isfinite(x) & np.isfinite(y)) & ~masked.to_numpy()
     totals.count("non_diffusibles", masked.sum())
     totals.count("sans_coordonnees", empty.sum())
-    lon, lat = lonlat(x, y, epsg_codes(sub["epsg"], path=name, first_row=first),
-                      path=name, first_row=first)
+    codes = epsg_codes(sub["epsg"], path=name, first_row=first)
+    lon, lat = lonlat(x, y, codes, path=name, first_row=first)
+    given = np.isfinite(x) & np.isfinite(y)
+    # Coordinates that land outside France (1e15, a wrong projection): not located, as
+    # everywhere, and counted, never silently dropped; those in France but outside the
+    # area of their row's projection are counted too (a wrong epsg).
+    located = np.isfinite(lon) & np.isfinite(lat)
+    located[located] = in_france(lon[located], lat[located])
+    abroad = given & ~located
+    lon[abroad], lat[abroad] = np.nan, np.nan
+    totals.count("coordonnees_hors_france", abroad.sum())
+    totals.count("coordonnees_hors_zone_epsg",
+                 (located & ~within_area_of_use(lon, lat, codes)).sum())
     unit = ess.find(siret[idx] // 100_000)
     is_ess = unit >= 0
     fam = np.where(is_ess, ess.values["family"][np.maximum(unit, 0)], -1)
@@ -277,6 +323,7 @@ def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: se
         is_ess, ess.values["section"][np.maximum(unit, 0)], len(SECTIONS) - 1)
     totals.count("etablissements_ess", is_ess.sum())
     return {"lon": lon, "lat": lat, "ess": is_ess, "family": fam, "section": sec,
+            "all_siret": siret,
             # text stays in Arrow memory (a few bytes a cell, not a Python object each)
             "siret": siret[idx], "commune": commune.iloc[idx].reset_index(drop=True),
             "insee": sub["plg_qp24"].str.strip().reset_index(drop=True)}

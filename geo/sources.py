@@ -17,7 +17,7 @@ import requests
 
 from . import _http, settings
 from ._errors import DownloadError, EssQpvError
-from .download import CacheFallbackWarning, fetch, read_metadata
+from .download import CacheFallbackWarning, fetch, has_copy
 from .vocabulary import DEFAULT_SOURCE
 
 log = logging.getLogger(__name__)
@@ -146,14 +146,14 @@ def fetch_official(source: QpvSource, *, refresh: bool = False, progress: bool =
     with no cached copy either, an :class:`EssQpvError` names the offline alternatives.
     """
     target = cache_file(source)
-    if target.exists() and read_metadata(target) is not None and not refresh:
+    if has_copy(target) and not refresh:
         return target
     try:
         url = resolve_url(source)
         return fetch(url, kind="zip", refresh=refresh, progress=progress, path=target,
                      check=check)
     except DownloadError as exc:
-        if target.exists() and read_metadata(target) is not None:
+        if has_copy(target):
             warnings.warn(f"{exc} — copie en cache utilisée.", CacheFallbackWarning, stacklevel=2)
             return target
         raise EssQpvError(

@@ -193,7 +193,8 @@ def identifiers(values: pd.Series, width: int, *, what: str, path: str = "",
     import pyarrow.compute as pc
 
     text = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
-    ok = pc.and_(pc.equal(pc.utf8_length(text), width), pc.utf8_is_digit(text))
+    # ASCII digits only (full-width or other scripts' digits are no identifier)
+    ok = pc.match_substring_regex(text, f"^[0-9]{{{width}}}$")
     ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
     if not ok.all():
         row = int(np.flatnonzero(~ok)[0])
@@ -227,6 +228,39 @@ def lonlat(x: np.ndarray, y: np.ndarray, epsg: np.ndarray | int, *, path: str = 
             lon[rows], lat[rows] = Transformer.from_crs(int(code), 4326, always_xy=True
                                                         ).transform(x[rows], y[rows])
     return lon, lat
+
+
+def within_area_of_use(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray | int,
+                       margin: float = 1.0) -> np.ndarray:
+    """Whether each point (degrees) lies in the area of use of the projection its row names
+    (``margin`` degrees around it): a point given in the Antilles' projection that lands
+    in the Indian Ocean was given in the wrong one."""
+    n = len(lon)
+    codes = np.full(n, epsg, dtype=np.int64) if np.isscalar(epsg) else np.asarray(epsg)
+    inside = np.ones(n, dtype=bool)
+    located = np.isfinite(lon) & np.isfinite(lat)
+    for code in np.unique(codes[located]):
+        area = _area_of_use(int(code))
+        if area is None:
+            continue
+        west, south, east, north = area
+        rows = located & (codes == code)
+        inside[rows] = ((lon[rows] >= west - margin) & (lon[rows] <= east + margin)
+                        & (lat[rows] >= south - margin) & (lat[rows] <= north + margin))
+    return inside
+
+
+_AREAS: dict[int, tuple | None] = {}
+
+
+def _area_of_use(code: int) -> tuple | None:
+    if code not in _AREAS:
+        from pyproj import CRS
+
+        area = CRS.from_epsg(code).area_of_use if code and code != 4326 else None
+        _AREAS[code] = None if area is None else (area.west, area.south, area.east,
+                                                  area.north)
+    return _AREAS[code]
 
 
 def epsg_codes(values: pd.Series, *, path: str = "", first_row: int = 2) -> np.ndarray:

@@ -167,6 +167,14 @@ def test_a_cached_copy_that_no_longer_reads_is_removed(server, isolated_cache):
     from geo.download import cached_path
 
     cached_path(url).write_bytes(body[:1000])  # damaged on disk
-    with pytest.raises(EssQpvError, match="supprimée ; relancez"):
-        qpv.load_qpv(url, progress=False)
-    assert len(qpv.load_qpv(url, progress=False)) == 105
+    with pytest.warns(CacheFallbackWarning, match="altérée"):
+        assert len(qpv.load_qpv(url, progress=False)) == 105  # checked, downloaded again
+    hits = server.hits("/qpv.geojson")
+    # same size, other bytes: the sha256 recorded at download time tells
+    damaged = bytearray(body)
+    damaged[500:510] = b"0123456789"
+    cached_path(url).write_bytes(bytes(damaged))
+    with pytest.warns(CacheFallbackWarning, match="altérée"):
+        assert len(qpv.load_qpv(url, progress=False)) == 105
+    assert server.hits("/qpv.geojson") == hits + 1
+    assert len(qpv.load_qpv(url, progress=False)) == 105  # intact now: no warning

@@ -5,6 +5,7 @@ get French messages and leave nothing behind."""
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 
 import geopandas as gpd
@@ -16,7 +17,8 @@ from pyproj import Transformer
 from geo import cli
 from geo.qpv import load_qpv
 from geo.sirene import panorama
-from geo.stream import read_chunks
+from geo.outlines import in_france
+from geo.stream import lonlat, read_chunks
 from tests.browser import Page, axe_violations, htmlcs_errors
 from tests.sirene_files import write_samples
 
@@ -75,19 +77,24 @@ def reference(files, qpv, distance=300.0) -> pd.DataFrame:
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
+    """The command's exit code, output and errors (its French warnings are in the errors)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        code = cli.main([str(a) for a in argv])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
 
 def test_panorama_equals_an_independent_count(files, qpv, tmp_path, capsys, browser):
     out = tmp_path / "panorama.xlsx"
+    # the made-up "far" establishments 3–8 km from an island's quartier may fall in the sea
     code, printed, err = run_cli(
         capsys, "sirene", files["geoloc"], "--unites-legales", files["units"],
         "--etablissements", files["establishments"], "-o", out, "--par-qpv",
-        tmp_path / "par_qpv.csv", "--carte", tmp_path / "carte.html", "--morceaux", "1000",
-        "--coeurs", "2")
+        tmp_path / "par_qpv.csv", "--carte", tmp_path / "carte.html", "--morceaux",
+        "1000", "--coeurs", "2")
     assert code == 0, err
+    assert "coordonnées hors de France" in err and "Traceback" not in err
     got = pd.read_excel(out, sheet_name="Par quartier", dtype={"code_qp": str}).set_index(
         "code_qp")
     want = reference(files, qpv)
@@ -113,6 +120,13 @@ def test_panorama_equals_an_independent_count(files, qpv, tmp_path, capsys, brow
                                             "siret"]))
     assert reading["non diffusibles"] == (active & (geo["x"] == "[ND]")).sum()
     assert reading["sans coordonnees"] == (active & (geo["x"] == "")).sum()
+    given = active & ~geo["x"].isin(["", "[ND]"])
+    lon, lat = lonlat(geo["x"].where(given, "nan").astype(float).to_numpy(),
+                      geo["y"].where(given, "nan").astype(float).to_numpy(),
+                      geo["epsg"].astype(int).to_numpy())
+    abroad = given.to_numpy() & ~in_france(lon, lat)
+    assert abroad.sum() > 0 and reading["coordonnees hors france"] == abroad.sum()
+    assert reading["coordonnees hors zone epsg"] == 0
     agreement = pd.read_excel(out, sheet_name="Accord INSEE").set_index("mesure")["valeur"]
     assert 0.8 < agreement["part d'accord"] < 1
     assert "accord avec plg_qp24" in printed
