@@ -44,6 +44,7 @@ _MESSAGES = [
     (r"argument (\S+): expected one argument", "argument {0} : une valeur est attendue"),
     (r"argument (\S+): ignored explicit argument (.*)", "argument {0} : valeur en trop {1}"),
     (r"ambiguous option: (\S+) could match (.*)", "option ambiguë : {0} (possibles : {1})"),
+    (r"argument (\S+): (.*)", "argument {0} : {1}"),
 ]
 
 
@@ -115,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # other libraries' notices (retries, GDAL, fonts) only with -v
-        for name in ("urllib3", "pyogrio", "fiona", "matplotlib", "PIL", "fontTools"):
+        for name in ("urllib3", "pyogrio", "fiona", "matplotlib", "PIL", "fontTools",
+                     "distributed", "tornado"):
             logging.getLogger(name).setLevel(logging.ERROR)
     warnings.showwarning = _show_warning if args.verbose else _show_own_warning
     try:
@@ -128,15 +130,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Erreur : {exc}{hint}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # ``ess-qpv … | head``: the reader left, nothing to say
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         return EXIT_OK
+    except OSError as exc:  # the terminal or the disk the output goes to (full, gone)
+        _silence_stdout()
+        import errno
+
+        where = f" ({exc.filename})" if exc.filename else " (sortie de la commande)"
+        reason = {errno.ENOSPC: "plus de place sur le disque", errno.EACCES: "accès refusé",
+                  errno.EROFS: "disque en lecture seule"}.get(exc.errno,
+                                                              exc.strerror or str(exc))
+        print(f"Erreur : écriture impossible{where} : {reason} ; disque plein "
+              "ou retiré ? Les fichiers de résultats sont complets ou absents, jamais à "
+              "moitié écrits.", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("Interrompu : les fichiers de sortie déjà écrits sont complets, les autres "
               "n'ont pas été créés ; les réponses déjà reçues du géocodeur sont gardées en "
               "cache (relancer reprend là où la commande s'est arrêtée).", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """Send what is left of the output nowhere (its reader or its disk is gone)."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _port(text: str) -> int:
     value = _positive_int(text)
     if value > 65535:
-        raise argparse.ArgumentTypeError(text)
+        raise argparse.ArgumentTypeError(f"« {text} » : un port de 1 à 65535 est attendu")
     return value
 
 
@@ -51,9 +51,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(text) from None
+        value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError(text)
+        raise argparse.ArgumentTypeError(f"« {text} » : un nombre entier positif est attendu")
     return value
 
 
@@ -63,9 +63,9 @@ def _positive(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(text) from None
+        value = float("nan")
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(text)
+        raise argparse.ArgumentTypeError(f"« {text} » : un nombre positif est attendu")
     return value
 
 

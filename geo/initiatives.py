@@ -80,6 +80,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
     path = Path(path)
     if not path.exists():
         raise InputError("fichier introuvable.", path=str(path))
+    if path.is_dir():
+        raise InputError("c'est un dossier : indiquez le fichier du tableau.", path=str(path))
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         table, sep = _read_csv(path)

@@ -356,15 +356,21 @@ def link(
     )
 
 
+#: The largest proximity distance, in metres: beyond, « nearby » means nothing.
+MAX_DISTANCE = 50_000.0
+
+
 def check_distance(distance: float) -> float:
-    """Return ``distance`` (metres) if it is a finite number ≥ 0, else raise."""
+    """Return ``distance`` (metres) if it is a finite number from 0 to
+    :data:`MAX_DISTANCE`, else raise."""
     try:
         value = float(distance)
     except (TypeError, ValueError):
         value = float("nan")
-    if not np.isfinite(value) or value < 0:
+    if not np.isfinite(value) or not 0 <= value <= MAX_DISTANCE:
+        most = f"{MAX_DISTANCE:,.0f}".replace(",", "\u202f")
         raise InputError(f"distance de proximité « {distance} » refusée : un nombre de mètres "
-                         "positif ou nul est attendu (300 par défaut, 0 la désactive).",
+                         f"de 0 à {most} est attendu (300 par défaut, 0 la désactive).",
                          parameters=("distance",))
     return value
 

@@ -114,6 +114,9 @@ def _load_source(source: str, *, refresh: bool, progress: bool, generation: str 
             f"une des sources : {', '.join(sources.SOURCES)}.",
             path=str(source),
         )
+    if path.is_dir():
+        raise InputError("c'est un dossier : indiquez le fichier des contours (.geojson, "
+                         ".gpkg, .shp, .zip).", path=str(source))
     raw = read_boundaries(path)
     attrs = {"source": str(path), "label": "Fichier local", "credit": "",
              "origin": str(path.resolve()), "date": None}
@@ -168,6 +171,10 @@ def read_boundaries(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
     except Exception as exc:  # pyogrio raises several types for unreadable data
         raise InputError(f"fichier illisible comme données géographiques ({exc}).",
                          path=str(path)) from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        raise InputError("ce fichier n'a pas de géométries : un tableau n'est pas un fichier "
+                         "de contours de QPV (.geojson, .gpkg, .shp ou .zip attendus).",
+                         path=str(path))
     if frame.crs is None:
         minx, miny, maxx, maxy = frame.total_bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
@@ -314,7 +321,15 @@ def qpv_info(qpv: gpd.GeoDataFrame) -> dict:
 
 
 def _dep_sort_key(deps: pd.Index) -> pd.Index:
-    return deps.map(lambda d: float(d.replace("2A", "20.1").replace("2B", "20.2")))
+    """Départements in the official order (01…19, 2A, 2B, 21…95, 971…); any other text
+    (a hostile file) after them, as text."""
+    def key(d) -> tuple:
+        text = str(d).replace("2A", "20.1").replace("2B", "20.2")
+        try:
+            return (0, float(text), "")
+        except ValueError:
+            return (1, 0.0, str(d))
+    return deps.map(key)
 
 
 def load_key_figures() -> pd.DataFrame:

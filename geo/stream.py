@@ -69,11 +69,22 @@ def read_chunks(path: str | Path, *, columns: list[str] | None = None,
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
                          "nouveau.", path=path.name) from exc
+    except _arrow_errors() as exc:
+        raise InputError(f"fichier illisible ({str(exc).splitlines()[0][:200]}) ; un CSV en "
+                         "UTF-8 (les fichiers de l'INSEE le sont), avec autant de champs sur "
+                         "chaque ligne que dans l'en-tête, est attendu.", path=path.name) \
+            from exc
     except OSError as exc:
         if "zlib" in str(exc).lower() or "compressed" in str(exc).lower():
             raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
                              "nouveau.", path=path.name) from exc
         raise
+
+
+def _arrow_errors() -> tuple[type[Exception], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowInvalid, pa.ArrowNotImplementedError)
 
 
 def _missing(found: list[str], wanted: list[str] | None, name: str) -> None:

@@ -7,6 +7,7 @@ sent once to every worker. Install with ``pip install ess-qpv[dask]``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,10 @@ def place_all_dask(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distanc
     except ImportError as exc:
         raise EssQpvError("le moteur dask n'est pas installé : pip install "
                           "'ess-qpv[dask]'.") from exc
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # distributed sets its own loggers to INFO when imported: its notices only with -v
+        for name in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     cluster = None
     try:
         if scheduler:
@@ -33,10 +38,12 @@ def place_all_dask(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distanc
         else:
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
                                    threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
-    except OSError as exc:
-        raise EssQpvError(f"cluster Dask injoignable ({scheduler}) : {exc}.") from exc
+    except (OSError, ValueError, TypeError) as exc:
+        raise EssQpvError(f"cluster Dask injoignable ou adresse invalide ({scheduler}) : "
+                          f"{exc} ; une adresse tcp://HÔTE:PORT est attendue.",
+                          parameters=("scheduler",)) from exc
     try:
         n = max(1, len(client.scheduler_info()["workers"]))
         shared = client.scatter(qpv, broadcast=True)
@@ -48,6 +55,22 @@ def place_all_dask(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distanc
         while pending:
             yield pending.popleft().result()
     finally:
+        _close_quietly(client, cluster)
+
+
+def _close_quietly(client, cluster) -> None:
+    """Close the client and the local cluster; the connections they cut while closing are
+    expected, not errors to show (``-v`` still shows them)."""
+    quiet = not logging.getLogger().isEnabledFor(logging.INFO)
+    loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    if quiet:
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+    try:
         client.close()
         if cluster is not None:
             cluster.close()
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
