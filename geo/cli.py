@@ -7,6 +7,7 @@ A user's mistake ends with a one-line ``Erreur : …`` message and exit code 2, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import warnings
@@ -155,10 +156,8 @@ def _silence_stdout() -> None:
     """Send what is left of the output nowhere (its reader or its disk is gone)."""
     import os
 
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

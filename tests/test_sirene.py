@@ -15,9 +15,9 @@ import pytest
 from pyproj import Transformer
 
 from geo import cli
+from geo.outlines import in_france
 from geo.qpv import load_qpv
 from geo.sirene import panorama
-from geo.outlines import in_france
 from geo.stream import lonlat, read_chunks
 from tests.browser import Page, axe_violations, htmlcs_errors
 from tests.sirene_files import write_samples
