@@ -23,7 +23,8 @@ def session(*, attempts: int | None = None, backoff: float | None = None,
     retry = Retry(
         total=attempts - 1,
         connect=attempts - 1,
-        read=min(attempts, read_attempts or attempts) - 1,
+        # False: a read timeout is raised as such at once (the caller decides what next)
+        read=min(attempts, read_attempts or attempts) - 1 or False,
         status=attempts - 1,
         backoff_factor=backoff,
         backoff_jitter=backoff / 4,

@@ -226,13 +226,14 @@ class Geocoder:
     timeout
         Seconds to wait for an answer to a batch (one address waits a quarter of it, at
         least 10 s); connecting waits :data:`CONNECT_TIMEOUT` seconds at most. A server
-        that does not answer in time is tried again once, then the run stops.
+        that does not answer in time is tried again (:data:`READ_ATTEMPTS`, with a
+        :class:`GeocoderWaitWarning`), then the run stops.
     rate
         At most this many requests per second.
     """
 
     def __init__(self, url: str = DEFAULT_URL, *, chunk_size: int = DEFAULT_CHUNK,
-                 timeout: float = 90.0, rate: float = MAX_RATE,
+                 timeout: float = 60.0, rate: float = MAX_RATE,
                  session: requests.Session | None = None, attempts: int | None = None) -> None:
         if not isinstance(chunk_size, int) or chunk_size < 1:
             raise InputError(f"taille de lot « {chunk_size} » refusée : un nombre entier "
@@ -243,7 +244,8 @@ class Geocoder:
         self.url = url.rstrip("/")
         self.chunk_size = chunk_size
         self.timeout = timeout
-        self.session = session or _http.session(attempts=attempts, read_attempts=2)
+        # a read that times out is tried again here, with a word to the user, not by urllib3
+        self.session = session or _http.session(attempts=attempts, read_attempts=1)
         self.limiter = _RateLimiter(rate)
         self.stats = Stats()
 
@@ -252,8 +254,18 @@ class Geocoder:
         self.stats.requests += 1
         read = self.timeout if path.endswith("/csv/") else max(10.0, self.timeout / 4)
         try:
-            response = self.session.request(method, self.url + path,
-                                            timeout=(min(CONNECT_TIMEOUT, read), read), **kw)
+            for attempt in range(READ_ATTEMPTS):
+                try:
+                    response = self.session.request(
+                        method, self.url + path, timeout=(min(CONNECT_TIMEOUT, read), read),
+                        **kw)
+                    break
+                except requests.ReadTimeout:
+                    if attempt + 1 == READ_ATTEMPTS:
+                        raise
+                    warnings.warn(f"le géocodeur {self.url} ne répond pas depuis {read:g} s : "
+                                  f"nouvel essai ({attempt + 2} sur {READ_ATTEMPTS}).",
+                                  GeocoderWaitWarning, stacklevel=2)
         except requests.Timeout as exc:
             raise _Unreachable(f"pas de réponse en {read:g} s", detail=exc) from exc
         except requests.ConnectionError as exc:
@@ -337,6 +349,12 @@ class Geocoder:
 
 #: Seconds to wait for the connection to a geocoder.
 CONNECT_TIMEOUT = 10.0
+#: Times a request that gets no answer in time is sent.
+READ_ATTEMPTS = 2
+
+
+class GeocoderWaitWarning(UserWarning):
+    """The geocoder is slow to answer: the request is sent again."""
 #: The national service takes queries of 3 to 200 characters; others are not sent.
 QUERY_LENGTH = (3, 200)
 

@@ -49,10 +49,10 @@ class Server:
                 pass
 
             def do_GET(self) -> None:
-                server._answer(self)
+                server.answer(self)
 
             def do_POST(self) -> None:
-                server._answer(self)
+                server.answer(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -65,6 +65,13 @@ class Server:
 
     def hits(self, path: str) -> int:
         return sum(1 for _, p, _ in self.requests if p == path)
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer, unless the client has left (a timeout it chose): nothing to report."""
+        try:
+            self._answer(handler)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
 
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?")[0]
