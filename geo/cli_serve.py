@@ -41,9 +41,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _port(text: str) -> int:
-    value = _positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"« {text} » : un port de 1 à 65535 est attendu")
+    """A port number; 0 lets the system choose a free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"« {text} » : un port de 0 à 65535 est attendu "
+                                         "(0 : un port libre)")
     return value
 
 
