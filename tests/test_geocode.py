@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pandas as pd
@@ -315,3 +316,97 @@ def test_library_notices_only_with_verbose(tmp_path):
     assert printed[False].startswith("Erreur : le géocodeur") and "Traceback" not in printed[False]
     assert printed[False].count("\n") == 1  # one line: no urllib3, no GDAL, no warning
     assert "urllib3" in printed[True] and "Retrying" in printed[True]
+
+
+@pytest.mark.parametrize("status", [400, 413, 414, 422, 500])
+def test_an_error_answer_is_never_cached_as_not_found(addok, server, tmp_path, capsys,
+                                                      monkeypatch, status):
+    monkeypatch.setattr(settings, "MAX_ATTEMPTS", 2)
+    answer = {"status": status, "body": b'{"code": %d}' % status}
+    server.set("/search/csv/", answer)
+    server.set("/search/", answer)
+    source = tmp_path / "sites.csv"
+    ADDRESSES.to_csv(source, sep=";", index=False)
+    out = tmp_path / "out.csv"
+    argv = ["geocode", str(source), "-o", str(out), "--geocoder-url", server.url]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"HTTP {status}" in err and "Traceback" not in err and not out.exists()
+    cache = gc.GeocodeCache()
+    assert cache.db.execute("SELECT count(*) FROM answers").fetchone()[0] == 0
+    cache.close()
+    # the server fixed: the same command geocodes every address
+    server.set("/search/csv/", forward(addok.url))
+    server.set("/search/", forward(addok.url))
+    assert cli.main(argv) == 0
+    statuses = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig")["geocode_status"]
+    assert (statuses == "ok").sum() >= 3 and (statuses == "non_trouve").sum() == 1
+
+
+def test_a_geocoder_that_never_answers_times_out(tmp_path):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections are accepted by the system, never answered
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    start = time.monotonic()
+    try:
+        with pytest.warns(gc.GeocoderWaitWarning, match="ne répond pas depuis 2 s"), \
+                pytest.raises(EssQpvError, match="pas de réponse en 2 s.*relancez"):
+            gc.geocode(ADDRESSES, geocoder=gc.Geocoder(url, timeout=2),
+                       cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
+    finally:
+        silent.close()
+    assert time.monotonic() - start < 15
+
+
+@pytest.mark.parametrize("latitude, longitude, score", [("999", "2.36", "0.95"),
+                                                        ("48.9", "abc", "0.95"),
+                                                        ("48.9", "2.36", "7")])
+def test_a_malformed_answer_is_an_error_never_cached(server, tmp_path, latitude, longitude,
+                                                     score):
+    rows = ["_row,q,latitude,longitude,result_label,result_score,result_type"]
+    rows += [f"{i},x,{latitude},{longitude},Somewhere,{score},housenumber" for i in range(3)]
+    server.set("/search/csv/", {"body": "\n".join(rows).encode(),
+                                "headers": {"Content-Type": "text/csv"}})
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+        longitude, latitude]}, "properties": {"label": "Somewhere", "score": score,
+                                              "type": "housenumber"}}
+    server.set("/search/", {"body": json.dumps({"type": "FeatureCollection",
+                                                "features": [feature]}).encode(),
+                            "headers": {"Content-Type": "application/json"}})
+    cache = gc.GeocodeCache(tmp_path / "c.sqlite")
+    with pytest.raises(EssQpvError, match="impossible"):
+        gc.geocode(ADDRESSES.iloc[:3], geocoder=gc.Geocoder(server.url), cache=cache)
+    assert cache.db.execute("SELECT count(*) FROM answers").fetchone()[0] == 0
+    cache.close()
+
+
+def test_a_locked_cache_waits_then_says_so_and_is_never_set_aside(isolated_cache,
+                                                                  monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr(gc, "LOCK_WAIT", 0.5)
+    gc.GeocodeCache().close()
+    holder = sqlite3.connect(isolated_cache / "geocode.sqlite")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(EssQpvError, match="occupé par un autre programme"):
+            gc.GeocodeCache()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not list(isolated_cache.glob("*corrompu*"))
+    gc.GeocodeCache().close()  # free again: usable
+
+
+def test_set_aside_caches_never_overwrite_each_other(isolated_cache):
+    isolated_cache.mkdir(parents=True, exist_ok=True)
+    for n in range(2):
+        (isolated_cache / "geocode.sqlite").write_bytes(b"damaged %d " % n * 100)
+        with pytest.warns(UserWarning, match="cache de géocodage illisible"):
+            gc.GeocodeCache().close()
+    kept = sorted(p.name for p in isolated_cache.glob("geocode.sqlite.corrompu*"))
+    assert kept == ["geocode.sqlite.corrompu", "geocode.sqlite.corrompu-2"]
+    assert (isolated_cache / "geocode.sqlite.corrompu").read_bytes().startswith(b"damaged 0")
