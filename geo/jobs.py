@@ -113,7 +113,7 @@ def running(folder: Path) -> bool:
 def start(folder: Path, *, mark: str | None = None) -> dict:
     """Start a run of ``folder``'s study in a new process (nothing if one runs already);
     ``mark`` is recorded in its state (see :func:`resume`)."""
-    from .settings import cache_dir
+    from . import _isolated
 
     with _LOCK:
         current = _checked_state(folder)
@@ -125,21 +125,18 @@ def start(folder: Path, *, mark: str | None = None) -> dict:
         # written before the process starts: the process then writes its own states
         current = write_state(folder, etat=RUNNING, etape="", pid=None, debut=time.time(),
                               serveur=mark)
-        # our own package stays importable (a checkout that is not installed), nothing else
-        package = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (package, os.environ.get("PYTHONPATH", "")) if p)}
         with open(log, "ab") as out:
             _CHILDREN[str(folder)] = subprocess.Popen(
                 command(folder), stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True, cwd=cache_dir(), env=env)
+                start_new_session=True, cwd=_isolated.workdir(), env=_isolated.environment())
         return current
 
 
 def command(folder: Path) -> list[str]:
-    """The run's command line: ``-P`` keeps the working directory (and any folder but the
-    installed packages') off the import path."""
-    return [sys.executable, "-P", "-m", _MODULE, str(folder)]
+    """The run's command line (isolated: :mod:`geo._isolated`)."""
+    from ._isolated import command as isolated
+
+    return isolated(_MODULE, str(folder))
 
 
 def cancel(folder: Path) -> dict:

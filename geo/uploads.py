@@ -216,11 +216,16 @@ def _count(value: str | None) -> int:
 def parse_in_worker(path: Path, shown: str, limits: Limits) -> None:
     """Read the table at ``path`` in a process of its own (memory and time bounded) and
     check its rows; :class:`InputError` naming ``shown`` when it is not a usable table."""
-    command = [sys.executable, "-P", "-m", "geo.uploads", str(path), str(limits.max_rows)]
+    from . import _isolated
+
+    # like a run: nothing from the study folder on the import path, nor as working folder
+    command = _isolated.command("geo.uploads", str(path.resolve()), str(limits.max_rows))
     try:
         done = subprocess.run(command, capture_output=True, timeout=WORKER_SECONDS,
                               preexec_fn=_bounded if sys.platform != "win32" else None,
-                              env=_worker_env(), cwd=path.parent)
+                              env=_isolated.environment(OPENBLAS_NUM_THREADS="1",
+                                                        OMP_NUM_THREADS="1"),
+                              cwd=_isolated.workdir())
     except subprocess.TimeoutExpired:
         raise InputError(f"lecture trop longue (plus de {WORKER_SECONDS} s) : fichier "
                          "refusé.", path=shown) from None
@@ -234,15 +239,6 @@ def parse_in_worker(path: Path, shown: str, limits: Limits) -> None:
         if message.startswith("fichier "):  # already says which file
             raise InputError(message)
         raise InputError(message, path=shown)
-
-
-def _worker_env() -> dict:
-    import os
-
-    package = str(Path(__file__).resolve().parent.parent)
-    return {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": os.pathsep.join(p for p in (package, os.environ.get("PYTHONPATH"))
-                                          if p)}
 
 
 def _bounded() -> None:  # pragma: no cover - runs in the child before exec

@@ -140,9 +140,10 @@ TOML_MISTAKES = [
                                        "« distance_m » ?"),
     ('[quartier]\ndistance_m = 5\n', "section [quartier] inconnue ; vouliez-vous dire "
                                      "« quartiers » ?"),
-    ('[quartiers]\ndistance_m = -5\n', "refusée : un nombre de mètres positif ou nul est "
-                                       "attendu (300 par défaut, 0 la désactive). "
+    ('[quartiers]\ndistance_m = -5\n', "refusée : un nombre de mètres de 0 à 50\u202f000 "
+                                       "est attendu (300 par défaut, 0 la désactive). "
                                        "(clé [quartiers] distance_m)"),
+    ('[quartiers]\ndistance_m = 1e300\n', "un nombre de mètres de 0 à 50\u202f000"),
     ('[quartiers]\ndistance_m = nan\n', "refusée"),
     ('[sorties]\ntableau = "../../dehors.csv"\n', "sortirait du dossier de l'étude"),
     ('[sorties]\ntableau = "/tmp/ess-qpv-absolu.csv"\n', "sortirait du dossier de l'étude"),
