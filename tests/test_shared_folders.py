@@ -645,3 +645,14 @@ def test_results_say_which_run_they_come_from(tmp_path, isolated_cache):
         assert "n'a pas abouti" in page and "analyse précédente" in page
     finally:
         server.stop()
+
+
+def test_qpv_info_on_hostile_departement_codes(tmp_path):
+    source = json.loads((ROOT_DATA / "qpv2015_occitanie.geojson").read_text(encoding="utf-8"))
+    source["features"] = source["features"][:3]
+    source["features"][0]["properties"]["insee_dep"] = "<script>alert(1)</script>"
+    path = tmp_path / "qpv.geojson"
+    path.write_text(json.dumps(source), encoding="utf-8")
+    done = ess_qpv("qpv", "info", "--qpv", path, cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "<SCRIPT>ALERT(1)</SCRIPT>" in done.stdout.upper()
