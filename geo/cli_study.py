@@ -55,11 +55,20 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_init(args: argparse.Namespace) -> int:
     from .studyfile import write_template
 
-    for path, what in write_template(args.folder):
+    written = write_template(args.folder)
+    for path, what in written:
         wrote(path, what)
-    say("Remplissez le modèle (ou indiquez votre tableau dans etude.toml), puis lancez : "
-        "ess-qpv run etude.toml")
+    say("Remplissez le modèle (ou indiquez votre tableau dans etude.toml), puis lancez, "
+        "d'ici :")
+    say(f"  ess-qpv run {_shell_word(str(written[0][0]))}")
     return 0
+
+
+def _shell_word(text: str) -> str:
+    """``text`` as typed in a terminal (quoted when it holds spaces or quotes)."""
+    import shlex
+
+    return text if shlex.quote(text) == text else shlex.quote(text)
 
 
 def run_run(args: argparse.Namespace) -> int:

@@ -355,6 +355,20 @@ READ_ATTEMPTS = 2
 
 class GeocoderWaitWarning(UserWarning):
     """The geocoder is slow to answer: the request is sent again."""
+
+
+class GeocoderUnreachableWarning(UserWarning):
+    """The geocoder could not be reached: the run goes on without it."""
+
+
+#: Why a row with an address got no coordinates when nothing was asked.
+NOTE_OFFLINE = ("géocodage en ligne désactivé : adresse non cherchée (activez le géocodage en "
+                "ligne, ou placez le site à la main)")
+NOTE_UNREACHABLE = ("géocodeur injoignable (pas de réseau ?) : adresse non cherchée (relancez "
+                    "plus tard, ou placez le site à la main)")
+#: The statuses of the rows that go to the review: doubtful, or left without a place.
+REVIEWED = (GeocodeStatus.REVIEW, GeocodeStatus.NOT_FOUND, GeocodeStatus.OFFLINE,
+            GeocodeStatus.NO_ADDRESS)
 #: The national service takes queries of 3 to 200 characters; others are not sent.
 QUERY_LENGTH = (3, 200)
 
@@ -532,7 +546,7 @@ def geocode(
     earlier = out[[c for c in GEOCODE_COLUMNS if c in out]].copy()
     out = out.drop(columns=list(earlier.columns))
     n = len(out)
-    keys_for_rows = _row_keys(out, id_column or find_column(columns, "id"), first_row)
+    keys_for_rows = row_keys(out, id_column or find_column(columns, "id"), first_row)
     text = out.astype(str).replace({"nan": "", "None": ""})
     addresses = text[address_columns].apply(lambda r: " ".join(v.strip() for v in r if
                                                                 v.strip()), axis=1)
@@ -574,20 +588,31 @@ def geocode(
         if keys[i] not in known:
             pending.setdefault(keys[i], rows[i])
     if offline:
-        for i in todo:
-            if keys[i] not in known:
-                status[i] = STATUS_OFFLINE
-                note[i] = "adresse non géocodée : pas de réseau et pas de réponse en cache"
-        todo = [i for i in todo if keys[i] in known]
         pending = {}
     geocoder.stats.pending = len(pending)
     if progress:
         progress(0)
+    unanswered = NOTE_OFFLINE
     try:
         _run(geocoder, cache, pending, known, progress)
+    except _Unreachable as exc:
+        # No network is an ordinary situation: what was received is kept, the run goes on
+        # and the sites left without an answer go to the review.
+        log.info("geocoder %s: %r", geocoder.url, exc.detail or exc)
+        unanswered = NOTE_UNREACHABLE
+        left = len({keys[i] for i in todo if keys[i] not in known})
+        warnings.warn(f"le géocodeur {geocoder.url} est injoignable ({exc}) : {left} adresse(s) "
+                      "restent non géocodées (pas de réseau ?). Les réponses déjà reçues sont "
+                      "gardées : relancez plus tard pour géocoder les autres, ou placez ces "
+                      "sites à la main (fichier de relecture).", GeocoderUnreachableWarning,
+                      stacklevel=2)
     finally:
         if own_cache:
             cache.close()
+    for i in todo:
+        if keys[i] not in known:
+            status[i], note[i] = STATUS_OFFLINE, unanswered
+    todo = [i for i in todo if keys[i] in known]
     score = np.full(n, np.nan)
     extra = {c: np.full(n, "", dtype=object) for c in ("label", "type", "citycode", "lat",
                                                      "lon")}
@@ -629,7 +654,8 @@ def geocode(
     out["geocode_type"] = extra["type"]
     out["geocode_citycode"] = extra["citycode"]
     out["geocode_note"] = note
-    review_rows = [i for i in range(n) if status[i] in (STATUS_REVIEW, STATUS_NOT_FOUND)]
+    # every row left without a place, whatever the reason, can be placed by a person
+    review_rows = [i for i in range(n) if status[i] in REVIEWED]
     review = pd.DataFrame(columns=REVIEW_COLUMNS, data={
         "cle": [keys_for_rows[i] for i in review_rows],
         "ligne": [i + first_row for i in review_rows],
@@ -647,7 +673,7 @@ def geocode(
     return GeocodeResult(out, review, stats, lat_column, lon_column)
 
 
-def _row_keys(table: pd.DataFrame, id_column: str | None, first_row: int) -> list[str]:
+def row_keys(table: pd.DataFrame, id_column: str | None, first_row: int) -> list[str]:
     """How corrections find their row: the identifier (plus a site number when several rows
     share it), else the row number."""
     if id_column and id_column in table:
@@ -696,8 +722,6 @@ def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
             results = geocoder.batch(queries)
         except _ConfigError as exc:
             raise _misconfigured(geocoder, exc) from exc
-        except _Unreachable as exc:
-            raise _unreachable(geocoder, exc, len(known)) from exc
         except _BadAnswer as exc:
             log.warning("batch of %d failed (%s), one request per address", len(chunk), exc)
             results = []
@@ -710,6 +734,8 @@ def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
                     # save what this chunk already answered before giving up: an error
                     # answer is never taken for « not found »
                     _save(cache, geocoder, chunk[:len(results)], results, known)
+                    if isinstance(err, _Unreachable):
+                        raise
                     raise _unreachable(geocoder, err, len(known)) from err
             geocoder.stats.fallback_rows += len(queries)
         _save(cache, geocoder, chunk, results, known)
@@ -736,5 +762,6 @@ def _unreachable(geocoder: Geocoder, exc: Exception, saved: int) -> EssQpvError:
     log.info("geocoder %s: %r", geocoder.url, getattr(exc, "detail", None) or exc)
     return EssQpvError(
         f"le géocodeur {geocoder.url} ne répond pas correctement ({exc}). "
-        f"{saved} adresse(s) déjà géocodée(s) sont gardées en cache : relancez la même "
-        "commande pour reprendre là où elle s'est arrêtée.")
+        f"{saved} adresse(s) déjà géocodée(s) sont gardées en cache : relancez plus tard "
+        "pour reprendre là où le géocodage s'est arrêté, ou lancez l'analyse sans géocoder "
+        "et placez les sites à la main.")

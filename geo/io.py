@@ -297,18 +297,29 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, header: bool = True,
                         encoding="utf-8" if append else CSV_ENCODING)
 
 
-def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write several tables as the sheets of one Excel workbook (names cut to 31 characters)."""
+def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path, *,
+                   text_columns: tuple[str, ...] = (),
+                   widths: dict[str, int] | None = None) -> Path:
+    """Write several tables as the sheets of one Excel workbook (names cut to 31 characters).
+
+    ``text_columns``: headers of columns whose cells are formatted as text, for the rows a
+    person will type (a postcode ``01000`` keeps its zero); ``widths``: the width of some
+    columns (by header), in characters, for the text to be typed there.
+    """
     if Path(path).suffix.lower() != ".xlsx":
         raise InputError("un classeur Excel doit avoir l'extension .xlsx.", path=str(path))
     with atomic_path(path) as tmp:
-        _write_xlsx(sheets, tmp)
+        _write_xlsx(sheets, tmp, text_columns=text_columns, widths=widths or {})
     return Path(path)
 
 
+#: Rows of a template prepared for typing (text formats).
+_TYPED_ROWS = 1000
 
 
-def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *,
+                text_columns: tuple[str, ...] = (), widths: dict[str, int] | None = None
+                ) -> None:
     """Write sheets with a frozen header, filters and fitted widths.
 
     Text is always stored as text: a cell such as ``=HYPERLINK(...)`` coming from user input
@@ -336,7 +347,14 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
             sheet.auto_filter.ref = sheet.dimensions
         for i, col in enumerate(frame.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(500)])
-            sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+            letter = get_column_letter(i)
+            sheet.column_dimensions[letter].width = (widths or {}).get(
+                str(col), min(max(width + 2, 8), 60))
+            if str(col) in text_columns:
+                sheet.column_dimensions[letter].number_format = "@"
+                for (cell,) in sheet.iter_rows(min_row=2, max_row=_TYPED_ROWS, min_col=i,
+                                               max_col=i):
+                    cell.number_format = "@"
     book.save(path)
 
 

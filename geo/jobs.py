@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from .io import atomic_path
@@ -242,8 +243,16 @@ def run(folder: Path) -> int:
 
     # a cancel (SIGTERM) unwinds like an error, so unfinished files are removed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    heard: list[str] = []
     try:
-        result = run_study(load_study(folder / STUDY_FILE), progress=progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_study(load_study(folder / STUDY_FILE), progress=progress)
+        # our own warnings (French, for the user) reach the page; others only the log
+        for w in caught:
+            own = w.filename and Path(w.filename).resolve().is_relative_to(
+                Path(__file__).resolve().parent)
+            (heard.append(str(w.message)) if own else print(f"warning: {w.message}"))
     except EssQpvError as exc:
         write_state(folder, **{**base, "etat": FAILED, "fin": time.time(), "message": str(exc)})
         return 2
@@ -254,9 +263,10 @@ def run(folder: Path) -> int:
                                           f"détail est dans {LOG_FILE}."})
         return 1
     summary = result.result.summary()
-    review = 0 if result.geocoded is None else len(result.geocoded.review)
+    review = len(result.review)
     write_state(folder, **{**base, "etat": DONE, "fin": time.time(), "resume": summary,
-                           "a_verifier": review,
+                           "a_verifier": review, "message": " ".join(
+                               m[:1].upper() + m[1:] for m in dict.fromkeys(heard)),
                            "fichiers": [p.name for p, _ in result.written]})
     return 0
 

@@ -61,11 +61,7 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
                     layer="sites")
         done("tableau", out["tableau"])
     if "relecture" in out:
-        from .geocode import REVIEW_COLUMNS
-
-        review = run.geocoded.review if run.geocoded is not None else pd.DataFrame(
-            columns=REVIEW_COLUMNS)
-        write_table(review, out["relecture"], layer="a_verifier")
+        write_table(run.review, out["relecture"], layer="a_verifier")
         done("relecture", out["relecture"])
     public = result.long.drop(columns=[c for c in result.long.columns if c.startswith("_")])
     tables = {"detail": public, "par_initiative": result.initiatives,
@@ -81,7 +77,7 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
     if "rapport" in out:
         from .report import write_report
 
-        write_report(out["rapport"], result, geocoded=run.geocoded, sources=run.provenance,
+        write_report(out["rapport"], result, review=run.review, sources=run.provenance,
                      numeric=_numeric_columns(run))
         done("rapport", out["rapport"])
     if out.keys() & {"carte", "carte_autonome", "integration", "carte_impression"}:

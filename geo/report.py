@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from .geocode import GeocodeResult
 from .io import write_workbook
 from .link import LinkResult
 from .vocabulary import (
@@ -35,7 +34,7 @@ def _by_theme(column: str) -> str:
     return f"{label.get(relation, relation)} – {theme}"
 
 
-def report_tables(result: LinkResult, *, geocoded: GeocodeResult | None = None,
+def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
                   sources: dict | None = None, numeric: list[str] | None = None
                   ) -> dict[str, pd.DataFrame]:
     """The report's sheets as tables with French headers.
@@ -66,20 +65,28 @@ def report_tables(result: LinkResult, *, geocoded: GeocodeResult | None = None,
         "Initiatives": sites,
         "Par quartier": per_qpv,
         "Par territoire": per_territory,
-        "À vérifier": to_check(result, geocoded),
+        "À vérifier": to_check(result, review),
         "Sources": sources_table(sources or {}),
     }
 
 
-def to_check(result: LinkResult, geocoded: GeocodeResult | None) -> pd.DataFrame:
-    """Rows that need a human look: doubtful geocoding, sites not placed, other remarks."""
+#: The review's statuses, as a person reads them.
+REVIEW_PROBLEMS = {"a_verifier": "adresse douteuse", "non_trouve": "adresse non trouvée",
+                   "non_geocode": "adresse non géocodée", "sans_adresse": "ni adresse ni "
+                   "coordonnées", "non_localise": "site non localisé"}
+
+
+def to_check(result: LinkResult, review: pd.DataFrame | None) -> pd.DataFrame:
+    """Rows that need a human look: the review (doubtful addresses, sites not placed),
+    then other remarks."""
     rows = []
-    if geocoded is not None:
-        for r in geocoded.review.itertuples(index=False):
-            rows.append({"Ligne": r.ligne, "Clé": r.cle, "Problème": f"géocodage : {r.statut}",
-                         "Détail": r.motif, "Adresse saisie": r.adresse_saisie,
-                         "Adresse proposée": r.adresse_proposee,
-                         "Score": None if pd.isna(r.score) else round(float(r.score), 2)})
+    for r in (review if review is not None else pd.DataFrame()).itertuples(index=False):
+        score = pd.to_numeric(pd.Series([r.score]), errors="coerce").iloc[0]
+        rows.append({"Ligne": r.ligne, "Clé": r.cle,
+                     "Problème": REVIEW_PROBLEMS.get(str(r.statut), str(r.statut)),
+                     "Détail": r.motif, "Adresse saisie": r.adresse_saisie,
+                     "Adresse proposée": r.adresse_proposee,
+                     "Score": None if pd.isna(score) else round(float(score), 2)})
     seen = {row["Ligne"] for row in rows}
     for issue in result.issues:
         if issue.row in seen:
@@ -113,8 +120,9 @@ def sources_table(info: dict) -> pd.DataFrame:
 
 
 def write_report(path: str | Path, result: LinkResult, *,
-                 geocoded: GeocodeResult | None = None, sources: dict | None = None,
+                 review: pd.DataFrame | None = None, sources: dict | None = None,
                  numeric: list[str] | None = None) -> Path:
-    """Write the Excel report (see the module docstring for its sheets)."""
-    return write_workbook(report_tables(result, geocoded=geocoded, sources=sources,
+    """Write the Excel report (see the module docstring for its sheets); ``review``: the
+    study's review (:attr:`geo.study.StudyResult.review`)."""
+    return write_workbook(report_tables(result, review=review, sources=sources,
                                         numeric=numeric), path)

@@ -103,7 +103,8 @@ class Study:
 
 @dataclass
 class StudyResult:
-    """What a run found and wrote."""
+    """What a run found and wrote; ``review``: every site to look at (doubtful address, or
+    not placed whatever the reason), in the columns of the review file."""
 
     study: Study
     initiatives: Initiatives
@@ -113,6 +114,8 @@ class StudyResult:
     previous: gpd.GeoDataFrame | None
     result: LinkResult
     provenance: dict
+    review: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=gc.REVIEW_COLUMNS))
     written: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -160,9 +163,10 @@ def read_sites(study: Study, *, progress: Progress | None = None
     detection = detect_columns(table, study.columns, path=path)
     found = detection.columns
     geocoded = None
-    if _needs_geocoding(table, detection) or (study.geocoding.force
-                                              and study.geocoding.online):
-        g = study.geocoding
+    g = study.geocoding
+    # a corrections file places sites by hand, whether or not addresses need geocoding
+    if _needs_geocoding(table, detection) or (g.force and g.online) or (
+            g.corrections and found.address and Path(g.corrections).is_file()):
         corrections = read_table(g.corrections)[0] if g.corrections else None
         geocoder = gc.Geocoder(g.url, chunk_size=g.chunk_size)
         report("geocodage", geocoder.stats)
@@ -186,6 +190,39 @@ def read_sites(study: Study, *, progress: Progress | None = None
             if 0 <= i < len(notes) and notes[i] and "manquantes" in issue.message:
                 issue.message = f"{notes[i]} : site non localisé"
     return initiatives, detection, geocoded
+
+
+def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> pd.DataFrame:
+    """The review: the geocoder's doubtful and unanswered rows, then every other site that
+    could not be placed (unreadable or foreign coordinates…), with its address as typed
+    and why, keyed as the corrections file expects."""
+    import numpy as np
+
+    review = geocoded.review if geocoded is not None else pd.DataFrame(
+        columns=gc.REVIEW_COLUMNS)
+    sites = initiatives.sites
+    listed = {int(r) for r in review["ligne"]}
+    keys = gc.row_keys(sites, initiatives.id_column, initiatives.first_row)
+    reasons: dict[int, str] = {}
+    for issue in initiatives.issues:
+        reasons.setdefault(issue.row, issue.message)
+    parts = [c for c in initiatives.address_columns if c in sites]
+    rows = []
+    for pos in np.flatnonzero(sites.geometry.isna().to_numpy()):
+        line = initiatives.row_number(int(pos))
+        if line in listed:
+            continue
+        typed = " ".join(str(sites[c].iat[pos]).strip() for c in parts
+                         if str(sites[c].iat[pos]).strip() not in ("", "nan", "None"))
+        rows.append({**dict.fromkeys(gc.REVIEW_COLUMNS, ""), "score": np.nan,
+                     "cle": keys[pos], "ligne": line, "adresse_saisie": typed,
+                     "statut": "non_localise",
+                     "motif": reasons.get(line, "site non localisé")})
+    if not rows:
+        return review
+    extra = pd.DataFrame(rows, columns=gc.REVIEW_COLUMNS)
+    return pd.concat([review, extra], ignore_index=True).sort_values(
+        "ligne", kind="stable", ignore_index=True)
 
 
 def _needs_geocoding(table: pd.DataFrame, detection: Detection) -> bool:
@@ -221,7 +258,8 @@ def run_study(study: Study, *, progress: Progress | None = None) -> StudyResult:
             result.sites.insert(result.sites.columns.get_loc("note_localisation"), column,
                                 evolution[column].to_numpy())
     info = provenance(study, qpv, result, detection)
-    run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info)
+    run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info,
+                      review=site_review(initiatives, geocoded))
     from .outputs import write_outputs
 
     report("ecriture", None)

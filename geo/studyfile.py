@@ -222,11 +222,18 @@ def write_template(folder: str | Path) -> list[tuple[Path, str]]:
         tmp.write_text(text, encoding="utf-8")
     write_workbook({"Initiatives": pd.DataFrame(columns=[c for c, _ in TEMPLATE_COLUMNS]),
                     "Colonnes": pd.DataFrame(TEMPLATE_COLUMNS, columns=["Colonne", "Contenu"])},
-                   template)
+                   template, text_columns=TEMPLATE_TEXT, widths=TEMPLATE_WIDTHS)
     return [(toml, "fichier d'étude commenté"),
             (template, "modèle de tableau (feuille Colonnes : le sens de chaque colonne)")]
 
 
+#: Template columns typed as text (codes keep their leading zeros; nothing becomes a date).
+TEMPLATE_TEXT = ("id_initiative", "nom", "theme", "adresse", "code_postal", "commune",
+                 "qpv_servis", "site_web")
+TEMPLATE_WIDTHS = {"id_initiative": 16, "nom": 40, "theme": 28, "adresse": 40,
+                   "code_postal": 13, "commune": 24, "latitude": 12, "longitude": 12,
+                   "qpv_servis": 36, "rayon_m": 10, "site_web": 32, "Colonne": 16,
+                   "Contenu": 90}
 TEMPLATE_COLUMNS = [
     ("id_initiative", "Identifiant de l'initiative ; plusieurs sites d'une même initiative "
                       "partagent le même"),

@@ -340,6 +340,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     @editing
     def parameters_post(name: str, folder: Path):
         f = request.form
+        offline = f.get("action") == "lancer_hors_ligne"
         with locks[name]:
             data = workspace.settings(folder)
             try:
@@ -353,7 +354,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                     "departements": _codes(f.get("departements", "")),
                     "communes": _codes(f.get("communes", ""))}
                 data["geocodage"] = {
-                    "en_ligne": f.get("en_ligne") == "oui",
+                    "en_ligne": f.get("en_ligne") == "oui" and not offline,
                     "url": safe_url(f.get("url") or DEFAULT_GEOCODER_URL),
                     "score_minimal": _number(f.get("score", ""), "le score minimal")}
                 data["sorties"] = {"format_impression": _choice(
@@ -365,7 +366,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                 workspace.save_settings(folder, data)
             except EssQpvError as exc:
                 return _parameters_page(name, data, str(exc), 400)
-        if f.get("action") == "lancer":
+        if f.get("action") in ("lancer", "lancer_hors_ligne"):
             jobs.start(folder, mark=keys.job_mark(folder))
             return redirect(url_for("progress", name=name))
         flash("Paramètres enregistrés.", "info")

@@ -89,7 +89,9 @@ def create(root: Path, name: str) -> Path:
     # not yet a whole study (no table): written as is, checked once the table is imported
     (folder / STUDY_FILE).write_text(
         "".join(f"# {line}\n" for line in HEADER.splitlines())
-        + tomli_w.dumps({"etude": {"titre": title}}), encoding="utf-8")
+        + tomli_w.dumps({"etude": {"titre": title},
+                         # new studies geocode online: the address service is public
+                         "geocodage": {"en_ligne": True}}), encoding="utf-8")
     return folder
 
 

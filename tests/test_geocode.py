@@ -50,7 +50,7 @@ def test_statuses_on_a_real_geocoder(addok):
     # Paris: the answer carries the arrondissement code (75118), the row the city's (75056).
     assert table.loc["G", "geocode_status"] == "ok", table.loc["G", "geocode_note"]
     assert list(result.table.columns[:5]) == list(ADDRESSES.columns)
-    assert set(result.review["cle"]) == {"C", "D", "E"}
+    assert set(result.review["cle"]) == {"C", "D", "E", "F"}  # F: no address, to place
 
 
 def test_house_number_not_found_is_doubtful(addok):
@@ -225,10 +225,24 @@ def test_interrupted_run_resumes(addok):
     assert resumed.stats.from_cache == 3 and resumed.stats.sent == 3
 
 
-def test_unreachable_without_cache(tmp_path):
-    with pytest.raises(EssQpvError, match="relancez"):
-        gc.geocode(ADDRESSES, geocoder=gc.Geocoder("http://127.0.0.1:9", attempts=1),
-                   cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
+def test_no_network_is_an_ordinary_situation(tmp_path):
+    """The geocoder out of reach: one French warning, the run goes on, every row left
+    without a place is in the review with its cause and its address."""
+    table = ADDRESSES.assign(latitude="", longitude="")
+    table.loc[0, ["latitude", "longitude"]] = ["48.9362", "2.3596"]
+    with pytest.warns(gc.GeocoderUnreachableWarning, match="injoignable.*relancez plus tard"):
+        result = gc.geocode(table, geocoder=gc.Geocoder("http://127.0.0.1:9", attempts=1),
+                            cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
+    statuses = list(result.table["geocode_status"])
+    assert statuses[0] == "fourni" and result.table["latitude"].iloc[0] == "48.9362"
+    assert statuses[5] == "sans_adresse"  # F: neither coordinates nor address
+    assert set(statuses[1:5] + statuses[6:]) == {"non_geocode"}
+    review = result.review.set_index("cle")
+    assert list(review.index) == ["B", "C", "D", "E", "F", "G"]  # every site without place
+    assert review.loc["F", "motif"] == "ni coordonnées ni adresse"
+    unreached = review.drop(index="F")
+    assert (unreached["motif"] == gc.NOTE_UNREACHABLE).all()
+    assert unreached.loc["E", "adresse_saisie"] == "12 Rue Imaginaire des Essais 33000 Bordeaux"
 
 
 def test_offline_uses_the_cache_only(addok):
@@ -304,8 +318,8 @@ def test_link_geocodes_the_example_addresses_online(addok, tmp_path, capsys):
 
 
 def test_library_notices_only_with_verbose(tmp_path):
-    """A geocoder that refuses connections makes urllib3 log its retries: the user sees our
-    French error alone, and urllib3's WARNING lines only with -v."""
+    """A geocoder that refuses connections (no network): every door goes on with one French
+    warning, no exception name, host pool or errno; urllib3's lines only with -v."""
     import os
     import shutil
     import socket
@@ -315,18 +329,39 @@ def test_library_notices_only_with_verbose(tmp_path):
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
     source = tmp_path / "sites.csv"
-    ADDRESSES.to_csv(source, sep=";", index=False)
+    ADDRESSES.assign(latitude=["48.9362"] + [""] * (len(ADDRESSES) - 1),
+                     longitude=["2.3596"] + [""] * (len(ADDRESSES) - 1)).to_csv(
+        source, sep=";", index=False)
+    study = tmp_path / "etude.toml"
+    study.write_text(f'[entrees]\ninitiatives = "sites.csv"\n[geocodage]\nen_ligne = true\n'
+                     f'url = "{closed}"\n[sorties]\ncarte_impression = ""\n'
+                     'relecture = "a_verifier.csv"\n', encoding="utf-8")
+    doors = {
+        "geocode": ["geocode", str(source), "-o", str(tmp_path / "out.csv"),
+                    "--geocoder-url", closed],
+        "link": ["link", str(source), "-o", str(tmp_path / "sites.csv.out.csv"), "--geocode",
+                 "--geocoder-url", closed],
+        "run": ["run", str(study)],
+    }
     printed = {}
-    for verbose in (False, True):
-        argv = [shutil.which("ess-qpv"), *(["-v"] if verbose else []), "geocode", str(source),
-                "-o", str(tmp_path / "out.csv"), "--geocoder-url", closed]
-        env = {**os.environ, "ESS_QPV_CACHE": str(tmp_path / f"cache{verbose}")}
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-        assert done.returncode == 2
-        printed[verbose] = done.stderr
-    assert printed[False].startswith("Erreur : le géocodeur") and "Traceback" not in printed[False]
-    assert printed[False].count("\n") == 1  # one line: no urllib3, no GDAL, no warning
-    assert "urllib3" in printed[True] and "Retrying" in printed[True]
+    for door, argv in doors.items():
+        for verbose in (False, True):
+            command = [shutil.which("ess-qpv"), *(["-v"] if verbose else []), *argv]
+            env = {**os.environ, "ESS_QPV_CACHE": str(tmp_path / f"cache{door}{verbose}")}
+            done = subprocess.run(command, capture_output=True, text=True, env=env,
+                                  timeout=300)
+            assert done.returncode == 0, done.stderr
+            printed[door, verbose] = done.stderr
+        quiet = printed[door, False]
+        for word in ("Traceback", "Error", "HTTPConnectionPool", "Errno", "urllib3",
+                     "Max retries"):
+            assert word not in quiet, (door, quiet)
+        assert quiet.count("injoignable") == 1 and quiet.startswith("Attention : "), quiet
+        assert "urllib3" in printed[door, True] and "Retrying" in printed[door, True]
+    review = pd.read_csv(tmp_path / "resultats" / "a_verifier.csv", sep=";", dtype=str,
+                         encoding="utf-8-sig", keep_default_na=False)
+    assert len(review) == len(ADDRESSES) - 1
+    assert set(review["motif"]) == {gc.NOTE_UNREACHABLE, "ni coordonnées ni adresse"}
 
 
 def test_a_geocoder_that_never_answers_times_out(tmp_path):
@@ -339,12 +374,14 @@ def test_a_geocoder_that_never_answers_times_out(tmp_path):
     start = time.monotonic()
     try:
         with pytest.warns(gc.GeocoderWaitWarning, match="ne répond pas depuis 2 s"), \
-                pytest.raises(EssQpvError, match="pas de réponse en 2 s.*relancez"):
-            gc.geocode(ADDRESSES, geocoder=gc.Geocoder(url, timeout=2),
-                       cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
+                pytest.warns(gc.GeocoderUnreachableWarning,
+                             match="injoignable \\(pas de réponse en 2 s\\)"):
+            result = gc.geocode(ADDRESSES, geocoder=gc.Geocoder(url, timeout=2),
+                                cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
     finally:
         silent.close()
     assert time.monotonic() - start < 15
+    assert (result.table["geocode_note"] == gc.NOTE_UNREACHABLE).sum() == 6  # all but F
 
 
 @pytest.mark.parametrize("latitude, longitude, score", [("999", "2.36", "0.95"),

@@ -90,7 +90,12 @@ def test_report_is_formula_injection_safe(tmp_path):
 def test_init_then_run_gives_the_demo_results(demo, tmp_path, capsys):
     out, _ = demo
     assert cli.main(["init", str(tmp_path)]) == 0
-    assert (tmp_path / "etude.toml").exists()
+    toml = tmp_path / "etude.toml"
+    assert "\nen_ligne = true\n" in toml.read_text(encoding="utf-8")  # new studies: online
+    # as the demo, offline (here the national service is out of reach anyway)
+    toml.write_text(toml.read_text(encoding="utf-8").replace("\nen_ligne = true\n",
+                                                             "\nen_ligne = false\n"),
+                    encoding="utf-8")
     template = tmp_path / "initiatives_modele.xlsx"
     documented = pd.read_excel(template, sheet_name="Colonnes")
     assert "qpv_servis" in set(documented["Colonne"])

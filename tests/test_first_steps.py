@@ -1,0 +1,89 @@
+"""What a study team meets first: the help, ``init`` and its template, a run offline where
+every site left without a place is in the review and can be placed there."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import openpyxl
+import pandas as pd
+
+from geo import cli
+from tests.servers import ROOT_DATA
+
+EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
+
+
+def test_the_command_alone_shows_the_help(capsys):
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("utilisation : ess-qpv") and "demo" in out and "run" in out
+
+
+def test_init_says_a_next_command_that_works_as_typed(tmp_path):
+    exe = shutil.which("ess-qpv")
+    done = subprocess.run([exe, "init", "mon étude"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    typed = done.stdout.strip().splitlines()[-1].strip()
+    assert typed == "ess-qpv run 'mon étude/etude.toml'"
+    template = tmp_path / "mon étude" / "initiatives_modele.xlsx"
+    sheet = openpyxl.load_workbook(template)["Initiatives"]
+    formats = {c.value: sheet.cell(2, c.column).number_format for c in sheet[1]}
+    assert formats["code_postal"] == "@" and formats["id_initiative"] == "@"  # 01000 stays
+    assert formats["latitude"] == "General"
+    assert sheet.column_dimensions["B"].width >= 30  # names are readable
+    # the template filled as a person types it: the postcode keeps its zero
+    sheet["A2"], sheet["B2"], sheet["E2"], sheet["F2"] = "I1", "Atelier", "01000", "Bourg"
+    sheet["G2"], sheet["H2"] = 46.2, 5.22
+    sheet.parent.save(template)
+    toml = tmp_path / "mon étude" / "etude.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("en_ligne = true",
+                                                             "en_ligne = false"),
+                    encoding="utf-8")
+    done = subprocess.run(["bash", "-c", typed.replace("ess-qpv", exe, 1)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    sites = pd.read_excel(tmp_path / "mon étude" / "resultats" / "rapport.xlsx", dtype=str)
+    assert sites["code_postal"].iloc[0] == "01000"
+
+
+def test_offline_every_site_without_place_is_reviewed_and_placed_by_hand(tmp_path, capsys):
+    folder = tmp_path / "etude"
+    folder.mkdir()
+    shutil.copy(EXAMPLE, folder / "initiatives.csv")
+    with open(folder / "initiatives.csv", "a", encoding="utf-8") as f:
+        f.write("ESS-099;Sans lieu;recyclerie;;;;;;;;;\n")  # neither address nor coordinates
+        f.write("ESS-098;Coordonnées fausses;recyclerie;;;;abc;2.35;;;;\n")
+    (folder / "etude.toml").write_text(
+        '[entrees]\ninitiatives = "initiatives.csv"\n[geocodage]\nen_ligne = false\n'
+        'corrections = "corrections.csv"\n[sorties]\nrelecture = "a_verifier.csv"\n'
+        'carte_impression = ""\n', encoding="utf-8")
+    (folder / "corrections.csv").write_text("cle;latitude;longitude\n", encoding="utf-8")
+    assert cli.main(["run", str(folder / "etude.toml")]) == 0
+    review = pd.read_csv(folder / "resultats" / "a_verifier.csv", sep=";", dtype=str,
+                         keep_default_na=False, encoding="utf-8-sig").set_index("cle")
+    sites = pd.read_csv(folder / "resultats" / "initiatives_enrichies.csv", sep=";",
+                        dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    unplaced = sites[sites["relation"] == "not_located"]
+    assert len(unplaced) == len(review) >= 4  # every site without place, nothing else
+    offline = review[review["statut"] == "non_geocode"]
+    assert len(offline) >= 2 and offline["motif"].str.contains(
+        "géocodage en ligne désactivé").all()
+    assert (offline["adresse_saisie"].str.len() > 5).all()  # the address as typed
+    assert review.loc["ESS-099", "motif"] == "ni coordonnées ni adresse"
+    assert "« abc » n'est pas un nombre" in review.loc["ESS-098", "motif"]
+    report = pd.read_excel(folder / "resultats" / "rapport.xlsx", sheet_name="À vérifier")
+    assert len(report) >= len(review)
+    # placed by hand in the review file, used as the corrections: every site is located
+    review["latitude"], review["longitude"] = "44.8378", "-0.5792"
+    review.reset_index().to_csv(folder / "corrections.csv", sep=";", index=False,
+                                encoding="utf-8-sig")
+    assert cli.main(["run", str(folder / "etude.toml")]) == 0
+    again = pd.read_csv(folder / "resultats" / "initiatives_enrichies.csv", sep=";",
+                        dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert (again["relation"] != "not_located").all()
+    after = pd.read_csv(folder / "resultats" / "a_verifier.csv", sep=";", dtype=str,
+                        keep_default_na=False, encoding="utf-8-sig")
+    assert after.empty
