@@ -16,16 +16,15 @@ from pathlib import Path
 
 from . import __version__
 from ._errors import EssQpvError
+from .vocabulary import ROLE_FLAGS
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
 
-#: The option that sets each parameter named by an error (``EssQpvError.parameters``).
+#: The option that sets each parameter named by an error (``EssQpvError.parameters``); the
+#: column roles' options come from their one declaration (:data:`geo.vocabulary.ROLES`).
 FLAGS = {
-    "lon": "--lon-column", "lat": "--lat-column", "crs": "--crs", "id": "--id-column",
-    "name": "--name-column", "theme": "--theme-column", "served": "--served-column",
-    "radius": "--radius-column", "address": "--address-columns",
-    "postcode": "--postcode-column", "citycode": "--citycode-column",
+    **ROLE_FLAGS,
     "distance": "--distance", "departement": "--departement", "commune": "--commune",
     "source": "--qpv", "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size",
     "embed_url": "--embed-url", "paper": "--format", "tableau": "-o",

@@ -10,11 +10,7 @@ from .vocabulary import DEFAULT_CHUNK, DEFAULT_GEOCODER_URL, DEFAULT_MIN_SCORE, 
 
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("géocodage")
-    group.add_argument("--address-columns", help="colonnes qui forment l'adresse, séparées "
-                                                 "par des virgules (défaut : adresse, "
-                                                 "code_postal, commune)")
-    group.add_argument("--postcode-column", help="colonne du code postal, envoyée comme filtre")
-    group.add_argument("--citycode-column", help="colonne du code INSEE, envoyée comme filtre")
+    add_role_options(group, ("address", "postcode", "citycode"))
     group.add_argument("--geocoder-url", default=DEFAULT_GEOCODER_URL,
                        help="adresse du géocodeur compatible BAN (défaut : "
                             f"{DEFAULT_GEOCODER_URL})")
@@ -25,6 +21,17 @@ def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
                        help=f"adresses par requête groupée (défaut : {DEFAULT_CHUNK})")
     group.add_argument("--corrections", help="fichier de relecture rempli (corrections à "
                                              "appliquer)")
+
+
+def add_role_options(group, roles) -> None:
+    """One option per column role, from the roles' one declaration."""
+    from .vocabulary import ROLE
+
+    for role in roles:
+        r = ROLE[role]
+        what = r.help if role == "crs" else f"colonne : {r.help}"
+        group.add_argument(r.flag, metavar="COLONNES" if role == "address" else
+                           ("CODE" if role == "crs" else "COLONNE"), help=what)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -48,13 +55,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_geocode)
 
 
-def address_columns(args: argparse.Namespace) -> list[str] | None:
-    """The ``--address-columns`` option as a list."""
-    if not args.address_columns:
-        return None
-    return [c.strip() for c in args.address_columns.split(",") if c.strip()]
-
-
 def print_geocode_summary(result) -> None:
     stats = result.stats
     say("Géocodage : " + ", ".join(f"{n} {GeocodeStatus(k).label}"
@@ -70,18 +70,25 @@ def run_geocode(args: argparse.Namespace) -> int:
     from . import geocode as gc
     from .initiatives import read_table
     from .io import check_outputs, write_table
-    from .vocabulary import find_column
+    from .vocabulary import detect_columns
 
     check_outputs({"-o": args.output, "--review": args.review},
                   inputs=[args.input, args.corrections])
     table, first_row, sep = read_table(args.input, sheet=args.sheet)
+    # the columns are recognised as by every other command
+    from .cli_link import columns_from_args
+
+    detection = detect_columns(table, columns_from_args(args), path=args.input)
+    found = detection.columns
+    say("Colonnes : " + " ; ".join(detection.report))
     corrections = read_table(args.corrections)[0] if args.corrections else None
     with tqdm(total=len(table), unit="adresse", desc="Géocodage", leave=False,
               disable=None) as bar:
         result = gc.geocode(
-            table, address_columns=address_columns(args), postcode_column=args.postcode_column,
-            citycode_column=args.citycode_column,
-            id_column=args.id_column or find_column([str(c) for c in table.columns], "id"),
+            table, address_columns=found.address, postcode_column=found.postcode,
+            citycode_column=found.citycode, check_columns=(
+                detection.found.get("postcode"), detection.found.get("citycode")),
+            lat_column=found.lat, lon_column=found.lon, id_column=found.id,
             geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
             corrections=corrections, min_score=args.min_score, force=args.force,
             first_row=first_row, progress=bar.update, path=args.input)

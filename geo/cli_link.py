@@ -10,13 +10,14 @@ import argparse
 from pathlib import Path
 
 from .cli import say, wrote
-from .cli_geocode import add_geocoder_options, address_columns, print_geocode_summary
+from .cli_geocode import add_geocoder_options, add_role_options, print_geocode_summary
 from .cli_qpv import SOURCE_HELP
 from .vocabulary import (
     DEFAULT_DISTANCE,
     DEFAULT_SOURCE,
     DEFAULT_TITLE,
     PAPER_FORMATS,
+    Columns,
     GeocodeStatus,
 )
 
@@ -26,23 +27,29 @@ SHOWN_ISSUES = 20
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Options that say how to read the initiatives table."""
-    group = parser.add_argument_group("lecture des initiatives")
-    group.add_argument("--lon-column", help="colonne de longitude (détectée sinon)")
-    group.add_argument("--lat-column", help="colonne de latitude (détectée sinon)")
-    group.add_argument("--crs", help="système des coordonnées (défaut : 4326, degrés ; "
-                                     "2154 pour du Lambert-93)")
-    group.add_argument("--id-column", help="colonne d'identifiant d'initiative (plusieurs "
-                                           "sites peuvent le partager)")
-    group.add_argument("--name-column", help="colonne du nom")
-    group.add_argument("--theme-column", help="colonne de thème")
-    group.add_argument("--served-column", help="colonne des quartiers servis déclarés "
-                                               "(codes ou noms séparés par ;)")
-    group.add_argument("--radius-column", help="colonne du rayon d'intervention en mètres")
+    group = parser.add_argument_group("lecture des initiatives (colonnes reconnues à leur nom "
+                                      "ou à leur contenu sinon)")
+    add_role_options(group, INPUT_ROLES)
     group.add_argument("--sheet", help="feuille à lire dans un classeur Excel")
     group.add_argument("--geocode", action="store_true",
                        help="géocoder en ligne les lignes qui ont une adresse et pas de "
                             "coordonnées (sinon : seulement depuis le cache)")
     add_geocoder_options(parser)
+
+
+#: The column roles set by the input options (the address ones go with geocoding).
+INPUT_ROLES = ("lon", "lat", "crs", "id", "name", "theme", "served", "radius", "website")
+
+
+def columns_from_args(args: argparse.Namespace) -> Columns:
+    """The columns named on the command line (``None`` where left to recognition)."""
+    from .vocabulary import ROLE_FLAGS
+
+    values = {role: getattr(args, flag.lstrip("-").replace("-", "_"), None)
+              for role, flag in ROLE_FLAGS.items()}
+    if values["address"]:
+        values["address"] = [c.strip() for c in values["address"].split(",") if c.strip()]
+    return Columns(**values)
 
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:
@@ -131,19 +138,13 @@ def study_of(args: argparse.Namespace):
     """The :class:`~geo.study.Study` that the options describe."""
     from .area import StudyArea
     from .study import Geocoding, Study
-    from .vocabulary import Columns
-
     outputs = {key: getattr(args, option) for key, option in args.outputs.items()}
     if outputs.get("carte_autonome") == "":  # --self-contained without a name
         page = Path(args.output)
         outputs["carte_autonome"] = str(page.with_name(page.stem + "-autonome.html"))
     return Study(
         initiatives=Path(args.input), sheet=args.sheet,
-        columns=Columns(lon=args.lon_column, lat=args.lat_column, crs=args.crs,
-                        id=args.id_column, name=args.name_column, theme=args.theme_column,
-                        served=args.served_column, radius=args.radius_column,
-                        address=address_columns(args), postcode=args.postcode_column,
-                        citycode=args.citycode_column),
+        columns=columns_from_args(args),
         qpv_source=args.qpv, compare=args.compare, distance=args.distance,
         area=StudyArea.of(args.departement, args.commune),
         geocoding=Geocoding(online=args.geocode, url=args.geocoder_url,

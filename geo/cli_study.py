@@ -7,14 +7,11 @@ from pathlib import Path
 
 from .cli import say, wrote
 from .cli_link import print_run, run_with_progress
+from .vocabulary import COLUMN_KEYS
 
 #: The study-file key that sets each parameter named by an error.
 STUDY_KEYS = {
-    "lon": "[colonnes] longitude", "lat": "[colonnes] latitude", "crs": "[colonnes] crs",
-    "id": "[colonnes] identifiant", "theme": "[colonnes] theme", "name": "[colonnes] nom",
-    "served": "[colonnes] quartiers_servis", "radius": "[colonnes] rayon",
-    "address": "[colonnes] adresse", "postcode": "[colonnes] code_postal",
-    "citycode": "[colonnes] code_insee", "website": "[colonnes] site_web",
+    **{role: f"[colonnes] {key}" for role, key in COLUMN_KEYS.items()},
     "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
     "commune": "[quartiers] communes", "source": "[quartiers] source",
     "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",

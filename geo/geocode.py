@@ -33,6 +33,7 @@ from . import _http, settings
 from ._errors import EssQpvError, InputError
 from .territories import commune_of_insee
 from .vocabulary import (
+    ADDRESS_PARTS,
     DEFAULT_CHUNK,
     DEFAULT_GEOCODER_URL,
     DEFAULT_MIN_SCORE,
@@ -470,9 +471,9 @@ class GeocodeResult:
 
 
 def default_address_columns(columns: list[str]) -> list[str]:
-    """Address, postcode and commune columns found by their usual names."""
-    found = [find_column(columns, role) for role in ("address", "postcode", "city")]
-    return [c for c in found if c]
+    """The parts of the address found by their usual names, in the registries' order."""
+    found = [find_column(columns, role) for role in ADDRESS_PARTS]
+    return list(dict.fromkeys(c for c in found if c))
 
 
 def geocode(
@@ -481,6 +482,7 @@ def geocode(
     address_columns: list[str] | None = None,
     postcode_column: str | None = None,
     citycode_column: str | None = None,
+    check_columns: tuple[str | None, str | None] | None = None,
     lat_column: str | None = None,
     lon_column: str | None = None,
     id_column: str | None = None,
@@ -505,7 +507,8 @@ def geocode(
         their usual variants).
     postcode_column, citycode_column
         Filters sent to the geocoder (default: none). The row's postcode and INSEE code
-        (these columns, or found by their usual names) are always checked against the answer.
+        (these columns, else ``check_columns``, else found by their usual names) are always
+        checked against the answer.
     lat_column, lon_column
         Where coordinates are read and written (default ``latitude`` / ``longitude``,
         created when absent). Rows that have both are not sent unless ``force``.
@@ -532,8 +535,9 @@ def geocode(
                              f"{', '.join(columns)}.", path=path, parameters=("address",))
     # The postcode and INSEE code of the row are checked against the answer; they are sent
     # as filters only when named (a wrong postcode as filter hides the right answer).
-    check_postcode = postcode_column or find_column(columns, "postcode")
-    check_citycode = citycode_column or find_column(columns, "citycode")
+    given_checks = check_columns or (None, None)
+    check_postcode = postcode_column or given_checks[0] or find_column(columns, "postcode")
+    check_citycode = citycode_column or given_checks[1] or find_column(columns, "citycode")
     lat_column = lat_column or find_column(columns, "lat") or "latitude"
     lon_column = lon_column or find_column(columns, "lon") or "longitude"
     geocoder = geocoder or Geocoder()

@@ -14,18 +14,15 @@ from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
 from .io import atomic_path
 from .sources import SOURCES, bundled_path
 from .study import DEMO_TITLE, EXAMPLE, Geocoding, Study
-from .vocabulary import DEFAULT_DISTANCE, DEFAULT_TITLE, PAPER_FORMATS, Columns
+from .vocabulary import COLUMN_KEYS, DEFAULT_DISTANCE, DEFAULT_TITLE, PAPER_FORMATS, Columns
 
 #: Every key of a study file: section → key → (type, default). A key holding a path is
 #: relative to the file's folder.
 SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "etude": {"titre": (str, DEFAULT_TITLE)},
     "entrees": {"initiatives": (str, None), "feuille": (str, None)},
-    "colonnes": {"identifiant": (str, None), "nom": (str, None), "theme": (str, None),
-                 "quartiers_servis": (str, None), "rayon": (str, None),
-                 "longitude": (str, None), "latitude": (str, None), "crs": (str, None),
-                 "adresse": (list, None), "code_postal": (str, None),
-                 "code_insee": (str, None), "site_web": (str, None)},
+    "colonnes": {key: (list if role == "address" else str, None)
+                 for role, key in COLUMN_KEYS.items()},
     "quartiers": {"source": (str, "bundled-2024"), "comparer": (str, None),
                   "distance_m": (float, DEFAULT_DISTANCE), "departements": (list, []),
                   "communes": (list, [])},
@@ -41,13 +38,6 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
                 "integration": (str, "carte-iframe.html"),
                 "provenance": (str, "provenance.json"), "relecture": (str, None)},
 }
-
-#: [colonnes] key of each :class:`Columns` field.
-COLUMN_KEYS = {"lon": "longitude", "lat": "latitude", "crs": "crs", "id": "identifiant",
-               "theme": "theme", "name": "nom", "served": "quartiers_servis", "radius": "rayon",
-               "address": "adresse", "postcode": "code_postal", "citycode": "code_insee",
-               "website": "site_web"}
-
 
 def _closest(word: str, choices) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)

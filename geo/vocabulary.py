@@ -107,37 +107,128 @@ LABELS: dict[_Labelled, str] = {
 # --------------------------------------------------------------------------- columns
 
 
-#: Usual names of each column role, compared after :func:`normal_name`.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "lon": ("longitude", "lon", "lng", "long", "x", "longitude_wgs84", "lon_wgs84",
-            "coord_lon", "coord_lng", "coord_long", "coord_longitude", "coord_x", "gps_lon",
-            "gps_lng", "gps_longitude", "longitude_gps", "geo_lon", "geo_lng", "x_longitude",
-            "longitud", "xlong", "x_l93", "x_lambert93", "coordonnee_x", "coordonnees_x"),
-    "lat": ("latitude", "lat", "lattitude", "latitud", "y", "latitude_wgs84", "lat_wgs84",
-            "coord_lat", "coord_latitude", "coord_y", "gps_lat", "gps_latitude",
-            "latitude_gps", "geo_lat", "y_latitude", "ylat", "y_l93", "y_lambert93",
-            "coordonnee_y", "coordonnees_y"),
-    "id": ("id_initiative", "identifiant", "initiative_id", "id", "identifiant_initiative"),
-    "theme": ("theme", "thematique", "secteur", "categorie", "activite", "domaine"),
-    "served": ("qpv_servis", "quartiers_servis", "qpv_desservis", "quartiers_desservis",
-               "qpv_declares", "served_qpv"),
-    "radius": ("rayon_m", "rayon", "rayon_intervention_m", "rayon_intervention"),
-    "name": ("nom", "nom_initiative", "name", "raison_sociale", "denomination", "nom_site",
-             "nom_structure", "structure"),
-    "address": ("adresse", "address", "adresse_postale", "voie", "rue", "adresse_1"),
-    "postcode": ("code_postal", "cp", "postcode", "codepostal"),
-    "city": ("commune", "ville", "city", "nom_commune"),
-    "citycode": ("code_insee", "citycode", "insee", "code_commune", "insee_com"),
-    "website": ("site_web", "site", "url", "web", "site_internet"),
-    "site_id": ("id_site", "identifiant_site", "site_id", "code_site"),
-}
+@dataclass(frozen=True)
+class Role:
+    """What a column of the user's table may hold, declared once: every table below, the
+    study file's ``[colonnes]``, the CLI options and the web page's columns step derive
+    from :data:`ROLES`.
 
+    ``aliases`` are compared after :func:`normal_name` (accents, case and punctuation
+    ignored), in order: the first found wins. ``study_key`` is the key of ``[colonnes]``,
+    ``flag`` the CLI option, ``web`` whether the columns page offers it as a choice.
+    """
+
+    key: str
+    label: str
+    help: str
+    aliases: tuple[str, ...] = ()
+    study_key: str | None = None
+    flag: str | None = None
+    web: bool = False
+
+
+#: Every column role, with the names that the ecosystem's exports give it (GoGoCarto and
+#: Transiscope, schema.org, INSEE's SIRENE, the RNA of associations, the inclusion
+#: platforms, the BAN geocoder's ``result_*``) and everyday French headers.
+ROLES: tuple[Role, ...] = (
+    Role("id", "identifiant d'initiative", "identifiant de l'initiative (plusieurs sites "
+         "peuvent le partager)",
+         ("id_initiative", "identifiant", "initiative_id", "id", "identifiant_initiative",
+          "id_structure", "identifiant_structure", "siren", "id_rna", "numero_rna"),
+         "identifiant", "--id-column", True),
+    Role("name", "nom", "nom de l'initiative ou du site",
+         ("nom", "nom_initiative", "nom_de_l_initiative", "name", "title", "titre",
+          "nom_de_la_structure", "nom_structure", "raison_sociale", "denomination",
+          "denominationunitelegale", "denomination_unite_legale", "designation",
+          "libelle_u2a", "libelle", "nom_site", "nom_du_site", "structure", "intitule",
+          "denominationusuelleetablissement", "enseigne1etablissement", "enseigne",
+          "titre_court", "brand"),
+         "nom", "--name-column", True),
+    Role("theme", "thème", "thème ou type d'activité (une couleur et une forme sur la carte)",
+         ("theme", "thematique", "thematiques", "categorie", "categories", "category",
+          "secteur", "secteur_d_activite", "domaine", "domaine_d_activite", "activite",
+          "type", "kind", "typologie", "type_de_structure", "type_structure",
+          "action_menee", "actions_menees", "taxonomy", "famille"),
+         "theme", "--theme-column", True),
+    Role("lon", "longitude", "longitude en degrés, ou X en mètres Lambert-93",
+         ("longitude", "lon", "lng", "long", "x", "longitude_wgs84", "lon_wgs84",
+          "coord_lon", "coord_lng", "coord_long", "coord_longitude", "coord_x", "gps_lon",
+          "gps_lng", "gps_longitude", "longitude_gps", "geo_lon", "geo_lng",
+          "geo_longitude", "x_longitude", "longitud", "xlong", "x_l93", "x_lambert93",
+          "coordonnee_x", "coordonnees_x", "result_longitude"),
+         "longitude", "--lon-column", True),
+    Role("lat", "latitude", "latitude en degrés, ou Y en mètres Lambert-93",
+         ("latitude", "lat", "lattitude", "latitud", "y", "latitude_wgs84", "lat_wgs84",
+          "coord_lat", "coord_latitude", "coord_y", "gps_lat", "gps_latitude",
+          "latitude_gps", "geo_lat", "geo_latitude", "y_latitude", "ylat", "y_l93",
+          "y_lambert93", "coordonnee_y", "coordonnees_y", "result_latitude"),
+         "latitude", "--lat-column", True),
+    Role("crs", "système de coordonnées", "système des coordonnées (défaut : 4326, degrés ; "
+         "2154 pour du Lambert-93)", (), "crs", "--crs"),
+    Role("address", "adresse", "colonnes qui forment l'adresse, dans l'ordre (sinon : numéro, "
+         "type de voie, voie, code postal, commune trouvés à leur nom ou à leur contenu)",
+         (), "adresse", "--address-columns"),
+    Role("housenumber", "numéro", "numéro dans la voie",
+         ("numero", "numero_voie", "num_voie", "no_voie", "n_voie", "numero_de_voie",
+          "numerovoieetablissement", "adrs_numvoie", "housenumber", "numero_rue")),
+    Role("repetition", "indice de répétition", "bis, ter…",
+         ("indice_repetition", "indicerepetitionetablissement", "adrs_repetition",
+          "repetition", "bis_ter")),
+    Role("streettype", "type de voie", "rue, avenue, boulevard…",
+         ("type_voie", "type_de_voie", "typevoieetablissement", "adrs_typevoie")),
+    Role("street", "voie", "la ligne d'adresse : numéro et voie, ou la voie seule",
+         ("adresse", "address", "adresse_postale", "adresse_ligne_1", "adresse_ligne1",
+          "adresse_1", "adresse1", "ligne_adresse", "ligne_1", "adresse_de_la_structure",
+          "street", "streetaddress", "street_address", "address_streetaddress",
+          "adresse_rue", "voie", "rue", "libelle_voie", "libellevoieetablissement",
+          "adrs_libvoie", "nom_voie", "nom_de_la_voie", "result_name")),
+    Role("postcode", "code postal", "code postal ; nommée ici, envoyée au géocodeur comme "
+         "filtre (reconnue seule, elle n'est que vérifiée contre sa réponse)",
+         ("code_postal", "cp", "postcode", "codepostal", "codpost", "code_post",
+          "post_code", "postalcode", "postal_code", "address_postalcode",
+          "codepostaletablissement", "adrs_codepostal", "code_postal_etablissement",
+          "result_postcode"),
+         "code_postal", "--postcode-column", True),
+    Role("city", "commune", "nom de la commune",
+         ("commune", "ville", "city", "nom_commune", "nom_de_la_commune", "localite",
+          "addresslocality", "address_addresslocality", "libellecommuneetablissement",
+          "adrs_libcommune", "libelle_commune", "commune_nom", "result_city")),
+    Role("citycode", "code commune (INSEE)", "code INSEE de la commune ; nommée ici, envoyée "
+         "au géocodeur comme filtre (reconnue seule, elle n'est que vérifiée)",
+         ("code_insee", "citycode", "insee", "code_commune", "code_commune_insee",
+          "insee_com", "codecommuneetablissement", "adrs_codeinsee", "com_insee",
+          "depcom", "result_citycode"),
+         "code_insee", "--citycode-column", True),
+    Role("served", "quartiers servis", "quartiers où l'initiative intervient (codes QN… ou "
+         "noms, séparés par ;)",
+         ("qpv_servis", "quartiers_servis", "qpv_desservis", "quartiers_desservis",
+          "qpv_declares", "served_qpv", "quartiers_d_intervention",
+          "quartier_d_intervention", "qpv_d_intervention", "quartiers_prioritaires_servis",
+          "qpv_concernes", "quartiers_concernes"),
+         "quartiers_servis", "--served-column", True),
+    Role("radius", "rayon (m)", "rayon d'intervention en mètres",
+         ("rayon_m", "rayon", "rayon_intervention_m", "rayon_intervention",
+          "rayon_d_intervention", "rayon_d_intervention_m", "rayon_d_action"),
+         "rayon", "--radius-column", True),
+    Role("website", "site web", "adresse du site web (https://…)",
+         ("site_web", "site", "url", "web", "site_internet", "siteweb", "website",
+          "site_internet_url", "lien", "page_web"),
+         "site_web", "--website-column", True),
+    Role("site_id", "identifiant de site", "identifiant du site",
+         ("id_site", "identifiant_site", "site_id", "code_site", "siret")),
+)
+ROLE = {r.key: r for r in ROLES}
+#: Usual names of each column role, compared after :func:`normal_name`.
+ALIASES: dict[str, tuple[str, ...]] = {r.key: r.aliases for r in ROLES}
 #: French names of the roles, for messages and the detection report.
-ROLE_FR = {"lon": "longitude", "lat": "latitude", "id": "identifiant d'initiative",
-           "theme": "thème", "served": "quartiers servis", "radius": "rayon (m)",
-           "name": "nom", "address": "adresse", "postcode": "code postal",
-           "city": "commune", "citycode": "code commune (INSEE)", "website": "site web",
-           "site_id": "identifiant de site"}
+ROLE_FR = {r.key: r.label for r in ROLES}
+#: ``[colonnes]`` key of each role the study file can set.
+COLUMN_KEYS = {r.key: r.study_key for r in ROLES if r.study_key}
+#: The CLI option of each role the command line can set.
+ROLE_FLAGS = {r.key: r.flag for r in ROLES if r.flag}
+#: The parts of an address, in the order the registries write them (and the geocoder
+#: reads them): number, repetition, street type, street, postcode, commune.
+ADDRESS_PARTS = ("housenumber", "repetition", "streettype", "street", "postcode", "city")
 
 
 def normal_name(name: object) -> str:
@@ -166,7 +257,9 @@ class Columns:
     served: str | None = None
     radius: str | None = None
     name: str | None = None
+    #: The columns joined into the address (default: the parts found, in order).
     address: list[str] | None = None
+    #: Sent to the geocoder as filters (only when given: a wrong one hides the answer).
     postcode: str | None = None
     citycode: str | None = None
     website: str | None = None
@@ -174,10 +267,12 @@ class Columns:
 
 @dataclass
 class Detection:
-    """The columns found in a table, and how: ``report`` is one French line per decision."""
+    """The columns found in a table, and how: ``report`` is one French line per decision;
+    ``found`` maps every role found (the address parts too) to its column."""
 
     columns: Columns
     report: list[str] = field(default_factory=list)
+    found: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The detected columns, for the provenance."""
@@ -241,16 +336,25 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     """Decide which column holds what, once for every path of a study.
 
     Given names are checked (a missing one is an error that lists the columns present).
-    Other roles are found by their usual names (:data:`ALIASES`, compared after
-    :func:`normal_name`). Coordinates are found by name (``lat``/``lng``/``coord.lat``/
-    ``GPS latitude``/``x``/``y``…), else by content: the one pair of mostly numeric columns
-    whose values are degrees in France or Lambert-93 metres; several such pairs are an
-    error naming them. Metres read from columns without a stated CRS are taken as
-    Lambert-93 (EPSG:2154) when every value fits it.
+    Other roles are found by their usual names (:data:`ROLES`, compared after
+    :func:`normal_name`), else by their content: postcodes (five digits), INSEE codes and
+    commune names (checked against the bundled communes), street lines (a number and a
+    street type), a name (text whose values are nearly all different), a theme (a few
+    repeated words). The address is the parts found, in the registries' order (number,
+    repetition, street type, street, postcode, commune). Coordinates are found by name
+    (``lat``/``lng``/``coord.lat``/``GPS latitude``/``x``/``y``…), else by content: the one
+    pair of mostly numeric columns whose values are degrees in France or Lambert-93
+    metres; several such pairs are an error naming them. Metres read from columns without a
+    stated CRS are taken as Lambert-93 (EPSG:2154) when every value fits it.
+
+    ``report`` says, for each role, the column taken and why; ``found`` maps every role
+    found (address parts included) to its column.
     """
     given = given or Columns()
     columns = [str(c) for c in table.columns if str(c) != "geometry"]
     report: list[str] = []
+    found: dict[str, str] = {}
+    why: dict[str, str] = {}
 
     def named(role: str, value: str | None) -> str | None:
         if value is None or value == "":
@@ -265,14 +369,14 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     for role in ("id", "theme", "served", "radius", "name", "postcode", "citycode",
                  "website"):
         setattr(out, role, named(role, getattr(given, role)))
+        if getattr(out, role):
+            found[role], why[role] = getattr(out, role), "indiquée"
     if given.address:
         out.address = [named("address", c) for c in given.address]
-    for role in ("id", "theme", "served", "radius", "name", "website"):
-        if getattr(out, role) is None:
-            setattr(out, role, find_column(columns, role))
-    if not out.address:
-        found = [find_column(columns, r) for r in ("address", "postcode", "city")]
-        out.address = [c for c in found if c] or None
+    for role in ("id", "name", "theme", "served", "radius", "website", *ADDRESS_PARTS,
+                 "citycode", "site_id"):
+        if role not in found and (column := find_column(columns, role)):
+            found[role], why[role] = column, "reconnue à son nom"
 
     lon, lat = named("lon", given.lon), named("lat", given.lat)
     how = "indiquées"
@@ -283,7 +387,8 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     from geopandas import GeoDataFrame
 
     if (lon is None or lat is None) and not isinstance(table, GeoDataFrame):
-        taken = {c for c in (out.id, out.radius, out.postcode, out.citycode) if c}
+        taken = {c for r, c in found.items() if r in ("id", "radius", "postcode",
+                                                       "citycode", "housenumber")}
         pairs = _pairs_by_content(table, [c for c in columns if c not in taken])
         if len(pairs) == 1:
             lon, lat = pairs[0]
@@ -294,6 +399,15 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
                 + " ; ".join(f"« {a} » / « {b} »" for a, b in pairs)
                 + ". Indiquez les colonnes de longitude et de latitude.",
                 path=path, parameters=("lon", "lat"))
+    _by_content(table, columns, found, why, taken={lon, lat} - {None})
+    for role in ("id", "name", "theme", "served", "radius", "website"):
+        if getattr(out, role) is None and role in found:
+            setattr(out, role, found[role])
+    if not out.address:
+        parts = [found[p] for p in ADDRESS_PARTS if p in found]
+        if "street" not in found and "housenumber" not in found and "citycode" in found:
+            parts.append(found["citycode"])  # no street: the commune's code places it
+        out.address = list(dict.fromkeys(parts)) or None
     if lon is not None and lat is not None and lon != lat:
         out.lon, out.lat = lon, lat
         kind = _coordinate_kind(parse_numbers(table[lon]), parse_numbers(table[lat]))
@@ -306,10 +420,100 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
                           + (f", système {out.crs}" if out.crs else ""))
     for role in ("id", "name", "theme", "served", "radius", "website"):
         if getattr(out, role):
-            report.append(f"{ROLE_FR[role]} : « {getattr(out, role)} »")
+            report.append(f"{ROLE_FR[role]} : « {getattr(out, role)} »"
+                          + (f" ({why[role]})" if role in why else ""))
     if out.address:
-        report.append("adresse : " + ", ".join(f"« {c} »" for c in out.address))
-    return Detection(out, report)
+        if given.address:
+            report.append("adresse : " + ", ".join(f"« {c} »" for c in out.address)
+                          + " (indiquée)")
+        else:
+            role_of = {c: r for r, c in found.items() if r in (*ADDRESS_PARTS, "citycode")}
+            report.append("adresse : " + ", ".join(
+                f"« {c} » ({ROLE_FR[role_of[c]]}, {why[role_of[c]].split(' ', 1)[1]})"
+                if c in role_of else f"« {c} »" for c in out.address))
+    return Detection(out, report, found)
+
+
+#: The first words of a street line (after its number), normalised.
+_STREET_WORDS = ("rue", "r", "avenue", "av", "ave", "bd", "boulevard", "bld", "allee",
+                 "allees", "all", "place", "pl", "chemin", "che", "ch", "impasse", "imp",
+                 "route", "rte", "quai", "cours", "crs", "square", "sq", "passage", "pas",
+                 "cite", "residence", "res", "lotissement", "lot", "hameau", "ham", "lieu",
+                 "voie", "esplanade", "parvis", "promenade", "prom", "sente", "sentier",
+                 "villa", "za", "zi", "zac", "rond", "rpt", "faubourg", "fg", "mail",
+                 "montee", "traverse", "tra", "ruelle", "chaussee", "quartier", "domaine")
+_STREET = re.compile(r"^(\d+\s*(bis|ter|quater|[a-z])?\s+)?(" + "|".join(_STREET_WORDS)
+                     + r")\b")
+_POSTCODE = re.compile(r"^(0[1-9]|[1-8]\d|9[0-8])\d{3}$")
+_IDENTIFIER = re.compile(r"^[A-Z0-9_.\-/#]+$")
+
+
+def _by_content(table: pd.DataFrame, columns: list[str], found: dict[str, str],
+                why: dict[str, str], taken: set[str]) -> None:
+    """Roles still unknown, recognised from the values of the columns left (in ``found``,
+    with why in ``why``)."""
+    from . import communes
+
+    used = set(found.values()) | taken
+    head = table.head(2000)
+    cells: dict[str, pd.Series] = {}
+    for c in columns:
+        if c in used:
+            continue
+        text = head[c].astype(object).where(head[c].notna(), "").astype(str).str.strip()
+        cells[c] = text[text != ""]
+
+    def take(role: str, test, reason: str) -> None:
+        if role in found:
+            return
+        for c, values in cells.items():
+            if c not in used and len(values) and test(values):
+                found[role], why[role] = c, f"reconnue à son contenu : {reason}"
+                used.add(c)
+                return
+
+    def share(values: pd.Series, mask) -> float:
+        return float(mask.mean()) if len(values) else 0.0
+
+    def digits5(values: pd.Series) -> pd.Series:
+        return values.where(~values.str.fullmatch(r"\d{4}"), "0" + values)
+
+    take("citycode", lambda v: share(v, digits5(v).str.upper().isin(communes.codes())) >= 0.8,
+         "des codes INSEE de communes")
+    take("postcode", lambda v: share(v, digits5(v).str.fullmatch(_POSTCODE.pattern)) >= 0.8,
+         "des codes postaux à cinq chiffres")
+    take("city", lambda v: share(v, v.map(communes.name_key).isin(communes.name_keys()))
+         >= 0.6, "des noms de communes")
+    if "street" not in found and "housenumber" not in found:
+        take("street", lambda v: share(v, v.map(normal_name).str.replace("_", " ")
+                                       .str.match(_STREET.pattern)) >= 0.5,
+             "des lignes d'adresse (numéro et voie)")
+    take("name", _looks_like_names, "des textes presque tous différents")
+    take("theme", _looks_like_themes, "quelques valeurs répétées")
+
+
+def _wordy(values: pd.Series) -> bool:
+    """Text that people write: letters, not numbers, codes, links or e-mail addresses."""
+    if not len(values):
+        return False
+    letters = values.str.contains(r"[^\W\d_]", regex=True)
+    digits = values.str.contains(r"\d", regex=True)
+    links = values.str.contains(r"^(?:https?:|www\.)|@", regex=True)
+    codes = values.str.fullmatch(_IDENTIFIER.pattern)
+    return bool(letters.mean() >= 0.9 and digits.mean() < 0.5 and links.mean() < 0.2
+                and codes.mean() < 0.5)
+
+
+def _looks_like_names(values: pd.Series) -> bool:
+    length = values.str.len().mean()
+    return bool(_wordy(values) and values.nunique() >= 0.8 * len(values) and 3 <= length <= 80
+                and not values.str.len().gt(200).any())
+
+
+def _looks_like_themes(values: pd.Series) -> bool:
+    distinct = values.nunique()
+    return bool(_wordy(values) and len(values) >= 3 and 2 <= distinct <= max(
+        2, min(30, len(values) // 2)) and values.str.len().mean() <= 60)
 
 
 def _single(found: list[str]) -> str | None:

@@ -45,12 +45,14 @@ from ._validate import safe_url
 from .sources import SOURCES
 from .study import STEPS
 from .vocabulary import (
+    COLUMN_KEYS,
     DEFAULT_DISTANCE,
     DEFAULT_GEOCODER_URL,
     DEFAULT_MIN_SCORE,
     PAPER_FORMATS,
     Columns,
 )
+from .vocabulary import ROLES as VOCABULARY_ROLES
 from .websecurity import Keys, Throttle, local_path
 from .workspace import OUTPUT_FILES, Limits
 
@@ -61,11 +63,9 @@ ASSETS = {"app.css": "text/css", "app.js": "text/javascript",
 #: The steps of a study, in order: (endpoint, French label).
 FLOW = [("import_table", "Import"), ("columns", "Colonnes"), ("parameters", "Paramètres"),
         ("progress", "Analyse"), ("review", "Relecture"), ("results", "Résultats")]
-#: Column roles offered on the columns page: Columns field → French label.
-ROLES = {"id": "Identifiant de l'initiative", "name": "Nom", "theme": "Thème",
-         "lon": "Longitude (ou X)", "lat": "Latitude (ou Y)", "postcode": "Code postal",
-         "citycode": "Code INSEE de la commune", "served": "Quartiers servis",
-         "radius": "Rayon d'intervention (m)", "website": "Site web"}
+#: Column roles offered on the columns page: Columns field → French label (from the one
+#: declaration of the roles).
+ROLES = {r.key: r.label[:1].upper() + r.label[1:] for r in VOCABULARY_ROLES if r.web}
 QPV_CHOICES = ["bundled-2024", "2024"]
 COMPARE_CHOICES = ["bundled-2015-occitanie", "2015"]
 #: Files the page offers, by output key: (French link text, shown in the page or
@@ -298,8 +298,6 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     def columns_post(name: str, folder: Path):
         given = Columns(**{role: request.form.get(role) or None for role in ROLES},
                         address=request.form.getlist("address") or None)
-        from .studyfile import COLUMN_KEYS
-
         with locks[name]:
             table, detection, refusal = workspace.preview(folder, given)
             if refusal:

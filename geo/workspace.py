@@ -25,9 +25,9 @@ from ._errors import EssQpvError, InputError
 from .geocode import REVIEW_COLUMNS
 from .io import atomic_path, write_table
 from .study import Study
-from .studyfile import COLUMN_KEYS, read_study_file, save_study_file
+from .studyfile import read_study_file, save_study_file
 from .uploads import Limits, check_expansion, parse_in_worker, sniff
-from .vocabulary import Columns, Detection, detect_columns
+from .vocabulary import COLUMN_KEYS, Columns, Detection, detect_columns
 
 STUDY_FILE = "etude.toml"
 CORRECTIONS = "corrections.csv"
