@@ -466,11 +466,14 @@ def _by_content(table: pd.DataFrame, columns: list[str], found: dict[str, str],
     def take(role: str, test, reason: str) -> None:
         if role in found:
             return
-        for c, values in cells.items():
-            if c not in used and len(values) and test(values):
-                found[role], why[role] = c, f"reconnue à son contenu : {reason}"
-                used.add(c)
-                return
+        fits = [c for c, values in cells.items() if c not in used and len(values)
+                and test(values)]
+        if fits:
+            found[role], why[role] = fits[0], f"reconnue à son contenu : {reason}"
+            if len(fits) > 1:  # the first from the left; the others are said
+                why[role] += " ; autres possibles : " + ", ".join(f"« {c} »"
+                                                                  for c in fits[1:4])
+            used.add(fits[0])
 
     def share(values: pd.Series, mask) -> float:
         return float(mask.mean()) if len(values) else 0.0
@@ -512,8 +515,9 @@ def _looks_like_names(values: pd.Series) -> bool:
 
 def _looks_like_themes(values: pd.Series) -> bool:
     distinct = values.nunique()
-    return bool(_wordy(values) and len(values) >= 3 and 2 <= distinct <= max(
-        2, min(30, len(values) // 2)) and values.str.len().mean() <= 60)
+    return bool(_wordy(values) and len(values) >= 3 and distinct < len(values)
+                and 2 <= distinct <= min(30, max(2, int(0.6 * len(values))))
+                and values.str.len().mean() <= 60)
 
 
 def _single(found: list[str]) -> str | None:
