@@ -70,6 +70,7 @@ def run_geocode(args: argparse.Namespace) -> int:
     from . import geocode as gc
     from .initiatives import read_table
     from .io import check_outputs, write_table
+    from .tables import french
     from .vocabulary import detect_columns
 
     check_outputs({"-o": args.output, "--review": args.review},
@@ -92,10 +93,13 @@ def run_geocode(args: argparse.Namespace) -> int:
             geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
             corrections=corrections, min_score=args.min_score, force=args.force,
             first_row=first_row, progress=bar.update, path=args.input)
-    write_table(result.table, args.output)
+    # what a person opens is in French; GIS formats keep the names programs use
+    shown = french(result.table, "sites") if args.output.lower().endswith(
+        (".csv", ".xlsx")) else result.table
+    write_table(shown, args.output)
     wrote(args.output, "tableau géocodé")
     if args.review:
-        write_table(result.review, args.review, layer="a_verifier")
+        write_table(french(result.review, "relecture"), args.review, layer="a_verifier")
         wrote(args.review, f"{len(result.review)} ligne(s) à vérifier")
     print_geocode_summary(result)
     return 0

@@ -20,6 +20,7 @@ from pyproj import Transformer
 
 from ._errors import InputError
 from .io import uninert
+from .tables import internal
 from .vocabulary import (
     OUTPUT_COLUMNS,
     Columns,
@@ -72,7 +73,9 @@ class Initiatives:
 
 def read_table(path: str | Path, *, sheet: str | int | None = None
                ) -> tuple[pd.DataFrame, int, str]:
-    """Read a CSV, XLSX, GeoJSON or GeoPackage file with every column as text.
+    """Read a CSV, XLSX, GeoJSON or GeoPackage file with every column as text (one of our
+    own enriched tables gets back the internal names of our columns: :func:`geo.tables.
+    internal`).
 
     Returns the table, the number of the first data row as the user sees it, and the CSV
     field separator (``","`` for other formats).
@@ -85,7 +88,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         table, sep = _read_csv(path)
-        return table, 2, sep
+        return internal(table), 2, sep
     if suffix in (".xlsx", ".xlsm", ".ods"):
         what = "classeur OpenDocument" if suffix == ".ods" else "classeur Excel"
         try:
@@ -93,13 +96,13 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
                                   engine="odf" if suffix == ".ods" else None)
         except Exception as exc:  # openpyxl and odfpy raise many types for broken files
             raise InputError(f"{what} illisible ({exc}).", path=str(path)) from exc
-        return table, 2, ","
+        return internal(table), 2, ","
     if suffix in (".geojson", ".json", ".gpkg", ".shp"):
         try:
             frame = gpd.read_file(path)
         except Exception as exc:
             raise InputError(f"fichier géographique illisible ({exc}).", path=str(path)) from exc
-        return frame, 1, ","
+        return internal(frame), 1, ","
     raise InputError(f"format d'entrée inconnu « {suffix} » ; formats acceptés : .csv, .xlsx, "
                      ".ods, .geojson, .gpkg.", path=str(path))
 

@@ -15,20 +15,19 @@ import pandas as pd
 from ._errors import InputError
 from .io import atomic_path, remove_stale, staged, write_table
 from .study import OUTPUTS, StudyResult
+from .tables import french
 
 
 def site_table(run: StudyResult, suffix: str) -> pd.DataFrame:
-    """The per-site table as written: in Excel, the report's *Initiatives* sheet (French
-    headers, numbers as numbers); elsewhere, the user's columns and ours, as they are."""
+    """The per-site table as written: in CSV and Excel, the report's *Initiatives* sheet
+    (French headers and values, numbers as numbers); in GIS formats, the user's columns and
+    ours, as the Python API names them."""
     result = run.result
-    if suffix == ".xlsx":
+    if suffix in (".xlsx", ".csv"):
         from .report import report_tables
 
         return report_tables(result, numeric=_numeric_columns(run))["Initiatives"]
-    sites = result.sites
-    if suffix == ".csv":
-        return pd.DataFrame(sites.drop(columns=sites.geometry.name))
-    return sites
+    return result.sites
 
 
 def _numeric_columns(run: StudyResult) -> list[str]:
@@ -61,7 +60,7 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
                     layer="sites")
         done("tableau", out["tableau"])
     if "relecture" in out:
-        write_table(run.review, out["relecture"], layer="a_verifier")
+        write_table(french(run.review, "relecture"), out["relecture"], layer="a_verifier")
         done("relecture", out["relecture"])
     public = result.long.drop(columns=[c for c in result.long.columns if c.startswith("_")])
     tables = {"detail": public, "par_initiative": result.initiatives,
@@ -72,6 +71,8 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
         if key == "par_quartier" and out[key].suffix.lower() in (".geojson", ".gpkg"):
             shown = run.qpv[result.qpv_in_area].reset_index(drop=True)
             table = gpd.GeoDataFrame(table, geometry=shown.geometry.to_numpy(), crs=shown.crs)
+        else:
+            table = french(table, key)
         write_table(table, out[key], layer=key)
         done(key, out[key])
     if "rapport" in out:

@@ -13,25 +13,10 @@ import pandas as pd
 
 from .io import write_workbook
 from .link import LinkResult
-from .vocabulary import (
-    QPV_HEADERS,
-    SITE_HEADERS,
-    TERRITORY_HEADERS,
-    Evolution,
-    Relation,
-    TerritoryStatus,
-)
+from .tables import french
+from .vocabulary import ROLE_FR, VALUE_LABELS
 
-RELATIONS_FR = {r.value: r.label for r in Relation}
-EVOLUTION_FR = {e.value: e.label for e in Evolution}
-TERRITORY_FR = {s.value: s.label for s in TerritoryStatus}
 SHEETS = ("Initiatives", "Par quartier", "Par territoire", "À vérifier", "Sources")
-
-
-def _by_theme(column: str) -> str:
-    relation, _, theme = column[2:].partition(":")
-    label = {"implanted": "Implantées", "nearby": "À proximité", "served": "Y intervenant"}
-    return f"{label.get(relation, relation)} – {theme}"
 
 
 def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
@@ -48,19 +33,9 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
             text = sites[column].astype(object).where(sites[column].notna(), "").astype(str)
             sites[column] = pd.to_numeric(text.str.replace(",", ".").str.strip(),
                                           errors="coerce")
-    sites["relation"] = sites["relation"].map(RELATIONS_FR)
-    if "territory_status" in sites:
-        sites["territory_status"] = sites["territory_status"].map(TERRITORY_FR).fillna("")
-    if "evolution" in sites:
-        sites["evolution"] = sites["evolution"].map(EVOLUTION_FR).fillna("")
-        sites["relation_compare"] = sites["relation_compare"].map(RELATIONS_FR).fillna("")
-    sites = sites.rename(columns=SITE_HEADERS)
-    per_qpv = result.per_qpv.rename(columns=lambda c: QPV_HEADERS.get(
-        c, _by_theme(c) if c.startswith("n_") and ":" in c else c))
-    per_territory = result.per_territory.copy()
-    per_territory["niveau"] = per_territory["niveau"].map(
-        {"departement": "département", "commune": "commune"})
-    per_territory = per_territory.rename(columns=TERRITORY_HEADERS)
+    sites = french(sites, "sites")
+    per_qpv = french(result.per_qpv, "par_quartier")
+    per_territory = french(result.per_territory, "par_territoire")
     return {
         "Initiatives": sites,
         "Par quartier": per_qpv,
@@ -70,12 +45,6 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
     }
 
 
-#: The review's statuses, as a person reads them.
-REVIEW_PROBLEMS = {"a_verifier": "adresse douteuse", "non_trouve": "adresse non trouvée",
-                   "non_geocode": "adresse non géocodée", "sans_adresse": "ni adresse ni "
-                   "coordonnées", "non_localise": "site non localisé"}
-
-
 def to_check(result: LinkResult, review: pd.DataFrame | None) -> pd.DataFrame:
     """Rows that need a human look: the review (doubtful addresses, sites not placed),
     then other remarks."""
@@ -83,7 +52,7 @@ def to_check(result: LinkResult, review: pd.DataFrame | None) -> pd.DataFrame:
     for r in (review if review is not None else pd.DataFrame()).itertuples(index=False):
         score = pd.to_numeric(pd.Series([r.score]), errors="coerce").iloc[0]
         rows.append({"Ligne": r.ligne, "Clé": r.cle,
-                     "Problème": REVIEW_PROBLEMS.get(str(r.statut), str(r.statut)),
+                     "Problème": VALUE_LABELS["statut"].get(str(r.statut), str(r.statut)),
                      "Détail": r.motif, "Adresse saisie": r.adresse_saisie,
                      "Adresse proposée": r.adresse_proposee,
                      "Score": None if pd.isna(score) else round(float(score), 2)})
@@ -103,20 +72,62 @@ def sources_table(info: dict) -> pd.DataFrame:
     """Data sources, dates, licences and parameters as two columns."""
     rows = [
         ("Outil", info.get("outil", "")),
-        ("Date d'exécution", info.get("date", "")),
+        ("Date d'exécution", french_date(info.get("date", ""))),
         ("Quartiers prioritaires", info.get("qpv_source", "")),
         ("Origine des contours", info.get("qpv_origine", "")),
         ("Date des contours", info.get("qpv_date", "")),
         ("Crédit", info.get("qpv_credit", "")),
     ]
     for key, value in (info.get("parametres") or {}).items():
-        rows.append((f"Paramètre : {key}", "" if value is None else str(value)))
+        rows.append((f"Paramètre : {key}", plain(value)))
     rows += [
         ("Licence des données publiques", "Licence Ouverte / Etalab 2.0"),
         ("À créditer", "ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale "
                        "(géocodage)"),
     ]
     return pd.DataFrame(rows, columns=["Élément", "Valeur"])
+
+
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre")
+
+
+def french_date(iso: str) -> str:
+    """An ISO timestamp as a French reader writes it (« 5 décembre 2026 à 10 h 12 »).
+
+    >>> french_date("2026-12-05T10:12:00+01:00")
+    '5 décembre 2026 à 10 h 12'
+    """
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso or "")
+    return f"{when.day} {_MONTHS[when.month - 1]} {when.year} à {when.hour} h {when.minute:02d}"
+
+
+def plain(value) -> str:
+    """A parameter as a person reads it: yes/no, numbers without a useless « .0 », the
+    columns as « rôle : colonne ».
+
+    >>> plain(False), plain(300.0), plain({"lon": "x", "address": ["a", "b"]})
+    ('non', '300', 'longitude : « x » ; adresse : « a », « b »')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    if isinstance(value, dict):
+        return " ; ".join(f"{ROLE_FR.get(k, k)} : {plain_list(v)}" for k, v in value.items())
+    return str(value)
+
+
+def plain_list(value) -> str:
+    items = value if isinstance(value, list | tuple) else [value]
+    return ", ".join(f"« {v} »" for v in items)
 
 
 def write_report(path: str | Path, result: LinkResult, *,

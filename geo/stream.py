@@ -472,6 +472,7 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
 
     from .link import check_distance
     from .outlines import in_france
+    from .tables import french
     from .vocabulary import Columns, Relation, detect_columns
 
     check_distance(distance)
@@ -529,7 +530,8 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
                                     np.round(placed.nearest_distance), np.nan),
                 nearest_code_qp=np.where(nearest >= 0, codes[np.maximum(nearest, 0)], ""),
                 qpv_nearby=nearby)
-            out.write(chunk)
+            # a CSV is for people (French headers and values), Parquet for programs
+            out.write(french(chunk, "sites") if out.kind == ".csv" else chunk)
             rows += n
             if progress:
                 progress(n)

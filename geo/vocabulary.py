@@ -570,11 +570,45 @@ SITE_HEADERS = {
     "geocode_label": "Géocodage : adresse trouvée", "geocode_type": "Géocodage : précision",
     "geocode_citycode": "Géocodage : code commune", "geocode_note": "Géocodage : motif",
 }
+#: The detail table (one row per site, quartier and relation).
+LONG_HEADERS = {
+    "ligne": "Ligne", "id_initiative": "Identifiant de l'initiative", "code_qp": "Code QPV",
+    "nom_qp": "Quartier", "relation": "Relation", "origine": "Origine de la relation",
+    "distance_m": "Distance (m)",
+}
+#: The per-initiative table.
+PER_INITIATIVE_HEADERS = {
+    "id_initiative": "Identifiant de l'initiative", "n_sites": "Sites",
+    "n_sites_localises": "Sites localisés", "relation": "Relation aux QPV",
+    "distance_m": "Distance au QPV le plus proche (m)",
+    "qpv_implanted": "QPV d'implantation (codes)", "qpv_nearby": "QPV à proximité (codes)",
+    "qpv_served": "QPV où elle intervient (codes)",
+}
 QPV_HEADERS = {
     "code_qp": "Code QPV", "nom_qp": "Quartier", "communes": "Commune(s)",
     "insee_com": "Code(s) commune", "insee_dep": "Département",
     "n_implanted": "Initiatives implantées", "n_nearby": "Initiatives à proximité",
     "n_served": "Initiatives y intervenant", "n_initiatives": "Initiatives (toutes relations)",
+}
+#: The values of our status columns, in French, in every table a person opens.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "relation": {r.value: LABELS[r] for r in Relation},
+    "relation_compare": {r.value: LABELS[r] for r in Relation},
+    "evolution": {e.value: LABELS[e] for e in Evolution},
+    "territory_status": {t.value: LABELS[t] for t in TerritoryStatus},
+    "geocode_status": {
+        GeocodeStatus.OK: "géocodée", GeocodeStatus.REVIEW: "à vérifier",
+        GeocodeStatus.NOT_FOUND: "non trouvée", GeocodeStatus.GIVEN: "coordonnées fournies",
+        GeocodeStatus.CORRECTED: "corrigée", GeocodeStatus.NO_ADDRESS: "sans adresse",
+        GeocodeStatus.OFFLINE: "non géocodée"},
+    "statut": {GeocodeStatus.REVIEW: "adresse douteuse",
+               GeocodeStatus.NOT_FOUND: "adresse non trouvée",
+               GeocodeStatus.OFFLINE: "adresse non géocodée",
+               GeocodeStatus.NO_ADDRESS: "ni adresse ni coordonnées",
+               "non_localise": "site non localisé"},
+    "origine": {"distance": "à moins de la distance", "rayon": "dans le rayon d'intervention",
+                "declare": "déclarée"},
+    "niveau": {"departement": "département"},
 }
 TERRITORY_HEADERS = {
     "niveau": "Niveau", "code": "Code", "nom": "Nom", "n_qpv": "Quartiers prioritaires",

@@ -486,21 +486,16 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
 # --------------------------------------------------------------------------- helpers
 
 
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre")
-
-
 def _made(provenance: Path) -> str:
     """When the results were made (the run that wrote them), in French."""
     import json
-    from datetime import datetime
+
+    from .report import french_date
 
     try:
-        when = datetime.fromisoformat(json.loads(provenance.read_text(encoding="utf-8"))
-                                      ["date"])
+        return french_date(json.loads(provenance.read_text(encoding="utf-8"))["date"])
     except (OSError, ValueError, KeyError, TypeError):
         return ""
-    return f"{when.day} {_MONTHS[when.month - 1]} {when.year} à {when.hour} h {when.minute:02d}"
 
 
 def _vendor(name: str) -> Path | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import geopandas as gpd
 import openpyxl
-import pandas as pd
 import pytest
 
 from geo import cli
+from tests.outputs import read_output
 from tests.servers import TEST_DATA
 
 SITES = (
@@ -37,7 +37,7 @@ def test_link_writes_every_table(tmp_path, sites, capsys):
     printed = capsys.readouterr().out
     assert "5 sites lus" in printed and "non localisés : 1" in printed
     assert "ligne 5" in printed  # the row without coordinates is named
-    enriched = pd.read_csv(out / "sites.csv", sep=";", dtype=str, keep_default_na=False)
+    enriched = read_output(out / "sites.csv")
     assert len(enriched) == 5
     assert list(enriched.columns[:7]) == ["id", "nom", "theme", "code_commune", "latitude",
                                           "longitude", "qpv_servis"]
@@ -50,7 +50,7 @@ def test_link_writes_every_table(tmp_path, sites, capsys):
     assert per_qpv.set_index("code_qp").loc["QN07511M", "n_implanted"] == 1
     book = openpyxl.load_workbook(out / "territoires.xlsx")
     assert book.active.freeze_panes == "A2"
-    long = pd.read_csv(out / "long.csv", sep=";")
+    long = read_output(out / "long.csv", dtype=None, keep_default_na=True)
     assert not any(c.startswith("_") for c in long.columns)
 
 

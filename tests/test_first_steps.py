@@ -10,6 +10,7 @@ import openpyxl
 import pandas as pd
 
 from geo import cli
+from tests.outputs import read_output
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
@@ -62,10 +63,8 @@ def test_offline_every_site_without_place_is_reviewed_and_placed_by_hand(tmp_pat
         'carte_impression = ""\n', encoding="utf-8")
     (folder / "corrections.csv").write_text("cle;latitude;longitude\n", encoding="utf-8")
     assert cli.main(["run", str(folder / "etude.toml")]) == 0
-    review = pd.read_csv(folder / "resultats" / "a_verifier.csv", sep=";", dtype=str,
-                         keep_default_na=False, encoding="utf-8-sig").set_index("cle")
-    sites = pd.read_csv(folder / "resultats" / "initiatives_enrichies.csv", sep=";",
-                        dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    review = read_output(folder / "resultats" / "a_verifier.csv").set_index("cle")
+    sites = read_output(folder / "resultats" / "initiatives_enrichies.csv")
     unplaced = sites[sites["relation"] == "not_located"]
     assert len(unplaced) == len(review) >= 4  # every site without place, nothing else
     offline = review[review["statut"] == "non_geocode"]
@@ -81,9 +80,7 @@ def test_offline_every_site_without_place_is_reviewed_and_placed_by_hand(tmp_pat
     review.reset_index().to_csv(folder / "corrections.csv", sep=";", index=False,
                                 encoding="utf-8-sig")
     assert cli.main(["run", str(folder / "etude.toml")]) == 0
-    again = pd.read_csv(folder / "resultats" / "initiatives_enrichies.csv", sep=";",
-                        dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    again = read_output(folder / "resultats" / "initiatives_enrichies.csv")
     assert (again["relation"] != "not_located").all()
-    after = pd.read_csv(folder / "resultats" / "a_verifier.csv", sep=";", dtype=str,
-                        keep_default_na=False, encoding="utf-8-sig")
+    after = read_output(folder / "resultats" / "a_verifier.csv")
     assert after.empty

@@ -14,6 +14,7 @@ from geo._errors import EssQpvError
 from geo.initiatives import read_initiatives
 from geo.link import link
 from geo.qpv import load_qpv
+from tests.outputs import read_output
 from tests.servers import TEST_DATA, forward
 
 ADDRESSES = pd.DataFrame({
@@ -173,7 +174,7 @@ def test_a_failing_geocoder_stops_caches_nothing_and_recovers(addok, server, tmp
     server.set("/search/csv/", forward(addok.url))
     server.set("/search/", forward(addok.url))
     assert cli.main(argv) == 0
-    statuses = pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig")["geocode_status"]
+    statuses = read_output(out)["geocode_status"]
     assert (statuses == "ok").sum() >= 3 and (statuses == "non_trouve").sum() == 1
 
 
@@ -307,7 +308,7 @@ def test_link_geocodes_the_example_addresses_online(addok, tmp_path, capsys):
     argv = ["link", str(example), "-o", str(out), "--geocode", "--geocoder-url", addok.url]
     assert cli.main(argv) == 0
     assert "3 géocodées (ok)" in capsys.readouterr().out
-    sites = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False).set_index(
+    sites = read_output(out).set_index(
         "id_initiative")
     assert sites.loc[["ESS-028", "ESS-029", "ESS-030"], "code_qp"].tolist() == [
         "QN09338M", "QN03307M", "QN03109M"]
@@ -358,8 +359,7 @@ def test_library_notices_only_with_verbose(tmp_path):
             assert word not in quiet, (door, quiet)
         assert quiet.count("injoignable") == 1 and quiet.startswith("Attention : "), quiet
         assert "urllib3" in printed[door, True] and "Retrying" in printed[door, True]
-    review = pd.read_csv(tmp_path / "resultats" / "a_verifier.csv", sep=";", dtype=str,
-                         encoding="utf-8-sig", keep_default_na=False)
+    review = read_output(tmp_path / "resultats" / "a_verifier.csv")
     assert len(review) == len(ADDRESSES) - 1
     assert set(review["motif"]) == {gc.NOTE_UNREACHABLE, "ni coordonnées ni adresse"}
 

@@ -18,6 +18,7 @@ from geo.qpv import load_qpv
 from geo.study import Study, run_study
 from geo.studyfile import load_study
 from geo.vocabulary import Columns
+from tests.outputs import read_output
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
@@ -264,7 +265,7 @@ def test_every_door_gives_the_same_answer(tmp_path, capsys, territory, compare):
         ["--compare", compare] if compare else [])
     cli_out = tmp_path / "cli.csv"
     assert cli.main(["link", str(EXAMPLE), "-o", str(cli_out), *options]) == 0
-    by_cli = pd.read_csv(cli_out, sep=";", dtype=str, keep_default_na=False)
+    by_cli = read_output(cli_out)
 
     folder = tmp_path / "etude"
     folder.mkdir()
@@ -277,8 +278,7 @@ def test_every_door_gives_the_same_answer(tmp_path, capsys, territory, compare):
                 'carte_impression = ""\nintegration = ""\nrapport = ""')
     (folder / "etude.toml").write_text("\n".join(toml) + "\n", encoding="utf-8")
     assert cli.main(["run", str(folder / "etude.toml")]) == 0
-    by_run = pd.read_csv(folder / "r" / "initiatives_enrichies.csv", sep=";", dtype=str,
-                         keep_default_na=False)
+    by_run = read_output(folder / "r" / "initiatives_enrichies.csv")
 
     api = run_study(Study(initiatives=EXAMPLE, area=StudyArea.of(territory),
                           compare=compare)).result.sites
@@ -339,7 +339,7 @@ def test_a_hostile_qpv_file_with_a_duplicated_code_and_an_invalid_polygon(tmp_pa
     table.write_text("nom;latitude;longitude\nA;48.935;2.365\n", encoding="utf-8")
     assert cli.main(["link", str(table), "-o", str(tmp_path / "o.csv"), "--qpv",
                      str(qpv_file)]) == 0
-    out = pd.read_csv(tmp_path / "o.csv", sep=";", dtype=str)
+    out = read_output(tmp_path / "o.csv", keep_default_na=True)
     assert out["code_qp"][0] == "QN09301M" and out["nom_qp"][0] == name
     assert cli.main(["map", str(table), "-o", str(tmp_path / "c.html"), "--qpv",
                      str(qpv_file), "--print", str(tmp_path / "c.pdf")]) == 0

@@ -20,6 +20,7 @@ import pytest
 from geo import cli, jobs
 from geo.io import inert
 from geo.studyfile import load_study
+from tests.outputs import read_output
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
@@ -186,7 +187,7 @@ def test_review_and_corrections_files_are_inert_and_read_back(tmp_path, addok):
     again = tmp_path / "g2.csv"
     assert cli.main(["geocode", str(table), "-o", str(again), "--corrections", str(review),
                      "--geocoder-url", addok.url]) == 0
-    statuses = pd.read_csv(again, sep=";", dtype=str, encoding="utf-8-sig")
+    statuses = read_output(again)
     assert statuses["geocode_status"].iloc[0] == "corrige"  # the key found its row
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 from benchmarks.link import synthetic_sites
 from geo import cli
 from geo.qpv import load_qpv
+from tests.outputs import read_output
 
 
 def test_streamed_link_gives_the_same_answers(tmp_path, capsys):
@@ -24,7 +25,7 @@ def test_streamed_link_gives_the_same_answers(tmp_path, capsys):
     assert cli.main(["link", str(tmp_path / "sites.parquet"), "-o",
                      str(tmp_path / "flux.parquet"), "--coeurs", "2"]) == 0
     assert "reliées par morceaux" in capsys.readouterr().out
-    whole = pd.read_csv(tmp_path / "whole.csv", sep=";", dtype=str, keep_default_na=False)
+    whole = read_output(tmp_path / "whole.csv")
     flux = pd.read_parquet(tmp_path / "flux.parquet")
     assert len(flux) == len(whole) == 3000
     for column in ("code_qp", "nom_qp", "relation", "nearest_code_qp"):
@@ -41,7 +42,7 @@ def test_streamed_link_gives_the_same_answers(tmp_path, capsys):
     assert cli.main(["link", str(tmp_path / "sites.geoparquet"), "-o",
                      str(tmp_path / "geo.csv"), "--lon-column", "geometry_x",
                      "--lat-column", "geometry_y", "--coeurs", "1"]) == 0
-    geo = pd.read_csv(tmp_path / "geo.csv", sep=";", dtype=str, keep_default_na=False)
+    geo = read_output(tmp_path / "geo.csv")
     assert (geo["relation"] == whole["relation"]).all()
 
 
@@ -60,7 +61,7 @@ def test_per_row_projection_and_refusals(tmp_path, capsys):
     assert cli.main(["link", str(tmp_path / "g.csv"), "-o", str(tmp_path / "o.csv"),
                      "--lon-column", "x", "--lat-column", "y", "--crs-column", "epsg",
                      "--coeurs", "1"]) == 0
-    out = pd.read_csv(tmp_path / "o.csv", sep=";", dtype=str, keep_default_na=False)
+    out = read_output(tmp_path / "o.csv")
     assert list(out["relation"]) == ["implanted", "implanted", "not_located"]
     assert out["code_qp"][0].startswith("QN974") and out["code_qp"][1].startswith("QN075")
     capsys.readouterr()

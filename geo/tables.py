@@ -1,0 +1,86 @@
+"""The tables a person opens — CSV, Excel and the web page alike — in French: headers,
+statuses and yes/no in words, distances in metres as numbers, the quartiers that hold or
+serve sites first. The Python API keeps its English names (:mod:`geo.link`); this module is
+the one place that turns them into what a study team reads, and back when one of our own
+tables is read again.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .vocabulary import (
+    LONG_HEADERS,
+    PER_INITIATIVE_HEADERS,
+    QPV_HEADERS,
+    SITE_HEADERS,
+    TERRITORY_HEADERS,
+    VALUE_LABELS,
+)
+
+#: The headers of each table an output holds (the review's are French already).
+HEADERS = {"sites": SITE_HEADERS, "detail": LONG_HEADERS,
+           "par_initiative": PER_INITIATIVE_HEADERS, "par_quartier": QPV_HEADERS,
+           "par_territoire": TERRITORY_HEADERS, "relecture": {}}
+_COUNT = {"implanted": "Implantées", "nearby": "À proximité", "served": "Y intervenant"}
+#: The French headers of the per-site table, back to their internal names (phrases no
+#: user's own table holds, unlike « Quartier » or « Code »).
+_BACK = {fr: en for en, fr in SITE_HEADERS.items()}
+
+
+def french(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """``table`` (one of :data:`HEADERS`) as a person reads it."""
+    out = pd.DataFrame(table).copy()
+    if "geometry" in out and kind != "sites":
+        out = out.drop(columns="geometry")
+    for column, labels in VALUE_LABELS.items():
+        if column in out:
+            values = out[column].astype(object)
+            out[column] = values.map(lambda v, labels=labels: labels.get(v, v)
+                                     if isinstance(v, str) else v)
+    for column in out.columns:
+        if out[column].dtype == bool:
+            out[column] = out[column].map({True: "oui", False: "non"})
+    if kind in ("par_quartier", "par_territoire"):
+        out = quartiers_with_sites_first(out)
+    headers = HEADERS[kind]
+    return out.rename(columns=lambda c: headers.get(c, _by_theme(c)))
+
+
+def quartiers_with_sites_first(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows that hold or serve initiatives first (most first), the others after, each
+    group in its own order."""
+    if "n_initiatives" not in table:
+        return table
+    if "niveau" in table:  # per territory: the levels stay together
+        key = table["niveau"].map({v: i for i, v in enumerate(dict.fromkeys(
+            table["niveau"]))})
+        order = pd.DataFrame({"k": key, "n": -table["n_initiatives"]}).sort_values(
+            ["k", "n"], kind="stable").index
+    else:
+        order = (-table["n_initiatives"]).sort_values(kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
+def _by_theme(column: str) -> str:
+    """``n_implanted:recyclerie`` → ``Implantées – recyclerie``; other names unchanged."""
+    if column.startswith("n_") and ":" in column:
+        relation, _, theme = column[2:].partition(":")
+        return f"{_COUNT.get(relation, relation)} – {theme}"
+    return column
+
+
+def internal(table: pd.DataFrame) -> pd.DataFrame:
+    """One of our own tables read again: its French headers and statuses back to the
+    internal names and codes (so that running again on an enriched file gives the same
+    file)."""
+    renamed = {c: _BACK[c] for c in table.columns if c in _BACK and _BACK[c] not in table}
+    if not renamed:
+        return table
+    out = table.rename(columns=renamed)
+    for column, labels in VALUE_LABELS.items():
+        if column in renamed.values():
+            back = {fr: code for code, fr in labels.items()}
+            out[column] = out[column].map(lambda v, back=back: back.get(v, v)
+                                          if isinstance(v, str) else v)
+    return out
