@@ -41,6 +41,9 @@ def french(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     for column in out.columns:
         if out[column].dtype == bool:
             out[column] = out[column].map({True: "oui", False: "non"})
+    if "distance_m" in out:  # whole metres, as numbers
+        out["distance_m"] = pd.to_numeric(out["distance_m"], errors="coerce").round().astype(
+            "Int64")
     if kind in ("par_quartier", "par_territoire"):
         out = quartiers_with_sites_first(out)
     headers = HEADERS[kind]

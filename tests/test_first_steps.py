@@ -84,3 +84,49 @@ def test_offline_every_site_without_place_is_reviewed_and_placed_by_hand(tmp_pat
     assert (again["relation"] != "not_located").all()
     after = read_output(folder / "resultats" / "a_verifier.csv")
     assert after.empty
+
+
+def test_every_table_a_person_opens_is_in_french(tmp_path, capsys):
+    from geo.vocabulary import OUTPUT_COLUMNS, VALUE_LABELS
+
+    folder = tmp_path / "etude"
+    folder.mkdir()
+    shutil.copy(EXAMPLE, folder / "initiatives.csv")
+    (folder / "etude.toml").write_text(
+        '[entrees]\ninitiatives = "initiatives.csv"\n[quartiers]\ncomparer = '
+        '"bundled-2015-occitanie"\n[sorties]\ncarte = ""\ncarte_autonome = ""\n'
+        'integration = ""\ncarte_impression = ""\ndetail = "detail.csv"\n'
+        'par_initiative = "par_initiative.csv"\npar_quartier = "par_quartier.csv"\n'
+        'par_territoire = "par_territoire.csv"\nrelecture = "a_verifier.csv"\n',
+        encoding="utf-8")
+    assert cli.main(["run", str(folder / "etude.toml")]) == 0
+    out = folder / "resultats"
+    english_headers = set(OUTPUT_COLUMNS) | {
+        "geocode_status", "geocode_score", "geocode_label", "geocode_type", "geocode_note",
+        "n_sites", "n_sites_localises", "qpv_implanted", "qpv_served", "n_implanted",
+        "n_nearby", "n_served", "n_initiatives", "niveau", "code", "origine"}
+    codes = {code for labels in VALUE_LABELS.values() for code, fr in labels.items()
+             if code != fr} | {"True", "False"}
+    tables = {p.name: pd.read_csv(p, sep=";", dtype=str, keep_default_na=False,
+                                  encoding="utf-8-sig") for p in out.glob("*.csv")}
+    tables.update({f"rapport:{name}": frame.astype(str) for name, frame in pd.read_excel(
+        out / "rapport.xlsx", sheet_name=None, dtype=str, keep_default_na=False).items()})
+    assert len(tables) == 6 + 5
+    for name, frame in tables.items():
+        ours = [c for c in frame.columns if c not in pd.read_csv(
+            EXAMPLE, sep=";", nrows=0).columns]
+        assert not set(ours) & english_headers, (name, set(ours) & english_headers)
+        assert not any(c.startswith("n_") for c in ours), name
+        values = set(frame[ours].to_numpy().ravel()) if ours else set()
+        assert not values & codes, (name, values & codes)
+    sites = tables["initiatives_enrichies.csv"]
+    assert {"implantée", "à proximité"} <= set(sites["Relation aux QPV"])
+    per_qpv = tables["par_quartier.csv"]
+    counts = per_qpv["Initiatives (toutes relations)"].astype(int).tolist()
+    assert counts[0] > 0 and counts == sorted(counts, reverse=True)  # quartiers with sites
+    same = tables["rapport:Par quartier"]
+    assert list(same["Code QPV"]) == list(per_qpv["Code QPV"])  # the same table in each
+    sources = tables["rapport:Sources"].set_index("Élément")["Valeur"]
+    assert "False" not in sources.to_string() and "{" not in sources.to_string()
+    assert sources["Paramètre : géocodage en ligne"] == "non"
+    assert " à " in sources["Date d'exécution"] and "T" not in sources["Date d'exécution"]
