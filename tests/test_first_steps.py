@@ -130,3 +130,37 @@ def test_every_table_a_person_opens_is_in_french(tmp_path, capsys):
     assert "False" not in sources.to_string() and "{" not in sources.to_string()
     assert sources["Paramètre : géocodage en ligne"] == "non"
     assert " à " in sources["Date d'exécution"] and "T" not in sources["Date d'exécution"]
+
+
+def test_the_web_review_lists_the_sites_left_offline(tmp_path, isolated_cache):
+    """« Lancer sans géocoder »: the review page lists every site without a place, with
+    its address and why; a point placed there locates it at the next run."""
+    from tests.test_web import TABLE, new_study
+    from tests.web import WebServer
+
+    server = WebServer(tmp_path / "etudes", isolated_cache)
+    try:
+        client = server.session()
+        slug, _ = new_study(client, "hors ligne", TABLE.encode())
+        page = client.page(f"/etudes/{slug}/parametres").text
+        assert 'name="en_ligne" value="oui" checked' in page  # new studies: online
+        client.post_form(f"/etudes/{slug}/parametres", {
+            "source": "bundled-2024", "distance": "300", "score": "0.6", "format": "A4",
+            "en_ligne": "oui", "action": "lancer_hors_ligne"})
+        state = client.wait(slug)
+        assert state["etat"] == "termine" and state["a_verifier"] == 6
+        page = client.page(f"/etudes/{slug}/relecture").text
+        assert "6 sites à vérifier ou à placer" in page
+        assert page.count("géocodage en ligne désactivé") == 6
+        assert "12 Rue Imaginaire des Essais 33000 Bordeaux" in page
+        r = client.post_form(f"/etudes/{slug}/relecture", {
+            "cle": "R3", "action": "placer", "latitude": "44.8378", "longitude": "-0.5792"})
+        assert "Point placé" in r.text
+        client.post_form(f"/etudes/{slug}/lancer")
+        assert client.wait(slug)["a_verifier"] == 5
+        sites = pd.read_excel(server.root / slug / "resultats" / "rapport.xlsx", dtype=str)
+        placed = sites.set_index("id_initiative").loc["R3"]
+        assert placed["Relation aux QPV"] != "non localisée"
+        assert placed["Géocodage : statut"] == "corrigée"
+    finally:
+        server.stop()
