@@ -31,8 +31,10 @@ def site_table(run: StudyResult, suffix: str) -> pd.DataFrame:
 
 
 def _numeric_columns(run: StudyResult) -> list[str]:
+    """The user's columns written as numbers: coordinates, radius, indicators."""
     initiatives = run.initiatives
-    return [c for c in (*(initiatives.coordinate_columns or ()), initiatives.radius_column) if c]
+    return [c for c in (*(initiatives.coordinate_columns or ()), initiatives.radius_column,
+                        *run.detection.indicators) if c]
 
 
 def write_outputs(run: StudyResult) -> None:

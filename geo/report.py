@@ -30,9 +30,7 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
     sites = pd.DataFrame(result.sites.drop(columns=result.sites.geometry.name))
     for column in numeric or []:
         if column in sites:
-            text = sites[column].astype(object).where(sites[column].notna(), "").astype(str)
-            sites[column] = pd.to_numeric(text.str.replace(",", ".").str.strip(),
-                                          errors="coerce")
+            sites[column] = numbers_kept(sites[column])
     sites = french(sites, "sites")
     per_qpv = french(result.per_qpv, "par_quartier")
     per_territory = french(result.per_territory, "par_territoire")
@@ -86,6 +84,22 @@ def sources_table(info: dict) -> pd.DataFrame:
                        "(géocodage)"),
     ]
     return pd.DataFrame(rows, columns=["Élément", "Valeur"])
+
+
+def numbers_kept(values: pd.Series) -> pd.Series:
+    """Numbers written the French way (``1 234,5``) or not, as numbers; a cell that is no
+    number keeps its text (nothing typed is lost), an empty one stays empty.
+
+    >>> numbers_kept(pd.Series(["1 234,5", "12", "", "12 k€"])).tolist()
+    [1234.5, 12.0, None, '12 k€']
+    """
+    from .vocabulary import parse_numbers
+
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    parsed = parse_numbers(text.str.replace(r"\s", "", regex=True))
+    out = pd.Series(parsed, index=values.index, dtype=object)
+    out[pd.isna(parsed)] = text[pd.isna(parsed)]
+    return out.where(text != "", None)
 
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",

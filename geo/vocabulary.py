@@ -217,11 +217,30 @@ ROLES: tuple[Role, ...] = (
     Role("site_id", "identifiant de site", "identifiant du site",
          ("id_site", "identifiant_site", "site_id", "code_site", "siret")),
 )
-ROLE = {r.key: r for r in ROLES}
+#: Numbers an initiative brings, recognised by name and written as numbers (the impact
+#: tables sum them per quartier).
+INDICATORS: tuple[Role, ...] = (
+    Role("emplois", "emplois", "emplois (personnes ou ETP)",
+         ("emplois", "emploi", "emplois_etp", "nb_emplois", "nombre_d_emplois", "etp", "salaries",
+          "nb_salaries", "nombre_de_salaries", "effectif", "effectifs")),
+    Role("benevoles", "bénévoles", "bénévoles", ("benevoles", "nb_benevoles",
+                                                "nombre_de_benevoles", "volunteers")),
+    Role("beneficiaires", "bénéficiaires", "personnes accompagnées ou touchées",
+         ("beneficiaires", "nb_beneficiaires", "nombre_de_beneficiaires",
+          "personnes_accompagnees", "usagers", "publics_touches")),
+    Role("beneficiaires_qpv", "bénéficiaires habitant un QPV", "bénéficiaires habitant un "
+         "quartier prioritaire", ("beneficiaires_qpv", "habitants_qpv",
+                                  "beneficiaires_en_qpv", "publics_qpv")),
+    Role("chiffre_affaires", "chiffre d'affaires (€)", "chiffre d'affaires en euros",
+         ("chiffre_affaires", "chiffre_d_affaires", "ca", "ca_euros")),
+    Role("budget", "budget (€)", "budget en euros", ("budget", "budget_annuel",
+                                                     "budget_euros")),
+)
+ROLE = {r.key: r for r in (*ROLES, *INDICATORS)}
 #: Usual names of each column role, compared after :func:`normal_name`.
-ALIASES: dict[str, tuple[str, ...]] = {r.key: r.aliases for r in ROLES}
+ALIASES: dict[str, tuple[str, ...]] = {r.key: r.aliases for r in ROLE.values()}
 #: French names of the roles, for messages and the detection report.
-ROLE_FR = {r.key: r.label for r in ROLES}
+ROLE_FR = {r.key: r.label for r in ROLE.values()}
 #: ``[colonnes]`` key of each role the study file can set.
 COLUMN_KEYS = {r.key: r.study_key for r in ROLES if r.study_key}
 #: The CLI option of each role the command line can set.
@@ -268,11 +287,17 @@ class Columns:
 @dataclass
 class Detection:
     """The columns found in a table, and how: ``report`` is one French line per decision;
-    ``found`` maps every role found (the address parts too) to its column."""
+    ``found`` maps every role found (the address parts and the indicators too) to its
+    column."""
 
     columns: Columns
     report: list[str] = field(default_factory=list)
     found: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def indicators(self) -> list[str]:
+        """The indicator columns (:data:`INDICATORS`), in the table's words."""
+        return [self.found[r.key] for r in INDICATORS if r.key in self.found]
 
     def as_dict(self) -> dict:
         """The detected columns, for the provenance."""
@@ -374,8 +399,9 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     if given.address:
         out.address = [named("address", c) for c in given.address]
     for role in ("id", "name", "theme", "served", "radius", "website", *ADDRESS_PARTS,
-                 "citycode", "site_id"):
-        if role not in found and (column := find_column(columns, role)):
+                 "citycode", "site_id", *(r.key for r in INDICATORS)):
+        if role not in found and (column := find_column(columns, role)) \
+                and column not in found.values():
             found[role], why[role] = column, "reconnue à son nom"
 
     lon, lat = named("lon", given.lon), named("lat", given.lat)
@@ -431,6 +457,9 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
             report.append("adresse : " + ", ".join(
                 f"« {c} » ({ROLE_FR[role_of[c]]}, {why[role_of[c]].split(' ', 1)[1]})"
                 if c in role_of else f"« {c} »" for c in out.address))
+    shown = [f"« {found[r.key]} » ({r.label})" for r in INDICATORS if r.key in found]
+    if shown:
+        report.append("indicateurs : " + ", ".join(shown))
     return Detection(out, report, found)
 
 

@@ -224,3 +224,25 @@ def test_a_sirene_extract_runs_with_no_option(tmp_path, capsys):
     assert "Lambert-93" in printed and "« denominationUniteLegale »" in printed
     page = out.read_text(encoding="utf-8")
     assert "EMMAUS SOLIDARITE" in page and "Site 1" not in page
+
+
+def test_indicators_are_recognised_and_written_as_numbers(tmp_path, capsys):
+    import openpyxl
+
+    table = pd.DataFrame({"nom": ["A", "B", "C"], "Emplois (ETP)": ["1 234,5", "", "3"],
+                          "Bénévoles": ["12", "4", "n.c."],
+                          "latitude": ["48.9362", "44.8378", "45.7676"],
+                          "longitude": ["2.3596", "-0.5792", "4.8812"]})
+    path = tmp_path / "t.csv"
+    table.to_csv(path, sep=";", index=False)
+    d = detect_columns(table)
+    assert d.indicators == ["Emplois (ETP)", "Bénévoles"]
+    assert any(line.startswith("indicateurs :") for line in d.report)
+    out = tmp_path / "sites.xlsx"
+    assert cli.main(["link", str(path), "-o", str(out)]) == 0
+    sheet = openpyxl.load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    jobs = [sheet.cell(r, header.index("Emplois (ETP)") + 1).value for r in (2, 3, 4)]
+    volunteers = [sheet.cell(r, header.index("Bénévoles") + 1).value for r in (2, 3, 4)]
+    assert jobs == [1234.5, None, 3]  # blanks stay blank, never 0
+    assert volunteers == [12, 4, "n.c."]  # what is no number keeps its text
