@@ -131,7 +131,7 @@ class Role:
 #: Transiscope, schema.org, INSEE's SIRENE, the RNA of associations, the inclusion
 #: platforms, the BAN geocoder's ``result_*``) and everyday French headers.
 ROLES: tuple[Role, ...] = (
-    Role("id", "identifiant d'initiative", "identifiant de l'initiative (plusieurs sites "
+    Role("id", "identifiant de l'initiative", "identifiant de l'initiative (plusieurs sites "
          "peuvent le partager)",
          ("id_initiative", "identifiant", "initiative_id", "id", "identifiant_initiative",
           "id_structure", "identifiant_structure", "siren", "id_rna", "numero_rna"),
@@ -150,14 +150,14 @@ ROLES: tuple[Role, ...] = (
           "type", "kind", "typologie", "type_de_structure", "type_structure",
           "action_menee", "actions_menees", "taxonomy", "famille"),
          "theme", "--theme-column", True),
-    Role("lon", "longitude", "longitude en degrés, ou X en mètres Lambert-93",
+    Role("lon", "longitude (ou X)", "longitude en degrés, ou X en mètres Lambert-93",
          ("longitude", "lon", "lng", "long", "x", "longitude_wgs84", "lon_wgs84",
           "coord_lon", "coord_lng", "coord_long", "coord_longitude", "coord_x", "gps_lon",
           "gps_lng", "gps_longitude", "longitude_gps", "geo_lon", "geo_lng",
           "geo_longitude", "x_longitude", "longitud", "xlong", "x_l93", "x_lambert93",
           "coordonnee_x", "coordonnees_x", "result_longitude"),
          "longitude", "--lon-column", True),
-    Role("lat", "latitude", "latitude en degrés, ou Y en mètres Lambert-93",
+    Role("lat", "latitude (ou Y)", "latitude en degrés, ou Y en mètres Lambert-93",
          ("latitude", "lat", "lattitude", "latitud", "y", "latitude_wgs84", "lat_wgs84",
           "coord_lat", "coord_latitude", "coord_y", "gps_lat", "gps_latitude",
           "latitude_gps", "geo_lat", "geo_latitude", "y_latitude", "ylat", "y_l93",

@@ -150,7 +150,7 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     # the page's report after the corrections
     sites = pd.read_excel(report, sheet_name="Initiatives", dtype=str).set_index(
         "id_initiative")
-    assert sites.loc["R3", "Géocodage : statut"] == "corrige"
+    assert sites.loc["R3", "Géocodage : statut"] == "corrigée"
     assert sites.loc["R4", "QPV d'implantation (code)"] == "QN09340I"
     assert sites.loc["R2", "QPV d'implantation (code)"] == "QN09338M"
 
