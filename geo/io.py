@@ -259,7 +259,7 @@ def inert(frame: pd.DataFrame) -> pd.DataFrame:
         column = out.iloc[:, i]
         if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
             continue
-        first = column.astype(object).map(lambda v: v[:1] if isinstance(v, str) else "")
+        first = column.astype(str).str[:1]  # numbers and blanks never start a formula
         risky = first.isin(_FORMULA_START)
         if not risky.any():
             continue

@@ -126,7 +126,7 @@ def plain(value) -> str:
     columns as « rôle : colonne ».
 
     >>> plain(False), plain(300.0), plain({"lon": "x", "address": ["a", "b"]})
-    ('non', '300', 'longitude : « x » ; adresse : « a », « b »')
+    ('non', '300', 'longitude (ou X) : « x » ; adresse : « a », « b »')
     """
     if value is None:
         return ""
