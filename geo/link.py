@@ -53,6 +53,12 @@ def _pairs(site=(), qpv=(), distance=None) -> pd.DataFrame:
     return frame
 
 
+def _ordered(parts: list[pd.DataFrame], by: list[str], **empty) -> pd.DataFrame:
+    """The pairs of every territory, in a stable order that no spatial index decides."""
+    frame = pd.concat([_pairs(**empty), *parts], ignore_index=True)
+    return frame.sort_values(by, kind="stable", ignore_index=True)
+
+
 def link_points(
     points: gpd.GeoSeries | np.ndarray,
     qpv: gpd.GeoDataFrame,
@@ -76,6 +82,11 @@ def link_points(
         returned in ``within_radius``.
     nearest
         Also find the nearest QPV of every point (``False``: ``nearest_qpv`` stays -1).
+
+    The rule on shared boundaries and overlaps: a point is implanted in **every** quartier
+    that contains it (a point on a boundary is inside), listed in the order of ``qpv``;
+    nearby quartiers are listed by distance, then in that order. Every path (whole table,
+    chunks, workers, Dask) gets the same pairs in the same order.
     """
     geoms = np.asarray(points.values if hasattr(points, "values") else points, dtype=object)
     n = len(geoms)
@@ -118,9 +129,9 @@ def link_points(
                 d = shapely.distance(pts[with_r][hit[0]], polys[hit[1]])
                 within.append(_pairs(sites[with_r][hit[0]], polys_at[hit[1]], d))
     return Links(
-        implanted=pd.concat([_pairs(), *implanted], ignore_index=True),
-        nearby=pd.concat([_pairs(distance=[]), *nearby], ignore_index=True),
-        within_radius=pd.concat([_pairs(distance=[]), *within], ignore_index=True),
+        implanted=_ordered(implanted, ["site", "qpv"]),
+        nearby=_ordered(nearby, ["site", "distance_m", "qpv"], distance=[]),
+        within_radius=_ordered(within, ["site", "distance_m", "qpv"], distance=[]),
         nearest_qpv=nearest_qpv,
         nearest_distance=nearest_distance,
     )

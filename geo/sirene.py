@@ -332,18 +332,21 @@ def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: se
 def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
     implanted, ess = placed.implanted, m["ess"]
     near_rows, near_qpv = placed.near_rows, placed.near_qpv
-    totals.add("etablissements_actifs_implantes", implanted)
-    totals.add("etablissements_ess_implantes", np.where(ess, implanted, -1))
+    # an establishment on a shared boundary or in an overlap counts in every quartier that
+    # contains it, as in the studies' per-quartier tables
+    in_rows, in_qpv = placed.inside_rows, placed.inside_qpv
+    totals.add("etablissements_actifs_implantes", in_qpv)
+    totals.add("etablissements_ess_implantes", in_qpv[ess[in_rows]])
     near_ess = ess[near_rows]
     totals.add("etablissements_ess_proximite", near_qpv[near_ess])
     for f, family in enumerate(FAMILIES):
         rows = ess & (m["family"] == f)
-        totals.add(f"implantes_{family}", np.where(rows, implanted, -1))
+        totals.add(f"implantes_{family}", in_qpv[rows[in_rows]])
         totals.add(f"proximite_{family}", near_qpv[rows[near_rows]])
     for s, section in enumerate(SECTIONS):
         rows = ess & (m["section"] == s)
         if rows.any():
-            totals.add(f"implantes_naf_{section}", np.where(rows, implanted, -1))
+            totals.add(f"implantes_naf_{section}", in_qpv[rows[in_rows]])
             totals.add(f"proximite_naf_{section}", near_qpv[rows[near_rows]])
     located = np.isfinite(m["lon"])
     nearby_any = np.zeros(len(ess), dtype=bool)

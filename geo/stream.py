@@ -291,15 +291,19 @@ def epsg_codes(values: pd.Series, *, path: str = "", first_row: int = 2) -> np.n
 
 @dataclass
 class Placed:
-    """Where the points of one chunk stand: the QPV they are in (position, -1 if none), the
-    QPV within the distance outside which they stand (pairs of row and QPV positions), and
-    the distance to the nearest QPV (metres, NaN when not located)."""
+    """Where the points of one chunk stand: the first QPV they are in (position, -1 if
+    none) and every one (pairs of row and QPV positions, on shared boundaries and in
+    overlaps), the QPV within the distance outside which they stand (pairs, by distance),
+    and the distance to the nearest QPV (metres, NaN when not located). Pairs come in the
+    order of :func:`geo.link.link_points`."""
 
     implanted: np.ndarray
     near_rows: np.ndarray
     near_qpv: np.ndarray
     nearest: np.ndarray
     nearest_distance: np.ndarray
+    inside_rows: np.ndarray
+    inside_qpv: np.ndarray
 
 
 _QPV = None
@@ -319,11 +323,12 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     points[located] = shapely.points(lon[located], lat[located])
     links = link_points(points, qpv, distance=distance, nearest=nearest)
     implanted = np.full(len(lon), -1, dtype=np.int32)
-    pairs = links.implanted.sort_values("qpv", kind="stable").drop_duplicates("site")
-    implanted[pairs["site"].to_numpy()] = pairs["qpv"].to_numpy()
+    first = links.implanted.drop_duplicates("site")
+    implanted[first["site"].to_numpy()] = first["qpv"].to_numpy()
     return Placed(implanted, links.nearby["site"].to_numpy(np.int64),
                   links.nearby["qpv"].to_numpy(np.int32), links.nearest_qpv.astype(np.int32),
-                  links.nearest_distance)
+                  links.nearest_distance, links.implanted["site"].to_numpy(np.int64),
+                  links.implanted["qpv"].to_numpy(np.int32))
 
 
 def _place_job(args) -> Placed:
@@ -513,18 +518,16 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
             chunk = pending.popleft()
             n = len(chunk)
             implanted = placed.implanted
-            near = pd.Series(codes[placed.near_qpv]).groupby(placed.near_rows).agg(";".join)
-            nearby = np.full(n, "", dtype=object)
-            nearby[near.index.to_numpy()] = near.to_numpy()
+            nearby = _joined(codes[placed.near_qpv], placed.near_rows, n)
             located = np.isfinite(placed.nearest_distance) | (implanted >= 0)
             relation = np.where(implanted >= 0, Relation.IMPLANTED.value, np.where(
                 nearby != "", Relation.NEARBY.value, np.where(
                     located, Relation.NONE.value, Relation.NOT_LOCATED.value)))
-            inside = implanted >= 0
             nearest = placed.nearest
             chunk = chunk.assign(
-                code_qp=np.where(inside, codes[np.maximum(implanted, 0)], ""),
-                nom_qp=np.where(inside, names[np.maximum(implanted, 0)], ""),
+                # every quartier that contains the point, as the whole-table path says
+                code_qp=_joined(codes[placed.inside_qpv], placed.inside_rows, n),
+                nom_qp=_joined(names[placed.inside_qpv], placed.inside_rows, n),
                 relation=relation,
                 distance_m=np.where(np.isfinite(placed.nearest_distance),
                                     np.round(placed.nearest_distance), np.nan),
@@ -536,6 +539,17 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
             if progress:
                 progress(n)
     return rows
+
+
+def _joined(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """``values`` joined with ``;`` per row (in their order), ``""`` for rows with none."""
+    from .link import _join_by
+
+    out = np.full(n, "", dtype=object)
+    if len(rows):
+        joined = _join_by(rows, values)
+        out[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy()
+    return out
 
 
 def _epsg_of(crs: str) -> int:

@@ -69,3 +69,51 @@ def test_per_row_projection_and_refusals(tmp_path, capsys):
                      "--crs-column", "epsg", "--per-qpv", str(tmp_path / "q.csv")])
     assert code == 2 and "retirez --per-qpv" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
+
+
+def hard_points(qpv, n: int = 12) -> pd.DataFrame:
+    """Points on the shared boundary of two quartiers and inside the overlap of two rounded
+    polygons (the bundled coordinates are rounded to ~11 m), taken from the real QPV."""
+    import shapely
+
+    geoms = qpv.geometry.values
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    a, b = a[a < b], b[a < b]
+    shared = shapely.intersection(geoms[a], geoms[b])
+    points = shapely.point_on_surface(shared)
+    overlap = shapely.area(shared) > 0
+    pick = np.r_[np.flatnonzero(overlap)[: n // 2], np.flatnonzero(~overlap)[: n // 2]]
+    return pd.DataFrame({"id": [f"H{i}" for i in range(len(pick))],
+                         "lon": shapely.get_x(points[pick]),
+                         "lat": shapely.get_y(points[pick])})
+
+
+def test_every_path_agrees_on_shared_boundaries_and_overlaps(tmp_path, capsys):
+    """One rule: a point is in every quartier that contains it, in the order of the QPV
+    table; the whole-table path, the streamed one and the panorama's engine agree."""
+    from geo.link import link_points
+    from geo.stream import place
+
+    qpv = load_qpv()
+    table = hard_points(qpv)
+    path = tmp_path / "durs.csv"
+    table.to_csv(path, sep=";", index=False)
+    assert cli.main(["link", str(path), "-o", str(tmp_path / "whole.csv")]) == 0
+    assert cli.main(["link", str(path), "-o", str(tmp_path / "flux.csv"), "--flux",
+                     "--coeurs", "2"]) == 0
+    capsys.readouterr()
+    whole, flux = read_output(tmp_path / "whole.csv"), read_output(tmp_path / "flux.csv")
+    for column in ("code_qp", "nom_qp", "relation", "qpv_nearby", "nearest_code_qp"):
+        assert list(whole[column]) == list(flux[column]), column
+    several = whole["code_qp"].str.contains(";")
+    assert several.sum() >= 3  # the hard points are in two quartiers at once
+    codes = whole.loc[several, "code_qp"].str.split(";")
+    order = {c: i for i, c in enumerate(qpv["code_qp"])}
+    assert all([order[c] for c in cs] == sorted(order[c] for c in cs) for cs in codes)
+    # the panorama's engine counts each establishment in every quartier that holds it
+    placed = place(table["lon"].to_numpy(), table["lat"].to_numpy(), qpv)
+    import shapely
+
+    links = link_points(shapely.points(table["lon"], table["lat"]), qpv)
+    assert list(placed.inside_rows) == list(links.implanted["site"])
+    assert list(placed.inside_qpv) == list(links.implanted["qpv"])
