@@ -397,18 +397,24 @@ def _check_duplicates(result: Initiatives) -> None:
                     result.row_number(i), site_column, f"identifiant de site « {value} » en "
                     f"double (déjà ligne {result.row_number(first_row[value])})"))
             first_row.setdefault(value, i)
+    # identical rows, found by hashing each row (no string built per row)
     key_columns = [c for c in sites.columns if c != "geometry"]
     values = sites[key_columns].astype(object)
-    keys = values.where(values.notna(), "").astype(str).agg("\u241f".join, axis=1)
-    keys = keys + "\u241f" + sites.geometry.to_wkt().fillna("")
-    first_seen: dict[str, int] = {}
-    for i, key in enumerate(keys):
-        if key in first_seen:
+    frame = values.where(values.notna(), "").astype(str)
+    frame["\u241f"] = shapely.to_wkb(sites.geometry.values, hex=True)
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    twice = pd.Series(hashes).duplicated(keep="first").to_numpy()
+    if not twice.any():
+        return
+    first_of = {}
+    for i, h in enumerate(hashes):
+        first_of.setdefault(h, i)
+    for i in np.flatnonzero(twice):
+        first = first_of[hashes[i]]
+        if frame.iloc[i].equals(frame.iloc[first]):  # a hash collision is no duplicate
             result.issues.append(Issue(
                 result.row_number(i), result.id_column,
-                f"ligne identique à la ligne {result.row_number(first_seen[key])} (doublon ?)"))
-        else:
-            first_seen[key] = i
+                f"ligne identique à la ligne {result.row_number(first)} (doublon ?)"))
 
 
 def initiative_ids(initiatives: Initiatives) -> pd.Series:
