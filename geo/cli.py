@@ -173,15 +173,5 @@ def _show_own_warning(message, category, filename, lineno, file=None, line=None)
         _show_warning(message, category, filename, lineno, file, line)
 
 
-def say(text: str = "") -> None:
-    """Print a line of the command's summary."""
-    print(text)
-
-
-def wrote(path: str | Path, what: str) -> None:
-    """Name a file the command wrote."""
-    say(f"  écrit : {path} ({what})")
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

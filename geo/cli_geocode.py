@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .cli import say, wrote
+from ._console import say, wrote
 from .vocabulary import DEFAULT_CHUNK, DEFAULT_GEOCODER_URL, DEFAULT_MIN_SCORE, GeocodeStatus
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli import say, wrote
+from ._console import say, wrote
 from .cli_geocode import add_geocoder_options, add_role_options, print_geocode_summary
 from .cli_qpv import SOURCE_HELP
 from .vocabulary import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._console import say, wrote
 from ._errors import InputError
-from .cli import say, wrote
 from .vocabulary import DEFAULT_SOURCE, QPV_SOURCE_KEYS
 
 SOURCE_HELP = (

@@ -9,8 +9,8 @@ import threading
 import webbrowser
 from pathlib import Path
 
+from ._console import say
 from ._errors import EssQpvError
-from .cli import say
 
 PASSWORD_ENV = "ESS_QPV_MOT_DE_PASSE"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

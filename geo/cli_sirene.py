@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .cli import say, wrote
+from ._console import say, wrote
 from .vocabulary import DEFAULT_DISTANCE
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli import say, wrote
+from ._console import say, wrote
 from .cli_link import print_run, run_with_progress
 from .vocabulary import COLUMN_KEYS
 

@@ -23,8 +23,9 @@ from ._errors import InputError
 from ._validate import check_embed_url
 from .area import StudyArea
 from .initiatives import Initiatives, initiatives_from_table, read_table
-from .io import FORMATS, check_outputs
+from .io import check_outputs
 from .link import LinkResult, check_distance, compare, link
+from .outputs import OUTPUTS, write_outputs
 from .vocabulary import (
     DEFAULT_DISTANCE,
     DEFAULT_TITLE,
@@ -36,22 +37,6 @@ from .vocabulary import (
 
 EXAMPLE = "exemple/initiatives.csv"
 DEMO_TITLE = "Exemple fictif – initiatives de l'ESS et quartiers prioritaires"
-
-#: Outputs a study can write: key → (allowed extensions, what it is, in French).
-OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "tableau": (tuple(FORMATS), "tableau enrichi, un site par ligne"),
-    "detail": ((".csv", ".xlsx"), "une ligne par site, quartier et relation"),
-    "par_initiative": ((".csv", ".xlsx"), "une ligne par initiative"),
-    "par_quartier": (tuple(FORMATS), "une ligne par quartier"),
-    "par_territoire": ((".csv", ".xlsx"), "par département et par commune"),
-    "rapport": ((".xlsx",), "rapport Excel"),
-    "carte": ((".html", ".htm"), "carte interactive"),
-    "carte_autonome": ((".html", ".htm"), "carte autonome, sans internet"),
-    "integration": ((".html", ".htm", ".txt"), "extrait <iframe> à intégrer"),
-    "carte_impression": ((".pdf", ".png", ".svg"), "carte à imprimer"),
-    "provenance": ((".json",), "provenance : version, sources, paramètres"),
-    "relecture": ((".csv", ".xlsx"), "adresses à vérifier, modèle du fichier de corrections"),
-}
 
 #: The steps of a run, as reported to ``progress``, with their French labels.
 STEPS = {"lecture": "lecture du tableau", "geocodage": "géocodage des adresses",
@@ -262,8 +247,6 @@ def run_study(study: Study, *, progress: Progress | None = None) -> StudyResult:
     info = provenance(study, qpv, result, detection)
     run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info,
                       review=site_review(initiatives, geocoded))
-    from .outputs import write_outputs
-
     report("ecriture", None)
     write_outputs(run)
     return run
