@@ -222,7 +222,6 @@ def parse_in_worker(path: Path, shown: str, limits: Limits) -> None:
     command = _isolated.command("geo.uploads", str(path.resolve()), str(limits.max_rows))
     try:
         done = subprocess.run(command, capture_output=True, timeout=WORKER_SECONDS,
-                              preexec_fn=_bounded if sys.platform != "win32" else None,
                               env=_isolated.environment(OPENBLAS_NUM_THREADS="1",
                                                         OMP_NUM_THREADS="1"),
                               cwd=_isolated.workdir())
@@ -241,9 +240,13 @@ def parse_in_worker(path: Path, shown: str, limits: Limits) -> None:
         raise InputError(message, path=shown)
 
 
-def _bounded() -> None:  # pragma: no cover - runs in the child before exec
-    import resource
-
+def _bounded() -> None:
+    """Cap this process's memory (the worker sets it on itself: a ``preexec_fn`` is not
+    safe in the server's threads)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
 
 
@@ -268,5 +271,6 @@ def _read(path: str, max_rows: int) -> dict:
 if __name__ == "__main__":
     import warnings
 
+    _bounded()
     warnings.simplefilter("ignore")
     print(json.dumps(_read(sys.argv[1], int(sys.argv[2])), ensure_ascii=False))
