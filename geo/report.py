@@ -77,7 +77,7 @@ def sources_table(info: dict) -> pd.DataFrame:
         ("Crédit", info.get("qpv_credit", "")),
     ]
     for key, value in (info.get("parametres") or {}).items():
-        rows.append((f"Paramètre : {key}", plain(value)))
+        rows.append((f"Paramètre : {PARAMETERS.get(key, key)}", plain(value)))
     rows += [
         ("Licence des données publiques", "Licence Ouverte / Etalab 2.0"),
         ("À créditer", "ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale "
@@ -100,6 +100,11 @@ def numbers_kept(values: pd.Series) -> pd.Series:
     out = pd.Series(parsed, index=values.index, dtype=object)
     out[pd.isna(parsed)] = text[pd.isna(parsed)]
     return out.where(text != "", None)
+
+
+#: The run's parameters as the *Sources* sheet names them.
+PARAMETERS = {"initiatives": "tableau des initiatives", "distance_m": "distance de proximité "
+              "(m)", "quartiers": "source des quartiers", "comparaison": "génération comparée"}
 
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
