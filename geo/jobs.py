@@ -249,10 +249,12 @@ def run(folder: Path) -> int:
             warnings.simplefilter("always")
             result = run_study(load_study(folder / STUDY_FILE), progress=progress)
         # our own warnings (French, for the user) reach the page; others only the log
+        ours = Path(__file__).resolve().parent
         for w in caught:
-            own = w.filename and Path(w.filename).resolve().is_relative_to(
-                Path(__file__).resolve().parent)
-            (heard.append(str(w.message)) if own else print(f"warning: {w.message}"))
+            if w.filename and Path(w.filename).resolve().is_relative_to(ours):
+                heard.append(str(w.message))
+            else:
+                print(f"warning: {w.message}")
     except EssQpvError as exc:
         write_state(folder, **{**base, "etat": FAILED, "fin": time.time(), "message": str(exc)})
         return 2
