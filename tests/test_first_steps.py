@@ -132,10 +132,12 @@ def test_every_table_a_person_opens_is_in_french(tmp_path, capsys):
     assert " à " in sources["Date d'exécution"] and "T" not in sources["Date d'exécution"]
 
 
-def test_the_web_review_lists_the_sites_left_offline(tmp_path, isolated_cache):
+def test_the_web_review_lists_the_sites_left_offline(tmp_path, isolated_cache, browser):
     """« Lancer sans géocoder »: the review page lists every site without a place, with
     its address and why; a point placed there locates it at the next run."""
-    from tests.test_web import TABLE, new_study
+    import json
+
+    from tests.test_web import TABLE, Flow, new_study
     from tests.web import WebServer
 
     server = WebServer(tmp_path / "etudes", isolated_cache)
@@ -162,5 +164,19 @@ def test_the_web_review_lists_the_sites_left_offline(tmp_path, isolated_cache):
         placed = sites.set_index("id_initiative").loc["R3"]
         assert placed["Relation aux QPV"] != "non localisée"
         assert placed["Géocodage : statut"] == "corrigée"
+        # a failed last run: the results say they come from the previous one
+        folder = server.root / slug
+        state = json.loads((folder / ".ess-qpv" / "etat.json").read_text(encoding="utf-8"))
+        state.update(etat="erreur", message="le géocodeur ne répond pas")
+        (folder / ".ess-qpv" / "etat.json").write_text(json.dumps(state), encoding="utf-8")
+        # the pages this changed, read by the accessibility checkers
+        flow = Flow(browser, server.url)
+        for name, path in (("parametres", "parametres"), ("relecture", "relecture"),
+                           ("resultats", "resultats")):
+            flow.page.goto(f"{server.url}/etudes/{slug}/{path}")
+            flow.check(name)
+        assert "analyse précédente" in flow.page.content()
+        assert {k: v for k, v in flow.violations.items() if v} == {}
+        flow.context.close()
     finally:
         server.stop()
