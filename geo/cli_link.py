@@ -30,6 +30,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("lecture des initiatives (colonnes reconnues à leur nom "
                                       "ou à leur contenu sinon)")
     add_role_options(group, INPUT_ROLES)
+    group.add_argument("--indicateur", dest="indicators", action="append", metavar="COLONNE",
+                       help="colonne de nombres à additionner par quartier (emplois, "
+                            "bénévoles… ; répétable), en plus de celles reconnues à leur nom")
     group.add_argument("--sheet", help="feuille à lire dans un classeur Excel")
     group.add_argument("--geocode", action="store_true",
                        help="géocoder en ligne les lignes qui ont une adresse et pas de "
@@ -38,7 +41,8 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 #: The column roles set by the input options (the address ones go with geocoding).
-INPUT_ROLES = ("lon", "lat", "crs", "id", "name", "theme", "served", "radius", "website")
+INPUT_ROLES = ("lon", "lat", "crs", "id", "name", "theme", "served", "radius", "website",
+               "year", "end_year")
 
 
 def columns_from_args(args: argparse.Namespace) -> Columns:
@@ -49,7 +53,7 @@ def columns_from_args(args: argparse.Namespace) -> Columns:
               for role, flag in ROLE_FLAGS.items()}
     if values["address"]:
         values["address"] = [c.strip() for c in values["address"].split(",") if c.strip()]
-    return Columns(**values)
+    return Columns(**values, indicators=getattr(args, "indicators", None))
 
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +68,12 @@ def add_qpv_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--compare", metavar="SOURCE",
                        help="autre génération à comparer, par exemple 2015 "
                             "(ou bundled-2015-occitanie, hors ligne)")
+    group.add_argument("--chiffres-cles", dest="key_figures", metavar="FICHIER",
+                       help="chiffres clés INSEE par quartier (.csv, .xlsx : codes QN…/QP… et "
+                            "population) pour la population et les taux pour 1 000 habitants")
+    group.add_argument("--source-chiffres-cles", dest="key_figures_source", metavar="TEXTE",
+                       help="source et date de ces chiffres, par exemple « INSEE, "
+                            "recensement 2020 »")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -129,6 +139,12 @@ def register(commands: argparse._SubParsersAction) -> None:
                           "département)")
     out.add_argument("--no-cluster", "--sans-regroupement", dest="cluster",
                      action="store_false", help="ne pas regrouper les marqueurs proches")
+    out.add_argument("--taille", dest="size_by", metavar="INDICATEUR",
+                     help="symboles proportionnels : la surface de chaque marqueur suit cet "
+                          "indicateur (colonne de nombres, par exemple emplois)")
+    out.add_argument("--periodes", dest="periods", metavar="ANNEES",
+                     help="carte à imprimer en petits multiples : un panneau par année, même "
+                          "cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)")
     parser.set_defaults(run=run_link, outputs={
         "carte": "output", "carte_autonome": "self_contained", "integration": "embed",
         "carte_impression": "print_path"})
@@ -138,6 +154,8 @@ def study_of(args: argparse.Namespace):
     """The :class:`~geo.study.Study` that the options describe."""
     from .area import StudyArea
     from .study import Geocoding, Study
+    from .studyfile import periods
+
     outputs = {key: getattr(args, option) for key, option in args.outputs.items()}
     if outputs.get("carte_autonome") == "":  # --self-contained without a name
         page = Path(args.output)
@@ -154,7 +172,11 @@ def study_of(args: argparse.Namespace):
         title=getattr(args, "title", DEFAULT_TITLE),
         paper=getattr(args, "paper", "A4"), landscape=not getattr(args, "portrait", False),
         atlas=getattr(args, "atlas", False),
-        cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None))
+        cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None),
+        size_by=getattr(args, "size_by", None),
+        periods=periods(getattr(args, "periods", None) or ""),
+        key_figures=Path(args.key_figures) if args.key_figures else None,
+        key_figures_source=args.key_figures_source)
 
 
 def run_link(args: argparse.Namespace) -> int:

@@ -15,6 +15,8 @@ STUDY_KEYS = {
     "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
     "commune": "[quartiers] communes", "source": "[quartiers] source",
     "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
+    "indicators": "[indicateurs] colonnes", "size_by": "[indicateurs] taille_symboles",
+    "periods": "[sorties] periodes", "chiffres_cles": "[quartiers] chiffres_cles",
     **{key: f"[sorties] {key}" for key in (
         "tableau", "detail", "par_initiative", "par_quartier", "par_territoire", "rapport",
         "carte", "carte_autonome", "integration", "carte_impression", "provenance",

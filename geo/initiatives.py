@@ -19,6 +19,7 @@ import shapely
 from pyproj import Transformer
 
 from ._errors import InputError
+from .indicators import Measures, read_measures
 from .io import uninert
 from .tables import internal
 from .vocabulary import (
@@ -65,6 +66,8 @@ class Initiatives:
     first_row: int = 2
     #: Field separator of a CSV input, reused for CSV outputs.
     separator: str = ","
+    #: Indicators and years of each site (:func:`geo.indicators.read_measures`).
+    measures: Measures | None = None
 
     def row_number(self, index: int) -> int:
         """Return the row number the user sees for a position in :attr:`sites`."""
@@ -240,6 +243,7 @@ def initiatives_from_table(
     separator: str = ",",
     columns: Columns | None = None,
     detection: Detection | None = None,
+    measures: Measures | None = None,
 ) -> Initiatives:
     """Turn a table of initiative sites into points (EPSG:4326), keeping every row.
 
@@ -258,17 +262,23 @@ def initiatives_from_table(
         coordinate columns (default EPSG:4326 degrees, e.g. ``2154`` for Lambert-93 metres).
     detection
         A detection already made on this table (the study passes the one it reported).
+    measures
+        The indicators and years already read from this table (else read here; a cell that
+        is no number or year is an :class:`InputError`).
     """
     path_s = str(path)
     table = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
     detection = detection or detect_columns(table, columns, path=path_s)
+    if measures is None:
+        measures = read_measures(table, detection, path=Path(path_s).name,
+                                 first_row=first_row)
     found = detection.columns
     result = Initiatives(
         sites=None, path=path_s, first_row=first_row,  # type: ignore[arg-type]
         separator=separator, id_column=found.id, theme_column=found.theme,
         served_column=found.served, radius_column=found.radius, name_column=found.name,
         website_column=found.website, address_columns=list(found.address or []),
-        detection=list(detection.report))
+        detection=list(detection.report), measures=measures)
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
         lon, lat = _points_of_geometry(table, result)
         attributes = pd.DataFrame(table.drop(columns=table.geometry.name))

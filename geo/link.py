@@ -602,7 +602,7 @@ def _territory_table(qpv: gpd.GeoDataFrame, long: pd.DataFrame) -> pd.DataFrame:
         keys = qpv[key].str.split(";").explode()
         keys = keys[keys != ""]
         q2k = pd.DataFrame({"_qpv": keys.index, "code": keys.to_numpy()})
-        names = _territory_names(qpv, level)
+        names = territory_names(qpv, level)
         table = q2k.groupby("code").size().rename("n_qpv").to_frame()
         joined = pairs.merge(q2k, on="_qpv")
         with_any = joined.groupby("code")["_qpv"].nunique()
@@ -619,7 +619,7 @@ def _territory_table(qpv: gpd.GeoDataFrame, long: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(levels, ignore_index=True)
 
 
-def _territory_names(qpv: gpd.GeoDataFrame, level: str) -> dict[str, str]:
+def territory_names(qpv: gpd.GeoDataFrame, level: str) -> dict[str, str]:
     if level == "departement":
         return {d: DEPARTEMENTS.get(d, "") for d in qpv["insee_dep"]}
     names: dict[str, str] = {}

@@ -54,7 +54,7 @@ def _numeric_columns(run: StudyResult) -> list[str]:
     """The user's columns written as numbers: coordinates, radius, indicators."""
     initiatives = run.initiatives
     return [c for c in (*(initiatives.coordinate_columns or ()), initiatives.radius_column,
-                        *run.detection.indicators) if c]
+                        *initiatives.measures.columns) if c]
 
 
 def write_outputs(run: StudyResult) -> None:
@@ -101,7 +101,7 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
         from .report import write_report
 
         write_report(out["rapport"], result, review=run.review, sources=run.provenance,
-                     numeric=_numeric_columns(run))
+                     numeric=_numeric_columns(run), impact=run.impact, years=run.years)
         done("rapport", out["rapport"])
     if out.keys() & {"carte", "carte_autonome", "integration", "carte_impression"}:
         _write_maps(run, out, done)

@@ -1,8 +1,11 @@
 """The study's Excel report: French sheets and headers, numbers as numbers, text as text.
 
 Sheets: *Initiatives* (one row per site, enriched), *Par quartier*, *Par territoire*,
-*À vérifier* (geocoding review and sites that could not be placed) and *Sources* (data,
-dates, licences, parameters).
+*Impact* (indicators summed per quartier, commune, département and in all, population and
+rates, with the counting rule in notes under the table; when the study has indicators or
+population), *Par année* (how the initiatives spread; when it has years), *À vérifier*
+(geocoding review and sites that could not be placed) and *Sources* (data, dates,
+licences, parameters).
 """
 
 from __future__ import annotations
@@ -16,17 +19,24 @@ from .link import LinkResult
 from .tables import french
 from .vocabulary import ROLE_FR, VALUE_LABELS
 
-SHEETS = ("Initiatives", "Par quartier", "Par territoire", "À vérifier", "Sources")
+SHEETS = ("Initiatives", "Par quartier", "Par territoire", "Impact", "Par année", "À vérifier",
+          "Sources")
+#: Heading of the notes written under a table.
+NOTES_HEADING = "Notes"
 
 
 def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
-                  sources: dict | None = None, numeric: list[str] | None = None
+                  sources: dict | None = None, numeric: list[str] | None = None,
+                  impact: pd.DataFrame | None = None, years: pd.DataFrame | None = None
                   ) -> dict[str, pd.DataFrame]:
-    """The report's sheets as tables with French headers.
+    """The report's sheets as tables with French headers (*Impact* and *Par année* only
+    when ``impact`` and ``years`` hold rows).
 
-    ``numeric`` names the user's columns to write as numbers (coordinates, radius); the
-    others stay text, so codes keep their leading zeros.
+    ``numeric`` names the user's columns to write as numbers (coordinates, radius,
+    indicators); the others stay text, so codes keep their leading zeros.
     """
+    from .impact import NOTES, french_impact, french_years
+
     sites = pd.DataFrame(result.sites.drop(columns=result.sites.geometry.name))
     for column in numeric or []:
         if column in sites:
@@ -34,13 +44,24 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
     sites = french(sites, "sites")
     per_qpv = french(result.per_qpv, "par_quartier")
     per_territory = french(result.per_territory, "par_territoire")
-    return {
-        "Initiatives": sites,
-        "Par quartier": per_qpv,
-        "Par territoire": per_territory,
-        "À vérifier": to_check(result, review),
-        "Sources": sources_table(sources or {}),
-    }
+    sheets = {"Initiatives": sites, "Par quartier": per_qpv, "Par territoire": per_territory}
+    if impact is not None and len(impact):
+        sheets["Impact"] = with_notes(french_impact(impact), NOTES)
+    if years is not None and len(years):
+        sheets["Par année"] = french_years(years)
+    sheets["À vérifier"] = to_check(result, review)
+    sheets["Sources"] = sources_table(sources or {})
+    return sheets
+
+
+def with_notes(table: pd.DataFrame, notes: tuple[str, ...]) -> pd.DataFrame:
+    """``table`` with an empty row, then :data:`NOTES_HEADING` and one note per row, in
+    its first column (the notes read under the table in Excel)."""
+    first = table.columns[0]
+    lines = ["", NOTES_HEADING, *notes]
+    extra = pd.DataFrame({first: lines}, columns=table.columns).astype(object)
+    extra.loc[0, first] = None
+    return pd.concat([table.astype(object), extra], ignore_index=True)
 
 
 def to_check(result: LinkResult, review: pd.DataFrame | None) -> pd.DataFrame:
@@ -76,6 +97,8 @@ def sources_table(info: dict) -> pd.DataFrame:
         ("Date des contours", info.get("qpv_date", "")),
         ("Crédit", info.get("qpv_credit", "")),
     ]
+    if info.get("population"):
+        rows.append(("Population des quartiers", info["population"]))
     for key, value in (info.get("parametres") or {}).items():
         rows.append((f"Paramètre : {PARAMETERS.get(key, key)}", plain(value)))
     rows += [
@@ -104,7 +127,9 @@ def numbers_kept(values: pd.Series) -> pd.Series:
 
 #: The run's parameters as the *Sources* sheet names them.
 PARAMETERS = {"initiatives": "tableau des initiatives", "distance_m": "distance de proximité "
-              "(m)", "quartiers": "source des quartiers", "comparaison": "génération comparée"}
+              "(m)", "quartiers": "source des quartiers", "comparaison": "génération comparée",
+              "indicateurs": "indicateurs", "taille_symboles": "taille des symboles selon",
+              "periodes": "périodes de la carte à imprimer"}
 
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -151,8 +176,10 @@ def plain_list(value) -> str:
 
 def write_report(path: str | Path, result: LinkResult, *,
                  review: pd.DataFrame | None = None, sources: dict | None = None,
-                 numeric: list[str] | None = None) -> Path:
+                 numeric: list[str] | None = None, impact: pd.DataFrame | None = None,
+                 years: pd.DataFrame | None = None) -> Path:
     """Write the Excel report (see the module docstring for its sheets); ``review``: the
-    study's review (:attr:`geo.study.StudyResult.review`)."""
+    study's review (:attr:`geo.study.StudyResult.review`); ``impact`` and ``years``: its
+    :attr:`~geo.study.StudyResult.impact` and :attr:`~geo.study.StudyResult.years`."""
     return write_workbook(report_tables(result, review=review, sources=sources,
-                                        numeric=numeric), path)
+                                        numeric=numeric, impact=impact, years=years), path)

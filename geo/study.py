@@ -22,6 +22,7 @@ from . import geocode as gc
 from ._errors import InputError
 from ._validate import check_embed_url
 from .area import StudyArea
+from .indicators import read_measures
 from .initiatives import Initiatives, initiatives_from_table, read_table
 from .io import check_outputs
 from .link import LinkResult, check_distance, compare, link
@@ -84,6 +85,13 @@ class Study:
     cluster: bool = True
     embed_url: str | None = None
     folder: Path | None = None
+    #: An indicator column that sizes the markers (proportional symbols).
+    size_by: str | None = None
+    #: Years of the print's panels (small multiples), e.g. ``[2015, 2018, 2021]``.
+    periods: list[int] = field(default_factory=list)
+    #: A table of key figures by quartier (population), and how to credit it.
+    key_figures: Path | None = None
+    key_figures_source: str | None = None
 
 
 @dataclass
@@ -102,6 +110,11 @@ class StudyResult:
     review: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=gc.REVIEW_COLUMNS))
     written: list[tuple[Path, str]] = field(default_factory=list)
+    #: What the initiatives bring, per quartier, commune, département and in all
+    #: (:func:`geo.impact.impact_table`; empty without indicators nor population).
+    impact: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: How they spread, per year (:func:`geo.impact.years_table`; empty without years).
+    years: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------- checks
@@ -122,9 +135,17 @@ def check_study(study: Study) -> None:
             raise InputError("l'extrait à intégrer a besoin de l'adresse de la carte : "
                              "demandez aussi la carte interactive, ou donnez son adresse ; "
                              "rien n'a été écrit.", parameters=("embed_url", "carte"))
+    if study.periods and not study.outputs.get("carte_impression"):
+        raise InputError("les périodes sont les panneaux de la carte à imprimer : demandez "
+                         "aussi la carte à imprimer.", parameters=("periods",
+                                                                   "carte_impression"))
+    if study.key_figures and not Path(study.key_figures).is_file():
+        raise InputError("fichier de chiffres clés introuvable.",
+                         path=Path(study.key_figures).name, parameters=("chiffres_cles",))
     sources = [s for s in (study.qpv_source, study.compare) if s and Path(s).exists()]
     check_outputs({OUTPUTS[k][1]: p for k, p in study.outputs.items()},
-                  inputs=[study.initiatives, study.geocoding.corrections, *sources],
+                  inputs=[study.initiatives, study.geocoding.corrections, study.key_figures,
+                          *sources],
                   folder=study.folder)
     for key, path in study.outputs.items():
         allowed, what = OUTPUTS[key]
@@ -146,6 +167,10 @@ def read_sites(study: Study, *, progress: Progress | None = None
     table, first_row, separator = read_table(study.initiatives, sheet=study.sheet)
     path = Path(study.initiatives).name
     detection = detect_columns(table, study.columns, path=path)
+    # Numbers and years are checked before any geocoding: a typo costs no request.
+    measures = read_measures(table, detection, path=path, first_row=first_row)
+    detection.report.extend(measures.report)
+    check_measures(study, measures, path)
     found = detection.columns
     geocoded = None
     g = study.geocoding
@@ -169,7 +194,8 @@ def read_sites(study: Study, *, progress: Progress | None = None
             detection.report.insert(0, f"coordonnées écrites par le géocodage dans « "
                                        f"{found.lon} » / « {found.lat} »")
     initiatives = initiatives_from_table(table, path=path, first_row=first_row,
-                                         separator=separator, detection=detection)
+                                         separator=separator, detection=detection,
+                                         measures=measures)
     if geocoded is not None:
         notes = geocoded.table["geocode_note"].to_numpy()
         for issue in initiatives.issues:
@@ -177,6 +203,19 @@ def read_sites(study: Study, *, progress: Progress | None = None
             if 0 <= i < len(notes) and notes[i] and "manquantes" in issue.message:
                 issue.message = f"{notes[i]} : site non localisé"
     return initiatives, detection, geocoded
+
+
+def check_measures(study: Study, measures, path: str) -> None:
+    """The indicator that sizes the symbols and the print's periods need their columns."""
+    if study.size_by and study.size_by not in measures.columns:
+        raise InputError(f"« {study.size_by} » ne peut pas donner la taille des symboles : ce "
+                         "n'est pas un indicateur du tableau (indicateurs : "
+                         f"{', '.join(measures.columns) or 'aucun'}).", path=path,
+                         parameters=("size_by",))
+    if study.periods and not measures.has_years:
+        raise InputError("les périodes demandent une colonne d'année d'ouverture (annee, "
+                         "annee_ouverture, date_creation…) : aucune n'a été trouvée.",
+                         path=path, parameters=("periods", "year"))
 
 
 def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> pd.DataFrame:
@@ -247,9 +286,30 @@ def run_study(study: Study, *, progress: Progress | None = None) -> StudyResult:
     info = provenance(study, qpv, result, detection)
     run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info,
                       review=site_review(initiatives, geocoded))
+    contributions(run)
     report("ecriture", None)
     write_outputs(run)
     return run
+
+
+def contributions(run: StudyResult) -> None:
+    """Fill ``run.impact`` (what the initiatives bring per quartier) and ``run.years`` (how
+    they spread), left empty when the study has neither indicators, population nor years;
+    name the population's source in the provenance."""
+    from .impact import impact_table, population_for, read_population, years_table
+    from .initiatives import initiative_ids
+
+    study, initiatives = run.study, run.initiatives
+    measures = initiatives.measures
+    given = read_population(study.key_figures, source=study.key_figures_source) \
+        if study.key_figures else None
+    population = population_for(run.qpv, given)
+    ids = initiative_ids(initiatives)
+    if measures.columns or population:
+        run.impact = impact_table(run.result, run.qpv, measures, ids, population=population)
+    run.years = years_table(run.result, run.qpv, measures, ids)
+    if population:
+        run.provenance["population"] = population.source
 
 
 def provenance(study: Study, qpv: gpd.GeoDataFrame, result: LinkResult,
@@ -277,6 +337,9 @@ def provenance(study: Study, qpv: gpd.GeoDataFrame, result: LinkResult,
             "géocodage en ligne": study.geocoding.online,
             "géocodeur": study.geocoding.url,
             "colonnes": detection.as_dict(),
+            **({"indicateurs": detection.indicators} if detection.indicators else {}),
+            **({"taille_symboles": study.size_by} if study.size_by else {}),
+            **({"periodes": ", ".join(map(str, study.periods))} if study.periods else {}),
         },
         "detection": list(detection.report),
     }

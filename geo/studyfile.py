@@ -23,9 +23,11 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "entrees": {"initiatives": (str, None), "feuille": (str, None)},
     "colonnes": {key: (list if role == "address" else str, None)
                  for role, key in COLUMN_KEYS.items()},
+    "indicateurs": {"colonnes": (list, []), "taille_symboles": (str, None)},
     "quartiers": {"source": (str, "bundled-2024"), "comparer": (str, None),
                   "distance_m": (float, DEFAULT_DISTANCE), "departements": (list, []),
-                  "communes": (list, [])},
+                  "communes": (list, []), "chiffres_cles": (str, None),
+                  "chiffres_cles_source": (str, None)},
     "geocodage": {"en_ligne": (bool, False), "url": (str, DEFAULT_URL),
                   "score_minimal": (float, DEFAULT_MIN_SCORE), "corrections": (str, None)},
     "sorties": {"dossier": (str, "resultats"), "tableau": (str, "initiatives_enrichies.csv"),
@@ -34,7 +36,7 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
                 "rapport": (str, "rapport.xlsx"), "carte": (str, "carte.html"),
                 "carte_autonome": (str, "carte-autonome.html"),
                 "carte_impression": (str, "carte.pdf"), "format_impression": (str, "A4"),
-                "atlas": (bool, False),
+                "atlas": (bool, False), "periodes": (list, []),
                 "integration": (str, "carte-iframe.html"),
                 "provenance": (str, "provenance.json"), "relecture": (str, None)},
 }
@@ -101,8 +103,9 @@ def load_study(path: str | Path) -> Study:
                          path=name)
     folder = base / v["sorties"]["dossier"]
     outputs = {key: folder / value for key, value in v["sorties"].items()
-               if key not in ("dossier", "format_impression", "atlas") and value}
+               if key not in ("dossier", "format_impression", "atlas", "periodes") and value}
     c = {role: v["colonnes"][key] for role, key in COLUMN_KEYS.items()}
+    c["indicators"] = [str(x) for x in v["indicateurs"]["colonnes"]] or None
     if c["address"]:
         c["address"] = [str(a) for a in c["address"]]
     if v["sorties"]["format_impression"] not in PAPER_FORMATS:
@@ -122,7 +125,36 @@ def load_study(path: str | Path) -> Study:
         geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
                             corrections=base / g["corrections"] if g["corrections"] else None),
         outputs=outputs, paper=v["sorties"]["format_impression"],
-        atlas=v["sorties"]["atlas"], folder=base)
+        atlas=v["sorties"]["atlas"], folder=base,
+        size_by=v["indicateurs"]["taille_symboles"],
+        periods=periods(v["sorties"]["periodes"], name),
+        key_figures=base / q["chiffres_cles"] if q["chiffres_cles"] else None,
+        key_figures_source=q["chiffres_cles_source"])
+
+
+def periods(values, name: str = "") -> list[int]:
+    """The years of a print in small multiples (``[2015, "2018"]`` or ``"2015,2018"``),
+    checked: whole years, at most :data:`MAX_PERIODS`, in order."""
+    from .indicators import YEARS
+
+    items = values.split(",") if isinstance(values, str) else list(values or [])
+    out = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if not text.isdigit() or not YEARS[0] <= int(text) <= YEARS[1]:
+            raise InputError(f"période « {text} » : une année est attendue (par exemple "
+                             "2015,2018,2021).", path=name or None, parameters=("periods",))
+        out.append(int(text))
+    if len(out) > MAX_PERIODS:
+        raise InputError(f"{len(out)} périodes : {MAX_PERIODS} au plus tiennent sur une page.",
+                         path=name or None, parameters=("periods",))
+    return sorted(set(out))
+
+
+#: Panels of a print in small multiples.
+MAX_PERIODS = 6
 
 
 def read_study_file(path: str | Path) -> dict:

@@ -216,6 +216,17 @@ ROLES: tuple[Role, ...] = (
          "site_web", "--website-column", True),
     Role("site_id", "identifiant de site", "identifiant du site",
          ("id_site", "identifiant_site", "site_id", "code_site", "siret")),
+    Role("year", "année d'ouverture", "année où le site a ouvert (une date complète est lue "
+         "comme son année) : la carte a un choix « Année », le rapport une feuille par année",
+         ("annee", "annee_ouverture", "annee_d_ouverture", "annee_de_creation",
+          "annee_creation", "date_creation", "date_de_creation", "date_ouverture",
+          "date_d_ouverture", "debut", "annee_debut", "year", "start_year",
+          "datecreationetablissement", "date_debut_activite"),
+         "annee", "--year-column", True),
+    Role("end_year", "année de fin", "année où le site a fermé (vide : toujours ouvert)",
+         ("annee_fin", "annee_de_fin", "annee_fermeture", "annee_de_fermeture", "date_fin",
+          "date_de_fin", "date_fermeture", "date_de_fermeture", "fin", "end_year"),
+         "annee_fin", "--end-year-column", True),
 )
 #: Numbers an initiative brings, recognised by name and written as numbers (the impact
 #: tables sum them per quartier).
@@ -236,15 +247,24 @@ INDICATORS: tuple[Role, ...] = (
     Role("budget", "budget (€)", "budget en euros", ("budget", "budget_annuel",
                                                      "budget_euros")),
 )
-ROLE = {r.key: r for r in (*ROLES, *INDICATORS)}
+#: Columns of a table of key figures by quartier (``[quartiers] chiffres_cles``).
+QUARTIER_ROLES: tuple[Role, ...] = (
+    Role("population", "population", "population municipale du quartier",
+         ("pop_mun", "population", "population_municipale", "pop", "pop_qp", "popmun",
+          "nb_habitants", "nombre_d_habitants", "habitants", "pop_muni", "p_pop")),
+)
+ROLE = {r.key: r for r in (*ROLES, *INDICATORS, *QUARTIER_ROLES)}
 #: Usual names of each column role, compared after :func:`normal_name`.
 ALIASES: dict[str, tuple[str, ...]] = {r.key: r.aliases for r in ROLE.values()}
 #: French names of the roles, for messages and the detection report.
-ROLE_FR = {r.key: r.label for r in ROLE.values()}
+ROLE_FR = {**{r.key: r.label for r in ROLE.values()}, "indicators": "indicateur"}
 #: ``[colonnes]`` key of each role the study file can set.
 COLUMN_KEYS = {r.key: r.study_key for r in ROLES if r.study_key}
 #: The CLI option of each role the command line can set.
 ROLE_FLAGS = {r.key: r.flag for r in ROLES if r.flag}
+#: The roles whose column the user may name (study file, CLI, web page), besides the
+#: coordinates and the address.
+NAMED_ROLES = ("id", "name", "theme", "served", "radius", "website", "year", "end_year")
 #: The parts of an address, in the order the registries write them (and the geocoder
 #: reads them): number, repetition, street type, street, postcode, commune.
 ADDRESS_PARTS = ("housenumber", "repetition", "streettype", "street", "postcode", "city")
@@ -282,6 +302,10 @@ class Columns:
     postcode: str | None = None
     citycode: str | None = None
     website: str | None = None
+    year: str | None = None
+    end_year: str | None = None
+    #: Columns declared as indicators, besides those recognised by name.
+    indicators: list[str] | None = None
 
 
 @dataclass
@@ -296,8 +320,10 @@ class Detection:
 
     @property
     def indicators(self) -> list[str]:
-        """The indicator columns (:data:`INDICATORS`), in the table's words."""
-        return [self.found[r.key] for r in INDICATORS if r.key in self.found]
+        """The indicator columns: declared ones, then those recognised by name
+        (:data:`INDICATORS`), in the table's words."""
+        named = [self.found[r.key] for r in INDICATORS if r.key in self.found]
+        return list(dict.fromkeys([*(self.columns.indicators or []), *named]))
 
     def as_dict(self) -> dict:
         """The detected columns, for the provenance."""
@@ -390,18 +416,18 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
                 f"présentes : {', '.join(columns)}.", path=path, parameters=(role,))
         return value
 
-    out = Columns(crs=given.crs)
-    for role in ("id", "theme", "served", "radius", "name", "postcode", "citycode",
-                 "website"):
+    out = Columns(crs=given.crs, indicators=[named("indicators", c) for c in
+                                             given.indicators or []] or None)
+    for role in (*NAMED_ROLES, "postcode", "citycode"):
         setattr(out, role, named(role, getattr(given, role)))
         if getattr(out, role):
             found[role], why[role] = getattr(out, role), "indiquée"
     if given.address:
         out.address = [named("address", c) for c in given.address]
-    for role in ("id", "name", "theme", "served", "radius", "website", *ADDRESS_PARTS,
-                 "citycode", "site_id", *(r.key for r in INDICATORS)):
+    for role in (*NAMED_ROLES, *ADDRESS_PARTS, "citycode", "site_id",
+                 *(r.key for r in INDICATORS)):
         if role not in found and (column := find_column(columns, role)) \
-                and column not in found.values():
+                and column not in found.values() and column not in (out.indicators or ()):
             found[role], why[role] = column, "reconnue à son nom"
 
     lon, lat = named("lon", given.lon), named("lat", given.lat)
@@ -426,7 +452,7 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
                 + ". Indiquez les colonnes de longitude et de latitude.",
                 path=path, parameters=("lon", "lat"))
     _by_content(table, columns, found, why, taken={lon, lat} - {None})
-    for role in ("id", "name", "theme", "served", "radius", "website"):
+    for role in NAMED_ROLES:
         if getattr(out, role) is None and role in found:
             setattr(out, role, found[role])
     if not out.address:
@@ -444,7 +470,7 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
         else:
             report.append(f"coordonnées « {lon} » (longitude) / « {lat} » (latitude) {how}"
                           + (f", système {out.crs}" if out.crs else ""))
-    for role in ("id", "name", "theme", "served", "radius", "website"):
+    for role in NAMED_ROLES:
         if getattr(out, role):
             report.append(f"{ROLE_FR[role]} : « {getattr(out, role)} »"
                           + (f" ({why[role]})" if role in why else ""))
@@ -457,7 +483,8 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
             report.append("adresse : " + ", ".join(
                 f"« {c} » ({ROLE_FR[role_of[c]]}, {why[role_of[c]].split(' ', 1)[1]})"
                 if c in role_of else f"« {c} »" for c in out.address))
-    shown = [f"« {found[r.key]} » ({r.label})" for r in INDICATORS if r.key in found]
+    shown = [f"« {c} » (indiqué)" for c in out.indicators or []] + [
+        f"« {found[r.key]} » ({r.label})" for r in INDICATORS if r.key in found]
     if shown:
         report.append("indicateurs : " + ", ".join(shown))
     return Detection(out, report, found)

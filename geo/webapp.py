@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 from flask import (
     Flask,
@@ -290,6 +291,9 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                     headers=[str(c) for c in table.columns],
                     rows=[[_cell(v) for v in row] for row in head.astype(object).itertuples(
                         index=False)], n_rows=len(table), roles=ROLES, chosen=chosen,
+                    indicators=detection.indicators if detection else (chosen.indicators or []),
+                    size_by=workspace.settings(folder).get("indicateurs", {}).get(
+                        "taille_symboles", ""),
                     report=detection.report if detection else [],
                     error=error or refusal)
 
@@ -297,14 +301,18 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     @editing
     def columns_post(name: str, folder: Path):
         given = Columns(**{role: request.form.get(role) or None for role in ROLES},
-                        address=request.form.getlist("address") or None)
+                        address=request.form.getlist("address") or None,
+                        indicators=request.form.getlist("indicators") or None)
+        size_by = request.form.get("size_by") or None
         with locks[name]:
             table, detection, refusal = workspace.preview(folder, given)
             if refusal:
                 return _columns_page(name, folder, given, refusal, 400)
             data = workspace.settings(folder)
             data["colonnes"] = {COLUMN_KEYS[role]: value for role, value in vars(given).items()
-                                if value}
+                                if value and role in COLUMN_KEYS}
+            data["indicateurs"] = {"colonnes": given.indicators or [],
+                                   **({"taille_symboles": size_by} if size_by else {})}
             try:
                 workspace.save_settings(folder, data)
             except EssQpvError as exc:
@@ -552,14 +560,27 @@ def _state(folder: Path) -> dict:
 
 
 @lru_cache(maxsize=16)
-def _report_tables(path: str, mtime: int) -> dict[str, tuple[list[str], list[list[str]], int]]:
-    """The report's per-site, per-quartier and per-territory sheets (first rows), as text:
-    the page shows what the report holds."""
-    sheets = pd.read_excel(path, sheet_name=["Initiatives", "Par quartier", "Par territoire"],
-                           dtype=str, keep_default_na=False)
-    return {name: ([str(c) for c in frame.columns],
-                   [[_cell(v) for v in row] for row in frame.head(TABLE_ROWS).itertuples(
-                       index=False)], len(frame)) for name, frame in sheets.items()}
+def _report_tables(path: str, mtime: int
+                   ) -> dict[str, tuple[list[str], list[list[str]], int, list[str]]]:
+    """The report's per-site, per-quartier, impact and per-territory sheets (first rows), as
+    text, with the notes written under a table: the page shows what the report holds."""
+    from .report import NOTES_HEADING
+
+    book = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    out = {}
+    for name in ("Initiatives", "Par quartier", "Impact", "Par territoire"):
+        if name not in book:
+            continue
+        frame, notes = book[name], []
+        first = frame.iloc[:, 0] if len(frame.columns) else pd.Series(dtype=str)
+        if (first == NOTES_HEADING).any():
+            at = int(np.flatnonzero((first == NOTES_HEADING).to_numpy())[0])
+            notes = [str(v) for v in first.iloc[at + 1:] if str(v)]
+            frame = frame.iloc[:max(at - 1, 0)]
+        out[name] = ([str(c) for c in frame.columns],
+                     [[_cell(v) for v in row] for row in frame.head(TABLE_ROWS).itertuples(
+                         index=False)], len(frame), notes)
+    return out
 
 
 _INLINE_SCRIPT = re.compile(rb"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)

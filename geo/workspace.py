@@ -151,7 +151,8 @@ def columns(folder: Path) -> Columns:
     """The columns chosen in the study file (``None`` where left to detection)."""
     given = settings(folder).get("colonnes", {})
     values = {role: given.get(key) or None for role, key in COLUMN_KEYS.items()}
-    return Columns(**values)
+    indicators = settings(folder).get("indicateurs", {}).get("colonnes") or None
+    return Columns(**values, indicators=indicators)
 
 
 # --------------------------------------------------------------------------- uploads
@@ -198,16 +199,21 @@ def preview(folder: Path, given: Columns | None = None
             ) -> tuple[pd.DataFrame, Detection | None, str | None]:
     """The study's table, the columns the engine recognises in it (with ``given``, else the
     study file's choices) and the engine's refusal, if any."""
+    from .indicators import read_measures
     from .initiatives import read_table
 
     path = table_path(folder)
     if path is None:
         raise InputError("importez d'abord le tableau des initiatives.")
-    table, _, _ = read_table(path)
+    table, first_row, _ = read_table(path)
     try:
-        return table, detect_columns(table, given or columns(folder), path=path.name), None
+        detection = detect_columns(table, given or columns(folder), path=path.name)
+        # a number or a year that does not read is said here, before any run
+        measures = read_measures(table, detection, path=path.name, first_row=first_row)
     except InputError as exc:
         return table, None, str(exc)
+    detection.report.extend(measures.report)
+    return table, detection, None
 
 
 # --------------------------------------------------------------------------- review

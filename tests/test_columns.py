@@ -199,11 +199,12 @@ def test_a_named_column_wins_over_recognition():
 def test_roles_are_declared_once():
     keys = [r.key for r in ROLES]
     assert len(keys) == len(set(keys))
-    settable = {f for f in Columns.__dataclass_fields__}
+    settable = {f for f in Columns.__dataclass_fields__} - {"indicators"}
     assert settable == set(COLUMN_KEYS) == set(ROLE_FLAGS)  # study file and CLI: every one
     from geo.studyfile import SCHEMA
 
     assert set(SCHEMA["colonnes"]) == set(COLUMN_KEYS.values())
+    assert "colonnes" in SCHEMA["indicateurs"]  # the indicators have their own section
     from geo.webapp import ROLES as WEB
 
     assert set(WEB) <= settable

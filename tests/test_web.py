@@ -23,15 +23,17 @@ from tests.web import WebServer
 #: A real-looking table: two sites with coordinates, five with addresses (fictional streets
 #: placed in real QPV by the test geocoder, one street name found in two cities, one
 #: address that does not exist).
-TABLE = """id_initiative;nom;theme;adresse;code_postal;commune;latitude;longitude;qpv_servis
-R1;Régie de quartier Franc-Moisin;régie de quartier;;93200;Saint-Denis;48.9205;2.3601;
-R2;Recyclerie du Canal;recyclerie;3 Allée de l'Exemple Fictif;93200;Saint-Denis;;;
-R3;Épicerie solidaire Bastide;épicerie solidaire;12 Rue Imaginaire des Essais;33000;Bordeaux;;;
-R4;Café associatif Le Doublon;café associatif;5 Rue du Doublon Fictif;;;;;
-R5;Garage solidaire du Mirail;garage solidaire;7 Impasse du Jeu de Données;31400;Toulouse;;;
-R6;Conciergerie de la Goutte d'Or;conciergerie solidaire;7 Rue Fictive de la Goutte;75018;Paris;;;
-R7;Atelier vélo Nulle Part;atelier vélo;999 zzz qqq;;;;;
-R8;Jardin partagé Villeurbanne;jardin partagé;;69100;Villeurbanne;45.7676;4.8812;
+TABLE = """id_initiative;nom;theme;adresse;code_postal;commune;latitude;longitude;qpv_servis;\
+salariés
+R1;Régie de quartier Franc-Moisin;régie de quartier;;93200;Saint-Denis;48.9205;2.3601;;12,5
+R2;Recyclerie du Canal;recyclerie;3 Allée de l'Exemple Fictif;93200;Saint-Denis;;;;3
+R3;Épicerie solidaire Bastide;épicerie solidaire;12 Rue Imaginaire des Essais;33000;Bordeaux;;;;
+R4;Café associatif Le Doublon;café associatif;5 Rue du Doublon Fictif;;;;;;1
+R5;Garage solidaire du Mirail;garage solidaire;7 Impasse du Jeu de Données;31400;Toulouse;;;;2
+R6;Conciergerie de la Goutte d'Or;conciergerie solidaire;7 Rue Fictive de la Goutte;75018;\
+Paris;;;;n.c.
+R7;Atelier vélo Nulle Part;atelier vélo;999 zzz qqq;;;;;;
+R8;Jardin partagé Villeurbanne;jardin partagé;;69100;Villeurbanne;45.7676;4.8812;;1 200
 """
 CAPTURES = os.environ.get("ESS_QPV_CAPTURES")
 
@@ -92,7 +94,13 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     assert page.get_by_role("cell", name="Recyclerie du Canal").count() == 1
     assert page.get_by_label("Identifiant de l'initiative").input_value() == "id_initiative"
     assert page.get_by_label("Latitude (ou Y)").input_value() == "latitude"
-    assert page.get_by_label("adresse", exact=True).is_checked()
+    assert page.get_by_role("group", name=re.compile("^Colonnes de l'adresse")).get_by_label(
+        "adresse", exact=True).is_checked()
+    # « salariés » is recognised as an indicator, and offered as the symbols' size
+    assert page.get_by_role("group", name=re.compile("^Indicateurs")).get_by_label(
+        "salariés", exact=True).is_checked()
+    page.get_by_label("Taille des symboles sur les cartes selon l'indicateur").select_option(
+        "salariés")
     flow.check("colonnes")
     page.get_by_role("button", name="Enregistrer les colonnes").click()
     page.get_by_label("Géocoder en ligne").check()
@@ -138,6 +146,12 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     assert sites.locator("th[aria-sort=ascending]").count() == 1
     sites.get_by_role("button", name="nom", exact=True).click()  # and with the mouse
     assert sites.locator("th[aria-sort=ascending]").inner_text() == "nom"
+    # what the initiatives bring, per quartier, with the counting rule under it
+    impact = page.get_by_role("table", name=re.compile("^Impact"))
+    assert impact.get_by_role("button", name="salariés – sites implantés").count() == 1
+    whole = impact.get_by_role("row").filter(has_text="Ensemble de l'étude")
+    assert whole.count() == 1
+    assert page.get_by_text("compte une fois dans chacun", exact=False).count() == 1
     assert "<iframe" in page.get_by_label("Code d'intégration").input_value()
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger le rapport (Excel)").click()
