@@ -62,6 +62,16 @@ class Measures:
     def has_years(self) -> bool:
         return self.start is not None and bool(np.isfinite(self.start).any())
 
+    def years_shown(self) -> list[int]:
+        """Every year from the first opening to the last year named (opening or closing)."""
+        if not self.has_years:
+            return []
+        known = [self.start[np.isfinite(self.start)]]
+        if self.end is not None:
+            known.append(self.end[np.isfinite(self.end)])
+        every = np.concatenate(known)
+        return list(range(int(np.nanmin(self.start)), int(every.max()) + 1))
+
     @classmethod
     def empty(cls, n: int) -> Measures:
         return cls(pd.DataFrame(index=pd.RangeIndex(n)))

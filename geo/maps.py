@@ -28,6 +28,7 @@ from jinja2 import Template
 
 from ._validate import check_embed_url, safe_url
 from .geometry import to_metric
+from .indicators import Measures
 from .link import LinkResult
 from .territories import TERRITORIES, territory_of_departement
 from .vocabulary import DEFAULT_TITLE, find_column
@@ -474,13 +475,18 @@ class _PageData(_Inert):
 {% macro script(this, kwargs) %}
 window.essqpv.names = {{ this.names }};
 window.essqpv.unlocated = {{ this.unlocated }};
+window.essqpv.years = {{ this.years }};
+window.essqpv.hasValues = {{ this.has_values }};
 {% endmacro %}""")
 
-    def __init__(self, names: dict[str, str], unlocated: list[dict]) -> None:
+    def __init__(self, names: dict[str, str], unlocated: list[dict],
+                 years: list[int] | None = None, has_values: bool = False) -> None:
         super().__init__()
         self._name = "EssQpvData"
+        self.has_values = _js(bool(has_values))
         self.names = self.payload("names", names)
         self.unlocated = self.payload("unlocated", unlocated)
+        self.years = self.payload("years", years or [])
 
 
 class _Box(_Inert):
@@ -603,6 +609,8 @@ class EssMap(folium.Map, _Inert):
         self.map_label = html_text(map_label)
         self.credits = html_text(SOURCES_LINE + " ; fonds : IGN – ADMIN EXPRESS COG 2018")
         self.map_height = map_height
+        #: Headers of the table's optional columns (years, indicators): our own words.
+        self.extra_columns: list[str] = []
         root = self.get_root()
         root._template = _DOCUMENT
         root.title = self.page_title
@@ -648,6 +656,8 @@ def make_map(
     bounds: tuple[float, float, float, float] | None = None,
     provenance: dict | None = None,
     aggregate_above: int = AGGREGATE_ABOVE,
+    measures: Measures | None = None,
+    size_by: str | None = None,
 ) -> folium.Map:
     """Build the interactive map of linked initiatives and their quartiers.
 
@@ -677,6 +687,13 @@ def make_map(
         Initial view, min lon, min lat, max lon, max lat (EPSG:4326); default: the sites.
     provenance
         Tool version, QPV source and parameters, recorded in the page's ``<meta>`` tags.
+    measures
+        Indicators and years of each site (:attr:`geo.initiatives.Initiatives.measures`):
+        the indicators go in the popups and the table; years add a control « Année » that
+        shows the sites open that year.
+    size_by
+        An indicator of ``measures`` that sizes the markers (proportional symbols: the
+        area follows the value; no clustering).
     """
     distance = result.distance if distance is None else distance
     sites = result.sites
@@ -711,10 +728,24 @@ def make_map(
     themes_of, styles = site_themes(located, theme_column)
     themes = list(styles)
     city_column = city_column or find_column([str(c) for c in sites.columns], "city")
-    _PageData(names, _unlocated_records(sites, name_column, theme_column, city_column)
-              ).add_to(fmap)
+    years = measures.years_shown() if measures is not None else []
+    unlocated = _unlocated_records(sites, name_column, theme_column, city_column)
+    if measures is not None and unlocated:
+        where = np.flatnonzero(sites.geometry.isna().to_numpy())
+        extra = _measure_records(where, measures)
+        for k, record in enumerate(unlocated):
+            record.update(extra.get(k, {}))
+    has_values = measures is not None and bool(measures.columns)
+    _PageData(names, unlocated, years, has_values).add_to(fmap)
+    fmap.extra_columns = (["Années"] if years else []) + (["Indicateurs"] if has_values
+                                                           else [])
     records = _site_records(result, located, name_column, address_columns, website_column,
                             id_column, city_column)
+    sizes = symbol_sizes(measures.values[size_by]) if measures is not None and size_by \
+        else None
+    _add_measures(records, located.index.to_numpy(), measures, sizes)
+    if sizes is not None:
+        cluster = False  # proportional symbols are read one by one
     for theme in themes:
         members = _subset(records, np.flatnonzero((themes_of == theme).to_numpy()))
         # Leaflet's layer control shows names as HTML: escape the user's theme.
@@ -730,7 +761,9 @@ def make_map(
     not_located = int((sites.geometry.isna()).sum())
     _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title",
          decorative=True).add_to(fmap)
-    _Box(_legend_html(styles, themes_of, qpv_layers, distance, links=bool(lines)),
+    _Box(_legend_html(styles, themes_of, qpv_layers, distance, links=bool(lines),
+                      sizes=(size_by, measures.values[size_by]) if sizes is not None
+                      else None),
          "bottomleft", "essqpv-legend", region="Légende de la carte").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     _Controls([layer.get_name() for layer, _, _ in qpv_layers],
@@ -923,6 +956,76 @@ def _subset(columns: dict, positions: np.ndarray) -> dict:
     return out
 
 
+#: Diameters of proportional symbols, in pixels (the area follows the value).
+SYMBOL_SIZES = (10, 56)
+
+
+def symbol_sizes(values: pd.Series) -> np.ndarray:
+    """The diameter of each site's symbol, in pixels: the area is proportional to the value
+    (the largest value gets the largest size); blank or zero values get the smallest."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    top = np.nanmax(v) if np.isfinite(v).any() else 0
+    small, large = SYMBOL_SIZES
+    if not top or top <= 0:
+        return np.full(len(v), float(small))
+    d = large * np.sqrt(np.clip(np.nan_to_num(v), 0, None) / top)
+    return np.round(np.maximum(d, small), 1)
+
+
+def legend_values(values: pd.Series) -> list[float]:
+    """Three round values for the legend of proportional symbols (largest first)."""
+    v = pd.to_numeric(values, errors="coerce")
+    top = float(v.max()) if v.notna().any() else 0.0
+    if top <= 0:
+        return []
+    magnitude = 10 ** np.floor(np.log10(top))
+    first = np.floor(top / magnitude) * magnitude
+    out = [first]
+    for share in (0.25, 0.05):
+        value = float(f"{first * share:.1g}")
+        if value > 0 and value < out[-1]:
+            out.append(value)
+    return out
+
+
+def french_number(value: float) -> str:
+    """``1234.5`` → ``1 234,5`` (thin no-break space), whole numbers without decimals."""
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def _measure_records(positions: np.ndarray, measures: Measures) -> dict[int, dict]:
+    """Per position in ``positions``: the indicators as (label, text) and the years."""
+    out: dict[int, dict] = {}
+    values = measures.values
+    for column in measures.columns:
+        v = values[column].to_numpy(dtype=float)[positions]
+        for k in np.flatnonzero(np.isfinite(v)):
+            out.setdefault(int(k), {}).setdefault("v", []).append(
+                [str(column), french_number(v[k])])
+    if measures.has_years:
+        start = measures.start[positions]
+        end = measures.end[positions] if measures.end is not None else np.full(
+            len(positions), np.nan)
+        for k in np.flatnonzero(np.isfinite(start) | np.isfinite(end)):
+            out.setdefault(int(k), {})["yr"] = [
+                None if np.isnan(start[k]) else int(start[k]),
+                None if np.isnan(end[k]) else int(end[k])]
+    return out
+
+
+def _add_measures(records: dict, positions: np.ndarray, measures: Measures | None,
+                  sizes: np.ndarray | None) -> None:
+    """Add indicators (``v``), years (``yr``) and symbol sizes (``sz``) to the records."""
+    if measures is None:
+        return
+    extra = _measure_records(positions, measures)
+    for key in ("v", "yr"):
+        records["opt"][key] = [[k, e[key]] for k, e in sorted(extra.items()) if key in e]
+    if sizes is not None:
+        records["opt"]["sz"] = [[k, float(sizes[p])] for k, p in enumerate(positions)]
+
+
 def _links_between_sites(located: gpd.GeoDataFrame, id_column: str | None) -> list:
     """Lines joining the sites of each initiative that has several (in table order)."""
     if not id_column or not len(located):
@@ -949,12 +1052,24 @@ def _title_html(title: str, subtitle: str | None, not_located: int) -> str:
 
 
 def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers,
-                 distance: float, *, links: bool = False) -> str:
+                 distance: float, *, links: bool = False,
+                 sizes: tuple[str, pd.Series] | None = None) -> str:
     counts = themes_of.value_counts()
     rows = ["<h4>Initiatives par thème</h4>"]
     for theme, style in styles.items():
         rows.append(f"<div>{marker_svg(style, 16)}<span>{html_text(theme)} "
                     f"({counts.get(theme, 0)})</span></div>")
+    if sizes is not None:
+        column, values = sizes
+        top = pd.to_numeric(values, errors="coerce").max()
+        rows.append(f"<h4 style='margin-top:6px'>Taille : {html_text(column)}</h4>")
+        for value in legend_values(values):
+            d = max(SYMBOL_SIZES[1] * np.sqrt(value / top), SYMBOL_SIZES[0])
+            rows.append(f"<div><span class='essqpv-size'><svg width='{SYMBOL_SIZES[1]}' "
+                        f"height='{d:.0f}' aria-hidden='true'><circle cx='{SYMBOL_SIZES[1] / 2}'"
+                        f" cy='{d / 2:.1f}' r='{d / 2 - 1:.1f}' fill='none' stroke='#1a1a1a'/>"
+                        f"</svg></span><span>{french_number(value)}</span></div>")
+        rows.append("<div><span>plus petit symbole : valeur non renseignée</span></div>")
     rows.append("<h4 style='margin-top:6px'>Quartiers prioritaires</h4>")
     for _, _, gen in qpv_layers:
         st = QPV_STYLES.get(gen, QPV_STYLES["2024"])

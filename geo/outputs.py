@@ -143,7 +143,6 @@ def map_qpv(run: StudyResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None
 def interactive_map(run: StudyResult):
     """The study's interactive map (a ``folium.Map``), as every door draws it."""
     from .maps import make_map
-    from .qpv import load_key_figures
 
     study, initiatives = run.study, run.initiatives
     shown, previous, bounds = map_qpv(run)
@@ -152,8 +151,17 @@ def interactive_map(run: StudyResult):
         name_column=initiatives.name_column, id_column=initiatives.id_column,
         address_columns=initiatives.address_columns,
         website_column=initiatives.website_column, title=study.title,
-        cluster=study.cluster, key_figures=load_key_figures(), bounds=bounds,
-        provenance=run.provenance)
+        cluster=study.cluster, key_figures=_key_figures(run), bounds=bounds,
+        provenance=run.provenance, measures=initiatives.measures, size_by=study.size_by)
+
+
+def _key_figures(run: StudyResult) -> pd.DataFrame:
+    """The quartiers' population shown in their popups: the study's, else INSEE's."""
+    from .qpv import load_key_figures
+
+    if run.population:
+        return pd.DataFrame({"pop_mun": run.population.values})
+    return load_key_figures()
 
 
 def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:

@@ -22,6 +22,7 @@ from . import geocode as gc
 from ._errors import InputError
 from ._validate import check_embed_url
 from .area import StudyArea
+from .impact import Population
 from .indicators import read_measures
 from .initiatives import Initiatives, initiatives_from_table, read_table
 from .io import check_outputs
@@ -115,6 +116,8 @@ class StudyResult:
     impact: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: How they spread, per year (:func:`geo.impact.years_table`; empty without years).
     years: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The quartiers' population where known, with its source (:mod:`geo.impact`).
+    population: Population | None = None
 
 
 # --------------------------------------------------------------------------- checks
@@ -310,6 +313,7 @@ def contributions(run: StudyResult) -> None:
     run.years = years_table(run.result, run.qpv, measures, ids)
     if population:
         run.provenance["population"] = population.source
+        run.population = population
 
 
 def provenance(study: Study, qpv: gpd.GeoDataFrame, result: LinkResult,

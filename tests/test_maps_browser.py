@@ -155,3 +155,84 @@ def test_sites_of_one_initiative_are_joined(browser, maps):
         assert lines == 1  # the conciergerie's three sites
     finally:
         page.page.close()
+
+
+@pytest.fixture(scope="module")
+def sized(tmp_path_factory):
+    """The example's map with its years and indicators, markers sized by « emplois »."""
+    out = tmp_path_factory.mktemp("sized")
+    assert cli.main(["map", str(EXAMPLE), "-o", str(out / "carte.html"), "--self-contained",
+                     "--taille", "emplois"]) == 0
+    return out
+
+
+def test_the_year_control_filters_the_sites_and_the_table(browser, sized):
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
+    start = pd.to_numeric(table["annee"])
+    end = pd.to_numeric(table["annee_fin"], errors="coerce")
+    located = table["latitude"] != ""
+
+    def open_in(year: int, only_located: bool = True) -> int:
+        alive = (start <= year) & ~(end < year)
+        return int((alive & located).sum() if only_located else alive.sum())
+
+    page = Page(browser, sized / "carte-autonome.html", offline=True)
+    try:
+        assert page.errors == []
+        control = page.page.get_by_label("Année", exact=True)
+        assert control.evaluate("e => e.tagName") == "SELECT"
+        rows = page.page.locator("#essqpv-rows tr")
+        assert rows.count() == len(table)  # every site, located or not
+        control.focus()  # a keyboard user picks a year
+        control.select_option("2012")
+        assert page.js("() => window.essqpv.year") == 2012
+        expected = open_in(2012, only_located=False)
+        page.page.wait_for_function(
+            f"document.querySelectorAll('#essqpv-rows tr').length === {expected}")
+        caption = page.page.inner_text("#essqpv-caption")
+        assert "ouvertes en 2012" in caption and f": {open_in(2012)} site(s)" in caption
+        # the markers on the map follow: the open sites only (clusters off: sized symbols)
+        shown = page.js("""() => Object.values(window.essqpv.markers)
+            .filter(m => m._map).length""")
+        assert shown == open_in(2012)
+        # a site closed in 2019 (ESS-013) is shown in 2019, not in 2020
+        control.select_option("2019")
+        page.page.wait_for_function(
+            f"document.querySelectorAll('#essqpv-rows tr').length === {open_in(2019, False)}")
+        assert "Porte de Vanves" in page.page.inner_text("#essqpv-rows")
+        control.select_option("2020")
+        page.page.wait_for_function(
+            f"document.querySelectorAll('#essqpv-rows tr').length === {open_in(2020, False)}")
+        assert "Porte de Vanves" not in page.page.inner_text("#essqpv-rows")
+        control.select_option("")
+        page.page.wait_for_function(
+            f"document.querySelectorAll('#essqpv-rows tr').length === {len(table)}")
+        assert page.errors == []
+    finally:
+        page.page.close()
+
+
+def test_indicators_in_popups_and_proportional_symbols(browser, sized):
+    page = Page(browser, sized / "carte-autonome.html", offline=True)
+    try:
+        # the popup of a site says what it brings and since when
+        page.js("""() => { const m = Object.values(window.essqpv.markers)
+            .find(m => m.site.n === 'Régie de quartier Tonkin'); m.openPopup(); }""")
+        popup = page.page.locator(".leaflet-popup-content").inner_text()
+        assert "emplois : 18" in popup and "benevoles : 5" in popup
+        assert "Ouvert depuis 2006" in popup
+        # the area of each symbol follows « emplois »: 21 jobs (Grand Mirail) is the largest
+        sizes = page.js("""() => Object.fromEntries(Object.values(window.essqpv.markers)
+            .map(m => [m.site.n, m.options.icon.options.iconSize[0]]))""")
+        assert sizes["Régie de quartier Grand Mirail"] > sizes["Régie de quartier Tonkin"] > \
+            sizes["Recyclerie des Buers"]
+        assert sizes["Régie de quartier Grand Mirail"] == 56
+        ratio = (sizes["Régie de quartier Tonkin"] / 56) ** 2
+        assert ratio == pytest.approx(18 / 21, abs=0.02)
+        legend = page.page.inner_text(".essqpv-legend")
+        assert "Taille : emplois" in legend and "20" in legend
+        # the table has the years and the indicators
+        headers = page.page.locator(".essqpv-table thead th").all_inner_texts()
+        assert "Années" in headers and "Indicateurs" in headers
+    finally:
+        page.page.close()

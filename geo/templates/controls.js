@@ -147,6 +147,45 @@
     if (source && source.getElement && source.getElement()) { source.getElement().focus(); }
   });
 
+  // « Année »: the sites open in one year (a list: keyboard and screen readers know it).
+  if (window.essqpv.years.length) {
+    var YearControl = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var E = window.essqpv, box = L.DomUtil.create("div", "essqpv-year leaflet-bar");
+        var label = L.DomUtil.create("label", "", box);
+        label.setAttribute("for", "essqpv-annee");
+        label.textContent = "Année";
+        var select = L.DomUtil.create("select", "", box);
+        select.id = "essqpv-annee";
+        var every = document.createElement("option");
+        every.value = "";
+        every.textContent = "Toutes les années";
+        select.appendChild(every);
+        E.years.forEach(function (y) {
+          var option = document.createElement("option");
+          option.value = String(y);
+          option.textContent = String(y);
+          select.appendChild(option);
+        });
+        var status = L.DomUtil.create("span", "essqpv-sr", box);
+        status.setAttribute("role", "status");
+        L.DomEvent.on(select, "change", function () {
+          E.year = select.value ? parseInt(select.value, 10) : null;
+          E.applyYear();
+          map.fire("essqpv:year");
+          var n = E.sites.filter(E.open).length;
+          status.textContent = E.year === null ? "Tous les sites affichés" :
+            n + " site(s) ouvert(s) en " + E.year;
+        });
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    new YearControl().addTo(map);
+  }
+
   // « Données de la carte »: every site, located or not, following the layers shown.
   (function () {
     var E = window.essqpv, names = E.names, body = document.getElementById("essqpv-rows");
@@ -155,7 +194,7 @@
     var caption = document.getElementById("essqpv-caption");
     var PAGE = 500, shown = PAGE;
     function visible() {
-      return E.sites.filter(function (s) { return map.hasLayer(window[s.g]); });
+      return E.sites.filter(function (s) { return map.hasLayer(window[s.g]) && E.open(s); });
     }
     function cell(row, text) { row.appendChild(E.el("td", "", text || "")); }
     function quartiers(site) {
@@ -184,6 +223,8 @@
         cell(row, quartiers(site));
         cell(row, E.RELATIONS[site.r] || site.r);
         cell(row, distance(site));
+        if (E.years.length) { cell(row, E.yearsText(site)); }
+        if (E.hasValues) { cell(row, E.indicatorsText(site)); }
         var td = E.el("td"), button = E.el("button", "essqpv-show", "Voir sur la carte");
         button.type = "button";
         button.appendChild(E.el("span", "essqpv-sr", " : " + site.n));
@@ -199,8 +240,9 @@
         row.appendChild(td);
         frag.appendChild(row);
       });
+      var unlocated = E.unlocated.filter(E.open);
       if (shown >= sites.length) {
-        E.unlocated.forEach(function (site) {
+        unlocated.forEach(function (site) {
           var row = E.el("tr", "essqpv-unlocated");
           row.appendChild(E.el("th", "", site.n)).setAttribute("scope", "row");
           cell(row, site.t || "Sans thème");
@@ -208,15 +250,20 @@
           cell(row, site.why || "");
           cell(row, E.RELATIONS.not_located);
           cell(row, "");
+          if (E.years.length) { cell(row, E.yearsText(site)); }
+          if (E.hasValues) { cell(row, E.indicatorsText(site)); }
           cell(row, "absente de la carte");
           frag.appendChild(row);
         });
       }
       body.textContent = "";
       body.appendChild(frag);
-      caption.textContent = "Initiatives de la carte : " + sites.length +
+      caption.textContent = "Initiatives de la carte" +
+        (E.year !== null ? " ouvertes en " + E.year : "") + " : " + sites.length +
         " site(s) localisé(s) dans les couches affichées" +
-        (E.unlocated.length ? ", " + E.unlocated.length + " non localisé(s) en fin de liste" : "") +
+        (unlocated.length ? ", " + unlocated.length + " non localisé(s) en fin de liste" : "") +
+        (E.year !== null ? " (les sites dont l'année n'est pas connue ne sont pas comptés)"
+                         : "") +
         (sites.length > rows.length ? " ; " + rows.length + " ligne(s) affichée(s)" : "") + ".";
       var rest = sites.length - rows.length;
       more.hidden = rest <= 0;
@@ -225,6 +272,7 @@
     }
     L.DomEvent.on(more, "click", function () { shown += PAGE; render(); });
     map.on("overlayadd overlayremove", function () { shown = PAGE; render(); });
+    map.on("essqpv:year", function () { shown = PAGE; render(); });
     render();
   })();
 

@@ -1,6 +1,41 @@
 // ess-qpv data layers, built from compact JSON with DOM APIs (user text is never parsed as HTML).
 window.essqpv = window.essqpv || {
   markers: {},
+  // The markers of each theme's group, by group name (the year filter rebuilds groups).
+  groupMarkers: {},
+  // The year chosen in the « Année » control (null: every site).
+  year: null,
+  // Whether a site is shown for the chosen year: opened that year or before, not closed
+  // before it; a site whose year is not known shows only when no year is chosen.
+  open: function (site) {
+    var y = window.essqpv.year;
+    if (y === null) { return true; }
+    if (!site.yr || site.yr[0] === null) { return false; }
+    return site.yr[0] <= y && (site.yr[1] === null || site.yr[1] >= y);
+  },
+  yearsText: function (site) {
+    if (!site.yr) { return ""; }
+    var a = site.yr[0], b = site.yr[1];
+    if (a !== null && b !== null) { return "Ouvert de " + a + " à " + b; }
+    if (a !== null) { return "Ouvert depuis " + a; }
+    return "Fermé en " + b;
+  },
+  // Show, in every theme's group, only the sites open in the chosen year.
+  applyYear: function () {
+    var E = window.essqpv;
+    Object.keys(E.groupMarkers).forEach(function (name) {
+      var entry = E.groupMarkers[name], group = entry.group;
+      var kept = entry.markers.filter(function (m) { return E.open(m.site); });
+      group.clearLayers();
+      if (group.addLayers) { group.addLayers(kept); }
+      else { kept.forEach(function (m) { group.addLayer(m); }); }
+    });
+    Object.keys(E.grids).forEach(function (name) { E.grids[name].refresh(); });
+  },
+  grids: {},
+  indicatorsText: function (site) {
+    return (site.v || []).map(function (p) { return p[0] + " : " + p[1]; }).join(" ; ");
+  },
   // Every located site (records of the layers) and the unlocated ones: the table's rows.
   sites: [],
   unlocated: [],
@@ -128,18 +163,29 @@ window.essqpv = window.essqpv || {
     });
     return sites;
   },
+  // The icon of a theme at a size (proportional symbols), made once per size.
+  sizedIcon: function (svg, size, cache) {
+    var key = String(size);
+    if (!cache[key]) {
+      var h = size / 2;
+      cache[key] = L.divIcon({html: svg, className: "essqpv-divicon" +
+                                (size === 22 ? "" : " essqpv-sized"),
+                              iconSize: [size, size], iconAnchor: [h, h],
+                              popupAnchor: [0, -h + 1]});
+    }
+    return cache[key];
+  },
   addSites: function (group, groupName, cols, theme, svg) {
-    var E = window.essqpv, markers = [];
-    var icon = L.divIcon({html: svg, className: "essqpv-divicon", iconSize: [22, 22],
-                          iconAnchor: [11, 11], popupAnchor: [0, -10]});
+    var E = window.essqpv, markers = [], icons = {};
     E.columns(cols).forEach(function (site) {
       site.t = theme;
       site.g = groupName;
-      var marker = E.siteMarker(site, icon);
+      var marker = E.siteMarker(site, E.sizedIcon(svg, site.sz || 22, icons));
       E.markers[site.id] = marker;
       E.sites.push(site);
       markers.push(marker);
     });
+    E.groupMarkers[groupName] = {group: group, markers: markers};
     if (group.addLayers) {
       E.pending += 1;
       group.options.chunkProgress = function (done, total) {
@@ -268,6 +314,7 @@ window.essqpv = window.essqpv || {
         var b = map.getPixelBounds().pad(0.2);
         var cells = new Map(), open = map._popup && map._popup._source;
         for (var k = 0; k < n; k++) {
+          if (!E.open(sites[k])) { continue; }
           var px = mx[k] * scale, py = my[k] * scale;
           if (px < b.min.x || px > b.max.x || py < b.min.y || py > b.max.y) { continue; }
           var key = z >= DETAIL ? k : Math.floor(px / CELL) * 1e7 + Math.floor(py / CELL);
@@ -317,7 +364,9 @@ window.essqpv = window.essqpv || {
         map.setView([site.y, site.x], zoom, {animate: false});
       }
     });
-    return new Layer();
+    var layer = new Layer();
+    E.grids[groupName] = layer;
+    return layer;
   },
   siteCard: function (site, names) {
     var E = window.essqpv, card = E.el("div", "essqpv-card");
@@ -325,6 +374,12 @@ window.essqpv = window.essqpv || {
     if (site.t) { card.appendChild(E.el("div", "theme", site.t)); }
     if (site.a) { card.appendChild(E.el("div", "", site.a)); }
     card.appendChild(E.el("div", "", E.relationText(site, names)));
+    if (site.yr) { card.appendChild(E.el("div", "", E.yearsText(site))); }
+    if (site.v && site.v.length) {
+      var figures = E.el("ul", "essqpv-figures");
+      site.v.forEach(function (p) { figures.appendChild(E.el("li", "", p[0] + " : " + p[1])); });
+      card.appendChild(figures);
+    }
     if (site.s && site.s.length) {
       card.appendChild(E.el("div", "", "Intervient dans :"));
       var list = E.el("ul");
