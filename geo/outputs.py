@@ -195,5 +195,6 @@ def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
         print_map(run.result, run.qpv, out["carte_impression"], paper=study.paper,
                   landscape=study.landscape, title=study.title,
                   theme_column=initiatives.theme_column, id_column=initiatives.id_column,
-                  previous=previous, bounds=bounds, atlas=study.atlas)
+                  previous=previous, bounds=bounds, atlas=study.atlas,
+                  measures=initiatives.measures, size_by=study.size_by, periods=study.periods)
         done("carte_impression", out["carte_impression"])

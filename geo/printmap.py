@@ -27,7 +27,15 @@ from matplotlib.patches import Patch
 from ._errors import InputError
 from .io import atomic_path
 from .link import LinkResult
-from .maps import QPV_STYLES, SOURCES_LINE, site_themes
+from .indicators import Measures
+from .maps import (
+    QPV_STYLES,
+    SOURCES_LINE,
+    french_number,
+    legend_values,
+    site_themes,
+    symbol_sizes,
+)
 from .territories import TERRITORIES, territory_of_points
 from .vocabulary import DEFAULT_TITLE
 
@@ -59,6 +67,10 @@ class _Layers:
     previous: gpd.GeoDataFrame | None
     links: list
     generation: str
+    #: Diameter of each site's symbol relative to the usual one (proportional symbols), and
+    #: the indicator and its values for the legend.
+    scale: pd.Series | None = None
+    size_by: tuple[str, pd.Series] | None = None
 
 
 def print_map(
@@ -75,6 +87,9 @@ def print_map(
     dpi: int = 200,
     bounds: tuple[float, float, float, float] | None = None,
     atlas: bool = False,
+    measures: Measures | None = None,
+    size_by: str | None = None,
+    periods: list[int] | tuple[int, ...] = (),
 ) -> Path:
     """Write a print map to ``path`` (``.pdf``, ``.png`` or ``.svg``, by extension).
 
@@ -92,6 +107,12 @@ def print_map(
     atlas
         After the overview, one page per département holding sites (per commune when every
         site lies in one département); PDF only.
+    measures, size_by
+        The sites' indicators and years; ``size_by`` sizes the symbols by one indicator
+        (proportional symbols, their sizes in the legend).
+    periods
+        Years drawn as small multiples on the first page: one panel per year, the same
+        frame, the sites open that year (``measures`` must hold years).
     """
     suffix = Path(path).suffix.lower()
     if suffix not in (".pdf", ".png", ".svg"):
@@ -106,7 +127,16 @@ def print_map(
     width, height = PAPER[paper]
     size = ((height, width) if landscape else (width, height))
     layers = _prepare(result, qpv, previous, theme_column, id_column)
+    if measures is not None and size_by:
+        values = measures.values[size_by]
+        layers.scale = pd.Series(symbol_sizes(values), index=result.sites.index) / 22
+        layers.size_by = (size_by, values)
     pages = [_overview(layers, result, size, title, bounds)]
+    if periods:
+        if measures is None or not measures.has_years:
+            raise InputError("les périodes demandent l'année d'ouverture de chaque site.",
+                             parameters=("periods", "year"))
+        pages.insert(0, _periods_page(layers, measures, size, title, list(periods)))
     if atlas:
         sites = layers.sites if bounds is None else \
             layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
@@ -171,6 +201,46 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds) -> 
         _draw(inset, layers, icrs, _extent(subset.geometry.to_crs(icrs), icrs, key), size,
               inset=True)
         inset.set_title(TERRITORIES[key].name, fontsize=_pt(size, 6.5), pad=2)
+    _legend(fig, layers, drawn, size)
+    return fig
+
+
+def _periods_page(layers: _Layers, measures: Measures, size, title: str,
+                  periods: list[int]) -> Figure:
+    """Small multiples: one panel per year, the same frame (the main territory of the
+    sites), each with the sites open that year."""
+    from dataclasses import replace
+    from math import ceil
+
+    sites = layers.sites
+    keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    main = keys.value_counts().index[0] if len(keys) else "metropole"
+    crs = TERRITORIES[main].crs
+    area = sites[(keys == main).to_numpy()].geometry
+    extent = _extent(area.to_crs(crs) if len(area) else None, crs, main, pad=0.12)
+    elsewhere = int((keys != main).sum())
+    note = f" ; {elsewhere} site(s) hors de ce cadre (outre-mer)" if elsewhere else ""
+    fig, first = _figure(size, title, "Sites ouverts à chaque date, même cadre pour chaque "
+                                      f"panneau{note}")
+    fig.delaxes(first)
+    cols = len(periods) if len(periods) <= 3 else ceil(len(periods) / 2)
+    rows = ceil(len(periods) / cols)
+    x0, y0, width, height = 0.03, 0.07, 0.68, 0.80
+    # positions in the table, as the sites' index
+    start = pd.Series(measures.start).reindex(sites.index)
+    end = pd.Series(measures.end if measures.end is not None else np.nan,
+                    index=pd.RangeIndex(len(measures.start))).reindex(sites.index)
+    drawn: dict = {}
+    for k, year in enumerate(periods):
+        r, c = divmod(k, cols)
+        ax = fig.add_axes((x0 + c * width / cols + 0.005, y0 + (rows - 1 - r) * height / rows
+                           + 0.005, width / cols - 0.01, height / rows - 0.04))
+        alive = ((start <= year) & ~(end < year)).to_numpy()
+        shown = replace(layers, sites=sites[alive], links=[])
+        # no quartier counts: in small panels they would hide the sites
+        drawn = _draw(ax, shown, crs, extent, size, furniture=k == 0, counts=False)
+        ax.set_title(f"{year} : {int(alive.sum())} site(s) ouvert(s)",
+                     fontsize=_pt(size, 8.5), pad=3)
     _legend(fig, layers, drawn, size)
     return fig
 
@@ -249,7 +319,8 @@ def _extent(area: gpd.GeoSeries | None, crs: str, territory: str, pad: float = 0
 
 
 def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
-          focus: shapely.Geometry | None = None) -> dict:
+          focus: shapely.Geometry | None = None, furniture: bool = True,
+          counts: bool = True) -> dict:
     """Draw one map on ``ax``; return what it drew (for the legend)."""
     from .outlines import context
 
@@ -279,7 +350,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
         qpv_m.plot(ax=ax, facecolor=st["fillColor"], alpha=0.35, edgecolor="none", zorder=3)
         qpv_m.boundary.plot(ax=ax, color=st["color"], linewidth=0.7, zorder=3)
         drawn["qpv"] = True
-    elif len(qpv) and not inset:
+    elif len(qpv) and not inset and counts:
         _qpv_counts(ax, qpv, deps_m, crs, size)
         drawn["qpv_count"] = True
     if layers.previous is not None and not wide:
@@ -297,12 +368,16 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
     sites_m = sites.to_crs(crs)
     themes = layers.themes.reindex(sites.index)
     marker = 10 if inset else (38 if wide else 46) * min(1.0, min(size) / 210)
+    scale = layers.scale.reindex(sites.index).to_numpy() ** 2 if layers.scale is not None \
+        else np.ones(len(sites))
     for theme, style in layers.styles.items():
-        pts = sites_m[(themes == theme).to_numpy()]
+        mine = (themes == theme).to_numpy()
+        pts = sites_m[mine]
         if len(pts):
             hollow = style.shape in _HOLLOW
-            ax.scatter(pts.geometry.x, pts.geometry.y, s=marker * (2 if style.shape == "star"
-                                                                  else 1),
+            ax.scatter(pts.geometry.x, pts.geometry.y, s=marker * scale[mine] * (
+                2 if style.shape == "star" else 1), alpha=0.85 if layers.scale is not None
+                       else 1,
                        marker=_MARKERS[style.shape], facecolor="white" if hollow
                        else style.color, edgecolor=style.color if hollow else "#1a1a1a",
                        linewidth=2 if hollow else 0.5, zorder=6)
@@ -316,7 +391,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
     ax.set_ylabel("")
     for spine in ax.spines.values():
         spine.set_color("#777")
-    if not inset:
+    if not inset and furniture:
         _scale_bar(ax, x0, x1, y0, y1, size)
         _north_arrow(ax, size)
     return drawn
@@ -389,6 +464,16 @@ def _legend(fig: Figure, layers: _Layers, drawn: dict, size) -> None:
     if drawn["links"]:
         handles.append(Line2D([], [], color=_LINK_COLOR, linestyle=(0, (4, 3)),
                               label="Sites d'une même initiative"))
+    if layers.size_by is not None:
+        column, values = layers.size_by
+        top = pd.to_numeric(values, errors="coerce").max()
+        base = 7  # the legend's usual marker, in points: 22 px on screen
+        handles.append(Line2D([], [], color="none", label=_plain(f"Taille : {column}")))
+        for value in legend_values(values):
+            d = max(56 * np.sqrt(value / top), 10) / 22 * base
+            handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="none",
+                                  markeredgecolor="#1a1a1a", markersize=d,
+                                  label=french_number(value)))
     handles.append(Line2D([], [], color=_DEP_COLOR, linewidth=1,
                           label="Limite de département"))
     if drawn["communes"]:

@@ -93,3 +93,39 @@ def test_an_atlas_needs_a_pdf(tmp_path, capsys):
     assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "c.html"), "--print",
                      str(tmp_path / "a.png"), "--atlas"]) == 2
     assert "un atlas a plusieurs pages" in capsys.readouterr().err
+
+
+def test_periods_are_small_multiples_with_sized_symbols(tmp_path, capsys):
+    """One panel per year in the same frame, each counting the sites open that year; the
+    symbols' sizes follow « emplois » and the legend gives them."""
+    import pandas as pd
+
+    pdf = tmp_path / "periodes.pdf"
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "c.html"), "--print", str(pdf),
+                     "--periodes", "2010,2015,2020", "--taille", "emplois"]) == 0
+    assert pages_of(pdf) == 2  # the periods, then the overview
+    assert_fonts_embedded(pdf)
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
+    located = table[table["latitude"] != ""]
+    start = pd.to_numeric(located["annee"])
+    end = pd.to_numeric(located["annee_fin"], errors="coerce")
+    text = text_of(pdf, 1)
+    for year in (2010, 2015, 2020):
+        n = int(((start <= year) & ~(end < year)).sum())
+        assert f"{year} : {n} site(s) ouvert(s)" in text
+    assert "même cadre" in text and "Taille : emplois" in text
+    assert "20" in text.split("Taille : emplois")[1]  # the largest size's value
+    # refused with a clear message: periods without years, a size that is no indicator
+    bare = tmp_path / "bare.csv"
+    bare.write_text("nom;latitude;longitude\nA;48.9;2.35\n", encoding="utf-8")
+    assert cli.main(["map", str(bare), "-o", str(tmp_path / "b.html"), "--print",
+                     str(tmp_path / "b.pdf"), "--periodes", "2015"]) == 2
+    assert "colonne d'année" in capsys.readouterr().err
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "d.html"), "--taille",
+                     "nom"]) == 2
+    err = capsys.readouterr().err
+    assert "« nom »" in err and "--taille" in err
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "e.html"), "--print",
+                     str(tmp_path / "e.pdf"), "--periodes", "2015,vingt"]) == 2
+    assert "vingt" in capsys.readouterr().err
+    assert not (tmp_path / "b.pdf").exists() and not (tmp_path / "e.pdf").exists()
