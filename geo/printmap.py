@@ -25,9 +25,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ._errors import InputError
+from .indicators import Measures
 from .io import atomic_path
 from .link import LinkResult
-from .indicators import Measures
 from .maps import (
     QPV_STYLES,
     SOURCES_LINE,

@@ -207,7 +207,12 @@ def demo_study(folder: Path) -> Study:
         raise InputError(f"ce dossier contient déjà {', '.join(foreign)}, que la démonstration "
                          "n'a pas écrits : rien n'a été écrasé ; choisissez un autre dossier "
                          "(-o).", path=str(folder))
-    return Study(initiatives=bundled_path(EXAMPLE), title=DEMO_TITLE, outputs=outputs)
+    return Study(initiatives=bundled_path(EXAMPLE), title=DEMO_TITLE, outputs=outputs,
+                 periods=DEMO_PERIODS)
+
+
+#: The demo's print opens on these years (its fictitious sites opened from 2005 to 2023).
+DEMO_PERIODS = [2008, 2013, 2018, 2023]
 
 
 def _written_by_us(provenance: Path) -> set[str]:
