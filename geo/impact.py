@@ -121,6 +121,27 @@ def population_for(qpv: gpd.GeoDataFrame, extra: Population | None = None) -> Po
     return Population(values, " ; ".join(sources))
 
 
+def repeated_values(measures: Measures, ids: pd.Series) -> list[str]:
+    """A French line per indicator whose value is the same on every site of initiatives
+    with several sites: often the initiative's total typed on each row, which the sums
+    would count once per site."""
+    lines = []
+    several = ids.duplicated(keep=False).to_numpy()
+    if not several.any():
+        return lines
+    for column in measures.columns:
+        values = measures.values[column].to_numpy()[several]
+        groups = pd.Series(values).groupby(ids.to_numpy()[several])
+        same = groups.agg(lambda v: v.notna().all() and v.nunique() == 1)
+        if same.any():
+            names = ", ".join(map(str, same[same].index[:3]))
+            lines.append(f"« {column} » : même valeur sur chaque site de {int(same.sum())} "
+                         f"initiative(s) à plusieurs sites ({names}) ; si c'est le total de "
+                         "l'initiative, écrivez-le sur un seul de ses sites (les sommes "
+                         "additionnent les sites)")
+    return lines
+
+
 # --------------------------------------------------------------------------- sums
 
 

@@ -299,7 +299,13 @@ def contributions(run: StudyResult) -> None:
     """Fill ``run.impact`` (what the initiatives bring per quartier) and ``run.years`` (how
     they spread), left empty when the study has neither indicators, population nor years;
     name the population's source in the provenance."""
-    from .impact import impact_table, population_for, read_population, years_table
+    from .impact import (
+        impact_table,
+        population_for,
+        read_population,
+        repeated_values,
+        years_table,
+    )
     from .initiatives import initiative_ids
 
     study, initiatives = run.study, run.initiatives
@@ -308,6 +314,9 @@ def contributions(run: StudyResult) -> None:
         if study.key_figures else None
     population = population_for(run.qpv, given)
     ids = initiative_ids(initiatives)
+    repeated = repeated_values(measures, ids)
+    run.detection.report.extend(repeated)
+    run.provenance["detection"].extend(repeated)
     if measures.columns or population:
         run.impact = impact_table(run.result, run.qpv, measures, ids, population=population)
     run.years = years_table(run.result, run.qpv, measures, ids)

@@ -37,7 +37,8 @@ def hostile_table(tmp_path):
         text = {c: payloads[(i + k) % len(payloads)] for k, c in enumerate(
             ["nom", "theme", "adresse", "commune", "=1+1", "qpv_servis"])}
         rows.append({"id_initiative": payloads[4], **text, "latitude": lat, "longitude": lon,
-                     "site_web": "javascript:alert(1)"})
+                     "site_web": "javascript:alert(1)", "{{ 7*7 }}": f"{i + 3},5",
+                     "annee": 2015 + i})
     path = tmp_path / "hostile.csv"
     pd.DataFrame(rows).to_csv(path, sep=";", index=False)
     return path, mark, payloads
@@ -51,24 +52,29 @@ def test_nothing_from_data_runs_anywhere(tmp_path, capsys):
                      str(out / "q.csv"), "--long", str(out / "l.xlsx")]) == 0
     assert cli.main(["map", str(path), "-o", str(out / "carte.html"), "--self-contained",
                      "--embed", str(out / "e.html"), "--print", str(out / "p.pdf"),
-                     "--title", title, "--departement", "93"]) == 0
+                     "--title", title, "--departement", "93", "--indicateur", "{{ 7*7 }}",
+                     "--taille", "{{ 7*7 }}", "--periodes", "2015,2016"]) == 0
     study = tmp_path / "etude"
     study.mkdir()
     (study / "t.csv").write_bytes(path.read_bytes())
     (study / "etude.toml").write_text(
-        f'[etude]\ntitre = {json.dumps(title)}\n[entrees]\ninitiatives = "t.csv"\n',
-        encoding="utf-8")
+        f'[etude]\ntitre = {json.dumps(title)}\n[entrees]\ninitiatives = "t.csv"\n'
+        '[indicateurs]\ncolonnes = ["{{ 7*7 }}"]\n', encoding="utf-8")
     assert cli.main(["run", str(study / "etude.toml")]) == 0
     assert not mark.exists()
     printed = capsys.readouterr()
     assert "Traceback" not in printed.err
     # Excel: every payload is text, the "=1+1" header and cells are not formulas.
-    for book in (out / "sites.xlsx", study / "resultats" / "rapport.xlsx"):
-        sheet = openpyxl.load_workbook(book).worksheets[0]
+    report = openpyxl.load_workbook(study / "resultats" / "rapport.xlsx")
+    impact = [c.value for c in report["Impact"][1]]
+    assert "{{ 7*7 }} – sites implantés" in impact  # the header as typed, summed
+    for sheet in (openpyxl.load_workbook(out / "sites.xlsx").worksheets[0],
+                  *report.worksheets):
         cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
         assert all(c.data_type == "s" for c in cells if c.value.startswith("="))
         values = {c.value for c in cells}
-        assert "=1+1" in values and "{{ 7*7 }}" in values and "49" not in values
+        if sheet.title in ("sites", "Initiatives"):  # département 49 is in the others
+            assert "=1+1" in values and "{{ 7*7 }}" in values and "49" not in values
     # Pages: the payloads reach the page as inert JSON text, never as markup or template.
     for page in (out / "carte.html", out / "carte-autonome.html",
                  study / "resultats" / "carte.html"):
@@ -76,6 +82,9 @@ def test_nothing_from_data_runs_anywhere(tmp_path, capsys):
         assert '"{{ 7*7 }}"' in text  # as it was typed: nothing compiled it
         assert "<script>alert(1)" not in text and "javascript:alert" not in text
         assert "Epicerie 49" not in text and "XXX" not in text
+        assert "Taille : 49" not in text
+    legend = (out / "carte.html").read_text(encoding="utf-8")
+    assert "Taille : \\u0026#123;\\u0026#123; 7*7" in legend  # escaped, then inert JSON
     embed = (out / "e.html").read_text(encoding="utf-8")
     assert "&#123;&#123; cycler" in embed and "{{" not in embed
 

@@ -221,3 +221,15 @@ def test_population_and_rates_for_occitanie_2015_and_a_user_table(tmp_path):
     assert row["population"] == 25000 and row["taux:emplois"] == 0.4
     assert row["source_population"] == "INSEE, recensement 2020 (essai)"
     assert run.provenance["population"] == "INSEE, recensement 2020 (essai)"
+
+
+def test_the_same_value_on_every_site_of_an_initiative_is_pointed_out(tmp_path, capsys):
+    x, y = _inside("QN09328M")
+    path = tmp_path / "sites.csv"
+    path.write_text(f"id_initiative;nom;latitude;longitude;emplois\nX;A;{y};{x};12\n"
+                    f"X;B;{y};{x + 0.001};12\nY;C;{y};{x + 0.002};3\nY;D;{y};{x + 0.003};4\n",
+                    encoding="utf-8")
+    assert cli.main(["link", str(path), "-o", str(tmp_path / "o.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "« emplois » : même valeur sur chaque site de 1 initiative(s)" in out
+    assert "(X)" in out
