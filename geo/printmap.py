@@ -124,24 +124,10 @@ def print_map(
     if atlas and suffix != ".pdf":
         raise InputError("un atlas a plusieurs pages : choisissez un fichier .pdf.",
                          path=str(path), parameters=("carte_impression",))
-    width, height = PAPER[paper]
-    size = ((height, width) if landscape else (width, height))
-    layers = _prepare(result, qpv, previous, theme_column, id_column)
-    if measures is not None and size_by:
-        values = measures.values[size_by]
-        layers.scale = pd.Series(symbol_sizes(values), index=result.sites.index) / 22
-        layers.size_by = (size_by, values)
-    pages = [_overview(layers, result, size, title, bounds)]
-    if periods:
-        if measures is None or not measures.has_years:
-            raise InputError("les périodes demandent l'année d'ouverture de chaque site.",
-                             parameters=("periods", "year"))
-        pages.insert(0, _periods_page(layers, measures, size, title, list(periods)))
-    if atlas:
-        sites = layers.sites if bounds is None else \
-            layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
-        pages += [_area_page(layers, size, title, name, outline)
-                  for name, outline in _atlas_areas(sites)]
+    pages = print_pages(result, qpv, paper=paper, landscape=landscape, title=title,
+                        theme_column=theme_column, id_column=id_column, previous=previous,
+                        bounds=bounds, atlas=atlas, measures=measures, size_by=size_by,
+                        periods=periods)
     with atomic_path(path) as tmp, matplotlib.rc_context(_FONTS):
         if suffix == ".pdf":
             from matplotlib.backends.backend_pdf import PdfPages
@@ -152,6 +138,38 @@ def print_map(
         else:
             pages[0].savefig(tmp, dpi=dpi, format=suffix[1:], metadata=_metadata(suffix, title))
     return Path(path)
+
+
+def print_pages(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str = "A4",
+                landscape: bool = True, title: str = DEFAULT_TITLE,
+                theme_column: str | None = None, id_column: str | None = None,
+                previous: gpd.GeoDataFrame | None = None,
+                bounds: tuple[float, float, float, float] | None = None, atlas: bool = False,
+                measures: Measures | None = None, size_by: str | None = None,
+                periods: list[int] | tuple[int, ...] = ()) -> list[Figure]:
+    """The pages of :func:`print_map` as matplotlib figures (same parameters)."""
+    width, height = PAPER[paper]
+    size = ((height, width) if landscape else (width, height))
+    layers = _prepare(result, qpv, previous, theme_column, id_column)
+    if measures is not None and size_by:
+        values = measures.values[size_by]
+        layers.scale = pd.Series(symbol_sizes(values), index=result.sites.index) / 22
+        layers.size_by = (size_by, values)
+    areas = []
+    if atlas:
+        sites = layers.sites if bounds is None else \
+            layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
+        areas = _atlas_areas(sites)
+    first = 2 + bool(periods)
+    pages = [_overview(layers, result, size, title, bounds,
+                       [f"p. {first + k} {name}" for k, (name, _) in enumerate(areas)])]
+    if periods:
+        if measures is None or not measures.has_years:
+            raise InputError("les périodes demandent l'année d'ouverture de chaque site.",
+                             parameters=("periods", "year"))
+        pages.insert(0, _periods_page(layers, measures, size, title, list(periods)))
+    pages += [_area_page(layers, size, title, name, outline) for name, outline in areas]
+    return pages
 
 
 def _prepare(result, qpv, previous, theme_column, id_column) -> _Layers:
@@ -171,37 +189,334 @@ def _prepare(result, qpv, previous, theme_column, id_column) -> _Layers:
                    ", ".join(sorted(set(qpv["generation"]))) or "")
 
 
+# --------------------------------------------------------------------------- layout
+
+#: Page margins, title band and sources band, in millimetres.
+_MARGIN, _TITLE_BAND, _FOOT_BAND = 10.0, 24.0, 8.0
+#: Width of the legend column, in millimetres.
+_LEGEND_WIDTH = 64.0
+#: Sites closer than this (metres) belong to the same agglomeration.
+_AGGLOMERATION = 12_000
+#: At most this many agglomeration panels; more and the page shows France.
+_MAX_PANELS = 6
+#: The inner ring of Paris: the Île-de-France inset of national maps.
+_IDF = ("75", "92", "93", "94")
+
+
+@dataclass
+class _Frame:
+    """Where things go on a page, in figure fractions: the map zone (left) and the legend
+    column (right), inside the margins."""
+
+    size: tuple[float, float]
+
+    def fraction(self, x_mm, y_mm, w_mm, h_mm) -> tuple[float, float, float, float]:
+        w, h = self.size
+        return x_mm / w, y_mm / h, w_mm / w, h_mm / h
+
+    @property
+    def inside(self) -> tuple[float, float, float, float]:
+        w, h = self.size
+        return (_MARGIN, _MARGIN + _FOOT_BAND, w - 2 * _MARGIN,
+                h - 2 * _MARGIN - _FOOT_BAND - _TITLE_BAND)
+
+    @property
+    def map_zone(self) -> tuple[float, float, float, float]:
+        x, y, w, h = self.inside
+        return x, y, w - self._legend_width - 4, h
+
+    @property
+    def legend_zone(self) -> tuple[float, float, float, float]:
+        x, y, w, h = self.inside
+        return x + w - self._legend_width, y, self._legend_width, h
+
+    @property
+    def _legend_width(self) -> float:
+        return _LEGEND_WIDTH * min(1.0, self.size[0] / 297) ** 0.5 + (
+            0 if self.size[0] > self.size[1] else 0)
+
+
+def page_fill(fig: Figure) -> float:
+    """Share of the page inside the margins covered by maps and the legend (their boxes,
+    after the maps took their shape): what a reader sees as the map, from 0 to 1."""
+    renderer = fig.canvas.get_renderer()
+    frame = _Frame((fig.get_figwidth() / _MM, fig.get_figheight() / _MM))
+    boxes = []
+    for ax in fig.axes:
+        ax.apply_aspect()
+        boxes.append(ax.get_window_extent(renderer))
+    boxes += [legend.get_window_extent(renderer) for legend in fig.legends]
+    dpmm = fig.dpi * _MM
+    x, y, w, h = frame.inside
+    grid = np.zeros((int(h), int(w)), dtype=bool)  # millimetre cells
+    for box in boxes:
+        c0, c1 = int(box.x0 / dpmm - x), int(np.ceil(box.x1 / dpmm - x))
+        r0, r1 = int(box.y0 / dpmm - y), int(np.ceil(box.y1 / dpmm - y))
+        grid[max(r0, 0):max(r1, 0), max(c0, 0):max(c1, 0)] = True
+    return float(grid.mean())
+
+
 # --------------------------------------------------------------------------- pages
 
 
-def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds) -> Figure:
-    """The first page: the sites' main territory, other territories with sites as insets."""
+def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
+              pages: list[str] = ()) -> Figure:
+    """The first page. A territory given by ``bounds`` is drawn whole; sites in a few
+    agglomerations get one zoomed panel each and a locator of France; otherwise France,
+    with Paris and its inner ring and the overseas territories that hold sites as insets."""
     sites = layers.sites
     keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     counts = keys.value_counts()
     main = counts.index[0] if len(counts) else "metropole"
-    if bounds is not None:
-        x0, y0, x1, y1 = bounds
-        main = territory_of_points(np.array([(x0 + x1) / 2]), np.array([(y0 + y1) / 2]))[0] \
-            or main
-        area = gpd.GeoSeries([shapely.box(*bounds)], crs=4326)
-        insets = []
-    else:
-        area = sites[(keys == main).to_numpy()].geometry
-        insets = [k for k in counts.index if k != main]
-    fig, ax = _figure(size, title, _subtitle(result, layers, bounds))
+    subtitle = _subtitle(result, layers, bounds)
+    if pages:
+        subtitle += " ; pages suivantes : " + ", ".join(pages)
+    fig = _figure(size, title, subtitle)
+    frame = _Frame(size)
     crs = TERRITORIES[main].crs
-    extent = _extent(area.to_crs(crs) if len(area) else None, crs, main)
-    drawn = _draw(ax, layers, crs, extent, size)
-    for i, key in enumerate(insets[:6]):  # below the legend, two per row
-        inset = fig.add_axes((0.735 + (i % 2) * 0.13, 0.07 + (2 - i // 2) * 0.125,
-                              0.115, 0.105))
-        subset = sites[(keys == key).to_numpy()]
+    legend_zone = None
+    if bounds is not None:
+        main = territory_of_points(np.array([(bounds[0] + bounds[2]) / 2]),
+                                   np.array([(bounds[1] + bounds[3]) / 2]))[0] or main
+        crs = TERRITORIES[main].crs
+        area = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(crs)
+        maps = [_single(fig, frame, layers, crs, _extent(area, crs, main), size)]
+    else:
+        home = sites[(keys == main).to_numpy()]
+        groups = _agglomerations(home, crs)
+        extent = _extent(home.geometry.to_crs(crs) if len(home) else None, crs, main)
+        wide = extent[2] - extent[0] > _QPV_VISIBLE
+        if wide and 2 <= len(groups) <= _MAX_PANELS:
+            maps, legend_zone = _panels(fig, frame, layers, crs, groups, size)
+        else:
+            others = [k for k in counts.index if k != main][:6]
+            maps, rest = _national(fig, frame, layers, crs, extent, size, main, others)
+    drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
+    legend = _legend(fig, frame, layers, drawn, size, zone=legend_zone)
+    if bounds is None and not (wide and 2 <= len(groups) <= _MAX_PANELS) and others:
+        # overseas under the legend when it leaves room, else in the column of insets
+        renderer = fig.canvas.get_renderer()
+        bottom = legend.get_window_extent(renderer).y0 / (fig.dpi * _MM)
+        lx, ly, lw, _ = frame.legend_zone
+        under = (lx, ly, lw, bottom - 6 - ly)
+        maps += _overseas(fig, frame, layers, size, others, keys,
+                          under if _cell(under, len(others)) >= 22 else rest)
+    _label(fig, maps)
+    return fig
+
+
+@dataclass
+class _Map:
+    """One map of a page: its axes, what it drew and the names it may show."""
+
+    ax: object
+    drawn: dict
+    labels: list
+    markers: list
+
+
+def _single(fig, frame, layers, crs, extent, size, *, zone=None, furniture=True,
+            counts_label=None, focus=None) -> _Map:
+    """One map filling ``zone`` (default: the map zone), shaped by its extent."""
+    x, y, w, h = zone or frame.map_zone
+    extent = _shaped(extent, w, h)
+    ax = fig.add_axes(frame.fraction(x, y, w, h))
+    return _draw(ax, layers, crs, extent, size, furniture=furniture, focus=focus)
+
+
+def _shaped(extent, w: float, h: float):
+    """``extent`` widened to the shape of a ``w`` × ``h`` box (nothing cut, no blank band
+    on the page)."""
+    x0, y0, x1, y1 = extent
+    ew, eh = x1 - x0, y1 - y0
+    if ew / eh < w / h:
+        grow = (eh * w / h - ew) / 2
+        return x0 - grow, y0, x1 + grow, y1
+    grow = (ew * h / w - eh) / 2
+    return x0, y0 - grow, x1, y1 + grow
+
+
+def _national(fig, frame, layers, crs, extent, size, main, others
+              ) -> tuple[list[_Map], tuple[float, float, float, float]]:
+    """France (or the main territory) on the left of the map zone; a column of insets on
+    its right: Paris and its inner ring when sites are there. Return the maps and the room
+    left in the column (for the overseas insets)."""
+    from .outlines import departement_of_points, departements
+
+    sites = layers.sites
+    deps = pd.Series(departement_of_points(sites.geometry.x.to_numpy(),
+                                           sites.geometry.y.to_numpy()))
+    idf = main == "metropole" and deps.isin(_IDF).any() and \
+        extent[2] - extent[0] > _QPV_VISIBLE
+    x, y, w, h = frame.map_zone
+    column = 0.0
+    if idf or others:
+        column = min(w * 0.3, 70.0)
+    x0, y0, x1, y1 = extent
+    # The main map takes the height; its width follows the territory's shape.
+    mw = min(w - column - (3 if column else 0), h * (x1 - x0) / (y1 - y0))
+    maps = [_single(fig, frame, layers, crs, extent, size, zone=(x, y, mw, h))]
+    cx, top = x + mw + 3, y + h
+    column = w - mw - 3 if column else 0
+    if idf:
+        outline = departements()
+        ring = outline[outline["code"].isin(_IDF)].to_crs(crs)
+        box = ring.total_bounds
+        pad = (box[2] - box[0]) * 0.03
+        inner = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad)
+        side = min(column, h * 0.5)
+        m = _single(fig, frame, layers, crs, inner, size,
+                    zone=(cx, top - side - 5, column, side), furniture=False)
+        m.ax.set_title("Paris et la petite couronne", fontsize=_pt(size, 7.5), pad=2)
+        maps.append(m)
+        top -= side + 8
+        maps[0].ax.add_patch(matplotlib.patches.Rectangle(
+            (inner[0], inner[1]), inner[2] - inner[0], inner[3] - inner[1], fill=False,
+            edgecolor="#1a1a1a", linewidth=0.8, zorder=7))
+    return maps, (cx, y, column, top - y)
+
+
+def _cell(zone, n: int) -> float:
+    """The side of the squares of ``n`` insets, two per row, in ``zone`` (millimetres)."""
+    x, y, w, h = zone
+    rows = (n + 1) // 2
+    return min(w / 2 - 2, h / max(rows, 1) - 7) if w > 0 and h > 0 else 0
+
+
+def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
+    """The overseas territories that hold sites, whole (their island's outline), two per
+    row in ``zone``."""
+    x, y, w, h = zone
+    cell = _cell(zone, len(others))
+    if cell < 8:
+        return []
+    maps = []
+    for i, key in enumerate(others):
+        r, c = divmod(i, 2)
+        inset = (x + c * (cell + 4), y + h - (r + 1) * (cell + 7), cell, cell)
         icrs = TERRITORIES[key].crs
-        _draw(inset, layers, icrs, _extent(subset.geometry.to_crs(icrs), icrs, key), size,
-              inset=True)
-        inset.set_title(TERRITORIES[key].name, fontsize=_pt(size, 6.5), pad=2)
-    _legend(fig, layers, drawn, size)
+        whole = gpd.GeoSeries([shapely.box(*TERRITORIES[key].bbox)], crs=4326).to_crs(icrs)
+        m = _single(fig, frame, layers, icrs, _extent(whole, icrs, key, pad=0.02), size,
+                    zone=inset, furniture=False)
+        n = int((keys == key).sum())
+        m.ax.set_title(f"{TERRITORIES[key].name} ({n})", fontsize=_pt(size, 6.5), pad=2)
+        m.labels = [label for label in m.labels if label.priority >= 1000]  # cities only
+        maps.append(m)
+    return maps
+
+
+def _agglomerations(sites: gpd.GeoDataFrame, crs: str) -> list[gpd.GeoDataFrame]:
+    """The sites grouped by agglomeration (closer than :data:`_AGGLOMERATION` to one
+    another), the largest first."""
+    if not len(sites):
+        return []
+    metric = sites.geometry.to_crs(crs)
+    blobs = shapely.union_all(metric.buffer(_AGGLOMERATION / 2).values)
+    parts = list(getattr(blobs, "geoms", [blobs]))
+    which = np.full(len(sites), -1)
+    for k, part in enumerate(parts):
+        which[shapely.contains(part, metric.values)] = k
+    groups = [sites[which == k] for k in range(len(parts))]
+    return sorted(groups, key=len, reverse=True)
+
+
+def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
+    """One zoomed panel per agglomeration (its quartiers and their names readable), a
+    locator of France naming them, and the legend in the last cell of the grid (its zone
+    is returned with the maps)."""
+    from math import ceil
+
+    from .outlines import commune_of_points, communes
+
+    n = len(groups) + 2  # the panels, the locator, the legend
+    x, y, w, h = frame.inside
+    cols = ceil(np.sqrt(n * w / h))
+    rows = ceil(n / cols)
+    cw, ch = w / cols, h / rows
+    names = communes().set_index("code")["nom"]
+    maps, places = [], []
+    for k, group in enumerate(groups):
+        r, c = divmod(k + 1, cols)
+        zone = (x + c * cw + 1.5, y + (rows - 1 - r) * ch + 1.5, cw - 3, ch - 7.5)
+        metric = group.geometry.to_crs(crs)
+        x0, y0, x1, y1 = metric.total_bounds
+        half = max(x1 - x0, y1 - y0, 3000) * 0.6 + 800
+        cxm, cym = (x0 + x1) / 2, (y0 + y1) / 2
+        m = _single(fig, frame, layers, crs, (cxm - half, cym - half, cxm + half, cym + half),
+                    size, zone=zone, furniture=True)
+        held = pd.Series(commune_of_points(group.geometry.x.to_numpy(),
+                                           group.geometry.y.to_numpy()))
+        held = held[held != ""].value_counts()
+        place = names.get(held.index[0], "") if len(held) else ""
+        more = " et environs" if len(held) > 1 else ""
+        m.ax.set_title(_plain(f"{k + 1}. {place}{more} ({len(group)} site(s))"),
+                       fontsize=_pt(size, 8), pad=3, loc="left")
+        places.append((f"{k + 1}. {place}", cxm, cym))
+        maps.append(m)
+    # the locator, first cell; the legend, the cell after the last panel
+    zone = (x + 1.5, y + (rows - 1) * ch + 1.5, cw - 3, ch - 7.5)
+    locator = _locator(fig, frame, crs, zone, places, size)
+    r, c = divmod(len(groups) + 1, cols)
+    legend = (x + c * cw + 3, y, w - c * cw - 3, (rows - r) * ch - 3)
+    return [locator, *maps], legend
+
+
+def _locator(fig, frame, crs, zone, places, size) -> _Map:
+    """France with the places of the panels, named."""
+    from .outlines import departements
+    from .printlabels import Label
+
+    deps = departements()
+    deps = deps[deps["code"].map(lambda c: len(c) == 2 or c in ("2A", "2B"))].to_crs(crs)
+    x0, y0, x1, y1 = deps.total_bounds
+    extent = _shaped((x0, y0, x1, y1), zone[2], zone[3])
+    ax = fig.add_axes(frame.fraction(*zone))
+    deps.plot(ax=ax, facecolor="#f3f1ec", edgecolor="#8c8c8c", linewidth=0.3)
+    xs = [p[1] for p in places]
+    ys = [p[2] for p in places]
+    ax.scatter(xs, ys, s=30, color="#b03a2e", edgecolor="#1a1a1a", linewidth=0.6, zorder=6)
+    _axes_style(ax, extent)
+    ax.set_title("Situation des panneaux", fontsize=_pt(size, 8), pad=3, loc="left")
+    from .printlabels import marker_boxes
+
+    labels = [Label(100 - k, _plain(text), px, py, {"fontsize": _pt(size, 7)})
+              for k, (text, px, py) in enumerate(places)]
+    return _Map(ax, {k: False for k in _DRAWN}, labels,
+                marker_boxes(ax, np.array(xs), np.array(ys), 6.0))
+
+
+def _label(fig, maps: list[_Map]) -> None:
+    """Place every map's names, clear of every symbol, every other map, the legend and
+    the furniture (scale bar, north arrow)."""
+    from .printlabels import artist_boxes, place
+
+    renderer = fig.canvas.get_renderer()
+    legend_boxes = artist_boxes(fig, fig.legends)
+    for m in maps:
+        m.ax.apply_aspect()
+    axes_boxes = {id(m.ax): m.ax.get_window_extent(renderer) for m in maps}
+    for m in maps:
+        others = [b for k, b in axes_boxes.items() if k != id(m.ax)
+                  and b.overlaps(axes_boxes[id(m.ax)])]
+        furniture = artist_boxes(fig, getattr(m.ax, "_essqpv_furniture", []))
+        # markers are refreshed now that every axes has its final shape
+        markers = m.markers() if callable(m.markers) else m.markers
+        place(m.ax, m.labels, obstacles=[*markers, *furniture, *legend_boxes, *others])
+
+
+def _area_page(layers: _Layers, size, title: str, name: str, outline) -> Figure:
+    """An atlas page: one département or commune, with its sites and quartiers; the legend
+    counts what the page shows."""
+    inside = layers.sites[shapely.intersects(outline, layers.sites.geometry.values)]
+    fig = _figure(size, title, f"{name} – {len(inside)} site(s)")
+    frame = _Frame(size)
+    x, y = outline.centroid.x, outline.centroid.y
+    key = territory_of_points(np.array([x]), np.array([y]))[0] or "metropole"
+    crs = TERRITORIES[key].crs
+    extent = _extent(gpd.GeoSeries([outline], crs=4326).to_crs(crs), crs, key, pad=0.04)
+    m = _single(fig, frame, layers, crs, extent, size, focus=outline)
+    _legend(fig, frame, layers, m.drawn, size, shown=inside)
+    _label(fig, [m])
     return fig
 
 
@@ -220,41 +535,31 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
     extent = _extent(area.to_crs(crs) if len(area) else None, crs, main, pad=0.12)
     elsewhere = int((keys != main).sum())
     note = f" ; {elsewhere} site(s) hors de ce cadre (outre-mer)" if elsewhere else ""
-    fig, first = _figure(size, title, "Sites ouverts à chaque date, même cadre pour chaque "
-                                      f"panneau{note}")
-    fig.delaxes(first)
+    fig = _figure(size, title, "Sites ouverts à chaque date, même cadre pour chaque "
+                               f"panneau{note}")
+    frame = _Frame(size)
+    x, y, w, h = frame.map_zone
     cols = len(periods) if len(periods) <= 3 else ceil(len(periods) / 2)
     rows = ceil(len(periods) / cols)
-    x0, y0, width, height = 0.03, 0.07, 0.68, 0.80
+    cw, ch = w / cols, h / rows
     # positions in the table, as the sites' index
     start = pd.Series(measures.start).reindex(sites.index)
     end = pd.Series(measures.end if measures.end is not None else np.nan,
                     index=pd.RangeIndex(len(measures.start))).reindex(sites.index)
-    drawn: dict = {}
+    shaped = _shaped(extent, cw - 4, ch - 9)
+    maps = []
     for k, year in enumerate(periods):
         r, c = divmod(k, cols)
-        ax = fig.add_axes((x0 + c * width / cols + 0.005, y0 + (rows - 1 - r) * height / rows
-                           + 0.005, width / cols - 0.01, height / rows - 0.04))
         alive = ((start <= year) & ~(end < year)).to_numpy()
         shown = replace(layers, sites=sites[alive], links=[])
-        # no quartier counts: in small panels they would hide the sites
-        drawn = _draw(ax, shown, crs, extent, size, furniture=k == 0, counts=False)
-        ax.set_title(f"{year} : {int(alive.sum())} site(s) ouvert(s)",
-                     fontsize=_pt(size, 8.5), pad=3)
-    _legend(fig, layers, drawn, size)
-    return fig
-
-
-def _area_page(layers: _Layers, size, title: str, name: str, outline) -> Figure:
-    """An atlas page: one département or commune, with its sites and quartiers."""
-    inside = layers.sites[shapely.intersects(outline, layers.sites.geometry.values)]
-    fig, ax = _figure(size, title, f"{name} – {len(inside)} site(s)")
-    x, y = outline.centroid.x, outline.centroid.y
-    key = territory_of_points(np.array([x]), np.array([y]))[0] or "metropole"
-    crs = TERRITORIES[key].crs
-    extent = _extent(gpd.GeoSeries([outline], crs=4326).to_crs(crs), crs, key, pad=0.04)
-    drawn = _draw(ax, layers, crs, extent, size, focus=outline)
-    _legend(fig, layers, drawn, size)
+        zone = (x + c * cw + 2, y + (rows - 1 - r) * ch + 2, cw - 4, ch - 9)
+        m = _single(fig, frame, shown, crs, shaped, size, zone=zone, furniture=k == 0)
+        m.ax.set_title(f"{year} : {int(alive.sum())} site(s) ouvert(s)",
+                       fontsize=_pt(size, 8.5), pad=3)
+        maps.append(m)
+    drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
+    _legend(fig, frame, layers, drawn, size)
+    _label(fig, maps)
     return fig
 
 
@@ -277,17 +582,20 @@ def _atlas_areas(sites: gpd.GeoDataFrame) -> list[tuple[str, shapely.Geometry]]:
             for d in sorted(deps.unique()) if d in frame.index]
 
 
-def _figure(size, title: str, subtitle: str) -> tuple[Figure, object]:
-    # A Figure without pyplot: no global state, no screen, any backend in the caller.
+def _figure(size, title: str, subtitle: str) -> Figure:
+    # A Figure without pyplot: no global state, no screen; an Agg canvas measures the text.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = Figure(figsize=(size[0] * _MM, size[1] * _MM))
-    ax = fig.add_axes((0.03, 0.07, 0.68, 0.82))
-    fig.text(0.03, 0.955, _plain(title), fontsize=_pt(size, 14), fontweight="bold",
-             va="center")
-    fig.text(0.03, 0.915, _plain(subtitle), fontsize=_pt(size, 8.5), va="center",
-             color="#333")
-    fig.text(0.03, 0.025, SOURCES_LINE + " ; IGN – ADMIN EXPRESS COG 2018 (limites). "
-             "Licence Ouverte / Etalab 2.0.", fontsize=_pt(size, 6.5), color="#333")
-    return fig, ax
+    FigureCanvasAgg(fig)
+    w, h = size
+    fig.text(_MARGIN / w, 1 - (_MARGIN + 5) / h, _plain(title), fontsize=_pt(size, 14),
+             fontweight="bold", va="center")
+    fig.text(_MARGIN / w, 1 - (_MARGIN + 13) / h, _plain(subtitle), fontsize=_pt(size, 8.5),
+             va="center", color="#333", wrap=True)
+    fig.text(_MARGIN / w, _MARGIN / h, SOURCES_LINE + " ; IGN – ADMIN EXPRESS COG 2018 "
+             "(limites). Licence Ouverte / Etalab 2.0.", fontsize=_pt(size, 6.5), color="#333")
+    return fig
 
 
 def _subtitle(result: LinkResult, layers: _Layers, bounds) -> str:
@@ -296,7 +604,7 @@ def _subtitle(result: LinkResult, layers: _Layers, bounds) -> str:
             f"dans un QPV, {s['nearby']} à moins de {result.distance:g} m")
     if bounds is not None:
         inside = layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
-        text += f" ; {len(inside)} dans le cadre"
+        text += f" ; {len(inside)} site(s) dans le cadre de la carte"
     return text
 
 
@@ -306,6 +614,8 @@ def _pt(size, points: float) -> float:
 
 
 # --------------------------------------------------------------------------- drawing
+
+_DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes")
 
 
 def _extent(area: gpd.GeoSeries | None, crs: str, territory: str, pad: float = 0.08):
@@ -318,23 +628,36 @@ def _extent(area: gpd.GeoSeries | None, crs: str, territory: str, pad: float = 0
     return x0 - margin, y0 - margin, x1 + margin, y1 + margin
 
 
-def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
-          focus: shapely.Geometry | None = None, furniture: bool = True,
-          counts: bool = True) -> dict:
-    """Draw one map on ``ax``; return what it drew (for the legend)."""
+def _axes_style(ax, extent) -> None:
+    x0, y0, x1, y1 = extent
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for spine in ax.spines.values():
+        spine.set_color("#777")
+
+
+def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometry | None = None,
+          furniture: bool = True) -> _Map:
+    """Draw one map on ``ax``; return it with what it drew (for the legend) and the names
+    it may show (placed once the page is laid out)."""
     from .outlines import context
+    from .printlabels import marker_boxes
 
     x0, y0, x1, y1 = extent
     box = gpd.GeoSeries([shapely.box(x0, y0, x1, y1)], crs=crs).to_crs(4326).total_bounds
     deps, coms = context(tuple(box), margin=0.05)
     wide = (x1 - x0) > _QPV_VISIBLE
-    drawn = {"qpv": False, "qpv_count": False, "previous": False, "links": False,
-             "communes": False}
+    drawn = dict.fromkeys(_DRAWN, False)
     ax.set_facecolor("#ffffff")
     deps_m = deps.to_crs(crs)
     if len(deps_m):  # at sea or in a territory without outline, nothing to draw
         deps_m.plot(ax=ax, facecolor="#f3f1ec", edgecolor="none", zorder=0)
-        deps_m.boundary.plot(ax=ax, color=_DEP_COLOR, linewidth=0.7 if wide else 1.0,
+        deps_m.boundary.plot(ax=ax, color=_DEP_COLOR, linewidth=0.5 if wide else 1.0,
                              zorder=2)
     if not wide and len(coms):
         coms.to_crs(crs).boundary.plot(ax=ax, color=_COM_COLOR, linewidth=0.4,
@@ -350,9 +673,11 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
         qpv_m.plot(ax=ax, facecolor=st["fillColor"], alpha=0.35, edgecolor="none", zorder=3)
         qpv_m.boundary.plot(ax=ax, color=st["color"], linewidth=0.7, zorder=3)
         drawn["qpv"] = True
-    elif len(qpv) and not inset and counts:
-        _qpv_counts(ax, qpv, deps_m, crs, size)
-        drawn["qpv_count"] = True
+    elif len(qpv):  # too small to see: a light dot each, under the sites
+        points = qpv.geometry.representative_point().to_crs(crs)
+        ax.scatter(points.x, points.y, s=1.2, color=st["color"], alpha=0.55, linewidths=0,
+                   zorder=3)
+        drawn["qpv_dots"] = True
     if layers.previous is not None and not wide:
         prev = layers.previous.cx[box[0]:box[2], box[1]:box[3]]
         if len(prev):
@@ -367,96 +692,120 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, inset: bool = False,
     sites = layers.sites.cx[box[0]:box[2], box[1]:box[3]]
     sites_m = sites.to_crs(crs)
     themes = layers.themes.reindex(sites.index)
-    marker = 10 if inset else (38 if wide else 46) * min(1.0, min(size) / 210)
+    marker = (30 if wide else 46) * min(1.0, min(size) / 210)
     scale = layers.scale.reindex(sites.index).to_numpy() ** 2 if layers.scale is not None \
         else np.ones(len(sites))
+    area = np.zeros(len(sites))
     for theme, style in layers.styles.items():
         mine = (themes == theme).to_numpy()
         pts = sites_m[mine]
         if len(pts):
             hollow = style.shape in _HOLLOW
-            ax.scatter(pts.geometry.x, pts.geometry.y, s=marker * scale[mine] * (
-                2 if style.shape == "star" else 1), alpha=0.85 if layers.scale is not None
-                       else 1,
+            s = marker * scale[mine] * (2 if style.shape == "star" else 1)
+            area[mine] = s
+            ax.scatter(pts.geometry.x, pts.geometry.y, s=s, alpha=0.85
+                       if layers.scale is not None else 1,
                        marker=_MARKERS[style.shape], facecolor="white" if hollow
                        else style.color, edgecolor=style.color if hollow else "#1a1a1a",
                        linewidth=2 if hollow else 0.5, zorder=6)
-    _place_names(ax, sites, deps, coms, crs, wide, size, inset)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    for spine in ax.spines.values():
-        spine.set_color("#777")
-    if not inset and furniture:
-        _scale_bar(ax, x0, x1, y0, y1, size)
-        _north_arrow(ax, size)
-    return drawn
+    _axes_style(ax, extent)
+    sx, sy = sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy()
+    if furniture:
+        ax._essqpv_furniture = _furniture(ax, sx, sy, area, size)
+    labels = _names(layers, sites, qpv, deps, coms, crs, wide, size)
+    return _Map(ax, drawn, labels,
+                lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
 
 
-def _qpv_counts(ax, qpv, deps_m, crs, size) -> None:
-    """Where quartiers are too small to see: their number per département, at its label."""
-    counts = qpv["insee_dep"].value_counts()
-    for row in deps_m.itertuples():
-        n = counts.get(row.code, 0)
-        if n:
-            point = gpd.GeoSeries([shapely.Point(row.label_x, row.label_y)], crs=4326) \
-                .to_crs(crs).iloc[0]
-            ax.text(point.x, point.y, str(n), ha="center", va="top", fontsize=_pt(size, 6),
-                    clip_on=True,
-                    color=QPV_STYLES["2024"]["color"], fontweight="bold", zorder=7,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                          "alpha": 0.8})
-
-
-def _place_names(ax, sites, deps, coms, crs, wide, size, inset) -> None:
-    """Names of the places that hold sites: départements on wide maps, communes on close
-    ones (the busiest first, at most 25)."""
+def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
+    """The names a map may show, by priority: on a close map, the quartiers that hold or
+    neighbour sites, then the communes that hold sites, then the other communes; on a wide
+    map, the communes that hold the most sites (the main cities), then the départements."""
     from .outlines import commune_of_points, departement_of_points
+    from .printlabels import Label
 
-    if inset or not len(sites):
-        return
+    out = []
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    if wide:
-        held = pd.Series(departement_of_points(x, y)).value_counts()
-        frame, style = deps, {"fontsize": _pt(size, 6.5), "fontweight": "bold",
-                              "color": "#222"}
-    else:
-        held = pd.Series(commune_of_points(x, y)).value_counts()
-        frame, style = coms, {"fontsize": _pt(size, 7), "color": "#222"}
-    held = held[held.index != ""].head(25)
-    places = frame.set_index("code")
-    for code in held.index:
-        if code not in places.index:
+
+    def point(lon, lat):
+        p = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326).to_crs(crs).iloc[0]
+        return p.x, p.y
+
+    held = pd.Series(commune_of_points(x, y)).value_counts() if len(sites) else pd.Series()
+    held = held[held.index != ""]
+    city = {"fontsize": _pt(size, 7 if wide else 7.5), "color": "#1a1a1a"}
+    for row in coms.itertuples():
+        n = int(held.get(row.code, 0))
+        if wide and not n:
             continue
-        row = places.loc[code]
-        point = gpd.GeoSeries([shapely.Point(row["label_x"], row["label_y"])], crs=4326) \
-            .to_crs(crs).iloc[0]
-        ax.text(point.x, point.y, _plain(row["nom"]), ha="center", va="bottom", zorder=8,
-                clip_on=True,
-                bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none",
-                      "alpha": 0.75}, **style)
+        out.append(Label(1000 + n if n else 10, _plain(row.nom), *point(row.label_x,
+                                                                       row.label_y),
+                         {**city, "fontweight": "bold"} if n else
+                         {**city, "color": "#555", "fontsize": _pt(size, 6.5)},
+                         leader=bool(n)))
+    if wide:
+        holding = pd.Series(departement_of_points(x, y)).value_counts() if len(sites) \
+            else pd.Series()
+        for row in deps.itertuples():
+            n = int(holding.get(row.code, 0))
+            out.append(Label(100 + n if n else 1, _plain(row.nom.upper()),
+                             *point(row.label_x, row.label_y),
+                             {"fontsize": _pt(size, 5.8), "color": "#555"}, leader=False))
+    elif len(qpv):
+        near = qpv.to_crs(crs)
+        pts = gpd.GeoSeries(shapely.points(x, y), crs=4326).to_crs(crs) if len(sites) \
+            else gpd.GeoSeries([], crs=crs)
+        close = near.geometry.distance(shapely.union_all(pts.values)) < 400 \
+            if len(pts) else pd.Series(False, index=near.index)
+        for row, is_close in zip(near.itertuples(), close, strict=True):
+            if not is_close:
+                continue
+            p = row.geometry.representative_point()
+            out.append(Label(2000, _plain(row.nom_qp), p.x, p.y,
+                             {"fontsize": _pt(size, 6.5), "color": QPV_STYLES["2024"]["color"],
+                              "fontstyle": "italic"}))
+    return out
 
 
-def _legend(fig: Figure, layers: _Layers, drawn: dict, size) -> None:
+def _furniture(ax, x: np.ndarray, y: np.ndarray, area: np.ndarray, size) -> list:
+    """The scale bar and the north arrow, each in a corner without sites."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    w, h = x1 - x0, y1 - y0
+
+    def free(cx: float, cy: float) -> bool:  # a corner box of 30 % × 16 % of the map
+        inside = (np.abs(x - cx) < w * 0.16) & (np.abs(y - cy) < h * 0.1)
+        return not inside.any()
+
+    corners = {"bl": (x0 + w * 0.15, y0 + h * 0.08), "br": (x1 - w * 0.15, y0 + h * 0.08),
+               "tl": (x0 + w * 0.15, y1 - h * 0.08), "tr": (x1 - w * 0.15, y1 - h * 0.08)}
+    order = [k for k in ("bl", "br", "tl", "tr") if free(*corners[k])] or ["bl"]
+    scale_at = order[0]
+    north_at = next((k for k in ("tr", "tl", "br", "bl") if k != scale_at
+                     and k in order), "tr" if scale_at != "tr" else "tl")
+    artists = _scale_bar(ax, x0, x1, y0, y1, size, corner=scale_at)
+    artists.append(_north_arrow(ax, size, corner=north_at))
+    return artists
+def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
+            shown: gpd.GeoDataFrame | None = None, zone=None):
+    """The legend, in its column: every symbol drawn, counted on ``shown`` (default: every
+    site of the page's study)."""
     st = QPV_STYLES["2024"]
+    themes = layers.themes if shown is None else layers.themes.reindex(shown.index)
     handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none",
                       markerfacecolor="white" if s.shape in _HOLLOW else s.color,
                       markeredgecolor=s.color if s.shape in _HOLLOW else "#1a1a1a",
                       markeredgewidth=2 if s.shape in _HOLLOW else 0.6, markersize=7,
-                      label=_plain(f"{t} ({int((layers.themes == t).sum())})"))
-               for t, s in layers.styles.items()]
+                      label=_plain(f"{t} ({int((themes == t).sum())})"))
+               for t, s in layers.styles.items() if shown is None or (themes == t).any()]
     if drawn["qpv"]:
         handles.append(Patch(facecolor=st["fillColor"], alpha=0.5, edgecolor=st["color"],
                              label=f"Quartier prioritaire {layers.generation}"))
-    if drawn["qpv_count"]:
-        handles.append(Line2D([], [], color="none", marker="$12$", markersize=9,
-                              markeredgecolor="none", markerfacecolor=st["color"],
-                              label="Nombre de quartiers prioritaires\ndu département "
-                                    "(trop petits à cette échelle)"))
+    if drawn["qpv_dots"]:
+        handles.append(Line2D([], [], color="none", marker="o", markersize=2.5,
+                              markerfacecolor=st["color"], markeredgecolor="none",
+                              label=f"Quartier prioritaire {layers.generation}\n"
+                                    "(un point : trop petit à cette échelle)"))
     if drawn["previous"]:
         gen = ", ".join(sorted(set(layers.previous["generation"])))
         handles.append(Line2D([], [], color=QPV_STYLES["2015"]["color"], linestyle="--",
@@ -479,9 +828,11 @@ def _legend(fig: Figure, layers: _Layers, drawn: dict, size) -> None:
     if drawn["communes"]:
         handles.append(Line2D([], [], color=_COM_COLOR, linewidth=0.5, linestyle=(0, (3, 2)),
                               label="Limite de commune"))
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.725, 0.89),
-               frameon=False, fontsize=_pt(size, 7.5), title="Légende",
-               title_fontsize=_pt(size, 8.5), alignment="left")
+    x, y, w, h = frame.fraction(*(zone or frame.legend_zone))
+    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, y + h),
+                      frameon=False, fontsize=_pt(size, 7.5), title="Légende",
+                      title_fontsize=_pt(size, 8.5), alignment="left", borderaxespad=0,
+                      borderpad=0)
 
 
 def _plain(text: str) -> str:
@@ -489,29 +840,35 @@ def _plain(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _scale_bar(ax, x0, x1, y0, y1, size) -> None:
-    """A metric scale bar (metres, kilometres) in the lower left corner."""
+def _scale_bar(ax, x0, x1, y0, y1, size, *, corner: str = "bl") -> list:
+    """A metric scale bar (metres, kilometres) in a corner; return its artists."""
     target = (x1 - x0) / 5
     length = 10 ** np.floor(np.log10(target))
     for factor in (5, 2, 1):
         if length * factor <= target:
             length *= factor
             break
-    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    left = corner.endswith("l")
+    bx = x0 + (x1 - x0) * 0.04 if left else x1 - (x1 - x0) * 0.04 - length
+    by = y0 + (y1 - y0) * 0.04 if corner.startswith("b") else y1 - (y1 - y0) * 0.1
+    artists = []
+    artists += ax.plot([bx, bx + length], [by, by], color="#1a1a1a", linewidth=5.5,
+                       solid_capstyle="butt", zorder=8)
     for i, colour in enumerate(("#1a1a1a", "#ffffff")):
-        ax.plot([bx + i * length / 2, bx + (i + 1) * length / 2], [by, by], color=colour,
-                linewidth=4, solid_capstyle="butt", zorder=9)
-    ax.plot([bx, bx + length], [by, by], color="#1a1a1a", linewidth=5.5,
-            solid_capstyle="butt", zorder=8)
+        artists += ax.plot([bx + i * length / 2, bx + (i + 1) * length / 2], [by, by],
+                           color=colour, linewidth=4, solid_capstyle="butt", zorder=9)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center", va="bottom",
-            fontsize=_pt(size, 7.5), zorder=9)
+    artists.append(ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center",
+                           va="bottom", fontsize=_pt(size, 7.5), zorder=9))
+    return artists
 
 
-def _north_arrow(ax, size) -> None:
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
-                ha="center", va="center", fontsize=_pt(size, 10), fontweight="bold",
-                arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
+def _north_arrow(ax, size, *, corner: str = "tr"):
+    x = 0.95 if corner.endswith("r") else 0.05
+    top = 0.95 if corner.startswith("t") else 0.2
+    return ax.annotate("N", xy=(x, top), xytext=(x, top - 0.09), xycoords="axes fraction",
+                       ha="center", va="center", fontsize=_pt(size, 10), fontweight="bold",
+                       arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
 
 
 def _metadata(suffix: str, title: str) -> dict:

@@ -3,6 +3,9 @@ places that hold sites, every symbol in the legend, embedded fonts, and an atlas
 
 from __future__ import annotations
 
+import html
+import itertools
+import re
 import shutil
 import subprocess
 
@@ -29,6 +32,26 @@ def pages_of(pdf) -> int:
                     if line.startswith("Pages:")))
 
 
+def words_of(pdf, page: int) -> list[tuple[float, float, float, float, str]]:
+    """Every word of a page with its box (points), as ``pdftotext -bbox`` reads it."""
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf),
+                          "-"], check=True, capture_output=True, text=True).stdout
+    return [(float(a), float(b), float(c), float(d), html.unescape(w)) for a, b, c, d, w in
+            re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                       r'yMax="([\d.]+)">([^<]*)</word>', out)]
+
+
+def assert_no_word_over_another(pdf) -> None:
+    """No two words of any page overlap (beyond a few hundredths of a millimetre)."""
+    for page in range(1, pages_of(pdf) + 1):
+        words = words_of(pdf, page)
+        assert len(words) > 10
+        clashes = [(a[4], b[4]) for a, b in itertools.combinations(words, 2)
+                   if min(a[2], b[2]) - max(a[0], b[0]) > 0.4
+                   and min(a[3], b[3]) - max(a[1], b[1]) > 0.4]
+        assert clashes == [], (page, clashes[:10])
+
+
 def assert_fonts_embedded(pdf) -> None:
     rows = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
                           text=True).stdout.splitlines()[2:]
@@ -51,15 +74,66 @@ def test_a_national_print_shows_france_its_departements_and_overseas(national):
     assert_fonts_embedded(pdf)
     text = text_of(pdf)
     assert "Annuaire national" in text
-    # names of départements that hold sites, overseas insets, every symbol explained
-    assert sum(name in text for name in ("Nord", "Gironde", "Rhône", "Bouches-du-Rhône",
-                                         "Seine-Saint-Denis", "Hérault", "Haute-Garonne",
-                                         "Pas-de-Calais")) >= 3
+    # names of départements (in capitals, where the cities leave room), overseas insets,
+    # every symbol explained
+    from geo.territories import DEPARTEMENTS
+
+    assert sum(name.upper() in text for name in DEPARTEMENTS.values()) >= 3
     assert "La Réunion" in text and "Guadeloupe" in text
-    for words in ("Limite de département", "Nombre de quartiers prioritaires",
+    for words in ("Limite de département", "trop petit à cette échelle",
                   "Légende", "km", "IGN – ADMIN EXPRESS"):
         assert words in text, words
     assert " mi" not in text and "miles" not in text  # metric only
+
+
+def test_a_national_print_names_its_cities_with_an_ile_de_france_inset(national):
+    """748 sites all over France: no word over another, the communes holding the most
+    sites named, Paris and its inner ring as an inset, the map filling the page."""
+    import pandas as pd
+
+    from geo.initiatives import read_initiatives
+    from geo.link import link
+    from geo.outlines import commune_of_points, communes
+    from geo.printmap import page_fill, print_pages
+    from geo.qpv import load_qpv
+
+    national_directory(national / "grand.csv", n=748)
+    pdf = national / "grand.pdf"
+    assert cli.main(["map", str(national / "grand.csv"), "-o", str(national / "g.html"),
+                     "--print", str(pdf)]) == 0
+    assert_no_word_over_another(pdf)
+    text = " ".join(w[4] for w in words_of(pdf, 1))
+    assert "Paris et la petite couronne" in text
+    sites = read_initiatives(national / "grand.csv").sites.dropna(subset=["geometry"])
+    held = pd.Series(commune_of_points(sites.geometry.x, sites.geometry.y)).value_counts()
+    names = communes().set_index("code")["nom"]
+    top = [names[c] for c in held.index if c][:8]
+    found = [n for n in top if n in text]
+    assert len(found) >= 6, (top, found)  # the busiest places are named first
+    result = link(read_initiatives(national / "grand.csv"), load_qpv())
+    fill = page_fill(print_pages(result, load_qpv(), theme_column="theme")[0])
+    assert fill >= 0.70, fill
+
+
+def test_the_demo_print_has_a_panel_per_agglomeration(tmp_path):
+    pdf = tmp_path / "demo.pdf"
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "c.html"), "--print",
+                     str(pdf)]) == 0
+    assert_no_word_over_another(pdf)
+    text = text_of(pdf, 1)
+    assert "Situation des panneaux" in text
+    for place in ("Saint-Denis", "Bordeaux", "Villeurbanne", "Toulouse", "Montpellier"):
+        assert re.search(rf"\d\. {place}", text), place  # a panel each, numbered
+    # in the panels, the quartiers that hold sites are named
+    for quartier in ("Grand Mirail", "Mosson", "Empalot", "Bacalan"):
+        assert quartier in text, quartier
+    from geo.initiatives import read_initiatives
+    from geo.link import link
+    from geo.printmap import page_fill, print_pages
+    from geo.qpv import load_qpv
+
+    result = link(read_initiatives(EXAMPLE), load_qpv())
+    assert page_fill(print_pages(result, load_qpv(), theme_column="theme")[0]) >= 0.70
 
 
 def test_an_atlas_has_an_overview_and_a_page_per_departement(tmp_path):
@@ -74,6 +148,14 @@ def test_an_atlas_has_an_overview_and_a_page_per_departement(tmp_path):
     assert any(n.startswith("Seine-Saint-Denis (93)") for n in names)
     page_93 = next(i for i, n in enumerate(names, start=2) if n.startswith("Seine-Saint-Denis"))
     assert "Saint-Denis" in text_of(pdf, page_93)  # the commune holding sites is named
+    assert_no_word_over_another(pdf)
+    # the overview names its pages; each page's legend counts what that page shows
+    assert "p. 2" in text_of(pdf, 1) and "Gironde (33)" in text_of(pdf, 1)
+    page_33 = next(i for i, n in enumerate(names, start=2) if n.startswith("Gironde"))
+    gironde = text_of(pdf, page_33)
+    assert re.search(r"Gironde \(33\) – 6 site\(s\)", gironde)
+    counts = [int(n) for n in re.findall(r"\((\d+)\)\n", gironde)]
+    assert sum(c for c in counts if c < 33) == 6  # the themes' counts add up to the page
 
 
 def test_an_atlas_of_one_departement_pages_through_its_communes(tmp_path):
