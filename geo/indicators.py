@@ -86,7 +86,7 @@ def parse_amounts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     unknown, ``unreadable`` True where the cell is no plain number.
 
     >>> v, bad = parse_amounts(pd.Series(["1 234,5", "", "n.c.", "12 k€", "3 €", "-2"]))
-    >>> v.tolist()[:3], v[4], bad.tolist()
+    >>> v.tolist()[:3], float(v[4]), bad.tolist()
     ([1234.5, nan, nan], 3.0, [False, False, False, True, False, True])
     """
     text = _text(values)
