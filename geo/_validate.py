@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlparse
 
 from ._errors import InputError
@@ -39,3 +40,15 @@ def check_embed_url(url: str | None) -> str:
                          "indiquez une adresse http(s) ou le nom du fichier de la carte.",
                          parameters=("embed_url",))
     return text
+
+
+def slug(name: str, *, limit: int = 60, default: str = "etude") -> str:
+    """A safe file or folder name for ``name``: ASCII letters, digits and dashes, nothing
+    else (no ``..``, no separator, never absolute).
+
+    >>> slug("../Épicerie {{ 7*7 }} <script>"), slug("=1+1"), slug("///")
+    ('epicerie-7-7-script', '1-1', 'etude')
+    """
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:limit].strip("-")
+    return text or default

@@ -31,7 +31,8 @@ FLAGS = {
     "carte": "-o", "detail": "--long", "par_initiative": "--per-initiative",
     "par_quartier": "--per-qpv", "par_territoire": "--per-territory",
     "carte_autonome": "--self-contained", "integration": "--embed",
-    "carte_impression": "--print", "indicators": "--indicateur", "size_by": "--taille",
+    "carte_impression": "--print", "fiches": "--fiches", "fiche_paper": "--format-fiches",
+    "indicators": "--indicateur", "size_by": "--taille",
     "periods": "--periodes", "chiffres_cles": "--chiffres-cles",
 }
 

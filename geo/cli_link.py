@@ -137,6 +137,12 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="carte à imprimer en atlas (.pdf) : une vue d'ensemble puis une page "
                           "par département (ou par commune pour une étude dans un seul "
                           "département)")
+    out.add_argument("--fiches", metavar="FICHIER",
+                     help="fiches par initiative (.pdf) : une page par initiative avec sa "
+                          "carte et ses quartiers ; leurs cartes aussi en PNG et SVG, dans "
+                          "un dossier du même nom")
+    out.add_argument("--format-fiches", dest="fiche_paper", default="A4",
+                     choices=PAPER_FORMATS, help="format des fiches, en portrait (défaut : A4)")
     out.add_argument("--no-cluster", "--sans-regroupement", dest="cluster",
                      action="store_false", help="ne pas regrouper les marqueurs proches")
     out.add_argument("--taille", dest="size_by", metavar="INDICATEUR",
@@ -147,7 +153,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                           "cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)")
     parser.set_defaults(run=run_link, outputs={
         "carte": "output", "carte_autonome": "self_contained", "integration": "embed",
-        "carte_impression": "print_path"})
+        "carte_impression": "print_path", "fiches": "fiches"})
 
 
 def study_of(args: argparse.Namespace):
@@ -171,7 +177,7 @@ def study_of(args: argparse.Namespace):
         outputs={k: Path(v) for k, v in outputs.items() if v},
         title=getattr(args, "title", DEFAULT_TITLE),
         paper=getattr(args, "paper", "A4"), landscape=not getattr(args, "portrait", False),
-        atlas=getattr(args, "atlas", False),
+        atlas=getattr(args, "atlas", False), fiche_paper=getattr(args, "fiche_paper", "A4"),
         cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None),
         size_by=getattr(args, "size_by", None),
         periods=periods(getattr(args, "periods", None) or ""),

@@ -15,12 +15,13 @@ STUDY_KEYS = {
     "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
     "commune": "[quartiers] communes", "source": "[quartiers] source",
     "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
+    "fiche_paper": "[sorties] format_fiches",
     "indicators": "[indicateurs] colonnes", "size_by": "[indicateurs] taille_symboles",
     "periods": "[sorties] periodes", "chiffres_cles": "[quartiers] chiffres_cles",
     **{key: f"[sorties] {key}" for key in (
         "tableau", "detail", "par_initiative", "par_quartier", "par_territoire", "rapport",
-        "carte", "carte_autonome", "integration", "carte_impression", "provenance",
-        "relecture")},
+        "carte", "carte_autonome", "integration", "carte_impression", "fiches",
+        "provenance", "relecture")},
 }
 
 
@@ -31,6 +32,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "sa version autonome, la carte à imprimer et le rapport Excel.")
     demo.add_argument("-o", "--sortie", dest="output", default="ess-qpv-demo",
                       help="dossier de sortie (défaut : ./ess-qpv-demo/)")
+    demo.add_argument("--fiches", action="store_true",
+                      help="écrire aussi les fiches par initiative (fiches.pdf, et leurs "
+                           "cartes en PNG et SVG dans fiches/)")
     demo.set_defaults(run=run_demo, parameter_names=("option", {}))
 
     init = commands.add_parser("init", help="écrire un fichier d'étude et un modèle de tableau")
@@ -47,7 +51,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from .studyfile import demo_study
 
     say("Démonstration sur des initiatives FICTIVES et les QPV 2024 fournis (hors ligne).")
-    print_run(run_with_progress(demo_study(Path(args.output))))
+    print_run(run_with_progress(demo_study(Path(args.output), fiches=args.fiches)))
     return 0
 
 

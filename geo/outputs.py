@@ -32,6 +32,7 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "carte_autonome": ((".html", ".htm"), "carte autonome, sans internet"),
     "integration": ((".html", ".htm", ".txt"), "extrait <iframe> à intégrer"),
     "carte_impression": ((".pdf", ".png", ".svg"), "carte à imprimer"),
+    "fiches": ((".pdf",), "fiches par initiative, une page chacune"),
     "provenance": ((".json",), "provenance : version, sources, paramètres"),
     "relecture": ((".csv", ".xlsx"), "adresses à vérifier, modèle du fichier de corrections"),
 }
@@ -105,6 +106,8 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
         done("rapport", out["rapport"])
     if out.keys() & {"carte", "carte_autonome", "integration", "carte_impression"}:
         _write_maps(run, out, done)
+    if "fiches" in out:
+        _write_fiches(run, out["fiches"], done)
     if "provenance" in out:
         info = dict(run.provenance, fichiers=[p.name for p, _ in run.written])
         with atomic_path(out["provenance"]) as tmp:
@@ -162,6 +165,19 @@ def _key_figures(run: StudyResult) -> pd.DataFrame:
     if run.population:
         return pd.DataFrame({"pop_mun": run.population.values})
     return load_key_figures()
+
+
+def _write_fiches(run: StudyResult, path: Path, done) -> None:
+    from .fiches import write_fiches
+
+    study = run.study
+    _, previous, _ = map_qpv(run)
+    files = write_fiches(run.result, run.initiatives, run.qpv, path, paper=study.fiche_paper,
+                         title=study.title, previous=previous)
+    done("fiches", path)
+    if len(files) > 1:
+        run.written.append((files[1].parent, f"cartes des fiches, {len(files) - 1} fichiers "
+                                             "PNG (300 dpi) et SVG"))
 
 
 def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:

@@ -71,6 +71,11 @@ class _Layers:
     #: the indicator and its values for the legend.
     scale: pd.Series | None = None
     size_by: tuple[str, pd.Series] | None = None
+    #: The quartiers one initiative relates to (code → its closest relation), drawn and
+    #: named first (the per-initiative pages, :mod:`geo.fiches`).
+    emphasis: dict[str, str] | None = None
+    #: A number shown beside each site (its line in a page's table), by site index.
+    numbers: pd.Series | None = None
 
 
 def print_map(
@@ -179,14 +184,19 @@ def _prepare(result, qpv, previous, theme_column, id_column) -> _Layers:
     links = []
     if id_column and id_column in sites:
         for _, group in sites.groupby(sites[id_column].astype(str)):
-            if len(group) > 1:
-                line = shapely.LineString(list(group.geometry))
-                # Sites far apart (another city, overseas) are not joined: a line across
-                # the country says nothing a reader can use.
-                if gpd.GeoSeries([line], crs=4326).to_crs(3857).length.iloc[0] < _LINK_MAX:
-                    links.append(line)
+            links += _initiative_links(group)
     return _Layers(sites, themes, styles, qpv, previous, links,
                    ", ".join(sorted(set(qpv["generation"]))) or "")
+
+
+def _initiative_links(sites: gpd.GeoDataFrame) -> list[shapely.LineString]:
+    """The dashed line between the sites of one initiative, unless they are far apart
+    (another city, overseas): a line across the country says nothing a reader can use."""
+    if len(sites) < 2:
+        return []
+    line = shapely.LineString(list(sites.geometry))
+    return [line] if gpd.GeoSeries([line], crs=4326).to_crs(3857).length.iloc[0] < _LINK_MAX \
+        else []
 
 
 # --------------------------------------------------------------------------- layout
@@ -582,12 +592,24 @@ def _atlas_areas(sites: gpd.GeoDataFrame) -> list[tuple[str, shapely.Geometry]]:
             for d in sorted(deps.unique()) if d in frame.index]
 
 
-def _figure(size, title: str, subtitle: str) -> Figure:
-    # A Figure without pyplot: no global state, no screen; an Agg canvas measures the text.
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A figure of ``size`` millimetres without pyplot (no global state, no screen), on an
+    Agg canvas that measures the text and draws only when the page is saved."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    class Canvas(FigureCanvasAgg):
+        def draw_idle(self, *args, **kwargs):
+            # geopandas asks for a redraw after every layer: that is the whole page drawn
+            # again and again, most of the time a print took
+            pass
+
     fig = Figure(figsize=(size[0] * _MM, size[1] * _MM))
-    FigureCanvasAgg(fig)
+    Canvas(fig)
+    return fig
+
+
+def _figure(size, title: str, subtitle: str) -> Figure:
+    fig = new_figure(size)
     w, h = size
     fig.text(_MARGIN / w, 1 - (_MARGIN + 5) / h, _plain(title), fontsize=_pt(size, 14),
              fontweight="bold", va="center")
@@ -615,7 +637,18 @@ def _pt(size, points: float) -> float:
 
 # --------------------------------------------------------------------------- drawing
 
-_DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes")
+_DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes", "implanted", "nearby",
+          "served")
+#: How a quartier related to the initiative of a page is drawn, by relation: matplotlib
+#: styles, and the legend's French text.
+EMPHASIS = {
+    "implanted": ({"facecolor": "#c0392b", "alpha": 0.55, "edgecolor": "#7b241c",
+                   "linewidth": 1.6}, "Quartier où l'initiative est implantée"),
+    "nearby": ({"facecolor": "#f5b041", "alpha": 0.45, "edgecolor": "#9c640c",
+                "linewidth": 1.4}, "Quartier à proximité d'un site"),
+    "served": ({"facecolor": "none", "hatch": "////", "edgecolor": "#6c3483",
+                "linewidth": 1.2}, "Quartier où l'initiative intervient"),
+}
 
 
 def _extent(area: gpd.GeoSeries | None, crs: str, territory: str, pad: float = 0.08):
@@ -673,6 +706,11 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
         qpv_m.plot(ax=ax, facecolor=st["fillColor"], alpha=0.35, edgecolor="none", zorder=3)
         qpv_m.boundary.plot(ax=ax, color=st["color"], linewidth=0.7, zorder=3)
         drawn["qpv"] = True
+        for relation, (style, _) in EMPHASIS.items():
+            mine = qpv_m[qpv_m["code_qp"].map(layers.emphasis or {}).eq(relation)]
+            if len(mine):
+                mine.plot(ax=ax, zorder=3.5, **style)
+                drawn[relation] = True
     elif len(qpv):  # too small to see: a light dot each, under the sites
         points = qpv.geometry.representative_point().to_crs(crs)
         ax.scatter(points.x, points.y, s=1.2, color=st["color"], alpha=0.55, linewidths=0,
@@ -751,19 +789,29 @@ def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
             out.append(Label(100 + n if n else 1, _plain(row.nom.upper()),
                              *point(row.label_x, row.label_y),
                              {"fontsize": _pt(size, 5.8), "color": "#555"}, leader=False))
-    elif len(qpv):
+    if layers.numbers is not None and len(sites):
+        metric = sites.geometry.to_crs(crs)
+        sx, sy = metric.x, metric.y
+        for i, number in layers.numbers.reindex(sites.index).dropna().items():
+            out.append(Label(5000, str(number), sx[i], sy[i],
+                             {"fontsize": _pt(size, 8.5), "fontweight": "bold"}, gap=5))
+    if not wide and len(qpv):
         near = qpv.to_crs(crs)
         pts = gpd.GeoSeries(shapely.points(x, y), crs=4326).to_crs(crs) if len(sites) \
             else gpd.GeoSeries([], crs=crs)
         close = near.geometry.distance(shapely.union_all(pts.values)) < 400 \
             if len(pts) else pd.Series(False, index=near.index)
+        related = layers.emphasis or {}
         for row, is_close in zip(near.itertuples(), close, strict=True):
-            if not is_close:
+            if not (is_close or row.code_qp in related):
                 continue
             p = row.geometry.representative_point()
-            out.append(Label(2000, _plain(row.nom_qp), p.x, p.y,
-                             {"fontsize": _pt(size, 6.5), "color": QPV_STYLES["2024"]["color"],
-                              "fontstyle": "italic"}))
+            style = {"fontsize": _pt(size, 6.5), "color": QPV_STYLES["2024"]["color"],
+                     "fontstyle": "italic"}
+            if row.code_qp in related:  # the page's own quartiers: first, and darker
+                style.update(fontsize=_pt(size, 7.5), color="#1a1a1a", fontweight="bold")
+            out.append(Label(3000 if row.code_qp in related else 2000, _plain(row.nom_qp),
+                             p.x, p.y, style))
     return out
 
 
@@ -786,10 +834,24 @@ def _furniture(ax, x: np.ndarray, y: np.ndarray, area: np.ndarray, size) -> list
     artists = _scale_bar(ax, x0, x1, y0, y1, size, corner=scale_at)
     artists.append(_north_arrow(ax, size, corner=north_at))
     return artists
+
+
 def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
             shown: gpd.GeoDataFrame | None = None, zone=None):
     """The legend, in its column: every symbol drawn, counted on ``shown`` (default: every
     site of the page's study)."""
+    handles = legend_handles(layers, drawn, shown)
+    x, y, w, h = frame.fraction(*(zone or frame.legend_zone))
+    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, y + h),
+                      frameon=False, fontsize=_pt(size, 7.5), title="Légende",
+                      title_fontsize=_pt(size, 8.5), alignment="left", borderaxespad=0,
+                      borderpad=0)
+
+
+def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None = None
+                   ) -> list:
+    """The legend's entries: every symbol drawn on the page, themes counted on ``shown``
+    (default: every site of the study)."""
     st = QPV_STYLES["2024"]
     themes = layers.themes if shown is None else layers.themes.reindex(shown.index)
     handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none",
@@ -801,6 +863,9 @@ def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
     if drawn["qpv"]:
         handles.append(Patch(facecolor=st["fillColor"], alpha=0.5, edgecolor=st["color"],
                              label=f"Quartier prioritaire {layers.generation}"))
+    for relation, (style, text) in EMPHASIS.items():
+        if drawn[relation]:
+            handles.append(Patch(label=text, **style))
     if drawn["qpv_dots"]:
         handles.append(Line2D([], [], color="none", marker="o", markersize=2.5,
                               markerfacecolor=st["color"], markeredgecolor="none",
@@ -828,11 +893,7 @@ def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
     if drawn["communes"]:
         handles.append(Line2D([], [], color=_COM_COLOR, linewidth=0.5, linestyle=(0, (3, 2)),
                               label="Limite de commune"))
-    x, y, w, h = frame.fraction(*(zone or frame.legend_zone))
-    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, y + h),
-                      frameon=False, fontsize=_pt(size, 7.5), title="Légende",
-                      title_fontsize=_pt(size, 8.5), alignment="left", borderaxespad=0,
-                      borderpad=0)
+    return handles
 
 
 def _plain(text: str) -> str:

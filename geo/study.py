@@ -83,6 +83,8 @@ class Study:
     landscape: bool = True
     #: The print map as an atlas: an overview, then one page per département or commune.
     atlas: bool = False
+    #: Paper of the per-initiative pages (always portrait).
+    fiche_paper: str = "A4"
     cluster: bool = True
     embed_url: str | None = None
     folder: Path | None = None
@@ -128,9 +130,10 @@ def check_study(study: Study) -> None:
     outputs that overwrite an input or each other, outputs outside the study folder,
     a negative or non-finite distance, an unknown paper size."""
     check_distance(study.distance)
-    if study.paper not in PAPER_FORMATS:
-        raise InputError(f"format d'impression « {study.paper} » inconnu ; possibles : "
-                         f"{', '.join(PAPER_FORMATS)}.", parameters=("paper",))
+    for key, paper in (("paper", study.paper), ("fiche_paper", study.fiche_paper)):
+        if paper not in PAPER_FORMATS:
+            raise InputError(f"format d'impression « {paper} » inconnu ; possibles : "
+                             f"{', '.join(PAPER_FORMATS)}.", parameters=(key,))
     if study.outputs.get("integration"):
         if study.embed_url is not None:
             check_embed_url(study.embed_url)

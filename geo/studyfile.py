@@ -37,6 +37,7 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
                 "carte_autonome": (str, "carte-autonome.html"),
                 "carte_impression": (str, "carte.pdf"), "format_impression": (str, "A4"),
                 "atlas": (bool, False), "periodes": (list, []),
+                "fiches": (str, None), "format_fiches": (str, "A4"),
                 "integration": (str, "carte-iframe.html"),
                 "provenance": (str, "provenance.json"), "relecture": (str, None)},
 }
@@ -103,14 +104,15 @@ def load_study(path: str | Path) -> Study:
                          path=name)
     folder = base / v["sorties"]["dossier"]
     outputs = {key: folder / value for key, value in v["sorties"].items()
-               if key not in ("dossier", "format_impression", "atlas", "periodes") and value}
+               if key not in _SETTINGS and value}
     c = {role: v["colonnes"][key] for role, key in COLUMN_KEYS.items()}
     c["indicators"] = [str(x) for x in v["indicateurs"]["colonnes"]] or None
     if c["address"]:
         c["address"] = [str(a) for a in c["address"]]
-    if v["sorties"]["format_impression"] not in PAPER_FORMATS:
-        raise InputError(f"[sorties] format_impression « {v['sorties']['format_impression']} »"
-                         f" inconnu ; possibles : {', '.join(PAPER_FORMATS)}.", path=name)
+    for key in ("format_impression", "format_fiches"):
+        if v["sorties"][key] not in PAPER_FORMATS:
+            raise InputError(f"[sorties] {key} « {v['sorties'][key]} » inconnu ; possibles : "
+                             f"{', '.join(PAPER_FORMATS)}.", path=name)
     q, g = v["quartiers"], v["geocodage"]
     q["source"] = q["source"] or "bundled-2024"
     return Study(
@@ -125,7 +127,7 @@ def load_study(path: str | Path) -> Study:
         geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
                             corrections=base / g["corrections"] if g["corrections"] else None),
         outputs=outputs, paper=v["sorties"]["format_impression"],
-        atlas=v["sorties"]["atlas"], folder=base,
+        atlas=v["sorties"]["atlas"], fiche_paper=v["sorties"]["format_fiches"], folder=base,
         size_by=v["indicateurs"]["taille_symboles"],
         periods=periods(v["sorties"]["periodes"], name),
         key_figures=base / q["chiffres_cles"] if q["chiffres_cles"] else None,
@@ -191,16 +193,23 @@ def _source(value: str | None, base: Path) -> str | None:
     return str(base / value)
 
 
+#: The keys of [sorties] that are settings, not files.
+_SETTINGS = ("dossier", "format_impression", "format_fiches", "atlas", "periodes")
+
+
 def default_outputs(folder: Path) -> dict[str, Path]:
     """The outputs of a study file left at its defaults, in ``folder``."""
     return {key: folder / default for key, (kind, default) in SCHEMA["sorties"].items()
-            if kind is str and key not in ("dossier", "format_impression") and default}
+            if kind is str and key not in _SETTINGS and default}
 
 
-def demo_study(folder: Path) -> Study:
-    """The bundled fictional example, with the template's defaults, in ``folder``: a folder
-    that holds files of the same names the demo did not write is refused (never lost)."""
+def demo_study(folder: Path, *, fiches: bool = False) -> Study:
+    """The bundled fictional example, with the template's defaults, in ``folder`` (and the
+    per-initiative pages with ``fiches``): a folder that holds files of the same names the
+    demo did not write is refused (never lost)."""
     outputs = default_outputs(Path(folder))
+    if fiches:
+        outputs["fiches"] = Path(folder) / "fiches.pdf"
     ours = _written_by_us(Path(folder) / SCHEMA["sorties"]["provenance"][1])
     foreign = sorted(p.name for p in outputs.values() if p.exists() and p.name not in ours)
     if foreign:

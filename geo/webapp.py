@@ -74,6 +74,8 @@ COMPARE_CHOICES = ["bundled-2015-occitanie", "2015"]
 DOWNLOADS = {"rapport": "Télécharger le rapport (Excel)",
              "carte_autonome": "Télécharger la carte autonome",
              "carte_impression": "Télécharger la carte à imprimer (PDF)",
+             "fiches": "Télécharger les fiches par initiative (PDF, une page chacune)",
+             "fiches_cartes": "Télécharger les cartes des fiches (PNG et SVG, archive zip)",
              "tableau": "Télécharger le tableau enrichi"}
 TABLE_ROWS = 1000
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -336,7 +338,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
             "en_ligne": g.get("en_ligne", False), "url": g.get("url", DEFAULT_GEOCODER_URL),
             "score": g.get("score_minimal", DEFAULT_MIN_SCORE),
             "format": data.get("sorties", {}).get("format_impression", "A4"),
-            "atlas": data.get("sorties", {}).get("atlas", False)}
+            "atlas": data.get("sorties", {}).get("atlas", False),
+            "format_fiches": data.get("sorties", {}).get("format_fiches", "A4")}
         return page("parametres.html", name, status=status, step="parameters", v=values,
                     sources=[(k, SOURCES[k].label) for k in QPV_CHOICES],
                     compare=[(k, SOURCES[k].label) for k in COMPARE_CHOICES],
@@ -365,7 +368,9 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                     "score_minimal": _number(f.get("score", ""), "le score minimal")}
                 data["sorties"] = {"format_impression": _choice(
                     f.get("format"), list(PAPER_FORMATS), "le format d'impression"),
-                    "atlas": f.get("atlas") == "oui"}
+                    "atlas": f.get("atlas") == "oui",
+                    "format_fiches": _choice(f.get("format_fiches"), list(PAPER_FORMATS),
+                                             "le format des fiches")}
                 if not data["geocodage"]["url"]:
                     raise EssQpvError("l'adresse du géocodeur doit commencer par http:// ou "
                                       "https://.")
@@ -475,6 +480,8 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         if key not in DOWNLOADS and key not in ("carte", "integration", "provenance",
                                                 "relecture", "par_quartier", "par_territoire"):
             abort(404)
+        if key == "fiches_cartes":
+            return _fiche_maps_zip(folder / OUTPUT_FILES["dossier"])
         path = folder / OUTPUT_FILES["dossier"] / OUTPUT_FILES[key]
         if not path.is_file():
             abort(404)
@@ -492,6 +499,30 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _fiche_maps_zip(results: Path):
+    """The maps of the per-initiative pages in one zip, made on request from their folder
+    (only the PNG and SVG files the run wrote there, never a link out of it)."""
+    import io
+    import zipfile
+
+    from .fiches import fiche_images_folder
+
+    folder = fiche_images_folder(results / OUTPUT_FILES["fiches"])
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".png", ".svg")
+                   and p.is_file() and not p.is_symlink()) if folder.is_dir() else []
+    if not files:
+        abort(404)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, f"{folder.name}/{path.name}")
+    buffer.seek(0)
+    response = send_file(buffer, mimetype="application/zip", as_attachment=True,
+                         download_name="fiches-cartes.zip", max_age=0)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def _made(provenance: Path) -> str:

@@ -13,7 +13,6 @@ bounded.
 from __future__ import annotations
 
 import re
-import unicodedata
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -22,6 +21,7 @@ import pandas as pd
 import tomli_w
 
 from ._errors import EssQpvError, InputError
+from ._validate import slug
 from .geocode import REVIEW_COLUMNS
 from .io import atomic_path, write_table
 from .study import Study
@@ -44,6 +44,7 @@ OUTPUT_FILES = {
     "par_quartier": "par_quartier.csv", "par_territoire": "par_territoire.csv",
     "rapport": "rapport.xlsx", "carte": "carte.html", "carte_autonome": "carte-autonome.html",
     "integration": "carte-iframe.html", "carte_impression": "carte.pdf",
+    "fiches": "fiches.pdf",
     "provenance": "provenance.json", "relecture": "a_verifier.csv",
 }
 #: What a person may decide about a doubtful address (the columns of the corrections file).
@@ -56,14 +57,6 @@ class NotFound(EssQpvError):
 
 
 # --------------------------------------------------------------------------- names
-
-
-def slug(name: str) -> str:
-    """A safe folder name for a study name: ASCII letters, digits and dashes, nothing else
-    (no ``..``, no separator, never absolute)."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60].strip("-")
-    return text or "etude"
 
 
 def create(root: Path, name: str) -> Path:
@@ -136,7 +129,7 @@ def save_settings(folder: Path, data: dict) -> Study:
     unchanged) when the engine refuses it."""
     data = {section: dict(keys) for section, keys in data.items()}
     data["sorties"] = {**OUTPUT_FILES, **{k: v for k, v in data.get("sorties", {}).items()
-                                          if k in ("format_impression", "atlas")}}
+                                          if k in ("format_impression", "format_fiches", "atlas")}}
     data.setdefault("geocodage", {})["corrections"] = CORRECTIONS
     return save_study_file(folder / STUDY_FILE, data, header=HEADER)
 

@@ -1,0 +1,494 @@
+"""One page per initiative, as the study's publication presents them: who it is, where its
+sites are, which quartiers it is implanted in, near or serves.
+
+Each page (portrait, A3, A4 or A5; fonts embedded) holds the initiative's name, theme and
+website, a map zoomed to its sites and quartiers (one panel per agglomeration when its sites
+are far apart; its sites numbered, its quartiers filled by relation and named), the table of
+its sites and the table of its quartiers with their communes and distances. The same maps
+are written as PNG (300 dpi) and SVG files, named after the initiative, for layout software.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ._errors import InputError
+from ._validate import safe_url, slug
+from .initiatives import Initiatives, initiative_ids
+from .io import atomic_path
+from .link import LinkResult
+from .maps import SOURCES_LINE
+from .printmap import (
+    _FONTS,
+    _MM,
+    PAPER,
+    _agglomerations,
+    _Frame,
+    _initiative_links,
+    _label,
+    _Layers,
+    _Map,
+    _metadata,
+    _plain,
+    _prepare,
+    _pt,
+    _single,
+    legend_handles,
+    new_figure,
+)
+from .territories import TERRITORIES, territory_of_points
+from .vocabulary import Relation
+
+#: Relations in the order a page lists them (the closest first).
+_ORDER = ("implanted", "nearby", "served")
+#: At most this many map panels on a page (the largest agglomerations of the initiative).
+_MAX_PANELS = 3
+#: Served quartiers farther than this (metres) from a panel's sites don't widen it.
+_SERVED_REACH = 8_000
+#: Resolution of the PNG maps.
+PNG_DPI = 300
+
+
+@dataclass
+class Fiche:
+    """What one page says of one initiative."""
+
+    key: str
+    name: str
+    theme: str
+    website: str
+    #: Positions of its sites in the study's site table.
+    positions: np.ndarray
+    #: One row per site: ``n``, ``adresse``, ``situation``, ``quartier`` (its quartiers, else
+    #: the nearest one), ``distance``.
+    sites: pd.DataFrame
+    #: One row per quartier: ``nom``, ``communes``, ``code``, ``relations``, ``distance``,
+    #: ``sites``; and ``_relation``, its closest relation (for the map).
+    quartiers: pd.DataFrame
+
+    @property
+    def file_stem(self) -> str:
+        """A file name for its maps: its identifier and name, ASCII, no separator."""
+        return slug(f"{self.key} {self.name}" if self.name and self.name != self.key
+                    else self.key, limit=80)
+
+
+def initiative_fiches(result: LinkResult, initiatives: Initiatives,
+                      qpv: gpd.GeoDataFrame) -> list[Fiche]:
+    """One :class:`Fiche` per initiative, in the order of the table."""
+    sites = result.sites
+    ids = initiative_ids(initiatives).to_numpy()
+    long = result.long
+    communes = qpv["communes"].to_numpy() if "communes" in qpv else None
+    qpv_names = dict(zip(qpv["code_qp"], qpv["nom_qp"], strict=True))
+    address = _addresses(sites, initiatives)
+    out = []
+    for key in pd.unique(ids):
+        positions = np.flatnonzero(ids == key)
+        first = sites.iloc[positions[0]]
+
+        def text(column, first=first):
+            return "" if not column else _cell(first.get(column))
+
+        rows = []
+        for n, i in enumerate(positions, start=1):
+            site = sites.iloc[i]
+            relation = Relation(site["relation"])
+            distance = site["distance_m"]
+            nearest = _cell(site["nom_qp"]).replace(";", ", ") or \
+                qpv_names.get(site["nearest_code_qp"], "")
+            rows.append({"n": str(n), "adresse": address[i], "situation": relation.label,
+                         "quartier": nearest,
+                         "distance": "" if relation == Relation.NOT_LOCATED or pd.isna(distance)
+                         else _metres(distance)})
+        mine = long[long["_site"].isin(positions)]
+        out.append(Fiche(
+            key=str(key), name=text(initiatives.name_column) or str(key),
+            theme=text(initiatives.theme_column), website=text(initiatives.website_column),
+            positions=positions, sites=pd.DataFrame(rows, columns=[
+                "n", "adresse", "situation", "quartier", "distance"]),
+            quartiers=_quartiers(mine, positions, communes)))
+    return out
+
+
+def _cell(value) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) \
+        else " ".join(str(value).split())
+
+
+def _addresses(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
+    """Each site's address as typed (its columns joined), else as the geocoder found it."""
+    columns = [c for c in initiatives.address_columns or () if c in sites]
+    out = []
+    for _, site in sites.iterrows():
+        parts = [_cell(site[c]) for c in columns]
+        text = " ".join(p for p in parts if p)
+        out.append(text or _cell(site.get("geocode_label")) or "(adresse non renseignée)")
+    return out
+
+
+def _metres(value: float) -> str:
+    value = float(value)
+    if value <= 0:
+        return "dedans"
+    return f"{value / 1000:.1f} km".replace(".", ",") if value >= 1000 else f"{value:.0f} m"
+
+
+def _quartiers(long: pd.DataFrame, positions: np.ndarray, communes) -> pd.DataFrame:
+    """The quartiers of one initiative, one row each: all its relations, the shortest
+    distance, the numbers of the sites concerned; the closest relations first."""
+    number = {int(p): n for n, p in enumerate(positions, start=1)}
+    rows = []
+    for qpv, part in long.groupby("_qpv", sort=False):
+        relations = [r for r in _ORDER if (part["relation"] == r).any()]
+        # a quartier one site is implanted in is not "nearby" for the initiative
+        if "implanted" in relations and "nearby" in relations:
+            relations.remove("nearby")
+        distance = pd.to_numeric(part["distance_m"], errors="coerce").min()
+        rows.append({
+            "nom": _cell(part["nom_qp"].iloc[0]),
+            "communes": _cell(communes[qpv]).replace(";", ", ") if communes is not None
+            else "",
+            "code": part["code_qp"].iloc[0],
+            "relations": ", ".join(Relation(r).label for r in relations),
+            "distance": _metres(distance) if pd.notna(distance) else "",
+            "sites": ", ".join(str(number[s]) for s in sorted(set(part["_site"]))),
+            "_relation": relations[0], "_rank": _ORDER.index(relations[0]),
+            "_distance": distance})
+    columns = ["nom", "communes", "code", "relations", "distance", "sites", "_relation"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows).sort_values(["_rank", "_distance", "nom"], kind="stable")
+    return frame[columns].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def fiche_images_folder(path: str | Path) -> Path:
+    """Where the maps of the pages go: a folder named like the PDF, beside it."""
+    path = Path(path)
+    return path.with_name(path.stem)
+
+
+def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame,
+                 path: str | Path, *, paper: str = "A4", title: str = "",
+                 previous: gpd.GeoDataFrame | None = None,
+                 images: bool = True) -> list[Path]:
+    """Write the PDF of one page per initiative to ``path`` and, with ``images``, each
+    initiative's map as PNG (300 dpi) and SVG in :func:`fiche_images_folder`; return the
+    files written (the PDF first)."""
+    path = Path(path)
+    if path.suffix.lower() != ".pdf":
+        raise InputError("les fiches par initiative s'écrivent en .pdf.", path=path.name,
+                         parameters=("fiches",))
+    if paper not in PAPER:
+        raise InputError(f"format de papier « {paper} » inconnu ; possibles : "
+                         f"{', '.join(PAPER)}.", parameters=("paper",))
+    fiches = initiative_fiches(result, initiatives, qpv)
+    layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
+    size = PAPER[paper]
+    written = [path]
+    stems: dict[str, int] = {}
+    with matplotlib.rc_context(_FONTS):
+        with atomic_path(path) as tmp:
+            from matplotlib.backends.backend_pdf import PdfPages
+
+            with PdfPages(tmp, metadata=_metadata(".pdf", title or "Fiches par initiative")
+                          ) as pdf:
+                for k, fiche in enumerate(fiches, start=1):
+                    pdf.savefig(fiche_page(fiche, layers, size, title, k, len(fiches)))
+        if not images:
+            return written
+        folder = fiche_images_folder(path)
+        for fiche in fiches:
+            if not layers.sites.index.isin(fiche.positions).any():
+                continue  # no site located: no map
+            stem = fiche.file_stem
+            stems[stem] = stems.get(stem, 0) + 1
+            if stems[stem] > 1:
+                stem = f"{stem}-{stems[stem]}"
+            fig = fiche_map(fiche, layers, size)
+            for suffix, options in ((".png", {"dpi": PNG_DPI}), (".svg", {})):
+                target = folder / f"{stem}{suffix}"
+                with atomic_path(target) as tmp:
+                    fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, fiche.name),
+                                **options)
+                written.append(target)
+    return written
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: str,
+               number: int, total: int) -> Figure:
+    """One initiative's page (``size`` in millimetres, portrait)."""
+    fig = new_figure(size)
+    w, h = size
+    k = w / 210
+    margin = max(12 * k, 8)
+    page = _Page(fig, size, margin)
+    top = h - margin
+    small = _pt(size, 7)
+    page.text(margin, top, _plain(f"{title} – fiche {number} sur {total}" if title
+                                  else f"Fiche {number} sur {total}"),
+              fontsize=small, color="#444")
+    top -= small * 0.3528 + 3
+    top = page.wrapped(margin, top, w - 2 * margin, fiche.name, fontsize=_pt(size, 15),
+                       fontweight="bold", max_lines=2)
+    details = [f"Identifiant : {fiche.key}"]
+    if fiche.theme:
+        details.append(f"Thème : {fiche.theme}")
+    top = page.wrapped(margin, top - 1, w - 2 * margin, " · ".join(details),
+                       fontsize=_pt(size, 8.5), color="#222", max_lines=2)
+    if fiche.website:
+        url = safe_url(fiche.website)
+        top = page.wrapped(margin, top - 0.5, w - 2 * margin, f"Site web : {fiche.website}",
+                           fontsize=_pt(size, 8.5), color="#1a4f8b" if url else "#222",
+                           max_lines=1, url=url or None)
+    top = page.wrapped(margin, top - 1, w - 2 * margin, _summary(fiche),
+                       fontsize=_pt(size, 8.5), color="#222", max_lines=3)
+    foot = margin + 6
+    # the map takes what the tables leave, between 45 % and 65 % of the room
+    room = top - 3 - foot
+    line = _pt(size, 7.2) * 0.3528 * 1.3 + 0.8
+    tables = 2 * (4 * line + 6) + line * (len(fiche.sites) + max(len(fiche.quartiers), 1))
+    map_height = min(max(room - tables - 6, room * 0.45), room * 0.65)
+    zone = (margin, top - 3 - map_height, w - 2 * margin, map_height)
+    if layers.sites.index.isin(fiche.positions).any():
+        _maps(fig, _Frame(size), _fiche_layers(fiche, layers), zone, size)
+    else:
+        page.wrapped(margin, zone[1] + zone[3] / 2, w - 2 * margin,
+                     "Aucun site localisé : pas de carte. Vérifiez l'adresse (fichier de "
+                     "relecture) ou donnez les coordonnées.", fontsize=_pt(size, 9),
+                     color="#7b241c", max_lines=2)
+    y = zone[1] - 4
+    y = page.table(margin, y, w - 2 * margin, "Sites", fiche.sites,
+                   [("n", "N°", 0.05), ("adresse", "Adresse", 0.38),
+                    ("situation", "Situation", 0.14),
+                    ("quartier", "Quartier (ou le plus proche)", 0.31),
+                    ("distance", "Distance", 0.12)], bottom=foot)
+    page.table(margin, y - 3, w - 2 * margin, "Quartiers prioritaires", fiche.quartiers,
+               [("nom", "Quartier", 0.3), ("communes", "Commune(s)", 0.2),
+                ("code", "Code", 0.12), ("relations", "Relation", 0.17),
+                ("distance", "Distance", 0.11), ("sites", "Site(s)", 0.1)], bottom=foot,
+               empty="Aucun quartier prioritaire dans un rayon de la distance d'étude, "
+                     "ni déclaré.")
+    fig.text(margin / w, margin / h, SOURCES_LINE + " ; IGN – ADMIN EXPRESS COG 2018 "
+             "(limites). Licence Ouverte / Etalab 2.0.", fontsize=_pt(size, 6),
+             color="#333", wrap=True)
+    return fig
+
+
+def _summary(fiche: Fiche) -> str:
+    n = len(fiche.sites)
+    parts = [f"{n} site{'s' if n > 1 else ''}"]
+    counts = fiche.quartiers["_relation"].value_counts() if len(fiche.quartiers) else {}
+    words = {"implanted": "implantée dans {} quartier(s) prioritaire(s)",
+             "nearby": "à proximité de {} autre(s)", "served": "intervient dans {}"}
+    said = [words[r].format(int(counts[r])) for r in _ORDER if r in counts]
+    served = fiche.quartiers["relations"].str.contains(Relation.SERVED.label) \
+        if len(fiche.quartiers) else pd.Series(dtype=bool)
+    if served.any() and "served" not in counts:
+        said.append(f"intervient dans {int(served.sum())}")
+    return " ; ".join(parts + (said or ["ni dans ni près d'un quartier prioritaire"])) + "."
+
+
+def fiche_map(fiche: Fiche, layers: _Layers, paper: tuple[float, float]) -> Figure:
+    """The map of one initiative's page as a figure of its own (for PNG and SVG files):
+    the same panels and legend, with the sources."""
+    w = paper[0] - 2 * max(12 * paper[0] / 210, 8)
+    h = w * 0.78
+    fig = new_figure((w, h))
+    _maps(fig, _Frame((w, h)), _fiche_layers(fiche, layers), (2, 7, w - 4, h - 9),
+          paper)
+    fig.text(2 / w, 2 / h, SOURCES_LINE + " ; IGN – ADMIN EXPRESS COG 2018.",
+             fontsize=_pt(paper, 5.5), color="#333")
+    return fig
+
+
+def _fiche_layers(fiche: Fiche, layers: _Layers) -> _Layers:
+    """The study's layers narrowed to one initiative: its sites (numbered when there are
+    several), the line between them, its quartiers emphasised."""
+    sites = layers.sites[layers.sites.index.isin(fiche.positions)]
+    numbers = None
+    if len(fiche.positions) > 1:
+        numbers = pd.Series(np.arange(1, len(fiche.positions) + 1), index=fiche.positions)
+    return replace(layers, sites=sites, links=_initiative_links(sites), scale=None,
+                   size_by=None, numbers=numbers,
+                   emphasis=dict(zip(fiche.quartiers["code"], fiche.quartiers["_relation"],
+                                     strict=True)))
+
+
+def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size) -> list[_Map]:
+    """The initiative's map in ``zone`` (millimetres): one panel per agglomeration of its
+    sites (the largest first), the legend under them, names placed last."""
+    x, y, w, h = zone
+    panels = _panel_groups(layers)
+    legend_height = 16 * min(1.0, size[0] / 210) ** 0.5 + 4
+    titled = len(panels) > 1
+    gap = 4
+    pw = (w - gap * (len(panels) - 1)) / len(panels)
+    ph = h - legend_height - (5 if titled else 0)
+    maps = []
+    for k, (crs, _, extent, name) in enumerate(panels):
+        m = _single(fig, frame, layers, crs, extent, size,
+                    zone=(x + k * (pw + gap), y + legend_height, pw, ph))
+        if titled:
+            m.ax.set_title(_plain(name), fontsize=_pt(size, 7.5), pad=3, loc="left")
+        maps.append(m)
+    drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
+    handles = legend_handles(layers, drawn, shown=layers.sites)
+    fx, fy, fw, fh = frame.fraction(x, y, w, legend_height - 2)
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(fx, fy + fh),
+               frameon=False, fontsize=_pt(size, 6.5), ncol=3 if w > 120 else 2,
+               alignment="left", borderaxespad=0, borderpad=0, handlelength=1.6,
+               columnspacing=1.2)
+    _label(fig, maps)
+    return maps
+
+
+def _panel_groups(layers: _Layers) -> list[tuple[str, gpd.GeoDataFrame, tuple, str]]:
+    """(CRS, sites, extent, name) of each panel: the sites grouped by territory and
+    agglomeration, the largest groups first; an extent holds the group's sites and its
+    quartiers (implanted, nearby, and served ones close enough)."""
+    from .outlines import commune_of_points, communes
+
+    sites = layers.sites
+    keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    groups = []
+    for key in keys.value_counts().index:
+        crs = TERRITORIES[key].crs
+        groups += [(crs, g) for g in _agglomerations(sites[(keys == key).to_numpy()], crs)]
+    groups = sorted(groups, key=lambda g: len(g[1]), reverse=True)[:_MAX_PANELS]
+    related = layers.emphasis or {}
+    quartiers = layers.qpv[layers.qpv["code_qp"].isin(related)]
+    names = communes().set_index("code")["nom"]
+    out = []
+    for crs, group in groups:
+        metric = group.geometry.to_crs(crs)
+        pts = shapely.union_all(metric.values)
+        own = quartiers.to_crs(crs)
+        reach = own.distance(pts)
+        close = own[(reach < _SERVED_REACH).to_numpy()]
+        x0, y0, x1, y1 = metric.total_bounds
+        if len(close):
+            qx0, qy0, qx1, qy1 = close.total_bounds
+            x0, y0, x1, y1 = min(x0, qx0), min(y0, qy0), max(x1, qx1), max(y1, qy1)
+        half = max(x1 - x0, y1 - y0) * 0.56 + 250
+        half = max(half, 900)  # a street-level frame around a lone site
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        held = pd.Series(commune_of_points(group.geometry.x.to_numpy(),
+                                           group.geometry.y.to_numpy()))
+        held = held[held != ""].value_counts()
+        place = names.get(held.index[0], "") if len(held) else ""
+        label = f"{place} ({len(group)} site{'s' if len(group) > 1 else ''})" if place \
+            else f"{len(group)} site{'s' if len(group) > 1 else ''}"
+        out.append((crs, group, (cx - half, cy - half, cx + half, cy + half), label))
+    return out
+
+
+class _Page:
+    """Text laid out on a page in millimetres from its lower left corner, measured so that
+    nothing runs into anything else."""
+
+    def __init__(self, fig: Figure, size, margin: float):
+        self.fig, self.size, self.margin = fig, size, margin
+        self.renderer = fig.canvas.get_renderer()
+
+    def text(self, x: float, top: float, text: str, **style):
+        w, h = self.size
+        return self.fig.text(x / w, top / h, text, va="top", **style)
+
+    def _width(self, text: str, style: dict) -> float:
+        """Width of ``text`` in millimetres."""
+        t = self.fig.text(0, 0, text, **style)
+        width = t.get_window_extent(self.renderer).width / (self.fig.dpi * _MM)
+        t.remove()
+        return width
+
+    def lines(self, text: str, width: float, style: dict, max_lines: int) -> list[str]:
+        """``text`` broken into lines no wider than ``width`` mm, at most ``max_lines`` (the
+        last one shortened with « … »)."""
+        words = _plain(text).split()
+        lines: list[str] = []
+        current = ""
+        for word in words:
+            trial = f"{current} {word}".strip()
+            if current and self._width(trial, style) > width:
+                lines.append(current)
+                current = word
+            else:
+                current = trial
+        if current:
+            lines.append(current)
+        lines = [self._fit(line, width, style) for line in lines]
+        if len(lines) > max_lines:
+            lines = lines[:max_lines]
+            lines[-1] = self._fit(lines[-1] + " …", width, style, force=True)
+        return lines or [""]
+
+    def _fit(self, line: str, width: float, style: dict, force: bool = False) -> str:
+        if self._width(line, style) <= width and not (force and not line.endswith("…")):
+            return line
+        while line and self._width(line.rstrip() + "…", style) > width:
+            line = line[:-1]
+        return line.rstrip(" …") + "…"
+
+    def wrapped(self, x: float, top: float, width: float, text: str, *, max_lines: int,
+                url: str | None = None, **style) -> float:
+        """Draw ``text`` in lines from ``top`` down; return the y under it."""
+        step = style.get("fontsize", 8) * 0.3528 * 1.3
+        for line in self.lines(text, width, style, max_lines):
+            t = self.text(x, top, line, **style)
+            if url:
+                t.set_url(url)
+            top -= step
+        return top
+
+    def table(self, x: float, top: float, width: float, caption: str, frame: pd.DataFrame,
+              columns: list[tuple[str, str, float]], *, bottom: float,
+              empty: str = "") -> float:
+        """A table with a caption and a header row; cells wrap on two lines; rows that
+        don't fit above ``bottom`` are counted in a last line. Return the y under it."""
+        size = self.size
+        body = {"fontsize": _pt(size, 7.2), "color": "#1a1a1a"}
+        head = {"fontsize": _pt(size, 7.2), "fontweight": "bold", "color": "#1a1a1a"}
+        step = body["fontsize"] * 0.3528 * 1.3
+        top = self.wrapped(x, top, width, f"{caption} ({len(frame)})", max_lines=1,
+                           fontsize=_pt(size, 9), fontweight="bold") - 0.8
+        if not len(frame):
+            return self.wrapped(x, top, width, empty, max_lines=2, **body)
+        widths = [f * width for _, _, f in columns]
+        lefts = np.concatenate([[x], x + np.cumsum(widths)[:-1]])
+        for left, (_, header, _), cw in zip(lefts, columns, widths, strict=True):
+            self.text(left, top, self._fit(header, cw - 1.5, head), **head)
+        top -= step + 0.4
+        self.fig.add_artist(Line2D(
+            [x / size[0], (x + width) / size[0]], [top / size[1]] * 2,
+            color="#777", linewidth=0.5))
+        top -= 1.2
+        for shown, (_, row) in enumerate(frame.iterrows()):
+            cells = [self.lines(str(row[key]), cw - 1.5, body, 2)
+                     for (key, _, _), cw in zip(columns, widths, strict=True)]
+            height = max(len(c) for c in cells) * step + 0.8
+            left_over = len(frame) - shown
+            if top - height < bottom + (step + 1 if left_over > 1 else 0):
+                self.text(x, top, f"… et {left_over} autre(s) : voir le rapport Excel "
+                          "(feuille Détail).", **{**body, "fontstyle": "italic"})
+                return top - step
+            for left, lines in zip(lefts, cells, strict=True):
+                for j, line in enumerate(lines):
+                    self.text(left, top - j * step, line, **body)
+            top -= height
+        return top

@@ -1,0 +1,177 @@
+"""One page per initiative, read on paper: its name, its sites on a map, its quartiers with
+their communes and distances; A4 and A5; its maps as PNG and SVG files named after it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pandas as pd
+import pytest
+import shapely
+
+from geo import cli
+from tests.test_print import (
+    EXAMPLE,
+    assert_fonts_embedded,
+    assert_no_word_over_another,
+    pages_of,
+    text_of,
+)
+
+pytestmark = pytest.mark.skipif(not shutil.which("pdffonts"), reason="poppler-utils missing")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fiches")
+    assert cli.main(["map", str(EXAMPLE), "-o", str(out / "carte.html"), "--fiches",
+                     str(out / "fiches.pdf"), "--title", "Étude fictive"]) == 0
+    return out
+
+
+def test_one_page_per_initiative_with_its_quartiers(demo):
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
+    initiatives = table.drop_duplicates("id_initiative")
+    pdf = demo / "fiches.pdf"
+    assert pages_of(pdf) == len(initiatives) == 30
+    assert_fonts_embedded(pdf)
+    assert_no_word_over_another(pdf)
+    first = text_of(pdf, 1)
+    assert "Conciergerie solidaire Les Clés" in first and "fiche 1 sur 30" in first
+    assert "https://exemple.org/cles" in first and "conciergerie solidaire" in first
+    # one panel per city of its three sites, each quartier named with its commune,
+    # its relation and its distance
+    for place in ("Bordeaux (1 site)", "Villeurbanne (1 site)", "Saint-Denis (1 site)"):
+        assert place in first, place
+    rows = {line.split("  ")[0].strip(): line for line in first.splitlines()}
+    assert re.search(r"Bacalan\s+Bordeaux\s+QN03311M\s+implantée\s+dedans\s+1", first)
+    assert re.search(r"Grand Centre - Sémard\s+Saint-Denis\s+QN09338M\s+à proximité, "
+                     r"intervient\s+152 m\s+3", first), rows
+    assert re.search(r"Plaine - Landy - Bailly\s+Saint-Denis\s+QN09337M\s+intervient", first)
+    # a site without coordinates still has its page, and says why it has no map
+    lost = text_of(pdf, 30)
+    assert "Aucun site localisé" in lost
+
+
+def test_each_page_lists_the_quartiers_its_sites_fall_in(demo):
+    """The quartiers marked « implantée » on every page are those an independent shapely
+    test finds around the initiative's sites (the bundled polygons, in degrees)."""
+    from geo.qpv import load_qpv
+
+    qpv = load_qpv()
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
+    located = table[table["latitude"] != ""]
+    points = shapely.points(located["longitude"].str.replace(",", ".").astype(float),
+                            located["latitude"].str.replace(",", ".").astype(float))
+    tree = shapely.STRtree(qpv.geometry.values)
+    site, poly = tree.query(points, predicate="within")
+    inside = pd.DataFrame({"id": located["id_initiative"].to_numpy()[site],
+                           "code": qpv["code_qp"].to_numpy()[poly]})
+    order = list(pd.unique(table["id_initiative"]))
+    for key, codes in inside.groupby("id")["code"]:
+        text = text_of(demo / "fiches.pdf", order.index(key) + 1)
+        shown = set(re.findall(r"(QN\w{6})\s+implantée", text))
+        assert shown == set(codes), (key, shown, set(codes))
+    checked = set(inside["id"])
+    assert len(checked) >= 12  # most pages are checked
+
+
+def test_maps_as_png_and_svg_named_after_the_initiative(demo):
+    from PIL import Image
+
+    folder = demo / "fiches"
+    pngs = sorted(p.name for p in folder.glob("*.png"))
+    svgs = sorted(p.name for p in folder.glob("*.svg"))
+    assert len(pngs) == len(svgs) == 27  # every initiative with a located site
+    assert "ess-001-conciergerie-solidaire-les-cles.png" in pngs
+    assert [n[:-4] for n in pngs] == [n[:-4] for n in svgs]
+    with Image.open(folder / "ess-001-conciergerie-solidaire-les-cles.png") as image:
+        assert round(image.info["dpi"][0]) == 300 and image.size[0] > 2000
+    svg = (folder / "ess-001-conciergerie-solidaire-les-cles.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert svg.count("<path") > 50  # drawn: quartiers, sites, names as outlines
+
+
+def test_a5_pages_still_fit(tmp_path):
+    pdf = tmp_path / "a5.pdf"
+    assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "c.html"), "--fiches",
+                     str(pdf), "--format-fiches", "A5"]) == 0
+    from tests.test_print import words_of
+
+    assert pages_of(pdf) == 30
+    assert_no_word_over_another(pdf)
+    words = words_of(pdf, 1)
+    assert max(w[2] for w in words) <= 420 and max(w[3] for w in words) <= 595  # A5 points
+    assert "Bacalan" in " ".join(w[4] for w in words)
+
+
+def test_hostile_names_stay_text_and_files_stay_in_their_folder(tmp_path):
+    rows = ["id;nom;theme;latitude;longitude;site_web"]
+    for i, payload in enumerate(["{{ 7*7 }}", "<script>alert(1)</script>", "=1+1",
+                                 "../../evil", "$x$ ..\\..\\win"]):
+        rows.append(f"H{i};{payload};{payload};48.9205;2.3601;{payload}")
+    table = tmp_path / "t.csv"
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["map", str(table), "-o", str(out / "c.html"), "--fiches",
+                     str(out / "fiches.pdf")]) == 0
+    text = text_of(out / "fiches.pdf")
+    for payload in ("{{ 7*7 }}", "<script>alert(1)</script>", "=1+1", "../../evil", "$x$"):
+        assert payload in text, payload
+    made = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                  if p.is_file())
+    assert all(m.startswith(("t.csv", "out/")) for m in made), made
+    names = sorted(p.name for p in (out / "fiches").iterdir())
+    assert names[:2] == ["h0-7-7.png", "h0-7-7.svg"] and len(names) == 10, names
+    assert all(re.fullmatch(r"[a-z0-9-]+\.(png|svg)", n) for n in names), names
+
+
+def test_study_file_and_refusals(tmp_path, capsys):
+    shutil.copy(EXAMPLE, tmp_path / "initiatives.csv")
+    study = tmp_path / "etude.toml"
+    study.write_text('[entrees]\ninitiatives = "initiatives.csv"\n[sorties]\n'
+                     'fiches = "fiches.pdf"\nformat_fiches = "A5"\ncarte_autonome = ""\n'
+                     'carte = ""\nintegration = ""\ncarte_impression = ""\nrapport = ""\n',
+                     encoding="utf-8")
+    assert cli.main(["run", str(study)]) == 0
+    assert pages_of(tmp_path / "resultats" / "fiches.pdf") == 30
+    assert (tmp_path / "resultats" / "fiches" / "ess-002-epicerie-solidaire-du-lac.svg"
+            ).is_file()
+    assert "cartes des fiches" in capsys.readouterr().out
+    study.write_text(study.read_text(encoding="utf-8").replace("fiches.pdf", "fiches.png"),
+                     encoding="utf-8")
+    assert cli.main(["run", str(study)]) == 2
+    err = capsys.readouterr().err
+    assert "fiches.png" in err and ".pdf" in err and "[sorties] fiches" in err
+    study.write_text(study.read_text(encoding="utf-8").replace('"A5"', '"B5"'),
+                     encoding="utf-8")
+    assert cli.main(["run", str(study)]) == 2
+    assert "format_fiches" in capsys.readouterr().err
+
+
+def test_demo_writes_fiches_when_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", "-o", "d", "--fiches"]) == 0
+    assert pages_of(tmp_path / "d" / "fiches.pdf") == 30
+    assert len(list((tmp_path / "d" / "fiches").glob("*.png"))) == 27
+
+
+def test_a_lone_site_is_framed_at_street_level(tmp_path):
+    """A single site gets a frame of a couple of kilometres: its quartier reads."""
+    from geo.fiches import _fiche_layers, _panel_groups, initiative_fiches
+    from geo.initiatives import read_initiatives
+    from geo.link import link
+    from geo.printmap import _prepare
+    from geo.qpv import load_qpv
+
+    qpv = load_qpv()
+    initiatives = read_initiatives(EXAMPLE)
+    result = link(initiatives, qpv)
+    fiches = initiative_fiches(result, initiatives, qpv)
+    layers = _prepare(result, qpv, None, "theme", None)
+    lac = next(f for f in fiches if f.key == "ESS-002")
+    [(crs, _, (x0, y0, x1, y1), _)] = _panel_groups(_fiche_layers(lac, layers))
+    assert 1500 <= x1 - x0 <= 6000
+    le_lac = qpv[qpv["code_qp"] == "QN03307M"].to_crs(crs).total_bounds
+    assert x0 <= le_lac[0] and le_lac[2] <= x1 and y0 <= le_lac[1] and le_lac[3] <= y1
