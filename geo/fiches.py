@@ -10,6 +10,7 @@ are written as PNG (300 dpi) and SVG files, named after the initiative, for layo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -178,6 +179,18 @@ def fiche_images_folder(path: str | Path) -> Path:
     """Where the maps of the pages go: a folder named like the PDF, beside it."""
     path = Path(path)
     return path.with_name(path.stem)
+
+
+def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame, *,
+                paper: str = "A4", title: str = "",
+                previous: gpd.GeoDataFrame | None = None) -> Iterator[Figure]:
+    """The pages of :func:`write_fiches`, one matplotlib figure per initiative, made as
+    they are asked for (to show one in a notebook)."""
+    fiches = initiative_fiches(result, initiatives, qpv)
+    layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
+    for k, fiche in enumerate(fiches, start=1):
+        with matplotlib.rc_context(_FONTS):
+            yield fiche_page(fiche, layers, PAPER[paper], title, k, len(fiches))
 
 
 def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame,

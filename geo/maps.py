@@ -30,7 +30,7 @@ from ._validate import check_embed_url, safe_url
 from .geometry import to_metric
 from .indicators import Measures
 from .link import LinkResult
-from .territories import TERRITORIES, territory_of_departement
+from .territories import TERRITORIES, territory_of_departement, territory_of_points
 from .vocabulary import DEFAULT_TITLE, find_column
 
 #: Credits shown on every map.
@@ -336,7 +336,9 @@ var {{ this.get_name() }} = L.geoJSON(window.essqpv.features({{ this.data }}), {
                               kind: "qpv", code: p.code_qp, layer: "{{ this.get_name() }}"});
     layer.bindTooltip(window.essqpv.el("span", "", p.nom_qp + " · " + p.code_qp +
                       (p.communes ? " · " + p.communes : "")), {sticky: true});
-    layer.bindPopup(function () { return window.essqpv.qpvCard(p); });
+    layer.bindPopup(new window.essqpv.Popup({}, layer).setContent(function () {
+      return window.essqpv.qpvCard(p);
+    }));
     // Hundreds of shapes must not stand in the keyboard's way to the initiatives: a
     // quartier is reached by the search box (which opens its card) and the table.
     layer.on("add", function () {
@@ -384,19 +386,30 @@ var {{ this.get_name() }} = window.essqpv.context({{ this._parent.get_name() }},
 {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
 {% endmacro %}""")
 
-    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
+    def __init__(self, bounds: tuple[float, float, float, float],
+                 sites: gpd.GeoSeries | None = None) -> None:
         super().__init__(name="Départements et communes (repères)", overlay=True,
                          control=True, show=True)
         self._name = "ContextLayer"
         from .outlines import context
 
         deps, communes = context(bounds)
-        self.deps = self.payload("deps", _places(deps))
-        self.communes = self.payload("communes", _places(communes))
+        self.deps = self.payload("deps", _places(deps, sites))
+        self.communes = self.payload("communes", _places(communes, sites))
 
 
-def _places(frame: gpd.GeoDataFrame) -> list:
-    """Outlines with a name and a label point, packed for the page."""
+def _places(frame: gpd.GeoDataFrame, sites: gpd.GeoSeries | None = None) -> list:
+    """Outlines with a name and a label point, packed for the page, the most important
+    first (the page names them in this order where they don't overlap): those holding the
+    most ``sites``, then the largest."""
+    held = np.zeros(len(frame))
+    if sites is not None and len(sites):
+        _, which = shapely.STRtree(frame.geometry.values).query(
+            sites.to_numpy(), predicate="within")
+        held = np.bincount(which, minlength=len(frame))
+    # areas in squared degrees: only their order matters here
+    order = np.lexsort((-shapely.area(frame.geometry.values), -held))
+    frame = frame.iloc[order]
     props = [{"n": n, "p": [round(y, 5), round(x, 5)]}
              for n, x, y in zip(frame["nom"], frame["label_x"], frame["label_y"], strict=True)]
     return _packed(props, frame.geometry.values)
@@ -606,6 +619,9 @@ class EssMap(folium.Map, _Inert):
         super().__init__(**kwargs)
         self.page_title = html_text(title)
         self.table_html = table_html  # trusted, escaped HTML, in place of the sites' table
+        #: The first rows of the sites' table and its caption (trusted, escaped HTML), and
+        #: the self-contained page's file name, named when the libraries don't load.
+        self.static_rows, self.static_caption, self.offline_name = "", "", ""
         self.map_label = html_text(map_label)
         self.credits = html_text(SOURCES_LINE + " ; fonds : IGN – ADMIN EXPRESS COG 2018")
         self.map_height = map_height
@@ -702,7 +718,7 @@ def make_map(
 
     view = bounds or (located if len(located) else qpv).total_bounds
     if np.isfinite(view).all():
-        ContextLayer(tuple(view)).add_to(fmap)
+        ContextLayer(tuple(view), located.geometry).add_to(fmap)
     # Names of every quartier a site relates to (some lie outside the territory drawn).
     names = dict(zip(result.long["code_qp"], result.long["nom_qp"], strict=True))
     names.update(zip(qpv["code_qp"], qpv["nom_qp"], strict=True))
@@ -741,6 +757,8 @@ def make_map(
                                                            else [])
     records = _site_records(result, located, name_column, address_columns, website_column,
                             id_column, city_column)
+    fmap.static_rows, fmap.static_caption = _static_rows(
+        sites, names, name_column, theme_column, city_column, measures)
     sizes = symbol_sizes(measures.values[size_by]) if measures is not None and size_by \
         else None
     _add_measures(records, located.index.to_numpy(), measures, sizes)
@@ -775,8 +793,23 @@ def make_map(
             f'<meta name="ess-qpv-provenance" content="'
             f'{html_text(json.dumps(provenance, ensure_ascii=False))}">'),
             name="essqpv_provenance")
-    _fit(fmap, bounds or (located if len(located) else qpv).total_bounds)
+    _fit(fmap, bounds or _opening_view(located) or qpv.total_bounds)
     return fmap
+
+
+def _opening_view(located: gpd.GeoDataFrame) -> tuple | None:
+    """Where the map opens: the sites of the territory that holds most of them (France
+    seen whole with its names, not the world because a few sites lie overseas: those are
+    one search, one table row or a zoom out away)."""
+    if not len(located):
+        return None
+    x, y = located.geometry.x.to_numpy(), located.geometry.y.to_numpy()
+    keys = territory_of_points(x, y)
+    main = keys.value_counts()
+    if len(main) < 2:
+        return tuple(located.total_bounds)
+    mine = (keys == main.index[0]).to_numpy()
+    return (x[mine].min(), y[mine].min(), x[mine].max(), y[mine].max())
 
 
 #: Classes of a choropleth (lower bounds) and their colours, light to dark (0: grey).
@@ -881,6 +914,77 @@ def _unlocated_records(sites: gpd.GeoDataFrame, name_column, theme_column,
                   "why": str(row.get("note_localisation", "") or "")}
         records.append({k: v for k, v in record.items() if v})
     return records
+
+
+#: Rows of the data table written in the page itself (read without scripts; the page's
+#: script replaces them with the full, filtered table).
+STATIC_ROWS = 500
+#: A site's relation as the table says it (the page's script says the same).
+_TABLE_RELATIONS = {"implanted": "implantée", "nearby": "à proximité",
+                    "none": "hors quartier", "not_located": "non localisée"}
+
+
+def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column,
+                 city_column, measures: Measures | None) -> tuple[str, str]:
+    """The first :data:`STATIC_ROWS` sites of the data table as escaped HTML rows, and
+    the table's caption: what a reader gets when the map's scripts cannot run."""
+
+    def quartier(code: str) -> str:
+        return f"« {names[code]} » ({code})" if code in names else code
+
+    def metres(d) -> str:
+        return "" if pd.isna(d) else (f"{d / 1000:.1f} km".replace(".", ",") if d >= 1000
+                                      else f"{d:.0f} m")
+
+    located = sites.geometry.notna().to_numpy()
+    order = np.concatenate([np.flatnonzero(located), np.flatnonzero(~located)])
+    shown = order[:STATIC_ROWS]
+    extra = _measure_records(shown, measures) if measures is not None else {}
+    columns = (1 if measures is not None and measures.years_shown() else 0) + \
+        (1 if measures is not None and measures.columns else 0)
+    rows = []
+    for k, i in enumerate(shown):
+        site = sites.iloc[i]
+        relation = site["relation"]
+        if relation == "implanted":
+            where = ", ".join(quartier(c) for c in str(site["code_qp"]).split(";") if c)
+            distance = "dans le quartier"
+        elif relation == "nearby":
+            where = ", ".join(quartier(c) for c in str(site["qpv_nearby"]).split(";") if c)
+            distance = metres(site["distance_m"])
+        elif relation == "none":
+            where = f"le plus proche : {quartier(site['nearest_code_qp'])}" \
+                if site["nearest_code_qp"] else ""
+            distance = metres(site["distance_m"])
+        else:
+            where, distance = str(site.get("note_localisation", "") or ""), ""
+        cells = [_text(site, theme_column) or _NO_THEME, _text(site, city_column), where,
+                 _TABLE_RELATIONS.get(relation, relation), distance]
+        record = extra.get(k, {})
+        if columns == 2 or (columns == 1 and measures.years_shown()):
+            cells.append(_years_text(record.get("yr")))
+        if columns == 2 or (columns == 1 and measures.columns):
+            cells.append(" ; ".join(f"{a} : {b}" for a, b in record.get("v", [])))
+        cells.append("" if located[i] else "absente de la carte")
+        name = _text(site, name_column) or f"Site {i + 1}"
+        rows.append(f'<tr><th scope="row">{html_text(name)}</th>'
+                    + "".join(f"<td>{html_text(c)}</td>" for c in cells) + "</tr>")
+    caption = (f"Initiatives de la carte : {int(located.sum())} site(s) localisé(s)"
+               + (f", {int((~located).sum())} non localisé(s) en fin de liste"
+                  if (~located).any() else "")
+               + (f" ; les {STATIC_ROWS} premières lignes" if len(sites) > STATIC_ROWS else "")
+               + ".")
+    return "\n".join(rows), html_text(caption)
+
+
+def _years_text(years) -> str:
+    """The years of a site as the table says them (the page's script says the same)."""
+    if not years:
+        return ""
+    a, b = years
+    if a is not None and b is not None:
+        return f"Ouvert de {a} à {b}"
+    return f"Ouvert depuis {a}" if a is not None else f"Fermé en {b}"
 
 
 def _column_text(frame: pd.DataFrame, column: str | None) -> np.ndarray:
@@ -1026,8 +1130,23 @@ def _add_measures(records: dict, positions: np.ndarray, measures: Measures | Non
         records["opt"]["sz"] = [[k, float(sizes[p])] for k, p in enumerate(positions)]
 
 
+#: On paper, the sites of one initiative are joined by a line when it is shorter than this
+#: (metres): a line across the country (another city, overseas) says nothing there.
+LINK_MAX = 35_000
+
+
+def path_length(lon: np.ndarray, lat: np.ndarray) -> float:
+    """Length in metres of the line through ``lon``/``lat`` (degrees; equirectangular,
+    close enough at the scale of a city)."""
+    lon, lat = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
+    dx = np.diff(lon) * np.cos((lat[1:] + lat[:-1]) / 2)
+    return float(np.hypot(dx, np.diff(lat)).sum() * 6_371_000)
+
+
 def _links_between_sites(located: gpd.GeoDataFrame, id_column: str | None) -> list:
-    """Lines joining the sites of each initiative that has several (in table order)."""
+    """Lines joining the sites of each initiative that has several (in table order): on
+    screen a reader follows one to the other sites, however far (the print keeps only the
+    short ones, :data:`LINK_MAX`)."""
     if not id_column or not len(located):
         return []
     ids = pd.Series(_column_text(located, id_column))

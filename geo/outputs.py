@@ -187,7 +187,12 @@ def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
 
     study, initiatives = run.study, run.initiatives
     if out.keys() & {"carte", "carte_autonome"}:
-        page = interactive_map(run).get_root().render()
+        from .maps import html_text
+
+        fmap = interactive_map(run)
+        if "carte_autonome" in out:
+            fmap.offline_name = html_text(out["carte_autonome"].name)
+        page = fmap.get_root().render()
         pages = []
         if "carte" in out:
             pages.append(("carte", page))

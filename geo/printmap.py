@@ -29,10 +29,12 @@ from .indicators import Measures
 from .io import atomic_path
 from .link import LinkResult
 from .maps import (
+    LINK_MAX,
     QPV_STYLES,
     SOURCES_LINE,
     french_number,
     legend_values,
+    path_length,
     site_themes,
     symbol_sizes,
 )
@@ -52,8 +54,6 @@ _QPV_VISIBLE = 150_000
 #: Fonts embedded as TrueType in PDF; SVG text drawn as paths (no font needed to view it).
 _FONTS = {"pdf.fonttype": 42, "svg.fonttype": "path", "font.family": "DejaVu Sans"}
 _DEP_COLOR, _COM_COLOR, _LINK_COLOR = "#4d4d4d", "#8c8c8c", "#555555"
-#: Sites of one initiative farther apart than this (Web Mercator metres) are not joined.
-_LINK_MAX = 50_000
 
 
 @dataclass
@@ -192,11 +192,9 @@ def _prepare(result, qpv, previous, theme_column, id_column) -> _Layers:
 def _initiative_links(sites: gpd.GeoDataFrame) -> list[shapely.LineString]:
     """The dashed line between the sites of one initiative, unless they are far apart
     (another city, overseas): a line across the country says nothing a reader can use."""
-    if len(sites) < 2:
+    if len(sites) < 2 or path_length(sites.geometry.x, sites.geometry.y) >= LINK_MAX:
         return []
-    line = shapely.LineString(list(sites.geometry))
-    return [line] if gpd.GeoSeries([line], crs=4326).to_crs(3857).length.iloc[0] < _LINK_MAX \
-        else []
+    return [shapely.LineString(list(sites.geometry))]
 
 
 # --------------------------------------------------------------------------- layout

@@ -369,7 +369,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
                 data["sorties"] = {"format_impression": _choice(
                     f.get("format"), list(PAPER_FORMATS), "le format d'impression"),
                     "atlas": f.get("atlas") == "oui",
-                    "format_fiches": _choice(f.get("format_fiches"), list(PAPER_FORMATS),
+                    "format_fiches": _choice(f.get("format_fiches") or "A4", list(PAPER_FORMATS),
                                              "le format des fiches")}
                 if not data["geocodage"]["url"]:
                     raise EssQpvError("l'adresse du géocodeur doit commencer par http:// ou "

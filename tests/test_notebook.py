@@ -17,7 +17,7 @@ def test_notebook_runs_clean(tmp_path):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 4  # the four charts, the spread over the years included
+    assert len(images) == 5  # four charts (the spread over the years too) and a fiche
     tables = " ".join(o["data"].get("text/html", "") for o in outputs if "data" in o)
     assert "emplois – sites implantés" in tables  # the Impact table
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]

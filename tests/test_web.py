@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -157,6 +158,23 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
         page.get_by_role("link", name="Télécharger le rapport (Excel)").click()
     report = tmp_path / "rapport-page.xlsx"
     download.value.save_as(report)
+    # one page per initiative, and their maps for layout software
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("^Télécharger les fiches par initiative")
+                         ).click()
+    fiches = tmp_path / "fiches.pdf"
+    download.value.save_as(fiches)
+    assert fiches.read_bytes().startswith(b"%PDF")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("^Télécharger les cartes des fiches")).click()
+    maps = tmp_path / "cartes.zip"
+    download.value.save_as(maps)
+    with zipfile.ZipFile(maps) as archive:
+        names = archive.namelist()
+    placed = pd.read_excel(report, sheet_name="Initiatives", dtype=str)
+    placed = placed[placed["Relation aux QPV"] != "non localisée"]
+    assert len(names) == 2 * placed["id_initiative"].nunique(), names  # PNG and SVG each
+    assert all(re.fullmatch(r"fiches/[a-z0-9-]+\.(png|svg)", n) for n in names), names
     assert not flow.errors and not flow.dialogs
     assert {k: v for k, v in flow.violations.items() if v} == {}
     flow.context.close()

@@ -40,10 +40,12 @@
     }
     var marker = window.essqpv.markers[entry.marker];
     if (!marker) { return false; }
+    // to the street first (its quartier reads there), then out of its cluster if still in
+    map.setView(marker.getLatLng(), Math.max(map.getZoom(), window.essqpv.SITE_ZOOM),
+                { animate: false });
     if (group && group.zoomToShowLayer) {
       group.zoomToShowLayer(marker, function () { marker.openPopup(); });
     } else {
-      map.setView(marker.getLatLng(), Math.max(map.getZoom(), 16));
       marker.openPopup();
     }
     return true;
@@ -291,20 +293,29 @@
         var mini = L.map(box, { attributionControl: false, zoomControl: false,
                                 dragging: false, scrollWheelZoom: false, doubleClickZoom: false,
                                 boxZoom: false, keyboard: false, touchZoom: false });
-        L.tileLayer({{ this.minimap_tiles_js }}, { maxZoom: 19 }).addTo(mini);
-        var frame = L.rectangle(map.getBounds(), { weight: 1, color: "#d35400",
-                                                   fillOpacity: 0.1, interactive: false });
-        frame.addTo(mini);
+        var tiles = L.tileLayer({{ this.minimap_tiles_js }}, { maxZoom: 19 }).addTo(mini);
+        var frame = L.rectangle(map.getBounds(), { weight: 2, color: "#c0392b",
+                                                   fillOpacity: 0.12, interactive: false });
         function sync() {
-          mini.setView(map.getCenter(), Math.max(map.getZoom() - 5, 0), { animate: false });
+          // never wider than a country (a national view would show a speck of France); no
+          // mini-map at all over a national view, which says where it is by itself
+          var zoom = Math.min(Math.max(map.getZoom() - 5, 4), 13);
+          box.style.visibility = map.getZoom() < 8 ? "hidden" : "";
+          mini.setView(map.getCenter(), zoom, { animate: false });
+          window.essqpv.miniZoom = zoom;
           frame.setBounds(map.getBounds());
         }
         map.on("moveend zoomend", sync);
         sync();
         if (window.essqpv.contextDeps) {  // where we are, even without tiles (after the view)
-          L.geoJSON(window.essqpv.features(window.essqpv.contextDeps), {
-            interactive: false, style: {color: "#444", weight: 1, fill: false}}).addTo(mini);
+          var deps = L.geoJSON(window.essqpv.features(window.essqpv.contextDeps), {
+            interactive: false, style: {color: "#777", weight: 0.6, fill: false}}).addTo(mini);
+          tiles.once("tileerror", function () {  // no tiles: the land itself, thin borders
+            deps.setStyle({fill: true, fillColor: "#f3f1ea", fillOpacity: 1,
+                           color: "#9a9a9a"});
+          });
         }
+        frame.addTo(mini);
       });
       L.DomEvent.disableClickPropagation(box);
       return box;

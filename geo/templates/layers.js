@@ -109,6 +109,22 @@ window.essqpv = window.essqpv || {
     }
     return "Hors quartier prioritaire";
   },
+  // A popup that never opens under the title box: when it pans the map into view, the
+  // top margin is the bottom of the title (measured then: the title wraps with the width).
+  Popup: L.Popup.extend({
+    _adjustPan: function () {
+      var map = this._map, title = map && map.getContainer().querySelector(".essqpv-title");
+      if (title) {
+        var top = title.getBoundingClientRect().bottom -
+          map.getContainer().getBoundingClientRect().top;
+        this.options.autoPanPaddingTopLeft = L.point(10, Math.max(top + 10, 10));
+      }
+      return L.Popup.prototype._adjustPan.apply(this, arguments);
+    }
+  }),
+  // Zoom at which « Voir sur la carte » and the search show a site: its street and its
+  // quartier (about a kilometre across) both read.
+  SITE_ZOOM: 15,
   // A marker icon with an accessible name (Leaflet gives it tabindex and role=button).
   Icon: L.DivIcon.extend({
     createIcon: function (old) {
@@ -218,9 +234,10 @@ window.essqpv = window.essqpv || {
                      offline: {color: "#555", opacity: 0.8}}
     };
     var group = L.layerGroup(), canvas = L.canvas({pane: "essqpv-context", padding: 0.5});
-    var lines = [];
+    var lines = [], shown = {"essqpv-dep": [], "essqpv-com": []};
     // Names are made the first time their zoom level is shown (a national view has no
-    // use for hundreds of commune names).
+    // use for hundreds of commune names); rows come most important first (the places
+    // that hold the most sites, then the largest).
     function outlines(rows, cls) {
       var layer = L.geoJSON(E.features(rows), {pane: "essqpv-context", interactive: false,
                                                renderer: canvas, style: STYLES[cls]});
@@ -229,17 +246,46 @@ window.essqpv = window.essqpv || {
       var names = null;
       return function () {
         if (!names) {
-          names = L.layerGroup(rows.map(function (row) {
+          shown[cls] = rows.map(function (row) {
             return L.marker(row[0].p, {pane: "essqpv-places", interactive: false,
                                        keyboard: false, icon: L.divIcon({
                                          html: E.el("span", "", row[0].n),
                                          className: cls + "-name", iconSize: null})});
-          }));
+          });
+          names = L.layerGroup(shown[cls]);
           group.addLayer(names);
         }
       };
     }
     var depNames = outlines(deps, "essqpv-dep"), comNames = outlines(communes, "essqpv-com");
+    // Names that would touch a name placed before them, or hide under a control (title,
+    // legend, buttons), are hidden: départements first, then communes, each by priority.
+    // Read every box, then decide, then write: one layout for the whole pass.
+    function declutter() {
+      var box = map.getContainer(), frame = box.getBoundingClientRect();
+      var taken = Array.prototype.map.call(box.querySelectorAll(".leaflet-control"),
+                                           function (c) { return c.getBoundingClientRect(); });
+      var names = [];
+      ["essqpv-dep", "essqpv-com"].forEach(function (cls) {
+        if (!box.classList.contains(cls === "essqpv-dep" ? "essqpv-show-deps"
+                                                         : "essqpv-show-communes")) { return; }
+        shown[cls].forEach(function (m) { if (m.getElement()) { names.push(m.getElement()); } });
+      });
+      names.forEach(function (el) { el.style.visibility = ""; });
+      var rects = names.map(function (el) { return el.firstChild.getBoundingClientRect(); });
+      var hide = names.map(function (el, k) {
+        var r = rects[k];
+        if (r.right < frame.left || r.left > frame.right || r.bottom < frame.top ||
+            r.top > frame.bottom) { return false; }  // out of view: nothing to clash with
+        var clash = taken.some(function (t) {
+          return r.left < t.right + 2 && t.left < r.right + 2 &&
+                 r.top < t.bottom + 1 && t.top < r.bottom + 1;
+        });
+        if (!clash) { taken.push(r); }
+        return clash;
+      });
+      names.forEach(function (el, k) { if (hide[k]) { el.style.visibility = "hidden"; } });
+    }
     var offline = false;
     function noTiles() {
       if (offline) { return; }
@@ -253,11 +299,13 @@ window.essqpv = window.essqpv || {
     function level() {
       var z = map.getZoom(), box = map.getContainer();
       box.classList.toggle("essqpv-show-communes", z >= 10);
-      box.classList.toggle("essqpv-show-deps", z >= 6 && z <= 10);
+      box.classList.toggle("essqpv-show-deps", z >= 5 && z <= 10);
       if (z >= 10) { comNames(); }
-      if (z >= 6 && z <= 10) { depNames(); }
+      if (z >= 5 && z <= 10) { depNames(); }
+      declutter();
     }
     map.on("zoomend", level);
+    map.on("moveend resize", declutter);
     map.whenReady(level);
     return group;
   },
@@ -276,7 +324,9 @@ window.essqpv = window.essqpv || {
     var E = window.essqpv;
     var marker = new E.Marker([site.y, site.x], {icon: icon, keyboard: true});
     marker.site = site;
-    marker.bindPopup(function () { return E.siteCard(site, E.names); }, {maxWidth: 320});
+    marker.bindPopup(new E.Popup({maxWidth: 320}, marker).setContent(function () {
+      return E.siteCard(site, E.names);
+    }));
     return marker;
   },
   // Many sites (a national file): no Leaflet object per site. At each move the sites in
@@ -354,7 +404,7 @@ window.essqpv = window.essqpv || {
       // Bring one site into view as a marker, then call back with it.
       showSite: function (site, done) {
         var map = this._map, k = sites.indexOf(site), self = this;
-        var zoom = Math.max(map.getZoom(), DETAIL);
+        var zoom = Math.max(map.getZoom(), DETAIL, E.SITE_ZOOM);
         if (map.getZoom() === zoom && map.getBounds().contains([site.y, site.x])) {
           self.refresh();  // already there: no move will come
           done(markerOf(k));
