@@ -46,6 +46,16 @@ class Page:
         else:
             route.abort()
 
+    def search(self, text: str):
+        """Type ``text`` in the map's search box and press Enter; return the popup it opens
+        (once open)."""
+        box = self.page.locator(".essqpv-search input")
+        box.fill(text)
+        box.press("Enter")
+        popup = self.page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        return popup
+
     def js(self, code: str, *args):
         return self.page.evaluate(code, *args)
 

@@ -101,15 +101,10 @@ def test_click_on_a_quartier_opens_its_popup(browser, maps):
 def test_search_finds_an_initiative_and_a_quartier(browser, maps):
     page = Page(browser, maps / "carte-autonome.html", offline=True)
     try:
-        box = page.page.locator(".essqpv-search input")
-        box.fill("Régie de quartier Franc-Moisin")
-        box.press("Enter")
-        popup = page.page.locator(".leaflet-popup-content")
-        popup.wait_for()
+        popup = page.search("Régie de quartier Franc-Moisin")
         assert "Régie de quartier Franc-Moisin" in popup.inner_text()
         assert "Implantée dans le quartier" in popup.inner_text()
-        box.fill("Grand Centre - Sémard")
-        box.press("Enter")
+        page.search("Grand Centre - Sémard")
         page.page.wait_for_function(
             "document.querySelector('.leaflet-popup-content') && document.querySelector("
             "'.leaflet-popup-content').innerText.includes('QN09338M')")

@@ -98,12 +98,10 @@ def test_a_site_is_shown_at_street_level_with_its_quartier(browser, demo, how):
         if how == "table":
             page.page.get_by_role("button", name="Voir sur la carte : Épicerie solidaire du "
                                                  "Lac").click()
+            popup = page.page.locator(".leaflet-popup-content")
+            popup.wait_for()
         else:
-            box = page.page.locator(".essqpv-search input")
-            box.fill("Épicerie solidaire du Lac")
-            box.press("Enter")
-        popup = page.page.locator(".leaflet-popup-content")
-        popup.wait_for()
+            popup = page.search("Épicerie solidaire du Lac")
         settle(page)
         assert "Épicerie solidaire du Lac" in popup.inner_text()
         assert page.js(f"() => {MAP}.getZoom()") >= 15
