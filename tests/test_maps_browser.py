@@ -104,7 +104,9 @@ def test_search_finds_an_initiative_and_a_quartier(browser, maps):
         popup = page.search("Régie de quartier Franc-Moisin")
         assert "Régie de quartier Franc-Moisin" in popup.inner_text()
         assert "Implantée dans le quartier" in popup.inner_text()
-        page.search("Grand Centre - Sémard")
+        box = page.page.locator(".essqpv-search input")  # a second search: the popups
+        box.fill("Grand Centre - Sémard")                 # change, their text tells which
+        box.press("Enter")
         page.page.wait_for_function(
             "document.querySelector('.leaflet-popup-content') && document.querySelector("
             "'.leaflet-popup-content').innerText.includes('QN09338M')")
