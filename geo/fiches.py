@@ -27,11 +27,12 @@ from ._validate import safe_url, slug
 from .initiatives import Initiatives, initiative_ids
 from .io import atomic_path
 from .link import LinkResult
-from .maps import SOURCES_LINE
+from .maps import metres_text
 from .printmap import (
     _FONTS,
     _MM,
     PAPER,
+    PRINT_SOURCES,
     _agglomerations,
     _Frame,
     _initiative_links,
@@ -139,9 +140,7 @@ def _addresses(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
 
 def _metres(value: float) -> str:
     value = float(value)
-    if value <= 0:
-        return "dedans"
-    return f"{value / 1000:.1f} km".replace(".", ",") if value >= 1000 else f"{value:.0f} m"
+    return "dedans" if value <= 0 else metres_text(value)
 
 
 def _quartiers(long: pd.DataFrame, positions: np.ndarray, communes) -> pd.DataFrame:
@@ -297,8 +296,7 @@ def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: 
                 ("distance", "Distance", 0.11), ("sites", "Site(s)", 0.1)], bottom=foot,
                empty="Aucun quartier prioritaire dans un rayon de la distance d'étude, "
                      "ni déclaré.")
-    fig.text(margin / w, margin / h, SOURCES_LINE + " ; IGN – ADMIN EXPRESS COG 2018 "
-             "(limites). Licence Ouverte / Etalab 2.0.", fontsize=_pt(size, 6),
+    fig.text(margin / w, margin / h, PRINT_SOURCES, fontsize=_pt(size, 6),
              color="#333", wrap=True)
     return fig
 
@@ -325,7 +323,7 @@ def fiche_map(fiche: Fiche, layers: _Layers, paper: tuple[float, float]) -> Figu
     fig = new_figure((w, h))
     _maps(fig, _Frame((w, h)), _fiche_layers(fiche, layers), (2, 7, w - 4, h - 9),
           paper)
-    fig.text(2 / w, 2 / h, SOURCES_LINE + " ; IGN – ADMIN EXPRESS COG 2018.",
+    fig.text(2 / w, 2 / h, PRINT_SOURCES,
              fontsize=_pt(paper, 5.5), color="#333")
     return fig
 

@@ -933,8 +933,7 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
         return f"« {names[code]} » ({code})" if code in names else code
 
     def metres(d) -> str:
-        return "" if pd.isna(d) else (f"{d / 1000:.1f} km".replace(".", ",") if d >= 1000
-                                      else f"{d:.0f} m")
+        return "" if pd.isna(d) else metres_text(d)
 
     located = sites.geometry.notna().to_numpy()
     order = np.concatenate([np.flatnonzero(located), np.flatnonzero(~located)])
@@ -975,6 +974,11 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
                + (f" ; les {STATIC_ROWS} premières lignes" if len(sites) > STATIC_ROWS else "")
                + ".")
     return "\n".join(rows), html_text(caption)
+
+
+def metres_text(d: float) -> str:
+    """A distance as the pages say it: ``152 m``, ``1,1 km``."""
+    return f"{d / 1000:.1f} km".replace(".", ",") if d >= 1000 else f"{d:.0f} m"
 
 
 def _years_text(years) -> str:

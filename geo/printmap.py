@@ -38,9 +38,12 @@ from .maps import (
     site_themes,
     symbol_sizes,
 )
+from .outlines import CREDIT
 from .territories import TERRITORIES, territory_of_points
 from .vocabulary import DEFAULT_TITLE
 
+#: The sources line of every printed page and image.
+PRINT_SOURCES = (f"{SOURCES_LINE} ; {CREDIT} (limites). Licence Ouverte / Etalab 2.0.")
 #: Paper sizes in millimetres (portrait).
 PAPER = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420)}
 _MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D", "pentagon": "p",
@@ -613,8 +616,7 @@ def _figure(size, title: str, subtitle: str) -> Figure:
              fontweight="bold", va="center")
     fig.text(_MARGIN / w, 1 - (_MARGIN + 13) / h, _plain(subtitle), fontsize=_pt(size, 8.5),
              va="center", color="#333", wrap=True)
-    fig.text(_MARGIN / w, _MARGIN / h, SOURCES_LINE + " ; IGN – ADMIN EXPRESS COG 2018 "
-             "(limites). Licence Ouverte / Etalab 2.0.", fontsize=_pt(size, 6.5), color="#333")
+    fig.text(_MARGIN / w, _MARGIN / h, PRINT_SOURCES, fontsize=_pt(size, 6.5), color="#333")
     return fig
 
 
