@@ -30,7 +30,8 @@ from geo.initiatives import Initiatives  # noqa: E402
 from geo.link import link  # noqa: E402
 from geo.maps import make_map  # noqa: E402
 from geo.qpv import load_qpv  # noqa: E402
-from geo.sources import SOURCES, bundled_path  # noqa: E402
+from geo.settings import bundled_path  # noqa: E402
+from geo.sources import SOURCES  # noqa: E402
 from tests.browser import ARGS, CHROMIUM  # noqa: E402
 
 THEMES = ["conciergerie solidaire", "groupement d'achats", "régie de quartier", "recyclerie",

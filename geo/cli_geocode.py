@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 
 from ._console import say, wrote
-from .vocabulary import DEFAULT_CHUNK, DEFAULT_GEOCODER_URL, DEFAULT_MIN_SCORE, GeocodeStatus
+from .vocabulary import (
+    DEFAULT_CHUNK,
+    DEFAULT_GEOCODER_URL,
+    DEFAULT_MIN_SCORE,
+    Columns,
+    GeocodeStatus,
+)
 
 
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +38,17 @@ def add_role_options(group, roles) -> None:
         what = r.help if role == "crs" else f"colonne : {r.help}"
         group.add_argument(r.flag, metavar="COLONNES" if role == "address" else
                            ("CODE" if role == "crs" else "COLONNE"), help=what)
+
+
+def columns_from_args(args: argparse.Namespace) -> Columns:
+    """The columns named on the command line (``None`` where left to recognition)."""
+    from .vocabulary import ROLE_FLAGS
+
+    values = {role: getattr(args, flag.lstrip("-").replace("-", "_"), None)
+              for role, flag in ROLE_FLAGS.items()}
+    if values["address"]:
+        values["address"] = [c.strip() for c in values["address"].split(",") if c.strip()]
+    return Columns(**values, indicators=getattr(args, "indicators", None))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -77,8 +94,6 @@ def run_geocode(args: argparse.Namespace) -> int:
                   inputs=[args.input, args.corrections])
     table, first_row, sep = read_table(args.input, sheet=args.sheet)
     # the columns are recognised as by every other command
-    from .cli_link import columns_from_args
-
     detection = detect_columns(table, columns_from_args(args), path=args.input)
     found = detection.columns
     say("Colonnes : " + " ; ".join(detection.report))

@@ -10,14 +10,18 @@ import argparse
 from pathlib import Path
 
 from ._console import say, wrote
-from .cli_geocode import add_geocoder_options, add_role_options, print_geocode_summary
+from .cli_geocode import (
+    add_geocoder_options,
+    add_role_options,
+    columns_from_args,
+    print_geocode_summary,
+)
 from .cli_qpv import SOURCE_HELP
 from .vocabulary import (
     DEFAULT_DISTANCE,
     DEFAULT_SOURCE,
     DEFAULT_TITLE,
     PAPER_FORMATS,
-    Columns,
     GeocodeStatus,
 )
 
@@ -43,17 +47,6 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
 #: The column roles set by the input options (the address ones go with geocoding).
 INPUT_ROLES = ("lon", "lat", "crs", "id", "name", "theme", "served", "radius", "website",
                "year", "end_year")
-
-
-def columns_from_args(args: argparse.Namespace) -> Columns:
-    """The columns named on the command line (``None`` where left to recognition)."""
-    from .vocabulary import ROLE_FLAGS
-
-    values = {role: getattr(args, flag.lstrip("-").replace("-", "_"), None)
-              for role, flag in ROLE_FLAGS.items()}
-    if values["address"]:
-        values["address"] = [c.strip() for c in values["address"].split(",") if c.strip()]
-    return Columns(**values, indicators=getattr(args, "indicators", None))
 
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:

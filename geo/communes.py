@@ -9,7 +9,7 @@ import unicodedata
 
 import pandas as pd
 
-from .sources import bundled_path
+from .settings import bundled_path
 
 _ARTICLE = re.compile(r"^(le|la|les|l)\s+")
 #: « Paris 18e », « Lyon 3e arrondissement », « Marseille 1er » name their city.

@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .sources import bundled_path
+from .settings import bundled_path
 from .territories import TERRITORIES, territory_of_departement, territory_of_points
 
 #: Credit of the outlines.

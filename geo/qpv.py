@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import sources
+from . import settings, sources
 from ._errors import EssQpvError, InputError
 from .download import fetch, read_metadata
 from .geometry import repair
@@ -138,7 +138,7 @@ def _read_cached(path: Path, read) -> gpd.GeoDataFrame:
 @functools.cache
 def _load_bundled(key: str) -> gpd.GeoDataFrame:
     named = sources.SOURCES[key]
-    path = sources.bundled_path(named.bundled)
+    path = settings.bundled_path(named.bundled)
     attrs = {"source": key, "label": named.label, "credit": named.credit,
              "origin": "données fournies avec l'outil (voir data/SOURCES.md)", "date": None}
     return _finish(read_boundaries(path), named.generation, attrs)
@@ -338,5 +338,5 @@ def load_key_figures() -> pd.DataFrame:
     ``pop_mun`` is the municipal population of the quartier; the column dictionary is
     ``qpv2015_occitanie_chiffres_cles_dictionnaire.csv`` in the bundled data.
     """
-    path = sources.bundled_path("qpv2015_occitanie_chiffres_cles.csv")
+    path = settings.bundled_path("qpv2015_occitanie_chiffres_cles.csv")
     return pd.read_csv(path, encoding="utf-8-sig", dtype={"code_qp": str}).set_index("code_qp")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -29,6 +30,15 @@ DATAGOUV = "https://www.data.gouv.fr"
 def datagouv() -> str:
     """Return the data.gouv.fr site root in use, without a trailing slash."""
     return (os.environ.get(DATAGOUV_ENV) or DATAGOUV).rstrip("/")
+
+
+def bundled_path(name: str) -> Path:
+    """Return the path of a file shipped in the package's bundled data."""
+    try:
+        base = Path(str(resources.files("geo.data")))
+    except ModuleNotFoundError:  # ``geo`` imported from a checkout: the data sit beside it
+        base = Path(__file__).resolve().parents[1] / "data"
+    return base / name
 
 
 def cache_dir() -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import requests
@@ -86,15 +85,6 @@ SOURCES: dict[str, QpvSource] = {
         ),
     )
 }
-
-
-def bundled_path(name: str) -> Path:
-    """Return the path of a file shipped in the package's bundled data."""
-    try:
-        base = Path(str(resources.files("geo.data")))
-    except ModuleNotFoundError:  # ``geo`` imported from a checkout: the data sit beside it
-        base = Path(__file__).resolve().parents[1] / "data"
-    return base / name
 
 
 def cache_file(source: QpvSource) -> Path:

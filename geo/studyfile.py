@@ -12,7 +12,8 @@ from ._errors import EssQpvError, InputError
 from .area import StudyArea
 from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
 from .io import atomic_path
-from .sources import SOURCES, bundled_path
+from .settings import bundled_path
+from .sources import SOURCES
 from .study import DEMO_TITLE, EXAMPLE, Geocoding, Study
 from .vocabulary import COLUMN_KEYS, DEFAULT_DISTANCE, DEFAULT_TITLE, PAPER_FORMATS, Columns
 

@@ -1,0 +1,83 @@
+"""The package's shape: no import circles, even inside functions."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+GEO = Path(__file__).resolve().parents[1] / "geo"
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+
+
+def _imported(module: str, tree: ast.AST) -> set[str]:
+    """The ``geo`` modules one module imports, anywhere but under ``TYPE_CHECKING``."""
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if _is_type_checking(node):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level == 0 and not (name == "geo" or name.startswith("geo.")):
+                continue
+            parts = name.split(".")[1:] if node.level == 0 else name.split(".")
+            head = parts[0] if parts and parts[0] else None
+            found |= {head} if head else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names
+                      if a.name.startswith("geo.")}
+    modules = {p.stem for p in GEO.glob("*.py")}
+    return (found & modules) - {module}
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {p.stem: _imported(p.stem, ast.parse(p.read_text(encoding="utf-8")))
+            for p in sorted(GEO.glob("*.py"))}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle, found by a depth-first walk (one path per back edge)."""
+    found, state, path = [], {}, []
+
+    def walk(node: str) -> None:
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                found.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                walk(nxt)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            walk(node)
+    return found
+
+
+def test_the_walk_finds_a_circle_hidden_in_a_function():
+    tree = ast.parse("def f():\n    from .b import x\n")
+    guarded = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                        "    from .study import Study\n")
+    assert _imported("study", tree) == set()  # b is not a module of geo
+    assert _imported("outputs", guarded) == set()
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert _imported("cli_link", ast.parse(
+        "def f():\n    from .cli_geocode import y\n    import geo.qpv\n")) == {"cli_geocode",
+                                                                         "qpv"}
+
+
+def test_the_package_has_no_import_circle():
+    graph = import_graph()
+    assert len(graph) > 30 and graph["cli_link"]
+    assert circles(graph) == []
