@@ -16,22 +16,20 @@ from pathlib import Path
 
 from . import __version__
 from ._errors import EssQpvError
-from .vocabulary import ROLE_FLAGS
+from .vocabulary import OUTPUTS, ROLE_FLAGS
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
 
 #: The option that sets each parameter named by an error (``EssQpvError.parameters``); the
-#: column roles' options come from their one declaration (:data:`geo.vocabulary.ROLES`).
+#: column roles' and the outputs' options come from their one declaration
+#: (:data:`geo.vocabulary.ROLES`, :data:`geo.vocabulary.OUTPUTS`).
 FLAGS = {
     **ROLE_FLAGS,
     "distance": "--distance", "departement": "--departement", "commune": "--commune",
     "source": "--qpv", "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size",
-    "embed_url": "--embed-url", "paper": "--format", "tableau": "-o",
-    "carte": "-o", "detail": "--long", "par_initiative": "--per-initiative",
-    "par_quartier": "--per-qpv", "par_territoire": "--per-territory",
-    "carte_autonome": "--self-contained", "integration": "--embed",
-    "carte_impression": "--print", "fiches": "--fiches", "fiche_paper": "--format-fiches",
+    "embed_url": "--embed-url", "paper": "--format", "fiche_paper": "--format-fiches",
+    **{o.key: o.flag for o in OUTPUTS},
     "indicators": "--indicateur", "size_by": "--taille",
     "periods": "--periodes", "chiffres_cles": "--chiffres-cles",
 }

@@ -21,8 +21,11 @@ from .vocabulary import (
     DEFAULT_DISTANCE,
     DEFAULT_SOURCE,
     DEFAULT_TITLE,
+    OUTPUT,
+    OUTPUTS,
     PAPER_FORMATS,
     GeocodeStatus,
+    Output,
 )
 
 #: How many row problems are printed before the rest are only counted.
@@ -76,16 +79,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "servis ; écrit aussi les tableaux par quartier et par territoire.")
     parser.add_argument("input", metavar="ENTREE",
                         help="tableau des sites : .csv, .xlsx, .geojson ou .gpkg")
-    parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
-                        help="tableau enrichi, un site par ligne (.csv, .xlsx, .geojson, .gpkg)")
+    add_main_output(parser, "link")
     add_qpv_options(parser)
     add_input_options(parser)
-    out = parser.add_argument_group("tableaux supplémentaires")
-    out.add_argument("--long", help="une ligne par (site, quartier, relation)")
-    out.add_argument("--per-initiative", help="une ligne par initiative (union de ses sites)")
-    out.add_argument("--per-qpv", help="une ligne par quartier, avec les comptes "
-                                       "(.gpkg/.geojson : avec les contours)")
-    out.add_argument("--per-territory", help="comptes par département et par commune")
+    outputs = add_output_options(parser.add_argument_group("autres sorties"), "link")
     big = parser.add_argument_group("grands fichiers")
     big.add_argument("--flux", action="store_true",
                      help="lire, relier et écrire par morceaux, sur tous les cœurs (mémoire "
@@ -95,9 +92,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                           "« epsg » des fichiers de l'INSEE)")
     big.add_argument("--coeurs", dest="workers", type=int, default=None,
                      help="processus de calcul (défaut : tous les cœurs)")
-    parser.set_defaults(run=run_link, outputs={
-        "tableau": "output", "detail": "long", "par_initiative": "per_initiative",
-        "par_quartier": "per_qpv", "par_territoire": "per_territory"})
+    parser.set_defaults(run=run_link, outputs=outputs)
 
     parser = commands.add_parser(
         "map", help="carte interactive (HTML), autonome, à intégrer, et carte à imprimer",
@@ -105,23 +100,15 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "ENTREE est un tableau d'initiatives, brut ou déjà enrichi.")
     parser.add_argument("input", metavar="ENTREE", help="tableau des sites (.csv, .xlsx, "
                                                         ".geojson, .gpkg)")
-    parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
-                        help="carte HTML à écrire, par exemple maps/carte.html")
+    add_main_output(parser, "map")
     add_qpv_options(parser)
     add_input_options(parser)
     out = parser.add_argument_group("carte")
+    outputs = add_output_options(out, "map")
     out.add_argument("--title", "--titre", dest="title", default=DEFAULT_TITLE,
                      help="titre de la carte")
-    out.add_argument("--self-contained", "--autonome", dest="self_contained", nargs="?",
-                     const="", metavar="FICHIER",
-                     help="écrire aussi une carte autonome qui marche sans internet "
-                          "(par défaut à côté de la carte, suffixe -autonome)")
-    out.add_argument("--embed", metavar="FICHIER", help="écrire un extrait <iframe> à coller "
-                                                        "dans une page web")
     out.add_argument("--embed-url", help="adresse publique de la carte pour l'extrait "
                                          "(par défaut son nom de fichier)")
-    out.add_argument("--print", dest="print_path", metavar="FICHIER",
-                     help="carte à imprimer : .pdf, .png ou .svg")
     out.add_argument("--format", dest="paper", default="A4", choices=PAPER_FORMATS,
                      help="format du papier (défaut : A4)")
     out.add_argument("--portrait", action="store_true", help="page en portrait (défaut : "
@@ -130,10 +117,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="carte à imprimer en atlas (.pdf) : une vue d'ensemble puis une page "
                           "par département (ou par commune pour une étude dans un seul "
                           "département)")
-    out.add_argument("--fiches", metavar="FICHIER",
-                     help="fiches par initiative (.pdf) : une page par initiative avec sa "
-                          "carte et ses quartiers ; leurs cartes aussi en PNG et SVG, dans "
-                          "un dossier du même nom")
     out.add_argument("--format-fiches", dest="fiche_paper", default="A4",
                      choices=PAPER_FORMATS, help="format des fiches, en portrait (défaut : A4)")
     out.add_argument("--no-cluster", "--sans-regroupement", dest="cluster",
@@ -144,9 +127,33 @@ def register(commands: argparse._SubParsersAction) -> None:
     out.add_argument("--periodes", dest="periods", metavar="ANNEES",
                      help="carte à imprimer en petits multiples : un panneau par année, même "
                           "cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)")
-    parser.set_defaults(run=run_link, outputs={
-        "carte": "output", "carte_autonome": "self_contained", "integration": "embed",
-        "carte_impression": "print_path", "fiches": "fiches"})
+    parser.set_defaults(run=run_link, outputs=outputs)
+
+
+def _help(o: Output) -> str:
+    return f"{o.what}{f' ; {o.more}' if o.more else ''} ({', '.join(o.extensions)})"
+
+
+def add_main_output(parser: argparse.ArgumentParser, command: str) -> None:
+    """``-o``: the output ``command`` exists for (:data:`geo.vocabulary.OUTPUTS`)."""
+    main = next(o for o in OUTPUTS if o.command == command and o.flag == "-o")
+    parser.add_argument(*main.option, dest=main.dest, required=True, metavar="SORTIE",
+                        help=f"{_help(main)}, par exemple resultats/{main.file}")
+
+
+def add_output_options(group, command: str) -> dict[str, str]:
+    """One option per other output ``command`` writes, from their one declaration; return
+    output key → argparse destination (``-o`` included)."""
+    for o in OUTPUTS:
+        if o.command != command or o.flag == "-o":
+            continue
+        if o.beside:
+            group.add_argument(*o.option, dest=o.dest, nargs="?", const="", metavar="FICHIER",
+                               help=f"{_help(o)} ; sans nom, à côté de -o avec le suffixe "
+                                    f"{o.beside}")
+        else:
+            group.add_argument(*o.option, dest=o.dest, metavar="FICHIER", help=_help(o))
+    return {o.key: o.dest for o in OUTPUTS if o.command == command}
 
 
 def study_of(args: argparse.Namespace):
@@ -156,9 +163,10 @@ def study_of(args: argparse.Namespace):
     from .studyfile import periods
 
     outputs = {key: getattr(args, option) for key, option in args.outputs.items()}
-    if outputs.get("carte_autonome") == "":  # --self-contained without a name
-        page = Path(args.output)
-        outputs["carte_autonome"] = str(page.with_name(page.stem + "-autonome.html"))
+    for key, value in outputs.items():
+        if value == "":  # an option given without a name: beside the main output
+            main, o = Path(args.output), OUTPUT[key]
+            outputs[key] = str(main.with_name(main.stem + o.beside + o.extensions[0]))
     return Study(
         initiatives=Path(args.input), sheet=args.sheet,
         columns=columns_from_args(args),
@@ -196,10 +204,10 @@ def run_stream(args: argparse.Namespace) -> int:
     from .qpv import load_qpv
     from .stream import progress_bar, stream_link, total_rows
 
-    refused = [f"--{name.replace('_', '-')}" for name in (
-        "long", "per_initiative", "per_qpv", "per_territory", "geocode", "served_column",
-        "radius_column", "compare", "departement", "commune", "print_path", "embed",
-        "self_contained") if getattr(args, name, None)]
+    refused = [o.flag for o in OUTPUTS if o.flag != "-o" and getattr(args, o.dest, None)] + [
+        f"--{name.replace('_', '-')}" for name in (
+            "geocode", "served_column", "radius_column", "compare", "departement", "commune")
+        if getattr(args, name, None)]
     if "title" in args:  # ess-qpv map
         raise InputError("une carte se fait sur un tableau lu en entier (.csv, .xlsx, "
                          ".geojson, .gpkg) ; pour un grand fichier, ess-qpv link --flux.")

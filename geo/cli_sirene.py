@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ._console import say, wrote
-from .vocabulary import DEFAULT_DISTANCE
+from .vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--distance", type=float, default=DEFAULT_DISTANCE,
                         help=f"distance de proximité en mètres (défaut : "
                              f"{DEFAULT_DISTANCE:g})")
-    parser.add_argument("--source", default="bundled-2024", help="QPV (défaut : QPV 2024 "
+    parser.add_argument("--source", default=DEFAULT_SOURCE, help="QPV (défaut : QPV 2024 "
                                                                  "fournis avec l'outil)")
     parser.add_argument("--moteur", dest="engine", choices=["local", "dask"], default="local",
                         help="local (tous les cœurs de cette machine, défaut) ou dask")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._console import say, wrote
 from .cli_link import print_run, run_with_progress
-from .vocabulary import COLUMN_KEYS
+from .vocabulary import COLUMN_KEYS, OUTPUTS
 
 #: The study-file key that sets each parameter named by an error.
 STUDY_KEYS = {
@@ -18,10 +18,7 @@ STUDY_KEYS = {
     "fiche_paper": "[sorties] format_fiches",
     "indicators": "[indicateurs] colonnes", "size_by": "[indicateurs] taille_symboles",
     "periods": "[sorties] periodes", "chiffres_cles": "[quartiers] chiffres_cles",
-    **{key: f"[sorties] {key}" for key in (
-        "tableau", "detail", "par_initiative", "par_quartier", "par_territoire", "rapport",
-        "carte", "carte_autonome", "integration", "carte_impression", "fiches",
-        "provenance", "relecture")},
+    **{o.key: f"[sorties] {o.key}" for o in OUTPUTS},
 }
 
 

@@ -24,18 +24,18 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EssQpvError, InputError
+from .vocabulary import TABLE_FORMATS
 
 #: Extensions the writers know, with the name shown to users.
-FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".geojson": "GeoJSON", ".gpkg": "GeoPackage"}
 
 
 def output_format(path: str | Path) -> str:
     """Return the extension of ``path`` if it is a known output format, else raise."""
     suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
+    if suffix not in TABLE_FORMATS:
         raise InputError(
             f"format de sortie inconnu « {suffix or '(aucune extension)'} » ; "
-            f"extensions possibles : {', '.join(FORMATS)}.", path=str(path))
+            f"extensions possibles : {', '.join(TABLE_FORMATS)}.", path=str(path))
     return suffix
 
 

@@ -14,28 +14,13 @@ import geopandas as gpd
 import pandas as pd
 
 from ._errors import InputError
-from .io import FORMATS, atomic_path, remove_stale, staged, write_table
+from .io import atomic_path, remove_stale, staged, write_table
 from .tables import french
+from .vocabulary import OUTPUT
 
 if TYPE_CHECKING:  # the study runs the writers; they only read what it found
     from .study import StudyResult
 
-#: Outputs a study can write: key → (allowed extensions, what it is, in French).
-OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "tableau": (tuple(FORMATS), "tableau enrichi, un site par ligne"),
-    "detail": ((".csv", ".xlsx"), "une ligne par site, quartier et relation"),
-    "par_initiative": ((".csv", ".xlsx"), "une ligne par initiative"),
-    "par_quartier": (tuple(FORMATS), "une ligne par quartier"),
-    "par_territoire": ((".csv", ".xlsx"), "par département et par commune"),
-    "rapport": ((".xlsx",), "rapport Excel"),
-    "carte": ((".html", ".htm"), "carte interactive"),
-    "carte_autonome": ((".html", ".htm"), "carte autonome, sans internet"),
-    "integration": ((".html", ".htm", ".txt"), "extrait <iframe> à intégrer"),
-    "carte_impression": ((".pdf", ".png", ".svg"), "carte à imprimer"),
-    "fiches": ((".pdf",), "fiches par initiative, une page chacune"),
-    "provenance": ((".json",), "provenance : version, sources, paramètres"),
-    "relecture": ((".csv", ".xlsx"), "adresses à vérifier, modèle du fichier de corrections"),
-}
 
 
 
@@ -76,7 +61,7 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
     result = run.result
 
     def done(key: str, path: Path) -> None:
-        run.written.append((path, OUTPUTS[key][1]))
+        run.written.append((path, OUTPUT[key].what))
 
     if "tableau" in out:
         write_table(site_table(run, out["tableau"].suffix.lower()), out["tableau"],

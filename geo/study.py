@@ -27,10 +27,12 @@ from .indicators import read_measures
 from .initiatives import Initiatives, initiatives_from_table, read_table
 from .io import check_outputs
 from .link import LinkResult, check_distance, compare, link
-from .outputs import OUTPUTS, write_outputs
+from .outputs import write_outputs
 from .vocabulary import (
     DEFAULT_DISTANCE,
+    DEFAULT_SOURCE,
     DEFAULT_TITLE,
+    OUTPUT,
     PAPER_FORMATS,
     Columns,
     Detection,
@@ -65,15 +67,15 @@ class Geocoding:
 class Study:
     """Everything a run needs.
 
-    ``outputs`` maps keys of :data:`OUTPUTS` to paths; ``folder``, when set, is the study's
-    folder: every output must stay inside it.
+    ``outputs`` maps keys of :data:`geo.vocabulary.OUTPUTS` to paths; ``folder``, when set,
+    is the study's folder: every output must stay inside it.
     """
 
     initiatives: Path
     title: str = DEFAULT_TITLE
     sheet: str | None = None
     columns: Columns = field(default_factory=Columns)
-    qpv_source: str = "bundled-2024"
+    qpv_source: str = DEFAULT_SOURCE
     compare: str | None = None
     distance: float = DEFAULT_DISTANCE
     area: StudyArea = field(default_factory=StudyArea)
@@ -130,6 +132,10 @@ def check_study(study: Study) -> None:
     outputs that overwrite an input or each other, outputs outside the study folder,
     a negative or non-finite distance, an unknown paper size."""
     check_distance(study.distance)
+    unknown = sorted(set(study.outputs) - set(OUTPUT))
+    if unknown:
+        raise InputError(f"sortie inconnue : {', '.join(unknown)} ; possibles : "
+                         f"{', '.join(OUTPUT)}.")
     for key, paper in (("paper", study.paper), ("fiche_paper", study.fiche_paper)):
         if paper not in PAPER_FORMATS:
             raise InputError(f"format d'impression « {paper} » inconnu ; possibles : "
@@ -149,12 +155,12 @@ def check_study(study: Study) -> None:
         raise InputError("fichier de chiffres clés introuvable.",
                          path=Path(study.key_figures).name, parameters=("chiffres_cles",))
     sources = [s for s in (study.qpv_source, study.compare) if s and Path(s).exists()]
-    check_outputs({OUTPUTS[k][1]: p for k, p in study.outputs.items()},
+    check_outputs({OUTPUT[k].what: p for k, p in study.outputs.items()},
                   inputs=[study.initiatives, study.geocoding.corrections, study.key_figures,
                           *sources],
                   folder=study.folder)
     for key, path in study.outputs.items():
-        allowed, what = OUTPUTS[key]
+        allowed, what = OUTPUT[key].extensions, OUTPUT[key].what
         if Path(path).suffix.lower() not in allowed:
             raise InputError(f"extension « {Path(path).suffix or '(aucune)'} » impossible pour "
                              f"{what} ; possibles : {', '.join(allowed)}.", path=Path(path).name,

@@ -15,7 +15,19 @@ from .io import atomic_path
 from .settings import bundled_path
 from .sources import SOURCES
 from .study import DEMO_TITLE, EXAMPLE, Geocoding, Study
-from .vocabulary import COLUMN_KEYS, DEFAULT_DISTANCE, DEFAULT_TITLE, PAPER_FORMATS, Columns
+from .vocabulary import (
+    COLUMN_KEYS,
+    DEFAULT_DISTANCE,
+    DEFAULT_SOURCE,
+    DEFAULT_TITLE,
+    OUTPUT,
+    OUTPUTS,
+    PAPER_FORMATS,
+    Columns,
+)
+
+#: The folder a study writes into, beside its study file.
+RESULTS = "resultats"
 
 #: Every key of a study file: section → key → (type, default). A key holding a path is
 #: relative to the file's folder.
@@ -25,22 +37,17 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "colonnes": {key: (list if role == "address" else str, None)
                  for role, key in COLUMN_KEYS.items()},
     "indicateurs": {"colonnes": (list, []), "taille_symboles": (str, None)},
-    "quartiers": {"source": (str, "bundled-2024"), "comparer": (str, None),
+    "quartiers": {"source": (str, DEFAULT_SOURCE), "comparer": (str, None),
                   "distance_m": (float, DEFAULT_DISTANCE), "departements": (list, []),
                   "communes": (list, []), "chiffres_cles": (str, None),
                   "chiffres_cles_source": (str, None)},
     "geocodage": {"en_ligne": (bool, False), "url": (str, DEFAULT_URL),
                   "score_minimal": (float, DEFAULT_MIN_SCORE), "corrections": (str, None)},
-    "sorties": {"dossier": (str, "resultats"), "tableau": (str, "initiatives_enrichies.csv"),
-                "detail": (str, None), "par_initiative": (str, None),
-                "par_quartier": (str, None), "par_territoire": (str, None),
-                "rapport": (str, "rapport.xlsx"), "carte": (str, "carte.html"),
-                "carte_autonome": (str, "carte-autonome.html"),
-                "carte_impression": (str, "carte.pdf"), "format_impression": (str, "A4"),
-                "atlas": (bool, False), "periodes": (list, []),
-                "fiches": (str, None), "format_fiches": (str, "A4"),
-                "integration": (str, "carte-iframe.html"),
-                "provenance": (str, "provenance.json"), "relecture": (str, None)},
+    # the output files from their one declaration, then the settings of how they look
+    "sorties": {"dossier": (str, RESULTS),
+                **{o.key: (str, o.file if o.default else None) for o in OUTPUTS},
+                "format_impression": (str, "A4"), "atlas": (bool, False),
+                "periodes": (list, []), "format_fiches": (str, "A4")},
 }
 
 def _closest(word: str, choices) -> str:
@@ -105,7 +112,7 @@ def load_study(path: str | Path) -> Study:
                          path=name)
     folder = base / v["sorties"]["dossier"]
     outputs = {key: folder / value for key, value in v["sorties"].items()
-               if key not in _SETTINGS and value}
+               if key in OUTPUT and value}
     c = {role: v["colonnes"][key] for role, key in COLUMN_KEYS.items()}
     c["indicators"] = [str(x) for x in v["indicateurs"]["colonnes"]] or None
     if c["address"]:
@@ -115,7 +122,7 @@ def load_study(path: str | Path) -> Study:
             raise InputError(f"[sorties] {key} « {v['sorties'][key]} » inconnu ; possibles : "
                              f"{', '.join(PAPER_FORMATS)}.", path=name)
     q, g = v["quartiers"], v["geocodage"]
-    q["source"] = q["source"] or "bundled-2024"
+    q["source"] = q["source"] or DEFAULT_SOURCE
     return Study(
         initiatives=base / v["entrees"]["initiatives"],
         title=v["etude"]["titre"],
@@ -194,14 +201,9 @@ def _source(value: str | None, base: Path) -> str | None:
     return str(base / value)
 
 
-#: The keys of [sorties] that are settings, not files.
-_SETTINGS = ("dossier", "format_impression", "format_fiches", "atlas", "periodes")
-
-
 def default_outputs(folder: Path) -> dict[str, Path]:
     """The outputs of a study file left at its defaults, in ``folder``."""
-    return {key: folder / default for key, (kind, default) in SCHEMA["sorties"].items()
-            if kind is str and key not in _SETTINGS and default}
+    return {o.key: folder / o.file for o in OUTPUTS if o.default}
 
 
 def demo_study(folder: Path, *, fiches: bool = False) -> Study:
@@ -210,8 +212,8 @@ def demo_study(folder: Path, *, fiches: bool = False) -> Study:
     demo did not write is refused (never lost)."""
     outputs = default_outputs(Path(folder))
     if fiches:
-        outputs["fiches"] = Path(folder) / "fiches.pdf"
-    ours = _written_by_us(Path(folder) / SCHEMA["sorties"]["provenance"][1])
+        outputs["fiches"] = Path(folder) / OUTPUT["fiches"].file
+    ours = _written_by_us(Path(folder) / OUTPUT["provenance"].file)
     foreign = sorted(p.name for p in outputs.values() if p.exists() and p.name not in ours)
     if foreign:
         raise InputError(f"ce dossier contient déjà {', '.join(foreign)}, que la démonstration "
@@ -238,6 +240,19 @@ def _written_by_us(provenance: Path) -> set[str]:
         return set()
 
 
+def template_outputs() -> str:
+    """The template's output lines, one commented key per declared output."""
+    import textwrap
+
+    lines = []
+    for o in OUTPUTS:
+        text = f"{o.what[0].upper()}{o.what[1:]} ({', '.join(o.extensions)})" + (
+            f" : {o.more}" if o.more else "") + "."
+        lines += textwrap.wrap(text, 88, initial_indent="# ", subsequent_indent="# ")
+        lines.append(f'{o.key} = "{o.file if o.template else ""}"')
+    return "\n".join(lines)
+
+
 def write_template(folder: str | Path) -> list[tuple[Path, str]]:
     """Write ``etude.toml`` (commented) and ``initiatives_modele.xlsx`` into ``folder``;
     refuse to overwrite either."""
@@ -254,7 +269,7 @@ def write_template(folder: str | Path) -> list[tuple[Path, str]]:
                              "autre dossier).", path=str(existing))
     text = resources.files("geo").joinpath("templates", "etude.toml").read_text(
         encoding="utf-8").format(titre=DEFAULT_TITLE, initiatives=template.name,
-                                 sorties="resultats")
+                                 sorties=RESULTS, fichiers=template_outputs())
     with atomic_path(toml) as tmp:
         tmp.write_text(text, encoding="utf-8")
     write_workbook({"Initiatives": pd.DataFrame(columns=[c for c, _ in TEMPLATE_COLUMNS]),

@@ -37,6 +37,109 @@ DEFAULT_CHUNK = 1000
 DEFAULT_TITLE = "Initiatives de l'ESS et quartiers prioritaires"
 #: Paper sizes of the print map.
 PAPER_FORMATS = ("A3", "A4", "A5")
+#: Table formats a table output may take (extension → name).
+TABLE_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".geojson": "GeoJSON",
+                 ".gpkg": "GeoPackage"}
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True)
+class Output:
+    """A file a study can write, declared once: the study file's ``[sorties]``, its
+    template, the CLI options of ``link`` and ``map``, the web page's files and downloads
+    and the error hints derive from :data:`OUTPUTS`; :mod:`geo.outputs` writes it.
+
+    ``key`` is the ``[sorties]`` key and the key of ``Study.outputs``; ``what`` says what
+    it is (help, messages, the list of files written) and ``more`` adds to the help and the
+    template's comment. ``file`` is its name when none is given (the template, the web page,
+    the demo); ``default``: a study file that does not name it writes it; ``template``:
+    ``ess-qpv init`` writes it. ``command`` is the CLI command that writes it, with
+    ``option`` (``-o``: that command's main output) and ``beside``, the suffix of a name
+    taken from the main output when the option is given without one. ``download``: the web
+    page's link to it.
+    """
+
+    key: str
+    extensions: tuple[str, ...]
+    what: str
+    file: str
+    command: str
+    option: tuple[str, ...]
+    default: bool = False
+    template: bool = False
+    more: str = ""
+    beside: str | None = None
+    download: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """The CLI option named in messages."""
+        return self.option[0]
+
+    @property
+    def dest(self) -> str:
+        """The argparse destination of the option (``output`` for ``-o``)."""
+        return "output" if self.flag == "-o" else self.key
+
+
+_TABLES = tuple(TABLE_FORMATS)
+_SHEETS = (".csv", ".xlsx")
+_PAGES = (".html", ".htm")
+
+#: Every output, in the order of the template and the web page's downloads.
+OUTPUTS: tuple[Output, ...] = (
+    Output("tableau", _TABLES, "tableau enrichi, un site par ligne", "initiatives_enrichies.csv",
+           "link", ("-o", "--sortie"), default=True, template=True,
+           download="Télécharger le tableau enrichi"),
+    Output("detail", _SHEETS, "une ligne par site, quartier et relation", "detail.csv",
+           "link", ("--long", "--detail"), download="Télécharger le détail (site, quartier, "
+                                                     "relation)"),
+    Output("par_initiative", _SHEETS, "une ligne par initiative", "par_initiative.csv",
+           "link", ("--per-initiative", "--par-initiative"), more="union de ses sites",
+           download="Télécharger le tableau par initiative"),
+    Output("par_quartier", _TABLES, "une ligne par quartier", "par_quartier.csv", "link",
+           ("--per-qpv", "--par-quartier"),
+           more="avec les comptes, et les contours en .gpkg et .geojson",
+           download="Télécharger le tableau par quartier"),
+    Output("par_territoire", _SHEETS, "par département et par commune", "par_territoire.csv",
+           "link", ("--per-territory", "--par-territoire"),
+           download="Télécharger le tableau par territoire"),
+    Output("rapport", (".xlsx",), "rapport Excel", "rapport.xlsx", "link",
+           ("--rapport", "--report"), default=True, template=True,
+           more="une feuille par tableau, les notes et les sources",
+           download="Télécharger le rapport (Excel)"),
+    Output("carte", _PAGES, "carte interactive", "carte.html", "map", ("-o", "--sortie"),
+           default=True, template=True,
+           more="ses bibliothèques sont chargées en ligne"),
+    Output("carte_autonome", _PAGES, "carte autonome, sans internet", "carte-autonome.html",
+           "map", ("--self-contained", "--autonome"), default=True, template=True,
+           beside="-autonome",
+           download="Télécharger la carte autonome"),
+    Output("integration", (*_PAGES, ".txt"), "extrait <iframe> à intégrer",
+           "carte-iframe.html", "map", ("--embed", "--integration"), default=True,
+           template=True, more="à coller dans une page web"),
+    Output("carte_impression", (".pdf", ".png", ".svg"), "carte à imprimer", "carte.pdf",
+           "map", ("--print", "--impression"), default=True, template=True,
+           download="Télécharger la carte à imprimer (PDF)"),
+    Output("fiches", (".pdf",), "fiches par initiative, une page chacune", "fiches.pdf",
+           "map", ("--fiches",), template=True,
+           more="sa carte, ses sites et ses quartiers, et ces cartes en PNG (300 dpi) et SVG "
+                "dans le dossier fiches/ à côté",
+           download="Télécharger les fiches par initiative (PDF, une page chacune)"),
+    Output("relecture", _SHEETS, "adresses à vérifier, modèle du fichier de corrections",
+           "a_verifier.csv", "link", ("--relecture", "--review"), template=True,
+           more="à remplir (accepter, adresse_corrigee ou latitude et longitude), puis à "
+                "redonner comme fichier de corrections",
+           download="Télécharger les adresses à vérifier"),
+    Output("provenance", (".json",), "provenance : version, sources, paramètres",
+           "provenance.json", "link", ("--provenance",), default=True, template=True,
+           download="Télécharger la provenance (JSON)"),
+)
+
+#: Each output by its key.
+OUTPUT = {o.key: o for o in OUTPUTS}
 
 
 class _Labelled(StrEnum):

@@ -50,6 +50,8 @@ from .vocabulary import (
     DEFAULT_DISTANCE,
     DEFAULT_GEOCODER_URL,
     DEFAULT_MIN_SCORE,
+    DEFAULT_SOURCE,
+    OUTPUTS,
     PAPER_FORMATS,
     Columns,
 )
@@ -67,16 +69,16 @@ FLOW = [("import_table", "Import"), ("columns", "Colonnes"), ("parameters", "Par
 #: Column roles offered on the columns page: Columns field → French label (from the one
 #: declaration of the roles).
 ROLES = {r.key: r.label[:1].upper() + r.label[1:] for r in VOCABULARY_ROLES if r.web}
-QPV_CHOICES = ["bundled-2024", "2024"]
+QPV_CHOICES = [DEFAULT_SOURCE, "2024"]
 COMPARE_CHOICES = ["bundled-2015-occitanie", "2015"]
 #: Files the page offers, by output key: (French link text, shown in the page or
 #: downloaded).
-DOWNLOADS = {"rapport": "Télécharger le rapport (Excel)",
-             "carte_autonome": "Télécharger la carte autonome",
-             "carte_impression": "Télécharger la carte à imprimer (PDF)",
-             "fiches": "Télécharger les fiches par initiative (PDF, une page chacune)",
-             "fiches_cartes": "Télécharger les cartes des fiches (PNG et SVG, archive zip)",
-             "tableau": "Télécharger le tableau enrichi"}
+#: The fiches' maps, in a zip made on request from their folder.
+FICHE_MAPS = ("fiches_cartes", "Télécharger les cartes des fiches (PNG et SVG, archive zip)")
+#: The page's download links: the declared outputs that have one, the fiches' maps after
+#: the fiches.
+DOWNLOADS = {key: label for o in OUTPUTS if o.download for key, label in (
+    [(o.key, o.download)] + ([FICHE_MAPS] if o.key == "fiches" else []))}
 TABLE_ROWS = 1000
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
            "img-src 'self' data: https://tile.openstreetmap.org; connect-src 'self'; "
@@ -331,7 +333,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
         q, g = data.get("quartiers", {}), data.get("geocodage", {})
         values = {
             "titre": data.get("etude", {}).get("titre", ""),
-            "source": q.get("source", "bundled-2024"), "comparer": q.get("comparer", ""),
+            "source": q.get("source", DEFAULT_SOURCE), "comparer": q.get("comparer", ""),
             "distance": q.get("distance_m", DEFAULT_DISTANCE),
             "departements": ", ".join(map(str, q.get("departements", []))),
             "communes": ", ".join(map(str, q.get("communes", []))),
@@ -477,8 +479,7 @@ def create_app(root: Path, *, password: str | None = None, limits: Limits | None
     @app.get("/etudes/<name>/fichiers/<key>")
     def output(name: str, key: str):
         folder = study(name)
-        if key not in DOWNLOADS and key not in ("carte", "integration", "provenance",
-                                                "relecture", "par_quartier", "par_territoire"):
+        if key not in DOWNLOADS and key not in OUTPUT_FILES or key == "dossier":
             abort(404)
         if key == "fiches_cartes":
             return _fiche_maps_zip(folder / OUTPUT_FILES["dossier"])

@@ -25,9 +25,9 @@ from ._validate import slug
 from .geocode import REVIEW_COLUMNS
 from .io import atomic_path, write_table
 from .study import Study
-from .studyfile import read_study_file, save_study_file
+from .studyfile import RESULTS, read_study_file, save_study_file
 from .uploads import Limits, check_expansion, parse_in_worker, sniff
-from .vocabulary import COLUMN_KEYS, Columns, Detection, detect_columns
+from .vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection, detect_columns
 
 STUDY_FILE = "etude.toml"
 CORRECTIONS = "corrections.csv"
@@ -38,15 +38,8 @@ TABLE_STEM = "initiatives"
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 HEADER = ("Étude créée avec la page web d'ess-qpv (ess-qpv serve).\n"
           "La même étude se relance en ligne de commande : ess-qpv run etude.toml")
-#: The outputs of a study made by the page (the keys of [sorties]).
-OUTPUT_FILES = {
-    "dossier": "resultats", "tableau": "initiatives_enrichies.csv",
-    "par_quartier": "par_quartier.csv", "par_territoire": "par_territoire.csv",
-    "rapport": "rapport.xlsx", "carte": "carte.html", "carte_autonome": "carte-autonome.html",
-    "integration": "carte-iframe.html", "carte_impression": "carte.pdf",
-    "fiches": "fiches.pdf",
-    "provenance": "provenance.json", "relecture": "a_verifier.csv",
-}
+#: The outputs of a study made by the page (the keys of [sorties]): every declared output.
+OUTPUT_FILES = {"dossier": RESULTS, **{o.key: o.file for o in OUTPUTS}}
 #: What a person may decide about a doubtful address (the columns of the corrections file).
 CORRECTION_COLUMNS = ["cle", "adresse_saisie", "accepter", "adresse_corrigee", "latitude",
                       "longitude"]
