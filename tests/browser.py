@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,17 @@ from geo import assets
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+#: The page's Leaflet map, in a page script.
+MAP = "Object.values(window).find(v => window.L && v instanceof L.Map)"
+#: True once the map (if any) stands still after two painted frames and a queued task.
+SETTLED = f"""() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(
+    () => setTimeout(() => {{
+        const map = {MAP};
+        done(!map || !(map._animatingZoom || map._flyToFrame ||
+                       (map._panAnim && map._panAnim._inProgress)));
+    }}, 0))))"""
 
 
 class Page:
@@ -28,7 +40,27 @@ class Page:
         self.page.wait_for_function(
             ready or "window.L !== undefined && document.readyState == 'complete' && "
                      "(!window.essqpv || window.essqpv.pending === 0)")
-        self.page.wait_for_timeout(300)
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until the map stands still and the page has drawn: no zoom, pan or flight
+        under way, two frames painted and the tasks queued before them run (the mini-map,
+        the names placed after a move)."""
+        self.page.wait_for_function(SETTLED)
+
+    def until(self, code: str, arg=None, timeout: float = 15_000):
+        """Wait until ``code(arg)`` is true in the page (the assertion that follows reads
+        it again, and says what was wrong after ``timeout`` ms)."""
+        from playwright.sync_api import TimeoutError as Timeout
+
+        with contextlib.suppress(Timeout):
+            self.page.wait_for_function(code, arg=arg, timeout=timeout)
+
+    def zoom_above(self, zoom: float) -> float:
+        """Wait until the map is zoomed in beyond ``zoom`` and stands still; its zoom."""
+        self.page.wait_for_function(f"() => {MAP}.getZoom() > {float(zoom)!r}")
+        self.settle()
+        return self.js(f"() => {MAP}.getZoom()")
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)

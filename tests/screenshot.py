@@ -14,7 +14,7 @@ def screenshot(page_path: Path, png: Path) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = Page(browser, page_path, offline=True)
-        page.page.wait_for_timeout(500)
+        page.settle()
         page.page.screenshot(path=str(png))
         browser.close()
 

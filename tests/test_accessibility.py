@@ -124,9 +124,7 @@ def test_clusters_have_a_name_and_open_with_the_keyboard(browser, pages):
         zoom = page.js("() => Object.values(window).find(v => v instanceof L.Map).getZoom()")
         page.page.focus(".essqpv-cluster")
         page.page.keyboard.press("Enter")
-        page.page.wait_for_timeout(800)
-        assert page.js("() => Object.values(window).find(v => v instanceof L.Map)"
-                       ".getZoom()") > zoom
+        assert page.zoom_above(zoom) > zoom
     finally:
         page.page.close()
 
@@ -148,10 +146,13 @@ def test_search_and_layer_control_by_keyboard(browser, pages):
         # a theme's checkbox: unchecking it hides its rows from the table
         page.page.locator(".leaflet-control-layers-overlays label",
                           has_text="recyclerie").locator("input").focus()
+        count = "() => document.querySelectorAll('#essqpv-rows tr').length"
         kb.press("Space")
-        assert page.js("() => document.querySelectorAll('#essqpv-rows tr').length") < rows
+        page.until(f"n => ({count})() < n", rows)
+        assert page.js(count) < rows
         kb.press("Space")
-        assert page.js("() => document.querySelectorAll('#essqpv-rows tr').length") == rows
+        page.until(f"n => ({count})() == n", rows)
+        assert page.js(count) == rows
     finally:
         page.page.close()
 
@@ -206,8 +207,8 @@ def test_offline_the_map_says_where_it_is(browser, pages):
         # outlines are drawn on a canvas in their own pane, darker once tiles failed
         assert page.js("() => document.querySelectorAll("
                        "'.leaflet-essqpv-context-pane canvas').length") == 1
-        assert page.js("() => document.querySelector('.leaflet-container')"
-                       ".classList.contains('essqpv-no-tiles')")
+        page.page.wait_for_selector(".leaflet-container.essqpv-no-tiles", state="attached")
+        page.settle()  # the outlines redrawn in their darker style
         drawn = page.js("""() => { const c = document.querySelector(
             '.leaflet-essqpv-context-pane canvas'); const d = c.getContext('2d')
             .getImageData(0, 0, c.width, c.height).data; let n = 0;
@@ -215,12 +216,12 @@ def test_offline_the_map_says_where_it_is(browser, pages):
         assert drawn > 2000  # pixels of outline
         page.js("() => { Object.values(window).find(v => v instanceof L.Map)"
                 ".setView([48.93, 2.36], 12); }")
-        page.page.wait_for_timeout(500)
+        page.settle()
         visible = page.js("""() => [...document.querySelectorAll('.essqpv-com-name span')]
             .filter(s => s.offsetParent !== null).map(s => s.textContent)""")
         assert "Saint-Denis" in visible and "Aubervilliers" in visible
         page.js("() => { Object.values(window).find(v => v instanceof L.Map).setZoom(7); }")
-        page.page.wait_for_timeout(500)
+        page.settle()
         deps = page.js("""() => [...document.querySelectorAll('.essqpv-dep-name span')]
             .filter(s => s.offsetParent !== null).map(s => s.textContent)""")
         assert "Seine-Saint-Denis" in deps and "Gironde" in deps
@@ -266,12 +267,11 @@ def test_aggregated_clusters_open_with_the_keyboard_down_to_markers(browser, agg
         before = page.js(zoom)
         page.page.focus(".essqpv-cluster")
         page.page.keyboard.press("Enter")
-        page.page.wait_for_timeout(600)
-        assert page.js(zoom) > before
+        assert page.zoom_above(before) > before
         # zoomed to street level, sites are markers with their name and relation
         page.js("() => { Object.values(window).find(v => v instanceof L.Map)"
                 ".setView([48.9362, 2.3596], 16, {animate: false}); }")
-        page.page.wait_for_timeout(300)
+        page.settle()
         names = page.js("() => [...document.querySelectorAll('.leaflet-marker-pane "
                         ".essqpv-divicon')].map(e => e.getAttribute('aria-label'))")
         assert names and all(" : " in n for n in names)

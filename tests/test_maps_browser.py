@@ -83,7 +83,7 @@ def test_click_on_a_quartier_opens_its_popup(browser, maps):
         page.js("""([lat, lon]) => {
             const map = Object.values(window).find(v => v instanceof L.Map);
             map.setView([lat, lon], 16, {animate: false}); }""", [inside.y, inside.x])
-        page.page.wait_for_timeout(300)
+        page.settle()
         x, y = page.js("""([lat, lon]) => {
             const map = Object.values(window).find(v => v instanceof L.Map);
             const p = map.latLngToContainerPoint([lat, lon]);
@@ -135,7 +135,7 @@ def test_hostile_text_is_shown_not_run(browser, tmp_path):
             popup = page.page.locator(".leaflet-popup-content", has_text=text).last
             popup.wait_for()
             assert popup.locator("a").count() == 0  # the javascript: link was refused
-        page.page.wait_for_timeout(300)
+        page.settle()
         assert page.dialogs == [] and page.errors == []
         assert page.js("() => document.querySelectorAll('.leaflet-popup-content img').length") \
             == 0
