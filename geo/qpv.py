@@ -96,10 +96,10 @@ def _load_source(source: str, *, refresh: bool, progress: bool, generation: str 
         path = sources.fetch_official(named, refresh=refresh, progress=progress,
                                       check=readable)
         meta = read_metadata(path) or {}
-        raw = _read_cached(path, readable)
         attrs = {"source": named.key, "label": named.label, "credit": named.credit,
                  "origin": meta.get("url", str(path)), "date": meta.get("downloaded")}
-        return _finish(raw, generation or named.generation, attrs)
+        return _prepared(path, lambda: _read_cached(path, readable),
+                         generation or named.generation, attrs)
     if source.startswith(("http://", "https://")):
         path = fetch(source, refresh=refresh, progress=progress, check=read_boundaries)
         meta = read_metadata(path) or {}
@@ -141,7 +141,39 @@ def _load_bundled(key: str) -> gpd.GeoDataFrame:
     path = settings.bundled_path(named.bundled)
     attrs = {"source": key, "label": named.label, "credit": named.credit,
              "origin": "données fournies avec l'outil (voir data/SOURCES.md)", "date": None}
-    return _finish(read_boundaries(path), named.generation, attrs)
+    return _prepared(path, lambda: read_boundaries(path), named.generation, attrs)
+
+
+def _prepared(path: Path, read, generation: str | None, attrs: dict) -> gpd.GeoDataFrame:
+    """The QPV of a bundled or downloaded file, repaired and normalised once, then kept
+    ready in the cache as GeoParquet. The cache name holds the file's path, size and date,
+    the generation and the versions of ess-qpv and GEOS that repaired it: any change makes
+    a new one. A cache that cannot be read or written is only skipped."""
+    import hashlib
+    import warnings
+
+    from . import __version__
+    from .io import atomic_path
+
+    stat = path.stat()
+    key = hashlib.sha256(repr((
+        str(path.resolve()), stat.st_size, stat.st_mtime_ns, generation, attrs,
+        __version__, shapely.geos_version_string, gpd.__version__)).encode()).hexdigest()
+    ready = settings.cache_dir() / "qpv" / "prepares" / f"{key[:24]}.parquet"
+    if ready.is_file():
+        try:
+            return gpd.read_parquet(ready)
+        except Exception:  # damaged or written by another pyarrow: made again below
+            ready.unlink(missing_ok=True)
+    qpv = _finish(read(), generation, attrs)
+    try:
+        ready.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings(), atomic_path(ready, defer=False) as tmp:
+            warnings.simplefilter("ignore")  # GeoParquet's note on its own version
+            qpv.to_parquet(tmp)
+    except OSError as exc:
+        log.info("QPV prêts non gardés en cache (%s)", exc)
+    return qpv
 
 
 def _finish(raw: gpd.GeoDataFrame, generation: str | None, attrs: dict) -> gpd.GeoDataFrame:

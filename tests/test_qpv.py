@@ -157,3 +157,33 @@ def test_key_figures_join_the_2015_boundaries():
     frame = qpv.load_qpv("bundled-2015-occitanie")
     assert set(frame["code_qp"]) == set(figures.index)
     assert figures["pop_mun"].sum() == 358011
+
+
+def test_repaired_quartiers_are_kept_ready_in_the_cache(tmp_path, isolated_cache):
+    import os
+
+    source = tmp_path / "qpv2015.geojson"
+    source.write_bytes(QP2015_OCC.read_bytes())
+    reads = []
+
+    def read():
+        reads.append(1)
+        return qpv.read_boundaries(source)
+
+    attrs = {"source": "essai", "label": "essai", "credit": "", "origin": "", "date": None}
+    first = qpv._prepared(source, read, "2015", attrs)
+    ready = list(isolated_cache.rglob("*.parquet"))
+    assert len(ready) == 1 and first.attrs["invalid"] > 0  # the file's invalid rings
+    again = qpv._prepared(source, read, "2015", attrs)
+    assert len(reads) == 1  # the second load read the cache, not the file
+    assert again.attrs == first.attrs and list(again.columns) == list(first.columns)
+    assert again.geometry.equals(first.geometry) and again.drop(columns="geometry").equals(
+        first.drop(columns="geometry"))
+    assert again.geometry.is_valid.all()
+    # a damaged cache is made again; a changed file gets its own entry
+    ready[0].write_bytes(b"not parquet")
+    assert qpv._prepared(source, read, "2015", attrs).geometry.equals(first.geometry)
+    assert len(reads) == 2
+    os.utime(source, ns=(1, 1))
+    qpv._prepared(source, read, "2015", attrs)
+    assert len(reads) == 3 and len(list(isolated_cache.rglob("*.parquet"))) == 2
