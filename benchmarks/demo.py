@@ -1,0 +1,125 @@
+"""A small study: ``ess-qpv demo`` against the script an analyst would write by hand.
+
+Times ``ess-qpv demo`` (the bundled 32 sites: enriched table, Excel report, interactive
+map, self-contained map, embed snippet, print PDF in small multiples, provenance) and a
+hand-written geopandas + folium + matplotlib script over the same sites and the same
+bundled QPV 2024 file: it reads them, repairs the polygons, joins (inside, within 300 m,
+nearest), and writes a table, a map and a PDF. Each is a fresh process (imports
+included), best of ``--runs``; the ratio is printed. ``--profile`` prints where the demo's
+time goes (cProfile, top functions by cumulative time).
+
+    python benchmarks/demo.py [--runs 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What a competent analyst writes for the same job, no more.
+HANDWRITTEN = '''
+import sys
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import matplotlib
+import pandas as pd
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+source, qpv_file, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+out.mkdir(exist_ok=True)
+table = pd.read_csv(source, sep=";", dtype=str, keep_default_na=False)
+located = table[(table["latitude"] != "") & (table["longitude"] != "")]
+sites = gpd.GeoDataFrame(located, crs=4326, geometry=gpd.points_from_xy(
+    pd.to_numeric(located["longitude"]), pd.to_numeric(located["latitude"])))
+qpv = gpd.read_file(f"/vsigzip/{qpv_file}")
+qpv["geometry"] = qpv.geometry.make_valid()
+metres, qpv_m = sites.to_crs(2154), qpv[["code_qp", "lib_qp", "geometry"]].to_crs(2154)
+
+
+def codes(joined):
+    return joined.groupby(level=0)["code_qp"].agg(lambda s: ";".join(s.dropna()))
+
+
+inside = gpd.sjoin(metres, qpv_m, predicate="within", how="left")
+near = gpd.sjoin(metres, qpv_m, predicate="dwithin", distance=300, how="left")
+nearest = gpd.sjoin_nearest(metres, qpv_m, distance_col="distance_m", how="left")
+table["code_qp"] = codes(inside)
+table["qpv_proches"] = codes(near)
+table["distance_m"] = nearest.groupby(level=0)["distance_m"].first().round()
+table.to_csv(out / "initiatives_enrichies.csv", sep=";", index=False)
+
+around = gpd.sjoin(qpv_m, metres[["geometry"]], predicate="dwithin", distance=5000)
+shown = qpv.loc[around.index.unique()]
+fmap = folium.Map(tiles="OpenStreetMap")
+folium.GeoJson(shown[["code_qp", "lib_qp", "geometry"]], name="Quartiers prioritaires",
+               style_function=lambda f: {"color": "#c0392b", "weight": 1},
+               tooltip=folium.GeoJsonTooltip(["lib_qp"])).add_to(fmap)
+layer = folium.FeatureGroup(name="Initiatives").add_to(fmap)
+for row in sites.itertuples():
+    folium.Marker([row.geometry.y, row.geometry.x],
+                  popup=folium.Popup(f"{row.nom} ({row.theme})", parse_html=True),
+                  tooltip=row.nom).add_to(layer)
+folium.LayerControl().add_to(fmap)
+fmap.fit_bounds([[sites.geometry.y.min(), sites.geometry.x.min()],
+                 [sites.geometry.y.max(), sites.geometry.x.max()]])
+fmap.save(out / "carte.html")
+
+fig, ax = plt.subplots(figsize=(11.69, 8.27))
+shown.to_crs(2154).plot(ax=ax, color="#f5b7b1", edgecolor="#c0392b", linewidth=0.4)
+metres.plot(ax=ax, markersize=14, color="#1f4e79", zorder=3)
+ax.set_axis_off()
+ax.set_title("Initiatives de l'ESS et quartiers prioritaires")
+fig.savefig(out / "carte.pdf")
+'''
+
+
+def timed(command: list[str], runs: int) -> float:
+    """The best wall time of ``runs`` fresh processes."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    exe = shutil.which("ess-qpv") or sys.exit("ess-qpv is not installed (pip install .)")
+    example = ROOT / "data" / "exemple" / "initiatives.csv"
+    qpv_file = ROOT / "data" / "qpv2024_france.geojson.gz"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "script.py").write_text(HANDWRITTEN, encoding="utf-8")
+        script = timed([sys.executable, str(tmp / "script.py"), str(example), str(qpv_file),
+                        str(tmp / "script")], args.runs)
+        demo = timed([exe, "demo", "-o", str(tmp / "demo")], args.runs)
+        written = sorted(p.name for p in (tmp / "demo").iterdir())
+        if args.profile:
+            subprocess.run([sys.executable, "-m", "cProfile", "-s", "cumulative", "-m",
+                            "geo.cli", "demo", "-o", str(tmp / "profiled")], check=True,
+                           stdout=open(tmp / "profile.txt", "w"))
+            lines = (tmp / "profile.txt").read_text().splitlines()
+            start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+            print("\n".join(lines[start:start + 45]))
+    print(f"hand-written script (table, map, PDF): {script:.1f} s (best of {args.runs})")
+    print(f"ess-qpv demo ({len(written)} files: {', '.join(written)}): {demo:.1f} s")
+    print(f"ratio demo / script: {demo / script:.2f}")
+
+
+if __name__ == "__main__":
+    main()
