@@ -27,7 +27,8 @@ EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 FLAGS = {
     **ROLE_FLAGS,
     "distance": "--distance", "departement": "--departement", "commune": "--commune",
-    "source": "--qpv", "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size",
+    "source": "--qpv", "compare": "--compare", "geocode": "--geocode",
+    "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size", "crs_column": "--crs-column",
     "embed_url": "--embed-url", "paper": "--format", "fiche_paper": "--format-fiches",
     **{o.key: o.flag for o in OUTPUTS},
     "indicators": "--indicateur", "size_by": "--taille",

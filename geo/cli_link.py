@@ -159,7 +159,7 @@ def add_output_options(group, command: str) -> dict[str, str]:
 def study_of(args: argparse.Namespace):
     """The :class:`~geo.study.Study` that the options describe."""
     from .area import StudyArea
-    from .study import Geocoding, Study
+    from .study import Geocoding, Streaming, Study
     from .studyfile import periods
 
     outputs = {key: getattr(args, option) for key, option in args.outputs.items()}
@@ -183,67 +183,46 @@ def study_of(args: argparse.Namespace):
         size_by=getattr(args, "size_by", None),
         periods=periods(getattr(args, "periods", None) or ""),
         key_figures=Path(args.key_figures) if args.key_figures else None,
-        key_figures_source=args.key_figures_source)
+        key_figures_source=args.key_figures_source,
+        stream=Streaming(crs_column=args.crs_column, workers=args.workers)
+        if getattr(args, "flux", False) or getattr(args, "crs_column", None) else None)
 
 
 def run_link(args: argparse.Namespace) -> int:
-    if getattr(args, "flux", False) or getattr(args, "crs_column", None) or \
-            Path(args.input).suffix.lower() in (".parquet", ".geoparquet", ".zip"):
-        return run_stream(args)
     run = run_with_progress(study_of(args))
     print_run(run, geocode_hint=not args.geocode)
     return 0
 
 
-def run_stream(args: argparse.Namespace) -> int:
-    """``link`` on a table too big for memory: chunk by chunk (:mod:`geo.stream`)."""
-    import time
-
-    from ._errors import InputError
-    from .io import check_outputs
-    from .qpv import load_qpv
-    from .stream import progress_bar, stream_link, total_rows
-
-    refused = [o.flag for o in OUTPUTS if o.flag != "-o" and getattr(args, o.dest, None)] + [
-        f"--{name.replace('_', '-')}" for name in (
-            "geocode", "served_column", "radius_column", "compare", "departement", "commune")
-        if getattr(args, name, None)]
-    if "title" in args:  # ess-qpv map
-        raise InputError("une carte se fait sur un tableau lu en entier (.csv, .xlsx, "
-                         ".geojson, .gpkg) ; pour un grand fichier, ess-qpv link --flux.")
-    if refused:
-        raise InputError(f"en lecture par morceaux, seul le tableau enrichi (-o) est écrit : "
-                         f"retirez {', '.join(refused)}.")
-    check_outputs({"-o": args.output}, inputs=[args.input])
-    qpv = load_qpv(args.qpv)
-    start = time.perf_counter()
-    rows = stream_link(args.input, args.output, qpv, distance=args.distance,
-                       lon_column=args.lon_column, lat_column=args.lat_column, crs=args.crs,
-                       crs_column=args.crs_column, workers=args.workers,
-                       progress=progress_bar(total_rows(args.input), "Sites"))
-    seconds = time.perf_counter() - start
-    say(f"{rows} lignes reliées par morceaux en {seconds:.1f} s.")
-    wrote(args.output, "tableau enrichi, un site par ligne")
-    return 0
-
-
 def run_with_progress(study):
-    """Run a study with a progress bar for geocoding."""
+    """Run a study with a progress bar for geocoding, and one for the rows of a streamed
+    run (with the time left when the table's size is known)."""
     from tqdm.auto import tqdm
 
+    from .stream import progress_bar, total_rows
     from .study import run_study
 
+    rows = []
     with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar:
         def progress(step: str, stats) -> None:
             if step == "geocodage" and stats is not None:
                 bar.total, bar.n = stats.pending, stats.sent
                 bar.refresh()
+            elif step == "liaison" and isinstance(stats, int):
+                if not rows:
+                    rows.append(progress_bar(total_rows(study.initiatives), "Sites"))
+                rows[0](stats)
 
         return run_study(study, progress=progress)
 
 
 def print_run(run, *, geocode_hint: bool = True) -> None:
     """The French summary of a run: columns recognised, geocoding, relations, files."""
+    if not hasattr(run, "detection"):  # streamed: rows and time, then its one file
+        say(f"{run.rows} lignes reliées par morceaux en {run.seconds:.1f} s.")
+        for path, what in run.written:
+            wrote(path, what)
+        return
     say("Colonnes : " + " ; ".join(run.detection.report))
     if run.geocoded is not None:
         print_geocode_summary(run.geocoded)

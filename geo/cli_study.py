@@ -14,6 +14,8 @@ STUDY_KEYS = {
     **{role: f"[colonnes] {key}" for role, key in COLUMN_KEYS.items()},
     "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
     "commune": "[quartiers] communes", "source": "[quartiers] source",
+    "compare": "[quartiers] comparer", "geocode": "[geocodage] en_ligne",
+    "crs_column": "[entrees] colonne_epsg",
     "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
     "fiche_paper": "[sorties] format_fiches",
     "indicators": "[indicateurs] colonnes", "size_by": "[indicateurs] taille_symboles",

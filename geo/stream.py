@@ -493,7 +493,7 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
             if not found:
                 if crs_column and crs_column not in chunk.columns:
                     raise InputError(f"la colonne « {crs_column} » n'existe pas.", path=name,
-                                     parameters=("crs",))
+                                     parameters=("crs_column",))
                 d = detect_columns(chunk.head(10_000).astype(object), Columns(
                     lon=lon_column, lat=lat_column, crs=crs), path=name).columns
                 if not d.lon or not d.lat:

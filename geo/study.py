@@ -6,6 +6,11 @@ the same question gets the same answer whichever door it came through:
 
 read the table → recognise its columns → geocode what has no coordinates → link every site
 to the whole QPV generation → report the territory studied → compare generations → write.
+
+A table too big for memory (``Study.stream``, or a ``.parquet`` / ``.zip`` table) runs the
+same study streamed: read, linked and written chunk by chunk on every core
+(:mod:`geo.stream`), with the same rule for every site and the enriched table as its only
+output.
 """
 
 from __future__ import annotations
@@ -48,7 +53,24 @@ STEPS = {"lecture": "lecture du tableau", "geocodage": "géocodage des adresses"
 
 #: ``progress(step, stats)``: called at each step of :data:`STEPS`, and during geocoding
 #: after every chunk with the geocoder's running :class:`geo.geocode.Stats`.
-Progress = Callable[[str, "gc.Stats | None"], None]
+#: ``progress(step, stats)``: geocoding statistics during ``"geocodage"``; in a streamed
+#: run, the rows just linked (an ``int``) during ``"liaison"``.
+Progress = Callable[[str, "gc.Stats | int | None"], None]
+
+#: Tables always read chunk by chunk (too big to be read at once, or a zipped CSV).
+STREAMED_FORMATS = (".parquet", ".geoparquet", ".zip")
+#: What a streamed study writes its enriched table as.
+STREAMED_OUTPUTS = (".csv", ".parquet")
+
+
+@dataclass
+class Streaming:
+    """A study read, linked and written chunk by chunk on every core: memory stays bounded
+    whatever the table's size. ``crs_column`` names a column of EPSG codes, one per row
+    (INSEE's ``epsg``); ``workers``: processes (default: every core)."""
+
+    crs_column: str | None = None
+    workers: int | None = None
 
 
 @dataclass
@@ -97,6 +119,26 @@ class Study:
     #: A table of key figures by quartier (population), and how to credit it.
     key_figures: Path | None = None
     key_figures_source: str | None = None
+    #: Chunk by chunk (:class:`Streaming`); ``None``: only for the formats of
+    #: :data:`STREAMED_FORMATS`.
+    stream: Streaming | None = None
+
+    @property
+    def streamed(self) -> bool:
+        """Whether this study runs chunk by chunk."""
+        return self.stream is not None or \
+            Path(self.initiatives).suffix.lower() in STREAMED_FORMATS
+
+
+@dataclass
+class StreamedResult:
+    """What a streamed run did: the rows linked and written, and how long it took."""
+
+    study: Study
+    qpv: gpd.GeoDataFrame
+    rows: int
+    seconds: float
+    written: list[tuple[Path, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -276,12 +318,15 @@ def _needs_geocoding(table: pd.DataFrame, detection: Detection) -> bool:
                 .any())
 
 
-def run_study(study: Study, *, progress: Progress | None = None) -> StudyResult:
+def run_study(study: Study, *, progress: Progress | None = None
+              ) -> StudyResult | StreamedResult:
     """Run ``study`` and write its outputs; return what was found and written.
 
     ``progress(step, stats)`` hears of each step (:data:`STEPS`) and of the geocoding."""
     from .qpv import load_qpv
 
+    if study.streamed:
+        return run_streamed(study, progress=progress)
     report = progress or (lambda step, stats: None)
     check_study(study)
     initiatives, detection, geocoded = read_sites(study, progress=progress)
@@ -302,6 +347,58 @@ def run_study(study: Study, *, progress: Progress | None = None) -> StudyResult:
     report("ecriture", None)
     write_outputs(run)
     return run
+
+
+def check_streamed(study: Study) -> None:
+    """Refuse, before any work, what a streamed study cannot do: every output but the
+    enriched table (.csv or .parquet), online geocoding, declared or radius service,
+    comparison, a territory."""
+    check_distance(study.distance)
+    table = study.outputs.get("tableau")
+    if not table:
+        raise InputError("en lecture par morceaux (grand fichier, .parquet, .zip), seul le "
+                         "tableau enrichi s'écrit ; une carte, un rapport et les autres "
+                         "sorties se font sur un tableau lu en entier (.csv, .xlsx, .geojson, "
+                         ".gpkg).", path=Path(study.initiatives).name)
+    others = [key for key in study.outputs if key != "tableau"]
+    asked = {"served": study.columns.served, "radius": study.columns.radius,
+             "compare": study.compare, "departement": study.area.departements,
+             "commune": study.area.communes, "geocode": study.geocoding.online}
+    refused = others + [key for key, value in asked.items() if value]
+    if refused:
+        raise InputError("en lecture par morceaux (grand fichier, .parquet, .zip), seul le "
+                         "tableau enrichi est écrit, sans géocodage ni comparaison ni "
+                         "territoire : retirez ces demandes ; rien n'a été écrit.",
+                         parameters=tuple(refused))
+    if Path(table).suffix.lower() not in STREAMED_OUTPUTS:
+        raise InputError(f"en lecture par morceaux, le tableau enrichi s'écrit en "
+                         f"{' ou '.join(STREAMED_OUTPUTS)}.", path=Path(table).name,
+                         parameters=("tableau",))
+    check_outputs({OUTPUT["tableau"].what: table}, inputs=[study.initiatives],
+                  folder=study.folder)
+
+
+def run_streamed(study: Study, *, progress: Progress | None = None) -> StreamedResult:
+    """Run a study chunk by chunk (:func:`geo.stream.stream_link`): the same rule for every
+    site as the whole-table run, the enriched table as its only output."""
+    import time
+
+    from .qpv import load_qpv
+    from .stream import stream_link
+
+    report = progress or (lambda step, stats: None)
+    check_streamed(study)
+    qpv = load_qpv(study.qpv_source)
+    report("liaison", None)
+    stream = study.stream or Streaming()
+    start = time.perf_counter()
+    table = Path(study.outputs["tableau"])
+    rows = stream_link(study.initiatives, table, qpv, distance=study.distance,
+                       lon_column=study.columns.lon, lat_column=study.columns.lat,
+                       crs=study.columns.crs, crs_column=stream.crs_column,
+                       workers=stream.workers, progress=lambda n: report("liaison", n))
+    return StreamedResult(study, qpv, rows, time.perf_counter() - start,
+                          written=[(table, OUTPUT["tableau"].what)])
 
 
 def contributions(run: StudyResult) -> None:

@@ -14,7 +14,7 @@ from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
 from .io import atomic_path
 from .settings import bundled_path
 from .sources import SOURCES
-from .study import DEMO_TITLE, EXAMPLE, Geocoding, Study
+from .study import DEMO_TITLE, EXAMPLE, Geocoding, Streaming, Study
 from .vocabulary import (
     COLUMN_KEYS,
     DEFAULT_DISTANCE,
@@ -33,7 +33,8 @@ RESULTS = "resultats"
 #: relative to the file's folder.
 SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "etude": {"titre": (str, DEFAULT_TITLE)},
-    "entrees": {"initiatives": (str, None), "feuille": (str, None)},
+    "entrees": {"initiatives": (str, None), "feuille": (str, None),
+                "par_morceaux": (bool, False), "colonne_epsg": (str, None)},
     "colonnes": {key: (list if role == "address" else str, None)
                  for role, key in COLUMN_KEYS.items()},
     "indicateurs": {"colonnes": (list, []), "taille_symboles": (str, None)},
@@ -139,7 +140,9 @@ def load_study(path: str | Path) -> Study:
         size_by=v["indicateurs"]["taille_symboles"],
         periods=periods(v["sorties"]["periodes"], name),
         key_figures=base / q["chiffres_cles"] if q["chiffres_cles"] else None,
-        key_figures_source=q["chiffres_cles_source"])
+        key_figures_source=q["chiffres_cles_source"],
+        stream=Streaming(crs_column=v["entrees"]["colonne_epsg"])
+        if v["entrees"]["par_morceaux"] or v["entrees"]["colonne_epsg"] else None)
 
 
 def periods(values, name: str = "") -> list[int]:

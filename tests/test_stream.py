@@ -67,7 +67,7 @@ def test_per_row_projection_and_refusals(tmp_path, capsys):
     capsys.readouterr()
     code = cli.main(["link", str(tmp_path / "g.csv"), "-o", str(tmp_path / "p.csv"),
                      "--crs-column", "epsg", "--per-qpv", str(tmp_path / "q.csv")])
-    assert code == 2 and "retirez --per-qpv" in capsys.readouterr().err
+    assert code == 2 and "(option --per-qpv)" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
 
 
@@ -117,3 +117,43 @@ def test_every_path_agrees_on_shared_boundaries_and_overlaps(tmp_path, capsys):
     links = link_points(shapely.points(table["lon"], table["lat"]), qpv)
     assert list(placed.inside_rows) == list(links.implanted["site"])
     assert list(placed.inside_qpv) == list(links.implanted["qpv"])
+
+
+def test_streaming_is_a_mode_of_the_study_at_every_door(tmp_path, capsys):
+    """The study file, the Python API and the CLI run the same streamed study; what it
+    cannot write is refused before any work, named in each door's words."""
+    from geo.study import StreamedResult, Streaming, Study, run_study
+
+    table = hard_points(load_qpv())
+    table.to_csv(tmp_path / "durs.csv", sep=";", index=False)
+    assert cli.main(["link", str(tmp_path / "durs.csv"), "-o", str(tmp_path / "cli.csv"),
+                     "--flux", "--coeurs", "1"]) == 0
+    (tmp_path / "etude.toml").write_text(
+        '[entrees]\ninitiatives = "durs.csv"\npar_morceaux = true\n'
+        '[sorties]\ndossier = "resultats"\ntableau = "flux.csv"\nrapport = ""\ncarte = ""\n'
+        'carte_autonome = ""\nintegration = ""\ncarte_impression = ""\nprovenance = ""\n',
+        encoding="utf-8")
+    assert cli.main(["run", str(tmp_path / "etude.toml")]) == 0
+    assert "reliées par morceaux" in capsys.readouterr().out
+    run = run_study(Study(initiatives=tmp_path / "durs.csv", stream=Streaming(workers=1),
+                          outputs={"tableau": tmp_path / "api.parquet"}))
+    assert isinstance(run, StreamedResult) and run.rows == len(table)
+    by_cli = read_output(tmp_path / "cli.csv")
+    by_file = read_output(tmp_path / "resultats" / "flux.csv")
+    by_api = pd.read_parquet(tmp_path / "api.parquet")
+    for column in ("code_qp", "relation", "qpv_nearby"):
+        assert list(by_cli[column]) == list(by_file[column]) == list(by_api[column]), column
+    assert by_cli["code_qp"].str.contains(";").sum() >= 3
+    # refused in the study file's words, nothing written
+    text = (tmp_path / "etude.toml").read_text(encoding="utf-8")
+    (tmp_path / "etude.toml").write_text(text.replace('rapport = ""', 'rapport = "r.xlsx"')
+                                         .replace("flux.csv", "autre.csv"), encoding="utf-8")
+    assert cli.main(["run", str(tmp_path / "etude.toml")]) == 2
+    assert "(clé [sorties] rapport)" in capsys.readouterr().err
+    assert not (tmp_path / "resultats" / "autre.csv").exists()
+    # a map needs the whole table
+    table.to_parquet(tmp_path / "durs.parquet")
+    assert cli.main(["map", str(tmp_path / "durs.parquet"), "-o",
+                     str(tmp_path / "carte.html")]) == 2
+    assert "tableau lu en entier" in capsys.readouterr().err
+    assert not (tmp_path / "carte.html").exists()
