@@ -29,6 +29,7 @@ FLAGS = {
     "distance": "--distance", "departement": "--departement", "commune": "--commune",
     "source": "--qpv", "compare": "--compare", "geocode": "--geocode",
     "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size", "crs_column": "--crs-column",
+    "workers": "--coeurs", "chunk_rows": "--morceaux",
     "embed_url": "--embed-url", "paper": "--format", "fiche_paper": "--format-fiches",
     **{o.key: o.flag for o in OUTPUTS},
     "indicators": "--indicateur", "size_by": "--taille",
@@ -129,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args) or EXIT_OK
     except EssQpvError as exc:
         # Each door names its own way to change a parameter: an option, a study-file key.
-        word, names = getattr(args, "parameter_names", ("option", FLAGS))
+        word, names = getattr(args, "parameter_names",
+                              ("option", {**FLAGS, **getattr(args, "flags", {})}))
         found = [names[p] for p in getattr(exc, "parameters", ()) if p in names]
         hint = f" ({word} {', '.join(dict.fromkeys(found))})" if found else ""
         print(f"Erreur : {exc}{hint}", file=sys.stderr)

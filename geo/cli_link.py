@@ -134,17 +134,19 @@ def _help(o: Output) -> str:
     return f"{o.what}{f' ; {o.more}' if o.more else ''} ({', '.join(o.extensions)})"
 
 
-def add_main_output(parser: argparse.ArgumentParser, command: str) -> None:
+def add_main_output(parser: argparse.ArgumentParser, command: str,
+                    outputs: tuple[Output, ...] = OUTPUTS) -> None:
     """``-o``: the output ``command`` exists for (:data:`geo.vocabulary.OUTPUTS`)."""
-    main = next(o for o in OUTPUTS if o.command == command and o.flag == "-o")
+    main = next(o for o in outputs if o.command == command and o.flag == "-o")
     parser.add_argument(*main.option, dest=main.dest, required=True, metavar="SORTIE",
                         help=f"{_help(main)}, par exemple resultats/{main.file}")
 
 
-def add_output_options(group, command: str) -> dict[str, str]:
+def add_output_options(group, command: str,
+                       outputs: tuple[Output, ...] = OUTPUTS) -> dict[str, str]:
     """One option per other output ``command`` writes, from their one declaration; return
     output key → argparse destination (``-o`` included)."""
-    for o in OUTPUTS:
+    for o in outputs:
         if o.command != command or o.flag == "-o":
             continue
         if o.beside:
@@ -153,7 +155,7 @@ def add_output_options(group, command: str) -> dict[str, str]:
                                     f"{o.beside}")
         else:
             group.add_argument(*o.option, dest=o.dest, metavar="FICHIER", help=_help(o))
-    return {o.key: o.dest for o in OUTPUTS if o.command == command}
+    return {o.key: o.dest for o in outputs if o.command == command}
 
 
 def study_of(args: argparse.Namespace):

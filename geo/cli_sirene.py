@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from ._console import say, wrote
-from .vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE
+from .cli_link import add_main_output, add_output_options
+from .vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE, PANORAMA_OUTPUTS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -25,13 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--etablissements", dest="establishments", metavar="ETAB",
                         help="StockEtablissement, pour l'état et l'activité de chaque "
                              "établissement (facultatif)")
-    parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
-                        help="classeur du panorama (.xlsx)")
-    parser.add_argument("--par-qpv", dest="per_qpv", metavar="FICHIER",
-                        help="tableau par quartier (.csv ou .parquet)")
-    parser.add_argument("--carte", dest="map", metavar="FICHIER",
-                        help="carte des quartiers selon leur nombre d'établissements de l'ESS "
-                             "(.html autonome, sans internet)")
+    add_main_output(parser, "sirene", PANORAMA_OUTPUTS)
+    outputs = add_output_options(parser, "sirene", PANORAMA_OUTPUTS)
     parser.add_argument("--departement", action="append", default=[], metavar="CODE",
                         help="se limiter à ce département (répétable)")
     parser.add_argument("--distance", type=float, default=DEFAULT_DISTANCE,
@@ -48,34 +43,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--morceaux", dest="chunk_rows", type=int, default=150_000,
                         help="lignes lues à la fois (défaut : 150 000 ; moins : moins de "
                              "mémoire)")
-    parser.set_defaults(run=run_sirene)
+    parser.set_defaults(run=run_sirene, outputs=outputs,
+                        flags={o.key: o.flag for o in PANORAMA_OUTPUTS})
 
 
 def run_sirene(args: argparse.Namespace) -> int:
-    from ._errors import InputError
-    from .io import atomic_path, check_outputs, write_table, write_workbook
-    from .qpv import load_qpv
-    from .sirene import panorama
     from .stream import progress_bar, total_rows
+    from .study import PanoramaStudy, run_panorama
 
-    outputs = {"-o": args.output, "--par-qpv": args.per_qpv, "--carte": args.map}
-    check_outputs(outputs, inputs=[args.geoloc, args.units, args.establishments])
-    for flag, path, allowed in (("-o", args.output, (".xlsx",)),
-                                ("--par-qpv", args.per_qpv, (".csv", ".parquet")),
-                                ("--carte", args.map, (".html", ".htm"))):
-        if path and Path(path).suffix.lower() not in allowed:
-            raise InputError(f"extension impossible pour {flag} ; possibles : "
-                             f"{', '.join(allowed)}.", path=Path(path).name)
-    if args.chunk_rows < 1000:
-        raise InputError("--morceaux : 1 000 lignes au moins.")
-    qpv = load_qpv(args.source)
-    start = time.perf_counter()
-    result = panorama(args.geoloc, args.units, qpv, establishments=args.establishments,
-                      distance=args.distance, departements=args.departement,
-                      workers=args.workers, chunk_rows=args.chunk_rows, engine=args.engine,
-                      scheduler=args.scheduler,
-                      progress=_progress(progress_bar(total_rows(args.geoloc), "Établissements")))
-    seconds = time.perf_counter() - start
+    study = PanoramaStudy(
+        geoloc=Path(args.geoloc), units=Path(args.units),
+        establishments=Path(args.establishments) if args.establishments else None,
+        outputs={key: Path(getattr(args, dest)) for key, dest in args.outputs.items()
+                 if getattr(args, dest)},
+        departements=args.departement, distance=args.distance, qpv_source=args.source,
+        engine=args.engine, scheduler=args.scheduler, workers=args.workers,
+        chunk_rows=args.chunk_rows)
+    run = run_panorama(study, progress=_progress(progress_bar(total_rows(args.geoloc),
+                                                              "Établissements")))
+    print_panorama(run)
+    return 0
+
+
+def print_panorama(run) -> None:
+    """The French summary of a panorama: rows read, what was counted, agreement, files."""
+    result, seconds = run.result, run.seconds
     c = result.counts
     read = c.get("lignes_lues", 0)
     say(f"{read} lignes lues en {seconds:.1f} s ({read / max(seconds, 1e-9):,.0f} lignes/s)"
@@ -84,49 +76,19 @@ def run_sirene(args: argparse.Namespace) -> int:
         f"{c.get('etablissements_ess', 0)}")
     say(f"  sans coordonnées : {c.get('sans_coordonnees', 0)} ; non diffusibles (coordonnées "
         f"masquées) : {c.get('non_diffusibles', 0)}")
-    if args.establishments:
+    if run.study.establishments:
         say(f"  absents de StockEtablissement : {c.get('absents_du_stock_etablissements', 0)}")
     _warn_coordinates(c)
     q = result.per_qpv
     say(f"  de l'ESS implantés dans un QPV : {int(q['etablissements_ess_implantes'].sum())} ; "
-        f"à moins de {args.distance:g} m d'un QPV (paires quartier-établissement) : "
+        f"à moins de {run.study.distance:g} m d'un QPV (paires quartier-établissement) : "
         f"{int(q['etablissements_ess_proximite'].sum())}")
     share = result.agreement.set_index("mesure")["valeur"]
     agree = share["part d'accord"]
-    say(f"  accord avec plg_qp24 de l'INSEE : {agree:.2%} ({int(share['désaccords'])} "
-        "désaccords)")
-    import pandas as pd
-
-    reading = [(k.replace("_", " "), v) for k, v in c.items()]
-    write_workbook({"Par quartier": q, "Par territoire": result.per_territory,
-                    "Accord INSEE": result.agreement, "Désaccords": result.disagreements,
-                    "Lecture": pd.DataFrame(reading, columns=["mesure", "valeur"])},
-                   args.output)
-    wrote(args.output, "panorama : par quartier, par territoire, accord avec l'INSEE")
-    if args.per_qpv:
-        if args.per_qpv.lower().endswith(".csv"):
-            write_table(q, args.per_qpv)
-        else:
-            _parquet(q, args.per_qpv)
-        wrote(args.per_qpv, "tableau par quartier")
-    if args.map:
-        from .maps import choropleth_map
-
-        shares = q.set_index("code_qp")
-        details = shares.apply(lambda r: f"{r['etablissements_ess_proximite']} à proximité ; "
-                               f"{r['etablissements_actifs_implantes']} établissements actifs "
-                               "implantés" + (f" (part de l'ESS : {r['part_ess']:.0%})"
-                                              if r['part_ess'] == r['part_ess'] else ""),
-                               axis=1)
-        fmap = choropleth_map(qpv, shares["etablissements_ess_implantes"],
-                              title="Établissements de l'ESS dans les quartiers prioritaires",
-                              what="Établissements de l'ESS implantés", details=details)
-        from .assets import self_contained
-
-        with atomic_path(args.map) as tmp:
-            tmp.write_text(self_contained(fmap.get_root().render()), encoding="utf-8")
-        wrote(args.map, "carte des quartiers (autonome, s'ouvre sans internet)")
-    return 0
+    say(f"  accord avec plg_qp24 de l'INSEE : {agree:.2%} "
+        f"({int(share['désaccords'])} désaccords)")
+    for path, what in run.written:
+        wrote(path, what)
 
 
 def _warn_coordinates(counts: dict) -> None:
@@ -153,10 +115,3 @@ def _progress(update):
         seen[0] = rows
 
     return report
-
-
-def _parquet(frame, path) -> None:
-    from .stream import ChunkWriter
-
-    with ChunkWriter(path) as out:
-        out.write(frame)

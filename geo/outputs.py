@@ -19,7 +19,7 @@ from .tables import french
 from .vocabulary import OUTPUT
 
 if TYPE_CHECKING:  # the study runs the writers; they only read what it found
-    from .study import StudyResult
+    from .study import PanoramaRun, StudyResult
 
 
 
@@ -204,3 +204,60 @@ def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
                   previous=previous, bounds=bounds, atlas=study.atlas,
                   measures=initiatives.measures, size_by=study.size_by, periods=study.periods)
         done("carte_impression", out["carte_impression"])
+
+
+# --------------------------------------------------------------------------- the panorama
+
+
+def write_panorama(run: PanoramaRun) -> None:
+    """Write the panorama's outputs (:data:`geo.vocabulary.PANORAMA_OUTPUTS`), all together
+    or none; append (path, what) to ``run.written``."""
+    from .io import write_workbook
+    from .vocabulary import PANORAMA_OUTPUTS
+
+    what = {o.key: o.what for o in PANORAMA_OUTPUTS}
+    out = {k: Path(v) for k, v in run.study.outputs.items() if v}
+    result = run.result
+    q = result.per_qpv
+    written = len(run.written)
+    try:
+        with staged():
+            if "classeur" in out:
+                reading = [(k.replace("_", " "), v) for k, v in result.counts.items()]
+                write_workbook({"Par quartier": q, "Par territoire": result.per_territory,
+                                "Accord INSEE": result.agreement,
+                                "Désaccords": result.disagreements,
+                                "Lecture": pd.DataFrame(reading, columns=["mesure", "valeur"])},
+                               out["classeur"])
+            if "par_quartier" in out:
+                if out["par_quartier"].suffix.lower() == ".csv":
+                    write_table(q, out["par_quartier"])
+                else:
+                    from .stream import ChunkWriter
+
+                    with ChunkWriter(out["par_quartier"]) as table:
+                        table.write(q)
+            if "carte" in out:
+                with atomic_path(out["carte"]) as tmp:
+                    tmp.write_text(panorama_map(run), encoding="utf-8")
+            run.written.extend((path, what[key]) for key, path in out.items())
+    except BaseException:
+        del run.written[written:]
+        raise
+
+
+def panorama_map(run: PanoramaRun) -> str:
+    """The panorama's map: quartiers coloured by their ESS establishments, one
+    self-contained page."""
+    from .assets import self_contained
+    from .maps import choropleth_map
+
+    shares = run.result.per_qpv.set_index("code_qp")
+    details = shares.apply(lambda r: f"{r['etablissements_ess_proximite']} à proximité ; "
+                           f"{r['etablissements_actifs_implantes']} établissements actifs "
+                           "implantés" + (f" (part de l'ESS : {r['part_ess']:.0%})"
+                                          if r['part_ess'] == r['part_ess'] else ""), axis=1)
+    fmap = choropleth_map(run.qpv, shares["etablissements_ess_implantes"],
+                          title="Établissements de l'ESS dans les quartiers prioritaires",
+                          what="Établissements de l'ESS implantés", details=details)
+    return self_contained(fmap.get_root().render())

@@ -462,3 +462,83 @@ def provenance(study: Study, qpv: gpd.GeoDataFrame, result: LinkResult,
         },
         "detection": list(detection.report),
     }
+
+
+# --------------------------------------------------------------------------- the panorama
+
+
+@dataclass
+class PanoramaStudy:
+    """The national panorama from INSEE's SIRENE files: every active establishment linked
+    chunk by chunk to the quartiers, the ESS ones counted per quartier and territory
+    (:func:`geo.sirene.panorama`). ``outputs`` maps keys of
+    :data:`geo.vocabulary.PANORAMA_OUTPUTS` to paths; ``engine`` ``"dask"`` links on a Dask
+    cluster (``scheduler``, else a local one)."""
+
+    geoloc: Path
+    units: Path
+    establishments: Path | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    departements: list[str] = field(default_factory=list)
+    distance: float = DEFAULT_DISTANCE
+    qpv_source: str = DEFAULT_SOURCE
+    engine: str = "local"
+    scheduler: str | None = None
+    workers: int | None = None
+    chunk_rows: int = 150_000
+
+
+@dataclass
+class PanoramaRun:
+    """What a panorama found (:class:`geo.sirene.Panorama`) and wrote."""
+
+    study: PanoramaStudy
+    qpv: gpd.GeoDataFrame
+    result: object
+    seconds: float
+    written: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def check_panorama(study: PanoramaStudy) -> None:
+    """Refuse, before reading gigabytes: unknown outputs or extensions, outputs over the
+    inputs or each other, chunks too small."""
+    from .vocabulary import PANORAMA_OUTPUTS
+
+    declared = {o.key: o for o in PANORAMA_OUTPUTS}
+    unknown = sorted(set(study.outputs) - set(declared))
+    if unknown:
+        raise InputError(f"sortie inconnue : {', '.join(unknown)} ; possibles : "
+                         f"{', '.join(declared)}.")
+    check_distance(study.distance)
+    check_outputs({declared[k].what: p for k, p in study.outputs.items()},
+                  inputs=[study.geoloc, study.units, study.establishments])
+    for key, path in study.outputs.items():
+        if Path(path).suffix.lower() not in declared[key].extensions:
+            raise InputError(f"extension « {Path(path).suffix or '(aucune)'} » impossible pour "
+                             f"{declared[key].what} ; possibles : "
+                             f"{', '.join(declared[key].extensions)}.", path=Path(path).name,
+                             parameters=(key,))
+    if study.chunk_rows < 1000:
+        raise InputError("lignes lues à la fois : 1 000 au moins.", parameters=("chunk_rows",))
+
+
+def run_panorama(study: PanoramaStudy, *, progress: Callable[[int], None] | None = None
+                 ) -> PanoramaRun:
+    """Run the panorama and write its outputs, all together or none; ``progress(rows)``
+    hears of the rows read."""
+    import time
+
+    from .outputs import write_panorama
+    from .qpv import load_qpv
+    from .sirene import panorama
+
+    check_panorama(study)
+    qpv = load_qpv(study.qpv_source)
+    start = time.perf_counter()
+    result = panorama(study.geoloc, study.units, qpv, establishments=study.establishments,
+                      distance=study.distance, departements=study.departements,
+                      workers=study.workers, chunk_rows=study.chunk_rows,
+                      engine=study.engine, scheduler=study.scheduler, progress=progress)
+    run = PanoramaRun(study, qpv, result, time.perf_counter() - start)
+    write_panorama(run)
+    return run

@@ -141,6 +141,17 @@ OUTPUTS: tuple[Output, ...] = (
 #: Each output by its key.
 OUTPUT = {o.key: o for o in OUTPUTS}
 
+#: The national panorama's outputs (``ess-qpv sirene``, :func:`geo.study.run_panorama`).
+PANORAMA_OUTPUTS: tuple[Output, ...] = (
+    Output("classeur", (".xlsx",), "panorama : par quartier, par territoire, accord avec "
+           "l'INSEE", "panorama.xlsx", "sirene", ("-o", "--sortie")),
+    Output("par_quartier", (".csv", ".parquet"), "tableau par quartier",
+           "panorama_par_quartier.csv", "sirene", ("--par-qpv", "--par-quartier")),
+    Output("carte", _PAGES, "carte des quartiers (autonome, s'ouvre sans internet)",
+           "panorama.html", "sirene", ("--carte",),
+           more="quartiers selon leur nombre d'établissements de l'ESS"),
+)
+
 
 class _Labelled(StrEnum):
     """A status stored in English in tables, shown in French (:attr:`label`)."""

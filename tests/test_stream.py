@@ -157,3 +157,65 @@ def test_streaming_is_a_mode_of_the_study_at_every_door(tmp_path, capsys):
                      str(tmp_path / "carte.html")]) == 2
     assert "tableau lu en entier" in capsys.readouterr().err
     assert not (tmp_path / "carte.html").exists()
+
+
+def test_the_panorama_counts_hard_points_as_the_study_does(tmp_path):
+    """SIRENE rows on shared boundaries and in overlaps (Lambert-93, as INSEE writes them):
+    the panorama's per-quartier counts, local and with Dask, equal the whole-table
+    study's on the same coordinates; its files appear together."""
+    import zipfile
+
+    from pyproj import Transformer
+
+    from geo.study import PanoramaStudy, Study, run_panorama, run_study
+    from tests.sirene_files import GEOLOC_HEADER, UL_HEADER
+
+    qpv = load_qpv()
+    metropole = qpv[qpv["insee_dep"].str.len() == 2].reset_index(drop=True)
+    points = hard_points(metropole, n=16)
+    x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(points["lon"],
+                                                                      points["lat"])
+    sirens = [f"{100000000 + i:09d}" for i in range(len(points))]
+    geoloc = pd.DataFrame({c: "" for c in GEOLOC_HEADER}, index=points.index)
+    geoloc["siret"] = [s + "00011" for s in sirens]
+    geoloc["x"], geoloc["y"] = [repr(float(v)) for v in x], [repr(float(v)) for v in y]
+    geoloc["epsg"] = "2154"
+    geoloc.to_csv(tmp_path / "geoloc.csv", sep=";", index=False)
+    units = pd.DataFrame({c: "" for c in UL_HEADER}, index=points.index)
+    units["siren"], units["statutDiffusionUniteLegale"] = sirens, "O"
+    units["etatAdministratifUniteLegale"] = "A"
+    units["economieSocialeSolidaireUniteLegale"] = "O"
+    units["categorieJuridiqueUniteLegale"] = "9220"
+    with zipfile.ZipFile(tmp_path / "ul.zip", "w") as z:
+        z.writestr("StockUniteLegale_utf8.csv", units.to_csv(index=False))
+    # the study, on the very same Lambert-93 numbers
+    pd.DataFrame({"id": points["id"], "x": geoloc["x"], "y": geoloc["y"]}).to_csv(
+        tmp_path / "durs.csv", sep=";", index=False)
+    from geo.vocabulary import Columns
+
+    whole = run_study(Study(initiatives=tmp_path / "durs.csv",
+                            columns=Columns(lon="x", lat="y", crs="EPSG:2154")))
+    expected = whole.result.per_qpv.set_index("code_qp")["n_implanted"]
+    assert (whole.result.sites["code_qp"].str.contains(";")).sum() >= 3
+    engines = ["local"]
+    try:
+        import dask.distributed  # noqa: F401
+
+        engines.append("dask")
+    except ImportError:
+        pass
+    for engine in engines:
+        out = tmp_path / engine
+        out.mkdir()
+        run = run_panorama(PanoramaStudy(
+            geoloc=tmp_path / "geoloc.csv", units=tmp_path / "ul.zip", engine=engine,
+            workers=1, chunk_rows=1000,
+            outputs={"classeur": out / "p.xlsx", "par_quartier": out / "q.csv",
+                     "carte": out / "c.html"}))
+        counts = run.result.per_qpv.set_index("code_qp")["etablissements_ess_implantes"]
+        both = counts.index.intersection(expected.index)
+        assert len(both) == len(qpv)
+        assert (counts[both] == expected[both]).all(), engine
+        assert counts.sum() > len(points)  # the hard points count in two quartiers
+        assert sorted(p.name for p in out.iterdir()) == ["c.html", "p.xlsx", "q.csv"]
+        assert len(run.written) == 3
