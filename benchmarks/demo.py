@@ -110,10 +110,10 @@ def main() -> None:
         demo = timed([exe, "demo", "-o", str(tmp / "demo")], args.runs)
         written = sorted(p.name for p in (tmp / "demo").iterdir())
         if args.profile:
-            subprocess.run([sys.executable, "-m", "cProfile", "-s", "cumulative", "-m",
-                            "geo.cli", "demo", "-o", str(tmp / "profiled")], check=True,
-                           stdout=open(tmp / "profile.txt", "w"))
-            lines = (tmp / "profile.txt").read_text().splitlines()
+            lines = subprocess.run(
+                [sys.executable, "-m", "cProfile", "-s", "cumulative", "-m", "geo.cli",
+                 "demo", "-o", str(tmp / "profiled")], check=True, capture_output=True,
+                text=True).stdout.splitlines()
             start = next(i for i, line in enumerate(lines) if "ncalls" in line)
             print("\n".join(lines[start:start + 45]))
     print(f"hand-written script (table, map, PDF): {script:.1f} s (best of {args.runs})")
