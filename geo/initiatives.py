@@ -8,6 +8,7 @@ France are kept too, without geometry, and each problem is reported with its row
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -244,6 +245,7 @@ def initiatives_from_table(
     columns: Columns | None = None,
     detection: Detection | None = None,
     measures: Measures | None = None,
+    unplaced: Sequence[str] | None = None,
 ) -> Initiatives:
     """Turn a table of initiative sites into points (EPSG:4326), keeping every row.
 
@@ -265,6 +267,9 @@ def initiatives_from_table(
     measures
         The indicators and years already read from this table (else read here; a cell that
         is no number or year is an :class:`InputError`).
+    unplaced
+        Per row, why a row has no coordinates when it is known (the geocoder's note): its
+        message says it instead of « coordonnées manquantes ».
     """
     path_s = str(path)
     table = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
@@ -297,7 +302,8 @@ def initiatives_from_table(
         result.coordinate_columns = (lon_col, lat_col)
         lon, lon_text = _numbers(table[lon_col])
         lat, lat_text = _numbers(table[lat_col])
-        _report_unreadable(lon_text, lat_text, lon, lat, (lon_col, lat_col), result)
+        _report_unreadable(lon_text, lat_text, lon, lat, (lon_col, lat_col), result,
+                           unplaced)
         crs = found.crs
         if crs is not None and _epsg(crs, path_s) != 4326:
             lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(lon, lat)
@@ -336,11 +342,13 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 
 def _report_unreadable(lon_text: pd.Series, lat_text: pd.Series, lon: np.ndarray,
-                       lat: np.ndarray, columns: tuple[str, str], result: Initiatives) -> None:
+                       lat: np.ndarray, columns: tuple[str, str], result: Initiatives,
+                       unplaced: Sequence[str] | None = None) -> None:
     for i in np.flatnonzero(np.isnan(lon) | np.isnan(lat)):
         if lon_text.iloc[i] == "" and lat_text.iloc[i] == "":
+            why = (unplaced[i] if unplaced is not None else "") or "coordonnées manquantes"
             result.issues.append(Issue(result.row_number(i), "/".join(columns),
-                                       "coordonnées manquantes : site non localisé"))
+                                       f"{why} : site non localisé"))
             continue
         for column, text, value in ((columns[0], lon_text, lon), (columns[1], lat_text, lat)):
             if np.isnan(value[i]):

@@ -300,6 +300,7 @@ def link(
     *,
     distance: float = DEFAULT_DISTANCE,
     area: StudyArea | None = None,
+    previous: gpd.GeoDataFrame | None = None,
 ) -> LinkResult:
     """Link the sites of ``initiatives`` to ``qpv`` and build the output tables.
 
@@ -316,6 +317,9 @@ def link(
         The territory reported: the per-QPV and per-territory tables hold its quartiers
         (all of them, with or without initiatives), and each site gets
         ``territory_status`` (``inside`` / ``outside``) with a note when outside.
+    previous
+        Another generation (e.g. 2015) to compare with: each site gets the columns of
+        :func:`compare`, from the same match of its point to ``qpv``.
 
     Returns
     -------
@@ -357,6 +361,11 @@ def link(
     wide = _site_columns(sites, links, long, codes, names, issues, initiatives)
     if area:
         wide.insert(wide.columns.get_loc("note_localisation"), "territory_status", status)
+    if previous is not None:
+        evolution = _evolution(sites, qpv, previous, links)
+        for column in evolution.columns:
+            wide.insert(wide.columns.get_loc("note_localisation"), column,
+                        evolution[column].to_numpy())
     per_initiative = _initiative_table(wide, long, ids, initiatives)
     per_qpv = _qpv_table(qpv, long, initiatives)[in_area].reset_index(drop=True)
     per_territory = _territory_table(qpv[in_area], long)
@@ -652,8 +661,15 @@ def compare(sites: gpd.GeoDataFrame, current: gpd.GeoDataFrame,
     ``evolution``.
     """
     current = current.reset_index(drop=True)
+    return _evolution(sites, current, previous, link_points(sites.geometry, current,
+                                                            distance=0))
+
+
+def _evolution(sites: gpd.GeoDataFrame, current: gpd.GeoDataFrame,
+               previous: gpd.GeoDataFrame, now) -> pd.DataFrame:
+    """:func:`compare`, given the sites' match to ``current`` (any proximity distance:
+    only the quartiers that hold each point and the nearest one are read)."""
     previous = previous.reset_index(drop=True)
-    now = link_points(sites.geometry, current, distance=0)
     before = link_points(sites.geometry, previous, distance=0)
     n = len(sites)
     first_now = now.implanted.drop_duplicates("site").set_index("site")["qpv"]

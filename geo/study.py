@@ -31,7 +31,7 @@ from .impact import Population
 from .indicators import read_measures
 from .initiatives import Initiatives, initiatives_from_table, read_table
 from .io import check_outputs
-from .link import LinkResult, check_distance, compare, link
+from .link import LinkResult, check_distance, link
 from .outputs import write_outputs
 from .vocabulary import (
     DEFAULT_DISTANCE,
@@ -247,15 +247,10 @@ def read_sites(study: Study, *, progress: Progress | None = None
         if not any("coordonnées" in line for line in detection.report):
             detection.report.insert(0, f"coordonnées écrites par le géocodage dans « "
                                        f"{found.lon} » / « {found.lat} »")
-    initiatives = initiatives_from_table(table, path=path, first_row=first_row,
-                                         separator=separator, detection=detection,
-                                         measures=measures)
-    if geocoded is not None:
-        notes = geocoded.table["geocode_note"].to_numpy()
-        for issue in initiatives.issues:
-            i = issue.row - first_row
-            if 0 <= i < len(notes) and notes[i] and "manquantes" in issue.message:
-                issue.message = f"{notes[i]} : site non localisé"
+    initiatives = initiatives_from_table(
+        table, path=path, first_row=first_row, separator=separator, detection=detection,
+        measures=measures, unplaced=None if geocoded is None else
+        geocoded.table["geocode_note"].fillna("").astype(str).tolist())
     return initiatives, detection, geocoded
 
 
@@ -332,14 +327,9 @@ def run_study(study: Study, *, progress: Progress | None = None
     initiatives, detection, geocoded = read_sites(study, progress=progress)
     report("liaison", None)
     qpv = load_qpv(study.qpv_source)
-    result = link(initiatives, qpv, distance=study.distance, area=study.area)
-    previous = None
-    if study.compare:
-        previous = load_qpv(study.compare)
-        evolution = compare(result.sites, qpv, previous)
-        for column in evolution.columns:
-            result.sites.insert(result.sites.columns.get_loc("note_localisation"), column,
-                                evolution[column].to_numpy())
+    previous = load_qpv(study.compare) if study.compare else None
+    result = link(initiatives, qpv, distance=study.distance, area=study.area,
+                  previous=previous)
     info = provenance(study, qpv, result, detection)
     run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info,
                       review=site_review(initiatives, geocoded))

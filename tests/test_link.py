@@ -197,6 +197,12 @@ def test_compare_generations_on_real_occitanie(tmp_path, qpv):
             assert in_before and not in_now
         elif status == "changed_qpv":
             assert in_now and in_before
+    # the engine owns the comparison: the same columns, from its own match of the points
+    linked = linking.link(initiatives, qpv, distance=300, previous=q2015).sites
+    for column in result.columns:
+        assert list(linked[column]) == list(result[column]), column
+    assert list(linked.columns).index("evolution") < list(linked.columns).index(
+        "note_localisation")
 
 
 def test_negative_distance_is_refused(tmp_path, qpv):

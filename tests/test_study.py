@@ -135,3 +135,21 @@ def test_run_with_a_missing_table_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("Erreur : fichier") and "absent.xlsx" in err
     assert not (tmp_path / "resultats").exists()
+
+
+def test_a_site_left_unplaced_by_geocoding_says_why(tmp_path, isolated_cache):
+    """The geocoder's note reaches the row's message (passed forward to the sites, not
+    rewritten afterwards); a row with neither address nor coordinates says so."""
+    from geo import geocode as gc
+    from geo.study import Study, run_study
+
+    (tmp_path / "t.csv").write_text(
+        "id;nom;adresse;code_postal;commune;latitude;longitude\n"
+        "A;Placée;;;;48.9205;2.3601\n"
+        "B;Adresse;3 rue de la Paix;75002;Paris;;\n"
+        "C;Rien;;;;;\n", encoding="utf-8")
+    run = run_study(Study(initiatives=tmp_path / "t.csv"))
+    notes = {issue.row: issue.message for issue in run.result.issues}
+    assert notes[3] == f"{gc.NOTE_OFFLINE} : site non localisé"
+    assert "site non localisé" in notes[4] and 2 not in notes
+    assert run.result.sites["note_localisation"].iloc[1] == notes[3]
