@@ -251,6 +251,11 @@ def read_sites(study: Study, *, progress: Progress | None = None
         table, path=path, first_row=first_row, separator=separator, detection=detection,
         measures=measures, unplaced=None if geocoded is None else
         geocoded.table["geocode_note"].fillna("").astype(str).tolist())
+    # values repeated on every site of an initiative: said with the columns, once
+    from .impact import repeated_values
+    from .initiatives import initiative_ids
+
+    detection.report.extend(repeated_values(measures, initiative_ids(initiatives)))
     return initiatives, detection, geocoded
 
 
@@ -395,13 +400,7 @@ def contributions(run: StudyResult) -> None:
     """Fill ``run.impact`` (what the initiatives bring per quartier) and ``run.years`` (how
     they spread), left empty when the study has neither indicators, population nor years;
     name the population's source in the provenance."""
-    from .impact import (
-        impact_table,
-        population_for,
-        read_population,
-        repeated_values,
-        years_table,
-    )
+    from .impact import impact_table, population_for, read_population, years_table
     from .initiatives import initiative_ids
 
     study, initiatives = run.study, run.initiatives
@@ -410,9 +409,6 @@ def contributions(run: StudyResult) -> None:
         if study.key_figures else None
     population = population_for(run.qpv, given)
     ids = initiative_ids(initiatives)
-    repeated = repeated_values(measures, ids)
-    run.detection.report.extend(repeated)
-    run.provenance["detection"].extend(repeated)
     if measures.columns or population:
         run.impact = impact_table(run.result, run.qpv, measures, ids, population=population)
     run.years = years_table(run.result, run.qpv, measures, ids)
