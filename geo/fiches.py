@@ -27,7 +27,7 @@ from ._validate import safe_url, slug
 from .initiatives import Initiatives, initiative_ids
 from .io import atomic_path
 from .link import LinkResult
-from .maps import metres_text
+from .mapstyle import metres_text
 from .printmap import (
     _FONTS,
     _MM,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
 from importlib import resources
 
 import folium
@@ -30,11 +29,22 @@ from ._validate import check_embed_url, safe_url
 from .geometry import to_metric
 from .indicators import Measures
 from .link import LinkResult
+from .mapstyle import (
+    BAND_STYLE,
+    NO_THEME,
+    QPV_STYLES,
+    SOURCES_LINE,
+    SYMBOL_SIZES,
+    ThemeStyle,
+    french_number,
+    legend_values,
+    marker_svg,
+    metres_text,
+    site_themes,
+    symbol_sizes,
+)
 from .territories import TERRITORIES, territory_of_departement, territory_of_points
 from .vocabulary import DEFAULT_TITLE, find_column
-
-#: Credits shown on every map.
-SOURCES_LINE = "Sources : ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale"
 
 #: Base maps: label, xyzservices provider, native maximum zoom.
 BASEMAPS = (
@@ -43,85 +53,7 @@ BASEMAPS = (
     ("Fond clair neutre", xyz.Esri.WorldGrayCanvas),
 )
 
-#: Okabe–Ito colours (readable by colour-blind readers), then a few more.
-PALETTE = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D1F",
-           "#000000", "#7F3C8D", "#11A579", "#3969AC", "#E73F74")
-#: Marker shapes, so that themes stay distinct in black and white prints.
-SHAPES = ("circle", "square", "triangle", "diamond", "pentagon", "star", "hexagon", "cross",
-          "triangle_down", "x", "ring", "bar")
-
-QPV_STYLES = {
-    "2024": {"color": "#b03a2e", "weight": 2, "fillColor": "#e74c3c", "fillOpacity": 0.25},
-    "2015": {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.0, "dashArray": "6 4"},
-}
-BAND_STYLE = {"color": "#b03a2e", "weight": 1, "fillColor": "#f5b7b1", "fillOpacity": 0.18,
-              "dashArray": "2 4", "interactive": False}
-
 _MARKERCLUSTER = "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
-_NO_THEME = "Sans thème"
-
-
-@dataclass(frozen=True)
-class ThemeStyle:
-    """How one theme is drawn: a colour and a shape."""
-
-    color: str
-    shape: str
-
-
-def theme_styles(themes: list[str]) -> dict[str, ThemeStyle]:
-    """Assign a colour and a shape to each theme, in the order given."""
-    return {t: ThemeStyle(PALETTE[i % len(PALETTE)], SHAPES[i % len(SHAPES)])
-            for i, t in enumerate(themes)}
-
-
-def site_themes(sites: pd.DataFrame, theme_column: str | None
-                ) -> tuple[pd.Series, dict[str, ThemeStyle]]:
-    """The theme of each site (``Sans thème`` when empty) and the style of every theme, in
-    a stable order shared by the interactive and the print maps."""
-    themes = (sites[theme_column].astype(str).str.strip().replace("", _NO_THEME)
-              if theme_column else pd.Series(_NO_THEME, index=sites.index))
-    order = sorted(themes.unique(), key=lambda t: (t == _NO_THEME, t.lower()))
-    return themes, theme_styles(order)
-
-
-def marker_svg(style: ThemeStyle, size: int = 22) -> str:
-    """An SVG marker (no icon font needed): the theme's shape in its colour, white outline."""
-    s, h = size, size / 2
-    r = h - 2
-    pts = {
-        "triangle": [(h, 2), (s - 2, s - 3), (2, s - 3)],
-        "diamond": [(h, 1), (s - 1, h), (h, s - 1), (1, h)],
-        "pentagon": [(h + r * np.sin(a), h - r * np.cos(a)) for a in np.arange(5) * 2 * np.pi / 5],
-        "hexagon": [(h + r * np.cos(a), h + r * np.sin(a)) for a in np.arange(6) * np.pi / 3],
-        "star": [(h + (r if k % 2 == 0 else r / 2.2) * np.sin(k * np.pi / 5),
-                  h - (r if k % 2 == 0 else r / 2.2) * np.cos(k * np.pi / 5)) for k in range(10)],
-        "cross": [(h - 3, 2), (h + 3, 2), (h + 3, h - 3), (s - 2, h - 3), (s - 2, h + 3),
-                  (h + 3, h + 3), (h + 3, s - 2), (h - 3, s - 2), (h - 3, h + 3), (2, h + 3),
-                  (2, h - 3), (h - 3, h - 3)],
-        "triangle_down": [(2, 3), (s - 2, 3), (h, s - 2)],
-        "x": [(h + dx * c - dy * c, h + dx * c + dy * c) for dx, dy in (
-            (-3, -r), (3, -r), (3, -3), (r, -3), (r, 3), (3, 3), (3, r), (-3, r),
-            (-3, 3), (-r, 3), (-r, -3), (-3, -3))
-              for c in [0.7071]],
-        "bar": [(1, h - 4), (s - 1, h - 4), (s - 1, h + 4), (1, h + 4)],
-    }
-    # A dark outline gives every colour 3:1 against any background (WCAG 1.4.11).
-    paint = f'fill="{style.color}" stroke="#1a1a1a" stroke-width="1.5"'
-    if style.shape == "circle":
-        body = f'<circle cx="{h}" cy="{h}" r="{r}" {paint}/>'
-    elif style.shape == "ring":  # a thick circle of the theme's colour, hollow
-        body = (f'<circle cx="{h}" cy="{h}" r="{r - 2}" fill="#fff" stroke="{style.color}" '
-                f'stroke-width="4"/><circle cx="{h}" cy="{h}" r="{r}" fill="none" '
-                f'stroke="#1a1a1a" stroke-width="1.2"/>')
-    elif style.shape == "square":
-        body = f'<rect x="2" y="2" width="{s - 4}" height="{s - 4}" rx="2" {paint}/>'
-    else:
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts[style.shape])
-        body = f'<polygon points="{points}" {paint}/>'
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" '
-            f'viewBox="0 0 {s} {s}" style="filter:drop-shadow(0 1px 1px rgba(0,0,0,.5))">'
-            f"{body}</svg>")
 
 
 #: Characters written as JSON escapes: none is structural in JSON, so the whole text can be
@@ -452,7 +384,7 @@ window.essqpv.addSites({{ this.get_name() }}, "{{ this.get_name() }}", {{ this.s
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "SitesLayer"
         self.sites = self.payload("sites", sites)
-        self.theme = _js(theme if theme != _NO_THEME else "")
+        self.theme = _js(theme if theme != NO_THEME else "")
         self.svg = _js(marker_svg(style))
         self.color_js = _js(style.color)
         self.cluster = cluster
@@ -957,7 +889,7 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
             distance = metres(site["distance_m"])
         else:
             where, distance = str(site.get("note_localisation", "") or ""), ""
-        cells = [_text(site, theme_column) or _NO_THEME, _text(site, city_column), where,
+        cells = [_text(site, theme_column) or NO_THEME, _text(site, city_column), where,
                  _TABLE_RELATIONS.get(relation, relation), distance]
         record = extra.get(k, {})
         if columns == 2 or (columns == 1 and measures.years_shown()):
@@ -974,11 +906,6 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
                + (f" ; les {STATIC_ROWS} premières lignes" if len(sites) > STATIC_ROWS else "")
                + ".")
     return "\n".join(rows), html_text(caption)
-
-
-def metres_text(d: float) -> str:
-    """A distance as the pages say it: ``152 m``, ``1,1 km``."""
-    return f"{d / 1000:.1f} km".replace(".", ",") if d >= 1000 else f"{d:.0f} m"
 
 
 def _years_text(years) -> str:
@@ -1064,44 +991,6 @@ def _subset(columns: dict, positions: np.ndarray) -> dict:
     return out
 
 
-#: Diameters of proportional symbols, in pixels (the area follows the value).
-SYMBOL_SIZES = (10, 56)
-
-
-def symbol_sizes(values: pd.Series) -> np.ndarray:
-    """The diameter of each site's symbol, in pixels: the area is proportional to the value
-    (the largest value gets the largest size); blank or zero values get the smallest."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    top = np.nanmax(v) if np.isfinite(v).any() else 0
-    small, large = SYMBOL_SIZES
-    if not top or top <= 0:
-        return np.full(len(v), float(small))
-    d = large * np.sqrt(np.clip(np.nan_to_num(v), 0, None) / top)
-    return np.round(np.maximum(d, small), 1)
-
-
-def legend_values(values: pd.Series) -> list[float]:
-    """Three round values for the legend of proportional symbols (largest first)."""
-    v = pd.to_numeric(values, errors="coerce")
-    top = float(v.max()) if v.notna().any() else 0.0
-    if top <= 0:
-        return []
-    magnitude = 10 ** np.floor(np.log10(top))
-    first = np.floor(top / magnitude) * magnitude
-    out = [first]
-    for share in (0.25, 0.05):
-        value = float(f"{first * share:.1g}")
-        if value > 0 and value < out[-1]:
-            out.append(value)
-    return out
-
-
-def french_number(value: float) -> str:
-    """``1234.5`` → ``1 234,5`` (thin no-break space), whole numbers without decimals."""
-    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
-    return text.replace(",", "\u202f").replace(".", ",")
-
-
 def _measure_records(positions: np.ndarray, measures: Measures) -> dict[int, dict]:
     """Per position in ``positions``: the indicators as (label, text) and the years."""
     out: dict[int, dict] = {}
@@ -1132,19 +1021,6 @@ def _add_measures(records: dict, positions: np.ndarray, measures: Measures | Non
         records["opt"][key] = [[k, e[key]] for k, e in sorted(extra.items()) if key in e]
     if sizes is not None:
         records["opt"]["sz"] = [[k, float(sizes[p])] for k, p in enumerate(positions)]
-
-
-#: On paper, the sites of one initiative are joined by a line when it is shorter than this
-#: (metres): a line across the country (another city, overseas) says nothing there.
-LINK_MAX = 35_000
-
-
-def path_length(lon: np.ndarray, lat: np.ndarray) -> float:
-    """Length in metres of the line through ``lon``/``lat`` (degrees; equirectangular,
-    close enough at the scale of a city)."""
-    lon, lat = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
-    dx = np.diff(lon) * np.cos((lat[1:] + lat[:-1]) / 2)
-    return float(np.hypot(dx, np.diff(lat)).sum() * 6_371_000)
 
 
 def _links_between_sites(located: gpd.GeoDataFrame, id_column: str | None) -> list:

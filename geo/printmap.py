@@ -28,7 +28,7 @@ from ._errors import InputError
 from .indicators import Measures
 from .io import atomic_path
 from .link import LinkResult
-from .maps import (
+from .mapstyle import (
     LINK_MAX,
     QPV_STYLES,
     SOURCES_LINE,

@@ -81,3 +81,15 @@ def test_the_package_has_no_import_circle():
     graph = import_graph()
     assert len(graph) > 30 and graph["cli_link"]
     assert circles(graph) == []
+
+
+def test_the_print_draws_without_folium():
+    """Paper maps build on the shared styles (geo.mapstyle), not on the web map's module."""
+    import subprocess
+    import sys
+
+    code = ("import sys, geo.printmap, geo.fiches; "
+            "print(sorted(m for m in ('folium', 'geo.maps') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -204,7 +204,7 @@ def _contrast(a: str, b: str) -> float:
 
 
 def test_twelve_themes_get_twelve_colours_and_twelve_shapes():
-    from geo.maps import marker_svg, theme_styles
+    from geo.mapstyle import marker_svg, theme_styles
 
     styles = list(theme_styles([f"thème {i}" for i in range(12)]).values())
     assert len({s.shape for s in styles}) == 12 and len({s.color for s in styles}) == 12
