@@ -21,6 +21,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo import geocode as gc  # noqa: E402
+from geo.geoclient import MAX_RATE  # noqa: E402
 from tests.addok import CALEDONIA, Addok  # noqa: E402
 
 
@@ -69,8 +70,8 @@ def main(n: int = 5000) -> None:
     print(f"one request per address: {single_s:.1f} s ({len(table) / single_s:,.0f} "
           f"addresses/s, {len(rows)} requests, rate limit lifted)")
     print(f"ratio: batch is {single_s / batch_s:.1f}x faster")
-    polite = len(rows) / gc.MAX_RATE
-    print(f"(against the national service, one request per address at its {gc.MAX_RATE:g} "
+    polite = len(rows) / MAX_RATE
+    print(f"(against the national service, one request per address at its {MAX_RATE:g} "
           f"requests/s takes at least {polite:.0f} s: batch is then "
           f"{max(polite, single_s) / batch_s:.1f}x faster)")
     print(f"warm cache: {warm_s:.2f} s, requests made: {warm.stats.requests}")

@@ -1,4 +1,6 @@
-"""Addresses to coordinates with the Base Adresse Nationale (or any addok) geocoder.
+"""Addresses to coordinates with the Base Adresse Nationale (or any addok) geocoder: the
+table's side (which rows to ask, statuses, review, corrections), on the client of
+:mod:`geo.geoclient` and the cache of :mod:`geo.geocache`.
 
 Batch first: rows are sent in chunks to ``POST /search/csv/``; a chunk that keeps failing is
 retried one address at a time with ``GET /search/``. Every answer is kept in a SQLite cache
@@ -10,32 +12,30 @@ file that doubles as the corrections file of the next run.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 import logging
-import os
 import re
-import sqlite3
-import time
-import unicodedata
 import warnings
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import requests
 
-from . import _http, settings
 from ._errors import EssQpvError, InputError
+from .geocache import GeocodeCache, cache_key, normalise_query
+from .geoclient import (
+    DEFAULT_URL,
+    BadAnswer,
+    ConfigError,
+    Geocoder,
+    GeocoderUnreachableWarning,
+    Stats,
+    Unreachable,
+    as_float,
+)
 from .territories import commune_of_insee
 from .vocabulary import (
     ADDRESS_PARTS,
-    DEFAULT_CHUNK,
-    DEFAULT_GEOCODER_URL,
     DEFAULT_MIN_SCORE,
     GeocodeStatus,
     find_column,
@@ -43,11 +43,8 @@ from .vocabulary import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = DEFAULT_GEOCODER_URL
 #: Two candidates closer than this in score make the match ambiguous.
 AMBIGUITY_MARGIN = 0.05
-#: The national service allows 50 requests per second and per IP address.
-MAX_RATE = 50.0
 
 STATUS_OK, STATUS_REVIEW, STATUS_NOT_FOUND = GeocodeStatus.OK, GeocodeStatus.REVIEW, \
     GeocodeStatus.NOT_FOUND
@@ -63,303 +60,8 @@ GEOCODE_COLUMNS = ["geocode_status", "geocode_score", "geocode_label", "geocode_
 REVIEW_COLUMNS = ["cle", "ligne", "adresse_saisie", "statut", "motif", "adresse_proposee",
                   "score", "latitude_proposee", "longitude_proposee", "accepter",
                   "adresse_corrigee", "latitude", "longitude"]
-_RESULT_FIELDS = ("latitude", "longitude", "result_label", "result_score", "result_score_next",
-                  "result_type", "result_id", "result_postcode", "result_citycode",
-                  "result_city", "result_status")
 _TYPE_RANK = {"housenumber": 0, "street": 1, "locality": 2, "municipality": 3}
 _HOUSENUMBER = re.compile(r"^\s*\d+\s*(bis|ter|quater|[a-z])?\b", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------- cache
-
-
-class GeocodeCache:
-    """Answers of the geocoder, one row per (geocoder, normalised query, filters).
-
-    Stored in SQLite (``geocode.sqlite`` in :func:`geo.settings.cache_dir` by default);
-    written after each chunk, so an interrupted run keeps what was done.
-    """
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else settings.cache_dir() / "geocode.sqlite"
-        try:
-            self.db = self._open()
-        except sqlite3.OperationalError as exc:
-            raise self._busy(exc) from exc
-        except sqlite3.DatabaseError as exc:
-            # A damaged cache only costs requests: set it aside, say so, start a new one.
-            aside = _free_name(self.path.with_name(self.path.name + ".corrompu"))
-            os.replace(self.path, aside)
-            warnings.warn(f"cache de géocodage illisible ({exc}) : mis de côté sous {aside.name}"
-                          " et recréé ; les adresses seront redemandées.", stacklevel=2)
-            self.db = self._open()
-
-    def _open(self) -> sqlite3.Connection:
-        # another run (or a database browser, a backup) may hold the file: wait for it
-        db = sqlite3.connect(self.path, timeout=LOCK_WAIT)
-        try:
-            db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, url TEXT, "
-                       "query TEXT, postcode TEXT, citycode TEXT, result TEXT, saved REAL)")
-            db.execute("SELECT key, result FROM answers LIMIT 1").fetchall()
-            db.commit()
-        except sqlite3.DatabaseError:
-            db.close()
-            raise
-        return db
-
-    def _busy(self, exc: Exception) -> EssQpvError:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return EssQpvError(
-                f"le cache de géocodage ({self.path}) est occupé par un autre programme depuis "
-                f"{LOCK_WAIT:g} s (une autre analyse, un logiciel de base de données, une "
-                "sauvegarde ?) ; fermez-le ou attendez la fin de l'autre analyse, puis "
-                "relancez : rien n'a été perdu.")
-        return EssQpvError(f"cache de géocodage inutilisable ({self.path} : {exc}) ; "
-                           f"choisissez un autre dossier avec la variable "
-                           f"{settings.CACHE_ENV}.")
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, dict]:
-        keys = list(keys)
-        out: dict[str, dict] = {}
-        try:
-            for i in range(0, len(keys), 500):
-                part = keys[i:i + 500]
-                rows = self.db.execute(
-                    f"SELECT key, result FROM answers WHERE key IN "
-                    f"({','.join('?' * len(part))})", part).fetchall()
-                for key, text in rows:
-                    answer = _stored(text)
-                    if answer is not None:  # a damaged row is asked again, then replaced
-                        out[key] = answer
-        except sqlite3.OperationalError as exc:
-            raise self._busy(exc) from exc
-        return out
-
-    def put_many(self, url: str, answers: list[tuple[str, str, str, str, dict]]) -> None:
-        try:
-            self.db.executemany(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(k, url, q, p, c, json.dumps(r, ensure_ascii=False), time.time())
-                 for k, q, p, c, r in answers])
-            self.db.commit()
-        except sqlite3.OperationalError as exc:
-            raise self._busy(exc) from exc
-
-    def close(self) -> None:
-        self.db.close()
-
-
-#: Seconds a run waits for a cache that another program holds.
-LOCK_WAIT = 30.0
-
-
-def _stored(text) -> dict | None:
-    """A cached answer, ``None`` when the row is damaged."""
-    try:
-        answer = json.loads(text)
-        return _checked(answer) if isinstance(answer, dict) else None
-    except (TypeError, ValueError, _BadAnswer):
-        return None
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``path-2``, ``path-3``…: the first that does not exist (a set-aside
-    copy never overwrites an earlier one)."""
-    candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}-{n}")
-    return candidate
-
-
-def normalise_query(text: str) -> str:
-    """Lower-case, accents and punctuation folded, spaces collapsed: the cache's view of a
-    query (the geocoder ignores those differences too)."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
-
-
-def cache_key(url: str, query: str, postcode: str = "", citycode: str = "") -> str:
-    """The canonical request: geocoder, normalised query and filters, hashed."""
-    canonical = json.dumps([url.rstrip("/"), normalise_query(query), postcode.strip(),
-                            citycode.strip()])
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-# --------------------------------------------------------------------------- client
-
-
-@dataclass
-class Stats:
-    """What a geocoding run did."""
-
-    requests: int = 0
-    #: Rows answered from the cache.
-    from_cache: int = 0
-    #: Distinct queries to send, and those sent so far.
-    pending: int = 0
-    sent: int = 0
-    fallback_rows: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-class _RateLimiter:
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next = 0.0
-
-    def wait(self) -> None:
-        now = time.monotonic()
-        if now < self.next:
-            time.sleep(self.next - now)
-        self.next = max(now, self.next) + self.interval
-
-
-class Geocoder:
-    """A client of a BAN-compatible geocoder (the national API or a self-hosted addok).
-
-    Parameters
-    ----------
-    url
-        Root of the service; ``/search/`` and ``/search/csv/`` are appended.
-    chunk_size
-        Addresses per batch request (the service takes files up to 50 MB).
-    timeout
-        Seconds to wait for an answer to a batch (one address waits a quarter of it, at
-        least 10 s); connecting waits :data:`CONNECT_TIMEOUT` seconds at most. A server
-        that does not answer in time is tried again (:data:`READ_ATTEMPTS`, with a
-        :class:`GeocoderWaitWarning`), then the run stops.
-    rate
-        At most this many requests per second.
-    """
-
-    def __init__(self, url: str = DEFAULT_URL, *, chunk_size: int = DEFAULT_CHUNK,
-                 timeout: float = 60.0, rate: float = MAX_RATE,
-                 session: requests.Session | None = None, attempts: int | None = None) -> None:
-        if not isinstance(chunk_size, int) or chunk_size < 1:
-            raise InputError(f"taille de lot « {chunk_size} » refusée : un nombre entier "
-                             "d'adresses, au moins 1, est attendu.", parameters=("chunk_size",))
-        if not str(url).lower().startswith(("http://", "https://")):
-            raise InputError(f"adresse du géocodeur « {url} » refusée : une adresse http(s) "
-                             "est attendue.", parameters=("geocoder_url",))
-        self.url = url.rstrip("/")
-        self.chunk_size = chunk_size
-        self.timeout = timeout
-        # a read that times out is tried again here, with a word to the user, not by urllib3
-        self.session = session or _http.session(attempts=attempts, read_attempts=1)
-        self.limiter = _RateLimiter(rate)
-        self.stats = Stats()
-
-    def _request(self, method: str, path: str, **kw) -> requests.Response:
-        self.limiter.wait()
-        self.stats.requests += 1
-        read = self.timeout if path.endswith("/csv/") else max(10.0, self.timeout / 4)
-        try:
-            for attempt in range(READ_ATTEMPTS):
-                try:
-                    response = self.session.request(
-                        method, self.url + path, timeout=(min(CONNECT_TIMEOUT, read), read),
-                        **kw)
-                    break
-                except requests.ReadTimeout:
-                    if attempt + 1 == READ_ATTEMPTS:
-                        raise
-                    warnings.warn(f"le géocodeur {self.url} ne répond pas depuis {read:g} s : "
-                                  f"nouvel essai ({attempt + 2} sur {READ_ATTEMPTS}).",
-                                  GeocoderWaitWarning, stacklevel=2)
-        except requests.Timeout as exc:
-            raise _Unreachable(f"pas de réponse en {read:g} s", detail=exc) from exc
-        except requests.ConnectionError as exc:
-            raise _Unreachable("connexion impossible", detail=exc) from exc
-        except requests.RequestException as exc:
-            raise _BadAnswer(f"réponse illisible ({type(exc).__name__})") from exc
-        if response.status_code in _CONFIG_STATUSES:
-            raise _ConfigError(f"HTTP {response.status_code} sur {path}")
-        if response.status_code >= 400:
-            raise _BadAnswer(f"HTTP {response.status_code}", response.status_code)
-        if response.content.lstrip()[:1] == b"<":
-            raise _ConfigError(f"page HTML au lieu d'une réponse du géocodeur sur {path}")
-        return response
-
-    def batch(self, rows: list[dict]) -> list[dict]:
-        """Geocode ``rows`` (``q``, ``postcode``, ``citycode``) with one ``/search/csv/`` call;
-        return one result dict per row, in order."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["_row", "q", "postcode", "citycode"])
-        for i, row in enumerate(rows):
-            writer.writerow([i, row["q"], row.get("postcode", ""), row.get("citycode", "")])
-        form = [("columns", "q")]
-        if any(r.get("postcode") for r in rows):
-            form.append(("postcode", "postcode"))
-        if any(r.get("citycode") for r in rows):
-            form.append(("citycode", "citycode"))
-        response = self._request("POST", "/search/csv/", data=form, files={
-            "data": ("adresses.csv", buffer.getvalue().encode("utf-8"), "text/csv")})
-        text = response.content.decode("utf-8-sig", errors="replace")
-        reader = csv.DictReader(io.StringIO(text))
-        missing = [f for f in ("_row", "latitude", "longitude", "result_score")
-                   if f not in (reader.fieldnames or [])]
-        if missing:
-            raise _ConfigError("la réponse CSV n'a pas les colonnes de résultat ("
-                               + ", ".join(missing) + ")")
-        results: dict[int, dict] = {}
-        for record in reader:
-            try:
-                results[int(record["_row"])] = _checked(
-                    {k: record.get(k, "") or "" for k in _RESULT_FIELDS})
-            except (KeyError, ValueError, TypeError) as exc:
-                raise _BadAnswer("CSV de réponse illisible") from exc
-        if sorted(results) != list(range(len(rows))):
-            raise _BadAnswer(f"CSV incomplet : {len(results)} lignes reçues sur {len(rows)}")
-        return [results[i] for i in range(len(rows))]
-
-    def search(self, row: dict) -> dict:
-        """Geocode one address with ``GET /search/`` (the fallback of :meth:`batch`)."""
-        params = {"q": row["q"], "limit": 2}
-        for key in ("postcode", "citycode"):
-            if row.get(key):
-                params[key] = row[key]
-        response = self._request("GET", "/search/", params=params)
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise _BadAnswer("JSON de réponse illisible") from exc
-        if not isinstance(answer, dict) or not isinstance(answer.get("features"), list):
-            raise _ConfigError("la réponse JSON n'est pas une liste de résultats (GeoJSON)")
-        features = answer["features"]
-        if not features:
-            return {k: "" for k in _RESULT_FIELDS}
-        try:
-            best = features[0]
-            props = best.get("properties", {})
-            lon, lat = best.get("geometry", {}).get("coordinates", ["", ""])[:2]
-            following = features[1]["properties"].get("score", "") if len(features) > 1 \
-                else ""
-        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
-            raise _BadAnswer("réponse JSON mal formée") from exc
-        return _checked({
-            "latitude": str(lat), "longitude": str(lon), "result_label": props.get("label", ""),
-            "result_score": str(props.get("score", "")), "result_score_next": str(following),
-            "result_type": props.get("type", ""), "result_id": props.get("id", ""),
-            "result_postcode": props.get("postcode", ""),
-            "result_citycode": props.get("citycode", ""), "result_city": props.get("city", ""),
-            "result_status": "ok",
-        })
-
-
-#: Seconds to wait for the connection to a geocoder.
-CONNECT_TIMEOUT = 10.0
-#: Times a request that gets no answer in time is sent.
-READ_ATTEMPTS = 2
-
-
-class GeocoderWaitWarning(UserWarning):
-    """The geocoder is slow to answer: the request is sent again."""
-
-
-class GeocoderUnreachableWarning(UserWarning):
-    """The geocoder could not be reached: the run goes on without it."""
 
 
 #: Why a row with an address got no coordinates when nothing was asked.
@@ -374,47 +76,6 @@ REVIEWED = (GeocodeStatus.REVIEW, GeocodeStatus.NOT_FOUND, GeocodeStatus.OFFLINE
 QUERY_LENGTH = (3, 200)
 
 
-def _checked(result: dict) -> dict:
-    """``result`` if it is an answer: none (no coordinates, no label), or coordinates in
-    degrees with a score between 0 and 1; anything else is a malformed answer, never cached
-    (a server that says ``lat=999`` is broken, not precise)."""
-    result = {k: ("" if v is None else str(v)) for k, v in result.items()}
-    if not result.get("latitude") and not result.get("longitude"):
-        return result
-    lat, lon, score = (_float(result.get(k)) for k in ("latitude", "longitude",
-                                                         "result_score"))
-    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise _BadAnswer(f"coordonnées impossibles dans la réponse ({result.get('latitude')!r}"
-                         f", {result.get('longitude')!r})")
-    if score is None or not 0 <= score <= 1:
-        raise _BadAnswer(f"score impossible dans la réponse ({result.get('result_score')!r})")
-    return result
-
-
-class _Unreachable(Exception):
-    """No answer at all: no connection, or none in time."""
-
-    def __init__(self, message: str, *, detail: Exception | None = None) -> None:
-        super().__init__(message)
-        self.detail = detail
-
-
-#: Answers that say the URL or the access is wrong, not the query: nothing is cached.
-_CONFIG_STATUSES = (401, 403, 404, 405)
-
-
-class _ConfigError(Exception):
-    """The server answers, but not as an address API: wrong URL, proxy page, no access."""
-
-
-class _BadAnswer(Exception):
-    """An answer that is no result: an HTTP error, a malformed body. Never cached."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 # --------------------------------------------------------------------------- assessment
 
 
@@ -423,7 +84,7 @@ def assess(row: dict, result: dict, *, min_score: float = DEFAULT_MIN_SCORE) -> 
     if not result.get("latitude") or not result.get("result_label"):
         return STATUS_NOT_FOUND, "aucune adresse correspondante"
     reasons = []
-    score = _float(result.get("result_score"))
+    score = as_float(result.get("result_score"))
     if score is None or score < min_score:
         reasons.append(f"score {score if score is not None else '?'} inférieur à {min_score:g}")
     kind = result.get("result_type", "")
@@ -442,18 +103,10 @@ def assess(row: dict, result: dict, *, min_score: float = DEFAULT_MIN_SCORE) -> 
             commune_of_insee(citycode) != commune_of_insee(result["result_citycode"])):
         reasons.append(f"commune différente ({result['result_citycode']} au lieu de "
                        f"{citycode})")
-    nxt = _float(result.get("result_score_next"))
+    nxt = as_float(result.get("result_score_next"))
     if score is not None and nxt and score - nxt < AMBIGUITY_MARGIN:
         reasons.append(f"deux réponses presque aussi probables ({score:.2f} et {nxt:.2f})")
     return (STATUS_REVIEW, " ; ".join(reasons)) if reasons else (STATUS_OK, "")
-
-
-def _float(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(number) else number
 
 
 # --------------------------------------------------------------------------- the table
@@ -599,7 +252,7 @@ def geocode(
     unanswered = NOTE_OFFLINE
     try:
         _run(geocoder, cache, pending, known, progress)
-    except _Unreachable as exc:
+    except Unreachable as exc:
         # No network is an ordinary situation: what was received is kept, the run goes on
         # and the sites left without an answer go to the review.
         log.info("geocoder %s: %r", geocoder.url, exc.detail or exc)
@@ -623,7 +276,7 @@ def geocode(
     for i in todo:
         result = known[keys[i]]
         status[i], note[i] = assess(rows[i], result, min_score=min_score)
-        score[i] = _float(result.get("result_score")) or np.nan
+        score[i] = as_float(result.get("result_score")) or np.nan
         extra["label"][i] = result.get("result_label", "")
         extra["type"][i] = result.get("result_type", "")
         extra["citycode"][i] = result.get("result_citycode", "")
@@ -724,21 +377,21 @@ def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
         queries = [row for _, row in chunk]
         try:
             results = geocoder.batch(queries)
-        except _ConfigError as exc:
+        except ConfigError as exc:
             raise _misconfigured(geocoder, exc) from exc
-        except _BadAnswer as exc:
+        except BadAnswer as exc:
             log.warning("batch of %d failed (%s), one request per address", len(chunk), exc)
             results = []
             for row in queries:
                 try:
                     results.append(geocoder.search(row))
-                except _ConfigError as err:
+                except ConfigError as err:
                     raise _misconfigured(geocoder, err) from err
-                except (_BadAnswer, _Unreachable) as err:
+                except (BadAnswer, Unreachable) as err:
                     # save what this chunk already answered before giving up: an error
                     # answer is never taken for « not found »
                     _save(cache, geocoder, chunk[:len(results)], results, known)
-                    if isinstance(err, _Unreachable):
+                    if isinstance(err, Unreachable):
                         raise
                     raise _unreachable(geocoder, err, len(known)) from err
             geocoder.stats.fallback_rows += len(queries)

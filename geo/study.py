@@ -34,6 +34,7 @@ from .io import check_outputs
 from .link import LinkResult, check_distance, link
 from .outputs import write_outputs
 from .vocabulary import (
+    DEFAULT_CHUNK,
     DEFAULT_DISTANCE,
     DEFAULT_SOURCE,
     DEFAULT_TITLE,
@@ -80,7 +81,7 @@ class Geocoding:
     online: bool = False
     url: str = gc.DEFAULT_URL
     min_score: float = gc.DEFAULT_MIN_SCORE
-    chunk_size: int = gc.DEFAULT_CHUNK
+    chunk_size: int = DEFAULT_CHUNK
     corrections: Path | None = None
     force: bool = False
 

@@ -8,9 +8,10 @@ import time
 import pandas as pd
 import pytest
 
-from geo import cli, settings
+from geo import cli, geocache, settings
 from geo import geocode as gc
 from geo._errors import EssQpvError
+from geo.geoclient import GeocoderWaitWarning
 from geo.initiatives import read_initiatives
 from geo.link import link
 from geo.qpv import load_qpv
@@ -124,7 +125,7 @@ def test_faults_end_in_retry_and_no_row_is_lost(addok, server, fault):
     server.set("/search/", relay)
     start = time.monotonic()
     if fault == "timeout":  # the user hears of the wait, then the second try answers
-        with pytest.warns(gc.GeocoderWaitWarning, match="ne répond pas depuis 1.5 s"):
+        with pytest.warns(GeocoderWaitWarning, match="ne répond pas depuis 1.5 s"):
             result = run(server.url, timeout=1.5)
     else:
         result = run(server.url, timeout=1.5)
@@ -373,7 +374,7 @@ def test_a_geocoder_that_never_answers_times_out(tmp_path):
     url = f"http://127.0.0.1:{silent.getsockname()[1]}"
     start = time.monotonic()
     try:
-        with pytest.warns(gc.GeocoderWaitWarning, match="ne répond pas depuis 2 s"), \
+        with pytest.warns(GeocoderWaitWarning, match="ne répond pas depuis 2 s"), \
                 pytest.warns(gc.GeocoderUnreachableWarning,
                              match="injoignable \\(pas de réponse en 2 s\\)"):
             result = gc.geocode(ADDRESSES, geocoder=gc.Geocoder(url, timeout=2),
@@ -410,7 +411,7 @@ def test_a_locked_cache_waits_then_says_so_and_is_never_set_aside(isolated_cache
                                                                   monkeypatch):
     import sqlite3
 
-    monkeypatch.setattr(gc, "LOCK_WAIT", 0.5)
+    monkeypatch.setattr(geocache, "LOCK_WAIT", 0.5)
     gc.GeocodeCache().close()
     holder = sqlite3.connect(isolated_cache / "geocode.sqlite")
     holder.execute("BEGIN EXCLUSIVE")
