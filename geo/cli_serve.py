@@ -96,7 +96,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from waitress import create_server
 
     from . import jobs
-    from .webapp import create_app
+    from .web import create_app
     from .websecurity import FolderLock, Keys, check_password
     from .workspace import Limits
 

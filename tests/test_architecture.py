@@ -15,8 +15,11 @@ def _is_type_checking(node: ast.AST) -> bool:
         or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
 
 
-def _imported(module: str, tree: ast.AST) -> set[str]:
-    """The ``geo`` modules one module imports, anywhere but under ``TYPE_CHECKING``."""
+def _imported(module: str, tree: ast.AST, *, is_package: bool = False) -> set[str]:
+    """The ``geo`` modules one module imports (dotted below ``geo``: ``web.common``),
+    anywhere but under ``TYPE_CHECKING``."""
+    parts = module.split(".") if module else []
+    package = parts if is_package else parts[:-1]  # where a relative import starts
     found: set[str] = set()
     stack = [tree]
     while stack:
@@ -29,19 +32,28 @@ def _imported(module: str, tree: ast.AST) -> set[str]:
             name = node.module or ""
             if node.level == 0 and not (name == "geo" or name.startswith("geo.")):
                 continue
-            parts = name.split(".")[1:] if node.level == 0 else name.split(".")
-            head = parts[0] if parts and parts[0] else None
-            found |= {head} if head else {a.name for a in node.names}
+            if node.level == 0:
+                base = name.split(".")[1:]
+            else:
+                base = package[:len(package) - (node.level - 1)] + \
+                    (name.split(".") if name else [])
+            found |= {".".join(base + [a.name]) for a in node.names} | {".".join(base)}
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names
-                      if a.name.startswith("geo.")}
-    modules = {p.stem for p in GEO.glob("*.py")}
-    return (found & modules) - {module}
+            found |= {a.name[len("geo."):] for a in node.names if a.name.startswith("geo.")}
+    # a module's own packages are where its siblings live, not modules it depends on
+    ancestors = {".".join(parts[:k]) for k in range(len(parts) + 1)}
+    return (found & set(MODULES)) - ancestors - {module}
+
+
+#: Every module of the package, dotted below ``geo`` (``web`` is ``geo/web/__init__.py``).
+MODULES = {".".join(p.relative_to(GEO).with_suffix("").parts).removesuffix(".__init__")
+           .removesuffix("__init__"): p for p in GEO.rglob("*.py")}
 
 
 def import_graph() -> dict[str, set[str]]:
-    return {p.stem: _imported(p.stem, ast.parse(p.read_text(encoding="utf-8")))
-            for p in sorted(GEO.glob("*.py"))}
+    return {name: _imported(name, ast.parse(path.read_text(encoding="utf-8")),
+                            is_package=path.name == "__init__.py")
+            for name, path in sorted(MODULES.items()) if name}
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -75,11 +87,15 @@ def test_the_walk_finds_a_circle_hidden_in_a_function():
     assert _imported("cli_link", ast.parse(
         "def f():\n    from .cli_geocode import y\n    import geo.qpv\n")) == {"cli_geocode",
                                                                          "qpv"}
+    assert _imported("web.files", ast.parse("def f():\n    from ..report import x\n"
+                                            "from . import common\n")) == {"report",
+                                                                           "web.common"}
 
 
 def test_the_package_has_no_import_circle():
     graph = import_graph()
     assert len(graph) > 30 and graph["cli_link"]
+    assert {"web.common", "jobs"} <= graph["web.studies"] and "web.auth" in graph["web"]
     assert circles(graph) == []
 
 

@@ -205,7 +205,7 @@ def test_roles_are_declared_once():
 
     assert set(SCHEMA["colonnes"]) == set(COLUMN_KEYS.values())
     assert "colonnes" in SCHEMA["indicateurs"]  # the indicators have their own section
-    from geo.webapp import ROLES as WEB
+    from geo.web.columns import ROLES as WEB
 
     assert set(WEB) <= settable
 

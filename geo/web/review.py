@@ -1,0 +1,73 @@
+"""The review step: a person accepts, corrects or places the doubtful addresses; each
+decision goes to the study's corrections file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+
+from .. import jobs, workspace
+from .._errors import EssQpvError
+from .common import editing, number, page, site, study
+
+bp = Blueprint("review", __name__)
+
+
+@bp.get("/etudes/<name>/relecture")
+def review(name: str):
+    folder = study(name)
+    rows = workspace.review(folder)
+    records = rows.astype(object).where(rows.notna(), "").astype(str).to_dict("records")
+    for r in records:
+        r["ancre"] = _anchor(r["cle"])
+    return page("relecture.html", name, step="review.review", rows=records,
+                ran=jobs.state(folder).get("etat") == jobs.DONE)
+
+
+@bp.post("/etudes/<name>/relecture")
+@editing
+def review_post(name: str, folder: Path):
+    f = request.form
+    key, action = f.get("cle", ""), f.get("action", "")
+    rows = workspace.review(folder)
+    match = rows[rows["cle"].astype(str) == key]
+    if match.empty:
+        abort(404)
+    asked = str(match["adresse_saisie"].iloc[0])
+    anchor = _anchor(key)
+    try:
+        with site().locks[name]:
+            if action == "accepter":
+                workspace.decide(folder, key, asked=asked, accept=True)
+                message = f"Proposition acceptée pour « {asked} »."
+            elif action == "corriger":
+                address = f.get("adresse_corrigee", "").strip()
+                if not address:
+                    raise EssQpvError("écrivez l'adresse corrigée avant de valider.")
+                workspace.decide(folder, key, asked=asked, address=address[:300])
+                message = f"Adresse corrigée enregistrée pour « {asked} »."
+            elif action == "placer":
+                point = (number(f.get("latitude", ""), "la latitude"),
+                         number(f.get("longitude", ""), "la longitude"))
+                if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
+                    raise EssQpvError("latitude entre -90 et 90, longitude entre -180 et "
+                                      "180.")
+                workspace.decide(folder, key, asked=asked, point=point)
+                message = f"Point placé pour « {asked} »."
+            elif action == "effacer":
+                workspace.decide(folder, key)
+                message = f"Décision effacée pour « {asked} »."
+            else:
+                abort(400)
+    except EssQpvError as exc:
+        flash(str(exc), "erreur")
+        return redirect(url_for("review.review", name=name) + "#" + anchor)
+    flash(message + " Relancez l'analyse pour l'appliquer.", "info")
+    return redirect(url_for("review.review", name=name) + "#" + anchor)
+
+
+def _anchor(key: str) -> str:
+    """An HTML id for a review row (the key itself is user text)."""
+    return "ligne-" + hashlib.sha256(key.encode()).hexdigest()[:12]
