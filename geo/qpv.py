@@ -21,7 +21,6 @@ import shapely
 
 from . import settings, sources
 from ._errors import EssQpvError, InputError
-from .download import fetch, read_metadata
 from .geometry import repair
 from .territories import commune_of_insee, departement_of_qpv_code, normalise_departement
 
@@ -86,41 +85,19 @@ def load_qpv(
 
 
 def _load_source(source: str, *, refresh: bool, progress: bool, generation: str | None):
-    named = sources.SOURCES.get(source)
-    if named is not None and named.bundled:
+    """One way down for every kind of source: locate its file (:func:`geo.sources.locate`),
+    then read, repair and normalise it once (:func:`_prepared`)."""
+    if source in sources.SOURCES and sources.SOURCES[source].bundled:
         return _load_bundled(source)
-    if named is not None:
-        def readable(p: Path) -> gpd.GeoDataFrame:
-            return read_boundaries(p, layer=named.layer)
+    found = sources.locate(source, refresh=refresh, progress=progress, check=read_boundaries)
+    downloaded = found.path != Path(source).expanduser()
 
-        path = sources.fetch_official(named, refresh=refresh, progress=progress,
-                                      check=readable)
-        meta = read_metadata(path) or {}
-        attrs = {"source": named.key, "label": named.label, "credit": named.credit,
-                 "origin": meta.get("url", str(path)), "date": meta.get("downloaded")}
-        return _prepared(path, lambda: _read_cached(path, readable),
-                         generation or named.generation, attrs)
-    if source.startswith(("http://", "https://")):
-        path = fetch(source, refresh=refresh, progress=progress, check=read_boundaries)
-        meta = read_metadata(path) or {}
-        raw = _read_cached(path, read_boundaries)
-        attrs = {"source": source, "label": "Fichier téléchargé", "credit": "",
-                 "origin": source, "date": meta.get("downloaded")}
-        return _finish(raw, generation, attrs)
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise InputError(
-            "fichier de QPV introuvable. Donnez un chemin existant, une adresse http(s) ou "
-            f"une des sources : {', '.join(sources.SOURCES)}.",
-            path=str(source),
-        )
-    if path.is_dir():
-        raise InputError("c'est un dossier : indiquez le fichier des contours (.geojson, "
-                         ".gpkg, .shp, .zip).", path=str(source))
-    raw = read_boundaries(path)
-    attrs = {"source": str(path), "label": "Fichier local", "credit": "",
-             "origin": str(path.resolve()), "date": None}
-    return _finish(raw, generation, attrs)
+    def read() -> gpd.GeoDataFrame:
+        if downloaded:  # a cached download that no longer reads is fetched again next time
+            return _read_cached(found.path, lambda p: read_boundaries(p, layer=found.layer))
+        return read_boundaries(found.path, layer=found.layer)
+
+    return _prepared(found.path, read, generation or found.generation, found.attrs)
 
 
 def _read_cached(path: Path, read) -> gpd.GeoDataFrame:
@@ -137,11 +114,9 @@ def _read_cached(path: Path, read) -> gpd.GeoDataFrame:
 
 @functools.cache
 def _load_bundled(key: str) -> gpd.GeoDataFrame:
-    named = sources.SOURCES[key]
-    path = settings.bundled_path(named.bundled)
-    attrs = {"source": key, "label": named.label, "credit": named.credit,
-             "origin": "données fournies avec l'outil (voir data/SOURCES.md)", "date": None}
-    return _prepared(path, lambda: read_boundaries(path), named.generation, attrs)
+    found = sources.locate(key)
+    return _prepared(found.path, lambda: read_boundaries(found.path), found.generation,
+                     found.attrs)
 
 
 def _prepared(path: Path, read, generation: str | None, attrs: dict) -> gpd.GeoDataFrame:

@@ -15,8 +15,8 @@ from pathlib import Path
 import requests
 
 from . import _http, settings
-from ._errors import DownloadError, EssQpvError
-from .download import CacheFallbackWarning, fetch, has_copy
+from ._errors import DownloadError, EssQpvError, InputError
+from .download import CacheFallbackWarning, fetch, has_copy, read_metadata
 from .vocabulary import DEFAULT_SOURCE
 
 log = logging.getLogger(__name__)
@@ -152,3 +152,52 @@ def fetch_official(source: QpvSource, *, refresh: bool = False, progress: bool =
             f"(« {DEFAULT_SOURCE} », QPV 2024 fournis avec l'outil) ou un fichier local "
             "avec --qpv CHEMIN."
         ) from exc
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a QPV source's file is on this machine and what to say of it: ``attrs`` are
+    the source, label, credit, origin and date every output records; ``layer`` names the
+    member of an official archive; ``generation`` is known for named sources."""
+
+    path: Path
+    attrs: dict
+    generation: str | None = None
+    layer: str | None = None
+
+
+def locate(source: str, *, refresh: bool = False, progress: bool = True,
+           check=None) -> Located:
+    """Find ``source`` on disk, downloading it when needed: a key of :data:`SOURCES`
+    (bundled, or an official download kept in the cache), a URL (kept in the cache) or a
+    local path. ``check(path)`` must read a downloaded file before it is kept."""
+    named = SOURCES.get(source)
+    if named is not None and named.bundled:
+        return Located(settings.bundled_path(named.bundled), {
+            "source": source, "label": named.label, "credit": named.credit,
+            "origin": "données fournies avec l'outil (voir data/SOURCES.md)", "date": None},
+            named.generation)
+    if named is not None:
+        def readable(p: Path):
+            return check(p, layer=named.layer) if check else None
+
+        path = fetch_official(named, refresh=refresh, progress=progress, check=readable)
+        meta = read_metadata(path) or {}
+        return Located(path, {"source": named.key, "label": named.label,
+                              "credit": named.credit, "origin": meta.get("url", str(path)),
+                              "date": meta.get("downloaded")}, named.generation, named.layer)
+    if source.startswith(("http://", "https://")):
+        path = fetch(source, refresh=refresh, progress=progress, check=check)
+        meta = read_metadata(path) or {}
+        return Located(path, {"source": source, "label": "Fichier téléchargé", "credit": "",
+                              "origin": source, "date": meta.get("downloaded")})
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise InputError(
+            "fichier de QPV introuvable. Donnez un chemin existant, une adresse http(s) ou "
+            f"une des sources : {', '.join(SOURCES)}.", path=str(source))
+    if path.is_dir():
+        raise InputError("c'est un dossier : indiquez le fichier des contours (.geojson, "
+                         ".gpkg, .shp, .zip).", path=str(source))
+    return Located(path, {"source": str(path), "label": "Fichier local", "credit": "",
+                          "origin": str(path.resolve()), "date": None})
