@@ -9,7 +9,7 @@ import pytest
 
 from geo import cli
 from geo.qpv import load_qpv
-from tests.browser import Page, axe_violations, htmlcs_errors
+from tests.browser import MAP, Page, axe_violations, htmlcs_errors
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
@@ -129,6 +129,12 @@ def test_clusters_have_a_name_and_open_with_the_keyboard(browser, pages):
         page.page.close()
 
 
+#: The focused element: its tag, the text of its label (a layer's entry) and whether it is
+#: checked.
+FOCUSED = ("() => { const a = document.activeElement;"
+           " return [a.tagName, (a.parentNode.textContent || '').trim(), !!a.checked]; }")
+
+
 def test_search_and_layer_control_by_keyboard(browser, pages):
     page = Page(browser, pages / "demo" / "carte.html", offline=False)
     kb = page.page.keyboard
@@ -150,9 +156,17 @@ def test_search_and_layer_control_by_keyboard(browser, pages):
         kb.press("Space")
         page.until(f"n => ({count})() < n", rows)
         assert page.js(count) < rows
+        page.settle()
+        assert page.js(FOCUSED) == ["INPUT", "recyclerie (4)", False]
         kb.press("Space")
         page.until(f"n => ({count})() == n", rows)
-        assert page.js(count) == rows
+        assert page.js(count) == rows, (page.js(FOCUSED), page.errors)
+        # a layer shown or hidden by the page itself (the search showing a hidden theme)
+        # makes Leaflet rebuild the list: the keyboard stays on its entry
+        page.settle()
+        page.js(f"() => {{ const m = {MAP}, g = window[window.essqpv.sites[0].g];"
+                " m.removeLayer(g); m.addLayer(g); }")
+        assert page.js(FOCUSED) == ["INPUT", "recyclerie (4)", True]
     finally:
         page.page.close()
 

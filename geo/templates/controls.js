@@ -130,6 +130,35 @@
   if (toggle) {
     toggle.title = "Couches de la carte";
     toggle.setAttribute("aria-label", "Couches de la carte");
+    keepFocusInList(toggle.parentNode.querySelector(".leaflet-control-layers-list"));
+  }
+  // Leaflet rebuilds the list of layers whenever a layer comes or goes other than by a
+  // click in it (the search showing a hidden theme, a group refilled): the entry a
+  // keyboard user stood on would vanish with the focus. The focus goes to its new copy.
+  function keepFocusInList(list) {
+    if (!list || !window.MutationObserver) { return; }
+    var focused = null;
+    // an entry's name (the removed entries keep theirs: Leaflet empties the list)
+    function label(input) { return input.parentNode ? input.parentNode.textContent : ""; }
+    list.addEventListener("focusin", function (e) { focused = e.target; });
+    list.addEventListener("focusout", function (e) {
+      var left = e.target;
+      if (e.relatedTarget) { focused = null; return; }
+      // still in the page after losing the focus: a real blur, not a rebuild
+      setTimeout(function () { if (focused === left && left.isConnected) { focused = null; } });
+    });
+    new MutationObserver(function () {
+      if (!focused || focused.isConnected) { return; }
+      var lost = focused, again = null;
+      focused = null;
+      if (document.activeElement && document.activeElement !== document.body) { return; }
+      list.querySelectorAll("input").forEach(function (input) {
+        if (!again && input.type === lost.type && label(input) === label(lost)) {
+          again = input;
+        }
+      });
+      if (again) { again.focus(); }
+    }).observe(list, { childList: true, subtree: true });
   }
   map.on("popupopen", function (e) {
     var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
