@@ -79,41 +79,58 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     taken = list(obstacles)
     result = Placement()
     scale = fig.dpi / 72
+    to_data = ax.transData.inverted()
     for label in sorted(labels, reverse=True):
         anchor = ax.transData.transform((label.x, label.y))
         if not inside.contains(*anchor):
             result.dropped.append(label.text)
             continue
-        done = False
+        # measured once: each position's box follows from the name's size and alignment
+        width, height = _size(ax, renderer, label)
+        pad = margin * scale
+        spot = None
         for reach in ((1.0, 2.6, 4.5, 7.0) if label.leader else (1.0,)):
+            gap = label.gap * reach * scale
             for dx, dy in _POSITIONS:
-                gap = label.gap * reach * scale
                 px, py = anchor[0] + dx * gap, anchor[1] + dy * gap
                 ha = "left" if dx > 0.1 else ("right" if dx < -0.1 else "center")
                 va = "bottom" if dy > 0.1 else ("top" if dy < -0.1 else "center")
-                x, y = ax.transData.inverted().transform((px, py))
-                text = ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False,
-                               **label.style)
-                box = text.get_window_extent(renderer).padded(margin * scale)
+                x0 = px - width * _SHIFT[ha]
+                y0 = py - height * _SHIFT[va]
+                box = Bbox([[x0 - pad, y0 - pad], [x0 + width + pad, y0 + height + pad]])
                 if _fits(box, inside) and not any(box.overlaps(t) for t in taken):
-                    taken.append(box)
-                    result.boxes.append(box)
-                    result.placed.append(label.text)
-                    # the halo is a copy drawn as outlines under the letters: the name
-                    # itself stays text (found and read in the PDF)
-                    ax.text(x, y, label.text, ha=ha, va=va, zorder=9, clip_on=False,
-                            path_effects=HALO, **{**label.style, "color": "white"})
-                    if reach > 1:
-                        ax.plot([label.x, x], [label.y, y], color="#555", linewidth=0.5,
-                                zorder=8)
-                    done = True
+                    spot = (px, py, ha, va, box, reach)
                     break
-                text.remove()
-            if done:
+            if spot:
                 break
-        if not done:
+        if spot is None:
             result.dropped.append(label.text)
+            continue
+        px, py, ha, va, box, reach = spot
+        x, y = to_data.transform((px, py))
+        taken.append(box)
+        result.boxes.append(box)
+        result.placed.append(label.text)
+        ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False, **label.style)
+        # the halo is a copy drawn as outlines under the letters: the name itself stays
+        # text (found and read in the PDF)
+        ax.text(x, y, label.text, ha=ha, va=va, zorder=9, clip_on=False,
+                path_effects=HALO, **{**label.style, "color": "white"})
+        if reach > 1:
+            ax.plot([label.x, x], [label.y, y], color="#555", linewidth=0.5, zorder=8)
     return result
+
+
+#: Where a name's box starts from its anchor, as a share of its width or height.
+_SHIFT = {"left": 0.0, "center": 0.5, "right": 1.0, "bottom": 0.0, "top": 1.0}
+
+
+def _size(ax, renderer, label: Label) -> tuple[float, float]:
+    """Width and height of a name on the page (display units)."""
+    probe = ax.text(0, 0, label.text, ha="left", va="bottom", **label.style)
+    box = probe.get_window_extent(renderer)
+    probe.remove()
+    return box.width, box.height
 
 
 def _fits(box: Bbox, area: Bbox) -> bool:
