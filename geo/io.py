@@ -320,7 +320,8 @@ _TYPED_ROWS = 1000
 def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *,
                 text_columns: tuple[str, ...] = (), widths: dict[str, int] | None = None
                 ) -> None:
-    """Write sheets with a frozen header, filters and fitted widths.
+    """Write sheets with a frozen header, filters and fitted widths, streamed row by row
+    (openpyxl's write-only mode: a national table is not held twice in memory).
 
     Text is always stored as text: a cell such as ``=HYPERLINK(...)`` coming from user input
     is never turned into a formula (spreadsheet formula injection).
@@ -329,33 +330,51 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *,
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
     for name, frame in sheets.items():
         sheet = book.create_sheet(title=name[:31])
-        sheet.append([_cell_value(str(c)) for c in frame.columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in frame.itertuples(index=False):
-            sheet.append([_cell_value(v) for v in row])
-        for cells in sheet.iter_rows(min_row=1):  # headers are user text too
-            for cell in cells:
-                if isinstance(cell.value, str) and cell.data_type == "f":
-                    cell.data_type = "s"
+        headers = [str(c) for c in frame.columns]
+        typed = {i for i, col in enumerate(headers) if col in text_columns}
+
+        # widths and panes go before the rows in a streamed sheet
         sheet.freeze_panes = "A2"
-        if len(frame.columns):
-            sheet.auto_filter.ref = sheet.dimensions
-        for i, col in enumerate(frame.columns, start=1):
-            width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(500)])
+        for i, col in enumerate(headers, start=1):
+            width = max([len(col)] + [len(str(v)) for v in frame.iloc[:500, i - 1]])
             letter = get_column_letter(i)
             sheet.column_dimensions[letter].width = (widths or {}).get(
-                str(col), min(max(width + 2, 8), 60))
-            if str(col) in text_columns:
+                col, min(max(width + 2, 8), 60))
+            if i - 1 in typed:
                 sheet.column_dimensions[letter].number_format = "@"
-                for (cell,) in sheet.iter_rows(min_row=2, max_row=_TYPED_ROWS, min_col=i,
-                                               max_col=i):
-                    cell.number_format = "@"
+        sheet.append([_xlsx_cell(sheet, c, font=bold) for c in headers])
+        for row in frame.itertuples(index=False, name=None):
+            sheet.append([_xlsx_cell(sheet, v, text=i in typed) for i, v in enumerate(row)])
+        if typed:  # empty rows ready for typing, formatted as text
+            for _ in range(len(frame) + 2, _TYPED_ROWS + 1):
+                sheet.append([_xlsx_cell(sheet, None, text=i in typed)
+                              for i in range(len(headers))])
+        if headers:
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(frame) + 1}"
     book.save(path)
+
+
+def _xlsx_cell(sheet, value, *, text: bool = False, font=None):
+    """A value for a streamed sheet: plain when it needs nothing, else a cell that is text
+    (never a formula), in ``font``, or formatted as text (``text``)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    value = _cell_value(value)
+    formula_like = isinstance(value, str) and value.startswith("=")
+    if not (text or font or formula_like):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    if formula_like:
+        cell.data_type = "s"  # user text, never a formula
+    if font is not None:
+        cell.font = font
+    if text:
+        cell.number_format = "@"
+    return cell
 
 
 def _cell_value(value):
