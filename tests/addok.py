@@ -80,6 +80,10 @@ def fictional_records() -> list[dict]:
     return records
 
 
+#: Seconds a server may take to start.
+STARTUP = 90
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -126,13 +130,24 @@ class Addok:
         return {**os.environ, "ADDOK_CONFIG_MODULE": str(config)}
 
     def _wait_redis(self) -> None:
-        for _ in range(100):
+        self._wait(self.processes[0], "redis-server", lambda: socket.create_connection(
+            ("127.0.0.1", self.redis_port), timeout=0.5).close())
+
+    @staticmethod
+    def _wait(process: subprocess.Popen, name: str, ready) -> None:
+        """Wait until ``ready()`` stops raising; a loaded machine (two suites at once) may
+        take long to start a server, a dead one is said at once."""
+        deadline = time.monotonic() + STARTUP
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} stopped at start (exit {process.returncode})")
             try:
-                socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+                if ready() is not False:
+                    return
+            except (OSError, requests.RequestException):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not start within {STARTUP} s")
 
     def _import(self, full_caledonia: bool) -> None:
         data = b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n"
@@ -151,13 +166,9 @@ class Addok:
              "--workers", "2", "addok.http.wsgi"], env=self._env(config), cwd=self.workdir,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if requests.get(f"{url}/search/", params={"q": "a"}, timeout=1).ok:
-                    return url
-            except requests.RequestException:
-                time.sleep(0.05)
-        raise RuntimeError("addok did not start")
+        self._wait(self.processes[-1], "addok (gunicorn)", lambda: requests.get(
+            f"{url}/search/", params={"q": "a"}, timeout=2).ok)
+        return url
 
     def stop(self) -> None:
         for p in reversed(self.processes):
