@@ -361,12 +361,12 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *,
 def _xlsx_cell(sheet, value, *, text: bool = False, font=None):
     """A value for a streamed sheet: plain when it needs nothing, else a cell that is text
     (never a formula), in ``font``, or formatted as text (``text``)."""
-    from openpyxl.cell import WriteOnlyCell
-
     value = _cell_value(value)
     formula_like = isinstance(value, str) and value.startswith("=")
     if not (text or font or formula_like):
         return value
+    from openpyxl.cell import WriteOnlyCell  # here: most values never need a cell
+
     cell = WriteOnlyCell(sheet, value=value)
     if formula_like:
         cell.data_type = "s"  # user text, never a formula

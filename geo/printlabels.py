@@ -79,6 +79,7 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     taken = list(obstacles)
     result = Placement()
     scale = fig.dpi / 72
+    pad = margin * scale
     to_data = ax.transData.inverted()
     for label in sorted(labels, reverse=True):
         anchor = ax.transData.transform((label.x, label.y))
@@ -87,7 +88,6 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
             continue
         # measured once: each position's box follows from the name's size and alignment
         width, height = _size(ax, renderer, label)
-        pad = margin * scale
         spot = None
         for reach in ((1.0, 2.6, 4.5, 7.0) if label.leader else (1.0,)):
             gap = label.gap * reach * scale
