@@ -11,6 +11,7 @@ full — the two things a printed page needs.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,40 +77,43 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     renderer = fig.canvas.get_renderer()
     ax.apply_aspect()
     inside = area or ax.get_window_extent(renderer)
-    taken = list(obstacles)
+    # every box to keep clear, as rows of x0, y0, x1, y1 (display units)
+    taken = np.array([b.extents for b in obstacles], dtype=float).reshape(-1, 4)
     result = Placement()
     scale = fig.dpi / 72
     pad = margin * scale
     to_data = ax.transData.inverted()
+    sizes = _SIZES.setdefault(fig, {})
     for label in sorted(labels, reverse=True):
         anchor = ax.transData.transform((label.x, label.y))
         if not inside.contains(*anchor):
             result.dropped.append(label.text)
             continue
-        # measured once: each position's box follows from the name's size and alignment
-        width, height = _size(ax, renderer, label)
-        spot = None
-        for reach in ((1.0, 2.6, 4.5, 7.0) if label.leader else (1.0,)):
-            gap = label.gap * reach * scale
-            for dx, dy in _POSITIONS:
-                px, py = anchor[0] + dx * gap, anchor[1] + dy * gap
-                ha = "left" if dx > 0.1 else ("right" if dx < -0.1 else "center")
-                va = "bottom" if dy > 0.1 else ("top" if dy < -0.1 else "center")
-                x0 = px - width * _SHIFT[ha]
-                y0 = py - height * _SHIFT[va]
-                box = Bbox([[x0 - pad, y0 - pad], [x0 + width + pad, y0 + height + pad]])
-                if _fits(box, inside) and not any(box.overlaps(t) for t in taken):
-                    spot = (px, py, ha, va, box, reach)
-                    break
-            if spot:
-                break
-        if spot is None:
+        # measured once per name and style: each position's box follows from the size
+        key = (label.text, repr(sorted(label.style.items())))
+        if key not in sizes:
+            sizes[key] = _size(ax, renderer, label)
+        width, height = sizes[key]
+        boxes = _candidates(anchor, width, height, label.gap * scale, pad,
+                            _REACHES if label.leader else _REACHES[:1])
+        ok = (boxes[:, 0] >= inside.x0) & (boxes[:, 1] >= inside.y0) & \
+            (boxes[:, 2] <= inside.x1) & (boxes[:, 3] <= inside.y1)
+        if len(taken):  # Bbox.overlaps: the interiors meet
+            ok &= ~((boxes[:, None, 0] < taken[None, :, 2])
+                    & (boxes[:, None, 2] > taken[None, :, 0])
+                    & (boxes[:, None, 1] < taken[None, :, 3])
+                    & (boxes[:, None, 3] > taken[None, :, 1])).any(axis=1)
+        if not ok.any():
             result.dropped.append(label.text)
             continue
-        px, py, ha, va, box, reach = spot
-        x, y = to_data.transform((px, py))
-        taken.append(box)
-        result.boxes.append(box)
+        k = int(np.argmax(ok))
+        reach = _REACHES[k // len(_POSITIONS)]
+        dx, dy = _POSITIONS[k % len(_POSITIONS)]
+        gap = label.gap * reach * scale
+        x, y = to_data.transform((anchor[0] + dx * gap, anchor[1] + dy * gap))
+        ha, va = _ALIGN[k % len(_POSITIONS)]
+        taken = np.vstack([taken, boxes[k]])
+        result.boxes.append(Bbox(boxes[k].reshape(2, 2)))
         result.placed.append(label.text)
         ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False, **label.style)
         # the halo is a copy drawn as outlines under the letters: the name itself stays
@@ -121,8 +125,29 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     return result
 
 
+#: The names measured on each figure (maps of one page often show the same names).
+_SIZES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Distances tried from the point, in gaps; beyond the first, a leader line is drawn.
+_REACHES = (1.0, 2.6, 4.5, 7.0)
+#: The alignment of a name at each position: it starts on the side away from the point.
+_ALIGN = [("left" if dx > 0.1 else "right" if dx < -0.1 else "center",
+           "bottom" if dy > 0.1 else "top" if dy < -0.1 else "center")
+          for dx, dy in _POSITIONS]
 #: Where a name's box starts from its anchor, as a share of its width or height.
 _SHIFT = {"left": 0.0, "center": 0.5, "right": 1.0, "bottom": 0.0, "top": 1.0}
+
+
+def _candidates(anchor, width: float, height: float, gap: float, pad: float,
+                reaches: tuple[float, ...]) -> np.ndarray:
+    """The padded box of a name at each position of each reach, in the order tried (rows
+    of x0, y0, x1, y1)."""
+    offsets = np.array(_POSITIONS, dtype=float)
+    shift = np.array([(_SHIFT[ha], _SHIFT[va]) for ha, va in _ALIGN])
+    rows = []
+    for reach in reaches:
+        corner = np.asarray(anchor) + offsets * gap * reach - shift * (width, height)
+        rows.append(np.hstack([corner - pad, corner + (width + pad, height + pad)]))
+    return np.vstack(rows)
 
 
 def _size(ax, renderer, label: Label) -> tuple[float, float]:
@@ -131,8 +156,3 @@ def _size(ax, renderer, label: Label) -> tuple[float, float]:
     box = probe.get_window_extent(renderer)
     probe.remove()
     return box.width, box.height
-
-
-def _fits(box: Bbox, area: Bbox) -> bool:
-    return (box.x0 >= area.x0 and box.y0 >= area.y0 and box.x1 <= area.x1
-            and box.y1 <= area.y1)

@@ -12,7 +12,8 @@ matplotlib) are embedded, so the PDF looks the same at the print shop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -79,6 +80,22 @@ class _Layers:
     emphasis: dict[str, str] | None = None
     #: A number shown beside each site (its line in a page's table), by site index.
     numbers: pd.Series | None = None
+    #: The quartiers already cut and projected for a frame, shared by the maps of a page
+    #: that show the same frame (small multiples) and by the copies of these layers.
+    _framed: dict = field(default_factory=dict, repr=False)
+
+    def framed(self, name: str, box: tuple, crs: str, tolerance: float
+               ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        """``qpv`` or ``previous`` inside ``box`` (EPSG:4326), and the same drawn in ``crs``,
+        simplified to ``tolerance`` metres (what the page cannot show)."""
+        key = (name, box, crs, tolerance)
+        if key not in self._framed:
+            frame = getattr(self, name).cx[box[0]:box[2], box[1]:box[3]]
+            drawn = frame.to_crs(crs)
+            drawn.geometry = shapely.simplify(drawn.geometry.values, tolerance,
+                                              preserve_topology=True)
+            self._framed[key] = (frame, drawn)
+        return self._framed[key]
 
 
 def print_map(
@@ -567,6 +584,10 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
         m = _single(fig, frame, shown, crs, shaped, size, zone=zone, furniture=k == 0)
         m.ax.set_title(f"{year} : {int(alive.sum())} site(s) ouvert(s)",
                        fontsize=_pt(size, 8.5), pad=3)
+        if shaped[2] - shaped[0] > _QPV_VISIBLE:
+            # the same frame again and again: the places that hold sites are named, the
+            # départements' names would only repeat themselves in every panel
+            m.labels = [label for label in m.labels if label.priority >= 1000]
         maps.append(m)
     drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
     _legend(fig, frame, layers, drawn, size)
@@ -678,31 +699,33 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
           furniture: bool = True) -> _Map:
     """Draw one map on ``ax``; return it with what it drew (for the legend) and the names
     it may show (placed once the page is laid out)."""
-    from .outlines import context
     from .printlabels import marker_boxes
 
     x0, y0, x1, y1 = extent
-    box = gpd.GeoSeries([shapely.box(x0, y0, x1, y1)], crs=crs).to_crs(4326).total_bounds
-    deps, coms = context(tuple(box), margin=0.05)
+    box = tuple(gpd.GeoSeries([shapely.box(x0, y0, x1, y1)], crs=crs).to_crs(4326)
+                .total_bounds.tolist())
+    deps, coms = _background(box, crs)
     wide = (x1 - x0) > _QPV_VISIBLE
+    # a tenth of a millimetre on the page: finer than any line drawn
+    fig_width = ax.figure.get_figwidth() / _MM
+    tolerance = (x1 - x0) / (ax.get_position().width * fig_width) * 0.1
     drawn = dict.fromkeys(_DRAWN, False)
     ax.set_facecolor("#ffffff")
-    deps_m = deps.to_crs(crs)
-    if len(deps_m):  # at sea or in a territory without outline, nothing to draw
-        deps_m.plot(ax=ax, facecolor="#f3f1ec", edgecolor="none", zorder=0)
-        deps_m.boundary.plot(ax=ax, color=_DEP_COLOR, linewidth=0.5 if wide else 1.0,
-                             zorder=2)
+    if len(deps) and wide:  # no commune drawn between the land and the limits: one layer
+        deps.plot(ax=ax, facecolor="#f3f1ec", edgecolor=_DEP_COLOR, linewidth=0.5, zorder=0)
+    elif len(deps):  # at sea or in a territory without outline, nothing to draw
+        deps.plot(ax=ax, facecolor="#f3f1ec", edgecolor="none", zorder=0)
+        deps.boundary.plot(ax=ax, color=_DEP_COLOR, linewidth=1.0, zorder=2)
     if not wide and len(coms):
-        coms.to_crs(crs).boundary.plot(ax=ax, color=_COM_COLOR, linewidth=0.4,
-                                       linestyle=(0, (3, 2)), zorder=1)
+        coms.boundary.plot(ax=ax, color=_COM_COLOR, linewidth=0.4, linestyle=(0, (3, 2)),
+                           zorder=1)
         drawn["communes"] = True
     if focus is not None:
         gpd.GeoSeries([focus], crs=4326).to_crs(crs).boundary.plot(
             ax=ax, color="#1a1a1a", linewidth=1.6, zorder=2)
-    qpv = layers.qpv.cx[box[0]:box[2], box[1]:box[3]]
+    qpv, qpv_m = layers.framed("qpv", box, crs, tolerance)
     st = QPV_STYLES["2024"]
     if len(qpv) and not wide:
-        qpv_m = qpv.to_crs(crs)
         qpv_m.plot(ax=ax, facecolor=st["fillColor"], alpha=0.35, edgecolor="none", zorder=3)
         qpv_m.boundary.plot(ax=ax, color=st["color"], linewidth=0.7, zorder=3)
         drawn["qpv"] = True
@@ -717,9 +740,9 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
                    zorder=3)
         drawn["qpv_dots"] = True
     if layers.previous is not None and not wide:
-        prev = layers.previous.cx[box[0]:box[2], box[1]:box[3]]
+        prev = layers.framed("previous", box, crs, tolerance)[1]
         if len(prev):
-            prev.to_crs(crs).boundary.plot(ax=ax, color=QPV_STYLES["2015"]["color"],
+            prev.boundary.plot(ax=ax, color=QPV_STYLES["2015"]["color"],
                                            linewidth=0.7, linestyle="--", zorder=3)
             drawn["previous"] = True
     links = [line for line in layers.links if line.intersects(shapely.box(*box))]
@@ -750,7 +773,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     sx, sy = sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy()
     if furniture:
         ax._essqpv_furniture = _furniture(ax, sx, sy, area, size)
-    labels = _names(layers, sites, qpv, deps, coms, crs, wide, size)
+    labels = _names(layers, sites, qpv_m, deps, coms, crs, wide, size)
     return _Map(ax, drawn, labels,
                 lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
 
@@ -758,17 +781,13 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
 def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
     """The names a map may show, by priority: on a close map, the quartiers that hold or
     neighbour sites, then the communes that hold sites, then the other communes; on a wide
-    map, the communes that hold the most sites (the main cities), then the départements."""
+    map, the communes that hold the most sites (the main cities), then the départements.
+    ``qpv``, ``deps`` and ``coms`` are drawn in ``crs`` (:func:`_background`)."""
     from .outlines import commune_of_points, departement_of_points
     from .printlabels import Label
 
     out = []
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-
-    def point(lon, lat):
-        p = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326).to_crs(crs).iloc[0]
-        return p.x, p.y
-
     held = pd.Series(commune_of_points(x, y)).value_counts() if len(sites) else pd.Series()
     held = held[held.index != ""]
     city = {"fontsize": _pt(size, 7 if wide else 7.5), "color": "#1a1a1a"}
@@ -776,8 +795,7 @@ def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
         n = int(held.get(row.code, 0))
         if wide and not n:
             continue
-        out.append(Label(1000 + n if n else 10, _plain(row.nom), *point(row.label_x,
-                                                                       row.label_y),
+        out.append(Label(1000 + n if n else 10, _plain(row.nom), row.label_x, row.label_y,
                          {**city, "fontweight": "bold"} if n else
                          {**city, "color": "#555", "fontsize": _pt(size, 6.5)},
                          leader=bool(n)))
@@ -786,26 +804,22 @@ def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
             else pd.Series()
         for row in deps.itertuples():
             n = int(holding.get(row.code, 0))
-            out.append(Label(100 + n if n else 1, _plain(row.nom.upper()),
-                             *point(row.label_x, row.label_y),
-                             {"fontsize": _pt(size, 5.8), "color": "#555"}, leader=False))
+            out.append(Label(100 + n if n else 1, _plain(row.nom.upper()), row.label_x,
+                             row.label_y, {"fontsize": _pt(size, 5.8), "color": "#555"},
+                             leader=False))
+    metric = sites.geometry.to_crs(crs)
     if layers.numbers is not None and len(sites):
-        metric = sites.geometry.to_crs(crs)
         sx, sy = metric.x, metric.y
         for i, number in layers.numbers.reindex(sites.index).dropna().items():
             out.append(Label(5000, str(number), sx[i], sy[i],
                              {"fontsize": _pt(size, 8.5), "fontweight": "bold"}, gap=5))
     if not wide and len(qpv):
-        near = qpv.to_crs(crs)
-        pts = gpd.GeoSeries(shapely.points(x, y), crs=4326).to_crs(crs) if len(sites) \
-            else gpd.GeoSeries([], crs=crs)
-        close = near.geometry.distance(shapely.union_all(pts.values)) < 400 \
-            if len(pts) else pd.Series(False, index=near.index)
         related = layers.emphasis or {}
-        for row, is_close in zip(near.itertuples(), close, strict=True):
-            if not (is_close or row.code_qp in related):
-                continue
-            p = row.geometry.representative_point()
+        close = qpv.geometry.distance(shapely.union_all(metric.values)) < 400 \
+            if len(sites) else pd.Series(False, index=qpv.index)
+        named = qpv[close.to_numpy() | qpv["code_qp"].isin(list(related)).to_numpy()]
+        spots = shapely.point_on_surface(named.geometry.values)
+        for row, p in zip(named.itertuples(), spots, strict=True):
             style = {"fontsize": _pt(size, 6.5), "color": QPV_STYLES["2024"]["color"],
                      "fontstyle": "italic"}
             if row.code_qp in related:  # the page's own quartiers: first, and darker
@@ -813,6 +827,24 @@ def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
             out.append(Label(3000 if row.code_qp in related else 2000, _plain(row.nom_qp),
                              p.x, p.y, style))
     return out
+
+
+@lru_cache(maxsize=16)
+def _background(box: tuple[float, float, float, float], crs: str
+                ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The départements and communes around ``box`` (EPSG:4326) drawn in ``crs``, their
+    name's spot (``label_x``, ``label_y``) too; shared by the maps of the same frame, never
+    modified."""
+    from pyproj import Transformer
+
+    from .outlines import context
+
+    to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+    out = []
+    for frame in context(box, margin=0.05):
+        x, y = to_crs.transform(frame["label_x"].to_numpy(), frame["label_y"].to_numpy())
+        out.append(frame.to_crs(crs).assign(label_x=x, label_y=y))
+    return out[0], out[1]
 
 
 def _furniture(ax, x: np.ndarray, y: np.ndarray, area: np.ndarray, size) -> list:
