@@ -160,6 +160,9 @@ def _metric_index(qpv: gpd.GeoDataFrame, key: str, polys_at: np.ndarray, crs: st
 _SEGMENT = 20.0
 #: Largest error accepted from the vertex search before falling back to an exact search.
 _TOLERANCE = 0.25
+#: Up to this many points beyond the proximity band, the nearest quartier is searched
+#: exactly, without the vertex index (building it costs more than it saves).
+_EXACT_UP_TO = 2000
 
 
 def _nearest(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, inside: np.ndarray,
@@ -185,6 +188,10 @@ def _nearest(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, inside: 
     dist[inside[0]] = 0.0
     todo = np.flatnonzero(index < 0)
     if not len(todo):
+        return index, dist
+    if len(todo) <= _EXACT_UP_TO:  # few points: the exact search is quicker than the index
+        found, exact = tree.query_nearest(pts[todo], return_distance=True, all_matches=False)
+        index[todo[found[0]]], dist[todo[found[0]]] = found[1], exact
         return index, dist
     from scipy.spatial import cKDTree
 

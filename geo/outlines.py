@@ -62,10 +62,11 @@ def _land() -> shapely.Geometry:
 def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Whether each lon/lat point (EPSG:4326) is in France, overseas included (NaN: False)."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    out = np.zeros(len(lon), dtype=bool)
-    known = ~(np.isnan(lon) | np.isnan(lat))
-    if known.any():
-        out[known] = shapely.contains_xy(_land(), lon[known], lat[known])
+    # inside an outline is in France; the coast tolerance is built only for the others
+    out = _area_of_points(departements(), lon, lat, 0.0) != ""
+    rest = np.flatnonzero(~out & ~(np.isnan(lon) | np.isnan(lat)))
+    if len(rest):
+        out[rest] = shapely.contains_xy(_land(), lon[rest], lat[rest])
     return out
 
 

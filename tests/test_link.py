@@ -45,8 +45,11 @@ def test_matches_a_naive_check_on_random_points(qpv):
         assert d[links.nearest_qpv[i]] == pytest.approx(d.min(), abs=1e-6)
 
 
-def test_far_points_nearest_is_exact(qpv):
-    """Beyond the band the vertex search is checked against an exhaustive one."""
+@pytest.mark.parametrize("exact_up_to", [0, linking._EXACT_UP_TO], ids=["index", "direct"])
+def test_far_points_nearest_is_exact(qpv, monkeypatch, exact_up_to):
+    """Beyond the band the vertex search (many points) and the direct one (few points) are
+    checked against an exhaustive one."""
+    monkeypatch.setattr(linking, "_EXACT_UP_TO", exact_up_to)
     rng = np.random.default_rng(7)
     lon, lat = rng.uniform(-4.5, 7.5, 400), rng.uniform(42.5, 51, 400)
     links = linking.link_points(shapely.points(lon, lat), qpv, distance=300)

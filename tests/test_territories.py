@@ -38,3 +38,37 @@ def test_projection_distances_are_metres(key):
 def test_commune_of_insee():
     assert [t.commune_of_insee(c) for c in ("75101", "75120", "69389", "13216", "33063")] == [
         "75056", "75056", "69123", "13055", "33063"]
+
+
+def _off_the_coast(distance: float) -> tuple[float, float]:
+    """A point at sea ``distance`` metres (±20 %) from the nearest département outline,
+    found from the outlines themselves (Gironde's Atlantic coast)."""
+    import shapely
+
+    from geo.outlines import departements
+
+    deps = departements().to_crs(2154)
+    land = shapely.union_all(deps.geometry.values)
+    gironde = deps.set_index("code").geometry["33"]
+    to_lonlat = Transformer.from_crs(2154, 4326, always_xy=True)
+    for x, y in shapely.get_coordinates(gironde.exterior if gironde.geom_type == "Polygon"
+                                        else max(gironde.geoms, key=lambda g: g.area)
+                                        .exterior)[::25]:
+        p = shapely.Point(x - distance, y)  # westward: the ocean, on that coast
+        if not land.contains(p) and 0.8 * distance <= land.distance(p) <= 1.2 * distance:
+            return to_lonlat.transform(p.x, p.y)
+    raise AssertionError("no point found off the Gironde coast")
+
+
+def test_in_france_inside_on_the_coast_at_sea_and_overseas():
+    from geo.outlines import COAST_TOLERANCE, in_france
+
+    quay = _off_the_coast(COAST_TOLERANCE / 2)  # a quay, a beach: the outlines are simplified
+    sea = _off_the_coast(COAST_TOLERANCE * 5)
+    points = {"Paris": (2.35, 48.85), "quai": quay, "large": sea, "Berlin": (13.4, 52.5),
+              "Saint-Pierre": (-56.18, 46.78), "Nouméa": (166.45, -22.27),
+              "inconnu": (np.nan, np.nan)}
+    lon, lat = np.array(list(points.values())).T
+    assert dict(zip(points, in_france(lon, lat).tolist(), strict=True)) == {
+        "Paris": True, "quai": True, "large": False, "Berlin": False, "Saint-Pierre": True,
+        "Nouméa": True, "inconnu": False}
