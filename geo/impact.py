@@ -209,8 +209,10 @@ def impact_table(result: LinkResult, qpv: gpd.GeoDataFrame, measures: Measures,
             known = territory_names(qpv, level)
             table["nom"] = [known.get(k, "") for k in keys]
             table["communes"] = ""
-        people = groups.assign(pop=pop_by_qpv.reindex(groups["_qpv"]).to_numpy()) \
-            .groupby("key")["pop"].agg(lambda v: v.sum() if v.notna().all() else np.nan)
+        by_key = groups.assign(pop=pop_by_qpv.reindex(groups["_qpv"]).to_numpy()) \
+            .groupby("key")["pop"]
+        # a territory's population is known only when each of its quartiers' is
+        people = by_key.sum().where(by_key.count() == by_key.size())
         table["population"] = people.reindex(keys).to_numpy()
         for relation, _ in RELATIONS:
             table[f"n:{relation}"] = pairs[relation].groupby("key").size().reindex(

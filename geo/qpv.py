@@ -13,7 +13,6 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import fiona
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -171,6 +170,8 @@ def read_boundaries(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
     elif name.endswith(".gz"):
         target = f"/vsigzip/{path}"
     elif name.endswith(".gpkg"):
+        import fiona  # here only: it loads boto3 and its sessions (a tenth of a second)
+
         layers = fiona.listlayers(str(path))
         read_layer = layer if layer in layers else layers[0]
     try:

@@ -209,6 +209,11 @@ def test_population_and_rates_for_occitanie_2015_and_a_user_table(tmp_path):
     assert row["taux:emplois"] == pytest.approx(round(10 / pop * 1000, 2))
     assert row["taux:initiatives"] == pytest.approx(round(1 / pop * 1000, 2))
     assert "INSEE" in row["source_population"] and "2015" in row["source_population"]
+    # a territory's population is its quartiers' sum, every one of them being known
+    toulouse = [c for c in q2015.index[q2015["communes"] == "Toulouse"]]
+    commune = run.impact.set_index(["niveau", "nom"]).loc[("commune", "Toulouse")]
+    assert commune["population"] == pytest.approx(
+        load_key_figures().loc[toulouse, "pop_mun"].astype(float).sum())
     # a table by quartier given by the study (2024 codes: no bundled figures)
     x, y = _inside("QN09328M")
     path.write_text(f"nom;latitude;longitude;emplois\nA;{y};{x};10\n", encoding="utf-8")
@@ -219,6 +224,9 @@ def test_population_and_rates_for_occitanie_2015_and_a_user_table(tmp_path):
                           key_figures_source="INSEE, recensement 2020 (essai)"))
     row = run.impact.set_index(["niveau", "code"]).loc[("quartier", "QN09328M")]
     assert row["population"] == 25000 and row["taux:emplois"] == 0.4
+    # Seine-Saint-Denis holds other quartiers, without a figure: no partial sum, a blank
+    assert np.isnan(run.impact.set_index(["niveau", "code"]).loc[("departement", "93"),
+                                                                  "population"])
     assert row["source_population"] == "INSEE, recensement 2020 (essai)"
     assert run.provenance["population"] == "INSEE, recensement 2020 (essai)"
 
