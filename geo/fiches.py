@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from ._errors import InputError
 from ._validate import safe_url, slug
 from .initiatives import Initiatives, initiative_ids
-from .io import atomic_path
+from .io import atomic_path, retire
 from .link import LinkResult
 from .mapstyle import metres_text
 from .printmap import (
@@ -180,6 +180,29 @@ def fiche_images_folder(path: str | Path) -> Path:
     return path.with_name(path.stem)
 
 
+#: The list of the maps the last run wrote in the fiches' folder (JSON, their names): the
+#: next run removes those it does not write again (an initiative taken out of the table),
+#: and never a file it did not write.
+MAPS_LIST = ".ess-qpv-cartes.json"
+
+
+def fiche_maps(folder: str | Path) -> list[Path]:
+    """The maps the last run wrote in ``folder``, as its list names them (PNG and SVG files
+    of that folder only, whatever the list holds)."""
+    import json
+
+    folder = Path(folder)
+    try:
+        names = json.loads((folder / MAPS_LIST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(names, list):
+        return []
+    return [folder / n for n in names if isinstance(n, str) and Path(n).name == n
+            and not n.startswith(".") and Path(n).suffix in (".png", ".svg")
+            and (folder / n).is_file() and not (folder / n).is_symlink()]
+
+
 def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame, *,
                 paper: str = "A4", title: str = "",
                 previous: gpd.GeoDataFrame | None = None) -> Iterator[Figure]:
@@ -236,6 +259,16 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
                     fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, fiche.name),
                                 **options)
                 written.append(target)
+    maps = [p.name for p in written[1:]]
+    earlier = fiche_maps(folder)
+    for stale in earlier:
+        if stale.name not in maps:
+            retire(stale)
+    if maps or earlier:
+        import json
+
+        with atomic_path(folder / MAPS_LIST) as tmp:
+            tmp.write_text(json.dumps(maps, ensure_ascii=False), encoding="utf-8")
     return written
 
 

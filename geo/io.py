@@ -84,8 +84,9 @@ def _check_writable(target: Path) -> None:
 #: and removed by the next run (:func:`remove_stale`).
 _TMP_PREFIX = ".ess-qpv-"
 _TMP_NAME = re.compile(r"^\.ess-qpv-(\d+)-")
-#: The files waiting to appear together (inside :func:`staged`): (temporary, target).
-_STAGE: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+#: The files waiting to appear together (inside :func:`staged`): (temporary, target), or
+#: (``None``, target) for a file to remove then.
+_STAGE: contextvars.ContextVar[list[tuple[Path | None, Path]] | None] = contextvars.ContextVar(
     "ess_qpv_stage", default=None)
 
 
@@ -141,27 +142,45 @@ def _replace(tmp: Path, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged() -> Iterator[list[tuple[Path, Path]]]:
+def staged() -> Iterator[list[tuple[Path | None, Path]]]:
     """Make the files written inside the block (through :func:`atomic_path`) appear
-    together when it ends; if it fails or is interrupted, none of them does and the
-    previous files stay as they were."""
-    pending: list[tuple[Path, Path]] = []
+    together when it ends, and the files it retires (:func:`retire`) go then; if it fails
+    or is interrupted, none of this happens and the previous files stay as they were."""
+    pending: list[tuple[Path | None, Path]] = []
     token = _STAGE.set(pending)
     try:
         yield pending
     except BaseException:
         for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         raise
     finally:
         _STAGE.reset(token)
     with _signals_held():
         try:
             for tmp, path in pending:
-                _replace(tmp, path)
+                if tmp is not None:
+                    _replace(tmp, path)
+            for tmp, path in pending:
+                if tmp is None:  # a file left by an earlier run that this one replaces
+                    with contextlib.suppress(OSError):
+                        path.unlink(missing_ok=True)
         finally:  # what could not be moved is not left behind
             for tmp, _ in pending:
-                tmp.unlink(missing_ok=True)
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+
+
+def retire(path: Path) -> None:
+    """Remove ``path``, a file an earlier run wrote and this one does not write again: now,
+    or when the stage's files appear (inside :func:`staged`)."""
+    stage = _STAGE.get()
+    if stage is None:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+    else:
+        stage.append((None, path))
 
 
 @contextlib.contextmanager

@@ -175,3 +175,50 @@ def test_a_lone_site_is_framed_at_street_level(tmp_path):
     assert 1500 <= x1 - x0 <= 6000
     le_lac = qpv[qpv["code_qp"] == "QN03307M"].to_crs(crs).total_bounds
     assert x0 <= le_lac[0] and le_lac[2] <= x1 and y0 <= le_lac[1] and le_lac[3] <= y1
+
+
+def test_a_rerun_removes_the_maps_of_initiatives_no_longer_there(tmp_path):
+    """The maps of an initiative taken out of the table go with it; a file the user put in
+    the folder, or one that the list of maps would reach outside it, stays; a run that
+    fails changes nothing."""
+    import json
+
+    from geo.fiches import MAPS_LIST, write_fiches
+    from geo.initiatives import read_initiatives
+    from geo.io import staged
+    from geo.link import link
+    from geo.qpv import load_qpv
+    from geo.study import Study, run_study
+
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
+    three = table[table["id_initiative"].isin(["ESS-001", "ESS-002", "ESS-003"])]
+    source = tmp_path / "initiatives.csv"
+    three.to_csv(source, sep=";", index=False)
+    study = Study(initiatives=source, folder=tmp_path,
+                  outputs={"fiches": str(tmp_path / "fiches.pdf")})
+    run_study(study)
+    folder = tmp_path / "fiches"
+    first = sorted(p.name for p in folder.glob("*.png"))
+    assert len(first) == 3
+    (folder / "mon-schema.png").write_bytes(b"user's own")
+    outside = tmp_path / "garder.png"
+    outside.write_bytes(b"outside")
+    listed = json.loads((folder / MAPS_LIST).read_text(encoding="utf-8"))
+    (folder / MAPS_LIST).write_text(json.dumps([*listed, "../garder.png"]), encoding="utf-8")
+
+    three[three["id_initiative"] != "ESS-002"].to_csv(source, sep=";", index=False)
+    qpv = load_qpv()
+    initiatives = read_initiatives(source)
+    with pytest.raises(RuntimeError), staged():  # a run that fails after the fiches
+        write_fiches(link(initiatives, qpv), initiatives, qpv, tmp_path / "fiches.pdf")
+        raise RuntimeError
+    assert sorted(p.name for p in folder.glob("*.png")) == sorted([*first, "mon-schema.png"])
+
+    run_study(study)
+    kept = sorted(p.name for p in folder.glob("*.png"))
+    lac = next(n for n in first if "lac" in n or "002" in n)
+    assert kept == sorted([*(n for n in first if n != lac), "mon-schema.png"])
+    assert not (folder / lac.replace(".png", ".svg")).exists()
+    assert outside.read_bytes() == b"outside"
+    assert sorted(json.loads((folder / MAPS_LIST).read_text(encoding="utf-8"))) == sorted(
+        p.name for p in folder.glob("*.*") if p.name not in ("mon-schema.png", MAPS_LIST))

@@ -92,11 +92,10 @@ def _fiche_maps_zip(results: Path):
     import io
     import zipfile
 
-    from ..fiches import fiche_images_folder
+    from ..fiches import fiche_images_folder, fiche_maps
 
     folder = fiche_images_folder(results / OUTPUT_FILES["fiches"])
-    files = sorted(p for p in folder.glob("*") if p.suffix in (".png", ".svg")
-                   and p.is_file() and not p.is_symlink()) if folder.is_dir() else []
+    files = sorted(fiche_maps(folder))
     if not files:
         abort(404)
     buffer = io.BytesIO()
