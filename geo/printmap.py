@@ -90,6 +90,8 @@ class _Layers:
         simplified to ``tolerance`` metres (what the page cannot show)."""
         key = (name, box, crs, tolerance)
         if key not in self._framed:
+            if len(self._framed) >= 64:  # an atlas or the fiches: a frame per page
+                self._framed.clear()
             frame = getattr(self, name).cx[box[0]:box[2], box[1]:box[3]]
             drawn = frame.to_crs(crs)
             drawn.geometry = shapely.simplify(drawn.geometry.values, tolerance,
@@ -742,8 +744,8 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     if layers.previous is not None and not wide:
         prev = layers.framed("previous", box, crs, tolerance)[1]
         if len(prev):
-            prev.boundary.plot(ax=ax, color=QPV_STYLES["2015"]["color"],
-                                           linewidth=0.7, linestyle="--", zorder=3)
+            prev.boundary.plot(ax=ax, color=QPV_STYLES["2015"]["color"], linewidth=0.7,
+                               linestyle="--", zorder=3)
             drawn["previous"] = True
     links = [line for line in layers.links if line.intersects(shapely.box(*box))]
     if links:
