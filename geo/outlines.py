@@ -23,6 +23,9 @@ CREDIT = "IGN – ADMIN EXPRESS COG 2018"
 #: A point this close to a département (metres) is in France: the outlines are simplified
 #: (about 100 m) and a site on a quay or a beach must not be refused.
 COAST_TOLERANCE = 1000.0
+#: Up to this many points, :func:`in_france` tests the outlines themselves before building
+#: the coast tolerance (half a second, once per process; then each point costs far less).
+_OUTLINES_UP_TO = 20_000
 #: Territories without an outline in ADMIN EXPRESS: their box decides.
 _BOXED = ("975", "977", "978", "986", "987", "988")
 
@@ -62,9 +65,15 @@ def _land() -> shapely.Geometry:
 def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Whether each lon/lat point (EPSG:4326) is in France, overseas included (NaN: False)."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    # inside an outline is in France; the coast tolerance is built only for the others
+    known = ~(np.isnan(lon) | np.isnan(lat))
+    if _land.cache_info().currsize or known.sum() > _OUTLINES_UP_TO:
+        out = np.zeros(len(lon), dtype=bool)
+        out[known] = shapely.contains_xy(_land(), lon[known], lat[known])
+        return out
+    # a few points: inside an outline is in France, the coast tolerance is built only if
+    # some are not (a quay, a beach, abroad)
     out = _area_of_points(departements(), lon, lat, 0.0) != ""
-    rest = np.flatnonzero(~out & ~(np.isnan(lon) | np.isnan(lat)))
+    rest = np.flatnonzero(~out & known)
     if len(rest):
         out[rest] = shapely.contains_xy(_land(), lon[rest], lat[rest])
     return out
