@@ -106,18 +106,20 @@ def _csv_chunks(handle, columns, chunk_rows, name) -> Iterator[pd.DataFrame]:
     options = csv.ConvertOptions(
         column_types={c: pa.string() for c in names}, include_columns=columns,
         strings_can_be_null=False, quoted_strings_can_be_null=False)
-    reader = csv.open_csv(io.BufferedReader(_Prefixed(head, handle), 1 << 20),
-                          read_options=csv.ReadOptions(block_size=1 << 24),
-                          parse_options=csv.ParseOptions(delimiter=delimiter),
-                          convert_options=options)
     buffer: list[pd.DataFrame] = []
     size = 0
-    for batch in reader:
-        buffer.append(_text(batch))
-        size += batch.num_rows
-        if size >= chunk_rows:
-            yield pd.concat(buffer, ignore_index=True)
-            buffer, size = [], 0
+    # Closed however the reading ends (an unreadable row, a stop): its read-ahead thread
+    # must not outlive the interpreter (an abort at exit, "terminate called…", status -6).
+    with csv.open_csv(io.BufferedReader(_Prefixed(head, handle), 1 << 20),
+                      read_options=csv.ReadOptions(block_size=1 << 24),
+                      parse_options=csv.ParseOptions(delimiter=delimiter),
+                      convert_options=options) as reader:
+        for batch in reader:
+            buffer.append(_text(batch))
+            size += batch.num_rows
+            if size >= chunk_rows:
+                yield pd.concat(buffer, ignore_index=True)
+                buffer, size = [], 0
     if buffer:
         yield pd.concat(buffer, ignore_index=True)
 
@@ -144,11 +146,10 @@ class _Prefixed(io.RawIOBase):
 def _parquet_chunks(path: Path, columns, chunk_rows) -> Iterator[pd.DataFrame]:
     from pyarrow import parquet
 
-    source = parquet.ParquetFile(path)
-    names = source.schema_arrow.names
-    _missing(names, columns, path.name)
-    for batch in source.iter_batches(batch_size=chunk_rows, columns=columns):
-        yield _text(batch)
+    with parquet.ParquetFile(path) as source:
+        _missing(source.schema_arrow.names, columns, path.name)
+        for batch in source.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield _text(batch)
 
 
 def _text(batch) -> pd.DataFrame:
