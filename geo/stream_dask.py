@@ -36,9 +36,14 @@ def place_all_dask(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distanc
         if scheduler:
             client = Client(scheduler, timeout="20s")
         else:
+            # No dashboard; the scheduler's own HTTP routes (health, metrics) listen on a
+            # free port of this machine only: by default they take 8787 on every interface,
+            # and a second panorama running at the same time fails to start.
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
                                    threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=None,
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                   silence_logs=logging.ERROR)
             client = Client(cluster)
     except (OSError, ValueError, TypeError) as exc:
         raise EssQpvError(f"cluster Dask injoignable ou adresse invalide ({scheduler}) : "

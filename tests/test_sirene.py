@@ -5,6 +5,7 @@ get French messages and leave nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 import zipfile
 
@@ -138,12 +139,20 @@ def test_panorama_equals_an_independent_count(files, qpv, tmp_path, capsys, brow
 
 
 def test_dask_engine_gives_the_same_tables(files, qpv):
+    """Also with Dask's usual port taken (another panorama, another suite at the same
+    time): the local cluster listens on a free port of this machine only."""
+    import socket
+
     pytest.importorskip("dask.distributed")
     local = panorama(files["geoloc"], files["units"], qpv,
                      establishments=files["establishments"], chunk_rows=1000, workers=2)
-    dask = panorama(files["geoloc"], files["units"], qpv,
-                    establishments=files["establishments"], chunk_rows=1000, workers=2,
-                    engine="dask")
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # already taken: the same situation
+            taken.bind(("0.0.0.0", 8787))
+            taken.listen()
+        dask = panorama(files["geoloc"], files["units"], qpv,
+                        establishments=files["establishments"], chunk_rows=1000, workers=2,
+                        engine="dask")
     pd.testing.assert_frame_equal(local.per_qpv, dask.per_qpv)
     pd.testing.assert_frame_equal(local.per_territory, dask.per_territory)
     pd.testing.assert_frame_equal(local.disagreements, dask.disagreements)
