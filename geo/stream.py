@@ -62,7 +62,7 @@ def read_chunks(path: str | Path, *, columns: list[str] | None = None,
                     yield from _csv_chunks(member, columns, chunk_rows, path.name)
         elif suffix in (".csv", ".txt", ".tsv"):
             with open(path, "rb") as handle:
-                yield from _csv_chunks(handle, columns, chunk_rows, path.name)
+                yield from _csv_chunks(handle, columns, chunk_rows, path.name, on_disk=path)
         else:
             raise InputError(f"format « {suffix} » impossible à lire par morceaux ; formats "
                              "acceptés : .csv, .zip (d'un CSV), .parquet.", path=path.name)
@@ -94,7 +94,9 @@ def _missing(found: list[str], wanted: list[str] | None, name: str) -> None:
                          f"{', '.join(found[:30])}.", path=name)
 
 
-def _csv_chunks(handle, columns, chunk_rows, name) -> Iterator[pd.DataFrame]:
+def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
+                ) -> Iterator[pd.DataFrame]:
+    """The CSV of ``handle`` in chunks; a file ``on_disk`` is read by Arrow itself."""
     import pyarrow as pa
     from pyarrow import csv
 
@@ -106,20 +108,27 @@ def _csv_chunks(handle, columns, chunk_rows, name) -> Iterator[pd.DataFrame]:
     options = csv.ConvertOptions(
         column_types={c: pa.string() for c in names}, include_columns=columns,
         strings_can_be_null=False, quoted_strings_can_be_null=False)
+    # Arrow reads ahead in a thread of its own. From a Python stream (a zip's member) that
+    # thread calls back into Python, which aborts the process if the call comes while the
+    # interpreter exits ("terminate called…", status -6; seen after an unreadable row): a
+    # file on disk is given to Arrow to read natively.
+    prefixed = _Prefixed(head, handle)
+    source = pa.OSFile(str(on_disk)) if on_disk is not None else \
+        io.BufferedReader(prefixed, 1 << 20)
     buffer: list[pd.DataFrame] = []
     size = 0
-    # Closed however the reading ends (an unreadable row, a stop): its read-ahead thread
-    # must not outlive the interpreter (an abort at exit, "terminate called…", status -6).
-    with csv.open_csv(io.BufferedReader(_Prefixed(head, handle), 1 << 20),
-                      read_options=csv.ReadOptions(block_size=1 << 24),
-                      parse_options=csv.ParseOptions(delimiter=delimiter),
-                      convert_options=options) as reader:
-        for batch in reader:
-            buffer.append(_text(batch))
-            size += batch.num_rows
-            if size >= chunk_rows:
-                yield pd.concat(buffer, ignore_index=True)
-                buffer, size = [], 0
+    try:
+        with source, csv.open_csv(source, read_options=csv.ReadOptions(block_size=1 << 24),
+                                  parse_options=csv.ParseOptions(delimiter=delimiter),
+                                  convert_options=options) as reader:
+            for batch in reader:
+                buffer.append(_text(batch))
+                size += batch.num_rows
+                if size >= chunk_rows:
+                    yield pd.concat(buffer, ignore_index=True)
+                    buffer, size = [], 0
+    finally:  # stopped early (an error, a refusal): the read-ahead meets the end at once
+        prefixed.done = True
     if buffer:
         yield pd.concat(buffer, ignore_index=True)
 
@@ -129,11 +138,15 @@ class _Prefixed(io.RawIOBase):
 
     def __init__(self, prefix: bytes, rest) -> None:
         self.prefix, self.rest = prefix, rest
+        #: Set when nobody reads the rows any more: the stream then reads as ended.
+        self.done = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:
+        if self.done:
+            return 0
         if self.prefix:
             n = min(len(b), len(self.prefix))
             b[:n], self.prefix = self.prefix[:n], self.prefix[n:]
