@@ -10,6 +10,7 @@ are written as PNG (300 dpi) and SVG files, named after the initiative, for layo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -189,8 +190,6 @@ MAPS_LIST = ".ess-qpv-cartes.json"
 def fiche_maps(folder: str | Path) -> list[Path]:
     """The maps the last run wrote in ``folder``, as its list names them (PNG and SVG files
     of that folder only, whatever the list holds)."""
-    import json
-
     folder = Path(folder)
     try:
         names = json.loads((folder / MAPS_LIST).read_text(encoding="utf-8"))
@@ -265,8 +264,6 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
         if stale.name not in maps:
             retire(stale)
     if maps or earlier:
-        import json
-
         with atomic_path(folder / MAPS_LIST) as tmp:
             tmp.write_text(json.dumps(maps, ensure_ascii=False), encoding="utf-8")
     return written

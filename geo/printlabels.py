@@ -135,17 +135,18 @@ _ALIGN = [("left" if dx > 0.1 else "right" if dx < -0.1 else "center",
           for dx, dy in _POSITIONS]
 #: Where a name's box starts from its anchor, as a share of its width or height.
 _SHIFT = {"left": 0.0, "center": 0.5, "right": 1.0, "bottom": 0.0, "top": 1.0}
+#: The positions as arrays: offsets in gaps, and where each box starts (shares of the size).
+_OFFSETS = np.array(_POSITIONS, dtype=float)
+_STARTS = np.array([(_SHIFT[ha], _SHIFT[va]) for ha, va in _ALIGN])
 
 
 def _candidates(anchor, width: float, height: float, gap: float, pad: float,
                 reaches: tuple[float, ...]) -> np.ndarray:
     """The padded box of a name at each position of each reach, in the order tried (rows
     of x0, y0, x1, y1)."""
-    offsets = np.array(_POSITIONS, dtype=float)
-    shift = np.array([(_SHIFT[ha], _SHIFT[va]) for ha, va in _ALIGN])
     rows = []
     for reach in reaches:
-        corner = np.asarray(anchor) + offsets * gap * reach - shift * (width, height)
+        corner = np.asarray(anchor) + _OFFSETS * gap * reach - _STARTS * (width, height)
         rows.append(np.hstack([corner - pad, corner + (width + pad, height + pad)]))
     return np.vstack(rows)
 

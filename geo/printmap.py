@@ -430,7 +430,7 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
                     zone=inset, furniture=False)
         n = int((keys == key).sum())
         m.ax.set_title(f"{TERRITORIES[key].name} ({n})", fontsize=_pt(size, 6.5), pad=2)
-        m.labels = [label for label in m.labels if label.priority >= 1000]  # cities only
+        m.labels = _places_with_sites(m.labels)  # cities only
         maps.append(m)
     return maps
 
@@ -589,7 +589,7 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
         if shaped[2] - shaped[0] > _QPV_VISIBLE:
             # the same frame again and again: the places that hold sites are named, the
             # départements' names would only repeat themselves in every panel
-            m.labels = [label for label in m.labels if label.priority >= 1000]
+            m.labels = _places_with_sites(m.labels)
         maps.append(m)
     drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
     _legend(fig, frame, layers, drawn, size)
@@ -775,16 +775,26 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     sx, sy = sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy()
     if furniture:
         ax._essqpv_furniture = _furniture(ax, sx, sy, area, size)
-    labels = _names(layers, sites, qpv_m, deps, coms, crs, wide, size)
+    labels = _names(layers, sites, sites_m, qpv_m, deps, coms, wide, size)
     return _Map(ax, drawn, labels,
                 lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
 
 
-def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
+#: Priority of the name of a commune that holds sites (plus their number): above the
+#: other communes and the départements, below the quartiers and the sites' numbers.
+_PLACE_WITH_SITES = 1000
+
+
+def _places_with_sites(labels: list) -> list:
+    """Only the names of the communes that hold sites (small or repeated maps)."""
+    return [label for label in labels if label.priority >= _PLACE_WITH_SITES]
+
+
+def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     """The names a map may show, by priority: on a close map, the quartiers that hold or
     neighbour sites, then the communes that hold sites, then the other communes; on a wide
     map, the communes that hold the most sites (the main cities), then the départements.
-    ``qpv``, ``deps`` and ``coms`` are drawn in ``crs`` (:func:`_background`)."""
+    ``sites_m``, ``qpv``, ``deps`` and ``coms`` are in the map's CRS (:func:`_background`)."""
     from .outlines import commune_of_points, departement_of_points
     from .printlabels import Label
 
@@ -797,7 +807,8 @@ def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
         n = int(held.get(row.code, 0))
         if wide and not n:
             continue
-        out.append(Label(1000 + n if n else 10, _plain(row.nom), row.label_x, row.label_y,
+        out.append(Label(_PLACE_WITH_SITES + n if n else 10, _plain(row.nom), row.label_x,
+                         row.label_y,
                          {**city, "fontweight": "bold"} if n else
                          {**city, "color": "#555", "fontsize": _pt(size, 6.5)},
                          leader=bool(n)))
@@ -809,7 +820,7 @@ def _names(layers, sites, qpv, deps, coms, crs, wide, size) -> list:
             out.append(Label(100 + n if n else 1, _plain(row.nom.upper()), row.label_x,
                              row.label_y, {"fontsize": _pt(size, 5.8), "color": "#555"},
                              leader=False))
-    metric = sites.geometry.to_crs(crs)
+    metric = sites_m.geometry
     if layers.numbers is not None and len(sites):
         sx, sy = metric.x, metric.y
         for i, number in layers.numbers.reindex(sites.index).dropna().items():

@@ -112,8 +112,8 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
     # thread calls back into Python, which aborts the process if the call comes while the
     # interpreter exits ("terminate called…", status -6; seen after an unreadable row): a
     # file on disk is given to Arrow to read natively.
-    prefixed = _Prefixed(head, handle)
-    source = pa.OSFile(str(on_disk)) if on_disk is not None else \
+    prefixed = None if on_disk is not None else _Prefixed(head, handle)
+    source = pa.OSFile(str(on_disk)) if prefixed is None else \
         io.BufferedReader(prefixed, 1 << 20)
     buffer: list[pd.DataFrame] = []
     size = 0
@@ -128,7 +128,8 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
                     yield pd.concat(buffer, ignore_index=True)
                     buffer, size = [], 0
     finally:  # stopped early (an error, a refusal): the read-ahead meets the end at once
-        prefixed.done = True
+        if prefixed is not None:
+            prefixed.done = True
     if buffer:
         yield pd.concat(buffer, ignore_index=True)
 
