@@ -171,6 +171,39 @@ def test_search_and_layer_control_by_keyboard(browser, pages):
         page.page.close()
 
 
+#: Opens the layer list as Enter on its button does, and clicks the « recyclerie » entry in
+#: the same task, while Leaflet still cancels the clicks in the freshly opened list: from
+#: the keyboard (``element.click()``, detail 0, as Space does) or a stray pointer (detail 1).
+CLICK_AT_ONCE = """detail => {
+    const toggle = document.querySelector('.leaflet-control-layers-toggle');
+    toggle.dispatchEvent(new KeyboardEvent('keydown', {keyCode: 13, bubbles: true}));
+    const input = [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+        .find(l => l.textContent.includes('recyclerie')).querySelector('input');
+    input.focus();
+    if (detail === 0) { input.click(); }
+    else { input.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true,
+                                                        detail: detail})); }
+}"""
+
+
+@pytest.mark.parametrize(("detail", "ticked"), [(0, False), (1, True)],
+                         ids=["keyboard", "stray-pointer"])
+def test_an_entry_clicked_as_the_list_opens_tells_the_truth(browser, pages, detail, ticked):
+    """Space on an entry as soon as the list opens hides its layer and unticks it; the stray
+    click Leaflet cancels changes neither the list nor the map."""
+    page = Page(browser, pages / "demo" / "carte.html", offline=False)
+    count = "() => document.querySelectorAll('#essqpv-rows tr').length"
+    try:
+        rows = page.js(count)
+        page.js(CLICK_AT_ONCE, detail)
+        page.settle()  # runs after the tasks the click queued
+        assert page.js(FOCUSED) == ["INPUT", "recyclerie (4)", ticked]
+        assert (page.js(count) == rows) is ticked
+        assert page.errors == []
+    finally:
+        page.page.close()
+
+
 def test_every_initiative_is_in_the_text_alternative(browser, pages):
     page = Page(browser, pages / "national.html", offline=False)
     try:

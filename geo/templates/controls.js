@@ -131,6 +131,28 @@
     toggle.title = "Couches de la carte";
     toggle.setAttribute("aria-label", "Couches de la carte");
     keepFocusInList(toggle.parentNode.querySelector(".leaflet-control-layers-list"));
+    keepListTruthful(toggle.parentNode);
+  }
+  // Leaflet 1.9.3 cancels every click in the list until its next task after opening it
+  // (the tap or hover that opened it must not tick the entry that appears under it), yet
+  // its own handler has already shown or hidden the layer: when the page was busy, an
+  // entry ticked at once read « coché » over a hidden layer. A click from the keyboard
+  // (Space on an entry, detail 0) is never that stray one: it goes by the guard. A stray
+  // pointer click is undone on the map as it is in the list.
+  function keepListTruthful(container) {
+    container.querySelectorAll(".leaflet-control-layers-base, .leaflet-control-layers-overlays")
+      .forEach(function (part) {
+        part.addEventListener("click", function (e) {
+          if (e.detail === 0 && e.target.tagName === "INPUT") { e.stopPropagation(); }
+        });
+      });
+    // the container stops clicks from reaching the map: its own listeners still run
+    container.addEventListener("click", function (e) {
+      var input = e.target;
+      if (!e.defaultPrevented || input.tagName !== "INPUT") { return; }
+      // after the browser has put the entry back: Leaflet sets the map from the list
+      setTimeout(function () { input.dispatchEvent(new Event("click")); });
+    });
   }
   // Leaflet rebuilds the list of layers whenever a layer comes or goes other than by a
   // click in it (the search showing a hidden theme, a group refilled): the entry a
