@@ -56,7 +56,10 @@ _MM = 1 / 25.4
 #: Wider than this (metres), quartiers are too small to see: they are counted instead.
 _QPV_VISIBLE = 150_000
 #: Fonts embedded as TrueType in PDF; SVG text drawn as paths (no font needed to view it).
-_FONTS = {"pdf.fonttype": 42, "svg.fonttype": "path", "font.family": "DejaVu Sans"}
+#: Matplotlib 3.11 sizes a PDF's font subsets from ``ps.fonttype``: left at Type 3, every
+#: character beyond Latin-1 (« – ») put each font in the file twice.
+_FONTS = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "path",
+          "font.family": "DejaVu Sans"}
 _DEP_COLOR, _COM_COLOR, _LINK_COLOR = "#4d4d4d", "#8c8c8c", "#555555"
 
 

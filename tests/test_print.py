@@ -60,6 +60,24 @@ def assert_fonts_embedded(pdf) -> None:
         assert "TrueType" in row and " yes yes " in row, row  # embedded, subset
 
 
+def test_a_font_is_embedded_once_whatever_its_characters(tmp_path):
+    """« – » and « € » beyond Latin-1 share the font's one subset (a second copy of the
+    font in every print before)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from geo.printmap import _FONTS
+
+    with matplotlib.rc_context(_FONTS):
+        fig = Figure()
+        fig.text(0.1, 0.5, "Quartiers – 2024 : 12 € par habitant")
+        fig.savefig(tmp_path / "t.pdf")
+    assert_fonts_embedded(tmp_path / "t.pdf")
+    rows = subprocess.run(["pdffonts", str(tmp_path / "t.pdf")], check=True,
+                          capture_output=True, text=True).stdout.splitlines()[2:]
+    assert len(rows) == 1, rows
+
+
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     out = tmp_path_factory.mktemp("print")
