@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+import weakref
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +32,8 @@ KNOWN_EPSG = {2154: "Lambert-93", 5490: "RGAF09 / UTM 20N (Antilles)",
               4471: "RGM04 / UTM 38S (Mayotte)", 4467: "RGSPM06 / UTM 21N",
               3163: "RGNC91-93 / Lambert Nouvelle-Calédonie", 3297: "RGPF / UTM 6S",
               4326: "WGS 84 (degrés)"}
+#: Seconds to wait for Arrow's threads to let go of a Python stream (a block read or parsed).
+_LET_GO = 10.0
 #: Cells INSEE writes in place of a value it does not publish.
 MASKED = "[ND]"
 
@@ -108,13 +112,15 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
     options = csv.ConvertOptions(
         column_types={c: pa.string() for c in names}, include_columns=columns,
         strings_can_be_null=False, quoted_strings_can_be_null=False)
-    # Arrow reads ahead in a thread of its own. From a Python stream (a zip's member) that
-    # thread calls back into Python, which aborts the process if the call comes while the
-    # interpreter exits ("terminate called…", status -6; seen after an unreadable row): a
-    # file on disk is given to Arrow to read natively.
-    prefixed = None if on_disk is not None else _Prefixed(head, handle)
-    source = pa.OSFile(str(on_disk)) if prefixed is None else \
-        io.BufferedReader(prefixed, 1 << 20)
+    # Arrow reads ahead in threads of its own. What they took from a Python stream (a zip's
+    # member: the stream and its blocks) is released from those threads, and a release
+    # that comes while the interpreter exits aborts the process ("terminate called…",
+    # status -6, after the right message of an unreadable row). A file on disk is read by
+    # Arrow natively (it cannot open a pipe); a Python stream's reading ends only once
+    # Arrow has let go of everything it was handed.
+    holds = None if on_disk is not None else _Holds()
+    source = pa.OSFile(str(on_disk)) if holds is None else \
+        holds.track(_Handed(_Prefixed(head, handle), holds))
     buffer: list[pd.DataFrame] = []
     size = 0
     try:
@@ -127,9 +133,11 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
                 if size >= chunk_rows:
                     yield pd.concat(buffer, ignore_index=True)
                     buffer, size = [], 0
-    finally:  # stopped early (an error, a refusal): the read-ahead meets the end at once
-        if prefixed is not None:
-            prefixed.done = True
+    finally:
+        if holds is not None:
+            source.raw.done = True  # stopped early: the read-ahead meets the end at once
+            source = reader = batch = None
+            holds.wait(_LET_GO)
     if buffer:
         yield pd.concat(buffer, ignore_index=True)
 
@@ -155,6 +163,42 @@ class _Prefixed(io.RawIOBase):
         data = self.rest.read(len(b))
         b[:len(data)] = data
         return len(data)
+
+
+class _Holds:
+    """What Arrow's threads still hold of a Python stream (releasing each takes the GIL)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition(threading.RLock())
+
+    def track(self, obj):
+        with self.changed:
+            self.count += 1
+        weakref.finalize(obj, self._released)
+        return obj
+
+    def _released(self) -> None:
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until everything is released (``False`` after ``timeout`` seconds)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count == 0, timeout)
+
+
+class _Handed(io.BufferedReader):
+    """A buffered Python stream whose blocks are tracked until Arrow lets go of them."""
+
+    def __init__(self, raw: _Prefixed, holds: _Holds) -> None:
+        super().__init__(raw, 1 << 20)
+        self.holds = holds
+
+    def read(self, size: int | None = -1) -> memoryview:
+        # A view, not bytes: bytes cannot be watched for their release.
+        return self.holds.track(memoryview(super().read(size)))
 
 
 def _parquet_chunks(path: Path, columns, chunk_rows) -> Iterator[pd.DataFrame]:

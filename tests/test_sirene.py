@@ -172,6 +172,32 @@ def test_chunks_from_csv_zip_and_parquet_are_the_same(files, tmp_path):
     pd.testing.assert_frame_equal(whole, parquet)
 
 
+def test_an_unreadable_zip_is_let_go_before_its_message(files, tmp_path, monkeypatch):
+    """Arrow's threads release what they took of a zip's member before the error leaves the
+    reading (a release while the interpreter exits aborts the process, status -6)."""
+    from geo import stream
+    from geo._errors import InputError
+
+    waits: list[tuple[bool, int]] = []
+
+    class Watched(stream._Holds):
+        def wait(self, timeout: float) -> bool:
+            done = super().wait(timeout)
+            waits.append((done, self.count))
+            return done
+
+    monkeypatch.setattr(stream, "_Holds", Watched)
+    monkeypatch.setattr(stream, "_LET_GO", 3.0)
+    lines = files["geoloc"].read_text(encoding="utf-8").splitlines()
+    lines.insert(1200, "1;2;3;4;5;6;7;8;9;10;11;12;13;14;15;16;17;18;19;20")
+    with zipfile.ZipFile(tmp_path / "g.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("geoloc.csv", "\n".join(lines * 40) + "\n")
+    with pytest.raises(InputError, match="fichier illisible"):
+        for _ in read_chunks(tmp_path / "g.zip", chunk_rows=400):
+            pass
+    assert waits == [(True, 0)]
+
+
 def _bad(tmp_path, files, name: str, text: str | bytes) -> tuple:
     path = tmp_path / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
