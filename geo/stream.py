@@ -120,7 +120,7 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
     # Arrow has let go of everything it was handed.
     holds = None if on_disk is not None else _Holds()
     source = pa.OSFile(str(on_disk)) if holds is None else \
-        holds.track(_Handed(_Prefixed(head, handle), holds))
+        _Handed(_Prefixed(head, handle), holds)
     buffer: list[pd.DataFrame] = []
     size = 0
     try:
@@ -170,6 +170,7 @@ class _Holds:
 
     def __init__(self) -> None:
         self.count = 0
+        # re-entrant: a release may come from the garbage collector inside wait()
         self.changed = threading.Condition(threading.RLock())
 
     def track(self, obj):
@@ -190,11 +191,12 @@ class _Holds:
 
 
 class _Handed(io.BufferedReader):
-    """A buffered Python stream whose blocks are tracked until Arrow lets go of them."""
+    """A buffered Python stream tracked, with its blocks, until Arrow lets go of them."""
 
     def __init__(self, raw: _Prefixed, holds: _Holds) -> None:
         super().__init__(raw, 1 << 20)
         self.holds = holds
+        holds.track(self)
 
     def read(self, size: int | None = -1) -> memoryview:
         # A view, not bytes: bytes cannot be watched for their release.
