@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import weakref
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,10 @@ KNOWN_EPSG = {2154: "Lambert-93", 5490: "RGAF09 / UTM 20N (Antilles)",
               4326: "WGS 84 (degrés)"}
 #: Seconds to wait for Arrow's threads to let go of a Python stream (a block read or parsed).
 _LET_GO = 10.0
+#: What a streamed file may be besides Parquet: a CSV, or a zip holding one.
+_CSV = (".csv", ".txt", ".tsv")
+#: Arrow's words for a row with too few or too many fields, and the row (cut at 100 characters).
+_WRONG_FIELDS = re.compile(r"Expected (\d+) columns, got (\d+): (.*)", re.DOTALL)
 #: Cells INSEE writes in place of a value it does not publish.
 MASKED = "[ND]"
 
@@ -56,17 +63,10 @@ def read_chunks(path: str | Path, *, columns: list[str] | None = None,
     try:
         if suffix in (".parquet", ".geoparquet", ".pq"):
             yield from _parquet_chunks(path, columns, chunk_rows)
-        elif suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist()
-                           if m.lower().endswith((".csv", ".txt")) and not m.endswith("/")]
-                if not members:
-                    raise InputError("l'archive ne contient aucun fichier CSV.", path=path.name)
-                with archive.open(members[0]) as member:
-                    yield from _csv_chunks(member, columns, chunk_rows, path.name)
-        elif suffix in (".csv", ".txt", ".tsv"):
-            with open(path, "rb") as handle:
-                yield from _csv_chunks(handle, columns, chunk_rows, path.name, on_disk=path)
+        elif suffix in (*_CSV, ".zip"):
+            with _csv_handle(path) as handle:
+                on_disk = path if suffix in _CSV else None
+                yield from _csv_chunks(handle, columns, chunk_rows, path.name, on_disk)
         else:
             raise InputError(f"format « {suffix} » impossible à lire par morceaux ; formats "
                              "acceptés : .csv, .zip (d'un CSV), .parquet.", path=path.name)
@@ -74,15 +74,54 @@ def read_chunks(path: str | Path, *, columns: list[str] | None = None,
         raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
                          "nouveau.", path=path.name) from exc
     except _arrow_errors() as exc:
-        raise InputError(f"fichier illisible ({str(exc).splitlines()[0][:200]}) ; un CSV en "
-                         "UTF-8 (les fichiers de l'INSEE le sont), avec autant de champs sur "
-                         "chaque ligne que dans l'en-tête, est attendu.", path=path.name) \
-            from exc
+        first = str(exc).splitlines()[0]
+        fields = _WRONG_FIELDS.search(first)
+        if fields:
+            expected, got, text = fields.groups()
+            raise InputError(f"{got} champ(s) au lieu des {expected} de l'en-tête ; chaque "
+                             "ligne doit avoir autant de champs que l'en-tête (un séparateur "
+                             "de trop dans une cellule ? mettez-la entre guillemets).",
+                             path=path.name, row=_line_starting(path, text)) from exc
+        raise InputError(f"fichier illisible ({first[:200]}) ; un CSV en UTF-8 (les fichiers "
+                         "de l'INSEE le sont), avec autant de champs sur chaque ligne que "
+                         "dans l'en-tête, est attendu.", path=path.name) from exc
     except OSError as exc:
         if "zlib" in str(exc).lower() or "compressed" in str(exc).lower():
             raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
                              "nouveau.", path=path.name) from exc
         raise
+
+
+@contextmanager
+def _csv_handle(path: Path) -> Iterator[BinaryIO]:
+    """The bytes of the CSV ``path``, or of the first CSV of the zip ``path``."""
+    if path.suffix.lower() != ".zip":
+        with open(path, "rb") as handle:
+            yield handle
+        return
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.namelist()
+                   if m.lower().endswith((".csv", ".txt")) and not m.endswith("/")]
+        if not members:
+            raise InputError("l'archive ne contient aucun fichier CSV.", path=path.name)
+        with archive.open(members[0]) as member:
+            yield member
+
+
+def _line_starting(path: Path, text: str) -> int | None:
+    """The number of the first line of ``path``'s CSV that starts with ``text`` (Arrow
+    names an unreadable row by its text alone, cut after 100 characters)."""
+    start = text.removesuffix(" ...").split("\n")[0].encode("utf-8")
+    if not start:
+        return None
+    try:
+        with _csv_handle(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith(start):
+                    return number
+    except (OSError, EOFError, zipfile.BadZipFile):
+        pass  # the message goes without its line
+    return None
 
 
 def _arrow_errors() -> tuple[type[Exception], ...]:

@@ -192,7 +192,7 @@ def test_an_unreadable_zip_is_let_go_before_its_message(files, tmp_path, monkeyp
     lines.insert(1200, "1;2;3;4;5;6;7;8;9;10;11;12;13;14;15;16;17;18;19;20")
     with zipfile.ZipFile(tmp_path / "g.zip", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("geoloc.csv", "\n".join(lines * 40) + "\n")
-    with pytest.raises(InputError, match="fichier illisible"):
+    with pytest.raises(InputError, match="ligne 1201 : 20 champ"):
         for _ in read_chunks(tmp_path / "g.zip", chunk_rows=400):
             pass
     assert waits == [(True, 0)]

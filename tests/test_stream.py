@@ -3,8 +3,11 @@ answers as the whole-table path."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks.link import synthetic_sites
 from geo import cli
@@ -219,3 +222,29 @@ def test_the_panorama_counts_hard_points_as_the_study_does(tmp_path):
         assert counts.sum() > len(points)  # the hard points count in two quartiers
         assert sorted(p.name for p in out.iterdir()) == ["c.html", "p.xlsx", "q.csv"]
         assert len(run.written) == 3
+
+
+@pytest.mark.parametrize("kind", [".csv", ".zip"])
+@pytest.mark.parametrize("bad", ["casse;;;", ";" * 30 + "=1+1 <script> {{ 7*7 }} ../" * 9])
+def test_a_row_with_the_wrong_number_of_fields_is_named_by_its_line(tmp_path, capsys, kind,
+                                                                     bad):
+    """A real address export (BAL) with one row cut short or overfull, streamed as a CSV and
+    zipped: the message names the file and the line, however long the row."""
+    import zipfile
+
+    lines = (Path(__file__).parent / "data" / "adresses-54084.csv").read_text(
+        encoding="utf-8").splitlines(keepends=True)
+    lines.insert(299, bad + "\n")
+    name = tmp_path / f"bal{kind}"
+    if kind == ".zip":
+        with zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("adresses.csv", "".join(lines))
+    else:
+        name.write_text("".join(lines), encoding="utf-8")
+    code = cli.main(["link", str(name), "--flux", "-o", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    fields = len(bad.split(";"))
+    assert code == 2, err
+    assert f"fichier {name.name}, ligne 300 : {fields} champ(s) au lieu des 19" in err, err
+    assert "Traceback" not in err and "49" not in err
+    assert not (tmp_path / "o.csv").exists()
