@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import settings
 from ._errors import EssQpvError
-from .geoclient import BadAnswer, checked_answer
+from .geoclient import BadAnswer, checked_answer, is_answer
 
 
 class GeocodeCache:
@@ -83,11 +83,13 @@ class GeocodeCache:
         return out
 
     def put_many(self, url: str, answers: list[tuple[str, str, str, str, dict]]) -> None:
+        """Keep the geocoder's answers (found or not); a row it failed on
+        (``result_status`` ``error``, ``skipped``…) is never kept: it is asked again."""
         try:
             self.db.executemany(
                 "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(k, url, q, p, c, json.dumps(r, ensure_ascii=False), time.time())
-                 for k, q, p, c, r in answers])
+                 for k, q, p, c, r in answers if is_answer(r)])
             self.db.commit()
         except sqlite3.OperationalError as exc:
             raise self._busy(exc) from exc
@@ -101,10 +103,12 @@ LOCK_WAIT = 30.0
 
 
 def _stored(text) -> dict | None:
-    """A cached answer, ``None`` when the row is damaged."""
+    """A cached answer, ``None`` when the row is damaged or holds a failure (kept by
+    earlier versions): both are asked again, then replaced."""
     try:
         answer = json.loads(text)
-        return checked_answer(answer) if isinstance(answer, dict) else None
+        return checked_answer(answer) if isinstance(answer, dict) and is_answer(
+            answer) else None
     except (TypeError, ValueError, BadAnswer):
         return None
 

@@ -25,6 +25,9 @@ MAX_RATE = 50.0
 RESULT_FIELDS = ("latitude", "longitude", "result_label", "result_score", "result_score_next",
                   "result_type", "result_id", "result_postcode", "result_citycode",
                   "result_city", "result_status")
+#: The batch endpoint's ``result_status`` of an answer, found or not (empty: a server that
+#: does not say); any other (``error``, ``skipped``…) says the geocoder failed on that row.
+ANSWERED = ("ok", "not-found", "")
 
 
 
@@ -39,6 +42,10 @@ class Stats:
     pending: int = 0
     sent: int = 0
     fallback_rows: int = 0
+    #: Rows the geocoder failed on (``result_status`` ``error``…): asked again next run.
+    failed: int = 0
+    #: Corrections not applied: their site changed or is no longer in the table.
+    refused_corrections: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -64,10 +71,12 @@ class Geocoder:
     chunk_size
         Addresses per batch request (the service takes files up to 50 MB).
     timeout
-        Seconds to wait for an answer to a batch (one address waits a quarter of it, at
-        least 10 s); connecting waits :data:`CONNECT_TIMEOUT` seconds at most. A server
-        that does not answer in time is tried again (:data:`READ_ATTEMPTS`, with a
-        :class:`GeocoderWaitWarning`), then the run stops.
+        Seconds that one batch request may take in all: connecting, sending and receiving
+        the whole answer (one address gets a quarter of it, at least 10 s); connecting
+        waits :data:`CONNECT_TIMEOUT` seconds at most. A server that has not answered in
+        full in time (silent, or dripping its answer) is cut and tried again
+        (:data:`READ_ATTEMPTS`, with a :class:`GeocoderWaitWarning`), then the run goes
+        on without it: a batch costs ``timeout * READ_ATTEMPTS`` seconds at most.
     rate
         At most this many requests per second.
     """
@@ -92,22 +101,21 @@ class Geocoder:
     def _request(self, method: str, path: str, **kw) -> requests.Response:
         self.limiter.wait()
         self.stats.requests += 1
-        read = self.timeout if path.endswith("/csv/") else max(10.0, self.timeout / 4)
+        # the whole exchange (connecting, sending, every read) is bounded by ``bound``
+        bound = self.timeout if path.endswith("/csv/") else max(10.0, self.timeout / 4)
         try:
             for attempt in range(READ_ATTEMPTS):
                 try:
-                    response = self.session.request(
-                        method, self.url + path, timeout=(min(CONNECT_TIMEOUT, read), read),
-                        **kw)
+                    response = self._exchange(method, path, bound, **kw)
                     break
                 except requests.ReadTimeout:
                     if attempt + 1 == READ_ATTEMPTS:
                         raise
-                    warnings.warn(f"le géocodeur {self.url} ne répond pas depuis {read:g} s : "
+                    warnings.warn(f"le géocodeur {self.url} ne répond pas depuis {bound:g} s : "
                                   f"nouvel essai ({attempt + 2} sur {READ_ATTEMPTS}).",
                                   GeocoderWaitWarning, stacklevel=2)
         except requests.Timeout as exc:
-            raise Unreachable(f"pas de réponse en {read:g} s", detail=exc) from exc
+            raise Unreachable(f"pas de réponse en {bound:g} s", detail=exc) from exc
         except requests.ConnectionError as exc:
             raise Unreachable("connexion impossible", detail=exc) from exc
         except requests.RequestException as exc:
@@ -118,6 +126,22 @@ class Geocoder:
             raise BadAnswer(f"HTTP {response.status_code}", response.status_code)
         if response.content.lstrip()[:1] == b"<":
             raise ConfigError(f"page HTML au lieu d'une réponse du géocodeur sur {path}")
+        return response
+
+    def _exchange(self, method: str, path: str, bound: float, **kw) -> requests.Response:
+        """One request and its whole body within ``bound`` seconds in all; past it, the
+        connection is cut and :class:`requests.ReadTimeout` raised (a server that drips
+        its answer byte by byte is as good as silent)."""
+        with _http.deadline(bound) as watch:
+            try:
+                response = self.session.request(
+                    method, self.url + path, timeout=(min(CONNECT_TIMEOUT, bound), bound),
+                    **kw)
+                response.content  # noqa: B018 - read within the deadline
+            except requests.RequestException as exc:
+                if watch.expired:
+                    raise requests.ReadTimeout(f"no whole answer in {bound:g} s") from exc
+                raise
         return response
 
     def batch(self, rows: list[dict]) -> list[dict]:
@@ -143,10 +167,16 @@ class Geocoder:
             raise ConfigError("la réponse CSV n'a pas les colonnes de résultat ("
                                + ", ".join(missing) + ")")
         results: dict[int, dict] = {}
+        # a server that reports statuses and leaves one empty has not answered that row
+        says = "result_status" in (reader.fieldnames or [])
         for record in reader:
             try:
-                results[int(record["_row"])] = checked_answer(
-                    {k: record.get(k, "") or "" for k in RESULT_FIELDS})
+                result = {k: record.get(k, "") or "" for k in RESULT_FIELDS}
+                if says and not result["result_status"].strip():
+                    result["result_status"] = "sans statut"
+                # a row the geocoder failed on is no answer: kept aside, never checked
+                results[int(record["_row"])] = checked_answer(result) if is_answer(
+                    result) else failed_row(result["result_status"])
             except (KeyError, ValueError, TypeError) as exc:
                 raise BadAnswer("CSV de réponse illisible") from exc
         if sorted(results) != list(range(len(rows))):
@@ -168,7 +198,7 @@ class Geocoder:
             raise ConfigError("la réponse JSON n'est pas une liste de résultats (GeoJSON)")
         features = answer["features"]
         if not features:
-            return {k: "" for k in RESULT_FIELDS}
+            return {**{k: "" for k in RESULT_FIELDS}, "result_status": "not-found"}
         try:
             best = features[0]
             props = best.get("properties", {})
@@ -199,6 +229,17 @@ class GeocoderWaitWarning(UserWarning):
 
 class GeocoderUnreachableWarning(UserWarning):
     """The geocoder could not be reached: the run goes on without it."""
+
+
+def is_answer(result: dict) -> bool:
+    """Whether ``result`` is the geocoder's answer (found or not), not its failure."""
+    return str(result.get("result_status") or "").strip().lower() in ANSWERED
+
+
+def failed_row(status: str) -> dict:
+    """The result of a row the geocoder failed on (its ``result_status``, else ``error``)."""
+    return {**{k: "" for k in RESULT_FIELDS},
+            "result_status": str(status or "").strip()[:40] or "error"}
 
 
 def checked_answer(result: dict) -> dict:

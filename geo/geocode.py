@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from .geoclient import (
     Stats,
     Unreachable,
     as_float,
+    is_answer,
 )
 from .territories import commune_of_insee
 from .vocabulary import (
@@ -57,9 +59,11 @@ GEOCODE_COLUMNS = ["geocode_status", "geocode_score", "geocode_label", "geocode_
                    "geocode_citycode", "geocode_note"]
 #: The review file: what was asked and proposed, then the four columns a person fills in
 #: (it is read back as the corrections file).
-REVIEW_COLUMNS = ["cle", "ligne", "adresse_saisie", "statut", "motif", "adresse_proposee",
-                  "score", "latitude_proposee", "longitude_proposee", "accepter",
-                  "adresse_corrigee", "latitude", "longitude"]
+#: ``cle``, ``nom`` and ``adresse_saisie`` say which site a correction is for: it is applied
+#: only while the table's row still has that name and that address (``ligne`` is a hint).
+REVIEW_COLUMNS = ["cle", "ligne", "nom", "adresse_saisie", "statut", "motif",
+                  "adresse_proposee", "score", "latitude_proposee", "longitude_proposee",
+                  "accepter", "adresse_corrigee", "latitude", "longitude"]
 _TYPE_RANK = {"housenumber": 0, "street": 1, "locality": 2, "municipality": 3}
 _HOUSENUMBER = re.compile(r"^\s*\d+\s*(bis|ter|quater|[a-z])?\b", re.IGNORECASE)
 
@@ -69,6 +73,9 @@ NOTE_OFFLINE = ("géocodage en ligne désactivé : adresse non cherchée (active
                 "ligne, ou placez le site à la main)")
 NOTE_UNREACHABLE = ("géocodeur injoignable (pas de réseau ?) : adresse non cherchée (relancez "
                     "plus tard, ou placez le site à la main)")
+#: Why a row the geocoder failed on (``result_status`` ``error``…) got no coordinates.
+NOTE_FAILED = ("le géocodeur n'a pas traité cette adresse (statut « {} ») : elle sera "
+               "redemandée au prochain lancement (ou placez le site à la main)")
 #: The statuses of the rows that go to the review: doubtful, or left without a place.
 REVIEWED = (GeocodeStatus.REVIEW, GeocodeStatus.NOT_FOUND, GeocodeStatus.OFFLINE,
             GeocodeStatus.NO_ADDRESS)
@@ -148,6 +155,7 @@ def geocode(
     first_row: int = 2,
     progress: Callable[[int], None] | None = None,
     path: str = "",
+    corrections_path: str = "",
 ) -> GeocodeResult:
     """Add coordinates to the rows of ``table`` that have an address and no coordinates.
 
@@ -168,7 +176,10 @@ def geocode(
     corrections
         A review file from an earlier run, edited: a row whose ``latitude``/``longitude`` is
         filled takes them, ``accepter`` = ``oui`` takes the proposed point,
-        ``adresse_corrigee`` replaces the query. Matched on ``cle``.
+        ``adresse_corrigee`` replaces the query. Matched on ``cle`` (see :func:`row_keys`),
+        and applied only while the row keeps the ``adresse_saisie`` (and ``nom``) recorded
+        with it; the others are not applied and are said in one
+        :class:`CorrectionWarning` (counted in ``stats.refused_corrections``).
     min_score
         Scores below it are sent for review.
     offline
@@ -176,6 +187,8 @@ def geocode(
         (status ``non_geocode``).
     first_row
         Row number of the first data row, for messages (2 under a header line).
+    path, corrections_path
+        Names of the table and of the corrections file, for messages.
     """
     columns = [str(c) for c in table.columns]
     address_columns = address_columns or default_address_columns(columns)
@@ -203,23 +216,29 @@ def geocode(
     earlier = out[[c for c in GEOCODE_COLUMNS if c in out]].copy()
     out = out.drop(columns=list(earlier.columns))
     n = len(out)
-    keys_for_rows = row_keys(out, id_column or find_column(columns, "id"), first_row)
+    sites = identify_sites(out, id_column=id_column or find_column(columns, "id"),
+                           address_columns=address_columns, first_row=first_row)
+    keys_for_rows = sites.keys
     text = out.astype(str).replace({"nan": "", "None": ""})
-    addresses = text[address_columns].apply(lambda r: " ".join(v.strip() for v in r if
-                                                                v.strip()), axis=1)
+
     def value(column: str | None, i: int) -> str:
         return text[column].iat[i].strip() if column else ""
 
-    rows = [{"address": value(address_columns[0], i), "q": addresses.iat[i][:QUERY_LENGTH[1]],
+    rows = [{"address": value(address_columns[0], i), "q": sites.typed[i][:QUERY_LENGTH[1]],
              "postcode": value(postcode_column, i), "citycode": value(citycode_column, i),
              "check_postcode": value(check_postcode, i),
              "check_citycode": value(check_citycode, i)} for i in range(n)]
-    fixes = _corrections(corrections, path)
+    fixes, refused = match_corrections(
+        _corrections(corrections, corrections_path or "fichier de corrections"), sites)
+    geocoder.stats.refused_corrections = len(refused)
+    if refused:
+        warnings.warn(refused_message(refused, corrections_path or "fichier de corrections"),
+                      CorrectionWarning, stacklevel=2)
     status = np.full(n, "", dtype=object)
     note = np.full(n, "", dtype=object)
     has_coords = (text[lat_column].str.strip() != "") & (text[lon_column].str.strip() != "")
     for i in range(n):
-        fix = fixes.get(keys_for_rows[i])
+        fix = fixes.get(i)
         if fix and fix.get("address"):
             # the corrected address supersedes the row's own postcode and commune
             rows[i].update(q=fix["address"], address=fix["address"], check_postcode="",
@@ -250,8 +269,9 @@ def geocode(
     if progress:
         progress(0)
     unanswered = NOTE_OFFLINE
+    failed: dict[str, str] = {}
     try:
-        _run(geocoder, cache, pending, known, progress)
+        _run(geocoder, cache, pending, known, progress, failed)
     except Unreachable as exc:
         # No network is an ordinary situation: what was received is kept, the run goes on
         # and the sites left without an answer go to the review.
@@ -267,8 +287,12 @@ def geocode(
         if own_cache:
             cache.close()
     for i in todo:
-        if keys[i] not in known:
+        if keys[i] in failed:
+            # the geocoder failed on it: no « not found », and asked again next run
+            status[i], note[i] = STATUS_OFFLINE, NOTE_FAILED.format(failed[keys[i]])
+        elif keys[i] not in known:
             status[i], note[i] = STATUS_OFFLINE, unanswered
+    geocoder.stats.failed = sum(1 for i in todo if keys[i] in failed)
     todo = [i for i in todo if keys[i] in known]
     score = np.full(n, np.nan)
     extra = {c: np.full(n, "", dtype=object) for c in ("label", "type", "citycode", "lat",
@@ -281,7 +305,7 @@ def geocode(
         extra["type"][i] = result.get("result_type", "")
         extra["citycode"][i] = result.get("result_citycode", "")
         extra["lat"][i], extra["lon"][i] = result.get("latitude", ""), result.get("longitude", "")
-        fix = fixes.get(keys_for_rows[i])
+        fix = fixes.get(i)
         if status[i] == STATUS_OK or (fix and fix.get("accept") and extra["lat"][i]):
             if status[i] != STATUS_OK:
                 status[i], note[i] = STATUS_CORRECTED, "proposition acceptée à la relecture"
@@ -316,7 +340,9 @@ def geocode(
     review = pd.DataFrame(columns=REVIEW_COLUMNS, data={
         "cle": [keys_for_rows[i] for i in review_rows],
         "ligne": [i + first_row for i in review_rows],
-        "adresse_saisie": [rows[i]["q"] for i in review_rows],
+        "nom": [sites.names[i] for i in review_rows],
+        # the address as typed in the table (not a corrected one): what identifies the site
+        "adresse_saisie": [sites.typed[i] for i in review_rows],
         "statut": [status[i] for i in review_rows],
         "motif": [note[i] for i in review_rows],
         "adresse_proposee": [extra["label"][i] for i in review_rows],
@@ -330,24 +356,88 @@ def geocode(
     return GeocodeResult(out, review, stats, lat_column, lon_column)
 
 
-def row_keys(table: pd.DataFrame, id_column: str | None, first_row: int) -> list[str]:
-    """How corrections find their row: the identifier (plus a site number when several rows
-    share it), else the row number."""
+@dataclass(frozen=True)
+class SiteIdentities:
+    """What identifies each row of a table for the corrections: its key (:func:`row_keys`),
+    its name and its address as typed (address parts joined), and its row number."""
+
+    keys: list[str]
+    names: list[str]
+    typed: list[str]
+    first_row: int
+
+
+def identify_sites(table: pd.DataFrame, *, id_column: str | None,
+                   address_columns: list[str] | None = None, first_row: int = 2
+                   ) -> SiteIdentities:
+    """The key, name and typed address of every row of ``table`` (see :func:`row_keys`);
+    the name is the column found by its usual names (``nom``…), the address parts are
+    ``address_columns`` (default: found by their usual names)."""
+    columns = [str(c) for c in table.columns]
+    name_column = find_column(columns, "name")
+    parts = [c for c in (address_columns or default_address_columns(columns)) if c in table]
+    wanted = list(dict.fromkeys(c for c in [id_column, name_column, *parts] if c
+                                and c in table))
+    cells = table[wanted].astype(object)
+    text = cells.where(cells.notna(), "").astype(str).replace({"nan": "", "None": ""})
+    n = len(table)
+    names = [v.strip() for v in text[name_column]] if name_column else [""] * n
+    typed = [" ".join(v.strip() for v in values if v.strip())
+             for values in zip(*(text[c] for c in parts), strict=True)] if parts else [""] * n
     if id_column and id_column in table:
-        ids = table[id_column].astype(str).str.strip()
-        rank = ids.groupby(ids).cumcount() + 1
-        several = ids.map(ids.value_counts()) > 1
-        return [f"{i}#{r}" if s else i for i, r, s in zip(ids, rank, several, strict=True)]
-    return [f"ligne {i + first_row}" for i in range(len(table))]
+        base = [v.strip() for v in text[id_column]]
+    else:
+        base = [" | ".join(p for p in (name, address) if p)
+                for name, address in zip(names, typed, strict=True)]
+    counts = Counter(base)
+    seen: Counter = Counter()
+    keys = []
+    for i, key in enumerate(base):
+        if not key and not (id_column and id_column in table):
+            keys.append(f"ligne {i + first_row}")  # neither name nor address
+            continue
+        seen[key] += 1
+        keys.append(f"{key}#{seen[key]}" if counts[key] > 1 else key)
+    return SiteIdentities(keys, names, typed, first_row)
 
 
-def _corrections(frame: pd.DataFrame | None, path: str) -> dict[str, dict]:
+def row_keys(table: pd.DataFrame, id_column: str | None, first_row: int, *,
+             address_columns: list[str] | None = None) -> list[str]:
+    """How corrections find their site: the table's identifier when it has one, else the
+    site's name and address as typed (« Beta | 12 rue X 31000 Toulouse »), with a site
+    number when several rows share it (``#2``); the row number (« ligne 7 ») only for a
+    row with neither name nor address."""
+    return identify_sites(table, id_column=id_column, address_columns=address_columns,
+                          first_row=first_row).keys
+
+
+class CorrectionWarning(UserWarning):
+    """Corrections not applied: their site changed or is no longer in the table."""
+
+
+@dataclass(frozen=True)
+class RefusedCorrection:
+    """A correction that is not applied, and why (French)."""
+
+    line: int
+    key: str
+    reason: str
+
+
+#: The key of a row by its number, as every version writes it for a row without identifier.
+_LINE_KEY = re.compile(r"ligne (\d{1,9})")
+
+
+def _corrections(frame: pd.DataFrame | None, path: str) -> list[dict]:
+    """The decisions of a corrections file, each with its line, key and what it recorded of
+    its site (``asked``, ``name``: ``None`` when not recorded)."""
     if frame is None:
-        return {}
+        return []
     if "cle" not in frame.columns:
         raise InputError("le fichier de corrections n'a pas de colonne « cle » (reprenez le "
                          "fichier de relecture produit par la commande).", path=path)
-    fixes: dict[str, dict] = {}
+    fixes: list[dict] = []
+    has_asked, has_name = "adresse_saisie" in frame.columns, "nom" in frame.columns
     for n, row in enumerate(frame.astype(object).where(frame.notna(), "").astype(str)
                             .to_dict("records"), start=2):
         fix: dict = {}
@@ -358,19 +448,104 @@ def _corrections(frame: pd.DataFrame | None, path: str) -> dict[str, dict]:
                     ",", "."))))
             except ValueError as exc:
                 raise InputError("latitude ou longitude corrigée illisible.", path=path, row=n,
-                                 column="latitude") from exc
+                                 column="latitude" if not _is_number(lat) else "longitude"
+                                 ) from exc
         if row.get("adresse_corrigee", "").strip():
             fix["address"] = row["adresse_corrigee"].strip()
         if row.get("accepter", "").strip().lower() in ("oui", "o", "x", "yes", "1", "vrai"):
             fix["accept"] = True
         if fix:
-            fixes[row["cle"].strip()] = fix
+            fix.update(line=n, key=row["cle"].strip(),
+                       asked=row["adresse_saisie"] if has_asked else None,
+                       name=row["nom"].strip() if has_name else "")
+            fixes.append(fix)
     return fixes
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def match_corrections(fixes: list[dict], sites: SiteIdentities
+                      ) -> tuple[dict[int, dict], list[RefusedCorrection]]:
+    """The corrections that still hold, by row position, and those refused.
+
+    A correction holds when its key names a row (or, for a key « ligne N » of a table
+    without identifier, the row at that number) whose address as typed, and name when
+    recorded, are those the correction recorded. A key that names no row (the site left
+    the table) or a row whose address or name changed (another site took its key) is
+    refused: a decision taken for one site never lands on another.
+    """
+    where = {key: i for i, key in enumerate(sites.keys)}
+    held: dict[int, dict] = {}
+    refused: list[RefusedCorrection] = []
+    for fix in fixes:
+        key = fix["key"]
+        i = where.get(key)
+        by_number = False
+        if i is None and (m := _LINE_KEY.fullmatch(key)):
+            i = int(m[1]) - sites.first_row
+            by_number = True
+            if not 0 <= i < len(sites.keys):
+                i = None
+        if i is None:
+            refused.append(RefusedCorrection(fix["line"], key,
+                                             "ce site n'est plus dans le tableau"))
+            continue
+        reason = _changed(fix, sites, i, by_number)
+        if reason:
+            refused.append(RefusedCorrection(fix["line"], key, reason))
+        else:
+            held[i] = fix
+    return held, refused
+
+
+def _changed(fix: dict, sites: SiteIdentities, i: int, by_number: bool) -> str:
+    """Why row ``i`` is not the site ``fix`` was recorded for (empty: it is)."""
+    asked, typed = fix.get("asked"), sites.typed[i]
+    if asked is None:
+        # an old file without the address: only a key that identifies the site is trusted
+        return ("la clé est un numéro de ligne et le fichier ne dit pas l'adresse saisie du "
+                "site") if by_number else ""
+    if normalise_query(asked) not in (normalise_query(typed),
+                                      normalise_query(typed[:QUERY_LENGTH[1]])):
+        return (f"l'adresse saisie a changé (« {_short(asked)} » dans les corrections, "
+                f"« {_short(typed)} » dans le tableau)")
+    name, now = fix.get("name", ""), sites.names[i]
+    if name and normalise_query(name) != normalise_query(now):
+        return (f"le nom a changé (« {_short(name)} » dans les corrections, « {_short(now)} » "
+                "dans le tableau)")
+    return ""
+
+
+def _short(text: str, size: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= size else text[:size - 1] + "…"
+
+
+def refused_message(refused: list[RefusedCorrection], path: str, *, shown: int = 10) -> str:
+    """One French sentence for the corrections not applied, naming the file and lines."""
+    n = len(refused)
+    head = (f"{path} : 1 correction n'est pas appliquée" if n == 1 else
+            f"{path} : {n} corrections ne sont pas appliquées")
+    listed = " ; ".join(f"ligne {r.line} (« {_short(r.key)} ») : {r.reason}"
+                        for r in refused[:shown])
+    more = n - shown
+    rest = "" if more <= 0 else (" ; et 1 autre" if more == 1 else f" ; et {more} autres")
+    return (f"{head} — {listed}{rest}. Vérifiez ces sites à la relecture et corrigez-les de "
+            "nouveau si besoin.")
+
+
 def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
-         known: dict[str, dict], progress: Callable[[int], None] | None) -> None:
-    """Send the pending queries chunk by chunk, saving each chunk's answers at once."""
+         known: dict[str, dict], progress: Callable[[int], None] | None,
+         failed: dict[str, str] | None = None) -> None:
+    """Send the pending queries chunk by chunk, saving each chunk's answers at once; the
+    queries the geocoder failed on go to ``failed`` (with its status), never to the cache."""
+    failed = {} if failed is None else failed
     items = list(pending.items())
     for start in range(0, len(items), geocoder.chunk_size):
         chunk = items[start:start + geocoder.chunk_size]
@@ -390,22 +565,28 @@ def _run(geocoder: Geocoder, cache: GeocodeCache, pending: dict[str, dict],
                 except (BadAnswer, Unreachable) as err:
                     # save what this chunk already answered before giving up: an error
                     # answer is never taken for « not found »
-                    _save(cache, geocoder, chunk[:len(results)], results, known)
+                    _save(cache, geocoder, chunk[:len(results)], results, known, failed)
                     if isinstance(err, Unreachable):
                         raise
                     raise _unreachable(geocoder, err, len(known)) from err
             geocoder.stats.fallback_rows += len(queries)
-        _save(cache, geocoder, chunk, results, known)
+        _save(cache, geocoder, chunk, results, known, failed)
         geocoder.stats.sent += len(chunk)
         if progress:
             progress(len(chunk))
 
 
-def _save(cache: GeocodeCache, geocoder: Geocoder, chunk, results, known) -> None:
+def _save(cache: GeocodeCache, geocoder: Geocoder, chunk, results, known, failed) -> None:
+    """Cache and keep the answers; set aside the rows the geocoder failed on."""
+    answers = [((k, r), res) for (k, r), res in zip(chunk, results, strict=False)
+               if is_answer(res)]
     cache.put_many(geocoder.url, [(k, r["q"], r["postcode"], r["citycode"], res)
-                                  for (k, r), res in zip(chunk, results, strict=False)])
+                                  for (k, r), res in answers])
     for (k, _), res in zip(chunk, results, strict=False):
-        known[k] = res
+        if is_answer(res):
+            known[k] = res
+        else:
+            failed[k] = res.get("result_status", "") or "error"
 
 
 def _misconfigured(geocoder: Geocoder, exc: Exception) -> EssQpvError:

@@ -434,3 +434,114 @@ def test_set_aside_caches_never_overwrite_each_other(isolated_cache):
     kept = sorted(p.name for p in isolated_cache.glob("geocode.sqlite.corrompu*"))
     assert kept == ["geocode.sqlite.corrompu", "geocode.sqlite.corrompu-2"]
     assert (isolated_cache / "geocode.sqlite.corrompu").read_bytes().startswith(b"damaged 0")
+
+
+def _failing_for(target: str, word: str):
+    """A relay to ``target`` whose batch answer says ``result_status=error`` (and nothing
+    else) for the rows whose query holds ``word``, as the national service does when it
+    fails on some rows of a file."""
+    import csv
+    import io
+
+    relay = forward(target)
+
+    def answer(method, path, headers, body):
+        got = relay(method, path, headers, body)
+        rows = list(csv.DictReader(io.StringIO(got["body"].decode("utf-8-sig"))))
+        fields = list(rows[0]) + [f for f in ("result_status",) if f not in rows[0]]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fields)
+        writer.writeheader()
+        for row in rows:
+            row.setdefault("result_status", "ok" if row.get("latitude") else "not-found")
+            if word in row["q"]:
+                row.update({k: "" for k in row if k.startswith(("result_", "lat", "lon"))},
+                           result_status="error")
+            writer.writerow(row)
+        return {**got, "body": out.getvalue().encode()}
+
+    return answer
+
+
+def test_rows_the_geocoder_failed_on_are_not_cached_and_asked_again(addok, server):
+    server.set("/search/csv/", _failing_for(addok.url, "Exemple Fictif"))
+    cache = gc.GeocodeCache()
+    first = run(server.url, cache=cache).table.set_index("id")
+    assert first.loc["A", "geocode_status"] == "non_geocode"  # never « non trouvée »
+    assert "n'a pas traité" in first.loc["A", "geocode_note"]
+    assert "« error »" in first.loc["A", "geocode_note"]
+    assert first.loc["D", "geocode_status"] == "non_trouve"  # a real « not found » stays
+    assert first.loc["B", "geocode_status"] == "ok"
+    # the geocoder healthy again: only the failed row is asked, and found
+    server.set("/search/csv/", forward(addok.url))
+    before = server.hits("/search/csv/")
+    second = run(server.url, cache=cache)
+    assert second.stats.from_cache == 5 and second.stats.sent == 1
+    assert server.hits("/search/csv/") - before == 1
+    assert second.table.set_index("id").loc["A", "geocode_status"] == "ok"
+
+
+def test_a_failure_kept_by_an_earlier_version_is_asked_again(tmp_path):
+    cache = gc.GeocodeCache(tmp_path / "c.sqlite")
+    key = gc.cache_key("http://x", "3 rue x")
+    cache.db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)", (
+        key, "http://x", "3 rue x", "", "", json.dumps({"result_status": "error"}), 0))
+    cache.put_many("http://x", [(gc.cache_key("http://x", "4 rue x"), "4 rue x", "", "",
+                                 {"result_status": "skipped"})])
+    assert cache.get_many([key]) == {}
+    assert cache.db.execute("SELECT count(*) FROM answers").fetchone()[0] == 1
+    cache.close()
+
+
+class _Dripping:
+    """A server on 127.0.0.1 that answers one byte every ``pause`` seconds (in its headers
+    or in its body), for ``lasting`` seconds at most, then hangs up."""
+
+    def __init__(self, where: str, pause: float = 0.5, lasting: float = 15.0) -> None:
+        import socketserver
+        import threading
+
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\n"
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(1)
+                try:
+                    self.request.recv(65536)
+                    if where == "body":
+                        self.request.sendall(head + b"_row,q,latitude,longitude,result_score\n")
+                    end = time.monotonic() + lasting
+                    drip = head if where == "headers" else b"0" * 100000
+                    for byte in drip:
+                        if time.monotonic() > end:
+                            break
+                        self.request.sendall(bytes([byte]))
+                        time.sleep(pause)
+                except OSError:
+                    pass  # the client hung up: what it should do
+
+        self.httpd = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_geocoder_that_drips_is_cut_at_the_bound(tmp_path, where):
+    """The timeout bounds a whole request, not each read: 2 s against a byte every 0.5 s,
+    twice (the second try announced), then the run goes on without the geocoder."""
+    dripping = _Dripping(where)
+    start = time.monotonic()
+    try:
+        with pytest.warns(GeocoderWaitWarning, match="ne répond pas depuis 2 s"), \
+                pytest.warns(gc.GeocoderUnreachableWarning, match="pas de réponse en 2 s"):
+            result = gc.geocode(ADDRESSES, geocoder=gc.Geocoder(dripping.url, timeout=2),
+                                cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
+    finally:
+        dripping.stop()
+    assert time.monotonic() - start < 6  # 2 tries of 2 s
+    assert (result.table["geocode_note"] == gc.NOTE_UNREACHABLE).sum() == 6  # all but F
