@@ -93,11 +93,9 @@ def _listen_address(host: str) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from waitress import create_server
-
     from . import jobs
     from .web import create_app
-    from .websecurity import FolderLock, Keys, check_password
+    from .websecurity import FolderLock, Keys, check_password, create_server
     from .workspace import Limits
 
     password = args.password or os.environ.get(PASSWORD_ENV) or None
@@ -139,7 +137,8 @@ def _serve(server, args: argparse.Namespace, host: str, local: bool, root: Path,
            password: str | None) -> int:
     from . import jobs
 
-    port = server.effective_port
+    # "localhost" may listen on both 127.0.0.1 and ::1
+    port = getattr(server, "effective_port", None) or server.effective_listen[0][1]
     shown = "127.0.0.1" if local else host
     url = f"http://{shown}:{port}/"
     say(f"Études : {root}")

@@ -7,10 +7,16 @@ configuration folder (``$ESS_QPV_CONFIG`` overrides it), one per studies folder.
 bound to the password it was opened with (changing the password closes every session); failed
 logins slow down per client; after a login, only a path of this site is followed; one server
 at a time serves a folder (a lock the system releases when the process ends).
+
+The server itself (:func:`create_server`, waitress underneath) holds against slow clients: a
+request's headers must arrive within :data:`HEADER_SECONDS` of its first byte and its body at
+a minimal pace, a client address holds at most :data:`CONNECTIONS_PER_CLIENT` connections, and
+the connections are polled (no ``select`` ceiling), :data:`CONNECTIONS` at most.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -32,6 +38,16 @@ MIN_PASSWORD = 8
 #: Failed logins a client may make before each new attempt waits (doubling each time).
 FREE_FAILURES = 3
 MAX_WAIT = 300.0
+#: Seconds a request's headers may take to arrive, from its first byte (slow clients).
+HEADER_SECONDS = 10
+#: Seconds a request's body may take beyond its size at :data:`BODY_RATE` bytes a second.
+BODY_SECONDS = 30
+BODY_RATE = 20_000
+#: Seconds an idle connection (between requests) is kept open.
+IDLE_SECONDS = 30
+#: Connections the server holds at once, and of them from one client address.
+CONNECTIONS = 500
+CONNECTIONS_PER_CLIENT = 40
 
 
 def config_dir() -> Path:
@@ -92,6 +108,11 @@ class Keys:
     def session_tag(self, password: str | None) -> str:
         """What a session records of the password it was opened with."""
         return self._sign("session", password or "")
+
+    def geocoder_mark(self, folder: Path, url: str) -> str:
+        """The mark that the person accepted to send ``folder``'s addresses to ``url`` (a
+        received folder carries none that this server would accept)."""
+        return self._sign("geocoder", str(Path(folder).resolve()), url)
 
     def job_mark(self, folder: Path) -> str:
         """The mark of a run this server started in ``folder`` (a received folder carries
@@ -178,3 +199,93 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self._lock.release()
+
+
+# --------------------------------------------------------------------------- slow clients
+
+
+def create_server(app, *, host: str, port: int, threads: int = 8, **options):
+    """A waitress server for ``app`` on ``host``:``port`` that slow clients cannot stall:
+    deadlines on each request's headers and body, a cap on the connections of one client
+    address and on all connections (polled, so more than 1 024 file descriptors are no
+    ceiling); ``options``: other waitress settings (``max_request_body_size``, ``ident``).
+    Raises :class:`OSError` or :class:`ValueError` when it cannot listen there."""
+    from waitress.adjustments import Adjustments
+    from waitress.server import MultiSocketServer
+    from waitress.task import ThreadedTaskDispatcher
+
+    adj = Adjustments(host=host, port=port, threads=threads, connection_limit=CONNECTIONS,
+                      channel_timeout=IDLE_SECONDS, cleanup_interval=1,
+                      asyncore_use_poll=True, **options)
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(adj.threads)
+    channels: dict = {}
+    servers = [_guarded_server_class()(app, channels, dispatcher=dispatcher, adj=adj,
+                                       sockinfo=info) for info in adj.listen]
+    if len(servers) == 1:
+        return servers[0]
+    return MultiSocketServer(channels, adj, [(s.effective_host, s.effective_port)
+                                             for s in servers], dispatcher,
+                             servers[-1].log_info)
+
+
+@functools.cache
+def _guarded_server_class():
+    """waitress's TCP server and channel, with the deadlines and the per-client cap (built
+    on first use: waitress is imported only by the server)."""
+    from waitress.channel import HTTPChannel
+    from waitress.server import TcpWSGIServer
+
+    class Channel(HTTPChannel):
+        _timed = None  # the request being received, timed since its first byte
+        _since = 0.0
+        _headers_at: float | None = None
+
+        def received(self, data: bytes) -> bool:
+            done = super().received(data)
+            request, now = self.request, time.time()
+            if request is not None and request is not self._timed:
+                self._timed, self._since, self._headers_at = request, now, None
+            if request is not None and request.headers_finished and self._headers_at is None:
+                self._headers_at = now
+            return done
+
+        def overdue(self, now: float) -> bool:
+            request = self.request
+            if request is None or request is not self._timed:
+                return False
+            if self._headers_at is None:
+                return now - self._since > HEADER_SECONDS
+            return now - self._headers_at > BODY_SECONDS + request.content_length / BODY_RATE
+
+    class Server(TcpWSGIServer):
+        channel_class = Channel
+
+        def maintenance(self, now: float) -> None:
+            super().maintenance(now)
+            for channel in list(self.active_channels.values()):
+                if isinstance(channel, Channel) and channel.overdue(now):
+                    channel.will_close = True
+
+        def handle_accept(self) -> None:
+            try:
+                pair = self.accept()
+            except OSError:
+                return
+            if pair is None:
+                return
+            conn, addr = pair
+            client = addr[0] if isinstance(addr, tuple) else addr
+            held = sum(1 for c in list(self.active_channels.values())
+                       if isinstance(c.addr, tuple) and c.addr[0] == client)
+            if held >= CONNECTIONS_PER_CLIENT:
+                conn.close()
+                return
+            try:
+                self.set_socket_options(conn)
+            except OSError:
+                conn.close()
+                return
+            self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
+
+    return Server

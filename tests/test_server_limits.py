@@ -1,0 +1,101 @@
+"""``ess-qpv serve`` under slow clients (geo/websecurity.py: create_server): the real server,
+many connections that send their headers a byte every few seconds, and a normal request that
+must still be answered at once. Every socket is closed and the server stopped, whatever
+happens."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+
+import pytest
+import requests
+
+from geo.websecurity import CONNECTIONS_PER_CLIENT, HEADER_SECONDS
+from tests.web import WebServer
+
+
+@pytest.fixture
+def web(tmp_path, isolated_cache):
+    server = WebServer(tmp_path / "etudes", isolated_cache)
+    yield server
+    server.stop()
+
+
+@contextlib.contextmanager
+def slow_clients(port: int, count: int, addresses: int):
+    """``count`` connections from ``addresses`` addresses of this machine (127.0.0.10…),
+    each having sent the first byte of its headers; closed on leaving."""
+    sockets: list[socket.socket] = []
+    try:
+        for i in range(count):
+            s = socket.socket()
+            sockets.append(s)
+            s.settimeout(2)
+            s.bind((f"127.0.0.{10 + i % addresses}", 0))
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"G")
+        yield sockets
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def dribble(sockets: list[socket.socket], text: bytes) -> int:
+    """Send one more byte on each socket still open; how many took it."""
+    took = 0
+    for s in sockets:
+        try:
+            s.sendall(text)
+            took += 1
+        except OSError:
+            pass
+    return took
+
+
+def closed(s: socket.socket) -> bool:
+    """Whether the server has closed this connection (without waiting more than 0.1 s)."""
+    s.settimeout(0.1)
+    try:
+        return s.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def answered_within(url: str, seconds: float) -> float:
+    start = time.monotonic()
+    r = requests.get(url + "/", timeout=seconds)
+    took = time.monotonic() - start
+    assert r.status_code == 200 and "Études" in r.text
+    return took
+
+
+def test_150_slow_connections_do_not_stop_a_normal_request(web):
+    with slow_clients(web.port, 150, addresses=15) as sockets:
+        for text in (b"E", b"T"):  # a header byte every few seconds
+            time.sleep(1.5)
+            assert dribble(sockets, text) == 150
+        assert answered_within(web.url, 2) < 2
+
+
+def test_one_client_holds_a_bounded_number_of_connections(web):
+    with slow_clients(web.port, 150, addresses=1) as sockets:
+        time.sleep(1.5)  # the server's accept loop has seen them all
+        dribble(sockets, b"E")
+        time.sleep(0.5)
+        held = sum(not closed(s) for s in sockets)
+        assert held <= CONNECTIONS_PER_CLIENT
+        assert answered_within(web.url, 2) < 2  # another address is served at once
+
+
+def test_headers_that_never_end_are_cut(web):
+    with slow_clients(web.port, 5, addresses=5) as sockets:
+        deadline = time.monotonic() + HEADER_SECONDS + 5
+        while time.monotonic() < deadline and not all(closed(s) for s in sockets):
+            dribble(sockets, b"E")  # a byte a second: never idle, never done
+            time.sleep(0.9)
+        assert all(closed(s) for s in sockets)
+    assert answered_within(web.url, 2) < 2
