@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._console import visible
 from ._errors import EssQpvError
 from .vocabulary import OUTPUTS, ROLE_FLAGS
 
@@ -133,8 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         word, names = getattr(args, "parameter_names",
                               ("option", {**FLAGS, **getattr(args, "flags", {})}))
         found = [names[p] for p in getattr(exc, "parameters", ()) if p in names]
-        hint = f" ({word} {', '.join(dict.fromkeys(found))})" if found else ""
-        print(f"Erreur : {exc}{hint}", file=sys.stderr)
+        hint = f" ({' '.join(filter(None, (word, ', '.join(dict.fromkeys(found)))))})" \
+            if found else ""
+        print(f"Erreur : {visible(str(exc))}{hint}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # ``ess-qpv … | head``: the reader left, nothing to say
         _silence_stdout()
@@ -167,7 +169,7 @@ def _silence_stdout() -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"Attention : {message}", file=sys.stderr)
+    print(f"Attention : {visible(str(message))}", file=sys.stderr)
 
 
 def _show_own_warning(message, category, filename, lineno, file=None, line=None) -> None:

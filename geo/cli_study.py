@@ -24,6 +24,18 @@ STUDY_KEYS = {
 }
 
 
+#: What only the person running a study may allow, never its study file (a folder received
+#: from someone else): option, parameter, help.
+RUN_CONSENTS = (
+    ("--autoriser-hors-dossier", "allow_outside",
+     "permettre à l'étude de lire ou d'écrire hors de son dossier (chemins en « .. », liens "
+     "symboliques) : seulement pour un dossier qui vient de vous"),
+    ("--geocodeur-du-fichier", "geocoder_file",
+     "accepter d'envoyer les adresses au géocodeur que nomme le fichier d'étude ([geocodage] "
+     "url), quand ce n'est pas le service national"),
+)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
         "demo", help="exemple complet hors ligne sur les données fournies",
@@ -43,7 +55,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     run = commands.add_parser("run", help="lancer une étude décrite par un fichier etude.toml")
     run.add_argument("study", metavar="ETUDE", help="fichier d'étude (.toml)")
-    run.set_defaults(run=run_run, parameter_names=("clé", STUDY_KEYS))
+    for flag, dest, text in RUN_CONSENTS:
+        run.add_argument(flag, dest=dest, action="store_true", help=text)
+    run.set_defaults(run=run_run, parameter_names=("", {
+        **{k: f"clé {v}" for k, v in STUDY_KEYS.items()},
+        **{dest: f"option {flag}" for flag, dest, _ in RUN_CONSENTS}}))
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -76,5 +92,8 @@ def _shell_word(text: str) -> str:
 def run_run(args: argparse.Namespace) -> int:
     from .studyfile import load_study
 
-    print_run(run_with_progress(load_study(args.study)))
+    study = load_study(args.study)
+    study.allow_outside = args.allow_outside
+    study.geocoding.confirmed = study.geocoding.confirmed or args.geocoder_file
+    print_run(run_with_progress(study))
     return 0

@@ -111,9 +111,10 @@ def running(folder: Path) -> bool:
     return state(folder).get("etat") == RUNNING
 
 
-def start(folder: Path, *, mark: str | None = None) -> dict:
+def start(folder: Path, *, mark: str | None = None, geocoder: str | None = None) -> dict:
     """Start a run of ``folder``'s study in a new process (nothing if one runs already);
-    ``mark`` is recorded in its state (see :func:`resume`)."""
+    ``mark`` is recorded in its state (see :func:`resume`), and ``geocoder``, the address
+    of a geocoder other than the national one that the person accepted for this study."""
     from . import _isolated
 
     with _LOCK:
@@ -125,7 +126,7 @@ def start(folder: Path, *, mark: str | None = None) -> dict:
         log.parent.mkdir(parents=True, exist_ok=True)
         # written before the process starts: the process then writes its own states
         current = write_state(folder, etat=RUNNING, etape="", pid=None, debut=time.time(),
-                              serveur=mark)
+                              serveur=mark, geocodeur=geocoder)
         with open(log, "ab") as out:
             _CHILDREN[str(folder)] = subprocess.Popen(
                 command(folder), stdin=subprocess.DEVNULL, stdout=out, stderr=out,
@@ -205,7 +206,7 @@ def resume(root: Path, mark_of) -> list[Path]:
         mark = mark_of(folder)
         if current.get("serveur") == mark:
             write_state(folder, **{**current, "etat": CANCELLED})
-            start(folder, mark=mark)
+            start(folder, mark=mark, geocoder=current.get("geocodeur"))
             restarted.append(folder)
         else:
             write_state(folder, **{**current, "etat": CANCELLED, "serveur": None,
@@ -225,8 +226,9 @@ def run(folder: Path) -> int:
     from .workspace import STUDY_FILE
 
     began = time.time()
+    started = read_state(folder)  # written by the server that started this run
     base = {"etat": RUNNING, "pid": os.getpid(), "debut": began,
-            "serveur": read_state(folder).get("serveur")}
+            "serveur": started.get("serveur"), "geocodeur": started.get("geocodeur")}
     last = [0.0]
 
     def progress(step: str, stats) -> None:
@@ -247,7 +249,10 @@ def run(folder: Path) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = run_study(load_study(folder / STUDY_FILE), progress=progress)
+            study = load_study(folder / STUDY_FILE)
+            if study.geocoding.url == base["geocodeur"]:
+                study.geocoding.confirmed = True
+            result = run_study(study, progress=progress)
         # our own warnings (French, for the user) reach the page; others only the log
         ours = Path(__file__).resolve().parent
         for w in caught:

@@ -27,6 +27,7 @@ from . import geocode as gc
 from ._errors import InputError
 from ._validate import check_embed_url
 from .area import StudyArea
+from .confine import inside, regular_file
 from .impact import Population
 from .indicators import read_measures
 from .initiatives import Initiatives, initiatives_from_table, read_table
@@ -84,6 +85,9 @@ class Geocoding:
     chunk_size: int = DEFAULT_CHUNK
     corrections: Path | None = None
     force: bool = False
+    #: Whether the person running the study agreed to send addresses to ``url``: a study
+    #: file received from someone else may name its own geocoder (:func:`check_study`).
+    confirmed: bool = True
 
 
 @dataclass
@@ -91,7 +95,8 @@ class Study:
     """Everything a run needs.
 
     ``outputs`` maps keys of :data:`geo.vocabulary.OUTPUTS` to paths; ``folder``, when set,
-    is the study's folder: every output must stay inside it.
+    is the study's folder: every file it reads or writes must stay inside it, unless
+    ``allow_outside`` (:mod:`geo.confine`).
     """
 
     initiatives: Path
@@ -113,6 +118,7 @@ class Study:
     cluster: bool = True
     embed_url: str | None = None
     folder: Path | None = None
+    allow_outside: bool = False
     #: An indicator column that sizes the markers (proportional symbols).
     size_by: str | None = None
     #: Years of the print's panels (small multiples), e.g. ``[2015, 2018, 2021]``.
@@ -198,16 +204,52 @@ def check_study(study: Study) -> None:
         raise InputError("fichier de chiffres clés introuvable.",
                          path=Path(study.key_figures).name, parameters=("chiffres_cles",))
     sources = [s for s in (study.qpv_source, study.compare) if s and Path(s).exists()]
+    check_reach(study, sources)
     check_outputs({OUTPUT[k].what: p for k, p in study.outputs.items()},
                   inputs=[study.initiatives, study.geocoding.corrections, study.key_figures,
                           *sources],
-                  folder=study.folder)
+                  folder=_confining(study))
     for key, path in study.outputs.items():
         allowed, what = OUTPUT[key].extensions, OUTPUT[key].what
         if Path(path).suffix.lower() not in allowed:
             raise InputError(f"extension « {Path(path).suffix or '(aucune)'} » impossible pour "
                              f"{what} ; possibles : {', '.join(allowed)}.", path=Path(path).name,
                              parameters=(key,))
+
+
+def _confining(study: Study) -> Path | None:
+    """The folder every file of ``study`` must stay in (``None``: anywhere)."""
+    return None if study.allow_outside else study.folder
+
+
+def check_reach(study: Study, sources=()) -> None:
+    """Refuse, before any work, a study that would read or write outside its folder
+    (symbolic links followed, unless ``study.allow_outside``), read a device or a pipe, or
+    send addresses to a geocoder that its study file names and the person running it did
+    not accept (:mod:`geo.confine`)."""
+    folder = _confining(study)
+    reads = [("le tableau des initiatives", study.initiatives),
+             ("le fichier de corrections", study.geocoding.corrections),
+             ("le fichier de chiffres clés", study.key_figures),
+             *(("le fichier des contours des quartiers", s) for s in sources)]
+    for what, path in reads:
+        if path:
+            inside(path, folder, what=what)
+            regular_file(path, what=what)
+    for key, path in study.outputs.items():
+        inside(path, folder, what=OUTPUT[key].what)
+    if study.outputs.get("fiches"):
+        from .fiches import fiche_images_folder
+
+        inside(fiche_images_folder(study.outputs["fiches"]), folder,
+               what="le dossier des cartes des fiches")
+    g = study.geocoding
+    if g.online and not g.confirmed:
+        raise InputError(f"le fichier d'étude demande d'envoyer les adresses du tableau au "
+                         f"géocodeur « {g.url} », qui n'est pas le service national "
+                         f"({gc.DEFAULT_URL}) : aucune adresse n'a été envoyée. Si vous "
+                         "connaissez ce serveur et l'acceptez, confirmez-le ; sinon retirez "
+                         "la clé url de [geocodage].", parameters=("geocoder_file",))
 
 
 # --------------------------------------------------------------------------- the run
@@ -370,8 +412,9 @@ def check_streamed(study: Study) -> None:
         raise InputError(f"en lecture par morceaux, le tableau enrichi s'écrit en "
                          f"{' ou '.join(STREAMED_OUTPUTS)}.", path=Path(table).name,
                          parameters=("tableau",))
+    check_reach(study)
     check_outputs({OUTPUT["tableau"].what: table}, inputs=[study.initiatives],
-                  folder=study.folder)
+                  folder=_confining(study))
 
 
 def run_streamed(study: Study, *, progress: Progress | None = None) -> StreamedResult:

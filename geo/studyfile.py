@@ -134,7 +134,9 @@ def load_study(path: str | Path) -> Study:
         distance=q["distance_m"],
         area=StudyArea.of(q["departements"], q["communes"]),
         geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
-                            corrections=base / g["corrections"] if g["corrections"] else None),
+                            corrections=base / g["corrections"] if g["corrections"] else None,
+                            # another geocoder than the national one: the person's say first
+                            confirmed=g["url"].rstrip("/") == DEFAULT_URL.rstrip("/")),
         outputs=outputs, paper=v["sorties"]["format_impression"],
         atlas=v["sorties"]["atlas"], fiche_paper=v["sorties"]["format_fiches"], folder=base,
         size_by=v["indicateurs"]["taille_symboles"],

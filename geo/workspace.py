@@ -124,7 +124,10 @@ def save_settings(folder: Path, data: dict) -> Study:
     data["sorties"] = {**OUTPUT_FILES, **{k: v for k, v in data.get("sorties", {}).items()
                                           if k in ("format_impression", "format_fiches", "atlas")}}
     data.setdefault("geocodage", {})["corrections"] = CORRECTIONS
-    return save_study_file(folder / STUDY_FILE, data, header=HEADER)
+    study = save_study_file(folder / STUDY_FILE, data, header=HEADER)
+    if not (folder / CORRECTIONS).exists():  # a received folder may come without one
+        write_table(pd.DataFrame(columns=CORRECTION_COLUMNS), folder / CORRECTIONS)
+    return study
 
 
 def table_path(folder: Path) -> Path | None:

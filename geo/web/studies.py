@@ -93,10 +93,52 @@ def import_post(name: str, folder: Path):
 def parameters(name: str):
     folder = study(name)
     return without_table(name, folder) or _parameters_page(name,
-                                                             workspace.settings(folder))
+                                                             workspace.settings(folder),
+                                                             folder=folder)
 
 
-def _parameters_page(name: str, data: dict, error: str | None = None, status: int = 200):
+def _national(url: str | None) -> bool:
+    return not url or url.rstrip("/") == DEFAULT_GEOCODER_URL.rstrip("/")
+
+
+def _geocoder_mark_file(folder: Path) -> Path:
+    return folder / workspace.STATE_DIR / "geocodeur-accepte"
+
+
+def accepted_geocoder(folder: Path) -> str | None:
+    """The geocoder other than the national one that the person accepted on this server
+    for ``folder``'s study (its study file's ``url``), else ``None``: a received folder's
+    own geocoder gets no address before the person ticks the box."""
+    url = workspace.settings(folder).get("geocodage", {}).get("url")
+    if _national(url):
+        return None
+    try:
+        mark = _geocoder_mark_file(folder).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return url if mark == site().keys.geocoder_mark(folder, url) else None
+
+
+def _accept_geocoder(folder: Path, url: str | None) -> None:
+    """Record (or forget) that the person accepted ``url`` for ``folder``."""
+    from ..io import atomic_path
+
+    path = _geocoder_mark_file(folder)
+    if url is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(exist_ok=True)
+    with atomic_path(path, defer=False) as tmp:
+        tmp.write_text(site().keys.geocoder_mark(folder, url), encoding="utf-8")
+
+
+def start_run(folder: Path) -> None:
+    """Start ``folder``'s study as this server's run."""
+    jobs.start(folder, mark=site().keys.job_mark(folder), geocoder=accepted_geocoder(folder))
+
+
+def _parameters_page(name: str, data: dict, error: str | None = None, status: int = 200,
+                     folder: Path | None = None):
     q, g = data.get("quartiers", {}), data.get("geocodage", {})
     values = {
         "titre": data.get("etude", {}).get("titre", ""),
@@ -105,6 +147,8 @@ def _parameters_page(name: str, data: dict, error: str | None = None, status: in
         "departements": ", ".join(map(str, q.get("departements", []))),
         "communes": ", ".join(map(str, q.get("communes", []))),
         "en_ligne": g.get("en_ligne", False), "url": g.get("url", DEFAULT_GEOCODER_URL),
+        "autre_geocodeur": not _national(g.get("url")),
+        "geocodeur_accepte": bool(accepted_geocoder(folder)) if folder else False,
         "score": g.get("score_minimal", DEFAULT_MIN_SCORE),
         "format": data.get("sorties", {}).get("format_impression", "A4"),
         "atlas": data.get("sorties", {}).get("atlas", False),
@@ -141,14 +185,22 @@ def parameters_post(name: str, folder: Path):
                 "atlas": f.get("atlas") == "oui",
                 "format_fiches": choice(f.get("format_fiches") or "A4", list(PAPER_FORMATS),
                                          "le format des fiches")}
-            if not data["geocodage"]["url"]:
+            url = data["geocodage"]["url"]
+            if not url:
                 raise EssQpvError("l'adresse du géocodeur doit commencer par http:// ou "
                                   "https://.")
+            other = not _national(url)
+            if other and data["geocodage"]["en_ligne"] and f.get("accepter_geocodeur") != "oui":
+                raise EssQpvError(f"le géocodeur « {url} » n'est pas le service national : "
+                                  "cochez la case qui accepte d'y envoyer les adresses, ou "
+                                  "remettez l'adresse du service national.")
             workspace.save_settings(folder, data)
+            _accept_geocoder(folder, url if other and f.get("accepter_geocodeur") == "oui"
+                             else None)
         except EssQpvError as exc:
-            return _parameters_page(name, data, str(exc), 400)
+            return _parameters_page(name, data, str(exc), 400, folder=folder)
     if f.get("action") in ("lancer", "lancer_hors_ligne"):
-        jobs.start(folder, mark=site().keys.job_mark(folder))
+        start_run(folder)
         return redirect(url_for("studies.progress", name=name))
     flash("Paramètres enregistrés.", "info")
     return redirect(url_for("studies.parameters", name=name))
@@ -178,5 +230,5 @@ def launch(name: str):
     folder = study(name)
     if (refused := without_table(name, folder)) is not None:
         return refused
-    jobs.start(folder, mark=site().keys.job_mark(folder))
+    start_run(folder)
     return redirect(url_for("studies.progress", name=name))
