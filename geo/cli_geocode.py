@@ -79,6 +79,18 @@ def print_geocode_summary(result) -> None:
     say(f"  réponses reprises du cache : {stats.from_cache} ; requêtes envoyées : "
         f"{stats.requests}" + (f" ({stats.fallback_rows} adresses une par une)"
                                if stats.fallback_rows else ""))
+    if stats.failed:
+        say(f"  {_count(stats.failed, 'adresse')} que le géocodeur n'a pas "
+            f"{'traitée' if stats.failed == 1 else 'traitées'} : "
+            f"{'redemandée' if stats.failed == 1 else 'redemandées'} au prochain lancement")
+    if stats.refused_corrections:
+        n = stats.refused_corrections
+        say(f"  {_count(n, 'correction')} non {'appliquée' if n == 1 else 'appliquées'} "
+            "(site changé ou absent du tableau)")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("s" if n > 1 else "")
 
 
 def run_geocode(args: argparse.Namespace) -> int:
@@ -107,7 +119,8 @@ def run_geocode(args: argparse.Namespace) -> int:
             lat_column=found.lat, lon_column=found.lon, id_column=found.id,
             geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
             corrections=corrections, min_score=args.min_score, force=args.force,
-            first_row=first_row, progress=bar.update, path=args.input)
+            first_row=first_row, progress=bar.update, path=args.input,
+            corrections_path=args.corrections or "")
     # what a person opens is in French; GIS formats keep the names programs use
     shown = french(result.table, "sites") if args.output.lower().endswith(
         (".csv", ".xlsx")) else result.table

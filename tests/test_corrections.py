@@ -1,0 +1,142 @@
+"""Corrections stay with their site: keyed by what identifies it, applied only while the
+table's row is still that site, and said when they are not applied."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from geo import cli
+from geo import geocode as gc
+from tests.outputs import read_output
+
+HOSTILE = ["{{ 7*7 }}", "<script>alert(1)</script>", "=1+1", "../../etc/passwd"]
+
+
+def sites(*names_and_streets: tuple[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({"nom": [n for n, _ in names_and_streets],
+                         "adresse": [s for _, s in names_and_streets],
+                         "code_postal": "31000", "commune": "Toulouse"})
+
+
+def offline(table: pd.DataFrame, tmp_path, corrections=None, **kw) -> gc.GeocodeResult:
+    """Geocoding that sends nothing: corrections alone place the sites."""
+    return gc.geocode(table, geocoder=gc.Geocoder("http://127.0.0.1:9"), offline=True,
+                      cache=gc.GeocodeCache(tmp_path / "c.sqlite"), corrections=corrections,
+                      **kw)
+
+
+def placed(review: pd.DataFrame, key: str, lat="43.6", lon="1.44") -> pd.DataFrame:
+    review = review.copy()
+    review.loc[review["cle"] == key, ["latitude", "longitude"]] = [lat, lon]
+    return review
+
+
+def test_a_row_inserted_at_the_top_does_not_move_a_correction(tmp_path):
+    table = sites(("Alpha", "1 rue A"), ("Beta", "12 rue X"))
+    review = offline(table, tmp_path).review
+    assert list(review["cle"]) == ["Alpha | 1 rue A 31000 Toulouse",
+                                   "Beta | 12 rue X 31000 Toulouse"]
+    assert list(review["nom"]) == ["Alpha", "Beta"] and list(review["ligne"]) == [2, 3]
+    fixes = placed(review, "Beta | 12 rue X 31000 Toulouse")
+    moved = pd.concat([sites(("Gamma", "5 rue G")), table], ignore_index=True)
+    out = offline(moved, tmp_path, fixes).table.set_index("nom")
+    assert out.loc["Beta", "geocode_status"] == "corrige"
+    assert out.loc["Beta", "latitude"] == "43.6"
+    assert out.loc["Alpha", "geocode_status"] == "non_geocode"
+    assert out.loc["Gamma", "geocode_status"] == "non_geocode"
+
+
+def test_a_site_that_changed_or_left_keeps_no_correction_and_is_said(tmp_path):
+    table = sites(("Alpha", "1 rue A"), ("Beta", "12 rue X")).assign(id=["A", "B"])
+    review = offline(table, tmp_path).review
+    fixes = placed(placed(review, "A"), "B")
+    changed = table.assign(adresse=["1 rue A", "14 avenue Y"])  # B: another place now
+    with pytest.warns(gc.CorrectionWarning) as heard:
+        result = offline(changed, tmp_path, fixes, corrections_path="corrections.csv")
+    out = result.table.set_index("id")
+    assert out.loc["A", "geocode_status"] == "corrige"
+    assert out.loc["B", "geocode_status"] == "non_geocode" and out.loc["B", "latitude"] == ""
+    assert result.stats.refused_corrections == 1
+    message = str(heard[0].message)
+    assert message.startswith("corrections.csv : 1 correction n'est pas appliquée")
+    assert "ligne 3 (« B ») : l'adresse saisie a changé" in message
+    assert "« 12 rue X 31000 Toulouse » dans les corrections" in message
+    # a site taken out of the table
+    with pytest.warns(gc.CorrectionWarning, match=r"2 corrections ne sont pas appliquées.*"
+                      r"ligne 2 \(« A »\) : ce site n'est plus dans le tableau"):
+        result = offline(table.iloc[[]], tmp_path, fixes, corrections_path="corrections.csv")
+    assert result.stats.refused_corrections == 2
+
+
+def test_a_renamed_site_keeps_no_correction(tmp_path):
+    table = sites(("Alpha", "1 rue A")).assign(id=["A"])
+    fixes = placed(offline(table, tmp_path).review, "A")
+    with pytest.warns(gc.CorrectionWarning, match="le nom a changé"):
+        out = offline(table.assign(nom=["Omega"]), tmp_path, fixes).table
+    assert out["geocode_status"].iloc[0] == "non_geocode"
+
+
+def test_old_files_keyed_by_row_number(tmp_path):
+    """Files of earlier versions: « ligne N » holds while the row keeps its address."""
+    table = sites(("Alpha", "1 rue A"), ("Beta", "12 rue X"))
+    old = pd.DataFrame({"cle": ["ligne 3"], "ligne": ["3"],
+                        "adresse_saisie": ["12 rue X 31000 Toulouse"],
+                        "latitude": ["43.6"], "longitude": ["1.44"]})
+    out = offline(table, tmp_path, old).table.set_index("nom")
+    assert out.loc["Beta", "geocode_status"] == "corrige"
+    moved = pd.concat([sites(("Gamma", "5 rue G")), table], ignore_index=True)
+    with pytest.warns(gc.CorrectionWarning, match="ligne 2 \\(« ligne 3 »\\) : l'adresse "
+                                                  "saisie a changé"):
+        out = offline(moved, tmp_path, old).table.set_index("nom")
+    assert (out["geocode_status"] == "non_geocode").all()  # never given to Alpha
+    without_address = old.drop(columns=["adresse_saisie"])
+    with pytest.warns(gc.CorrectionWarning, match="ne dit pas l'adresse saisie"):
+        out = offline(table, tmp_path, without_address).table
+    assert (out["geocode_status"] == "non_geocode").all()
+
+
+def test_same_name_and_address_twice_are_numbered(tmp_path):
+    table = sites(("Alpha", "1 rue A"), ("Alpha", "1 rue A"), ("", ""))
+    keys = gc.row_keys(table, None, 2)
+    assert keys == ["Alpha | 1 rue A 31000 Toulouse#1", "Alpha | 1 rue A 31000 Toulouse#2",
+                    "31000 Toulouse"]
+    assert gc.row_keys(table.drop(columns=["code_postal", "commune"]), None, 2)[2] == \
+        "ligne 4"  # neither name nor address: the row number
+
+
+def test_hostile_names_survive_the_review_file_round_trip(tmp_path, addok):
+    table = tmp_path / "t.csv"
+    rows = [f"{name};999 zzz qqq {n}" for n, name in enumerate(HOSTILE)]
+    table.write_text("nom;adresse\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out, review = tmp_path / "g.csv", tmp_path / "revue.csv"
+    argv = ["geocode", str(table), "-o", str(out), "--geocoder-url", addok.url]
+    assert cli.main([*argv, "--review", str(review)]) == 0
+    fixed = pd.read_csv(review, sep=";", dtype=str, keep_default_na=False,
+                        encoding="utf-8-sig")
+    assert len(fixed) == len(HOSTILE)
+    # keyed by name and address (inert for a spreadsheet), not by a row number
+    assert [k.removeprefix("'").split(" | ")[0] for k in fixed["cle"]] == HOSTILE
+    fixed["latitude"], fixed["longitude"] = "43.6", "1.44"
+    fixed.to_csv(review, sep=";", index=False, encoding="utf-8-sig")
+    assert cli.main([*argv, "--corrections", str(review)]) == 0
+    assert (read_output(out)["geocode_status"] == "corrige").all()
+
+
+def test_the_command_says_the_refused_corrections(tmp_path, addok, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("nom;adresse\nAlpha;999 zzz qqq\n", encoding="utf-8")
+    corrections = tmp_path / "corr.csv"
+    corrections.write_text("cle;adresse_saisie;latitude;longitude\n"
+                           "Beta | 1 rue B;1 rue B;43.6;1.44\n", encoding="utf-8")
+    out = tmp_path / "g.csv"
+    with warnings.catch_warnings():  # the command shows our warnings itself
+        warnings.simplefilter("always")
+        assert cli.main(["geocode", str(table), "-o", str(out), "--geocoder-url", addok.url,
+                         "--corrections", str(corrections)]) == 0
+    printed = capsys.readouterr()
+    assert f"Attention : {corrections} : 1 correction n'est pas appliquée" in printed.err
+    assert "ligne 2 (« Beta | 1 rue B ») : ce site n'est plus dans le tableau" in printed.err
+    assert "1 correction non appliquée (site changé ou absent du tableau)" in printed.out
