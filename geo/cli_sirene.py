@@ -83,10 +83,17 @@ def print_panorama(run) -> None:
     say(f"  de l'ESS implantés dans un QPV : {int(q['etablissements_ess_implantes'].sum())} ; "
         f"à moins de {run.study.distance:g} m d'un QPV (paires quartier-établissement) : "
         f"{int(q['etablissements_ess_proximite'].sum())}")
+    if q.empty:
+        say("  aucun quartier prioritaire dans ce territoire : rien à compter par quartier")
     share = result.agreement.set_index("mesure")["valeur"]
-    agree = share["part d'accord"]
-    say(f"  accord avec plg_qp24 de l'INSEE : {agree:.2%} "
-        f"({int(share['désaccords'])} désaccords)")
+    compared, differ = int(share["établissements localisés comparés"]), int(share["désaccords"])
+    if compared:
+        part = share["part d'accord"]
+        agree = f"{part:.2%}".replace(".", ",").replace("%", "\u202f%")
+        say(f"  accord avec plg_qp24 de l'INSEE : {agree} ({differ} désaccord"
+            f"{'s' if differ > 1 else ''})")
+    else:
+        say("  accord avec plg_qp24 de l'INSEE : aucun établissement localisé à comparer")
     for path, what in run.written:
         wrote(path, what)
 

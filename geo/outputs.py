@@ -257,7 +257,8 @@ def panorama_map(run: PanoramaRun) -> str:
                            f"{r['etablissements_actifs_implantes']} établissements actifs "
                            "implantés" + (f" (part de l'ESS : {r['part_ess']:.0%})"
                                           if r['part_ess'] == r['part_ess'] else ""), axis=1)
-    fmap = choropleth_map(run.qpv, shares["etablissements_ess_implantes"],
+    quartiers = run.qpv[run.qpv["code_qp"].isin(shares.index)]  # the territory's only
+    fmap = choropleth_map(quartiers, shares["etablissements_ess_implantes"],
                           title="Établissements de l'ESS dans les quartiers prioritaires",
                           what="Établissements de l'ESS implantés", details=details)
     return self_contained(fmap.get_root().render())

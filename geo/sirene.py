@@ -251,7 +251,7 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
         if progress:
             progress(totals.read.get("lignes_lues", 0))
     _refuse_duplicates(seen, name)
-    return _tables(totals, qpv, distance)
+    return _tables(totals, qpv, distance, wanted)
 
 
 def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
@@ -375,7 +375,9 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
             "lat": m["lat"][rows]}))
 
 
-def _tables(totals: _Totals, qpv, distance: float) -> Panorama:
+def _tables(totals: _Totals, qpv, distance: float, wanted: set[str]) -> Panorama:
+    """The panorama's tables; with départements ``wanted``, the quartiers of those only:
+    a quartier elsewhere was never counted, and its zeros would say it was."""
     zeros = np.zeros(totals.n_qpv, dtype=np.int64)
     c = totals.counts
 
@@ -399,6 +401,8 @@ def _tables(totals: _Totals, qpv, distance: float) -> Panorama:
     per_qpv["etablissements_actifs_implantes"] = actifs
     per_qpv["part_ess"] = np.where(actifs > 0, get("etablissements_ess_implantes")
                                    / np.maximum(actifs, 1), np.nan).round(4)
+    if wanted:
+        per_qpv = per_qpv[per_qpv["insee_dep"].astype(str).isin(wanted)].reset_index(drop=True)
     per_territory = _territories(totals)
     ok_in, ok_out, differ = totals.agree[0, 0], totals.agree[0, 1], totals.agree[1, 0]
     compared = ok_in + ok_out + differ

@@ -260,3 +260,25 @@ def test_hostile_cells_of_insee_files_stay_text(files, tmp_path, capsys, browser
     page = Page(browser, tmp_path / "c.html", offline=True)
     assert page.dialogs == [] and page.errors == []
     page.page.close()
+
+
+def test_a_departement_panorama_lists_its_own_quartiers_only(files, qpv, tmp_path, capsys):
+    """« --departement 01 » listed every quartier of France, those outside with zeros that
+    were never counted (issue 30); a département without quartiers printed « nan% »."""
+    busiest = reference(files, qpv)["etablissements_actifs_implantes"]
+    dep = qpv.set_index("code_qp").loc[busiest.idxmax(), "insee_dep"]
+    out = tmp_path / "par_qpv.csv"
+    code, printed, err = run_cli(
+        capsys, "sirene", files["geoloc"], "--unites-legales", files["units"], "--par-qpv",
+        out, "-o", tmp_path / "p.xlsx", "--departement", dep, "--coeurs", "1")
+    assert code == 0, err
+    got = pd.read_csv(out, sep=";", dtype=str)
+    listed = set(got.iloc[:, 0])
+    assert listed == set(qpv.loc[qpv["insee_dep"] == dep, "code_qp"])
+    code, printed, err = run_cli(
+        capsys, "sirene", files["geoloc"], "--unites-legales", files["units"], "--par-qpv",
+        tmp_path / "spm.csv", "-o", tmp_path / "spm.xlsx", "--departement", "975",
+        "--coeurs", "1")
+    assert code == 0, err
+    assert "nan" not in printed.lower() and "aucun quartier prioritaire" in printed
+    assert "aucun établissement localisé à comparer" in printed
