@@ -516,7 +516,9 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     found (address parts included) to its column.
     """
     given = given or Columns()
-    columns = [str(c) for c in table.columns if str(c) != "geometry"]
+    # our own columns of an earlier run (an enriched table read again) hold no role
+    columns = [str(c) for c in table.columns if str(c) != "geometry"
+               and str(c) not in OUTPUT_COLUMNS]
     report: list[str] = []
     found: dict[str, str] = {}
     why: dict[str, str] = {}

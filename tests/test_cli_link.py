@@ -110,3 +110,25 @@ def test_a_table_without_coordinates_or_address_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "aucune colonne de coordonnées" in err and "nom, theme" in err
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("output", ["par_quartier.gpkg", "par_quartier.geojson",
+                                    "enrichi.gpkg", "enrichi.xlsx"])
+def test_our_own_outputs_link_again_without_a_traceback(tmp_path, capsys, output):
+    """Linking one of the tool's own tables again took its « QPV d'implantation » column
+    (nom_qp, an output of ours) for the sites' name and stopped on KeyError: 'nom_qp'."""
+    from tests.servers import ROOT_DATA
+
+    first = tmp_path / output
+    option = "--par-quartier" if output.startswith("par_") else "-o"
+    argv = ["link", ROOT_DATA / "exemple" / "initiatives.csv", "--departement", "93",
+            option, first]
+    if option != "-o":
+        argv += ["-o", tmp_path / "premier.csv"]
+    assert cli.main([str(a) for a in argv]) == 0
+    capsys.readouterr()
+    again = tmp_path / "encore.csv"
+    code = cli.main(["link", str(first), "-o", str(again)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err and again.is_file()
