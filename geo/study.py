@@ -284,7 +284,8 @@ def read_sites(study: Study, *, progress: Progress | None = None
             lat_column=found.lat, lon_column=found.lon,
             id_column=found.id, geocoder=geocoder, corrections=corrections,
             min_score=g.min_score, force=g.force, offline=not g.online, first_row=first_row,
-            progress=lambda n: report("geocodage", geocoder.stats), path=path)
+            progress=lambda n: report("geocodage", geocoder.stats), path=path,
+            corrections_path=Path(g.corrections).name if g.corrections else "")
         table = geocoded.table
         found.lon, found.lat = geocoded.lon_column, geocoded.lat_column
         if not any("coordonnées" in line for line in detection.report):
@@ -325,7 +326,8 @@ def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> 
         columns=gc.REVIEW_COLUMNS)
     sites = initiatives.sites
     listed = {int(r) for r in review["ligne"]}
-    keys = gc.row_keys(sites, initiatives.id_column, initiatives.first_row)
+    keys = gc.row_keys(sites, initiatives.id_column, initiatives.first_row,
+                       address_columns=initiatives.address_columns)
     reasons: dict[int, str] = {}
     for issue in initiatives.issues:
         reasons.setdefault(issue.row, issue.message)
