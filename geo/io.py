@@ -3,16 +3,20 @@
 Every writer goes through a temporary file in the target folder, moved into place only once
 complete: an interrupted run never leaves a half-written output. Inside :func:`staged`, the
 files of a whole run appear together at its end, or none of them (a failed or cancelled run
-leaves the previous set untouched). CSV files meant for spreadsheets are inert: a cell that a
-spreadsheet would read as a formula is written as text (:func:`inert`).
+leaves the previous set untouched; one killed while they appear is completed from its
+journal by the next run or reader, :func:`recover`). CSV files meant for spreadsheets are
+inert: a cell that a spreadsheet would read as a formula is written as text (:func:`inert`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
+import logging
 import os
 import re
+import secrets
 import signal
 import tempfile
 import threading
@@ -25,6 +29,13 @@ import pandas as pd
 
 from ._errors import EssQpvError, InputError
 from .vocabulary import TABLE_FORMATS
+
+try:
+    import fcntl
+except ImportError:  # Windows: a journal's writer is known by its process number
+    fcntl = None
+
+logger = logging.getLogger(__name__)
 
 #: Extensions the writers know, with the name shown to users.
 
@@ -145,7 +156,12 @@ def _replace(tmp: Path, path: Path) -> None:
 def staged() -> Iterator[list[tuple[Path | None, Path]]]:
     """Make the files written inside the block (through :func:`atomic_path`) appear
     together when it ends, and the files it retires (:func:`retire`) go then; if it fails
-    or is interrupted, none of this happens and the previous files stay as they were."""
+    or is interrupted, none of this happens and the previous files stay as they were.
+
+    The switch is all or nothing even for a process killed outright (``kill -9``): before
+    the first rename a journal listing every rename and removal is written beside the
+    outputs (:func:`_commit`); a run killed among the renames is completed by the next
+    one, or by any reader that calls :func:`recover`, from the complete temporaries."""
     pending: list[tuple[Path | None, Path]] = []
     token = _STAGE.set(pending)
     try:
@@ -159,13 +175,7 @@ def staged() -> Iterator[list[tuple[Path | None, Path]]]:
         _STAGE.reset(token)
     with _signals_held():
         try:
-            for tmp, path in pending:
-                if tmp is not None:
-                    _replace(tmp, path)
-            for tmp, path in pending:
-                if tmp is None:  # a file left by an earlier run that this one replaces
-                    with contextlib.suppress(OSError):
-                        path.unlink(missing_ok=True)
+            _commit(pending)
         finally:  # what could not be moved is not left behind
             for tmp, _ in pending:
                 if tmp is not None:
@@ -199,17 +209,233 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+# --------------------------------------------------------------------------- the journal
+#
+# One stage's switch: in each folder it touches, a journal named
+# ``.ess-qpv-<pid>-journal-<token>.json`` lists the renames (temporary → target, plain
+# names of that folder) and the removals there. The journal of the shallowest folder, the
+# *home*, lists the other folders and is written last: its appearance (an atomic rename,
+# fsync'd) is the moment the new set is decided. A journal found without its writer:
+# its home exists → every rename and removal is done again (those done already are
+# skipped); no home → the run died before deciding, its temporaries are removed and the
+# old set stays. A single rename of a whole results folder is not portable (a folder
+# cannot replace a non-empty one, Linux alone can exchange two), and outputs may lie in
+# several folders, some holding the user's own files: hence the journal.
+
+_JOURNAL_NAME = re.compile(r"^\.ess-qpv-(\d+)-journal-[0-9a-f]{8}\.json$")
+
+
+def _commit(pending: list[tuple[Path | None, Path]]) -> None:
+    """Publish a stage: journals, renames, removals, journals removed."""
+    folders: dict[Path, dict[str, list]] = {}
+    for tmp, path in pending:
+        entry = folders.setdefault(path.parent, {"moves": [], "retire": []})
+        if tmp is None:
+            entry["retire"].append(path.name)
+        else:
+            entry["moves"].append([tmp.name, path.name])
+            _fsync(tmp)  # the journal promises complete temporaries
+    if not folders:
+        return
+    name = f"{_TMP_PREFIX}{os.getpid()}-journal-{secrets.token_hex(4)}.json"
+    home = min(folders, key=lambda f: (len(f.parts), str(f)))
+    others = [f for f in folders if f != home]
+    locks = []
+    try:
+        for folder in others:
+            locks.append(_write_journal(folder / name, {
+                **folders[folder], "commit": _relative(home, folder)}))
+        locks.append(_write_journal(home / name, {
+            **folders[home], "folders": [_relative(f, home) for f in others]}))
+        failure = None
+        for folder in [home, *others]:
+            done = _apply(folder, folders[folder])
+            failure = failure or done
+        for folder in [*others, home]:
+            (folder / name).unlink(missing_ok=True)
+    finally:
+        for lock in locks:
+            if lock >= 0:
+                os.close(lock)
+    if failure is not None:
+        target, exc = failure
+        raise EssQpvError(f"impossible d'écrire {target} : {exc.strerror or exc}.") from exc
+
+
+def _relative(folder: Path, start: Path) -> str:
+    try:
+        return os.path.relpath(folder, start)
+    except ValueError:  # another drive
+        return str(folder.absolute())
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as file:
+        os.fsync(file.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name == "posix":
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_journal(path: Path, data: dict) -> int:
+    """Write ``data`` to ``path`` atomically and durably; return the descriptor that holds
+    its lock while the writer lives (see :func:`_journal_alive`), or -1 where there are no
+    such locks (Windows, where an open file cannot be renamed either)."""
+    tmp = path.with_name(f"{path.name}.tmp")
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        os.fsync(fd)
+        if fcntl is None:
+            os.close(fd)
+            fd = -1
+        os.replace(tmp, path)
+        _fsync_folder(path.parent)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    return fd
+
+
+def _read_journal(path: Path) -> dict | None:
+    """The journal at ``path`` if it is one of ours and well formed (plain names of its
+    folder only, temporaries of its own process), else ``None``."""
+    match = _JOURNAL_NAME.match(path.name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not match or not isinstance(data, dict):
+        return None
+    moves, gone = data.get("moves"), data.get("retire")
+    if not isinstance(moves, list) or not isinstance(gone, list):
+        return None
+    temporary = re.compile(rf"^\.ess-qpv-{match[1]}-")
+    for move in moves:
+        if not (isinstance(move, list) and len(move) == 2 and _plain_name(move[0])
+                and temporary.match(move[0]) and _plain_name(move[1])
+                and not _TMP_NAME.match(move[1])):
+            return None
+    if not all(_plain_name(n) and not _TMP_NAME.match(n) for n in gone):
+        return None
+    if not (isinstance(data.get("commit"), str) or (
+            isinstance(data.get("folders"), list)
+            and all(isinstance(f, str) for f in data["folders"]))):
+        return None
+    return data
+
+
+def _plain_name(name) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name \
+        and "\\" not in name and "\0" not in name
+
+
+def _apply(folder: Path, data: dict) -> tuple[Path, OSError] | None:
+    """Do a journal's renames and removals in ``folder`` (those done already are skipped);
+    return the first failure (its target and error), after trying them all."""
+    failure = None
+    for tmp, target in data["moves"]:
+        try:
+            os.replace(folder / tmp, folder / target)
+        except FileNotFoundError:
+            pass  # moved already
+        except OSError as exc:
+            failure = failure or (folder / target, exc)
+    for target in data["retire"]:
+        with contextlib.suppress(OSError):
+            (folder / target).unlink(missing_ok=True)
+    return failure
+
+
+def _journal_alive(path: Path) -> bool:
+    """Whether the process that wrote the journal at ``path`` still runs: it holds a lock
+    on it (a process number alone may have been given to another process since)."""
+    match = _JOURNAL_NAME.match(path.name)
+    if not match or not _process_alive(int(match[1])):
+        return False
+    if fcntl is None:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # gone: finished
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def recover(*folders: str | Path) -> None:
+    """Complete the switches that killed runs left half done in ``folders`` (and the other
+    folders of those runs), so that they hold the new set whole: any reader of outputs
+    calls it first."""
+    for folder in folders:
+        try:
+            entries = sorted(Path(folder).iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if _JOURNAL_NAME.match(entry.name) and not _journal_alive(entry):
+                _recover(entry)
+
+
+def _recover(journal: Path) -> None:
+    data = _read_journal(journal)
+    if data is None:
+        if journal.is_file():
+            logger.warning("journal illisible ignoré : %s", journal)
+        return
+    if "commit" in data:  # one of several folders: its home decides
+        home = journal.parent / data["commit"] / journal.name
+        if not home.is_file():  # never decided (the old set stays), or completed
+            journal.unlink(missing_ok=True)
+        elif not _journal_alive(home):
+            _recover(home)  # completes this folder too
+        return
+    for rel in data["folders"]:
+        member = journal.parent / rel / journal.name
+        part = _read_journal(member)
+        if part is not None and _apply(member.parent, part) is None:
+            member.unlink(missing_ok=True)
+    if _apply(journal.parent, data) is None:
+        journal.unlink(missing_ok=True)
+    else:
+        logger.warning("publication inachevée, reprise au prochain passage : %s", journal)
+
+
 def remove_stale(folders) -> None:
-    """Remove the temporary files that killed runs left in ``folders`` (their process has
-    ended); those of running processes stay."""
+    """Complete the switches of killed runs in ``folders`` (:func:`recover`), then remove
+    the temporary files those runs left (their process has ended); those of running
+    processes, and those a journal still lists, stay."""
     for folder in {Path(f) for f in folders}:
+        recover(folder)
         try:
             entries = list(folder.iterdir())
         except OSError:
             continue
+        listed = set()
+        for entry in entries:
+            if _JOURNAL_NAME.match(entry.name):
+                listed.add(entry.name)
+                data = _read_journal(entry) or {"moves": []}
+                listed.update(tmp for tmp, _ in data["moves"])
         for entry in entries:
             match = _TMP_NAME.match(entry.name)
-            if match and not _process_alive(int(match[1])) and entry.is_file():
+            if match and entry.name not in listed and not _process_alive(int(match[1])) \
+                    and entry.is_file():
                 entry.unlink(missing_ok=True)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from flask import Blueprint, abort, request, send_file
 
+from ..io import recover
 from ..vocabulary import OUTPUTS
 from ..workspace import OUTPUT_FILES
 from .common import TEMPLATES, cell, page, state, study
@@ -53,6 +54,7 @@ def results(name: str):
     folder = study(name)
     current = state(folder)
     out = folder / OUTPUT_FILES["dossier"]
+    recover(out)  # a run killed while its files appeared: its new set, whole
     report = out / OUTPUT_FILES["rapport"]
     if not report.is_file():
         return page("resultats.html", name, step="files.results", ready=False, state=current)
@@ -70,6 +72,7 @@ def output(name: str, key: str):
     folder = study(name)
     if key not in DOWNLOADS and key not in OUTPUT_FILES or key == "dossier":
         abort(404)
+    recover(folder / OUTPUT_FILES["dossier"])
     if key == "fiches_cartes":
         return _fiche_maps_zip(folder / OUTPUT_FILES["dossier"])
     path = folder / OUTPUT_FILES["dossier"] / OUTPUT_FILES[key]
