@@ -143,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:  # the terminal or the disk the output goes to (full, gone)
         _silence_stdout()
+        _quiet_leftovers()
         import errno
 
         where = f" ({exc.filename})" if exc.filename else " (sortie de la commande)"
@@ -158,6 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
               "n'ont pas été créés ; les réponses déjà reçues du géocodeur sont gardées en "
               "cache (relancer reprend là où la commande s'est arrêtée).", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _quiet_leftovers() -> None:
+    """After a failed write, the writers' half-closed files fail again when the garbage
+    collector closes them (« Exception ignored in: … Traceback »): said only with ``-v``."""
+    log = logging.getLogger("geo.cli")
+    sys.unraisablehook = lambda u: log.info("ignored after a failed write: %r",
+                                            u.exc_value)
 
 
 def _silence_stdout() -> None:

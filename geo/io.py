@@ -600,7 +600,22 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *,
                               for i in range(len(headers))])
         if headers:
             sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(frame) + 1}"
-    book.save(path)
+    try:
+        book.save(path)
+    except BaseException:
+        _close_streams(book)
+        raise
+
+
+def _close_streams(book) -> None:
+    """Close the row streams that a failed save (a full disk) left open: otherwise the
+    garbage collector closes each one later, onto the closed file, and prints an
+    « Exception ignored … Traceback » block per sheet under the French message."""
+    for sheet in book.worksheets:
+        rows = getattr(sheet, "_rows", None)
+        if rows is not None:
+            with contextlib.suppress(Exception):
+                rows.close()
 
 
 def _xlsx_cell(sheet, value, *, text: bool = False, font=None):

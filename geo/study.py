@@ -394,6 +394,10 @@ def check_streamed(study: Study) -> None:
     enriched table (.csv or .parquet), online geocoding, declared or radius service,
     comparison, a territory."""
     check_distance(study.distance)
+    workers = (study.stream or Streaming()).workers
+    if workers is not None and workers < 1:
+        raise InputError(f"nombre de processus « {workers} » impossible : 1 au moins.",
+                         parameters=("workers",))
     table = study.outputs.get("tableau")
     if not table:
         raise InputError("en lecture par morceaux (grand fichier, .parquet, .zip), seul le "

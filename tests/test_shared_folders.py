@@ -400,6 +400,8 @@ def _nested_geojson(path: Path) -> None:
     (["serve", "--taille-max", "inf", "--no-browser"], "un nombre positif"),
     (["serve", "--host", "127.0.0.2", "--mot-de-passe", "        ", "--no-browser"],
      "mot de passe trop faible"),
+    (["link", "{example}", "-o", "{tmp}/o.csv", "--flux", "--coeurs", "-1"], "1 au moins"),
+    (["link", "{example}", "-o", "{tmp}/o.csv", "--flux", "--coeurs", "0"], "1 au moins"),
 ], ids=lambda v: v if isinstance(v, str) else " ".join(v)[:50])
 def test_mistakes_are_one_french_line(tmp_path, argv, expected):
     (tmp_path / "dossier").mkdir()
@@ -438,6 +440,27 @@ def test_a_full_disk_on_stdout_is_a_french_line(tmp_path):
                               stderr=subprocess.PIPE, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "plus de place sur le disque" in done.stderr
+
+
+def test_a_report_on_a_full_disk_is_one_french_line(tmp_path):
+    """openpyxl's row streams and zip, left open by a failed save, were closed later by
+    the garbage collector onto the full disk: one « Exception ignored … Traceback » per
+    sheet under the French line. A tiny disk of its own (root only)."""
+    disk = tmp_path / "disque"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=60k", "tmpfs", str(disk)],
+                             capture_output=True)
+    if mounted.returncode:
+        pytest.skip("no tmpfs of our own here (not root)")
+    try:
+        done = ess_qpv("link", EXAMPLE, "-o", disk / "sortie.csv", "--rapport",
+                       disk / "rapport.xlsx")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+    assert done.returncode == 2, done.stderr
+    assert "plus de place sur le disque" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0, done.stderr
 
 
 def test_a_successful_dask_run_prints_no_traceback(tmp_path):
@@ -589,7 +612,7 @@ def test_sessions_follow_the_password_and_logins_slow_down(tmp_path, isolated_ca
 
     root = tmp_path / "etudes"
     host = ("--host", "127.0.0.2")
-    server = WebServer(root, isolated_cache, *host, env={"ESS_QPV_MOT_DE_PASSE": "premier mdp"},
+    server = WebServer(root, isolated_cache, *host, env={"ESS_QPV_MOT_DE_PASSE": "premier secret"},
                        url_host="127.0.0.2")
     try:
         client = server.session()
@@ -598,7 +621,7 @@ def test_sessions_follow_the_password_and_logins_slow_down(tmp_path, isolated_ca
         for suite in ("/\t/evil.example", "//evil.example", "/\\evil.example",
                       "https://evil.example/", "/%09/evil.example"):
             client.page("/connexion")  # a login renews the session, and its form token
-            r = client.post_form("/connexion", {"mot_de_passe": "premier mdp",
+            r = client.post_form("/connexion", {"mot_de_passe": "premier secret",
                                                 "suite": suite}, allow_redirects=False)
             target = urlsplit(r.headers["Location"])
             assert r.status_code == 302 and not target.netloc and not target.scheme, suite
@@ -613,7 +636,7 @@ def test_sessions_follow_the_password_and_logins_slow_down(tmp_path, isolated_ca
         assert statuses[:3] == [403, 403, 403] and 429 in statuses[3:]
     finally:
         server.stop()
-    server = WebServer(root, isolated_cache, *host, env={"ESS_QPV_MOT_DE_PASSE": "second mdp"},
+    server = WebServer(root, isolated_cache, *host, env={"ESS_QPV_MOT_DE_PASSE": "second secret"},
                        url_host="127.0.0.2")
     try:
         old = server.session()
