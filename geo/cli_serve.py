@@ -95,7 +95,14 @@ def _listen_address(host: str) -> str:
 def run_serve(args: argparse.Namespace) -> int:
     from . import jobs
     from .web import create_app
-    from .websecurity import FolderLock, Keys, check_password, create_server
+    from .websecurity import (
+        CONFIG_ENV,
+        FolderLock,
+        Keys,
+        check_password,
+        config_inside,
+        create_server,
+    )
     from .workspace import Limits
 
     password = args.password or os.environ.get(PASSWORD_ENV) or None
@@ -117,6 +124,11 @@ def run_serve(args: argparse.Namespace) -> int:
         raise EssQpvError(f"impossible de créer le dossier des études {root} "
                           f"({exc.strerror or exc}).") from exc
     limits = Limits(max_bytes=int(args.max_mb * 1e6), max_rows=args.max_rows)
+    inside = config_inside(root)
+    if inside is not None:
+        say(f"Attention : le dossier de configuration {inside} ({CONFIG_ENV}) est dans le "
+            "dossier des études ; la clé qui signe les sessions voyagera avec toute copie du "
+            f"dossier. Choisissez avec {CONFIG_ENV} un dossier hors de {root}.")
     with FolderLock(root):
         keys = Keys(root)
         app = create_app(root, password=password, limits=limits, local=local, keys=keys)

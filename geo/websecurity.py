@@ -34,7 +34,14 @@ from ._errors import EssQpvError
 CONFIG_ENV = "ESS_QPV_CONFIG"
 #: The lock file of a served folder, in the folder's own state directory.
 LOCK_FILE = "serveur.lock"
-MIN_PASSWORD = 8
+MIN_PASSWORD = 12
+#: Passwords guessed first (compared without case, spaces, nor digits and signs around them).
+COMMON_PASSWORDS = frozenset({
+    "motdepasse", "motdepass", "mdp", "password", "passw0rd", "passwd", "pass", "azerty",
+    "azertyui", "azertyuiop", "qwerty", "qwertyui", "qwertyuiop", "abcdef", "abcdefgh",
+    "abc", "soleil", "bonjour", "salut", "jetaime", "doudou", "loulou", "chouchou", "coucou",
+    "marseille", "paris", "france", "admin", "administrateur", "root", "secret", "welcome",
+    "letmein", "iloveyou", "essqpv", "ess-qpv", "etudes", "quartier", "quartiers"})
 #: Failed logins a client may make before each new attempt waits (doubling each time).
 FREE_FAILURES = 3
 MAX_WAIT = 300.0
@@ -53,6 +60,13 @@ CONNECTIONS_PER_CLIENT = 40
 def config_dir() -> Path:
     """The per-user configuration folder (``$ESS_QPV_CONFIG`` overrides it)."""
     return Path(os.environ.get(CONFIG_ENV) or platformdirs.user_config_dir("ess-qpv"))
+
+
+def config_inside(root: Path) -> Path | None:
+    """The configuration folder when it lies inside the studies folder ``root`` (its key
+    would travel with a copy of the folder), else ``None``."""
+    config = config_dir().resolve()
+    return config if config.is_relative_to(Path(root).resolve()) else None
 
 
 def server_dir(root: Path) -> Path:
@@ -121,11 +135,29 @@ class Keys:
 
 
 def check_password(password: str) -> None:
-    """Refuse a password that is short or made of one repeated character."""
+    """Refuse a password that is easy to guess, saying every reason why: fewer than
+    :data:`MIN_PASSWORD` characters (spaces around it not counted), only digits, one repeated
+    character, or a common password give or take digits and signs around it."""
     kept = password.strip()
-    if len(kept) < MIN_PASSWORD or len(set(kept)) < 3:
-        raise EssQpvError(f"mot de passe trop faible : {MIN_PASSWORD} caractères au moins, "
-                          "hors espaces, et pas un seul caractère répété.")
+    reasons = []
+    if not kept:
+        reasons.append("rien que des espaces")
+    elif len(kept) < MIN_PASSWORD:
+        plural = "s" if len(kept) > 1 else ""
+        reasons.append(f"{len(kept)} caractère{plural}, il en faut {MIN_PASSWORD} au moins "
+                       "(sans compter les espaces au début et à la fin)")
+    core = re.sub(r"\s+", "", kept.casefold()).strip("0123456789!?.,;:-_*#@$€&+=/ ")
+    if kept.isdigit():
+        reasons.append("rien que des chiffres")
+    elif kept and not core:
+        reasons.append("rien que des chiffres et des signes")
+    if len(kept) > 1 and len(set(kept)) == 1:
+        reasons.append("un seul caractère répété")
+    if core in COMMON_PASSWORDS or (kept.isdigit() and kept in "12345678901234567890"):
+        reasons.append("un mot de passe parmi les plus courants")
+    if reasons:
+        raise EssQpvError("mot de passe trop faible : " + " ; ".join(reasons) + ". Choisissez "
+                          "par exemple quatre mots sans rapport entre eux.")
 
 
 class Throttle:

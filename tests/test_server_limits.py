@@ -99,3 +99,74 @@ def test_headers_that_never_end_are_cut(web):
             time.sleep(0.9)
         assert all(closed(s) for s in sockets)
     assert answered_within(web.url, 2) < 2
+
+
+# --------------------------------------------------------------------------- low items
+
+PASSWORD = "trois mots longs"
+
+
+@pytest.mark.parametrize("weak, why", [
+    ("12345678", "8 caractères, il en faut 12 au moins"),
+    ("123456789012", "rien que des chiffres"),
+    ("motdepasse", "parmi les plus courants"),
+    ("MotDePasse2024!", "parmi les plus courants"),
+    ("password", "parmi les plus courants"),
+    ("azertyui", "parmi les plus courants"),
+    ("zzzzzzzzzzzzzzzz", "un seul caractère répété"),
+    ("  onze  carac  ", "11 caractères"),
+])
+def test_weak_passwords_are_refused_saying_why(weak, why):
+    from geo._errors import EssQpvError
+    from geo.websecurity import check_password
+
+    with pytest.raises(EssQpvError, match=f"mot de passe trop faible : .*{why}"):
+        check_password(weak)
+
+
+def test_a_network_server_refuses_12345678(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "serve", str(tmp_path / "e"), "--host", "0.0.0.0",
+         "--no-browser"], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "ESS_QPV_MOT_DE_PASSE": "12345678"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "8 caractères, il en faut 12 au moins" in done.stderr
+    assert "rien que des chiffres" in done.stderr
+
+
+def test_a_configuration_inside_the_studies_folder_is_warned(tmp_path, isolated_cache):
+    root = tmp_path / "etudes"
+    server = WebServer(root, isolated_cache, env={"ESS_QPV_CONFIG": str(root / "config")})
+    server.stop()
+    assert "Attention : le dossier de configuration" in server.log.read_text(encoding="utf-8")
+    server = WebServer(root, isolated_cache)  # the tests' own, outside the folder
+    server.stop()
+    assert "Attention : le dossier de configuration" not in server.log.read_text(
+        encoding="utf-8")
+
+
+def test_logout_closes_the_session_even_for_a_kept_cookie(tmp_path, isolated_cache):
+    server = WebServer(tmp_path / "etudes", isolated_cache, "--host", "127.0.0.2",
+                       env={"ESS_QPV_MOT_DE_PASSE": PASSWORD}, url_host="127.0.0.2")
+    try:
+        client = server.session()
+        assert "Se déconnecter" not in client.page("/connexion").text
+        r = client.post_form("/connexion", {"mot_de_passe": PASSWORD, "suite": "/"})
+        assert "Nouvelle étude" in r.text and "Se déconnecter" in r.text
+        kept = client.cookies.copy()
+        client.page("/")
+        r = client.post_form("/deconnexion", token=False)  # never without the form's token
+        assert r.status_code == 400 and "Nouvelle étude" in client.page("/").text
+        client.page("/")
+        r = client.post_form("/deconnexion")
+        assert r.url.endswith("/connexion") and "Session fermée" in r.text
+        assert "/connexion" in client.page("/").url
+        thief = server.session()
+        thief.cookies.update(kept)
+        assert "/connexion" in thief.page("/").url
+    finally:
+        server.stop()

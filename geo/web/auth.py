@@ -1,11 +1,12 @@
-"""Logging in, when the page is served beyond the loopback address (a password, tries
-throttled per client)."""
+"""Logging in and out, when the page has a password (tries throttled per client; a session
+closed by its logout is refused even if its cookie was kept)."""
 
 from __future__ import annotations
 
 import hmac
+import secrets
 
-from flask import Blueprint, redirect, request, session
+from flask import Blueprint, flash, redirect, request, session, url_for
 
 from ..websecurity import local_path
 from .common import page, site
@@ -34,7 +35,26 @@ def login_post():
         site().throttle.succeeded(client)
         session.clear()
         session["ok"] = site().tag
+        session["id"] = secrets.token_hex(16)
         return redirect(suite)
     site().throttle.failed(client)
     return page("connexion.html", status=403, title="Connexion", suite=suite,
                 error="Mot de passe incorrect.")
+
+
+@bp.post("/deconnexion")
+def logout():
+    """Close this session (POST with the form's token): its cookie, even copied, no longer
+    opens the page while this server runs."""
+    site().closed_sessions.add(str(session.get("id", "")))
+    session.clear()
+    flash("Session fermée : le mot de passe sera demandé de nouveau.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.app_context_processor
+def logged_in() -> dict:
+    """Whether the page shows the logout button (a password, a session opened with it)."""
+    here = site()
+    return {"connecte": bool(here.password) and hmac.compare_digest(
+        str(session.get("ok", "")), here.tag)}

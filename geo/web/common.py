@@ -41,6 +41,8 @@ class Site:
     local: bool
     tag: str
     throttle: Throttle = field(default_factory=Throttle)
+    #: The ids of the sessions closed by a logout (their cookies open nothing any more).
+    closed_sessions: set[str] = field(default_factory=set)
     locks: defaultdict[str, threading.Lock] = field(
         default_factory=lambda: defaultdict(threading.Lock))
 

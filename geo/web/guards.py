@@ -27,9 +27,11 @@ def guard():
     if here.local and urlsplit("//" + (request.host or "")).hostname not in LOCAL_HOSTS:
         return page("erreur.html", status=400, title="Adresse refusée",
                     message="Cette page ne répond qu'à l'adresse 127.0.0.1 ou localhost.")
-    # a session opened with another password (changed since) is no session
-    if here.password and not hmac.compare_digest(str(session.get("ok", "")), here.tag) \
-            and request.endpoint not in OPEN_ENDPOINTS:
+    # a session opened with another password (changed since), or closed by its logout, is
+    # no session
+    if here.password and request.endpoint not in OPEN_ENDPOINTS and (
+            not hmac.compare_digest(str(session.get("ok", "")), here.tag)
+            or str(session.get("id", "")) in here.closed_sessions):
         return redirect(url_for("auth.login", suite=local_path(request.full_path)))
     return None
 
