@@ -488,15 +488,41 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = No
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: The mark that keeps such a cell text; readers of our CSVs remove it again.
 TEXT_MARK = "'"
+#: Characters nobody sees that may stand before a formula's sign: zero-width spaces and
+#: joiners, direction marks, word joiner, byte order mark, soft hyphen, fillers, variation
+#: selectors.
+_INVISIBLE = re.compile("^[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+                        "\ufeff\uffa0\U000e0000-\U000e007f]+")
+
+
+def _formula_like(text: str) -> bool:
+    """Whether ``text`` starts like a formula once what nobody sees is left out and its
+    first character read as its plain form (NFKC: full-width ``＝``, small ``﹦`` are
+    ``=``)."""
+    import unicodedata
+
+    first = _INVISIBLE.sub("", text, count=1)[:1]
+    return bool(first) and (first in _FORMULA_START or
+                            unicodedata.normalize("NFKC", first)[:1] in _FORMULA_START)
+
+
+def _plain_number(text: str) -> bool:
+    """Whether ``text`` is a number as a spreadsheet reads it (``-3.5``, ``-3,5``, ``+1e5``)."""
+    return _NUMBER.fullmatch(text) is not None
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def inert(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text cell and header that a spreadsheet would take for a formula
-    (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) written as text,
-    behind an apostrophe; numbers (``-3.5``) stay numbers.
+    (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, also in their
+    full-width forms ``＝ ＋ － ＠`` or behind a zero-width space) written as text, behind an
+    apostrophe; numbers (``-3.5``) stay numbers.
 
-    >>> inert(pd.DataFrame({"=x": ["=1+1", "-3.5", "-x", "@a", "ok"]})).to_dict("list")
-    {"'=x": ["'=1+1", '-3.5', "'-x", "'@a", 'ok']}
+    >>> inert(pd.DataFrame({"=x": ["=1+1", "-3.5", "-x", "@a", "ok", "＝1"]})).to_dict("list")
+    {"'=x": ["'=1+1", '-3.5', "'-x", "'@a", 'ok', "'＝1"]}
     """
     out = frame.copy()
     out.columns = [_inert_text(str(c)) for c in frame.columns]
@@ -504,31 +530,31 @@ def inert(frame: pd.DataFrame) -> pd.DataFrame:
         column = out.iloc[:, i]
         if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
             continue
-        first = column.astype(str).str[:1]  # numbers and blanks never start a formula
-        risky = first.isin(_FORMULA_START)
+        text = column.astype(str)
+        first = text.str[:1]  # numbers and blanks never start a formula
+        risky = first.isin(_FORMULA_START).to_numpy(dtype=bool, copy=True)
+        unusual = (first >= "\x80").to_numpy(dtype=bool)  # full-width, invisible: slowly
+        if unusual.any():
+            risky[unusual] = [_formula_like(t) for t in text[unusual]]
         if not risky.any():
             continue
-        at = np.flatnonzero(risky.to_numpy())
+        at = np.flatnonzero(risky)
         values = pd.Series(column.to_numpy(dtype=object)[at], dtype=object).astype(str)
-        numeric = pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce")
-        text = numeric.isna().to_numpy()
-        if text.any():
-            out.iloc[at[text], i] = (TEXT_MARK + values[text]).to_numpy()
+        words = ~values.map(_plain_number).to_numpy(dtype=bool)
+        if words.any():
+            out.iloc[at[words], i] = (TEXT_MARK + values[words]).to_numpy()
     return out
 
 
 def _inert_text(text: str) -> str:
-    if text.startswith(_FORMULA_START):
-        try:
-            float(text.replace(",", "."))
-        except ValueError:
-            return TEXT_MARK + text
+    if _formula_like(text) and not _plain_number(text):
+        return TEXT_MARK + text
     return text
 
 
 def uninert(text: str) -> str:
     """A cell as it was before :func:`inert` (read back from one of our CSVs)."""
-    if text.startswith(TEXT_MARK) and text[1:2] and text[1:2] in "=+-@\t\r":
+    if text.startswith(TEXT_MARK) and _formula_like(text[1:]):
         return text[1:]
     return text
 
