@@ -20,7 +20,7 @@ import shapely
 from pyproj import Transformer
 
 from ._errors import InputError
-from .indicators import Measures, read_measures
+from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
 from .tables import internal
 from .vocabulary import (
@@ -77,9 +77,10 @@ class Initiatives:
 
 def read_table(path: str | Path, *, sheet: str | int | None = None
                ) -> tuple[pd.DataFrame, int, str]:
-    """Read a CSV, XLSX, GeoJSON or GeoPackage file with every column as text (one of our
-    own enriched tables gets back the internal names of our columns: :func:`geo.tables.
-    internal`).
+    """Read a CSV, XLSX, ODS, GeoJSON or GeoPackage file with every column as text (one of
+    our own enriched tables gets back the internal names of our columns: :func:`geo.tables.
+    internal`); a workbook's numeric cells are also kept as numbers in the table's ``attrs``
+    (:class:`geo.indicators.TypedNumbers`), a GeoJSON's number columns stay numbers.
 
     Returns the table, the number of the first data row as the user sees it, and the CSV
     field separator (``","`` for other formats).
@@ -94,13 +95,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
         table, sep = _read_csv(path)
         return internal(table), 2, sep
     if suffix in (".xlsx", ".xlsm", ".ods"):
-        what = "classeur OpenDocument" if suffix == ".ods" else "classeur Excel"
-        try:
-            table = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False,
-                                  engine="odf" if suffix == ".ods" else None)
-        except Exception as exc:  # openpyxl and odfpy raise many types for broken files
-            raise InputError(f"{what} illisible ({exc}).", path=str(path)) from exc
-        return internal(table), 2, ","
+        return _read_workbook(path, sheet, suffix), 2, ","
     if suffix in (".geojson", ".json", ".gpkg", ".shp"):
         try:
             frame = gpd.read_file(path)
@@ -109,6 +104,22 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
         return internal(frame), 1, ","
     raise InputError(f"format d'entrée inconnu « {suffix} » ; formats acceptés : .csv, .xlsx, "
                      ".ods, .geojson, .gpkg.", path=str(path))
+
+
+def _read_workbook(path: Path, sheet: str | int | None, suffix: str) -> pd.DataFrame:
+    """A workbook's sheet as text, as the file shows it (``01004``, ``12345678901234``),
+    with the cells it holds as numbers kept aside in ``attrs`` (:class:`geo.indicators.
+    TypedNumbers`): an indicator is then read as typed, never from its text again."""
+    what = "classeur OpenDocument" if suffix == ".ods" else "classeur Excel"
+    try:
+        cells = pd.read_excel(path, sheet_name=sheet or 0, dtype=object,
+                              keep_default_na=False,
+                              engine="odf" if suffix == ".ods" else None)
+    except Exception as exc:  # openpyxl and odfpy raise many types for broken files
+        raise InputError(f"{what} illisible ({exc}).", path=str(path)) from exc
+    table = internal(cells.astype(str))
+    table.attrs[TYPED_NUMBERS] = TypedNumbers.of(cells, table)
+    return table
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:

@@ -87,7 +87,8 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
         from .report import write_report
 
         write_report(out["rapport"], result, review=run.review, sources=run.provenance,
-                     numeric=_numeric_columns(run), impact=run.impact, years=run.years)
+                     numeric=_numeric_columns(run), impact=run.impact, years=run.years,
+                     notes=run.initiatives.measures.report)
         done("rapport", out["rapport"])
     if out.keys() & {"carte", "carte_autonome", "integration", "carte_impression"}:
         _write_maps(run, out, done)

@@ -10,6 +10,7 @@ licences, parameters).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -27,13 +28,15 @@ NOTES_HEADING = "Notes"
 
 def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
                   sources: dict | None = None, numeric: list[str] | None = None,
-                  impact: pd.DataFrame | None = None, years: pd.DataFrame | None = None
-                  ) -> dict[str, pd.DataFrame]:
+                  impact: pd.DataFrame | None = None, years: pd.DataFrame | None = None,
+                  notes: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
     """The report's sheets as tables with French headers (*Impact* and *Par année* only
     when ``impact`` and ``years`` hold rows).
 
     ``numeric`` names the user's columns to write as numbers (coordinates, radius,
-    indicators); the others stay text, so codes keep their leading zeros.
+    indicators); the others stay text, so codes keep their leading zeros. ``notes``: lines
+    about how the indicators were read (:attr:`geo.indicators.Measures.report`), under the
+    counting rule in the *Impact* sheet's notes.
     """
     from .impact import NOTES, french_impact, french_years
 
@@ -46,7 +49,7 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
     per_territory = french(result.per_territory, "par_territoire")
     sheets = {"Initiatives": sites, "Par quartier": per_qpv, "Par territoire": per_territory}
     if impact is not None and len(impact):
-        sheets["Impact"] = with_notes(french_impact(impact), NOTES)
+        sheets["Impact"] = with_notes(french_impact(impact), (*NOTES, *notes))
     if years is not None and len(years):
         sheets["Par année"] = french_years(years)
     sheets["À vérifier"] = to_check(result, review)
@@ -177,9 +180,11 @@ def plain_list(value) -> str:
 def write_report(path: str | Path, result: LinkResult, *,
                  review: pd.DataFrame | None = None, sources: dict | None = None,
                  numeric: list[str] | None = None, impact: pd.DataFrame | None = None,
-                 years: pd.DataFrame | None = None) -> Path:
+                 years: pd.DataFrame | None = None, notes: Sequence[str] = ()) -> Path:
     """Write the Excel report (see the module docstring for its sheets); ``review``: the
     study's review (:attr:`geo.study.StudyResult.review`); ``impact`` and ``years``: its
-    :attr:`~geo.study.StudyResult.impact` and :attr:`~geo.study.StudyResult.years`."""
+    :attr:`~geo.study.StudyResult.impact` and :attr:`~geo.study.StudyResult.years`;
+    ``notes``: how its indicators were read."""
     return write_workbook(report_tables(result, review=review, sources=sources,
-                                        numeric=numeric, impact=impact, years=years), path)
+                                        numeric=numeric, impact=impact, years=years,
+                                        notes=notes), path)
