@@ -504,6 +504,17 @@ def match_corrections(fixes: list[dict], sites: SiteIdentities
     return held, refused
 
 
+def still_matching(table: pd.DataFrame, corrections: pd.DataFrame, *,
+                   id_column: str | None, address_columns: list[str] | None,
+                   first_row: int = 2) -> tuple[list[int], list[RefusedCorrection]]:
+    """Which decisions of ``corrections`` (positions) still hold for ``table``, and those
+    that do not (a new table imported: a decision never passes to another site)."""
+    fixes = _corrections(corrections, "fichier de corrections")
+    held, refused = match_corrections(fixes, identify_sites(
+        table, id_column=id_column, address_columns=address_columns, first_row=first_row))
+    return sorted(fix["line"] - 2 for fix in held.values()), refused
+
+
 def _changed(fix: dict, sites: SiteIdentities, i: int, by_number: bool) -> str:
     """Why row ``i`` is not the site ``fix`` was recorded for (empty: it is)."""
     asked, typed = fix.get("asked"), sites.typed[i]

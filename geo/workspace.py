@@ -22,7 +22,7 @@ import tomli_w
 
 from ._errors import EssQpvError, InputError
 from ._validate import slug
-from .geocode import REVIEW_COLUMNS
+from .geocode import REVIEW_COLUMNS, RefusedCorrection, still_matching
 from .io import atomic_path, write_table
 from .study import Study
 from .studyfile import RESULTS, read_study_file, save_study_file
@@ -41,8 +41,10 @@ HEADER = ("Étude créée avec la page web d'ess-qpv (ess-qpv serve).\n"
 #: The outputs of a study made by the page (the keys of [sorties]): every declared output.
 OUTPUT_FILES = {"dossier": RESULTS, **{o.key: o.file for o in OUTPUTS}}
 #: What a person may decide about a doubtful address (the columns of the corrections file).
-CORRECTION_COLUMNS = ["cle", "adresse_saisie", "accepter", "adresse_corrigee", "latitude",
-                      "longitude"]
+#: ``nom`` and ``adresse_saisie`` say which site a decision is for (see
+#: :func:`geo.geocode.match_corrections`); files without ``nom`` (earlier versions) still read.
+CORRECTION_COLUMNS = ["cle", "nom", "adresse_saisie", "accepter", "adresse_corrigee",
+                      "latitude", "longitude"]
 
 
 class NotFound(EssQpvError):
@@ -148,10 +150,11 @@ def columns(folder: Path) -> Columns:
 
 
 def save_table(folder: Path, data: bytes, filename: str, limits: Limits
-               ) -> tuple[pd.DataFrame, Detection]:
+               ) -> tuple[pd.DataFrame, Detection, list[RefusedCorrection]]:
     """Check an uploaded table (type by content, size, rows, columns, cells, all before it is
     expanded; then read in a bounded process) and make it the study's table; the previous
-    table stays until the new one has been read."""
+    table stays until the new one has been read. The study's corrections whose site is no
+    longer in the new table, or whose address changed, are dropped (and returned)."""
     from .initiatives import read_table
 
     shown = Path(filename or "fichier").name[:120]
@@ -172,7 +175,7 @@ def save_table(folder: Path, data: bytes, filename: str, limits: Limits
         tmp.write_bytes(data)
         parse_in_worker(tmp, shown, limits)
         # within its bounds now: read here for the columns
-        table, _, _ = read_table(tmp)
+        table, first_row, _ = read_table(tmp)
         detection = detect_columns(table, Columns(), path=shown)
     for old in folder.glob(f"{TABLE_STEM}.*"):
         if old != target:
@@ -181,7 +184,22 @@ def save_table(folder: Path, data: bytes, filename: str, limits: Limits
     data_["entrees"] = {"initiatives": target.name}
     data_.pop("colonnes", None)  # a new table: its columns are found anew
     save_settings(folder, data_)
-    return table, detection
+    return table, detection, keep_matching_corrections(folder, table, detection, first_row)
+
+
+def keep_matching_corrections(folder: Path, table: pd.DataFrame, detection: Detection,
+                              first_row: int) -> list[RefusedCorrection]:
+    """Keep only the decisions whose site is still in ``table`` with the same address as
+    typed (and name); return the others, dropped from the corrections file."""
+    decided = corrections(folder)
+    if decided.empty:
+        return []
+    kept, dropped = still_matching(table, decided, id_column=detection.columns.id,
+                                   address_columns=detection.columns.address,
+                                   first_row=first_row)
+    if dropped:
+        write_table(decided.iloc[kept], folder / CORRECTIONS)
+    return dropped
 
 
 def preview(folder: Path, given: Columns | None = None
@@ -236,14 +254,15 @@ def corrections(folder: Path) -> pd.DataFrame:
     return table[CORRECTION_COLUMNS]
 
 
-def decide(folder: Path, key: str, *, asked: str = "", accept: bool = False,
+def decide(folder: Path, key: str, *, asked: str = "", name: str = "", accept: bool = False,
            address: str = "", point: tuple[float, float] | None = None) -> None:
     """Record one decision about the doubtful address ``key`` (replacing an earlier one):
     accept the proposal, give a corrected address, or place the point; nothing clears it."""
     table = corrections(folder)
     table = table[table["cle"] != key]
     if accept or address.strip() or point:
-        row = {"cle": key, "adresse_saisie": asked, "accepter": "oui" if accept else "",
+        row = {"cle": key, "nom": name, "adresse_saisie": asked,
+               "accepter": "oui" if accept else "",
                "adresse_corrigee": address.strip(), "latitude": "", "longitude": ""}
         if point:
             row["latitude"], row["longitude"] = f"{point[0]:.6f}", f"{point[1]:.6f}"

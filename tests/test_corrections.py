@@ -3,6 +3,7 @@ table's row is still that site, and said when they are not applied."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pandas as pd
@@ -140,3 +141,68 @@ def test_the_command_says_the_refused_corrections(tmp_path, addok, capsys):
     assert f"Attention : {corrections} : 1 correction n'est pas appliquée" in printed.err
     assert "ligne 2 (« Beta | 1 rue B ») : ce site n'est plus dans le tableau" in printed.err
     assert "1 correction non appliquée (site changé ou absent du tableau)" in printed.out
+
+
+def test_a_new_table_keeps_only_the_decisions_of_its_sites(tmp_path):
+    from geo import workspace
+    from geo.uploads import Limits
+    from geo.web.studies import dropped_message
+
+    folder = workspace.create(tmp_path, "Essai")
+    first = b"nom;adresse;commune\nAlpha;1 rue A;Toulouse\nBeta;12 rue X;Toulouse\n" \
+            b"=1+1;3 rue C;Toulouse\n"
+    _, _, dropped = workspace.save_table(folder, first, "a.csv", Limits())
+    assert dropped == []
+    for name, street in (("Alpha", "1 rue A"), ("Beta", "12 rue X"), ("=1+1", "3 rue C")):
+        workspace.decide(folder, f"{name} | {street} Toulouse", asked=f"{street} Toulouse",
+                         name=name, point=(43.6, 1.44))
+    # Beta moved, Alpha left, a new row at the top: only the hostile-named site keeps its own
+    second = b"nom;adresse;commune\nGamma;5 rue G;Toulouse\nBeta;14 avenue Y;Toulouse\n" \
+             b"=1+1;3 rue C;Toulouse\n"
+    _, _, dropped = workspace.save_table(folder, second, "b.csv", Limits())
+    assert sorted(r.key for r in dropped) == ["Alpha | 1 rue A Toulouse",
+                                              "Beta | 12 rue X Toulouse"]
+    kept = workspace.corrections(folder)
+    assert list(kept["cle"]) == ["=1+1 | 3 rue C Toulouse"]
+    message = dropped_message(dropped)
+    assert message.startswith("2 décisions de la relecture ont été retirées, leur site")
+    assert "« Alpha | 1 rue A Toulouse » : ce site n'est plus dans le tableau" in message
+    assert dropped_message(dropped[:1]).startswith(
+        "1 décision de la relecture a été retirée, son site")
+
+
+def test_the_page_says_which_decisions_a_new_table_dropped(tmp_path, isolated_cache):
+    import html
+
+    from geo import workspace
+    from tests.web import WebServer
+
+    web = WebServer(tmp_path / "etudes", isolated_cache)
+    try:
+        client = web.session()
+        client.page("/nouvelle")
+        slug = client.post_form("/nouvelle", {"nom": "essai"}).url.rstrip("/").split("/")[-2]
+
+        def upload(table: bytes):
+            client.page(f"/etudes/{slug}/import")
+            return client.post(f"{client.base}/etudes/{slug}/import",
+                               data={"csrf_token": client.token},
+                               files={"tableau": ("t.csv", table)}, timeout=60)
+
+        hostile = "<script>alert(1)</script>"
+        upload(f"nom;adresse;commune\n{hostile};1 rue A;Toulouse\nBeta;2 rue B;Toulouse\n"
+               .encode())
+        for name, street in ((hostile, "1 rue A"), ("Beta", "2 rue B")):
+            workspace.decide(web.root / slug, f"{name} | {street} Toulouse",
+                             asked=f"{street} Toulouse", name=name, point=(43.6, 1.44))
+        r = upload(b"nom;adresse;commune\nBeta;2 rue B;Toulouse\n")
+        said = re.search(r'<p class="message info" role="status">([^<]*d\xe9cision[^<]*)</p>',
+                         r.text)
+        assert said, r.text
+        text = html.unescape(said.group(1))
+        assert text.startswith("1 décision de la relecture a été retirée, son site")
+        assert f"« {hostile} | 1 rue A Toulouse » : ce site n'est plus dans le tableau" in text
+        assert hostile not in r.text  # the name is shown as text, never as markup
+        assert list(workspace.corrections(web.root / slug)["cle"]) == ["Beta | 2 rue B Toulouse"]
+    finally:
+        web.stop()

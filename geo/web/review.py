@@ -36,17 +36,20 @@ def review_post(name: str, folder: Path):
     if match.empty:
         abort(404)
     asked = str(match["adresse_saisie"].iloc[0])
+    # the decision records which site it is for: it is applied only while the site is
+    # still there with that name and address
+    site_name = str(match["nom"].fillna("").iloc[0]) if "nom" in match else ""
     anchor = _anchor(key)
     try:
         with site().locks[name]:
             if action == "accepter":
-                workspace.decide(folder, key, asked=asked, accept=True)
+                workspace.decide(folder, key, asked=asked, name=site_name, accept=True)
                 message = f"Proposition acceptée pour « {asked} »."
             elif action == "corriger":
                 address = f.get("adresse_corrigee", "").strip()
                 if not address:
                     raise EssQpvError("écrivez l'adresse corrigée avant de valider.")
-                workspace.decide(folder, key, asked=asked, address=address[:300])
+                workspace.decide(folder, key, asked=asked, name=site_name, address=address[:300])
                 message = f"Adresse corrigée enregistrée pour « {asked} »."
             elif action == "placer":
                 point = (number(f.get("latitude", ""), "la latitude"),
@@ -54,7 +57,7 @@ def review_post(name: str, folder: Path):
                 if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
                     raise EssQpvError("latitude entre -90 et 90, longitude entre -180 et "
                                       "180.")
-                workspace.decide(folder, key, asked=asked, point=point)
+                workspace.decide(folder, key, asked=asked, name=site_name, point=point)
                 message = f"Point placé pour « {asked} »."
             elif action == "effacer":
                 workspace.decide(folder, key)

@@ -82,11 +82,25 @@ def import_post(name: str, folder: Path):
     data = upload.read(site().limits.max_bytes + 1)
     with site().locks[name]:
         try:
-            workspace.save_table(folder, data, upload.filename, site().limits)
+            _, _, dropped = workspace.save_table(folder, data, upload.filename,
+                                                 site().limits)
         except EssQpvError as exc:
             return import_page(name, folder, str(exc), 400)
     flash("Tableau importé. Vérifiez les colonnes reconnues.", "info")
+    if dropped:
+        flash(dropped_message(dropped), "info")
     return redirect(url_for("columns.columns", name=name))
+
+
+def dropped_message(dropped: list) -> str:
+    """The decisions of the review that a new table took away, in French."""
+    n = len(dropped)
+    head = ("1 décision de la relecture a été retirée" if n == 1 else
+            f"{n} décisions de la relecture ont été retirées")
+    listed = " ; ".join(f"« {r.key[:100]} » : {r.reason}" for r in dropped[:10])
+    more = "" if n <= 10 else (" ; et 1 autre" if n == 11 else f" ; et {n - 10} autres")
+    return (f"{head}, {'son site' if n == 1 else 'leur site'} n'étant plus le même dans le "
+            f"nouveau tableau — {listed}{more}. Les autres décisions sont gardées.")
 
 
 @bp.get("/etudes/<name>/parametres")
