@@ -149,8 +149,9 @@ def _serve(server, args: argparse.Namespace, host: str, local: bool, root: Path,
            password: str | None) -> int:
     from . import jobs
 
-    # "localhost" may listen on both 127.0.0.1 and ::1
-    port = getattr(server, "effective_port", None) or server.effective_listen[0][1]
+    # "localhost" may listen on both 127.0.0.1 and ::1 (with --port 0, on two ports)
+    port = getattr(server, "effective_port", None) or next(
+        (p for h, p in server.effective_listen if ":" not in h), server.effective_listen[0][1])
     shown = "127.0.0.1" if local else host
     url = f"http://{shown}:{port}/"
     say(f"Études : {root}")
