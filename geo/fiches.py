@@ -10,8 +10,10 @@ are written as PNG (300 dpi) and SVG files, named after the initiative, for layo
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,9 +82,57 @@ class Fiche:
 
     @property
     def file_stem(self) -> str:
-        """A file name for its maps: its identifier and name, ASCII, no separator."""
-        return slug(f"{self.key} {self.name}" if self.name and self.name != self.key
-                    else self.key, limit=80)
+        """A file name for its maps: its identifier and name, ASCII, no separator (before
+        the study's other initiatives are considered: :func:`map_stems`)."""
+        return _stem(self.key, self.name)
+
+
+def _stem(key: str, name: str) -> str:
+    return slug(f"{key} {name}" if name and name != key else key, limit=80)
+
+
+#: Names Windows keeps for its devices, with or without an extension, in any case.
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[1-9]|lpt[1-9])", re.IGNORECASE)
+
+
+def map_stems(named: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The file stem of each initiative's maps, from its (identifier, name): distinct
+    whatever the case and accents (two that would meet take ``_`` and a fingerprint of
+    their identifier, the same from one run to the next, which no plain stem can hold),
+    never a name Windows keeps for a device (``_fiche`` is added)."""
+    base = {key: _stem(key, name) for key, name in named}
+    counts: dict[str, int] = {}
+    for stem in base.values():
+        counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
+    stems = {}
+    for key, stem in base.items():
+        if counts[stem.casefold()] > 1:
+            stem = f"{stem[:60]}_{_fingerprint(key, 8)}"
+        stems[key] = stem
+    if len({s.casefold() for s in stems.values()}) < len(stems):  # 8 hex digits met
+        stems = {k: f"{base[k][:40]}_{_fingerprint(k, 64)}" if s != base[k] else s
+                 for k, s in stems.items()}
+    return {k: f"{s}_fiche" if _RESERVED.fullmatch(s.split(".")[0]) else s
+            for k, s in stems.items()}
+
+
+def _fingerprint(key: str, size: int) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:size]
+
+
+def initiative_maps(result: LinkResult, initiatives: Initiatives) -> dict[str, str]:
+    """The file stem of the maps of each initiative that has one (a located site), in the
+    order of the table."""
+    sites = result.sites
+    ids = initiative_ids(initiatives).reset_index(drop=True)
+    located = pd.Series(sites.geometry.notna().to_numpy()).groupby(ids, sort=False).any()
+    column = initiatives.name_column
+    names = (pd.Series(sites[column].to_numpy()) if column and column in sites
+             else pd.Series([""] * len(ids)))
+    head = ~ids.duplicated()
+    first = pd.Series(names[head].to_numpy(), index=ids[head])  # the first site's, as shown
+    return map_stems((str(key), _cell(first.get(key)) or str(key))
+                     for key in located.index[located.to_numpy()])
 
 
 def initiative_fiches(result: LinkResult, initiatives: Initiatives,
@@ -202,6 +252,34 @@ def fiche_maps(folder: str | Path) -> list[Path]:
             and (folder / n).is_file() and not (folder / n).is_symlink()]
 
 
+def check_fiche_maps(result: LinkResult, initiatives: Initiatives,
+                     path: str | Path) -> None:
+    """Refuse, before any work, maps that would replace a file of their folder that no
+    run of the tool wrote (not in its list of maps; names compared as Windows and macOS do,
+    whatever the case): the user's own file is never overwritten."""
+    folder = fiche_images_folder(path)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("les cartes des fiches vont dans un dossier de ce nom, et c'est un "
+                         "fichier : déplacez-le ou renommez les fiches ; rien n'a été écrit.",
+                         path=str(folder))
+    try:
+        present = {p.name.casefold(): p.name for p in folder.iterdir()}
+    except OSError:
+        return  # no folder yet: nothing to overwrite
+    ours = {p.name.casefold() for p in fiche_maps(folder)}
+    foreign = sorted({present[name] for stem in initiative_maps(result, initiatives).values()
+                      for suffix in (".png", ".svg")
+                      if (name := f"{stem}{suffix}".casefold()) in present
+                      and name not in ours})
+    if foreign:
+        shown = ", ".join(f"« {n} »" for n in foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        what = (f"le fichier {shown}, qu'il n'a pas écrit" if len(foreign) == 1 else
+                f"{len(foreign)} fichiers qu'il n'a pas écrits ({shown})")
+        raise InputError(f"les cartes des fiches remplaceraient {what} : rien n'a été "
+                         "écrasé ni écrit ; déplacez ou renommez ce que vous voulez garder, "
+                         "ou choisissez un autre nom pour les fiches.", path=str(folder))
+
+
 def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame, *,
                 paper: str = "A4", title: str = "",
                 previous: gpd.GeoDataFrame | None = None) -> Iterator[Figure]:
@@ -228,11 +306,12 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     if paper not in PAPER:
         raise InputError(f"format de papier « {paper} » inconnu ; possibles : "
                          f"{', '.join(PAPER)}.", parameters=("paper",))
+    if images:
+        check_fiche_maps(result, initiatives, path)
     fiches = initiative_fiches(result, initiatives, qpv)
     layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
     size = PAPER[paper]
     written = [path]
-    stems: dict[str, int] = {}
     with matplotlib.rc_context(_FONTS):
         with atomic_path(path) as tmp:
             from matplotlib.backends.backend_pdf import PdfPages
@@ -244,13 +323,11 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
         if not images:
             return written
         folder = fiche_images_folder(path)
+        stems = initiative_maps(result, initiatives)
         for fiche in fiches:
-            if not layers.sites.index.isin(fiche.positions).any():
+            if fiche.key not in stems:
                 continue  # no site located: no map
-            stem = fiche.file_stem
-            stems[stem] = stems.get(stem, 0) + 1
-            if stems[stem] > 1:
-                stem = f"{stem}-{stems[stem]}"
+            stem = stems[fiche.key]
             fig = fiche_map(fiche, layers, size)
             for suffix, options in ((".png", {"dpi": PNG_DPI}), (".svg", {})):
                 target = folder / f"{stem}{suffix}"

@@ -47,7 +47,15 @@ def write_outputs(run: StudyResult) -> None:
     """Write every output of ``run.study``, all together or none; append (path, what) to
     ``run.written``."""
     out = {k: Path(v) for k, v in run.study.outputs.items() if v}
-    remove_stale(p.parent for p in out.values())
+    folders = [p.parent for p in out.values()]
+    if "fiches" in out:
+        from .fiches import check_fiche_maps, fiche_images_folder
+
+        folders.append(fiche_images_folder(out["fiches"]))
+    # a killed run's switch is completed first, then its leftovers go
+    remove_stale(folders)
+    if "fiches" in out:  # before any work: a file of the user's is never overwritten
+        check_fiche_maps(run.result, run.initiatives, out["fiches"])
     written = len(run.written)
     try:
         with staged():
@@ -220,6 +228,7 @@ def write_panorama(run: PanoramaRun) -> None:
     out = {k: Path(v) for k, v in run.study.outputs.items() if v}
     result = run.result
     q = result.per_qpv
+    remove_stale(p.parent for p in out.values())
     written = len(run.written)
     try:
         with staged():

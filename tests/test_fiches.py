@@ -120,7 +120,7 @@ def test_hostile_names_stay_text_and_files_stay_in_their_folder(tmp_path):
     for payload in ("{{ 7*7 }}", "<script>alert(1)</script>", "=1+1", "../../evil", "$x$"):
         assert payload in text, payload
     made = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
-                  if p.is_file())
+                  if p.is_file() and not p.is_relative_to(tmp_path / "cache"))  # the test's
     assert all(m.startswith(("t.csv", "out/")) for m in made), made
     from geo.fiches import MAPS_LIST
 
@@ -225,3 +225,66 @@ def test_a_rerun_removes_the_maps_of_initiatives_no_longer_there(tmp_path):
     assert outside.read_bytes() == b"outside"
     assert sorted(json.loads((folder / MAPS_LIST).read_text(encoding="utf-8"))) == sorted(
         p.name for p in folder.glob("*.*") if p.name not in ("mon-schema.png", MAPS_LIST))
+
+
+#: Names Windows keeps for devices, with or without an extension, in any case.
+WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?", re.IGNORECASE)
+
+
+def test_map_names_differ_whatever_the_case_and_accents():
+    """« Café » (id a), « CAFÉ » (id A) and an initiative whose id is what a numbered copy
+    would be named each get their own file; a device name of Windows never is one; the
+    names don't depend on the order of the table."""
+    from geo.fiches import map_stems
+
+    named = [("a", "Café"), ("A", "CAFÉ"), ("a-cafe-2", "a-cafe-2"), ("con", "con"),
+             ("CON", "CON"), ("nul", ""), ("AUX", "AUX"), ("LPT9", "lpt9"), ("x", "COM1"),
+             ("ESS-1", "Épicerie")]
+    stems = map_stems(named)
+    assert len({s.casefold() for s in stems.values()}) == len(named), stems
+    assert not [s for s in stems.values() if WINDOWS_RESERVED.fullmatch(s)], stems
+    assert map_stems(reversed(named)) == stems
+    assert stems["a-cafe-2"] == "a-cafe-2" and stems["x"] == "x-com1"
+    assert stems["ESS-1"] == "ess-1-epicerie"
+    assert re.fullmatch(r"a-cafe_[0-9a-f]{8}", stems["a"]) and stems["a"] != stems["A"]
+    assert stems["nul"] == "nul_fiche" and stems["AUX"] == "aux_fiche"
+
+
+def test_colliding_initiatives_each_get_their_maps(tmp_path, capsys):
+    rows = ["id;nom;latitude;longitude"]
+    for key, name in (("a", "Café"), ("A", "CAFÉ"), ("a-cafe-2", "a-cafe-2"),
+                      ("CON", "CON"), ("nul", "")):
+        rows.append(f"{key};{name};48.9205;2.3601")
+    table = tmp_path / "t.csv"
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["map", str(table), "-o", str(out / "c.html"), "--fiches",
+                     str(out / "fiches.pdf")]) == 0
+    from geo.fiches import MAPS_LIST
+
+    files = sorted(p.name for p in (out / "fiches").iterdir() if p.name != MAPS_LIST)
+    assert len({f.casefold() for f in files}) == len(files) == 10, files
+    assert not [f for f in files if WINDOWS_RESERVED.fullmatch(f)], files
+    said = re.search(r"cartes des fiches, (\d+) fichiers", capsys.readouterr().out)
+    assert said and int(said[1]) == len(files)
+
+
+def test_a_file_of_the_user_in_the_maps_folder_is_never_overwritten(tmp_path, monkeypatch,
+                                                                     capsys):
+    """The demo refuses, before writing anything, a folder « fiches » holding a file of
+    the user's under the name of one of its maps (in any case: Windows and macOS would
+    take one for the other); its own maps, listed, it replaces."""
+    monkeypatch.chdir(tmp_path)
+    maps = tmp_path / "d" / "fiches"
+    maps.mkdir(parents=True)
+    for name in ("ess-001-conciergerie-solidaire-les-cles.png",
+                 "ESS-002-Epicerie-Solidaire-du-Lac.SVG"):
+        mine = maps / name
+        mine.write_bytes(b"my own drawing")
+        assert cli.main(["demo", "-o", "d", "--fiches"]) == 2
+        err = capsys.readouterr().err
+        assert re.search(rf"«\s{re.escape(name)}\s»", err), err
+        assert re.search(r"rien n.a été écrasé", err) and "Traceback" not in err, err
+        assert mine.read_bytes() == b"my own drawing"
+        assert sorted(p.name for p in (tmp_path / "d").rglob("*")) == sorted(["fiches", name])
+        mine.unlink()
