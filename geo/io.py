@@ -234,19 +234,28 @@ def _commit(pending: list[tuple[Path | None, Path]]) -> None:
             entry["retire"].append(path.name)
         else:
             entry["moves"].append([tmp.name, path.name])
-            _fsync(tmp)  # the journal promises complete temporaries
     if not folders:
         return
     name = f"{_TMP_PREFIX}{os.getpid()}-journal-{secrets.token_hex(4)}.json"
     home = min(folders, key=lambda f: (len(f.parts), str(f)))
     others = [f for f in folders if f != home]
-    locks = []
+    locks: list[int] = []
     try:
-        for folder in others:
-            locks.append(_write_journal(folder / name, {
-                **folders[folder], "commit": _relative(home, folder)}))
-        locks.append(_write_journal(home / name, {
-            **folders[home], "folders": [_relative(f, home) for f in others]}))
+        try:
+            for tmp, _ in pending:
+                if tmp is not None:
+                    _fsync(tmp)  # the journal promises complete temporaries
+            for folder in others:
+                locks.append(_write_journal(folder / name, {
+                    **folders[folder], "commit": _relative(home, folder)}))
+            locks.append(_write_journal(home / name, {
+                **folders[home], "folders": [_relative(f, home) for f in others]}))
+        except OSError as exc:  # a failing disk: nothing decided, nothing changed
+            for folder in folders:
+                (folder / name).unlink(missing_ok=True)
+            raise EssQpvError(f"impossible de publier les résultats dans {home} : "
+                              f"{exc.strerror or exc} ; les fichiers précédents sont restés "
+                              "tels quels.") from exc
         failure = None
         for folder in [home, *others]:
             done = _apply(folder, folders[folder])
@@ -291,7 +300,8 @@ def _write_journal(path: Path, data: dict) -> int:
     fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            with contextlib.suppress(OSError):  # a file system without locks: pid alone
+                fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, json.dumps(data, ensure_ascii=False).encode("utf-8"))
         os.fsync(fd)
         if fcntl is None:

@@ -238,3 +238,33 @@ def test_a_study_killed_during_its_switch(old_study, tmp_path, kill_at):
         assert sorted(f"fiches/{n}" for n in listed) == sorted(
             n for n in now if n.startswith("fiches/") and n.endswith((".png", ".svg")))
     assert title["fichiers"]
+
+
+def test_a_journal_that_cannot_be_written_changes_nothing(tmp_path, monkeypatch):
+    """A disk that fails while the journals are written: a French message, the old set
+    untouched, no temporary and no journal left."""
+    import errno
+
+    import geo.io
+    from geo._errors import EssQpvError
+    from geo.io import atomic_path, retire, staged
+
+    root = tmp_path / "out"
+    _old_set(root)
+    old = _files(root)
+    written = []
+
+    def full(path, data):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(path)
+        return real(path, data)
+
+    real = geo.io._write_journal
+    monkeypatch.setattr(geo.io, "_write_journal", full)
+    with pytest.raises(EssQpvError, match="précédents sont restés tels quels"), staged():
+        for folder in (root, root / "sub"):
+            with atomic_path(folder / "f0.txt") as tmp:
+                tmp.write_text("new", encoding="utf-8")
+        retire(root / "sub" / "gone.txt")
+    assert written and _files(root) == old
