@@ -206,3 +206,37 @@ def test_the_page_says_which_decisions_a_new_table_dropped(tmp_path, isolated_ca
         assert list(workspace.corrections(web.root / slug)["cle"]) == ["Beta | 2 rue B Toulouse"]
     finally:
         web.stop()
+
+
+def test_a_decision_on_the_page_records_its_site(tmp_path, isolated_cache):
+    import html
+
+    from geo import workspace
+    from geo.io import write_table
+    from tests.web import WebServer
+
+    web = WebServer(tmp_path / "etudes", isolated_cache)
+    try:
+        client = web.session()
+        client.page("/nouvelle")
+        slug = client.post_form("/nouvelle", {"nom": "essai"}).url.rstrip("/").split("/")[-2]
+        folder = web.root / slug
+        for name in HOSTILE:
+            row = {**dict.fromkeys(gc.REVIEW_COLUMNS, ""), "cle": f"{name} | 9 rue Z",
+                   "ligne": 2, "nom": name, "adresse_saisie": "9 rue Z",
+                   "statut": "non_trouve"}
+            (folder / "resultats").mkdir(exist_ok=True)
+            write_table(pd.DataFrame([row]), folder / "resultats" / "a_verifier.csv")
+            page = client.page(f"/etudes/{slug}/relecture")
+            # the site is named, as text
+            assert f"Ligne 2 : {html.escape(name, quote=False)} – 9 rue Z</h2>" in page.text
+            assert "<script>alert" not in page.text and " 49 " not in page.text
+            r = client.post_form(f"/etudes/{slug}/relecture", {
+                "cle": f"{name} | 9 rue Z", "action": "placer", "latitude": "43.6",
+                "longitude": "1.44"})
+            assert r.status_code == 200
+            decided = workspace.corrections(folder).set_index("cle")
+            assert decided.loc[f"{name} | 9 rue Z", "nom"] == name
+            assert decided.loc[f"{name} | 9 rue Z", "adresse_saisie"] == "9 rue Z"
+    finally:
+        web.stop()
