@@ -20,6 +20,7 @@ import shapely
 from pyproj import Transformer
 
 from ._errors import InputError
+from .confine import regular_file
 from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
 from .tables import internal
@@ -90,6 +91,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
         raise InputError("fichier introuvable.", path=str(path))
     if path.is_dir():
         raise InputError("c'est un dossier : indiquez le fichier du tableau.", path=str(path))
+    regular_file(path, what="le tableau")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         table, sep = _read_csv(path)

@@ -224,9 +224,8 @@ def _confining(study: Study) -> Path | None:
 
 def check_reach(study: Study, sources=()) -> None:
     """Refuse, before any work, a study that would read or write outside its folder
-    (symbolic links followed, unless ``study.allow_outside``), read a device or a pipe, or
-    send addresses to a geocoder that its study file names and the person running it did
-    not accept (:mod:`geo.confine`)."""
+    (symbolic links followed, unless ``study.allow_outside``) or read a device or a pipe
+    (:mod:`geo.confine`)."""
     folder = _confining(study)
     reads = [("le tableau des initiatives", study.initiatives),
              ("le fichier de corrections", study.geocoding.corrections),
@@ -236,20 +235,26 @@ def check_reach(study: Study, sources=()) -> None:
         if path:
             inside(path, folder, what=what)
             regular_file(path, what=what)
-    for key, path in study.outputs.items():
-        inside(path, folder, what=OUTPUT[key].what)
+    # the declared outputs are held inside by check_outputs; the fiches' maps go beside
     if study.outputs.get("fiches"):
         from .fiches import fiche_images_folder
 
         inside(fiche_images_folder(study.outputs["fiches"]), folder,
                what="le dossier des cartes des fiches")
-    g = study.geocoding
-    if g.online and not g.confirmed:
-        raise InputError(f"le fichier d'étude demande d'envoyer les adresses du tableau au "
-                         f"géocodeur « {g.url} », qui n'est pas le service national "
-                         f"({gc.DEFAULT_URL}) : aucune adresse n'a été envoyée. Si vous "
-                         "connaissez ce serveur et l'acceptez, confirmez-le ; sinon retirez "
-                         "la clé url de [geocodage].", parameters=("geocoder_file",))
+
+
+class _Unaccepted(gc.Geocoder):
+    """The geocoder a study file names (not the national one) that the person running it
+    has not accepted: the answers it gave before are used from the cache, but no request
+    leaves for it (:attr:`Geocoding.confirmed`)."""
+
+    def _request(self, method: str, path: str, **kw):
+        raise InputError(f"le fichier d'étude demande d'envoyer des adresses du tableau au "
+                         f"géocodeur « {self.url} », qui n'est pas le service national "
+                         f"({gc.DEFAULT_URL}) : aucune adresse n'a été envoyée et rien n'a "
+                         "été écrit. Si vous connaissez ce serveur et l'acceptez, "
+                         "confirmez-le ; sinon retirez la clé url de [geocodage].",
+                         parameters=("geocoder_file",))
 
 
 # --------------------------------------------------------------------------- the run
@@ -275,7 +280,8 @@ def read_sites(study: Study, *, progress: Progress | None = None
     if _needs_geocoding(table, detection) or (g.force and g.online) or (
             g.corrections and found.address and Path(g.corrections).is_file()):
         corrections = read_table(g.corrections)[0] if g.corrections else None
-        geocoder = gc.Geocoder(g.url, chunk_size=g.chunk_size)
+        geocoder = (gc.Geocoder if g.confirmed else _Unaccepted)(g.url,
+                                                                 chunk_size=g.chunk_size)
         report("geocodage", geocoder.stats)
         geocoded = gc.geocode(
             table, address_columns=found.address, postcode_column=found.postcode,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 
 import openpyxl
 import pandas as pd
@@ -278,7 +279,9 @@ def test_every_door_gives_the_same_answer(tmp_path, capsys, territory, compare):
 
     folder = tmp_path / "etude"
     folder.mkdir()
-    toml = [f'[entrees]\ninitiatives = "{EXAMPLE.as_posix()}"', "[quartiers]"]
+    # a study reads inside its own folder (issue 30): the table is copied there
+    shutil.copy(EXAMPLE, folder / EXAMPLE.name)
+    toml = [f'[entrees]\ninitiatives = "{EXAMPLE.name}"', "[quartiers]"]
     if territory:
         toml.append(f'departements = ["{territory}"]')
     if compare:

@@ -180,6 +180,7 @@ def parameters_post(name: str, folder: Path):
     offline = f.get("action") == "lancer_hors_ligne"
     with site().locks[name]:
         data = workspace.settings(folder)
+        before = data.get("geocodage", {}).get("url")
         try:
             data["etude"] = {"titre": " ".join(f.get("titre", "").split())
                              or workspace.title_of(folder)}
@@ -203,14 +204,17 @@ def parameters_post(name: str, folder: Path):
             if not url:
                 raise EssQpvError("l'adresse du géocodeur doit commencer par http:// ou "
                                   "https://.")
-            other = not _national(url)
-            if other and data["geocodage"]["en_ligne"] and f.get("accepter_geocodeur") != "oui":
-                raise EssQpvError(f"le géocodeur « {url} » n'est pas le service national : "
-                                  "cochez la case qui accepte d'y envoyer les adresses, ou "
-                                  "remettez l'adresse du service national.")
+            # the person's say: the box (shown ticked once accepted), or an address they
+            # typed themselves here rather than the one a received study file came with
+            accepted = not _national(url) and (f.get("accepter_geocodeur") == "oui"
+                                               or url != before)
+            if not _national(url) and data["geocodage"]["en_ligne"] and not accepted:
+                raise EssQpvError(f"le géocodeur « {url} » que nomme le fichier de l'étude "
+                                  "n'est pas le service national : cochez la case qui accepte "
+                                  "d'y envoyer les adresses, ou remettez l'adresse du service "
+                                  "national.")
             workspace.save_settings(folder, data)
-            _accept_geocoder(folder, url if other and f.get("accepter_geocodeur") == "oui"
-                             else None)
+            _accept_geocoder(folder, url if accepted else None)
         except EssQpvError as exc:
             return _parameters_page(name, data, str(exc), 400, folder=folder)
     if f.get("action") in ("lancer", "lancer_hors_ligne"):
