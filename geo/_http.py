@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import connection, connectionpool, poolmanager
+from urllib3.exceptions import ConnectTimeoutError
 from urllib3.util import Retry
 
 from . import settings
@@ -120,8 +121,20 @@ def _track(conn: connection.HTTPConnection) -> None:
         bound.watch(conn)
 
 
+def _before_connecting(conn: connection.HTTPConnection) -> None:
+    """No connecting past the deadline, nor waiting beyond it to connect."""
+    bound = getattr(_current, "deadline", None)
+    if bound is None:
+        return
+    if bound.expired:
+        raise ConnectTimeoutError(conn, f"no connection within the {bound.seconds:g} s bound")
+    if isinstance(conn.timeout, (int, float)):
+        conn.timeout = min(conn.timeout, max(bound.remaining(), 0.001))
+
+
 class _WatchedConnection(connection.HTTPConnection):
     def connect(self) -> None:
+        _before_connecting(self)
         super().connect()
         _track(self)
 
@@ -132,6 +145,7 @@ class _WatchedConnection(connection.HTTPConnection):
 
 class _WatchedHTTPSConnection(connection.HTTPSConnection):
     def connect(self) -> None:
+        _before_connecting(self)
         super().connect()
         _track(self)
 

@@ -139,7 +139,7 @@ class Geocoder:
                     **kw)
                 response.content  # noqa: B018 - read within the deadline
             except requests.RequestException as exc:
-                if watch.expired:
+                if watch.expired and not isinstance(exc, requests.ConnectTimeout):
                     raise requests.ReadTimeout(f"no whole answer in {bound:g} s") from exc
                 raise
         return response

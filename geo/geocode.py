@@ -5,9 +5,11 @@ table's side (which rows to ask, statuses, review, corrections), on the client o
 Batch first: rows are sent in chunks to ``POST /search/csv/``; a chunk that keeps failing is
 retried one address at a time with ``GET /search/``. Every answer is kept in a SQLite cache
 (keyed by geocoder, normalised query and filters) as soon as its chunk is done, so a run that
-is interrupted resumes where it stopped and a second run makes no request at all. Each row gets
+is interrupted resumes where it stopped and a second run makes no request at all; the rows
+the geocoder failed on (``result_status`` ``error``…) are never kept, and asked again. Each row gets
 a status, ``ok``, ``a_verifier`` (with the reason) or ``non_trouve``; doubtful rows go to a review
-file that doubles as the corrections file of the next run.
+file that doubles as the corrections file of the next run, keyed by what identifies each site
+(:func:`row_keys`) and applied only to the site it was written for (:func:`match_corrections`).
 """
 
 from __future__ import annotations

@@ -545,3 +545,29 @@ def test_a_geocoder_that_drips_is_cut_at_the_bound(tmp_path, where):
         dripping.stop()
     assert time.monotonic() - start < 6  # 2 tries of 2 s
     assert (result.table["geocode_note"] == gc.NOTE_UNREACHABLE).sum() == 6  # all but F
+
+
+def test_connecting_again_and_again_holds_the_bound(tmp_path):
+    """A server whose queue is full never lets a connection through: the tries to connect
+    again (urllib3's) stop at the bound too, not after each their own wait."""
+    import socket
+
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    fillers = []
+    for _ in range(4):  # fill the accept queue: later connections hang
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(full.getsockname())
+        fillers.append(s)
+    url = f"http://127.0.0.1:{full.getsockname()[1]}"
+    start = time.monotonic()
+    try:
+        with pytest.warns(gc.GeocoderUnreachableWarning, match="injoignable"):
+            gc.geocode(ADDRESSES, geocoder=gc.Geocoder(url, timeout=2, attempts=5),
+                       cache=gc.GeocodeCache(tmp_path / "c.sqlite"))
+    finally:
+        for s in [*fillers, full]:
+            s.close()
+    assert time.monotonic() - start < 4  # one bound of 2 s, not five connections of 2 s
