@@ -466,7 +466,9 @@ def _failing_for(target: str, word: str):
 def test_rows_the_geocoder_failed_on_are_not_cached_and_asked_again(addok, server):
     server.set("/search/csv/", _failing_for(addok.url, "Exemple Fictif"))
     cache = gc.GeocodeCache()
-    first = run(server.url, cache=cache).table.set_index("id")
+    answered = run(server.url, cache=cache)
+    assert answered.stats.failed == 1
+    first = answered.table.set_index("id")
     assert first.loc["A", "geocode_status"] == "non_geocode"  # never « non trouvée »
     assert "n'a pas traité" in first.loc["A", "geocode_note"]
     assert "« error »" in first.loc["A", "geocode_note"]
