@@ -73,7 +73,7 @@ def regular_file(path: str | Path, *, what: str = "ce fichier") -> Path:
         raise InputError(f"{what} est illisible ({exc.strerror or exc}).",
                          path=str(path)) from exc
     if stat.S_ISDIR(mode):
-        raise InputError(f"{what} est un dossier : indiquez un fichier.", path=str(path))
+        raise InputError(f"c'est un dossier : indiquez le fichier ({what}).", path=str(path))
     if not stat.S_ISREG(mode):
         kind = "un périphérique" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else \
             "un tube (FIFO)" if stat.S_ISFIFO(mode) else "une prise (socket)" \

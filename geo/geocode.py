@@ -251,6 +251,9 @@ def geocode(
             status[i], note[i] = STATUS_CORRECTED, "coordonnées corrigées à la main"
         elif has_coords.iat[i] and not force:
             status[i] = STATUS_GIVEN
+            if fix and fix.get("accept"):  # typed coordinates kept although doubtful
+                status[i], note[i] = STATUS_CORRECTED, "coordonnées du tableau acceptées à " \
+                    "la relecture"
         elif not rows[i]["q"]:
             status[i], note[i] = STATUS_NO_ADDRESS, "ni coordonnées ni adresse"
         elif len(rows[i]["q"]) < QUERY_LENGTH[0]:

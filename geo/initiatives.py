@@ -70,6 +70,9 @@ class Initiatives:
     separator: str = ","
     #: Indicators and years of each site (:func:`geo.indicators.read_measures`).
     measures: Measures | None = None
+    #: Sites whose typed point contradicts their own address (position → lon, lat): not
+    #: placed, proposed at the review (:mod:`geo.placecheck`).
+    contradicted: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def row_number(self, index: int) -> int:
         """Return the row number the user sees for a position in :attr:`sites`."""
@@ -326,6 +329,7 @@ def initiatives_from_table(
                 "indiquez leur système, par exemple 2154 pour du Lambert-93.",
                 path=path_s, parameters=("crs",))
     lon, lat = _check_france(np.asarray(lon, float), np.asarray(lat, float), result)
+    lon, lat = _check_address(lon, lat, table, detection, result)
     geometry = shapely.points(lon, lat)
     geometry[np.isnan(lon) | np.isnan(lat)] = None
     result.sites = gpd.GeoDataFrame(attributes.reset_index(drop=True), geometry=geometry,
@@ -408,6 +412,37 @@ def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
                                        if columns[0] != "geometry" else "geometry", message))
         lon, lat = lon.copy(), lat.copy()
         lon[outside] = lat[outside] = np.nan
+    return lon, lat
+
+
+def _check_address(lon: np.ndarray, lat: np.ndarray, table: pd.DataFrame,
+                   detection: Detection, result: Initiatives):
+    """Coordinates that contradict the row's own postcode, INSEE code or commune are not
+    used (:mod:`geo.placecheck`): the site goes to the review with the cause, and its
+    typed point is kept in :attr:`Initiatives.contradicted` to be accepted there. Points
+    that the geocoder found from the address, or that a person placed, are not checked."""
+    from .placecheck import contradictions
+    from .vocabulary import GeocodeStatus
+
+    def column(role: str):
+        name = detection.found.get(role)
+        return table.get(name) if name else None
+
+    rows = None
+    if "geocode_status" in table:
+        status = table["geocode_status"].astype(str).to_numpy()
+        rows = np.flatnonzero(~np.isin(status, [GeocodeStatus.OK, GeocodeStatus.CORRECTED]))
+    found = contradictions(lon, lat, rows=rows, postcode=column("postcode"),
+                           citycode=column("citycode"), city=column("city"))
+    if not found:
+        return lon, lat
+    columns = result.coordinate_columns
+    where = f"{columns[0]}/{columns[1]}" if columns else "geometry"
+    lon, lat = lon.copy(), lat.copy()
+    for i, message in found.items():
+        result.issues.append(Issue(result.row_number(i), where, message))
+        result.contradicted[i] = (float(lon[i]), float(lat[i]))
+        lon[i] = lat[i] = np.nan
     return lon, lat
 
 

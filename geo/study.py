@@ -332,8 +332,9 @@ def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> 
         columns=gc.REVIEW_COLUMNS)
     sites = initiatives.sites
     listed = {int(r) for r in review["ligne"]}
-    keys = gc.row_keys(sites, initiatives.id_column, initiatives.first_row,
-                       address_columns=initiatives.address_columns)
+    who = gc.identify_sites(sites, id_column=initiatives.id_column,
+                            address_columns=initiatives.address_columns,
+                            first_row=initiatives.first_row)
     reasons: dict[int, str] = {}
     for issue in initiatives.issues:
         reasons.setdefault(issue.row, issue.message)
@@ -345,10 +346,15 @@ def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> 
             continue
         typed = " ".join(str(sites[c].iat[pos]).strip() for c in parts
                          if str(sites[c].iat[pos]).strip() not in ("", "nan", "None"))
-        rows.append({**dict.fromkeys(gc.REVIEW_COLUMNS, ""), "score": np.nan,
-                     "cle": keys[pos], "ligne": line, "adresse_saisie": typed,
-                     "statut": "non_localise",
-                     "motif": reasons.get(line, "site non localisé")})
+        row = {**dict.fromkeys(gc.REVIEW_COLUMNS, ""), "score": np.nan,
+               "cle": who.keys[pos], "ligne": line, "nom": who.names[pos],
+               "adresse_saisie": typed, "statut": "non_localise",
+               "motif": reasons.get(line, "site non localisé")}
+        if int(pos) in initiatives.contradicted:  # its own point, to accept or correct
+            lon, lat = initiatives.contradicted[int(pos)]
+            row.update(statut=gc.STATUS_REVIEW, latitude_proposee=f"{lat:.6f}",
+                       longitude_proposee=f"{lon:.6f}")
+        rows.append(row)
     if not rows:
         return review
     extra = pd.DataFrame(rows, columns=gc.REVIEW_COLUMNS)

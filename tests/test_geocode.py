@@ -343,7 +343,8 @@ def test_library_notices_only_with_verbose(tmp_path):
                     "--geocoder-url", closed],
         "link": ["link", str(source), "-o", str(tmp_path / "sites.csv.out.csv"), "--geocode",
                  "--geocoder-url", closed],
-        "run": ["run", str(study)],
+        # the person running it accepts the study file's own geocoder (issue 30)
+        "run": ["run", str(study), "--geocodeur-du-fichier"],
     }
     printed = {}
     for door, argv in doors.items():

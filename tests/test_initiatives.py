@@ -12,14 +12,16 @@ from geo._errors import InputError
 from geo.initiatives import read_initiatives
 from geo.vocabulary import Columns
 
+# points in their own communes (Ambérieu-en-Bugey, La Salle-les-Alpes): coordinates that
+# contradict their commune are not used (geo.placecheck)
 ROWS = ("id;nom;code_commune;latitude;longitude\n"
-        "01;Épicerie;01004;44,84;-0,57\n02;Café;05161;45.76;4.85\n")
+        "01;Épicerie;01004;45,96;5,36\n02;Café;05161;44.94;6.57\n")
 
 
 @pytest.mark.parametrize(("sep", "encoding"), [(";", "utf-8"), (",", "utf-8-sig"),
                                                ("\t", "cp1252"), (";", "utf-8-sig")])
 def test_csv_separators_and_encodings(tmp_path, sep, encoding):
-    text = ROWS.replace("44,84", "44.84").replace("-0,57", "-0.57").replace(";", sep)
+    text = ROWS.replace("45,96", "45.96").replace("5,36", "5.36").replace(";", sep)
     path = tmp_path / "sites.csv"
     path.write_bytes(text.encode(encoding))
     sites = read_initiatives(path).sites
@@ -28,14 +30,14 @@ def test_csv_separators_and_encodings(tmp_path, sep, encoding):
     assert sites["nom"][0] == "Épicerie"
     assert list(sites["code_commune"]) == ["01004", "05161"]  # leading zeros kept
     assert list(sites["id"]) == ["01", "02"]
-    assert sites.geometry[0].equals(shapely.Point(-0.57, 44.84))
+    assert sites.geometry[0].equals(shapely.Point(5.36, 45.96))
 
 
 def test_decimal_commas(tmp_path):
     path = tmp_path / "sites.csv"
     path.write_text(ROWS, encoding="utf-8")
     result = read_initiatives(path)
-    assert result.sites.geometry[0].equals(shapely.Point(-0.57, 44.84))
+    assert result.sites.geometry[0].equals(shapely.Point(5.36, 45.96))
     assert result.issues == []
 
 

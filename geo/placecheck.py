@@ -1,0 +1,210 @@
+"""Coordinates checked against their own row's address.
+
+Directories arrive with coordinates that somebody else computed, sometimes for a homonym
+(Saint-Denis in La Réunion for Saint-Denis 93200), another row's or a lost minus sign. When a
+row has both coordinates and a postcode, an INSEE code or a commune, a point outside the
+département that address names (or, where the bundled outlines have the commune, far from
+it) contradicts it: the site is not counted until a person corrects or accepts it, and the
+cause is said in words (« coordonnées en Isère (38), adresse à Vénissieux (69) »).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import communes as commune_names
+from .outlines import commune_of_points, departement_of_points, departements
+from .outlines import communes as commune_outlines
+from .territories import commune_of_insee, normalise_departement
+
+#: A point this far (metres) outside the département its address names contradicts it; the
+#: outlines are simplified (about 100 m) and an address on a border may be placed across it.
+DEPARTEMENT_TOLERANCE = 2_000.0
+#: A point this far (metres) from the commune its address names contradicts it (only for the
+#: communes whose outline is bundled: those that hold a quartier).
+COMMUNE_TOLERANCE = 5_000.0
+_METRES_PER_DEGREE = 111_320.0
+_POSTCODE = re.compile(r"^\d{5}$")
+
+
+def departement_of_insee(code: str) -> str:
+    """The département of an INSEE commune code (``"69259"`` → ``"69"``, ``"97411"`` →
+    ``"974"``, ``"2A004"`` → ``"2A"``).
+
+    >>> departement_of_insee("69259"), departement_of_insee("97411"), departement_of_insee("2a004")
+    ('69', '974', '2A')
+    """
+    code = str(code).strip().upper()
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def departements_of_postcode(code: str) -> frozenset[str]:
+    """The départements a postcode may belong to (Corsica's ``20`` is either of two).
+
+    >>> sorted(departements_of_postcode("20000")), sorted(departements_of_postcode("97400"))
+    (['2A', '2B'], ['974'])
+    """
+    code = str(code).strip()
+    if not _POSTCODE.match(code):
+        return frozenset()
+    if code.startswith("20"):
+        return frozenset({"2A", "2B"})
+    return frozenset({code[:3] if code.startswith("97") else code[:2]})
+
+
+def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None = None,
+                   postcode: pd.Series | None = None, citycode: pd.Series | None = None,
+                   city: pd.Series | None = None) -> dict[int, str]:
+    """The positions whose point (lon/lat degrees, EPSG:4326) contradicts the row's own
+    postcode, INSEE code or commune name, each with its cause in French.
+
+    ``rows``: the positions to check (default: every point known); a row whose address
+    says nothing checkable (no code, an unknown name) is never contradicted.
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    n = len(lon)
+    known = ~(np.isnan(lon) | np.isnan(lat))
+    if rows is not None:
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        known &= mask
+    expected = _expected(n, postcode, citycode, city)
+    check = np.flatnonzero(known & np.array([e is not None for e in expected], dtype=bool))
+    if not len(check):
+        return {}
+    point_dep = departement_of_points(lon[check], lat[check])
+    out: dict[int, str] = {}
+    deps, communes = _departement_outlines(), _commune_outlines()
+    near_commune = commune_of_points(lon[check], lat[check])
+    for k, i in enumerate(check):
+        allowed, commune, label = expected[i]
+        where = str(point_dep[k])
+        if where not in allowed and _distance_m(lon[i], lat[i], [deps.get(d) for d in allowed]
+                                                ) > DEPARTEMENT_TOLERANCE:
+            out[int(i)] = _said(lon[i], lat[i], f"coordonnées {_in(where)}", label, allowed)
+        elif commune and commune in communes and near_commune[k] != commune:
+            far = _distance_m(lon[i], lat[i], [communes[commune]])
+            if far > COMMUNE_TOLERANCE:
+                out[int(i)] = _said(lon[i], lat[i], f"coordonnées à {far / 1000:.0f} km de "
+                                    f"la commune", label, allowed)
+    return out
+
+
+def _expected(n: int, postcode, citycode, city) -> list[tuple | None]:
+    """Per row: (départements allowed, commune code or ``""``, label of the address), or
+    ``None`` when the row names nothing checkable."""
+    def text(series) -> list[str]:
+        if series is None:
+            return [""] * n
+        values = pd.Series(series).astype(object)
+        return values.where(values.notna(), "").astype(str).str.strip().tolist()
+
+    codes, posts, names = text(citycode), text(postcode), text(city)
+    known_codes = commune_names.codes()
+    by_name = _communes_by_name()
+    out: list[tuple | None] = []
+    for code, post, name in zip(codes, posts, names, strict=True):
+        key = commune_names.name_key(name) if name else ""
+        if code.upper() in known_codes:
+            commune = commune_of_insee(code.upper())
+            dep = departement_of_insee(commune)
+            out.append((frozenset({dep}), commune, _label(_name_of(commune) or name, dep)))
+        elif departements_of_postcode(post):
+            allowed = departements_of_postcode(post)
+            found = [c for c in by_name.get(key, ()) if departement_of_insee(c) in allowed]
+            out.append((allowed, found[0] if len(found) == 1 else "",
+                        _label(name or _name_of(found[0]) if found else name, None, post)))
+        elif key in by_name:
+            found = by_name[key]
+            allowed = frozenset(departement_of_insee(c) for c in found)
+            out.append((allowed, found[0] if len(found) == 1 else "",
+                        _label(name, next(iter(allowed)) if len(allowed) == 1 else None)))
+        else:
+            out.append(None)
+    return out
+
+
+def _label(name: str, dep: str | None, post: str = "") -> str:
+    where = post or dep
+    return f"{name} ({where})" if name and where else name or where or "?"
+
+
+def _in(dep: str) -> str:
+    if not dep:
+        return "hors de tout département (en mer ?)"
+    name = _departement_names().get(dep)
+    return f"dans le département {dep}" + (f" ({name})" if name else "")
+
+
+def _said(lon: float, lat: float, where: str, label: str, allowed: frozenset[str]) -> str:
+    """The cause in words, and what a swap or a lost sign would give when it lands on the
+    address."""
+    hint = ""
+    for x, y, what in ((lat, lon, "latitude et longitude inversées"),
+                       (-lon, lat, "signe moins perdu sur la longitude"),
+                       (lon, -lat, "signe moins perdu sur la latitude")):
+        if str(departement_of_points(np.array([x]), np.array([y]))[0]) in allowed:
+            hint = f" ; {what} ? (corrigées, elles tombent bien dans le bon département)"
+            break
+    return (f"{where}, adresse à {label}{hint} : à vérifier ; site non compté dans les "
+            "quartiers tant que ses coordonnées ne sont pas corrigées ou acceptées à la "
+            "relecture")
+
+
+def _distance_m(lon: float, lat: float, shapes) -> float:
+    """Distance in metres (approximate, degrees scaled at the point's latitude) from the
+    point to the nearest of ``shapes`` (``inf`` for none)."""
+    shapes = [s for s in shapes if s is not None]
+    if not shapes:
+        return float("inf")
+    point = shapely.points(lon, lat)
+    scale = np.cos(np.radians(lat))
+    best = float("inf")
+    for shape in shapes:
+        a, b = shapely.shortest_line(point, shape).coords
+        dx, dy = (b[0] - a[0]) * scale, b[1] - a[1]
+        best = min(best, float(np.hypot(dx, dy)) * _METRES_PER_DEGREE)
+    return best
+
+
+@functools.cache
+def _departement_outlines() -> dict[str, shapely.Geometry]:
+    frame = departements()
+    return dict(zip(frame["code"].map(normalise_departement), frame.geometry.values,
+                    strict=True))
+
+
+@functools.cache
+def _departement_names() -> dict[str, str]:
+    frame = departements()
+    return dict(zip(frame["code"], frame["nom"], strict=True))
+
+
+@functools.cache
+def _commune_outlines() -> dict[str, shapely.Geometry]:
+    frame = commune_outlines()
+    return dict(zip(frame["code"], frame.geometry.values, strict=True))
+
+
+@functools.cache
+def _communes_by_name() -> dict[str, list[str]]:
+    table = commune_names.communes()
+    grouped: dict[str, list[str]] = {}
+    for code, name in zip(table["code"], table["nom"], strict=True):
+        grouped.setdefault(commune_names.name_key(name), []).append(code)
+    return grouped
+
+
+@functools.cache
+def _commune_names() -> dict[str, str]:
+    table = commune_names.communes()
+    return dict(zip(table["code"], table["nom"], strict=True))
+
+
+def _name_of(code: str) -> str:
+    return _commune_names().get(code, "")

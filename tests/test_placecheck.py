@@ -1,0 +1,124 @@
+"""Coordinates checked against their own address (issue 31, item 1): a directory whose rows
+carry coordinates that somebody else computed — another département, a homonym overseas, a
+swap, a lost sign — sends exactly those rows to the review with their cause; they are not
+counted in any quartier until a person corrects or accepts them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.placecheck import contradictions
+from geo.qpv import load_qpv
+from geo.study import Study, run_study
+from tests.servers import TEST_DATA
+
+#: A real Base Adresse Locale (Mont-Bonvillers, 54084): every point in its own commune.
+BAL = TEST_DATA / "adresses-54084.csv"
+
+
+def real_directory() -> pd.DataFrame:
+    """The real addresses as a directory of sites: name, address, postcode, commune,
+    INSEE code and the coordinates the commune published."""
+    bal = pd.read_csv(BAL, sep=";", dtype=str, keep_default_na=False)
+    return pd.DataFrame({
+        "id": [f"S{i:03d}" for i in range(len(bal))],
+        "nom": [f"Site {i}" for i in range(len(bal))],
+        "adresse": (bal["numero"] + " " + bal["voie_nom"]).str.strip(),
+        "code_postal": "54910", "commune": bal["commune_nom"],
+        "code_insee": bal["commune_insee"], "latitude": bal["lat"], "longitude": bal["long"]})
+
+
+def isere_quartier_point() -> tuple[float, float]:
+    """A point inside a real quartier of Isère (38)."""
+    qpv = load_qpv()
+    inside = qpv[qpv["insee_dep"] == "38"].geometry.iloc[0].representative_point()
+    return inside.x, inside.y
+
+
+def test_real_addresses_are_never_contradicted():
+    table = real_directory()
+    found = contradictions(table["longitude"].astype(float).to_numpy(),
+                           table["latitude"].astype(float).to_numpy(),
+                           postcode=table["code_postal"], citycode=table["code_insee"],
+                           city=table["commune"])
+    assert found == {}
+
+
+def test_a_directory_with_moved_coordinates_sends_exactly_those_to_the_review(tmp_path):
+    table = real_directory().head(60).copy()
+    x, y = isere_quartier_point()
+    moved = {
+        # another département: coordinates of Lille for an address in Meurthe-et-Moselle
+        3: ("50.6292", "3.0573", "département 59"),
+        # a homonym overseas: Saint-Denis 93200, coordinates of Saint-Denis de La Réunion
+        10: ("-20.8823", "55.4504", "département 974"),
+        # latitude and longitude swapped
+        20: (table.at[20, "longitude"], table.at[20, "latitude"], "inversées"),
+        # the red team's case: Vénissieux (69200) placed in a quartier of Isère
+        30: (f"{y:.6f}", f"{x:.6f}", "département 38"),
+        # a lost minus sign: Bordeaux at +0.58 falls in Dordogne
+        40: ("44.8400", "0.5800", "signe moins perdu sur la longitude"),
+    }
+    table.loc[10, ["code_postal", "commune", "code_insee"]] = ["93200", "Saint-Denis", ""]
+    table.loc[30, ["code_postal", "commune", "code_insee"]] = ["69200", "Vénissieux", ""]
+    table.loc[40, ["code_postal", "commune", "code_insee"]] = ["33000", "Bordeaux", "33063"]
+    for row, (lat, lon, _) in moved.items():
+        table.loc[row, ["latitude", "longitude"]] = [lat, lon]
+    source = tmp_path / "annuaire.csv"
+    table.to_csv(source, sep=";", index=False)
+    run = run_study(Study(initiatives=source, outputs={"relecture": tmp_path / "revue.csv"}))
+    review = run.review.set_index("cle")
+    contradicted = {table.at[row, "id"]: cause for row, (_, _, cause) in moved.items()
+                    if cause != "inversées"}
+    # a swap that leaves France is said as such before the address is compared
+    assert set(review.index) == set(contradicted) | {table.at[20, "id"]}
+    for key, cause in contradicted.items():
+        assert cause in review.loc[key, "motif"], review.loc[key, "motif"]
+        assert review.loc[key, "statut"] == "a_verifier"
+        assert review.loc[key, "latitude_proposee"] != ""  # its own point, to accept
+    assert "inversées" in review.loc[table.at[20, "id"], "motif"]
+    sites = run.result.sites.set_index("id")
+    for key in review.index:
+        assert sites.loc[key, "relation"] == "not_located"
+    # no contradicted site counts in a quartier, the Isère one included
+    assert not run.result.long["id_initiative"].isin(review.index).any()
+    written = pd.read_csv(tmp_path / "revue.csv", sep=";", dtype=str, keep_default_na=False)
+    assert set(written["cle"]) == set(review.index)
+
+
+def test_accepted_or_corrected_at_the_review_the_site_counts(tmp_path):
+    x, y = isere_quartier_point()
+    table = pd.DataFrame({"id": ["V1", "V2"], "nom": ["Régie", "Atelier"],
+                          "adresse": ["5 avenue Jean Jaurès", "2 rue de la Paix"],
+                          "code_postal": ["69200", "69200"],
+                          "commune": ["Vénissieux", "Vénissieux"],
+                          "latitude": [f"{y:.6f}"] * 2, "longitude": [f"{x:.6f}"] * 2})
+    source = tmp_path / "sites.csv"
+    table.to_csv(source, sep=";", index=False)
+    first = run_study(Study(initiatives=source))
+    assert set(first.review["cle"]) == {"V1", "V2"}
+    decisions = first.review.copy()
+    decisions.loc[decisions["cle"] == "V1", "accepter"] = "oui"  # « yes, it is there »
+    decisions.loc[decisions["cle"] == "V2", ["latitude", "longitude"]] = ["45.6975", "4.8871"]
+    decisions.to_csv(tmp_path / "corrections.csv", sep=";", index=False)
+    from geo.study import Geocoding
+
+    again = run_study(Study(initiatives=source,
+                            geocoding=Geocoding(corrections=tmp_path / "corrections.csv")))
+    assert again.review.empty
+    sites = again.result.sites.set_index("id")
+    assert sites.loc["V1", "relation"] == "implanted"  # accepted: its own point counts
+    assert sites.loc["V2", "relation"] != "not_located"  # corrected: placed in Vénissieux
+
+
+@pytest.mark.parametrize("hostile", ["{{ 7*7 }}", "<script>", "=1+1", "../"])
+def test_hostile_addresses_are_compared_never_run(hostile):
+    found = contradictions(np.array([3.0573]), np.array([50.6292]),
+                           postcode=pd.Series([hostile]), citycode=pd.Series([hostile]),
+                           city=pd.Series([hostile]))
+    assert found == {}  # nothing checkable: never a claim
+    found = contradictions(np.array([3.0573]), np.array([50.6292]),
+                           postcode=pd.Series(["69200"]), city=pd.Series([hostile]))
+    assert list(found.values())[0].count(hostile) == 1  # said as typed, once
