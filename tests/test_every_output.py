@@ -5,6 +5,7 @@ hints and help name it."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,9 @@ def test_every_output_has_a_command_and_a_hint_at_each_door():
 
 def test_a_study_file_writes_every_output(table, tmp_path, capsys):
     lines = "\n".join(f'{o.key} = "{o.file}"' for o in OUTPUTS)
+    shutil.copy(table, tmp_path / "initiatives.csv")  # a study reads inside its folder
     (tmp_path / "etude.toml").write_text(
-        f'[entrees]\ninitiatives = "{table.as_posix()}"\n'
+        '[entrees]\ninitiatives = "initiatives.csv"\n'
         f'[sorties]\ndossier = "resultats"\n{lines}\n', encoding="utf-8")
     assert cli.main(["run", str(tmp_path / "etude.toml")]) == 0, capsys.readouterr().err
     out = tmp_path / "resultats"

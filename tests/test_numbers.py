@@ -42,7 +42,7 @@ def _sites(columns: dict[str, list]) -> list[dict]:
     rows = []
     for i in range(n):
         x, y = _inside(FRANC, 0.00005 * i)
-        rows.append({"nom": f"Site {i}", "siret": 12345678901234 + i, "code_commune": "01004",
+        rows.append({"nom": f"Site {i}", "siret": 12345678901234 + i, "code_adherent": "00042",
                      "latitude": y, "longitude": x, **{c: v[i] for c, v in columns.items()}})
     return rows
 
@@ -68,10 +68,10 @@ def test_numeric_cells_are_summed_as_typed(tmp_path, suffix):
     # identifiers and codes stay text as typed
     sites = pd.read_excel(report, sheet_name="Initiatives", dtype=object)
     assert sites["siret"].astype(str).tolist() == ["12345678901234", "12345678901235"]
-    assert sites["code_commune"].tolist() == ["01004", "01004"]
+    assert sites["code_adherent"].tolist() == ["00042", "00042"]
     table = read_table(path)[0]
     assert table["siret"].tolist() == ["12345678901234", "12345678901235"]
-    assert table["code_commune"].tolist() == ["01004", "01004"]
+    assert table["code_adherent"].tolist() == ["00042", "00042"]
 
 
 TEXTS = ["0.500", "1.234,5", "1 234,5", "1.234.567", "１２", "2.125", "1,234", "n.c."]

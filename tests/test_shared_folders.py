@@ -408,7 +408,8 @@ def test_mistakes_are_one_french_line(tmp_path, argv, expected):
     table = tmp_path / "table.csv"
     table.write_text("a;b\n1;2\n", encoding="utf-8")
     toml = tmp_path / "etude.toml"
-    toml.write_text(f'[entrees]\ninitiatives = "{EXAMPLE.as_posix()}"\n[quartiers]\n'
+    shutil.copy(EXAMPLE, tmp_path / "exemple.csv")  # a study reads inside its folder
+    toml.write_text('[entrees]\ninitiatives = "exemple.csv"\n[quartiers]\n'
                     'source = "table.csv"\n', encoding="utf-8")
     _nested_geojson(tmp_path / "nested.geojson")
     units = tmp_path / "ul.csv"
@@ -571,7 +572,9 @@ def test_upload_bombs_are_refused_in_bounded_time_and_memory(tmp_path, isolated_
         start = time.monotonic()
         slug, r = new_study(client, "bombe", data(), filename=name)
         took = time.monotonic() - start
-        assert r.status_code == 400 and message in r.text, r.text[-2000:]
+        # numbers are written the French way (« 16 384 », with a thin no-break space)
+        shown = r.text.replace("\u202f", "").replace("\u00a0", "")
+        assert r.status_code == 400 and message in shown, r.text[-2000:]
         assert took < 5, took
         assert _peak_memory(server.process.pid) - before < 300 * 1024 ** 2
         assert client.page("/").status_code == 200  # the server goes on
