@@ -25,11 +25,13 @@ from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
 from .tables import internal
 from .vocabulary import (
+    DEFAULT_MIN_SCORE,
     OUTPUT_COLUMNS,
     Columns,
     Detection,
     detect_columns,
     find_column,
+    normal_name,
     parse_numbers,
 )
 
@@ -262,6 +264,7 @@ def initiatives_from_table(
     detection: Detection | None = None,
     measures: Measures | None = None,
     unplaced: Sequence[str] | None = None,
+    min_score: float = DEFAULT_MIN_SCORE,
 ) -> Initiatives:
     """Turn a table of initiative sites into points (EPSG:4326), keeping every row.
 
@@ -286,6 +289,9 @@ def initiatives_from_table(
     unplaced
         Per row, why a row has no coordinates when it is known (the geocoder's note): its
         message says it instead of « coordonnées manquantes ».
+    min_score
+        The study's minimum geocoding score, applied to the answers of a geocoder that
+        placed the table earlier (its ``result_score``… columns).
     """
     path_s = str(path)
     table = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
@@ -329,7 +335,9 @@ def initiatives_from_table(
                 "indiquez leur système, par exemple 2154 pour du Lambert-93.",
                 path=path_s, parameters=("crs",))
     lon, lat = _check_france(np.asarray(lon, float), np.asarray(lat, float), result)
-    lon, lat = _check_address(lon, lat, table, detection, result)
+    typed = _typed_points(table)
+    lon, lat = _check_address(lon, lat, table, detection, result, typed)
+    lon, lat = _check_earlier_geocoder(lon, lat, table, detection, result, typed, min_score)
     geometry = shapely.points(lon, lat)
     geometry[np.isnan(lon) | np.isnan(lat)] = None
     result.sites = gpd.GeoDataFrame(attributes.reset_index(drop=True), geometry=geometry,
@@ -415,25 +423,22 @@ def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
     return lon, lat
 
 
-def _check_address(lon: np.ndarray, lat: np.ndarray, table: pd.DataFrame,
-                   detection: Detection, result: Initiatives):
-    """Coordinates that contradict the row's own postcode, INSEE code or commune are not
-    used (:mod:`geo.placecheck`): the site goes to the review with the cause, and its
-    typed point is kept in :attr:`Initiatives.contradicted` to be accepted there. Points
-    that the geocoder found from the address, or that a person placed, are not checked."""
-    from .placecheck import contradictions
+def _typed_points(table: pd.DataFrame) -> np.ndarray | None:
+    """The rows whose point was typed in the table (``None``: all), not found by our
+    geocoder from the address nor placed by a person: the ones to check."""
     from .vocabulary import GeocodeStatus
 
-    def column(role: str):
-        name = detection.found.get(role)
-        return table.get(name) if name else None
+    if "geocode_status" not in table:
+        return None
+    status = table["geocode_status"].astype(str).to_numpy()
+    return np.flatnonzero(~np.isin(status, [GeocodeStatus.OK, GeocodeStatus.CORRECTED]))
 
-    rows = None
-    if "geocode_status" in table:
-        status = table["geocode_status"].astype(str).to_numpy()
-        rows = np.flatnonzero(~np.isin(status, [GeocodeStatus.OK, GeocodeStatus.CORRECTED]))
-    found = contradictions(lon, lat, rows=rows, postcode=column("postcode"),
-                           citycode=column("citycode"), city=column("city"))
+
+def _set_aside(lon: np.ndarray, lat: np.ndarray, found: dict[int, str],
+               result: Initiatives):
+    """Take the points of ``found`` (position → why) out of the study: each site goes to
+    the review with its cause, its typed point kept in :attr:`Initiatives.contradicted` to
+    be accepted there."""
     if not found:
         return lon, lat
     columns = result.coordinate_columns
@@ -444,6 +449,69 @@ def _check_address(lon: np.ndarray, lat: np.ndarray, table: pd.DataFrame,
         result.contradicted[i] = (float(lon[i]), float(lat[i]))
         lon[i] = lat[i] = np.nan
     return lon, lat
+
+
+def _check_address(lon: np.ndarray, lat: np.ndarray, table: pd.DataFrame,
+                   detection: Detection, result: Initiatives, rows: np.ndarray | None):
+    """Typed coordinates that contradict the row's own postcode, INSEE code or commune
+    are not used (:mod:`geo.placecheck`)."""
+    from .placecheck import contradictions
+
+    def column(role: str):
+        name = detection.found.get(role)
+        return table.get(name) if name else None
+
+    return _set_aside(lon, lat, contradictions(
+        lon, lat, rows=rows, postcode=column("postcode"), citycode=column("citycode"),
+        city=column("city")), result)
+
+
+#: The columns of the national address service's CSV answer that say how sure it was.
+_EARLIER = ("result_score", "result_type", "result_citycode", "result_postcode",
+            "result_label", "result_score_next")
+
+
+def _check_earlier_geocoder(lon: np.ndarray, lat: np.ndarray, table: pd.DataFrame,
+                            detection: Detection, result: Initiatives,
+                            rows: np.ndarray | None, min_score: float):
+    """A table geocoded earlier (the national service's ``result_score``, ``result_type``,
+    ``result_citycode``… columns) keeps its doubts: a row whose earlier answer the tool's
+    own rule (:func:`geo.geocode.assess`) would send to the review goes there, its point
+    not used until a person accepts or corrects it."""
+    from .geocode import STATUS_REVIEW, assess
+
+    names = {normal_name(c): c for c in map(str, table.columns)}
+    earlier = {key: names[key] for key in _EARLIER if key in names}
+    if not {"result_score", "result_type", "result_citycode"} & set(earlier):
+        return lon, lat
+
+    def text(column: str | None) -> list[str]:
+        if not column or column not in table:
+            return [""] * len(table)
+        values = table[column].astype(object)
+        return values.where(values.notna(), "").astype(str).str.strip().tolist()
+
+    answers = {key: text(column) for key, column in earlier.items()}
+    address = text((detection.columns.address or [None])[0])
+    postcode, citycode = text(detection.found.get("postcode")), \
+        text(detection.found.get("citycode"))
+    check = np.flatnonzero(~np.isnan(lon) & ~np.isnan(lat))
+    if rows is not None:
+        check = np.intersect1d(check, rows)
+    found: dict[int, str] = {}
+    for i in check:
+        answer = {key: values[i] for key, values in answers.items()}
+        if not (answer.get("result_score") or answer.get("result_type")):
+            continue  # a row the earlier geocoder did not answer: nothing to doubt
+        answer.update(latitude=str(lat[i]), result_label=answer.get("result_label") or "?")
+        row = {"address": address[i], "q": address[i], "postcode": postcode[i],
+               "citycode": citycode[i]}
+        status, reason = assess(row, answer, min_score=min_score)
+        if status == STATUS_REVIEW:
+            found[int(i)] = (f"géocodage antérieur douteux ({reason}) : à vérifier ; site "
+                             "non compté dans les quartiers tant que ses coordonnées ne sont "
+                             "pas corrigées ou acceptées à la relecture")
+    return _set_aside(lon, lat, found, result)
 
 
 def _check_duplicates(result: Initiatives) -> None:

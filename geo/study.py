@@ -299,6 +299,7 @@ def read_sites(study: Study, *, progress: Progress | None = None
                                        f"{found.lon} » / « {found.lat} »")
     initiatives = initiatives_from_table(
         table, path=path, first_row=first_row, separator=separator, detection=detection,
+        min_score=g.min_score,
         measures=measures, unplaced=None if geocoded is None else
         geocoded.table["geocode_note"].fillna("").astype(str).tolist())
     # values repeated on every site of an initiative: said with the columns, once

@@ -1,7 +1,8 @@
-"""Coordinates checked against their own address (issue 31, item 1): a directory whose rows
-carry coordinates that somebody else computed — another département, a homonym overseas, a
-swap, a lost sign — sends exactly those rows to the review with their cause; they are not
-counted in any quartier until a person corrects or accepts them."""
+"""Coordinates checked against their own address (issue 31, items 1 and 2): a directory whose
+rows carry coordinates that somebody else computed — another département, a homonym
+overseas, a swap, a lost sign, an earlier geocoder's doubtful answers — sends exactly those
+rows to the review with their cause; they are not counted in any quartier until a person
+corrects or accepts them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from geo.placecheck import contradictions
 from geo.qpv import load_qpv
-from geo.study import Study, run_study
+from geo.study import Geocoding, Study, run_study
 from tests.servers import TEST_DATA
 
 #: A real Base Adresse Locale (Mont-Bonvillers, 54084): every point in its own commune.
@@ -103,8 +104,6 @@ def test_accepted_or_corrected_at_the_review_the_site_counts(tmp_path):
     decisions.loc[decisions["cle"] == "V1", "accepter"] = "oui"  # « yes, it is there »
     decisions.loc[decisions["cle"] == "V2", ["latitude", "longitude"]] = ["45.6975", "4.8871"]
     decisions.to_csv(tmp_path / "corrections.csv", sep=";", index=False)
-    from geo.study import Geocoding
-
     again = run_study(Study(initiatives=source,
                             geocoding=Geocoding(corrections=tmp_path / "corrections.csv")))
     assert again.review.empty
@@ -122,3 +121,35 @@ def test_hostile_addresses_are_compared_never_run(hostile):
     found = contradictions(np.array([3.0573]), np.array([50.6292]),
                            postcode=pd.Series(["69200"]), city=pd.Series([hostile]))
     assert list(found.values())[0].count(hostile) == 1  # said as typed, once
+
+
+def test_an_earlier_geocoders_doubts_reach_the_review(tmp_path):
+    """A directory geocoded earlier with the national service's CSV answer (result_score,
+    result_type, result_citycode): its low scores, municipality-only answers for a street
+    address and answers in another commune go to the review, like the tool's own."""
+    table = real_directory().head(40).copy()
+    table["result_label"] = table["adresse"] + " 54910 Mont-Bonvillers"
+    table["result_score"] = "0.93"
+    table["result_type"] = "housenumber"
+    table["result_citycode"] = table["code_insee"]
+    doubtful = {
+        2: ("0.31", "housenumber", "54084", "score 0.31 inférieur à 0.6"),
+        7: ("0.88", "municipality", "54084", "numéro non trouvé"),
+        12: ("0.91", "housenumber", "57463", "commune différente (57463 au lieu de 54084)"),
+    }
+    for row, (score, kind, city, _) in doubtful.items():
+        table.loc[row, ["result_score", "result_type", "result_citycode"]] = [score, kind,
+                                                                            city]
+    source = tmp_path / "geocode_avant.csv"
+    table.to_csv(source, sep=";", index=False)
+    run = run_study(Study(initiatives=source))
+    review = run.review.set_index("cle")
+    assert set(review.index) == {table.at[row, "id"] for row in doubtful}
+    for row, (*_, cause) in doubtful.items():
+        motif = review.loc[table.at[row, "id"], "motif"]
+        assert "géocodage antérieur douteux" in motif and cause in motif, motif
+    assert (run.result.sites.set_index("id").loc[list(review.index), "relation"]
+            == "not_located").all()
+    # a study that asks for less certainty keeps the low score
+    run = run_study(Study(initiatives=source, geocoding=Geocoding(min_score=0.3)))
+    assert table.at[2, "id"] not in set(run.review["cle"])
