@@ -58,9 +58,9 @@ SOURCES: dict[str, QpvSource] = {
         QpvSource(
             key="bundled-2015-occitanie",
             generation="2015",
-            label="QPV 2015, Occitanie (copie fournie avec l'outil, coordonnées arrondies à ~11 m)",
+            label="QPV 2015, Occitanie (copie fournie avec l'outil, contours exacts)",
             credit="ANCT / INSEE – QPV 2015, Licence Ouverte / Etalab 2.0",
-            bundled="qpv2015_occitanie.geojson",
+            bundled="qpv2015_occitanie.geojson.gz",
         ),
         QpvSource(
             key="2024",

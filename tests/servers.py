@@ -16,7 +16,14 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 
 ROOT_DATA = Path(__file__).resolve().parents[1] / "data"
 QP2024_GZ = ROOT_DATA / "qpv2024_france.geojson.gz"
-QP2015_OCC = ROOT_DATA / "qpv2015_occitanie.geojson"
+QP2015_OCC = ROOT_DATA / "qpv2015_occitanie.geojson.gz"
+
+
+def qp2015_occitanie() -> bytes:
+    """The bundled QPV 2015 of Occitanie (exact outlines, kept gzipped) as GeoJSON bytes."""
+    import gzip
+
+    return gzip.decompress(QP2015_OCC.read_bytes())
 DATASET = "5a561801c751df42d7fca9b6"
 RESOURCE_2024 = "942d4ee8-8142-4556-8ea1-335537ce1119"
 

@@ -88,7 +88,7 @@ def test_wheel_ships_the_bundled_data(tmp_path):
                     "-q", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("ess_qpv-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("qpv2024_france.geojson.gz", "qpv2015_occitanie.geojson",
+    for name in ("qpv2024_france.geojson.gz", "qpv2015_occitanie.geojson.gz",
                  "qpv2015_occitanie_chiffres_cles.csv", "SOURCES.md"):
         assert f"geo/data/{name}" in names
 

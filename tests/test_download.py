@@ -10,7 +10,12 @@ import pytest
 from geo import cli, qpv, settings, sources
 from geo._errors import EssQpvError
 from geo.download import CacheFallbackWarning, read_metadata
-from tests.servers import QP2015_OCC, RESOURCE_2024, datagouv_dataset, official_2024_zip
+from tests.servers import (
+    RESOURCE_2024,
+    datagouv_dataset,
+    official_2024_zip,
+    qp2015_occitanie,
+)
 
 API = f"/api/1/datasets/{sources.QPV_DATASET}/"
 ZIP = "/files/qpv-2024-geojson.zip"
@@ -147,7 +152,7 @@ def test_any_url_is_a_source(server):
 def test_a_truncated_download_with_a_matching_length_never_enters_the_cache(server,
                                                                             isolated_cache):
     """A server that cuts the file *and* announces the cut length: only parsing tells."""
-    body = QP2015_OCC.read_bytes()
+    body = qp2015_occitanie()
     cut = body[: len(body) // 2]
     server.set("/qpv.geojson", {"body": cut, "headers": {"Content-Type": "application/json"}})
     url = f"{server.url}/qpv.geojson"
@@ -160,7 +165,7 @@ def test_a_truncated_download_with_a_matching_length_never_enters_the_cache(serv
 
 
 def test_a_cached_copy_that_no_longer_reads_is_removed(server, isolated_cache):
-    body = QP2015_OCC.read_bytes()
+    body = qp2015_occitanie()
     server.set("/qpv.geojson", {"body": body, "headers": {"Content-Type": "application/json"}})
     url = f"{server.url}/qpv.geojson"
     qpv.load_qpv(url, progress=False)

@@ -675,7 +675,9 @@ def test_results_say_which_run_they_come_from(tmp_path, isolated_cache):
 
 
 def test_qpv_info_on_hostile_departement_codes(tmp_path):
-    source = json.loads((ROOT_DATA / "qpv2015_occitanie.geojson").read_text(encoding="utf-8"))
+    from tests.servers import qp2015_occitanie
+
+    source = json.loads(qp2015_occitanie())
     source["features"] = source["features"][:3]
     source["features"][0]["properties"]["insee_dep"] = "<script>alert(1)</script>"
     path = tmp_path / "qpv.geojson"
