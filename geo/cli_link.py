@@ -239,6 +239,10 @@ def print_run(run, *, geocode_hint: bool = True) -> None:
     say(f"  ni dans ni près d'un QPV : {s['none']}")
     say(f"  non localisés : {s['not_located']}")
     say(f"  déclarant intervenir dans un QPV : {s['serving']}")
+    if s["uncertain"]:
+        say(f"  dont à la limite incertaine (à moins de {result.rounding:.0f}\u00a0m d'une "
+            f"limite, contours arrondis) : {s['uncertain']} ; contours exacts : ess-qpv qpv "
+            "download --generation 2024, puis --qpv 2024")
     if result.area:
         say(f"  hors du territoire étudié ({result.area.label}) : {s['outside']}")
     studied = int(result.qpv_in_area.sum()) if result.qpv_in_area is not None else len(run.qpv)

@@ -43,6 +43,8 @@ class Links:
     within_radius: pd.DataFrame  # site, qpv, distance_m (QPV touching the service circle)
     nearest_qpv: np.ndarray  # position of the nearest QPV, -1 when none in the territory
     nearest_distance: np.ndarray  # metres, 0 inside, NaN when not located
+    #: Sites closer to a quartier's boundary than the outlines' rounding (``uncertainty``)
+    uncertain: np.ndarray | None = None
 
 
 def _pairs(site=(), qpv=(), distance=None) -> pd.DataFrame:
@@ -66,6 +68,7 @@ def link_points(
     distance: float = DEFAULT_DISTANCE,
     radius: np.ndarray | None = None,
     nearest: bool = True,
+    uncertainty: float = 0.0,
 ) -> Links:
     """Relate points (EPSG:4326; missing ones allowed) to QPV polygons, in metres.
 
@@ -82,6 +85,9 @@ def link_points(
         returned in ``within_radius``.
     nearest
         Also find the nearest QPV of every point (``False``: ``nearest_qpv`` stays -1).
+    uncertainty
+        How far (metres) the outlines may be from the exact ones (their rounding): points
+        closer than this to a quartier's boundary are flagged in ``uncertain``.
 
     The rule on shared boundaries and overlaps: a point is implanted in **every** quartier
     that contains it (a point on a boundary is inside), listed in the order of ``qpv``;
@@ -98,6 +104,7 @@ def link_points(
     qpv_territory = qpv["insee_dep"].map(territory_of_departement).to_numpy()
     nearest_qpv = np.full(n, -1, dtype=np.int64)
     nearest_distance = np.full(n, np.nan)
+    uncertain = np.zeros(n, dtype=bool)
     implanted, nearby, within = [], [], []
     for key in TERRITORIES:
         sites = np.flatnonzero(located & (site_territory == key))
@@ -111,6 +118,10 @@ def link_points(
 
         inside = _query(tree, pts, "intersects")
         implanted.append(_pairs(sites[inside[0]], polys_at[inside[1]]))
+        if uncertainty > 0:
+            close = _query(tree, pts, "dwithin", distance=uncertainty)
+            edge = shapely.distance(pts[close[0]], shapely.boundary(polys[close[1]]))
+            uncertain[sites[close[0][edge < uncertainty]]] = True
         near = np.empty((2, 0), dtype=np.int64)
         d = np.empty(0)
         if distance > 0:
@@ -134,6 +145,7 @@ def link_points(
         within_radius=_ordered(within, ["site", "distance_m", "qpv"], distance=[]),
         nearest_qpv=nearest_qpv,
         nearest_distance=nearest_distance,
+        uncertain=uncertain,
     )
 
 
@@ -277,11 +289,17 @@ class LinkResult:
     area: StudyArea = field(default_factory=StudyArea)
     #: Which QPV of the generation are in :attr:`area` (positions in the QPV linked).
     qpv_in_area: np.ndarray | None = None
+    #: How far the outlines linked may be from the exact ones (their rounding, metres).
+    rounding: float = 0.0
 
     @property
     def parameters(self) -> dict:
         """The parameters that made this result (for maps, reports and provenance)."""
-        return {"distance_m": self.distance, "territoire": self.area.label}
+        out = {"distance_m": self.distance, "territoire": self.area.label}
+        if self.rounding:
+            out.update(arrondi_contours_m=round(self.rounding, 1),
+                       sites_limite_incertaine=self.summary()["uncertain"])
+        return out
 
     def summary(self) -> dict[str, int]:
         """Counts of sites by relation, as shown at the end of a command."""
@@ -298,6 +316,8 @@ class LinkResult:
             "not_located": int((relation == "not_located").sum()),
             "serving": int((self.sites["qpv_served"] != "").sum()),
             "initiatives": len(self.initiatives),
+            "uncertain": int((self.sites["boundary_uncertain"] == "oui").sum())
+            if "boundary_uncertain" in self.sites else 0,
         }
 
 
@@ -345,8 +365,13 @@ def link(
     if initiatives.radius_column:
         radius = pd.to_numeric(sites[initiatives.radius_column].astype(str).str.replace(
             ",", "."), errors="coerce").to_numpy()
-    links = link_points(sites.geometry, qpv, distance=distance, radius=radius)
+    rounding = float(qpv.attrs.get("precision_m") or 0.0)
+    links = link_points(sites.geometry, qpv, distance=distance, radius=radius,
+                        uncertainty=rounding)
     issues = list(initiatives.issues)
+    for i in np.flatnonzero(links.uncertain):
+        issues.append(Issue(initiatives.row_number(int(i)), None, uncertain_note(
+            rounding, _generation(qpv))))
     declared = _declared_served(initiatives, qpv, issues)
     ids = initiative_ids(initiatives)
     codes = qpv["code_qp"].to_numpy()
@@ -366,6 +391,9 @@ def link(
                                 f"site hors du territoire étudié ({area.label}) : il est "
                                 "relié aux quartiers mais absent des comptes du territoire"))
     wide = _site_columns(sites, links, long, codes, names, issues, initiatives)
+    if rounding:
+        wide.insert(wide.columns.get_loc("note_localisation"), "boundary_uncertain",
+                    np.where(links.uncertain, "oui", ""))
     if area:
         wide.insert(wide.columns.get_loc("note_localisation"), "territory_status", status)
     if previous is not None:
@@ -379,8 +407,22 @@ def link(
     return LinkResult(
         sites=wide, long=long, initiatives=per_initiative, per_qpv=per_qpv,
         per_territory=per_territory, issues=sorted(issues, key=lambda i: i.row),
-        distance=float(distance), area=area, qpv_in_area=in_area,
+        distance=float(distance), area=area, qpv_in_area=in_area, rounding=rounding,
     )
+
+
+def uncertain_note(rounding: float, generation: str) -> str:
+    """What a site closer to a boundary than the outlines' rounding is told (French)."""
+    exact = f" ; contours exacts : ess-qpv qpv download --generation {generation}, puis " \
+        f"--qpv {generation}" if generation in ("2015", "2024") else ""
+    return (f"limite incertaine : à moins de {rounding:.0f}\u00a0m d'une limite de quartier, "
+            f"et les contours utilisés sont arrondis à ~{rounding:.0f}\u00a0m : le site peut "
+            f"être de l'autre côté de la limite exacte{exact}")
+
+
+def _generation(qpv: gpd.GeoDataFrame) -> str:
+    values = qpv["generation"].dropna().astype(str).unique() if "generation" in qpv else []
+    return values[0] if len(values) == 1 else ""
 
 
 #: The largest proximity distance, in metres: beyond, « nearby » means nothing.

@@ -118,6 +118,11 @@ def _load_bundled(key: str) -> gpd.GeoDataFrame:
                      found.attrs)
 
 
+#: What the prepared QPV hold (2: the outlines' rounding, ``precision_m``): a change makes
+#: new ones.
+_PREPARED_FORMAT = 2
+
+
 def _prepared(path: Path, read, generation: str | None, attrs: dict) -> gpd.GeoDataFrame:
     """The QPV of a bundled or downloaded file, repaired and normalised once, then kept
     ready in the cache as GeoParquet. The cache name holds the file's path, size and date,
@@ -132,7 +137,8 @@ def _prepared(path: Path, read, generation: str | None, attrs: dict) -> gpd.GeoD
     stat = path.stat()
     key = hashlib.sha256(repr((
         str(path.resolve()), stat.st_size, stat.st_mtime_ns, generation, attrs,
-        __version__, shapely.geos_version_string, gpd.__version__)).encode()).hexdigest()
+        __version__, shapely.geos_version_string, gpd.__version__,
+        _PREPARED_FORMAT)).encode()).hexdigest()
     ready = settings.cache_dir() / "qpv" / "prepares" / f"{key[:24]}.parquet"
     if ready.is_file():
         try:
@@ -155,8 +161,34 @@ def _finish(raw: gpd.GeoDataFrame, generation: str | None, attrs: dict) -> gpd.G
     # of invalid rings fails.
     repaired = repair_geometries(raw)
     qpv = normalise(repaired, generation=generation, origin=attrs["source"])
-    qpv.attrs.update(attrs, invalid=repaired.attrs["invalid"])
+    qpv.attrs.update(attrs, invalid=repaired.attrs["invalid"],
+                     precision_m=rounding_m(raw.geometry.values))
     return qpv
+
+
+#: Metres in a degree of latitude (and of longitude at the equator).
+_METRES_PER_DEGREE = 111_320.0
+
+
+def rounding_m(geometries) -> float:
+    """The step, in metres, that the coordinates of ``geometries`` (degrees) were rounded
+    to (``0.0`` when they keep more than five decimals): a point closer than this to a
+    boundary may lie on either side of the exact one.
+
+    >>> import shapely
+    >>> round(rounding_m([shapely.box(2.3512, 48.8566, 2.3601, 48.8601)]), 1)
+    11.1
+    >>> rounding_m([shapely.box(2.351234567, 48.85, 2.36, 48.86)])
+    0.0
+    """
+    coords = shapely.get_coordinates(np.asarray(geometries, dtype=object))[:200_000]
+    if not len(coords):
+        return 0.0
+    for decimals in (2, 3, 4, 5):
+        scaled = coords * 10.0 ** decimals
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6):
+            return _METRES_PER_DEGREE / 10 ** decimals
+    return 0.0
 
 
 def read_boundaries(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:

@@ -132,7 +132,10 @@ def numbers_kept(values: pd.Series) -> pd.Series:
 PARAMETERS = {"initiatives": "tableau des initiatives", "distance_m": "distance de proximité "
               "(m)", "quartiers": "source des quartiers", "comparaison": "génération comparée",
               "indicateurs": "indicateurs", "taille_symboles": "taille des symboles selon",
-              "periodes": "périodes de la carte à imprimer"}
+              "periodes": "périodes de la carte à imprimer",
+              "arrondi_contours_m": "arrondi des contours des quartiers (m)",
+              "sites_limite_incertaine": "sites à la limite incertaine (à moins de l'arrondi "
+                                         "d'une limite de quartier)"}
 
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",

@@ -323,11 +323,16 @@ def check_measures(study: Study, measures, path: str) -> None:
                          path=path, parameters=("periods", "year"))
 
 
-def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> pd.DataFrame:
+def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None,
+                result: LinkResult | None = None) -> pd.DataFrame:
     """The review: the geocoder's doubtful and unanswered rows, then every other site that
-    could not be placed (unreadable or foreign coordinates…), with its address as typed
-    and why, keyed as the corrections file expects."""
+    could not be placed (unreadable or foreign coordinates, contradicting their address…)
+    and, from ``result``, the sites whose quartier the rounded outlines cannot decide
+    (« limite incertaine »), with their address as typed and why, keyed as the corrections
+    file expects."""
     import numpy as np
+
+    from .link import uncertain_note
 
     review = geocoded.review if geocoded is not None else pd.DataFrame(
         columns=gc.REVIEW_COLUMNS)
@@ -341,7 +346,15 @@ def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> 
         reasons.setdefault(issue.row, issue.message)
     parts = [c for c in initiatives.address_columns if c in sites]
     rows = []
-    for pos in np.flatnonzero(sites.geometry.isna().to_numpy()):
+    uncertain = np.zeros(len(sites), dtype=bool)
+    if result is not None and "boundary_uncertain" in result.sites:
+        uncertain = (result.sites["boundary_uncertain"] == "oui").to_numpy()
+        note = uncertain_note(result.rounding, "")
+        for pos in np.flatnonzero(uncertain):
+            line = initiatives.row_number(int(pos))
+            reasons[line] = next((i.message for i in result.issues if i.row == line
+                                  and i.message.startswith("limite incertaine")), note)
+    for pos in np.flatnonzero(sites.geometry.isna().to_numpy() | uncertain):
         line = initiatives.row_number(int(pos))
         if line in listed:
             continue
@@ -351,6 +364,8 @@ def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None) -> 
                "cle": who.keys[pos], "ligne": line, "nom": who.names[pos],
                "adresse_saisie": typed, "statut": "non_localise",
                "motif": reasons.get(line, "site non localisé")}
+        if uncertain[pos]:  # placed, but maybe on the other side of the exact boundary
+            row["statut"] = "limite_incertaine"
         if int(pos) in initiatives.contradicted:  # its own point, to accept or correct
             lon, lat = initiatives.contradicted[int(pos)]
             row.update(statut=gc.STATUS_REVIEW, latitude_proposee=f"{lat:.6f}",
@@ -395,7 +410,7 @@ def run_study(study: Study, *, progress: Progress | None = None
                   previous=previous)
     info = provenance(study, qpv, result, detection)
     run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info,
-                      review=site_review(initiatives, geocoded))
+                      review=site_review(initiatives, geocoded, result))
     contributions(run)
     report("ecriture", None)
     write_outputs(run)

@@ -727,7 +727,7 @@ def _pairs_by_content(table: pd.DataFrame, columns: list[str]) -> list[tuple[str
 #: again on an enriched file gives the same file.
 OUTPUT_COLUMNS = [
     "code_qp", "nom_qp", "relation", "distance_m", "nearest_code_qp", "qpv_nearby",
-    "qpv_served", "territory_status", "note_localisation",
+    "qpv_served", "boundary_uncertain", "territory_status", "note_localisation",
     "code_qp_compare", "relation_compare", "evolution",
     "latitude_geocode", "longitude_geocode",
 ]
@@ -739,6 +739,7 @@ SITE_HEADERS = {
     "relation": "Relation aux QPV", "distance_m": "Distance au QPV le plus proche (m)",
     "nearest_code_qp": "QPV le plus proche (code)", "qpv_nearby": "QPV à proximité (codes)",
     "qpv_served": "QPV où elle intervient (codes)",
+    "boundary_uncertain": "Limite incertaine (contours arrondis)",
     "territory_status": "Territoire étudié", "note_localisation": "Remarque",
     "code_qp_compare": "QPV d'implantation, génération comparée",
     "relation_compare": "Relation, génération comparée", "evolution": "Évolution",
@@ -781,7 +782,8 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
                GeocodeStatus.NOT_FOUND: "adresse non trouvée",
                GeocodeStatus.OFFLINE: "adresse non géocodée",
                GeocodeStatus.NO_ADDRESS: "ni adresse ni coordonnées",
-               "non_localise": "site non localisé"},
+               "non_localise": "site non localisé",
+               "limite_incertaine": "limite de quartier incertaine"},
     "origine": {"distance": "à moins de la distance", "rayon": "dans le rayon d'intervention",
                 "declare": "déclarée"},
     "niveau": {"departement": "département"},

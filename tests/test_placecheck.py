@@ -102,7 +102,7 @@ def test_accepted_or_corrected_at_the_review_the_site_counts(tmp_path):
     assert set(first.review["cle"]) == {"V1", "V2"}
     decisions = first.review.copy()
     decisions.loc[decisions["cle"] == "V1", "accepter"] = "oui"  # « yes, it is there »
-    decisions.loc[decisions["cle"] == "V2", ["latitude", "longitude"]] = ["45.6975", "4.8871"]
+    decisions.loc[decisions["cle"] == "V2", ["latitude", "longitude"]] = ["45.7000", "4.8800"]
     decisions.to_csv(tmp_path / "corrections.csv", sep=";", index=False)
     again = run_study(Study(initiatives=source,
                             geocoding=Geocoding(corrections=tmp_path / "corrections.csv")))
@@ -153,3 +153,63 @@ def test_an_earlier_geocoders_doubts_reach_the_review(tmp_path):
     # a study that asks for less certainty keeps the low score
     run = run_study(Study(initiatives=source, geocoding=Geocoding(min_score=0.3)))
     assert table.at[2, "id"] not in set(run.review["cle"])
+
+
+# --------------------------------------------------------------------------- rounded outlines
+
+
+def _inside_by(code: str, metres: float, qpv) -> tuple[float, float]:
+    """A point ``metres`` inside the boundary of quartier ``code`` (EPSG:4326)."""
+    from geo.geometry import to_metric
+
+    row = qpv[qpv["code_qp"] == code]
+    metric = to_metric(row.geometry, "EPSG:2154")[0]
+    inner = metric.buffer(-metres)
+    ring = inner.exterior if inner.geom_type == "Polygon" else max(
+        inner.geoms, key=lambda g: g.area).exterior
+    point = ring.interpolate(0.37, normalized=True)
+    import geopandas as gpd
+
+    back = gpd.GeoSeries([point], crs=2154).to_crs(4326).iloc[0]
+    return back.x, back.y
+
+
+def test_a_site_closer_to_a_rounded_boundary_than_its_rounding_is_uncertain(tmp_path):
+    """The bundled 2024 outlines are rounded to 4 decimals (~11 m): a site 3 m inside a
+    boundary is « limite incertaine », one 150 m inside is not; with exact outlines (the
+    bundled 2015 of Occitanie) no site is."""
+    from geo.qpv import load_qpv
+
+    qpv = load_qpv("bundled-2024")
+    assert 11 < qpv.attrs["precision_m"] < 11.2
+    rows = []
+    for name, metres in (("Trois mètres", 3.0), ("Cent cinquante mètres", 150.0)):
+        x, y = _inside_by("QN09328M", metres, qpv)  # Franc Moisin, Saint-Denis
+        rows.append({"nom": name, "latitude": f"{y:.7f}", "longitude": f"{x:.7f}"})
+    source = tmp_path / "sites.csv"
+    pd.DataFrame(rows).to_csv(source, sep=";", index=False)
+    run = run_study(Study(initiatives=source, outputs={"rapport": tmp_path / "r.xlsx"}))
+    sites = run.result.sites.set_index("nom")
+    assert sites.loc["Trois mètres", "relation"] == "implanted"
+    assert sites.loc["Trois mètres", "boundary_uncertain"] == "oui"
+    assert sites.loc["Cent cinquante mètres", "boundary_uncertain"] == ""
+    assert run.result.summary()["uncertain"] == 1
+    review = run.review.set_index("nom")
+    assert list(review.index) == ["Trois mètres"]
+    assert review.loc["Trois mètres", "statut"] == "limite_incertaine"
+    assert "qpv download --generation 2024" in review.loc["Trois mètres", "motif"]
+    sources = pd.read_excel(tmp_path / "r.xlsx", sheet_name="Sources", dtype=str,
+                            keep_default_na=False)
+    said = [" ".join(row) for row in sources.to_numpy().tolist()]
+    assert any("limite incertaine" in line and line.rstrip().endswith("1") for line in said), \
+        said
+    # the exact 2015 outlines of Occitanie: nothing is uncertain
+    exact = load_qpv("bundled-2015-occitanie")
+    assert exact.attrs["precision_m"] == 0.0
+    code = exact["code_qp"].iloc[0]
+    x, y = _inside_by(code, 3.0, exact)
+    pd.DataFrame([{"nom": "Exact", "latitude": f"{y:.7f}", "longitude": f"{x:.7f}"}]).to_csv(
+        source, sep=";", index=False)
+    run = run_study(Study(initiatives=source, qpv_source="bundled-2015-occitanie"))
+    assert run.result.sites["relation"].tolist() == ["implanted"]
+    assert "boundary_uncertain" not in run.result.sites and run.review.empty
