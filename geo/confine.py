@@ -11,7 +11,10 @@ refused when it leaves the study folder, unless the person running it allows it
 
 from __future__ import annotations
 
+import gzip
+import re
 import stat
+import zipfile
 from pathlib import Path
 
 from ._errors import InputError
@@ -81,3 +84,71 @@ def regular_file(path: str | Path, *, what: str = "ce fichier") -> Path:
         raise InputError(f"{what} n'est pas un fichier ordinaire mais {kind} : il n'est pas "
                          "lu.", path=str(path))
     return path
+
+
+#: The files GDAL opens beside a shapefile: each must be checked like the ``.shp``.
+SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def with_sidecars(path: str | Path) -> list[Path]:
+    """``path``, and for a shapefile the files of the same name beside it that GDAL reads
+    too (a ``.dbf`` may be a link to another folder's file)."""
+    path = Path(path)
+    if path.suffix.lower() != ".shp":
+        return [path]
+    found = {p for suffix in SIDECARS for p in (path.with_suffix(suffix),
+                                               path.with_suffix(suffix.upper()))
+             if p.exists() or p.is_symlink()}
+    return [path, *sorted(found)]
+
+
+#: What each format's file starts with: GDAL otherwise decides by the content, so a
+#: ``.geojson`` holding a VRT would read any file or URL it names.
+_MAGIC = {".gpkg": (b"SQLite format 3\x00",), ".shp": (b"\x00\x00\x27\x0a",),
+          ".zip": (b"PK\x03\x04", b"PK\x05\x06")}
+#: An old GeoJSON ``crs`` of type ``link``: GDAL fetches its ``href``.
+_CRS_LINK = re.compile(rb'"type"\s*:\s*"link"')
+_GEOJSON = (".geojson", ".json", ".geojson.gz", ".json.gz")
+
+
+def check_format(path: str | Path, *, what: str = "ce fichier",
+                 member: str | None = None) -> Path:
+    """Refuse a geographic file (or the ``member`` of a zip) whose content is not its
+    extension's format (a VRT or any other GDAL format renamed ``.geojson``), or a
+    GeoJSON that names a link for GDAL to fetch (an old ``crs`` of type ``link``): reading
+    it would reach other files or the network."""
+    path = Path(path)
+    name = (member or path.name).lower()
+
+    def opened():
+        if member is not None:
+            return zipfile.ZipFile(path).open(member)
+        return path.open("rb")
+
+    try:
+        with opened() as raw:
+            head = raw.read(64)
+        if name.endswith(_GEOJSON):
+            with opened() as raw:
+                text = raw.read()
+            if head.startswith(b"\x1f\x8b"):
+                text = gzip.decompress(text)
+            _check_geojson(text, what, path)
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{what} est illisible ({exc}).", path=str(path)) from exc
+    suffix = Path(name).suffix
+    if not name.endswith(_GEOJSON) and suffix in _MAGIC and not head.startswith(_MAGIC[suffix]):
+        raise InputError(f"{what} n'est pas un fichier {suffix} (son contenu est d'un autre "
+                         "format) : il n'est pas lu.", path=str(path))
+    return path
+
+
+def _check_geojson(text: bytes, what: str, path: Path) -> None:
+    if not text.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+        raise InputError(f"{what} n'est pas du GeoJSON (son contenu est d'un autre format) : "
+                         "il n'est pas lu.", path=str(path))
+    if _CRS_LINK.search(text):
+        raise InputError(f"{what} désigne son système de coordonnées par un lien à télécharger "
+                         "(« crs » de type « link », une forme abandonnée du GeoJSON) : il "
+                         "n'est pas lu ; retirez ce « crs » (le GeoJSON est en degrés "
+                         "WGS 84).", path=str(path))

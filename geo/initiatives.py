@@ -20,7 +20,7 @@ import shapely
 from pyproj import Transformer
 
 from ._errors import InputError
-from .confine import regular_file
+from .confine import check_format, regular_file, with_sidecars
 from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
 from .tables import internal
@@ -96,7 +96,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
         raise InputError("fichier introuvable.", path=str(path))
     if path.is_dir():
         raise InputError("c'est un dossier : indiquez le fichier du tableau.", path=str(path))
-    regular_file(path, what="le tableau")
+    for part in with_sidecars(path):
+        regular_file(part, what="le tableau")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         table, sep = _read_csv(path)
@@ -104,6 +105,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
     if suffix in (".xlsx", ".xlsm", ".ods"):
         return _read_workbook(path, sheet, suffix), 2, ","
     if suffix in (".geojson", ".json", ".gpkg", ".shp"):
+        check_format(path, what="le tableau")
         try:
             frame = gpd.read_file(path)
         except Exception as exc:
@@ -493,8 +495,7 @@ def _check_earlier_geocoder(lon: np.ndarray, lat: np.ndarray, table: pd.DataFram
 
     answers = {key: text(column) for key, column in earlier.items()}
     address = text((detection.columns.address or [None])[0])
-    postcode, citycode = text(detection.found.get("postcode")), \
-        text(detection.found.get("citycode"))
+    citycode = text(detection.found.get("citycode"))
     check = np.flatnonzero(~np.isnan(lon) & ~np.isnan(lat))
     if rows is not None:
         check = np.intersect1d(check, rows)
@@ -503,8 +504,12 @@ def _check_earlier_geocoder(lon: np.ndarray, lat: np.ndarray, table: pd.DataFram
         answer = {key: values[i] for key, values in answers.items()}
         if not (answer.get("result_score") or answer.get("result_type")):
             continue  # a row the earlier geocoder did not answer: nothing to doubt
+        for key in ("result_score", "result_score_next"):  # saved by French Excel
+            answer[key] = answer.get(key, "").replace(",", ".")
         answer.update(latitude=str(lat[i]), result_label=answer.get("result_label") or "?")
-        row = {"address": address[i], "q": address[i], "postcode": postcode[i],
+        # no postcode comparison: a CEDEX code differs from the street's own and says
+        # nothing of the place (the département is checked by geo.placecheck)
+        row = {"address": address[i], "q": address[i], "postcode": "",
                "citycode": citycode[i]}
         status, reason = assess(row, answer, min_score=min_score)
         if status == STATUS_REVIEW:

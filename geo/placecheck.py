@@ -25,9 +25,10 @@ from .territories import commune_of_insee, normalise_departement
 #: A point this far (metres) outside the département its address names contradicts it; the
 #: outlines are simplified (about 100 m) and an address on a border may be placed across it.
 DEPARTEMENT_TOLERANCE = 2_000.0
-#: A point this far (metres) from the commune its address names contradicts it (only for the
-#: communes whose outline is bundled: those that hold a quartier).
-COMMUNE_TOLERANCE = 5_000.0
+#: A point this far (metres) outside the commune its address names, or this deep inside
+#: another commune, contradicts it (only where the outlines are bundled: the communes that
+#: hold a quartier; simplified to about 30 m).
+COMMUNE_TOLERANCE = 1_000.0
 _METRES_PER_DEGREE = 111_320.0
 _POSTCODE = re.compile(r"^\d{5}$")
 
@@ -48,13 +49,24 @@ def departements_of_postcode(code: str) -> frozenset[str]:
 
     >>> sorted(departements_of_postcode("20000")), sorted(departements_of_postcode("97400"))
     (['2A', '2B'], ['974'])
+    >>> sorted(departements_of_postcode("97150"))
+    ['978']
     """
     code = str(code).strip()
     if not _POSTCODE.match(code):
         return frozenset()
     if code.startswith("20"):
         return frozenset({"2A", "2B"})
-    return frozenset({code[:3] if code.startswith("97") else code[:2]})
+    if code in _COLLECTIVITY_POSTCODES:
+        return frozenset({_COLLECTIVITY_POSTCODES[code]})
+    return frozenset({code[:3] if code.startswith(("97", "98")) else code[:2]})
+
+
+#: Saint-Barthélemy and Saint-Martin keep Guadeloupe's postcodes (971…).
+_COLLECTIVITY_POSTCODES = {"97133": "977", "97150": "978"}
+#: Territories whose communes the bundled 2018 table and outlines do not hold: a name
+#: there cannot be checked.
+_UNLISTED = ("975", "977", "978", "986", "987", "988")
 
 
 def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None = None,
@@ -74,6 +86,7 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
         mask[rows] = True
         known &= mask
     expected = _expected(n, postcode, citycode, city)
+    postcode_given = [bool(departements_of_postcode(v)) for v in _texts(postcode, n)]
     check = np.flatnonzero(known & np.array([e is not None for e in expected], dtype=bool))
     if not len(check):
         return {}
@@ -83,34 +96,51 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
     near_commune = commune_of_points(lon[check], lat[check])
     for k, i in enumerate(check):
         allowed, commune, label = expected[i]
-        where = str(point_dep[k])
+        where, holder = str(point_dep[k]), str(near_commune[k])
+        if where in _UNLISTED and not allowed & set(_UNLISTED) and not postcode_given[i]:
+            continue  # a name alone (« Saint-Martin ») cannot be checked there
         if where not in allowed and _distance_m(lon[i], lat[i], [deps.get(d) for d in allowed]
                                                 ) > DEPARTEMENT_TOLERANCE:
             out[int(i)] = _said(lon[i], lat[i], f"coordonnées {_in(where)}", label, allowed)
-        elif commune and commune in communes and near_commune[k] != commune:
-            far = _distance_m(lon[i], lat[i], [communes[commune]])
-            if far > COMMUNE_TOLERANCE:
-                out[int(i)] = _said(lon[i], lat[i], f"coordonnées à {far / 1000:.0f} km de "
-                                    f"la commune", label, allowed)
+        elif commune and holder != commune:
+            # far from the commune named, or well inside another one (where outlines are)
+            far = _distance_m(lon[i], lat[i], [communes.get(commune)]) \
+                if commune in communes else 0.0
+            deep = _distance_m(lon[i], lat[i], [shapely.boundary(communes[holder])]) \
+                if holder in communes else 0.0
+            if deep > COMMUNE_TOLERANCE:
+                out[int(i)] = _said(lon[i], lat[i], f"coordonnées dans la commune "
+                                    f"{_name_of(holder) or holder}", label, allowed)
+            elif far > COMMUNE_TOLERANCE:
+                out[int(i)] = _said(lon[i], lat[i], f"coordonnées à {_km(far)} de la "
+                                    "commune", label, allowed)
     return out
+
+
+def _km(metres: float) -> str:
+    return f"{metres / 1000:.1f}".replace(".", ",").replace(",0", "") + "\u00a0km"
+
+
+def _texts(series, n: int) -> list[str]:
+    if series is None:
+        return [""] * n
+    values = pd.Series(series).astype(object)
+    return values.where(values.notna(), "").astype(str).str.strip().tolist()
 
 
 def _expected(n: int, postcode, citycode, city) -> list[tuple | None]:
     """Per row: (départements allowed, commune code or ``""``, label of the address), or
     ``None`` when the row names nothing checkable."""
-    def text(series) -> list[str]:
-        if series is None:
-            return [""] * n
-        values = pd.Series(series).astype(object)
-        return values.where(values.notna(), "").astype(str).str.strip().tolist()
-
-    codes, posts, names = text(citycode), text(postcode), text(city)
+    codes, posts, names = _texts(citycode, n), _texts(postcode, n), _texts(city, n)
     known_codes = commune_names.codes()
     by_name = _communes_by_name()
     out: list[tuple | None] = []
     for code, post, name in zip(codes, posts, names, strict=True):
         key = commune_names.name_key(name) if name else ""
-        if code.upper() in known_codes:
+        if code.upper().startswith(_UNLISTED) and len(code) == 5:
+            dep = code[:3]
+            out.append((frozenset({dep}), "", _label(name, dep)))
+        elif code.upper() in known_codes:
             commune = commune_of_insee(code.upper())
             dep = departement_of_insee(commune)
             out.append((frozenset({dep}), commune, _label(_name_of(commune) or name, dep)))

@@ -20,6 +20,7 @@ import shapely
 
 from . import settings, sources
 from ._errors import EssQpvError, InputError
+from .confine import check_format, regular_file, with_sidecars
 from .geometry import repair
 from .territories import commune_of_insee, departement_of_qpv_code, normalise_departement
 
@@ -197,8 +198,17 @@ def read_boundaries(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
     path = Path(path)
     name = path.name.lower()
     target, read_layer = str(path), None
+    what = "le fichier des contours"
     if zipfile.is_zipfile(path):
-        target = f"/vsizip/{path}/{_pick_member(path, layer)}"
+        member = _pick_member(path, layer)
+        check_format(path, what=what, member=member)
+        target = f"/vsizip/{path}/{member}"
+    else:
+        for part in with_sidecars(path):
+            regular_file(part, what=what)
+        check_format(path, what=what)
+    if zipfile.is_zipfile(path):
+        pass
     elif name.endswith(".gz"):
         target = f"/vsigzip/{path}"
     elif name.endswith(".gpkg"):

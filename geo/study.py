@@ -27,7 +27,7 @@ from . import geocode as gc
 from ._errors import InputError
 from ._validate import check_embed_url
 from .area import StudyArea
-from .confine import inside, regular_file
+from .confine import ALLOW_OUTSIDE, inside, regular_file, with_sidecars
 from .impact import Population
 from .indicators import read_measures
 from .initiatives import Initiatives, initiatives_from_table, read_table
@@ -232,9 +232,16 @@ def check_reach(study: Study, sources=()) -> None:
              ("le fichier de chiffres clés", study.key_figures),
              *(("le fichier des contours des quartiers", s) for s in sources)]
     for what, path in reads:
-        if path:
-            inside(path, folder, what=what)
-            regular_file(path, what=what)
+        for part in with_sidecars(path) if path else ():
+            inside(part, folder, what=what)
+            regular_file(part, what=what)
+    for source in (study.qpv_source, study.compare):
+        if folder is not None and str(source or "").startswith(("http://", "https://")):
+            raise InputError(f"le fichier d'étude demande de télécharger des contours à "
+                             f"l'adresse « {source} » : rien n'a été téléchargé (une étude "
+                             "reçue ne contacte aucun serveur sans votre accord). Si vous "
+                             "connaissez cette adresse, autorisez-le explicitement.",
+                             parameters=(ALLOW_OUTSIDE,))
     # the declared outputs are held inside by check_outputs; the fiches' maps go beside
     if study.outputs.get("fiches"):
         from .fiches import fiche_images_folder
@@ -446,7 +453,7 @@ def check_streamed(study: Study) -> None:
         raise InputError(f"en lecture par morceaux, le tableau enrichi s'écrit en "
                          f"{' ou '.join(STREAMED_OUTPUTS)}.", path=Path(table).name,
                          parameters=("tableau",))
-    check_reach(study)
+    check_reach(study, [s for s in (study.qpv_source,) if s and Path(s).exists()])
     check_outputs({OUTPUT["tableau"].what: table}, inputs=[study.initiatives],
                   folder=_confining(study))
 

@@ -107,7 +107,9 @@ def load_study(path: str | Path) -> Study:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"fichier d'étude illisible ({exc}).", path=name) from exc
     v = _checked(data, name)
-    base = path.resolve().parent
+    # the folder the study file is in, as given: a study file that is a link to another
+    # folder's file does not move the study there
+    base = path.absolute().parent
     if not v["entrees"]["initiatives"]:
         raise InputError("[entrees] initiatives : indiquez le tableau des initiatives.",
                          path=name)

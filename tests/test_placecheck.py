@@ -213,3 +213,42 @@ def test_a_site_closer_to_a_rounded_boundary_than_its_rounding_is_uncertain(tmp_
     run = run_study(Study(initiatives=source, qpv_source="bundled-2015-occitanie"))
     assert run.result.sites["relation"].tolist() == ["implanted"]
     assert "boundary_uncertain" not in run.result.sites and run.review.empty
+
+
+def test_red_team_cases_of_the_second_round():
+    """Saint-Martin and Saint-Barthélemy keep Guadeloupe's postcodes and have no commune in
+    the 2018 table; a point in the right département but deep in another commune (which
+    holds a quartier) contradicts its address."""
+    cases = [  # lon, lat, postcode, commune, INSEE code, contradicted?
+        (-63.03146, 18.06835, "97150", "Saint-Martin", "97801", False),
+        (-63.09592, 18.05995, "97150", "Saint-Martin", "", False),
+        (-63.09592, 18.05995, "", "Saint-Martin", "", False),
+        (-62.8498, 17.8962, "97133", "Saint-Barthélemy", "97701", False),
+        (-0.5792, 44.8378, "33120", "Arcachon", "", True),  # in Bordeaux
+        (4.8320, 45.7597, "69480", "Anse", "", True),  # in Lyon
+        (2.3590, 48.9362, "75011", "Paris", "75111", True),  # in Saint-Denis
+        (2.3522, 48.8566, "75004", "Paris", "75104", False),
+        (-0.5792, 44.8378, "33000", "Bordeaux", "33063", False),
+    ]
+    lon = np.array([c[0] for c in cases])
+    lat = np.array([c[1] for c in cases])
+    found = contradictions(lon, lat, postcode=pd.Series([c[2] for c in cases]),
+                           city=pd.Series([c[3] for c in cases]),
+                           citycode=pd.Series([c[4] for c in cases]))
+    assert set(found) == {i for i, c in enumerate(cases) if c[5]}, found
+    assert "commune Bordeaux" in found[4] and "commune Lyon" in found[5]
+
+
+def test_an_earlier_geocoders_french_decimals_and_cedex_codes(tmp_path):
+    """Saved by French Excel, « 0,93 » is a good score; a CEDEX postcode says nothing of
+    the place."""
+    table = real_directory().head(6).copy()
+    table["result_score"] = "0,93"
+    table["result_type"] = "housenumber"
+    table["result_citycode"] = table["code_insee"]
+    table["result_postcode"] = "54910"
+    table.loc[3, "code_postal"] = "54919"  # a CEDEX-like code of the same département
+    source = tmp_path / "geocode_avant.csv"
+    table.to_csv(source, sep=";", index=False)
+    run = run_study(Study(initiatives=source))
+    assert run.review.empty, run.review[["cle", "motif"]]

@@ -216,3 +216,95 @@ def test_the_web_page_asks_before_a_received_folders_geocoder(tmp_path, server,
         web.stop()
     # a copy of the folder (another server, another key) carries no acceptance
     assert (folder / ".ess-qpv" / "geocodeur-accepte").is_file()
+
+
+# --------------------------------------------------------------------------- red team, round 2
+
+
+def test_a_vrt_renamed_geojson_is_never_read(tmp_path):
+    """GDAL decides a file's format by its content: a « .geojson » holding a VRT read
+    another folder's table (and could name a URL)."""
+    private = private_table(tmp_path)
+    folder = received(tmp_path / "recu", table="init.geojson")
+    (folder / "init.geojson").write_text(
+        f'<OGRVRTDataSource><OGRVRTLayer name="pts"><SrcDataSource>{private}</SrcDataSource>'
+        '<GeometryType>wkbPoint</GeometryType><LayerSRS>EPSG:4326</LayerSRS>'
+        '<GeometryField encoding="PointFromColumns" x="longitude" y="latitude"/>'
+        '</OGRVRTLayer></OGRVRTDataSource>', encoding="utf-8")
+    done = ess_qpv("run", folder / "etude.toml")
+    assert done.returncode == 2 and "n'est pas du GeoJSON" in done.stderr, done.stderr
+    assert not (folder / "resultats").exists()
+
+
+@pytest.mark.parametrize("where", ["initiatives", "source"])
+def test_a_geojson_crs_link_is_never_fetched(tmp_path, server, where):
+    server.set("/crs", {"body": b"+proj=longlat +datum=WGS84"})
+    feature = ('{"type":"Feature","properties":{"nom":"A","code_qp":"QX1","nom_qp":"X"},'
+               '"geometry":{"type":"Polygon","coordinates":[[[2.35,48.93],[2.36,48.93],'
+               '[2.36,48.94],[2.35,48.93]]]}}')
+    text = ('{"type":"FeatureCollection","crs":{"type":"link","properties":{"href":"'
+            f'{server.url}/crs","type":"proj4"}},"features":[{feature}]}}')
+    if where == "initiatives":
+        folder = received(tmp_path / "recu", table="init.geojson")
+        (folder / "init.geojson").write_text(text, encoding="utf-8")
+    else:
+        folder = received(tmp_path / "recu", study='[quartiers]\nsource = "qpv.geojson"\n')
+        (folder / "qpv.geojson").write_text(text, encoding="utf-8")
+    done = ess_qpv("run", folder / "etude.toml")
+    assert done.returncode == 2 and "« link »" in done.stderr, done.stderr
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("key", ["source", "comparer"])
+def test_a_study_files_url_is_not_downloaded_without_the_persons_say(tmp_path, server, key):
+    server.set("/qpv.geojson", {"status": 404})
+    folder = received(tmp_path / "recu",
+                      study=f'[quartiers]\n{key} = "{server.url}/qpv.geojson"\n')
+    done = ess_qpv("run", folder / "etude.toml")
+    assert done.returncode == 2 and "rien n'a été téléchargé" in done.stderr, done.stderr
+    assert "--autoriser-hors-dossier" in done.stderr and server.requests == []
+
+
+def test_a_streamed_study_checks_its_quartiers_file_too(tmp_path):
+    outside = tmp_path / "prive"
+    outside.mkdir()
+    shutil.copy(ROOT_DATA / "qpv2015_occitanie.geojson.gz", outside / "qpv.geojson.gz")
+    folder = received(tmp_path / "recu", study='[quartiers]\nsource = '
+                                               '"../prive/qpv.geojson.gz"\n')
+    text = (folder / "etude.toml").read_text(encoding="utf-8").replace(
+        "[entrees]\n", "[entrees]\npar_morceaux = true\n")
+    text = text.replace('[sorties]\n', '[sorties]\nrapport = ""\nprovenance = ""\n')
+    (folder / "etude.toml").write_text(text, encoding="utf-8")
+    done = ess_qpv("run", folder / "etude.toml")
+    assert done.returncode == 2 and "hors du dossier" in done.stderr, done.stderr
+
+
+def test_a_shapefiles_side_files_stay_inside_too(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    outside = tmp_path / "prive"
+    outside.mkdir()
+    frame = gpd.GeoDataFrame({"nom": ["SECRET"]}, geometry=[shapely.Point(2.35, 48.93)],
+                             crs=4326)
+    frame.to_file(outside / "o.shp")
+    folder = received(tmp_path / "recu", table="init.shp")
+    for suffix in (".shp", ".shx", ".prj"):
+        shutil.copy(outside / f"o{suffix}", folder / f"init{suffix}")
+    (folder / "init.dbf").symlink_to(outside / "o.dbf")
+    done = ess_qpv("run", folder / "etude.toml")
+    assert done.returncode == 2 and "lien symbolique" in done.stderr, done.stderr
+    assert not (folder / "resultats").exists()
+
+
+def test_a_study_file_that_is_a_link_does_not_move_the_study(tmp_path):
+    (tmp_path / "prive").mkdir()
+    shutil.copy(EXAMPLE, tmp_path / "prive" / "benef.csv")
+    (tmp_path / "x.toml").write_text('[entrees]\ninitiatives = "prive/benef.csv"\n',
+                                     encoding="utf-8")
+    folder = tmp_path / "recu2"
+    folder.mkdir()
+    (folder / "etude.toml").symlink_to(tmp_path / "x.toml")
+    done = ess_qpv("run", folder / "etude.toml")
+    assert done.returncode == 2, done.stderr
+    assert not (tmp_path / "resultats").exists() and not (folder / "resultats").exists()
