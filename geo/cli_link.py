@@ -246,7 +246,8 @@ def print_run(run, *, geocode_hint: bool = True) -> None:
     if result.area:
         say(f"  hors du territoire étudié ({result.area.label}) : {s['outside']}")
     studied = int(result.qpv_in_area.sum()) if result.qpv_in_area is not None else len(run.qpv)
-    say(f"Quartiers du territoire : {studied} ({run.qpv.attrs.get('label', '')}).")
+    what = "du territoire" if result.area else f"dans les tableaux ({result.reported})"
+    say(f"Quartiers {what} : {studied} ({run.qpv.attrs.get('label', '')}).")
     if "evolution" in result.sites:
         from .vocabulary import Evolution
 

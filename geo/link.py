@@ -291,11 +291,15 @@ class LinkResult:
     qpv_in_area: np.ndarray | None = None
     #: How far the outlines linked may be from the exact ones (their rounding, metres).
     rounding: float = 0.0
+    #: What the per-quartier and per-territory tables cover, in French (the territory
+    #: given, else the départements of the sites: :func:`_quartiers_of_sites`).
+    reported: str = "France entière"
 
     @property
     def parameters(self) -> dict:
         """The parameters that made this result (for maps, reports and provenance)."""
-        out = {"distance_m": self.distance, "territoire": self.area.label}
+        out = {"distance_m": self.distance, "territoire": self.area.label,
+               "quartiers_rapportes": self.reported}
         if self.rounding:
             out.update(arrondi_contours_m=round(self.rounding, 1),
                        sites_limite_incertaine=self.summary()["uncertain"])
@@ -359,7 +363,6 @@ def link(
     check_distance(distance)
     area = area or StudyArea()
     qpv = qpv.reset_index(drop=True)
-    in_area = area.qpv_mask(qpv)
     sites = initiatives.sites.reset_index(drop=True)
     radius = None
     if initiatives.radius_column:
@@ -378,6 +381,8 @@ def link(
     names = qpv["nom_qp"].to_numpy()
 
     long = _long_table(links, declared, ids, initiatives, codes, names)
+    in_area, reported = (area.qpv_mask(qpv), area.label) if area else \
+        _quartiers_of_sites(qpv, sites, long)
     if area:
         geoms = sites.geometry.values
         located = ~shapely.is_missing(geoms)
@@ -408,7 +413,36 @@ def link(
         sites=wide, long=long, initiatives=per_initiative, per_qpv=per_qpv,
         per_territory=per_territory, issues=sorted(issues, key=lambda i: i.row),
         distance=float(distance), area=area, qpv_in_area=in_area, rounding=rounding,
+        reported=reported,
     )
+
+
+#: A study whose sites lie in more départements than this is national: its tables list
+#: every quartier of the generation.
+NATIONAL = 20
+
+
+def _quartiers_of_sites(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+                        long: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """With no territory given, the quartiers a study reports: those of the départements
+    that hold its sites, and every quartier a site is related to (served across a border);
+    all of them for a national study (sites in more than :data:`NATIONAL` départements).
+    Returns the mask over ``qpv`` and what it is, in French."""
+    from .outlines import departement_of_points
+
+    geoms = sites.geometry.values
+    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    deps = set(departement_of_points(shapely.get_x(geoms[located]),
+                                     shapely.get_y(geoms[located]))) - {""}
+    if not deps or len(deps) > NATIONAL:
+        return np.ones(len(qpv), dtype=bool), (
+            f"France entière (sites dans {len(deps)} départements)" if deps else
+            "France entière")
+    mask = qpv["insee_dep"].isin(deps).to_numpy().copy()
+    mask[long["_qpv"].to_numpy()] = True
+    shown = sorted(deps, key=lambda d: (len(d), d))
+    word = "département" if len(shown) == 1 else "départements"
+    return mask, f"{word} des sites : {', '.join(shown)}"
 
 
 def uncertain_note(rounding: float, generation: str) -> str:

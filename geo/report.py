@@ -133,6 +133,7 @@ PARAMETERS = {"initiatives": "tableau des initiatives", "distance_m": "distance 
               "(m)", "quartiers": "source des quartiers", "comparaison": "génération comparée",
               "indicateurs": "indicateurs", "taille_symboles": "taille des symboles selon",
               "periodes": "périodes de la carte à imprimer",
+              "quartiers_rapportes": "quartiers des tableaux par quartier et par territoire",
               "arrondi_contours_m": "arrondi des contours des quartiers (m)",
               "sites_limite_incertaine": "sites à la limite incertaine (à moins de l'arrondi "
                                          "d'une limite de quartier)"}

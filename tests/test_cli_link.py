@@ -46,7 +46,9 @@ def test_link_writes_every_table(tmp_path, sites, capsys):
                                           "none"]
     assert enriched["code_qp"][0] == "QN07511M" and enriched["qpv_served"][1] == "QN07511M"
     per_qpv = gpd.read_file(out / "qpv.gpkg")
-    assert len(per_qpv) == 1584 and per_qpv.geometry.notna().all()
+    # the quartiers of the sites' départements (issue 31), each with its outline
+    assert set(per_qpv["insee_dep"]) == {"33", "69", "75", "93"}
+    assert per_qpv.geometry.notna().all()
     assert per_qpv.set_index("code_qp").loc["QN07511M", "n_implanted"] == 1
     book = openpyxl.load_workbook(out / "territoires.xlsx")
     assert book.active.freeze_panes == "A2"

@@ -147,7 +147,10 @@ def test_multi_site_initiative_gets_the_union(tmp_path, qpv):
     by_qpv = result.per_qpv.set_index("code_qp")
     assert by_qpv.loc["QN07511M", "n_implanted:conciergerie solidaire"] == 1
     assert by_qpv.loc["QN09338M", "n_served"] == 1
-    assert len(result.per_qpv) == len(qpv)  # QPV without initiatives are kept
+    # the quartiers of the sites' départements, those without initiatives too, and the one
+    # served across a border (issue 31)
+    studied = set(qpv.loc[qpv["insee_dep"].isin(["31", "33", "75"]), "code_qp"])
+    assert set(result.per_qpv["code_qp"]) == studied | {"QN09338M"}
     assert result.per_qpv["n_initiatives"].sum() == 3
 
 
@@ -245,3 +248,31 @@ def test_large_inputs_split_in_threads_give_the_same_answers(qpv):
     assert len(whole.implanted) > 1000
     np.testing.assert_allclose(whole.nearest_distance, np.r_[parts[0].nearest_distance,
                                                              parts[1].nearest_distance])
+
+
+def test_a_local_study_reports_its_own_quartiers_a_national_one_all(tmp_path, qpv):
+    """A Niort study listed the 1 584 quartiers of France (issue 31): with no territory
+    given, the tables hold the quartiers of the départements that hold the sites (and any
+    quartier a site serves across a border); sites in more than NATIONAL départements make
+    a national study."""
+    niort = qpv[qpv["insee_dep"] == "79"]
+    served = qpv[qpv["insee_dep"] == "86"]["code_qp"].iloc[0]  # Vienne, next door
+    points = [p.representative_point() for p in niort.geometry.iloc[:2]]
+    table = pd.DataFrame({"nom": ["A", "B"], "latitude": [p.y for p in points],
+                          "longitude": [p.x for p in points], "qpv_servis": [served, ""]})
+    path = tmp_path / "niort.csv"
+    table.to_csv(path, sep=";", index=False)
+    result = linking.link(read_initiatives(path), qpv)
+    assert set(result.per_qpv["code_qp"]) == set(niort["code_qp"]) | {served}
+    assert result.reported == "département des sites : 79"
+    assert result.parameters["quartiers_rapportes"] == "département des sites : 79"
+    # a national directory
+    deps = qpv.drop_duplicates("insee_dep").head(linking.NATIONAL + 1)
+    points = [p.representative_point() for p in deps.geometry]
+    table = pd.DataFrame({"nom": [f"S{i}" for i in range(len(points))],
+                          "latitude": [p.y for p in points],
+                          "longitude": [p.x for p in points]})
+    table.to_csv(path, sep=";", index=False)
+    result = linking.link(read_initiatives(path), qpv)
+    assert len(result.per_qpv) == len(qpv)
+    assert result.reported == f"France entière (sites dans {linking.NATIONAL + 1} départements)"

@@ -61,8 +61,10 @@ def test_report_sheets_headers_and_counts(demo):
     assert sites["latitude"].dtype.kind == "f"  # numbers as numbers
     assert sites["code_postal"].str.len().eq(5).all()  # codes as text
     expected = link(read_initiatives(EXAMPLE), load_qpv())
-    per_qpv = pd.read_excel(out / "rapport.xlsx", sheet_name="Par quartier")
-    assert len(per_qpv) == 1584
+    per_qpv = pd.read_excel(out / "rapport.xlsx", sheet_name="Par quartier", dtype={
+        "Département": str})
+    # the quartiers of the départements that hold the sites (issue 31), not all of France
+    assert len(per_qpv) == len(expected.per_qpv) < 1584
     assert per_qpv["Initiatives implantées"].sum() == expected.per_qpv["n_implanted"].sum()
     assert per_qpv["Initiatives à proximité"].sum() == expected.per_qpv["n_nearby"].sum()
     assert per_qpv["Initiatives y intervenant"].sum() == expected.per_qpv["n_served"].sum()
