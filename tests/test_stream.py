@@ -217,7 +217,8 @@ def test_the_panorama_counts_hard_points_as_the_study_does(tmp_path):
                      "carte": out / "c.html"}))
         counts = run.result.per_qpv.set_index("code_qp")["etablissements_ess_implantes"]
         both = counts.index.intersection(expected.index)
-        assert len(both) == len(qpv)
+        # every quartier the study reports (those of its sites' départements) is counted
+        assert len(both) == len(expected) > 0
         assert (counts[both] == expected[both]).all(), engine
         assert counts.sum() > len(points)  # the hard points count in two quartiers
         assert sorted(p.name for p in out.iterdir()) == ["c.html", "p.xlsx", "q.csv"]
