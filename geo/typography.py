@@ -1,0 +1,114 @@
+r"""French typography for every text the tool writes: plurals that agree with their number,
+numbers with thin no-break spaces, no-break spaces before « : ; ! ? » and inside « »,
+typographic apostrophes, en dashes for ranges.
+
+Pure functions on strings, no dependency: maps, prints, fiches and tables share them.
+
+>>> plural(1, "site"), plural(3820, "site"), plural(2, "quartier prioritaire")
+('1 site', '3\u202f820 sites', '2 quartiers prioritaires')
+>>> french_spacing("Sites : 3 ; « Grand Mirail » ! l'équipe")
+'Sites\xa0: 3\u202f; «\xa0Grand Mirail\xa0»\u202f! l’équipe'
+"""
+
+from __future__ import annotations
+
+import re
+
+#: No-break space (before « : » and inside « »), narrow no-break space (thousands, before
+#: « ; ! ? »), en dash (ranges), typographic apostrophe.
+NBSP, NNBSP, EN_DASH, APOSTROPHE = "\u00a0", "\u202f", "\u2013", "\u2019"
+
+#: Plurals that do not take a plain « s ».
+_IRREGULAR = {"local": "locaux", "national": "nationaux", "territorial": "territoriaux",
+              "régional": "régionaux", "départemental": "départementaux", "autre": "autres",
+              "bureau": "bureaux", "lieu": "lieux", "établissement": "établissements"}
+
+
+def _plural_word(word: str) -> str:
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith(("s", "x", "z")):
+        return word
+    if word.endswith(("eau", "au", "eu")):
+        return word + "x"
+    return word + "s"
+
+
+def plural_form(n: float, singular: str, plural: str | None = None) -> str:
+    """The words that agree with ``n`` (French rule: 0 and 1 take the singular).
+
+    Each word of ``singular`` is made plural unless ``plural`` is given; words after
+    « de », « du », « des », « d’ » and « à » are left as they are (« site d’accueil » →
+    « sites d’accueil »).
+
+    >>> plural_form(0, "site localisé"), plural_form(2, "site localisé")
+    ('site localisé', 'sites localisés')
+    >>> plural_form(2, "lieu de vie")
+    'lieux de vie'
+    """
+    if abs(n) < 2:
+        return singular
+    if plural is not None:
+        return plural
+    words, out = singular.split(" "), []
+    for k, word in enumerate(words):
+        if word in ("de", "du", "des", "à", "au", "aux", "en") or word.startswith(("d’", "d'")):
+            out.extend(words[k:])
+            break
+        out.append(_plural_word(word))
+    return " ".join(out)
+
+
+def plural(n: float, singular: str, plural: str | None = None) -> str:
+    """``n`` and its noun, agreeing: ``plural(1, "site")`` → « 1 site », ``plural(3820,
+    "site")`` → « 3 820 sites » (narrow no-break space in thousands)."""
+    return f"{number(n)} {plural_form(n, singular, plural)}"
+
+
+def number(value: float, decimals: int | None = None) -> str:
+    r"""A number the French way: ``3820`` → « 3 820 », ``1234.5`` → « 1 234,5 »
+    (narrow no-break space for thousands, decimal comma). Whole numbers have no
+    decimals; otherwise at most ``decimals`` (default 2), trailing zeros dropped.
+
+    >>> number(3820), number(1234.5), number(-0.25), number(2.0)
+    ('3\u202f820', '1\u202f234,5', '-0,25', '2')
+    """
+    value = float(value)
+    if decimals is None and value.is_integer():
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:,.{2 if decimals is None else decimals}f}"
+        if decimals is None and "." in text:
+            text = text.rstrip("0").rstrip(".")
+    return text.replace(",", NNBSP).replace(".", ",")
+
+
+def number_range(low: float, high: float) -> str:
+    """A range with an en dash: « 10–24 »."""
+    return f"{number(low)}{EN_DASH}{number(high)}"
+
+
+_BEFORE_COLON = re.compile(r"[ \u00a0\u202f]*:(?=\s|$)")
+_BEFORE_PUNCT = re.compile(r"(?<=\S)[ \u00a0\u202f]*([;!?])(?=\s|$|»)")
+_OPEN_QUOTE = re.compile(r"«[ \u00a0\u202f]*")
+_CLOSE_QUOTE = re.compile(r"[ \u00a0\u202f]*»")
+_APOSTROPHE = re.compile(r"(?<=[A-Za-zÀ-ÿ])'(?=[A-Za-zÀ-ÿ])")
+
+
+def french_spacing(text: str) -> str:
+    """``text`` with French spaces and apostrophes: a no-break space before « : » and
+    inside « », a narrow no-break space before « ; ! ? », ’ for an apostrophe between
+    letters. Addresses (``http://``), times (``10:30``) and ratios are left alone: only a
+    colon followed by a space or the end is spaced."""
+    text = _BEFORE_COLON.sub(lambda m: f"{NBSP}:" if m.start() else ":", text)
+    text = _BEFORE_PUNCT.sub(lambda m: NNBSP + m.group(1), text)
+    text = _OPEN_QUOTE.sub("«" + NBSP, text)
+    text = _CLOSE_QUOTE.sub(NBSP + "»", text)
+    return _APOSTROPHE.sub(APOSTROPHE, text)
+
+
+def capitalised(text: str) -> str:
+    """The first letter in capital, the rest as written (« épicerie solidaire » →
+    « Épicerie solidaire »; « ESS » stays)."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
