@@ -44,6 +44,7 @@ from .mapstyle import (
     symbol_sizes,
 )
 from .territories import TERRITORIES, territory_of_departement, territory_of_points
+from .typography import capitalised
 from .vocabulary import DEFAULT_TITLE, find_column
 
 #: Base maps: label, xyzservices provider, native maximum zoom.
@@ -434,6 +435,11 @@ window.essqpv.hasValues = {{ this.has_values }};
         self.years = self.payload("years", years or [])
 
 
+#: Width in CSS pixels up to which a screen is small (a phone): the legend starts folded
+#: and the title is compact (``map.css`` says the same width).
+SMALL_SCREEN = 600
+
+
 class _Box(_Inert):
     """A fixed HTML box on the map (title or legend); ``content`` is trusted, escaped HTML."""
 
@@ -442,14 +448,30 @@ class _Box(_Inert):
 (function () {
   var box = L.control({position: "{{ this.position }}"});
   box.onAdd = function () {
-    var div = L.DomUtil.create("div", "{{ this.css_class }}");
-    div.innerHTML = {{ this.content }};
+    var div = L.DomUtil.create("div", "{{ this.css_class }}"), body = div;
+    {% if this.foldable %}
+    // Folded behind its button on a small screen (a phone: the map first), open otherwise.
+    var button = L.DomUtil.create("button", "essqpv-fold", div);
+    button.type = "button";
+    button.textContent = {{ this.foldable }};
+    body = L.DomUtil.create("div", "essqpv-fold-body", div);
+    body.id = "{{ this.get_name() }}-body";
+    button.setAttribute("aria-controls", body.id);
+    var fold = function (open) {
+      body.hidden = !open;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      div.classList.toggle("essqpv-folded", !open);
+    };
+    fold(!window.matchMedia("(max-width: {{ this.small_screen }}px)").matches);
+    L.DomEvent.on(button, "click", function () { fold(body.hidden); });
+    {% endif %}
+    body.innerHTML = {{ this.content }};
     {% if this.decorative %}div.setAttribute("aria-hidden", "true");{% endif %}
     {% if this.region %}
     // A box that may scroll: reachable with the keyboard, and named.
-    div.setAttribute("tabindex", "0");
-    div.setAttribute("role", "region");
-    div.setAttribute("aria-label", {{ this.region }});
+    body.setAttribute("tabindex", "0");
+    body.setAttribute("role", "region");
+    body.setAttribute("aria-label", {{ this.region }});
     {% endif %}
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
@@ -460,9 +482,13 @@ class _Box(_Inert):
 {% endmacro %}""")
 
     def __init__(self, content_html: str, position: str, css_class: str,
-                 decorative: bool = False, region: str | None = None) -> None:
+                 decorative: bool = False, region: str | None = None,
+                 foldable: str | None = None) -> None:
         super().__init__()
         self._name = "EssQpvBox"
+        #: The label of a button that folds the box (folded at opening on small screens).
+        self.foldable = _js(foldable) if foldable else None
+        self.small_screen = SMALL_SCREEN
         self.decorative = decorative  # repeats what the page says elsewhere (the <h1>)
         self.region = _js(region) if region else None
         self.content = _js(content_html)
@@ -712,9 +738,11 @@ def make_map(
     _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title",
          decorative=True).add_to(fmap)
     _Box(_legend_html(styles, themes_of, qpv_layers, distance, links=bool(lines),
-                      sizes=(size_by, measures.values[size_by]) if sizes is not None
+                      sizes=(indicator_label(measures, size_by), measures.values[size_by])
+                      if sizes is not None
                       else None),
-         "bottomleft", "essqpv-legend", region="Légende de la carte").add_to(fmap)
+         "bottomleft", "essqpv-legend", region="Légende de la carte",
+         foldable="Légende").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     _Controls([layer.get_name() for layer, _, _ in qpv_layers],
               BASEMAPS[0][1].build_url() if minimap else None).add_to(fmap)
@@ -792,7 +820,7 @@ def choropleth_map(qpv: gpd.GeoDataFrame, values: pd.Series, *, title: str, what
                      f'solid #4d4d4d"></span> {html_text(t)}</div>'
                      for c, t in zip(CHOROPLETH_COLOURS, labels, strict=True))
     _Box(f"<strong>{html_text(what)}</strong>{legend}", "bottomleft", "essqpv-legend",
-         region="Légende de la carte").add_to(fmap)
+         region="Légende de la carte", foldable="Légende").add_to(fmap)
     _Box(f"<strong>{html_text(title)}</strong>", "topright", "essqpv-title",
          decorative=True).add_to(fmap)
     _Sources().add_to(fmap)
@@ -895,7 +923,7 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
         if columns == 2 or (columns == 1 and measures.years_shown()):
             cells.append(_years_text(record.get("yr")))
         if columns == 2 or (columns == 1 and measures.columns):
-            cells.append(" ; ".join(f"{a} : {b}" for a, b in record.get("v", [])))
+            cells.append(" ; ".join(f"{a}\u00a0: {b}" for a, b in record.get("v", [])))
         cells.append("" if located[i] else "absente de la carte")
         name = _text(site, name_column) or f"Site {i + 1}"
         rows.append(f'<tr><th scope="row">{html_text(name)}</th>'
@@ -991,15 +1019,26 @@ def _subset(columns: dict, positions: np.ndarray) -> dict:
     return out
 
 
+def indicator_label(measures: Measures, column: str) -> str:
+    """An indicator's French label as the pages say it (« Bénévoles »), never its raw
+    header: the label of its recognised role, else the header made readable
+    (« nb_repas_servis » → « Nb repas servis »)."""
+    label = measures.labels.get(column) or str(column)
+    if label == str(column):
+        label = " ".join(label.replace("_", " ").split())
+    return capitalised(label)
+
+
 def _measure_records(positions: np.ndarray, measures: Measures) -> dict[int, dict]:
     """Per position in ``positions``: the indicators as (label, text) and the years."""
     out: dict[int, dict] = {}
     values = measures.values
     for column in measures.columns:
+        label = indicator_label(measures, column)
         v = values[column].to_numpy(dtype=float)[positions]
         for k in np.flatnonzero(np.isfinite(v)):
             out.setdefault(int(k), {}).setdefault("v", []).append(
-                [str(column), french_number(v[k])])
+                [label, french_number(v[k])])
     if measures.has_years:
         start = measures.start[positions]
         end = measures.end[positions] if measures.end is not None else np.full(
@@ -1053,15 +1092,17 @@ def _title_html(title: str, subtitle: str | None, not_located: int) -> str:
 def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers,
                  distance: float, *, links: bool = False,
                  sizes: tuple[str, pd.Series] | None = None) -> str:
+    """The legend's content (escaped HTML); ``sizes``: the label and the values of the
+    indicator that sizes the symbols."""
     counts = themes_of.value_counts()
     rows = ["<h4>Initiatives par thème</h4>"]
     for theme, style in styles.items():
         rows.append(f"<div>{marker_svg(style, 16)}<span>{html_text(theme)} "
                     f"({counts.get(theme, 0)})</span></div>")
     if sizes is not None:
-        column, values = sizes
+        label, values = sizes
         top = pd.to_numeric(values, errors="coerce").max()
-        rows.append(f"<h4 style='margin-top:6px'>Taille : {html_text(column)}</h4>")
+        rows.append(f"<h4 style='margin-top:6px'>Taille\u00a0: {html_text(label)}</h4>")
         for value in legend_values(values):
             d = max(SYMBOL_SIZES[1] * np.sqrt(value / top), SYMBOL_SIZES[0])
             rows.append(f"<div><span class='essqpv-size'><svg width='{SYMBOL_SIZES[1]}' "

@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo import cli
 from geo.qpv import load_qpv
-from tests.browser import Page
+from tests.browser import SETTLED, Page
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
@@ -216,7 +216,9 @@ def test_indicators_in_popups_and_proportional_symbols(browser, sized):
         page.js("""() => { const m = Object.values(window.essqpv.markers)
             .find(m => m.site.n === 'Régie de quartier Tonkin'); m.openPopup(); }""")
         popup = page.page.locator(".leaflet-popup-content").inner_text()
-        assert "emplois : 18" in popup and "benevoles : 5" in popup
+        # the columns' French labels, never the raw headers (« benevoles »)
+        assert "Emplois\u00a0: 18" in popup and "Bénévoles\u00a0: 5" in popup
+        assert "benevoles" not in popup
         assert "Ouvert depuis 2006" in popup
         # the area of each symbol follows « emplois »: 21 jobs (Grand Mirail) is the largest
         sizes = page.js("""() => Object.fromEntries(Object.values(window.essqpv.markers)
@@ -227,9 +229,77 @@ def test_indicators_in_popups_and_proportional_symbols(browser, sized):
         ratio = (sizes["Régie de quartier Tonkin"] / 56) ** 2
         assert ratio == pytest.approx(18 / 21, abs=0.02)
         legend = page.page.inner_text(".essqpv-legend")
-        assert "Taille : emplois" in legend and "20" in legend
+        assert "Taille\u00a0: Emplois" in legend and "20" in legend
         # the table has the years and the indicators
         headers = page.page.locator(".essqpv-table thead th").all_inner_texts()
         assert "Années" in headers and "Indicateurs" in headers
     finally:
         page.page.close()
+
+
+#: The boxes of the map's controls, in page pixels: the map, the legend, the search field,
+#: and every other control (title, buttons, layers).
+CONTROL_BOXES = """() => {
+  const box = e => { const r = e.getBoundingClientRect();
+                     return [r.left, r.top, r.right, r.bottom]; };
+  const search = document.querySelector('.essqpv-search');
+  return {map: box(document.querySelector('.folium-map')),
+          legend: box(document.querySelector('.essqpv-legend')),
+          search: box(search.querySelector('input')),
+          others: [...document.querySelectorAll('.leaflet-control')]
+            .filter(c => !c.contains(search) && c.offsetParent !== null).map(c => [
+              c.className, box(c)])};
+}"""
+
+
+def _overlap(a, b) -> float:
+    """Area shared by two boxes (left, top, right, bottom)."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _open_at(browser, path, width: int, height: int):
+    """The offline page opened at a screen size (the page's own layout decides at opening)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
+               else r.abort())
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("window.L !== undefined && document.readyState == 'complete' && "
+                           "window.essqpv.pending === 0")
+    page.wait_for_function(SETTLED)
+    return page, errors
+
+
+def test_on_a_phone_the_map_comes_first(browser, sized):
+    """At 390×844 the legend starts folded behind its button (at most 15 % of the map), no
+    control covers the search field, names of places stay above the markers; the button
+    opens the legend. At 1280×860 the legend is open."""
+    page, errors = _open_at(browser, sized / "carte-autonome.html", 390, 844)
+    try:
+        boxes = page.evaluate(CONTROL_BOXES)
+        m = boxes["map"]
+        area = (m[2] - m[0]) * (m[3] - m[1])
+        assert _overlap(boxes["legend"], m) <= 0.15 * area, boxes["legend"]
+        for name, other in boxes["others"]:
+            assert _overlap(boxes["search"], other) == 0, (name, other, boxes["search"])
+        fold = page.get_by_role("button", name="Légende")
+        assert fold.get_attribute("aria-expanded") == "false"
+        fold.click()
+        assert fold.get_attribute("aria-expanded") == "true"
+        assert "Initiatives par thème" in page.inner_text(".essqpv-legend")
+        names, markers = page.evaluate("""() => [
+          getComputedStyle(document.querySelector('.leaflet-essqpv-places-pane')).zIndex,
+          getComputedStyle(document.querySelector('.leaflet-marker-pane')).zIndex]""")
+        assert int(names) > int(markers)
+        assert errors == []
+    finally:
+        page.close()
+    page, errors = _open_at(browser, sized / "carte-autonome.html", 1280, 860)
+    try:
+        assert page.get_by_role("button", name="Légende").get_attribute("aria-expanded") \
+            == "true"
+        assert "Initiatives par thème" in page.inner_text(".essqpv-legend")
+        assert errors == []
+    finally:
+        page.close()

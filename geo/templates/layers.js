@@ -34,7 +34,8 @@ window.essqpv = window.essqpv || {
   },
   grids: {},
   indicatorsText: function (site) {
-    return (site.v || []).map(function (p) { return p[0] + " : " + p[1]; }).join(" ; ");
+    return (site.v || []).map(function (p) { return p[0] + "\u00a0: " + p[1]; })
+      .join("\u202f; ");
   },
   // Every located site (records of the layers) and the unlocated ones: the table's rows.
   sites: [],
@@ -212,11 +213,12 @@ window.essqpv = window.essqpv || {
       markers.forEach(function (m) { group.addLayer(m); });
     }
   },
-  // Outlines and names of the places around the map (below the quartiers; names above
-  // them, hidden from assistive technologies: the table says where each initiative is).
+  // Outlines and names of the places around the map: outlines below the quartiers, names
+  // above the markers (a name stays readable; the names' pane lets clicks through to the
+  // markers), hidden from assistive technologies (the table says where each initiative is).
   context: function (map, deps, communes) {
     var E = window.essqpv;
-    [["essqpv-context", 350], ["essqpv-places", 450]].forEach(function (pane) {
+    [["essqpv-context", 350], ["essqpv-places", 620]].forEach(function (pane) {
       if (!map.getPane(pane[0])) {
         var el = map.createPane(pane[0]);
         el.style.zIndex = pane[1];
@@ -427,7 +429,7 @@ window.essqpv = window.essqpv || {
     if (site.yr) { card.appendChild(E.el("div", "", E.yearsText(site))); }
     if (site.v && site.v.length) {
       var figures = E.el("ul", "essqpv-figures");
-      site.v.forEach(function (p) { figures.appendChild(E.el("li", "", p[0] + " : " + p[1])); });
+      site.v.forEach(function (p) { figures.appendChild(E.el("li", "", p[0] + "\u00a0: " + p[1])); });
       card.appendChild(figures);
     }
     if (site.s && site.s.length) {
