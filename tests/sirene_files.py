@@ -165,9 +165,12 @@ def geoloc_chunk(a: dict, n: int, first: int, n_units: int, rng: np.random.Gener
     empty, masked = r % 0.01 < 0.0002, (r * 7) % 1 < 0.01
     x[empty], y[empty] = "", ""
     x[masked], y[masked] = "[ND]", "[ND]"
-    units = rng.integers(0, n_units, n)
+    # every row its own siret: the unit is the row's rank modulo the units, the NIC the
+    # quotient (a file with a siret twice is refused)
+    rows = np.arange(first, first + n)
+    units = rows % n_units
     siret = np.char.add(np.char.zfill((100_000_000 + units).astype(str), 9),
-                        np.char.zfill((np.arange(first, first + n) % 100_000).astype(str), 5))
+                        np.char.zfill((rows // n_units).astype(str), 5))
     frame = pd.DataFrame({c: "" for c in GEOLOC_HEADER}, index=range(n))
     frame["siret"] = siret
     frame["x"], frame["y"], frame["epsg"] = x, y, epsg.astype(str)

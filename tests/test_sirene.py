@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 import zipfile
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -160,16 +161,42 @@ def test_dask_engine_gives_the_same_tables(files, qpv):
 
 
 def test_chunks_from_csv_zip_and_parquet_are_the_same(files, tmp_path):
-    whole = pd.concat(read_chunks(files["geoloc"], chunk_rows=400), ignore_index=True)
+    """The same rows whatever the format, and never more than ``chunk_rows`` at a time
+    (Arrow's CSV batches hold a whole 16 MB block: ~200 000 rows of INSEE's file)."""
+    def chunks(path):
+        parts = list(read_chunks(path, chunk_rows=400))
+        assert [len(p) for p in parts] == [400, 400, 400, 300], path.name
+        return pd.concat(parts, ignore_index=True)
+
+    whole = chunks(files["geoloc"])
     assert len(whole) == 1500 and whole["siret"].str.len().eq(14).all()
     with zipfile.ZipFile(tmp_path / "g.zip", "w", zipfile.ZIP_DEFLATED) as z:
         z.write(files["geoloc"], "geoloc.csv")
-    zipped = pd.concat(read_chunks(tmp_path / "g.zip", chunk_rows=400), ignore_index=True)
-    pd.testing.assert_frame_equal(whole, zipped)
+    pd.testing.assert_frame_equal(whole, chunks(tmp_path / "g.zip"))
     whole.to_parquet(tmp_path / "g.parquet")
-    parquet = pd.concat(read_chunks(tmp_path / "g.parquet", chunk_rows=400),
-                        ignore_index=True)
-    pd.testing.assert_frame_equal(whole, parquet)
+    pd.testing.assert_frame_equal(whole, chunks(tmp_path / "g.parquet"))
+
+
+def test_the_panorama_reads_chunks_of_the_rows_asked_at_most(files, qpv, tmp_path,
+                                                             monkeypatch):
+    """``--morceaux`` bounds memory for INSEE's zipped CSV too: every chunk the panorama
+    reads holds ``chunk_rows`` rows at most (it held a whole 16 MB block)."""
+    from geo import sirene
+
+    with zipfile.ZipFile(tmp_path / "g.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(files["geoloc"], "geoloc.csv")
+    seen: dict[str, list[int]] = {}
+
+    def watched(path, **kw):
+        for chunk in read_chunks(path, **kw):
+            seen.setdefault(Path(path).name, []).append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(sirene, "read_chunks", watched)
+    result = panorama(tmp_path / "g.zip", files["units"], qpv, chunk_rows=250, workers=1)
+    assert result.counts["lignes_lues"] == 1500
+    assert max(seen["g.zip"]) == 250 and len(seen["g.zip"]) == 6
+    assert max(seen[files["units"].name]) == 250
 
 
 def test_an_unreadable_zip_is_let_go_before_its_message(files, tmp_path, monkeypatch):
