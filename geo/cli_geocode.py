@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ._console import say, wrote
 from .vocabulary import (
@@ -97,19 +98,20 @@ def run_geocode(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from . import geocode as gc
-    from .initiatives import read_table
+    from .initiatives import read_sites_table, read_table
     from .io import check_outputs, write_table
     from .tables import french
     from .vocabulary import detect_columns
 
     check_outputs({"-o": args.output, "--review": args.review},
                   inputs=[args.input, args.corrections])
-    table, first_row, sep = read_table(args.input, sheet=args.sheet)
-    # the columns are recognised as by every other command
-    detection = detect_columns(table, columns_from_args(args), path=args.input)
+    table, first_row, sep = read_sites_table(args.input, sheet=args.sheet)
+    # the columns are recognised as by every other command, the file named the same way
+    detection = detect_columns(table, columns_from_args(args), path=Path(args.input).name)
     found = detection.columns
     say("Colonnes : " + " ; ".join(detection.report))
-    corrections = read_table(args.corrections)[0] if args.corrections else None
+    corrections = read_table(args.corrections, what="le fichier de corrections")[0] \
+        if args.corrections else None
     with tqdm(total=len(table), unit="adresse", desc="Géocodage", leave=False,
               disable=None) as bar:
         result = gc.geocode(
@@ -119,11 +121,11 @@ def run_geocode(args: argparse.Namespace) -> int:
             lat_column=found.lat, lon_column=found.lon, id_column=found.id,
             geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
             corrections=corrections, min_score=args.min_score, force=args.force,
-            first_row=first_row, progress=bar.update, path=args.input,
-            corrections_path=args.corrections or "")
+            first_row=first_row, progress=bar.update, path=Path(args.input).name,
+            corrections_path=Path(args.corrections).name if args.corrections else "")
     # what a person opens is in French; GIS formats keep the names programs use
-    shown = french(result.table, "sites") if args.output.lower().endswith(
-        (".csv", ".xlsx")) else result.table
+    shown = french(result.table, "sites", numeric=(result.lon_column, result.lat_column)) \
+        if args.output.lower().endswith((".csv", ".xlsx")) else result.table
     write_table(shown, args.output)
     wrote(args.output, "tableau géocodé")
     if args.review:

@@ -43,6 +43,7 @@ from .vocabulary import (
     DEFAULT_MIN_SCORE,
     GeocodeStatus,
     find_column,
+    parse_numbers,
 )
 
 log = logging.getLogger(__name__)
@@ -330,7 +331,8 @@ def geocode(
             if values in earlier:
                 extra[column][again] = earlier[values].astype(object).to_numpy()[again]
         if "geocode_score" in earlier:
-            score[again] = pd.to_numeric(earlier["geocode_score"], errors="coerce")[again]
+            # read as the tool writes it in a CSV (« 0,87 ») or as a workbook holds it
+            score[again] = parse_numbers(earlier["geocode_score"])[again]
         if "geocode_note" in earlier:
             note[again] = earlier["geocode_note"].astype(object).to_numpy()[again]
         status[again] = before[again]

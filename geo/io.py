@@ -470,9 +470,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = No
     """Write a table or GeoDataFrame to CSV, XLSX, GeoJSON or GeoPackage (by extension).
 
     CSV files are UTF-8 with a byte-order mark and ``;``-separated (:data:`CSV_SEPARATOR`),
-    decimal points. A GeoDataFrame written to CSV or XLSX carries its geometry as WKT in a
-    ``geometry`` column; a plain table written to GeoJSON or GeoPackage must be a
-    GeoDataFrame.
+    numbers written as French Excel reads them (:func:`french_numbers`). A GeoDataFrame
+    written to CSV or XLSX carries its geometry as WKT in a ``geometry`` column; a plain
+    table written to GeoJSON or GeoPackage must be a GeoDataFrame.
     """
     suffix = output_format(path)
     is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
@@ -569,11 +569,63 @@ def uninert(text: str) -> str:
     return text
 
 
+def french_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its numbers as French Excel reads them in a ``;``-separated file: a
+    whole number without ``.0`` (``4``, ``350``), a decimal with a comma (``2,5``,
+    ``-0,5442``), nothing for a missing one. Text cells are left as they are (a code
+    ``01004`` or a typed ``2.5`` stays text); numbers held in a text column (a user's column
+    read as numbers, with the cells that were no number kept) are written the same way.
+
+    >>> french_numbers(pd.DataFrame({"n": [4.0, 2.5, None], "t": ["2.5", 1234.0, -0.25]})
+    ...                ).to_dict("list")
+    {'n': ['4', '2,5', ''], 't': ['2.5', '1234', '-0,25']}
+    """
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        kind = column.dtype
+        if pd.api.types.is_bool_dtype(kind) or pd.api.types.is_integer_dtype(kind):
+            continue  # integers (nullable ones too) are written as integers already
+        if pd.api.types.is_float_dtype(kind):
+            values = column.to_numpy(dtype=float, na_value=np.nan)
+            out.isetitem(i, pd.Series(_number_texts(values), index=column.index,
+                                      dtype=object))
+            continue
+        if kind is not np.dtype(object) or pd.api.types.infer_dtype(column, skipna=True) not in (
+                "floating", "mixed-integer-float", "mixed"):
+            continue
+        cells = column.to_numpy(dtype=object)
+        floats = np.fromiter((isinstance(v, float | np.floating) for v in cells), bool,
+                             count=len(cells))
+        if floats.any():
+            cells = cells.copy()
+            cells[floats] = _number_texts(cells[floats].astype(float))
+            out.isetitem(i, pd.Series(cells, index=column.index, dtype=object))
+    return out
+
+
+#: Beyond this size a whole float is written in its exponent form (as Python writes it).
+_WHOLE_LIMIT = 1e15
+
+
+def _number_texts(values: np.ndarray) -> np.ndarray:
+    """Each float as French Excel reads it: ``4``, ``2,5``, ``''`` for NaN."""
+    out = np.full(len(values), "", dtype=object)
+    finite = np.isfinite(values)
+    whole = finite & (np.abs(values) < _WHOLE_LIMIT)
+    whole[whole] = values[whole] == np.trunc(values[whole])
+    out[whole] = values[whole].astype(np.int64).astype(str)
+    rest = finite & ~whole
+    out[rest] = [repr(float(v)).replace(".", ",") for v in values[rest]]
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, *, header: bool = True,
               append: bool = False) -> None:
     """The one CSV writer: :data:`CSV_SEPARATOR`, :data:`CSV_ENCODING` (the BOM only at
-    the start of the file), cells made :func:`inert`."""
-    inert(frame).to_csv(path, index=False, sep=CSV_SEPARATOR, header=header,
+    the start of the file), text cells made :func:`inert`, numbers the French way
+    (:func:`french_numbers`)."""
+    french_numbers(inert(frame)).to_csv(path, index=False, sep=CSV_SEPARATOR, header=header,
                         mode="a" if append else "w",
                         encoding="utf-8" if append else CSV_ENCODING)
 

@@ -7,6 +7,9 @@ tables is read again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 
 from .vocabulary import (
@@ -16,8 +19,12 @@ from .vocabulary import (
     SITE_HEADERS,
     TERRITORY_HEADERS,
     VALUE_LABELS,
+    parse_numbers,
 )
 
+#: Columns of a table held as text in memory that are written as numbers (the review's
+#: score and proposed point come as the geocoder wrote them, « 48.8566 »).
+NUMERIC = {"relecture": ("score", "latitude_proposee", "longitude_proposee")}
 #: The headers of each table an output holds (the review's are French already).
 HEADERS = {"sites": SITE_HEADERS, "detail": LONG_HEADERS,
            "par_initiative": PER_INITIATIVE_HEADERS, "par_quartier": QPV_HEADERS,
@@ -28,11 +35,16 @@ _COUNT = {"implanted": "Implantées", "nearby": "À proximité", "served": "Y in
 _BACK = {fr: en for en, fr in SITE_HEADERS.items()}
 
 
-def french(table: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """``table`` (one of :data:`HEADERS`) as a person reads it."""
+def french(table: pd.DataFrame, kind: str, *, numeric: Sequence[str] = ()) -> pd.DataFrame:
+    """``table`` (one of :data:`HEADERS`) as a person reads it; the columns of ``numeric``
+    (and :data:`NUMERIC`), held as text, become numbers where they read as one
+    (:func:`numbers_where_readable`), so that a spreadsheet gets numbers."""
     out = pd.DataFrame(table).copy()
     if "geometry" in out and kind != "sites":
         out = out.drop(columns="geometry")
+    for column in (*numeric, *NUMERIC.get(kind, ())):
+        if column in out:
+            out[column] = numbers_where_readable(out[column])
     for column, labels in VALUE_LABELS.items():
         if column in out:
             values = out[column].astype(object)
@@ -48,6 +60,20 @@ def french(table: pd.DataFrame, kind: str) -> pd.DataFrame:
         out = quartiers_with_sites_first(out)
     headers = HEADERS[kind]
     return out.rename(columns=lambda c: headers.get(c, _by_theme(c)))
+
+
+def numbers_where_readable(values: pd.Series) -> pd.Series:
+    """Cells read as coordinates are (:func:`geo.vocabulary.parse_numbers`: a point or a
+    comma) become numbers; the others keep their text, an empty one stays empty.
+
+    >>> numbers_where_readable(pd.Series(["48.85", "2,35", "", "n.c.", 3.5])).tolist()
+    [48.85, 2.35, '', 'n.c.', 3.5]
+    """
+    numbers = parse_numbers(values)
+    out = pd.Series(values.to_numpy(dtype=object), index=values.index, dtype=object)
+    readable = ~np.isnan(numbers)
+    out[readable] = numbers[readable]
+    return out
 
 
 def quartiers_with_sites_first(table: pd.DataFrame) -> pd.DataFrame:
