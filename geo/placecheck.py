@@ -117,6 +117,25 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
     return out
 
 
+def address_area(*, postcode: str = "", citycode: str = "", city: str = ""
+                 ) -> shapely.Geometry | None:
+    """The outline (EPSG:4326) of the place an address names: its commune where the bundled
+    outlines hold it, else its département(s); ``None`` when it names nothing known.
+
+    >>> address_area(postcode="69200", city="Vénissieux").bounds[0] > 4.8
+    True
+    """
+    expected = _expected(1, pd.Series([postcode]), pd.Series([citycode]), pd.Series([city]))[0]
+    if expected is None:
+        return None
+    allowed, commune, _ = expected
+    if commune and commune in _commune_outlines():
+        return _commune_outlines()[commune]
+    shapes = [_departement_outlines()[d] for d in sorted(allowed)
+              if d in _departement_outlines()]
+    return shapely.union_all(shapes) if shapes else None
+
+
 def _km(metres: float) -> str:
     return f"{metres / 1000:.1f}".replace(".", ",").replace(",0", "") + "\u00a0km"
 

@@ -229,7 +229,7 @@ def test_a_decision_on_the_page_records_its_site(tmp_path, isolated_cache):
             write_table(pd.DataFrame([row]), folder / "resultats" / "a_verifier.csv")
             page = client.page(f"/etudes/{slug}/relecture")
             # the site is named, as text
-            assert f"Ligne 2 : {html.escape(name, quote=False)} – 9 rue Z</h2>" in page.text
+            assert f"Ligne 2&nbsp;: {html.escape(name, quote=False)} – 9 rue Z</h2>" in page.text
             assert "<script>alert" not in page.text and " 49 " not in page.text
             r = client.post_form(f"/etudes/{slug}/relecture", {
                 "cle": f"{name} | 9 rue Z", "action": "placer", "latitude": "43.6",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 
-from .. import jobs, workspace
+from .. import jobs, reviewmap, workspace
 from .._errors import EssQpvError
+from ..sources import DEFAULT_SOURCE, SOURCES
 from .common import editing, number, page, site, study
 
 bp = Blueprint("review", __name__)
@@ -22,6 +23,7 @@ def review(name: str):
     records = rows.astype(object).where(rows.notna(), "").astype(str).to_dict("records")
     for r in records:
         r["ancre"] = _anchor(r["cle"])
+        r["fond"] = url_for("review.background", name=name, anchor=r["ancre"])
     return page("relecture.html", name, step="review.review", rows=records,
                 ran=jobs.state(folder).get("etat") == jobs.DONE)
 
@@ -69,6 +71,27 @@ def review_post(name: str, folder: Path):
         return redirect(url_for("review.review", name=name) + "#" + anchor)
     flash(message + " Relancez l'analyse pour l'appliquer.", "info")
     return redirect(url_for("review.review", name=name) + "#" + anchor)
+
+
+@bp.get("/etudes/<name>/relecture/fond/<anchor>.json")
+def background(name: str, anchor: str):
+    """What the small map of one review item shows, offline: the site's point (or the place
+    its address names) and the bundled outlines around it, as GeoJSON."""
+    from ..qpv import load_qpv
+
+    folder = study(name)
+    rows = workspace.review(folder)
+    records = rows.astype(object).where(rows.notna(), "").astype(str).to_dict("records")
+    row = next((r for r in records if _anchor(r["cle"]) == anchor), None)
+    if row is None:
+        abort(404)
+    view = reviewmap.view_of(row)
+    # the study's quartiers when bundled; a download is not fetched for a background
+    source = workspace.settings(folder).get("quartiers", {}).get("source") or DEFAULT_SOURCE
+    if source not in SOURCES or not SOURCES[source].bundled:
+        source = DEFAULT_SOURCE
+    return jsonify(point=view.point, cadre=view.bounds,
+                   contours=reviewmap.background(view, load_qpv(source, progress=False)))
 
 
 def _anchor(key: str) -> str:
