@@ -169,16 +169,51 @@ def focus_qpv(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, margin: float =
     return out
 
 
-def embed_snippet(url: str, *, title: str, width: str = "100%", height: int = 600) -> str:
-    """An ``<iframe>`` to paste into a web page (fixed height, responsive width).
+#: The address an embed snippet points to when none is given: a reserved name
+#: (``.invalid`` never resolves), to be replaced by the map's public address.
+EMBED_PLACEHOLDER = "https://adresse-de-votre-site.invalid/"
 
-    ``url`` is an http(s) address or a relative path (the map's file name); anything else
-    (``javascript:``, ``data:``…) is refused. A link to the page's text version (the table
-    « Données de la carte ») follows the frame.
+
+def embed_snippet(url: str | None, *, title: str, published: str = "carte-autonome.html",
+                  width: str = "100%", height: int = 600) -> str:
+    """An ``<iframe>`` to paste into a web page (fixed height, responsive width), after a
+    comment saying, in French, which file to publish and what to change.
+
+    ``url`` is the public address of the published map: an http(s) address or a relative
+    path; anything else (``javascript:``, ``data:``…) is refused. Without it the frame
+    points to a placeholder (:data:`EMBED_PLACEHOLDER` followed by ``published``, the
+    file to publish) that the comment says to replace: never a file name that would only
+    work beside the snippet. A link to the page's text version (the table « Données de la
+    carte ») follows the frame.
     """
-    check_embed_url(url)
+    given = url is not None and url != ""
+    if given:
+        check_embed_url(url)
+    else:
+        url = EMBED_PLACEHOLDER + published
     text_version = url.split("#")[0] + "#essqpv-donnees"
-    return (f'<iframe src="{html_text(url)}" title="{html_text(title)}" '
+    name = html_text(published)
+    if given:
+        steps = (f"     Avant de la coller, publiez le fichier « {name} » (la carte autonome, "
+                 "qui marche sans autre fichier)\n"
+                 f"     sur votre site, à l’adresse {html_text(url)}\n"
+                 "     puis collez ces lignes dans le code HTML de votre page (bloc « HTML » "
+                 "ou « code source »).\n")
+    else:
+        steps = ("     Aucune adresse publique n’a été donnée : l’extrait ne marche qu’après "
+                 "ces trois étapes.\n"
+                 f"     1. Publiez le fichier « {name} » (la carte autonome, qui marche sans "
+                 "autre fichier) sur votre site\n"
+                 "        (par exemple dans les documents ou médias de votre outil de "
+                 "publication) et notez son adresse.\n"
+                 f"     2. Dans les deux lignes qui suivent, remplacez {html_text(url)}\n"
+                 "        par cette adresse (dans src=\"…\" et dans href=\"…\").\n"
+                 "     3. Collez ces lignes dans le code HTML de votre page (bloc « HTML » "
+                 "ou « code source »).\n"
+                 "     Ou relancez la commande avec --embed-url et l’adresse de la carte "
+                 "publiée : l’extrait sera prêt à coller.\n")
+    return (f"<!-- Carte « {html_text(title)} » à intégrer dans une page web.\n{steps}-->\n"
+            f'<iframe src="{html_text(url)}" title="{html_text(title)}" '
             f'width="{html_text(width)}" height="{int(height)}" style="border:0" '
             f'loading="lazy" allowfullscreen></iframe>\n'
             f'<p><a href="{html_text(text_version)}">Données de la carte « '

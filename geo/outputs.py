@@ -197,12 +197,11 @@ def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
                 tmp.write_text(text, encoding="utf-8")
             done(key, out[key])
     if "integration" in out:
-        url = study.embed_url or (out["carte"].name if "carte" in out else None)
-        if not url:
-            raise InputError("l'extrait à intégrer a besoin de l'adresse de la carte.",
-                             parameters=("embed_url",))
+        # the file to publish: the self-contained map when there is one
+        published = out.get("carte_autonome") or out.get("carte")
         with atomic_path(out["integration"]) as tmp:
-            tmp.write_text(embed_snippet(url, title=study.title), encoding="utf-8")
+            tmp.write_text(embed_snippet(study.embed_url, title=study.title, published=(
+                published.name if published else "carte-autonome.html")), encoding="utf-8")
         done("integration", out["integration"])
     if "carte_impression" in out:
         # Every quartier in view is drawn (a page of the atlas may show a neighbour's).

@@ -42,6 +42,7 @@ def pages(tmp_path_factory):
     national_directory(out / "annuaire.csv")
     assert cli.main(["map", str(out / "annuaire.csv"), "-o", str(out / "national.html"),
                      "--self-contained", "--embed", str(out / "iframe.html"),
+                     "--embed-url", "national.html",
                      "--title", "Annuaire national (synthétique)"]) == 0
     snippet = (out / "iframe.html").read_text(encoding="utf-8")
     (out / "hote.html").write_text(

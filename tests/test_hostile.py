@@ -85,7 +85,7 @@ def test_nothing_from_data_runs_anywhere(tmp_path, capsys):
         assert "Epicerie 49" not in text and "XXX" not in text
         assert "Taille : 49" not in text
     legend = (out / "carte.html").read_text(encoding="utf-8")
-    assert "Taille : \\u0026#123;\\u0026#123; 7*7" in legend  # escaped, then inert JSON
+    assert "Taille\u00a0: \\u0026#123;\\u0026#123; 7*7" in legend  # escaped, then inert JSON
     embed = (out / "e.html").read_text(encoding="utf-8")
     assert "&#123;&#123; cycler" in embed and "{{" not in embed
 

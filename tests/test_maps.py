@@ -11,7 +11,7 @@ from geo import assets, cli
 from geo._errors import InputError
 from geo.initiatives import read_initiatives
 from geo.link import link
-from geo.maps import embed_snippet, focus_qpv, make_map, safe_url
+from geo.maps import EMBED_PLACEHOLDER, embed_snippet, focus_qpv, make_map, safe_url
 from geo.printmap import print_map
 from geo.qpv import load_qpv
 from tests.servers import ROOT_DATA
@@ -93,14 +93,24 @@ def test_focus_keeps_quartiers_near_the_sites(example):
 
 
 def test_embed_snippet_escapes():
-    snippet = embed_snippet("carte.html", title="Carte <ESS> {{ 7*7 }}")
-    assert snippet.startswith('<iframe src="carte.html"')
+    snippet = embed_snippet("carte.html", title="Carte <ESS> {{ 7*7 }} -->")
+    assert '\n<iframe src="carte.html"' in snippet
+    assert "-->" not in snippet.split("\n-->\n", 1)[0]  # the title cannot end the comment
     assert "Carte &lt;ESS&gt; &#123;&#123; 7*7 &#125;&#125;" in snippet
     assert 'height="600"' in snippet
     for url in ('carte".html', "javascript:alert(1)", " JavaScript:x", "data:text/html,x",
                 "//evil.example/x"):
         with pytest.raises(InputError, match="refusée"):
             embed_snippet(url, title="x")
+
+
+def test_embed_snippet_with_an_address_says_where_to_publish():
+    snippet = embed_snippet("https://asso.example/cartes/ess.html", title="ESS",
+                            published="ess-autonome.html")
+    assert '<iframe src="https://asso.example/cartes/ess.html"' in snippet
+    assert "publiez le fichier « ess-autonome.html »" in snippet
+    assert "à l’adresse https://asso.example/cartes/ess.html" in snippet
+    assert EMBED_PLACEHOLDER not in snippet
 
 
 @pytest.mark.parametrize(("paper", "landscape", "size"), [("A4", True, (2338, 1653)),
@@ -135,7 +145,12 @@ def test_cli_map_writes_all_outputs(tmp_path, capsys):
     assert cli.main(argv) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["carte-autonome.html", "carte-iframe.html", "carte.html", "carte.pdf"]
-    assert 'src="carte.html"' in (out / "carte-iframe.html").read_text(encoding="utf-8")
+    snippet = (out / "carte-iframe.html").read_text(encoding="utf-8")
+    # no public address given: a placeholder to replace, and the steps in French
+    assert 'src="carte.html"' not in snippet
+    assert f'src="{EMBED_PLACEHOLDER}carte-autonome.html"' in snippet
+    assert "Publiez le fichier « carte-autonome.html »" in snippet
+    assert "--embed-url" in snippet
     assert "Quartiers du territoire : 75 " in capsys.readouterr().out
     assert (out / "carte.html").stat().st_size < 500_000  # a département map stays small
 

@@ -303,3 +303,52 @@ def test_on_a_phone_the_map_comes_first(browser, sized):
         assert errors == []
     finally:
         page.close()
+
+
+def test_the_embed_snippet_works_as_its_comment_says(browser, tmp_path):
+    """Without --embed-url the snippet points to a placeholder and says which file to
+    publish; done as it says (the file published on a web server, the placeholder replaced
+    by its address, the lines pasted in a page of the same site), the map shows in the
+    frame with its markers."""
+    import functools
+    import http.server
+    import threading
+
+    from geo.maps import EMBED_PLACEHOLDER
+
+    out = tmp_path / "sortie"
+    assert cli.main(["map", str(EXAMPLE), "-o", str(out / "carte.html"), "--self-contained",
+                     "--embed", str(out / "extrait.html")]) == 0
+    snippet = (out / "extrait.html").read_text(encoding="utf-8")
+    published = re.search(r"Publiez le fichier « ([^»]+) »", snippet).group(1)
+    assert published == "carte-autonome.html"
+    site = tmp_path / "site"
+    (site / "docs").mkdir(parents=True)
+    (site / "docs" / "carte-ess.html").write_bytes((out / published).read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        pasted = snippet.replace(EMBED_PLACEHOLDER + published, f"{base}/docs/carte-ess.html")
+        assert EMBED_PLACEHOLDER not in pasted
+        (site / "page.html").write_text(
+            '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Notre '
+            f"association</title></head><body><h1>Nos actions</h1>{pasted}</body></html>",
+            encoding="utf-8")
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        try:
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base)
+                       else r.abort())
+            page.goto(f"{base}/page.html")
+            frame = page.frame_locator("iframe")
+            frame.locator(".folium-map.leaflet-container").wait_for()
+            frame.locator(".leaflet-marker-icon").first.wait_for()
+            assert page.locator("iframe").bounding_box()["height"] == 600
+            link = page.get_by_role("link", name=re.compile("version texte"))
+            assert link.get_attribute("href") == f"{base}/docs/carte-ess.html#essqpv-donnees"
+        finally:
+            page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
