@@ -185,7 +185,7 @@ def _label(name: str, dep: str | None, post: str = "") -> str:
 
 def _in(dep: str) -> str:
     if not dep:
-        return "hors de tout département (en mer ?)"
+        return "hors de tout département (en mer\u00a0?)"
     name = _departement_names().get(dep)
     return f"dans le département {dep}" + (f" ({name})" if name else "")
 
@@ -198,10 +198,10 @@ def _said(lon: float, lat: float, where: str, label: str, allowed: frozenset[str
                        (-lon, lat, "signe moins perdu sur la longitude"),
                        (lon, -lat, "signe moins perdu sur la latitude")):
         if str(departement_of_points(np.array([x]), np.array([y]))[0]) in allowed:
-            hint = f" ; {what} ? (corrigées, elles tombent bien dans le bon département)"
+            hint = f"\u00a0; {what}\u00a0? (corrigées, elles tombent bien dans le bon département)"
             break
-    return (f"{where}, adresse à {label}{hint} : à vérifier ; site non compté dans les "
-            "quartiers tant que ses coordonnées ne sont pas corrigées ou acceptées à la "
+    return (f"{where}, adresse à {label}{hint}\u00a0: à vérifier\u00a0; site non compté dans "
+            "les quartiers tant que ses coordonnées ne sont pas corrigées ou acceptées à la "
             "relecture")
 
 

@@ -73,7 +73,7 @@ def to_check(result: LinkResult, review: pd.DataFrame | None) -> pd.DataFrame:
     rows = []
     for r in (review if review is not None else pd.DataFrame()).itertuples(index=False):
         score = pd.to_numeric(pd.Series([r.score]), errors="coerce").iloc[0]
-        rows.append({"Ligne": r.ligne, "Clé": r.cle,
+        rows.append({"Ligne": r.ligne, "Clé": r.cle, "Site": getattr(r, "nom", ""),
                      "Problème": VALUE_LABELS["statut"].get(str(r.statut), str(r.statut)),
                      "Détail": r.motif, "Adresse saisie": r.adresse_saisie,
                      "Adresse proposée": r.adresse_proposee,
@@ -82,10 +82,10 @@ def to_check(result: LinkResult, review: pd.DataFrame | None) -> pd.DataFrame:
     for issue in result.issues:
         if issue.row in seen:
             continue
-        rows.append({"Ligne": issue.row, "Clé": "", "Problème": "lecture",
+        rows.append({"Ligne": issue.row, "Clé": "", "Site": "", "Problème": "lecture",
                      "Détail": f"{issue.column or ''} : {issue.message}".lstrip(" :"),
                      "Adresse saisie": "", "Adresse proposée": "", "Score": None})
-    columns = ["Ligne", "Clé", "Problème", "Détail", "Adresse saisie", "Adresse proposée",
+    columns = ["Ligne", "Clé", "Site", "Problème", "Détail", "Adresse saisie", "Adresse proposée",
                "Score"]
     return pd.DataFrame(rows, columns=columns).sort_values("Ligne", kind="stable")
 
