@@ -496,7 +496,10 @@ def _check_earlier_geocoder(lon: np.ndarray, lat: np.ndarray, table: pd.DataFram
     answers = {key: text(column) for key, column in earlier.items()}
     address = text((detection.columns.address or [None])[0])
     citycode = text(detection.found.get("citycode"))
-    check = np.flatnonzero(~np.isnan(lon) & ~np.isnan(lat))
+    # rows whose point already contradicts their address are judged too: both causes said
+    aside = dict(result.contradicted)
+    check = np.union1d(np.flatnonzero(~np.isnan(lon) & ~np.isnan(lat)),
+                       np.array(sorted(aside), dtype=int))
     if rows is not None:
         check = np.intersect1d(check, rows)
     found: dict[int, str] = {}
@@ -506,16 +509,24 @@ def _check_earlier_geocoder(lon: np.ndarray, lat: np.ndarray, table: pd.DataFram
             continue  # a row the earlier geocoder did not answer: nothing to doubt
         for key in ("result_score", "result_score_next"):  # saved by French Excel
             answer[key] = answer.get(key, "").replace(",", ".")
-        answer.update(latitude=str(lat[i]), result_label=answer.get("result_label") or "?")
+        answer.update(latitude=str(aside[i][1] if i in aside else lat[i]),
+                      result_label=answer.get("result_label") or "?")
         # no postcode comparison: a CEDEX code differs from the street's own and says
         # nothing of the place (the département is checked by geo.placecheck)
         row = {"address": address[i], "q": address[i], "postcode": "",
                "citycode": citycode[i]}
         status, reason = assess(row, answer, min_score=min_score)
-        if status == STATUS_REVIEW:
-            found[int(i)] = (f"géocodage antérieur douteux ({reason}) : à vérifier ; site "
-                             "non compté dans les quartiers tant que ses coordonnées ne sont "
-                             "pas corrigées ou acceptées à la relecture")
+        if status != STATUS_REVIEW:
+            continue
+        doubt = f"géocodage antérieur douteux ({reason})"
+        said = next((x for x in reversed(result.issues)
+                     if x.row == result.row_number(int(i))), None) if i in aside else None
+        if said is not None:
+            said.message = f"{doubt}\u00a0; {said.message}"
+        else:
+            found[int(i)] = (f"{doubt}\u00a0: à vérifier\u00a0; site non compté dans les "
+                             "quartiers tant que ses coordonnées ne sont pas corrigées ou "
+                             "acceptées à la relecture")
     return _set_aside(lon, lat, found, result)
 
 
