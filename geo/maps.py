@@ -33,6 +33,7 @@ from .mapstyle import (
     BAND_STYLE,
     NO_THEME,
     QPV_STYLES,
+    SEVERAL_THEMES_NOTE,
     SOURCES_LINE,
     SYMBOL_SIZES,
     ThemeStyle,
@@ -1134,6 +1135,8 @@ def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers
     for theme, style in styles.items():
         rows.append(f"<div>{marker_svg(style, 16)}<span>{html_text(theme)} "
                     f"({counts.get(theme, 0)})</span></div>")
+    if themes_of.attrs.get("several") and len(styles) > 1:
+        rows.append(f"<div><span>({SEVERAL_THEMES_NOTE})</span></div>")
     if sizes is not None:
         label, values = sizes
         top = pd.to_numeric(values, errors="coerce").max()

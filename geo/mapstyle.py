@@ -5,10 +5,13 @@ line. No drawing library here: :mod:`geo.maps` (Folium) and :mod:`geo.printmap`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from .typography import capitalised
 
 #: Credits shown on every map.
 SOURCES_LINE = "Sources : ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale"
@@ -44,14 +47,63 @@ def theme_styles(themes: list[str]) -> dict[str, ThemeStyle]:
             for i, t in enumerate(themes)}
 
 
+#: Legend classes at most (the most frequent themes); beyond, the others are grouped.
+MAX_THEMES = 8
+#: The class of the themes beyond :data:`MAX_THEMES`.
+OTHER_THEMES = "Autres"
+#: Separators of a multi-valued category (GoGoCarto, Transiscope: « A|B »; ours: « ; »).
+_THEME_SEPARATORS = re.compile(r"\s*[|;]\s*")
+#: A value that is a code rather than a theme: a digit and no lower-case letter
+#: (INSEE codes, NAF codes, « 75056 », « 88.91A »).
+_CODE = re.compile(r"^(?=.*\d)[^a-zà-ÿ]+$")
+#: How the legend says what a site with several categories shows.
+SEVERAL_THEMES_NOTE = "un site à plusieurs catégories porte le symbole de la première"
+
+
 def site_themes(sites: pd.DataFrame, theme_column: str | None
                 ) -> tuple[pd.Series, dict[str, ThemeStyle]]:
-    """The theme of each site (``Sans thème`` when empty) and the style of every theme, in
-    a stable order shared by the interactive and the print maps."""
-    themes = (sites[theme_column].astype(str).str.strip().replace("", NO_THEME)
-              if theme_column else pd.Series(NO_THEME, index=sites.index))
-    order = sorted(themes.unique(), key=lambda t: (t == NO_THEME, t.lower()))
-    return themes, theme_styles(order)
+    """The theme of each site and the style of every theme, in an order shared by the
+    interactive and the print maps: the most frequent first, « Autres » and « Sans
+    thème » last.
+
+    A multi-valued category (« A|B », « A ; B ») is split: the site takes the first of
+    its values that is a legend class. At most :data:`MAX_THEMES` classes, the others
+    grouped as :data:`OTHER_THEMES`; a column of codes (INSEE, NAF…) is no theme. Names
+    are capitalised (« épicerie solidaire » and « Épicerie solidaire » are one class).
+    ``themes.attrs["several"]`` is true when some site has several categories (the
+    legend says which one its symbol shows: :data:`SEVERAL_THEMES_NOTE`).
+    """
+    if not theme_column:
+        themes = pd.Series(NO_THEME, index=sites.index)
+        themes.attrs["several"] = False
+        return themes, theme_styles([NO_THEME])
+    text = sites[theme_column].astype(object).where(sites[theme_column].notna(), "")
+    values = [[capitalised(v) for v in _THEME_SEPARATORS.split(str(t).strip()) if v]
+              for t in text]
+    distinct = {v for vs in values for v in vs}
+    if len(distinct) > MAX_THEMES and \
+            sum(bool(_CODE.match(v)) for v in distinct) >= 0.8 * len(distinct):
+        values = [[] for _ in values]  # codes, not themes
+    folded: dict[str, str] = {}  # one spelling per class, the first met
+    values = [[folded.setdefault(v.casefold(), v) for v in vs] for vs in values]
+    counts = pd.Series([v for vs in values for v in dict.fromkeys(vs)],
+                       dtype=object).value_counts()
+    ranked = sorted(counts.index, key=lambda v: (-counts[v], v.casefold()))
+    kept = set(ranked if len(ranked) <= MAX_THEMES + 1 else ranked[:MAX_THEMES])
+    chosen = [next((v for v in vs if v in kept), OTHER_THEMES) if vs else NO_THEME
+              for vs in values]
+    themes = pd.Series(chosen, index=sites.index, dtype=object)
+    themes.attrs["several"] = any(len(set(vs)) > 1 for vs in values)
+    final = themes.value_counts()
+    order = sorted(final.index, key=lambda t: (t == NO_THEME, t == OTHER_THEMES, -final[t],
+                                               t.casefold()))
+    styles = theme_styles([t for t in order if t not in (NO_THEME, OTHER_THEMES)])
+    if OTHER_THEMES in final:
+        styles[OTHER_THEMES] = ThemeStyle("#9a9a9a", "ring")
+    if NO_THEME in final:
+        styles[NO_THEME] = ThemeStyle("#d9d9d9", "x") if len(styles) else \
+            ThemeStyle(PALETTE[0], SHAPES[0])
+    return themes, styles
 
 
 def marker_svg(style: ThemeStyle, size: int = 22) -> str:

@@ -12,6 +12,7 @@ matplotlib) are embedded, so the PDF looks the same at the print shop.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,7 @@ from .link import LinkResult
 from .mapstyle import (
     LINK_MAX,
     QPV_STYLES,
+    SEVERAL_THEMES_NOTE,
     SOURCES_LINE,
     french_number,
     legend_values,
@@ -41,6 +43,7 @@ from .mapstyle import (
 )
 from .outlines import CREDIT
 from .territories import TERRITORIES, territory_of_points
+from .typography import number
 from .vocabulary import DEFAULT_TITLE
 
 #: The sources line of every printed page and image.
@@ -226,8 +229,10 @@ def _initiative_links(sites: gpd.GeoDataFrame) -> list[shapely.LineString]:
 
 #: Page margins, title band and sources band, in millimetres.
 _MARGIN, _TITLE_BAND, _FOOT_BAND = 10.0, 24.0, 8.0
-#: Width of the legend column, in millimetres.
+#: Width of the legend column, in millimetres, and the characters of its longest line
+#: (longer names are wrapped: nothing runs off the page).
 _LEGEND_WIDTH = 64.0
+_LEGEND_CHARS = 34
 #: Sites closer than this (metres) belong to the same agglomeration.
 _AGGLOMERATION = 12_000
 #: At most this many agglomeration panels; more and the page shows France.
@@ -906,8 +911,12 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
                       markerfacecolor="white" if s.shape in _HOLLOW else s.color,
                       markeredgecolor=s.color if s.shape in _HOLLOW else "#1a1a1a",
                       markeredgewidth=2 if s.shape in _HOLLOW else 0.6, markersize=7,
-                      label=_plain(f"{t} ({int((themes == t).sum())})"))
+                      label=_plain(textwrap.fill(f"{t} ({number(int((themes == t).sum()))})",
+                                                 _LEGEND_CHARS)))
                for t, s in layers.styles.items() if shown is None or (themes == t).any()]
+    if layers.themes.attrs.get("several") and len(handles) > 1:
+        handles.append(Line2D([], [], color="none", label=textwrap.fill(
+            f"({SEVERAL_THEMES_NOTE})", _LEGEND_CHARS)))
     if drawn["qpv"]:
         handles.append(Patch(facecolor=st["fillColor"], alpha=0.5, edgecolor=st["color"],
                              label=f"Quartier prioritaire {layers.generation}"))

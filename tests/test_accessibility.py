@@ -152,13 +152,13 @@ def test_search_and_layer_control_by_keyboard(browser, pages):
         kb.press("Enter")
         # a theme's checkbox: unchecking it hides its rows from the table
         page.page.locator(".leaflet-control-layers-overlays label",
-                          has_text="recyclerie").locator("input").focus()
+                          has_text="Recyclerie").locator("input").focus()
         count = "() => document.querySelectorAll('#essqpv-rows tr').length"
         kb.press("Space")
         page.until(f"n => ({count})() < n", rows)
         assert page.js(count) < rows
         page.settle()
-        assert page.js(FOCUSED) == ["INPUT", "recyclerie (4)", False]
+        assert page.js(FOCUSED) == ["INPUT", "Recyclerie (4)", False]
         kb.press("Space")
         page.until(f"n => ({count})() == n", rows)
         assert page.js(count) == rows, (page.js(FOCUSED), page.errors)
@@ -167,19 +167,19 @@ def test_search_and_layer_control_by_keyboard(browser, pages):
         page.settle()
         page.js(f"() => {{ const m = {MAP}, g = window[window.essqpv.sites[0].g];"
                 " m.removeLayer(g); m.addLayer(g); }")
-        assert page.js(FOCUSED) == ["INPUT", "recyclerie (4)", True]
+        assert page.js(FOCUSED) == ["INPUT", "Recyclerie (4)", True]
     finally:
         page.page.close()
 
 
-#: Opens the layer list as Enter on its button does, and clicks the « recyclerie » entry in
+#: Opens the layer list as Enter on its button does, and clicks the « Recyclerie » entry in
 #: the same task, while Leaflet still cancels the clicks in the freshly opened list: from
 #: the keyboard (``element.click()``, detail 0, as Space does) or a stray pointer (detail 1).
 CLICK_AT_ONCE = """detail => {
     const toggle = document.querySelector('.leaflet-control-layers-toggle');
     toggle.dispatchEvent(new KeyboardEvent('keydown', {keyCode: 13, bubbles: true}));
     const input = [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
-        .find(l => l.textContent.includes('recyclerie')).querySelector('input');
+        .find(l => l.textContent.includes('Recyclerie')).querySelector('input');
     input.focus();
     if (detail === 0) { input.click(); }
     else { input.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true,
@@ -198,7 +198,7 @@ def test_an_entry_clicked_as_the_list_opens_tells_the_truth(browser, pages, deta
         rows = page.js(count)
         page.js(CLICK_AT_ONCE, detail)
         page.settle()  # runs after the tasks the click queued
-        assert page.js(FOCUSED) == ["INPUT", "recyclerie (4)", ticked]
+        assert page.js(FOCUSED) == ["INPUT", "Recyclerie (4)", ticked]
         assert (page.js(count) == rows) is ticked
         assert page.errors == []
     finally:

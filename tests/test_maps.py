@@ -230,3 +230,34 @@ def test_twelve_themes_get_twelve_colours_and_twelve_shapes():
         assert 'stroke="#1a1a1a"' in svg
         for background in ("#f4f1ea", "#ffffff", "#e8e8e8"):
             assert _contrast("#1a1a1a", background) >= 3
+
+
+def test_legend_classes_of_real_categories():
+    """Multi-valued categories split (a site takes its first value that is a class), at
+    most eight classes plus « Autres », largest first, one symbol per class, names
+    capitalised once whatever their case; a column of codes is no theme."""
+    import pandas as pd
+
+    from geo.mapstyle import MAX_THEMES, NO_THEME, OTHER_THEMES, site_themes
+
+    categories = (["Économie Sociale et Solidaire|Fabriquer, réparer, recycler"] * 6
+                  + ["Se nourrir|Économie Sociale et Solidaire"] * 3
+                  + ["se nourrir"] * 5 + ["Mobilité"] * 4
+                  + [f"Catégorie {k}" for k in range(10) for _ in range(2)] + ["", "  "])
+    sites = pd.DataFrame({"cat": categories})
+    themes, styles = site_themes(sites, "cat")
+    assert not themes.str.contains("|", regex=False).any()
+    assert themes.attrs["several"]
+    assert len(styles) <= MAX_THEMES + 2 and list(styles)[-2:] == [OTHER_THEMES, NO_THEME]
+    classes = [t for t in styles if t not in (OTHER_THEMES, NO_THEME)]
+    assert classes[:3] == ["Se nourrir", "Économie Sociale et Solidaire", "Mobilité"]
+    counts = themes.value_counts()
+    assert counts["Économie Sociale et Solidaire"] == 6  # first value of its sites
+    assert counts["Se nourrir"] == 8  # « Se nourrir|… » and « se nourrir »: one class
+    assert counts[NO_THEME] == 2 and counts[OTHER_THEMES] > 0
+    assert [counts[t] for t in classes] == sorted((counts[t] for t in classes), reverse=True)
+    symbols = [(s.color, s.shape) for s in styles.values()]
+    assert len(set(symbols)) == len(symbols)  # no two classes share a symbol
+    codes = pd.DataFrame({"code": [f"{93000 + k}" for k in range(200)]})
+    themes, styles = site_themes(codes, "code")
+    assert list(styles) == [NO_THEME] and (themes == NO_THEME).all()

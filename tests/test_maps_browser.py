@@ -63,8 +63,8 @@ def test_map_draws_quartiers_and_every_site(browser, maps, variant):
         assert expected > 0 and shown == expected
         labels = page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         joined = " | ".join(labels)
-        for name in ("Quartiers prioritaires 2024", "Bande de 300 m", "épicerie solidaire",
-                     "régie de quartier", "Liens entre les sites"):
+        for name in ("Quartiers prioritaires 2024", "Bande de 300 m", "Épicerie solidaire",
+                     "Régie de quartier", "Liens entre les sites"):
             assert name in joined
         assert "Sources : ANCT, INSEE" in page.page.inner_text(".leaflet-control-attribution")
         if variant.endswith("autonome.html"):

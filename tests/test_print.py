@@ -229,3 +229,30 @@ def test_periods_are_small_multiples_with_sized_symbols(tmp_path, capsys):
                      str(tmp_path / "e.pdf"), "--periodes", "2015,vingt"]) == 2
     assert "vingt" in capsys.readouterr().err
     assert not (tmp_path / "b.pdf").exists() and not (tmp_path / "e.pdf").exists()
+
+
+def test_a_print_of_multi_valued_categories_has_a_legend_that_fits(tmp_path):
+    """A Transiscope-like export: categories « A|B » and sixteen themes. The legend lists
+    the values, never a raw « A|B », at most eight plus « Autres » and « Sans thème », says
+    how a site with several counts, and every word lies inside the page."""
+    import pandas as pd
+
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
+    long = ["Économie Sociale et Solidaire", "Fabriquer, réparer, recycler, faire soi-même "
+            "et transmettre les savoir-faire", "Se nourrir, produire et consommer local"]
+    table["theme"] = [("|".join(long) if k % 3 == 0 else f"{long[1]}|{long[0]}" if k % 3 == 1
+                       else f"thème numéro {k}") for k in range(len(table))]
+    source = tmp_path / "transiscope.csv"
+    table.to_csv(source, sep=";", index=False)
+    pdf = tmp_path / "local.pdf"
+    assert cli.main(["map", str(source), "-o", str(tmp_path / "c.html"), "--print",
+                     str(pdf), "--format", "A4"]) == 0
+    text = text_of(pdf)
+    assert "|" not in text
+    assert "Autres" in text and "plusieurs catégories" in text
+    assert "Thème numéro" in text  # capitalised
+    assert sum(f"Thème numéro {k} (" in text for k in range(len(table))) <= 8
+    width, height = 841.89, 595.28
+    for x0, y0, x1, y1, word in words_of(pdf, 1):
+        assert x0 >= 0 and x1 <= width and y0 >= 0 and y1 <= height, word
+    assert_no_word_over_another(pdf)
