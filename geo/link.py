@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -112,7 +113,7 @@ def link_points(
         if not len(sites) or not len(polys_at):
             continue
         crs = TERRITORIES[key].crs
-        px, py = Transformer.from_crs(4326, crs, always_xy=True).transform(x[sites], y[sites])
+        px, py = _from_degrees(crs).transform(x[sites], y[sites])
         pts = _threaded(shapely.points, px, py)
         polys, tree = _metric_index(qpv, key, polys_at, crs)
 
@@ -147,6 +148,13 @@ def link_points(
         nearest_distance=nearest_distance,
         uncertain=uncertain,
     )
+
+
+@lru_cache(maxsize=32)
+def _from_degrees(crs: str) -> Transformer:
+    """Degrees to ``crs``, made once (making one takes ~10 ms; a big table linked chunk by
+    chunk used to make one per chunk and territory). Transformers are thread-safe."""
+    return Transformer.from_crs(4326, crs, always_xy=True)
 
 
 #: The QPV of the last few generations linked, in metres, with their index: a big table

@@ -239,7 +239,9 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
             totals.count("lignes_lues", len(chunk))
             prepared = _prepare(chunk, ess, etab, wanted, totals, name, first)
             meta.append(prepared)
-            yield prepared["lon"], prepared["lat"]
+            # only the ESS establishments' nearby quartiers are counted: the others are
+            # only placed in the quartiers they are in
+            yield prepared["lon"], prepared["lat"], prepared["ess"]
 
     placed = _engine(engine, chunks(), qpv, distance, workers, scheduler)
     codes = qpv["code_qp"].to_numpy()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -322,8 +323,6 @@ def identifiers(values: pd.Series, width: int, *, what: str, path: str = "",
 def lonlat(x: np.ndarray, y: np.ndarray, epsg: np.ndarray | int, *, path: str = "",
            first_row: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude of points given in per-row projections (``epsg`` codes)."""
-    from pyproj import Transformer
-
     n = len(x)
     codes = np.full(n, epsg, dtype=np.int64) if np.isscalar(epsg) else np.asarray(epsg)
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
@@ -340,9 +339,16 @@ def lonlat(x: np.ndarray, y: np.ndarray, epsg: np.ndarray | int, *, path: str = 
         if code == 4326:
             lon[rows], lat[rows] = x[rows], y[rows]
         else:
-            lon[rows], lat[rows] = Transformer.from_crs(int(code), 4326, always_xy=True
-                                                        ).transform(x[rows], y[rows])
+            lon[rows], lat[rows] = _to_degrees(int(code)).transform(x[rows], y[rows])
     return lon, lat
+
+
+@lru_cache(maxsize=16)
+def _to_degrees(code: int):
+    """EPSG ``code`` to degrees, made once per process (~10 ms each time otherwise)."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(code, 4326, always_xy=True)
 
 
 def within_area_of_use(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray | int,
@@ -414,41 +420,61 @@ _QPV = None
 
 
 def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
-          nearest: bool = False) -> Placed:
+          nearest: bool = False, near: np.ndarray | None = None) -> Placed:
     """Link lon/lat points to the QPV with the engine (:func:`geo.link.link_points`);
-    ``nearest``: also the nearest QPV and its distance (NaN otherwise)."""
+    ``nearest``: also the nearest QPV and its distance (NaN otherwise).
+
+    ``near``: the rows whose nearby quartiers are wanted (default: every row); the others
+    only get the quartiers they are in. Without ``nearest``, points that
+    :func:`geo.prefilter.near_quartiers` puts far from every quartier skip the engine.
+    """
     import shapely
 
     from .link import link_points
+    from .prefilter import near_quartiers
 
     qpv = _QPV if qpv is None else qpv
+    n = len(lon)
     located = np.isfinite(lon) & np.isfinite(lat)
-    points = np.full(len(lon), None, dtype=object)
-    points[located] = shapely.points(lon[located], lat[located])
-    links = link_points(points, qpv, distance=distance, nearest=nearest)
-    implanted = np.full(len(lon), -1, dtype=np.int32)
-    first = links.implanted.drop_duplicates("site")
-    implanted[first["site"].to_numpy()] = first["qpv"].to_numpy()
-    return Placed(implanted, links.nearby["site"].to_numpy(np.int64),
-                  links.nearby["qpv"].to_numpy(np.int32), links.nearest_qpv.astype(np.int32),
-                  links.nearest_distance, links.implanted["site"].to_numpy(np.int64),
-                  links.implanted["qpv"].to_numpy(np.int32))
+    wanted = np.ones(n, dtype=bool) if near is None else np.asarray(near, dtype=bool)
+    if nearest:  # every located point has a nearest quartier
+        rows = inside_rows = np.flatnonzero(located)
+    else:
+        rows = np.flatnonzero(located & wanted & near_quartiers(lon, lat, qpv, distance))
+        inside_rows = rows if near is None else \
+            np.flatnonzero(located & near_quartiers(lon, lat, qpv, 0))
+    links = link_points(shapely.points(lon[rows], lat[rows]), qpv, distance=distance,
+                        nearest=nearest)
+    inside = links if inside_rows is rows else link_points(
+        shapely.points(lon[inside_rows], lat[inside_rows]), qpv, distance=0, nearest=False)
+    implanted = np.full(n, -1, dtype=np.int32)
+    first = inside.implanted.drop_duplicates("site")
+    implanted[inside_rows[first["site"].to_numpy()]] = first["qpv"].to_numpy()
+    nearest_qpv = np.full(n, -1, dtype=np.int32)
+    nearest_distance = np.full(n, np.nan)
+    if nearest:
+        nearest_qpv[rows], nearest_distance[rows] = links.nearest_qpv, links.nearest_distance
+    return Placed(implanted, rows[links.nearby["site"].to_numpy(np.int64)],
+                  links.nearby["qpv"].to_numpy(np.int32), nearest_qpv, nearest_distance,
+                  inside_rows[inside.implanted["site"].to_numpy(np.int64)],
+                  inside.implanted["qpv"].to_numpy(np.int32))
 
 
 def _place_job(args) -> Placed:
-    lon, lat, distance, nearest = args
-    return place(lon, lat, None, distance, nearest)
+    lon, lat, distance, nearest, near = args
+    return place(lon, lat, None, distance, nearest, near)
 
 
-def place_all(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: float, *,
+def place_all(chunks: Iterable[tuple[np.ndarray, ...]], qpv, distance: float, *,
               workers: int | None = None, nearest: bool = False) -> Iterator[Placed]:
     """:func:`place` for every chunk, in order, on ``workers`` processes (default: every
-    core); one chunk per worker, and one more, in memory at a time."""
+    core); one chunk per worker, and one more, in memory at a time. A chunk is ``(lon,
+    lat)`` or ``(lon, lat, near)`` (see :func:`place`)."""
     global _QPV
     workers = workers or os.cpu_count() or 1
     if workers == 1:
-        for lon, lat in chunks:
-            yield place(lon, lat, qpv, distance, nearest)
+        for lon, lat, *near in chunks:
+            yield place(lon, lat, qpv, distance, nearest, *near)
         return
     import multiprocessing
 
@@ -459,8 +485,9 @@ def place_all(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: fl
                              initargs=(None if context.get_start_method() == "fork" else
                                        qpv,)) as pool:
         pending = []
-        for lon, lat in chunks:
-            pending.append(pool.submit(_place_job, (lon, lat, distance, nearest)))
+        for lon, lat, *near in chunks:
+            pending.append(pool.submit(_place_job, (lon, lat, distance, nearest,
+                                                    near[0] if near else None)))
             while len(pending) > workers:
                 yield pending.pop(0).result()
         for future in pending:

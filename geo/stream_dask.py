@@ -18,7 +18,7 @@ from ._errors import EssQpvError
 from .stream import Placed, place
 
 
-def place_all_dask(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distance: float, *,
+def place_all_dask(chunks: Iterable[tuple[np.ndarray, ...]], qpv, distance: float, *,
                    scheduler: str | None = None, workers: int | None = None
                    ) -> Iterator[Placed]:
     """:func:`geo.stream.place` of every chunk, in order, on a Dask cluster."""
@@ -53,8 +53,9 @@ def place_all_dask(chunks: Iterable[tuple[np.ndarray, np.ndarray]], qpv, distanc
         n = max(1, len(client.scheduler_info()["workers"]))
         shared = client.scatter(qpv, broadcast=True)
         pending: deque = deque()
-        for lon, lat in chunks:
-            pending.append(client.submit(place, lon, lat, shared, distance, pure=False))
+        for lon, lat, *near in chunks:
+            pending.append(client.submit(place, lon, lat, shared, distance, False, *near,
+                                         pure=False))
             while len(pending) > 2 * n:
                 yield pending.popleft().result()
         while pending:

@@ -249,3 +249,48 @@ def test_a_row_with_the_wrong_number_of_fields_is_named_by_its_line(tmp_path, ca
     assert f"fichier {name.name}, ligne 300 : {fields} champ(s) au lieu des 19" in err, err
     assert "Traceback" not in err and "49" not in err
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("distance", [0.0, 300.0, 1000.0])
+def test_the_grid_keeps_every_point_the_engine_could_link(distance):
+    """The grid that spares the engine far points (geo.prefilter) keeps every point within
+    the distance of a quartier, measured as the engine measures (in each territory's
+    projection), in metropolitan France and overseas, as far north as Dunkirk; it drops
+    points more than 8 km from every quartier."""
+    import shapely
+    from pyproj import Transformer
+
+    from geo.prefilter import near_quartiers
+    from geo.territories import TERRITORIES, territory_of_departement
+
+    qpv = load_qpv()
+    rng = np.random.default_rng(7)
+    territory = qpv["insee_dep"].map(territory_of_departement)
+    checked = 0
+    for key, t in TERRITORIES.items():
+        polys = qpv[territory == key]
+        if polys.empty:
+            continue
+        metric = polys.to_crs(t.crs).geometry
+        # points on each quartier's outline pushed out by the distance (a hair less)
+        ring = shapely.segmentize(metric.boundary.to_numpy(), 50)
+        xy = shapely.get_coordinates(ring)
+        xy = xy[rng.choice(len(xy), min(len(xy), 4000), replace=False)]
+        angle = rng.uniform(0, 2 * np.pi, len(xy))
+        pushed = xy + 0.999 * distance * np.column_stack([np.cos(angle), np.sin(angle)])
+        lon, lat = Transformer.from_crs(t.crs, 4326, always_xy=True).transform(*pushed.T)
+        # the engine links those within the distance (the push may go inwards: inside)
+        points = shapely.points(pushed)
+        close = shapely.dwithin(points[:, None], metric.to_numpy()[None, :],
+                                distance + 1e-6).any(axis=1)
+        assert close.all()
+        assert near_quartiers(lon, lat, qpv, distance).all(), key
+        checked += len(xy)
+    assert checked > 20_000
+    # far from every quartier: the Landes forest, the countryside of Haute-Vienne and Loiret
+    far_lon, far_lat = np.array([-0.75, 0.9, 2.6]), np.array([44.2, 46.0, 48.05])
+    far = shapely.points(far_lon, far_lat)
+    nearest = shapely.distance(far[:, None], qpv.geometry.to_numpy()[None, :]).min(axis=1)
+    assert (nearest > 0.1).all()  # degrees: more than 8 km
+    assert not near_quartiers(far_lon, far_lat, qpv, distance).any()
+    assert not near_quartiers(np.array([np.nan]), np.array([45.0]), qpv, distance).any()
