@@ -3,18 +3,21 @@ sites are, which quartiers it is implanted in, near or serves.
 
 Each page (portrait, A3, A4 or A5; fonts embedded) holds the initiative's name, theme and
 website, a map zoomed to its sites and quartiers (one panel per agglomeration when its sites
-are far apart; its sites numbered, its quartiers filled by relation and named), the table of
-its sites and the table of its quartiers with their communes and distances. The same maps
-are written as PNG (300 dpi) and SVG files, named after the initiative, for layout software.
+are far apart; its sites numbered, its quartiers filled by relation and named; a site far
+from any quartier framed with its commune), the table of its sites and the table of its
+quartiers with their communes and distances. Each map is drawn once: the page's map is
+also written, cropped, as PNG (300 dpi) and SVG (text kept as text) files for layout
+software, when asked or for a study of a few dozen initiatives (:data:`IMAGES_UP_TO`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +27,7 @@ import pandas as pd
 import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
 from ._errors import InputError
 from ._validate import safe_url, slug
@@ -51,6 +55,7 @@ from .printmap import (
     new_figure,
 )
 from .territories import TERRITORIES, territory_of_points
+from .typography import french_spacing, plural
 from .vocabulary import Relation
 
 #: Relations in the order a page lists them (the closest first).
@@ -61,6 +66,18 @@ _MAX_PANELS = 3
 _SERVED_REACH = 8_000
 #: Resolution of the PNG maps.
 PNG_DPI = 300
+#: Without a say, the PNG and SVG maps are written for a study of at most this many
+#: initiatives (each costs more than its page).
+IMAGES_UP_TO = 40
+#: A site whose nearest quartier is closer than this (metres) has it in its map's frame.
+_NEAREST_REACH = 15_000
+#: The smallest type on a page (points), whatever the paper: A5 stays readable.
+_SMALLEST = 7.0
+#: Names as the table's other name columns may hold them in proper case (SIRENE's brand
+#: and usual name, a directory's short title), looked for when the name is in capitals.
+_PROPER_NAMES = ("enseigne1etablissement", "enseigne", "brand",
+                 "denominationusuelleetablissement", "nom_commercial", "titre_court",
+                 "nom_usuel")
 
 
 @dataclass
@@ -79,6 +96,13 @@ class Fiche:
     #: One row per quartier: ``nom``, ``communes``, ``code``, ``relations``, ``distance``,
     #: ``sites``; and ``_relation``, its closest relation (for the map).
     quartiers: pd.DataFrame
+    #: Whether at least one of its sites is placed (else nothing is said of quartiers but
+    #: those it declares serving).
+    located: bool = True
+    #: Whether ``key`` is the table's own identifier (else a row number).
+    identified: bool = True
+    #: The commune typed in the table for each of its sites (position → name), if any.
+    places: dict[int, str] = field(default_factory=dict)
 
     @property
     def file_stem(self) -> str:
@@ -144,6 +168,9 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
     communes = qpv["communes"].to_numpy() if "communes" in qpv else None
     qpv_names = dict(zip(qpv["code_qp"], qpv["nom_qp"], strict=True))
     address = _addresses(sites, initiatives)
+    proper = _proper_columns(sites, initiatives.name_column)
+    located = sites.geometry.notna().to_numpy()
+    towns = _towns(sites, initiatives)
     out = []
     for key in pd.unique(ids):
         positions = np.flatnonzero(ids == key)
@@ -164,13 +191,80 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
                          "distance": "" if relation == Relation.NOT_LOCATED or pd.isna(distance)
                          else _metres(distance)})
         mine = long[long["_site"].isin(positions)]
+        name = text(initiatives.name_column)
         out.append(Fiche(
-            key=str(key), name=text(initiatives.name_column) or str(key),
+            key=str(key), name=_proper_name(name, [text(c) for c in proper]) or str(key),
             theme=text(initiatives.theme_column), website=text(initiatives.website_column),
             positions=positions, sites=pd.DataFrame(rows, columns=[
                 "n", "adresse", "situation", "quartier", "distance"]),
-            quartiers=_quartiers(mine, positions, communes)))
+            quartiers=_quartiers(mine, positions, communes),
+            located=bool(located[positions].any()),
+            places={int(i): towns[i] for i in positions if towns[i]},
+            identified=initiatives.id_column is not None
+            and not str(key).startswith("ligne ")))
     return out
+
+
+def _towns(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
+    """Each site's commune as typed: the address column whose cells name communes."""
+    from .communes import name_key, name_keys
+
+    known = name_keys()
+    for column in reversed([c for c in initiatives.address_columns or () if c in sites]):
+        cells = [_cell(v) for v in sites[column]]
+        named = [c for c in cells if c]
+        if named and sum(name_key(c) in known for c in named) >= len(named) / 2:
+            return [c if name_key(c) in known else "" for c in cells]
+    return [""] * len(sites)
+
+
+def _proper_columns(sites: pd.DataFrame, name_column: str | None) -> list[str]:
+    """The table's other name columns that may hold the name in proper case."""
+    from .vocabulary import normal_name
+
+    wanted = {normal_name(c) for c in _PROPER_NAMES}
+    return [c for c in sites.columns if c != name_column and isinstance(c, str)
+            and normal_name(c) in wanted]
+
+
+#: Words a French name keeps in lower case inside (articles, prepositions).
+_LOWER = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "et", "en", "au", "aux",
+                    "à", "sur", "sous", "pour", "par"})
+
+
+def _proper_name(name: str, others: list[str]) -> str:
+    """The name to print: as typed, unless it is in capitals; then another name column's
+    value in proper case when there is one, else a careful title case (« ASSOCIATION DE LA
+    RUE » → « Association de la Rue »)."""
+    if not name or not _capitals(name):
+        return name
+    for other in others:
+        if other and not _capitals(other):
+            return other
+    return _title(name)
+
+
+def _capitals(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) > 3 and all(c.isupper() for c in letters)
+
+
+def _title(text: str) -> str:
+    """Title case for a French name in capitals, articles and prepositions in lower case
+    (but the first word), elisions kept (« L'ÉCHOPPE D'ICI » → « L’Échoppe d’Ici »)."""
+    words = []
+    for k, word in enumerate(text.lower().split()):
+        parts = re.split(r"(['’-])", word)
+        done = []
+        for j, part in enumerate(parts):
+            if part in ("'", "’", "-"):
+                done.append("’" if part == "'" else part)
+            elif part in _LOWER and (k or j):
+                done.append(part)
+            else:
+                done.append(part[:1].upper() + part[1:])
+        words.append("".join(done))
+    return " ".join(words)
 
 
 def _cell(value) -> str:
@@ -295,10 +389,15 @@ def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFr
 def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame,
                  path: str | Path, *, paper: str = "A4", title: str = "",
                  previous: gpd.GeoDataFrame | None = None,
-                 images: bool = True) -> list[Path]:
+                 images: bool | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write the PDF of one page per initiative to ``path`` and, with ``images``, each
     initiative's map as PNG (300 dpi) and SVG in :func:`fiche_images_folder`; return the
-    files written (the PDF first)."""
+    files written (the PDF first).
+
+    ``images=None`` writes the maps for a study of at most :data:`IMAGES_UP_TO`
+    initiatives. Each map is drawn once, for the page and its files. ``progress(done,
+    total)`` hears of each page written."""
     path = Path(path)
     if path.suffix.lower() != ".pdf":
         raise InputError("les fiches par initiative s'écrivent en .pdf.", path=path.name,
@@ -306,35 +405,30 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     if paper not in PAPER:
         raise InputError(f"format de papier « {paper} » inconnu ; possibles : "
                          f"{', '.join(PAPER)}.", parameters=("paper",))
+    fiches = initiative_fiches(result, initiatives, qpv)
+    if images is None:
+        images = len(fiches) <= IMAGES_UP_TO
     if images:
         check_fiche_maps(result, initiatives, path)
-    fiches = initiative_fiches(result, initiatives, qpv)
     layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
     size = PAPER[paper]
+    folder = fiche_images_folder(path)
+    stems = initiative_maps(result, initiatives) if images else {}
     written = [path]
-    with matplotlib.rc_context(_FONTS):
-        with atomic_path(path) as tmp:
-            from matplotlib.backends.backend_pdf import PdfPages
+    tell = progress or (lambda done, total: None)
+    tell(0, len(fiches))
+    from matplotlib.backends.backend_pdf import PdfPages
 
-            with PdfPages(tmp, metadata=_metadata(".pdf", title or "Fiches par initiative")
-                          ) as pdf:
-                for k, fiche in enumerate(fiches, start=1):
-                    pdf.savefig(fiche_page(fiche, layers, size, title, k, len(fiches)))
-        if not images:
-            return written
-        folder = fiche_images_folder(path)
-        stems = initiative_maps(result, initiatives)
-        for fiche in fiches:
-            if fiche.key not in stems:
-                continue  # no site located: no map
-            stem = stems[fiche.key]
-            fig = fiche_map(fiche, layers, size)
-            for suffix, options in ((".png", {"dpi": PNG_DPI}), (".svg", {})):
-                target = folder / f"{stem}{suffix}"
-                with atomic_path(target) as tmp:
-                    fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, fiche.name),
-                                **options)
-                written.append(target)
+    with matplotlib.rc_context(_FONTS), atomic_path(path) as tmp, PdfPages(
+            tmp, metadata=_metadata(".pdf", title or "Fiches par initiative")) as pdf:
+        for k, fiche in enumerate(fiches, start=1):
+            fig = fiche_page(fiche, layers, size, title, k, len(fiches))
+            pdf.savefig(fig)
+            if fiche.key in stems:
+                written += _save_map(fig, folder / stems[fiche.key], fiche.name)
+            tell(k, len(fiches))
+    if not images:
+        return written
     maps = [p.name for p in written[1:]]
     earlier = fiche_maps(folder)
     for stale in earlier:
@@ -346,93 +440,132 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     return written
 
 
+def _save_map(fig: Figure, stem: Path, name: str) -> list[Path]:
+    """Write the map of a page already drawn (:attr:`Figure._essqpv_map`, its zone in
+    inches) as PNG and SVG, cropped to it; the SVG keeps its text as text."""
+    box = getattr(fig, "_essqpv_map", None)
+    if box is None:
+        return []
+    out = []
+    for suffix, options in ((".png", {"dpi": PNG_DPI}), (".svg", {})):
+        target = stem.with_name(stem.name + suffix)
+        with matplotlib.rc_context({"svg.fonttype": "none"}), atomic_path(target) as tmp:
+            fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, name),
+                        bbox_inches=box, **options)
+        out.append(target)
+    return out
+
+
 # --------------------------------------------------------------------------- pages
+
+
+def _size(size, points: float) -> float:
+    """A type size for the page: the print's scaling for smaller paper, never below
+    :data:`_SMALLEST` points."""
+    return max(_pt(size, points), _SMALLEST)
 
 
 def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: str,
                number: int, total: int) -> Figure:
-    """One initiative's page (``size`` in millimetres, portrait)."""
+    """One initiative's page (``size`` in millimetres, portrait). The map's box (inches,
+    with its sources line) is kept as ``fig._essqpv_map`` to write it alone."""
     fig = new_figure(size)
     w, h = size
     k = w / 210
     margin = max(12 * k, 8)
     page = _Page(fig, size, margin)
     top = h - margin
-    small = _pt(size, 7)
+    small = _size(size, 7)
     page.text(margin, top, _plain(f"{title} – fiche {number} sur {total}" if title
                                   else f"Fiche {number} sur {total}"),
-              fontsize=small, color="#444")
+              fontsize=small, color="#333")
     top -= small * 0.3528 + 3
-    top = page.wrapped(margin, top, w - 2 * margin, fiche.name, fontsize=_pt(size, 15),
+    top = page.wrapped(margin, top, w - 2 * margin, fiche.name, fontsize=_size(size, 15),
                        fontweight="bold", max_lines=2)
-    details = [f"Identifiant : {fiche.key}"]
+    details = [f"Identifiant : {fiche.key}" if fiche.identified
+               else f"{fiche.key[:1].upper()}{fiche.key[1:]} du tableau"]
     if fiche.theme:
         details.append(f"Thème : {fiche.theme}")
+    text = _size(size, 8.5)
     top = page.wrapped(margin, top - 1, w - 2 * margin, " · ".join(details),
-                       fontsize=_pt(size, 8.5), color="#222", max_lines=2)
+                       fontsize=text, color="#222", max_lines=2)
     if fiche.website:
         url = safe_url(fiche.website)
         top = page.wrapped(margin, top - 0.5, w - 2 * margin, f"Site web : {fiche.website}",
-                           fontsize=_pt(size, 8.5), color="#1a4f8b" if url else "#222",
+                           fontsize=text, color="#1a4f8b" if url else "#222",
                            max_lines=1, url=url or None)
     top = page.wrapped(margin, top - 1, w - 2 * margin, _summary(fiche),
-                       fontsize=_pt(size, 8.5), color="#222", max_lines=3)
-    foot = margin + 6
-    # the map takes what the tables leave, between 45 % and 65 % of the room
+                       fontsize=text, color="#222", max_lines=3)
+    foot = margin
+    sources = _size(size, 6.5)
+    source_room = sources * 0.3528 * 2.6 + 1
     room = top - 3 - foot
-    line = _pt(size, 7.2) * 0.3528 * 1.3 + 0.8
-    tables = 2 * (4 * line + 6) + line * (len(fiche.sites) + max(len(fiche.quartiers), 1))
-    map_height = min(max(room - tables - 6, room * 0.45), room * 0.65)
-    zone = (margin, top - 3 - map_height, w - 2 * margin, map_height)
-    if layers.sites.index.isin(fiche.positions).any():
-        _maps(fig, _Frame(size), _fiche_layers(fiche, layers), zone, size)
+    body = _size(size, 7.2) * 0.3528 * 1.3
+    # the tables' height as laid out (a cell wraps on two lines at most); the map takes the
+    # rest of the page, at least 40 % of it: no blank half under short tables
+    tables = 2 * (_size(size, 9) * 0.3528 * 1.3 + body + 3.6) + 3 + sum(
+        (2 if len(a) > 48 or len(q) > 36 else 1) * body + 0.8
+        for a, q in zip(fiche.sites["adresse"], fiche.sites["quartier"], strict=True)) + \
+        max(len(fiche.quartiers), 1) * (body + 0.8) + 4
+    located = layers.sites.index.isin(fiche.positions).any()
+    if located:
+        map_height = min(max(room - tables - 4, room * 0.4), room * 0.78)
+        zone = (margin, top - 3 - map_height, w - 2 * margin, map_height)
+        _maps(fig, _Frame(size), _fiche_layers(fiche, layers), (
+            zone[0], zone[1] + source_room, zone[2], zone[3] - source_room), size,
+            fiche.places)
+        page.wrapped(margin, zone[1] + source_room - 0.5, w - 2 * margin, PRINT_SOURCES,
+                     fontsize=sources, color="#333", max_lines=2)
+        fig._essqpv_map = Bbox.from_bounds(*(v * _MM for v in (
+            zone[0] - 1, zone[1] - 1, zone[2] + 2, zone[3] + 2)))
+        y = zone[1] - 4
     else:
-        page.wrapped(margin, zone[1] + zone[3] / 2, w - 2 * margin,
-                     "Aucun site localisé : pas de carte. Vérifiez l'adresse (fichier de "
-                     "relecture) ou donnez les coordonnées.", fontsize=_pt(size, 9),
-                     color="#7b241c", max_lines=2)
-    y = zone[1] - 4
+        y = page.wrapped(margin, top - 4, w - 2 * margin,
+                         "Position inconnue : aucun site localisé, donc pas de carte et rien "
+                         "à dire des quartiers prioritaires alentour. Vérifiez l'adresse "
+                         "(fichier de relecture) ou donnez les coordonnées.",
+                         fontsize=_size(size, 9), color="#7b241c", max_lines=3) - 4
+        fig.text(margin / w, margin / h, PRINT_SOURCES, fontsize=sources,
+                 color="#333", wrap=True)
+        foot = margin + source_room
     y = page.table(margin, y, w - 2 * margin, "Sites", fiche.sites,
                    [("n", "N°", 0.05), ("adresse", "Adresse", 0.38),
                     ("situation", "Situation", 0.14),
                     ("quartier", "Quartier (ou le plus proche)", 0.31),
                     ("distance", "Distance", 0.12)], bottom=foot)
     page.table(margin, y - 3, w - 2 * margin, "Quartiers prioritaires", fiche.quartiers,
-               [("nom", "Quartier", 0.3), ("communes", "Commune(s)", 0.2),
+               [("nom", "Quartier", 0.3), ("communes", "Communes", 0.2),
                 ("code", "Code", 0.12), ("relations", "Relation", 0.17),
-                ("distance", "Distance", 0.11), ("sites", "Site(s)", 0.1)], bottom=foot,
+                ("distance", "Distance", 0.11), ("sites", "Sites", 0.1)], bottom=foot,
                empty="Aucun quartier prioritaire dans un rayon de la distance d'étude, "
-                     "ni déclaré.")
-    fig.text(margin / w, margin / h, PRINT_SOURCES, fontsize=_pt(size, 6),
-             color="#333", wrap=True)
+                     "ni déclaré." if fiche.located else
+                     "Aucun quartier déclaré ; position inconnue pour les autres.")
     return fig
 
 
 def _summary(fiche: Fiche) -> str:
+    """The page's sentence on the initiative's quartiers; nothing about the quartiers
+    around an initiative whose position is unknown."""
     n = len(fiche.sites)
-    parts = [f"{n} site{'s' if n > 1 else ''}"]
+    parts = [plural(n, "site")]
+    unknown = int((fiche.sites["situation"] == Relation.NOT_LOCATED.label).sum())
+    if not fiche.located:
+        parts.append("position inconnue (aucun site localisé)")
+    elif unknown:
+        parts.append(f"dont {plural(unknown, 'non localisé')}")
     counts = fiche.quartiers["_relation"].value_counts() if len(fiche.quartiers) else {}
-    words = {"implanted": "implantée dans {} quartier(s) prioritaire(s)",
-             "nearby": "à proximité de {} autre(s)", "served": "intervient dans {}"}
-    said = [words[r].format(int(counts[r])) for r in _ORDER if r in counts]
+    words = {"implanted": lambda n: f"implantée dans {plural(n, 'quartier prioritaire')}",
+             "nearby": lambda n: f"à proximité de {plural(n, 'autre')}"
+             if "implanted" in counts else f"à proximité de {plural(n, 'quartier prioritaire')}",
+             "served": lambda n: f"intervient dans {plural(n, 'quartier')}"}
+    said = [words[r](int(counts[r])) for r in _ORDER if r in counts]
     served = fiche.quartiers["relations"].str.contains(Relation.SERVED.label) \
         if len(fiche.quartiers) else pd.Series(dtype=bool)
     if served.any() and "served" not in counts:
-        said.append(f"intervient dans {int(served.sum())}")
-    return " ; ".join(parts + (said or ["ni dans ni près d'un quartier prioritaire"])) + "."
-
-
-def fiche_map(fiche: Fiche, layers: _Layers, paper: tuple[float, float]) -> Figure:
-    """The map of one initiative's page as a figure of its own (for PNG and SVG files):
-    the same panels and legend, with the sources."""
-    w = paper[0] - 2 * max(12 * paper[0] / 210, 8)
-    h = w * 0.78
-    fig = new_figure((w, h))
-    _maps(fig, _Frame((w, h)), _fiche_layers(fiche, layers), (2, 7, w - 4, h - 9),
-          paper)
-    fig.text(2 / w, 2 / h, PRINT_SOURCES,
-             fontsize=_pt(paper, 5.5), color="#333")
-    return fig
+        said.append(f"intervient dans {plural(int(served.sum()), 'quartier')}")
+    if not said and fiche.located:
+        said = ["ni dans ni près d'un quartier prioritaire"]
+    return french_spacing(" ; ".join(parts + said) + ".")
 
 
 def _fiche_layers(fiche: Fiche, layers: _Layers) -> _Layers:
@@ -448,39 +581,51 @@ def _fiche_layers(fiche: Fiche, layers: _Layers) -> _Layers:
                                      strict=True)))
 
 
-def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size) -> list[_Map]:
+def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size,
+          places: dict[int, str] | None = None) -> list[_Map]:
     """The initiative's map in ``zone`` (millimetres): one panel per agglomeration of its
-    sites (the largest first), the legend under them, names placed last."""
+    sites (the largest first), each titled by its commune, the legend under them, names
+    placed last."""
     x, y, w, h = zone
-    panels = _panel_groups(layers)
+    panels = _panel_groups(layers, places)
     legend_height = 16 * min(1.0, size[0] / 210) ** 0.5 + 4
-    titled = len(panels) > 1
     gap = 4
     pw = (w - gap * (len(panels) - 1)) / len(panels)
-    ph = h - legend_height - (5 if titled else 0)
+    ph = h - legend_height - 5
     maps = []
     for k, (crs, _, extent, name) in enumerate(panels):
         m = _single(fig, frame, layers, crs, extent, size,
                     zone=(x + k * (pw + gap), y + legend_height, pw, ph))
-        if titled:
-            m.ax.set_title(_plain(name), fontsize=_pt(size, 7.5), pad=3, loc="left")
+        m.ax.set_title(_plain(name), fontsize=_size(size, 7.5), pad=3, loc="left")
         maps.append(m)
     drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
     handles = legend_handles(layers, drawn, shown=layers.sites)
     fx, fy, fw, fh = frame.fraction(x, y, w, legend_height - 2)
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(fx, fy + fh),
-               frameon=False, fontsize=_pt(size, 6.5), ncol=3 if w > 120 else 2,
+               frameon=False, fontsize=_size(size, 6.5), ncol=3 if w > 120 else 2,
                alignment="left", borderaxespad=0, borderpad=0, handlelength=1.6,
                columnspacing=1.2)
     _label(fig, maps)
     return maps
 
 
-def _panel_groups(layers: _Layers) -> list[tuple[str, gpd.GeoDataFrame, tuple, str]]:
+@functools.cache
+def _commune_names() -> pd.Series:
+    from .outlines import communes
+
+    return communes().set_index("code")["nom"]
+
+
+def _panel_groups(layers: _Layers, places: dict[int, str] | None = None
+                  ) -> list[tuple[str, gpd.GeoDataFrame, tuple, str]]:
     """(CRS, sites, extent, name) of each panel: the sites grouped by territory and
     agglomeration, the largest groups first; an extent holds the group's sites and its
-    quartiers (implanted, nearby, and served ones close enough)."""
-    from .outlines import commune_of_points, communes
+    quartiers (implanted, nearby, and served ones close enough), else the nearest quartier
+    when within :data:`_NEAREST_REACH`, else a wider frame around the sites (their
+    commune and its neighbours). A panel is named by the commune that holds most of its
+    sites: the outline that holds them, else the commune typed in the table (``places``,
+    by site index)."""
+    from .outlines import commune_of_points
 
     sites = layers.sites
     keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
@@ -491,7 +636,7 @@ def _panel_groups(layers: _Layers) -> list[tuple[str, gpd.GeoDataFrame, tuple, s
     groups = sorted(groups, key=lambda g: len(g[1]), reverse=True)[:_MAX_PANELS]
     related = layers.emphasis or {}
     quartiers = layers.qpv[layers.qpv["code_qp"].isin(related)]
-    names = communes().set_index("code")["nom"]
+    names = _commune_names()
     out = []
     for crs, group in groups:
         metric = group.geometry.to_crs(crs)
@@ -500,20 +645,42 @@ def _panel_groups(layers: _Layers) -> list[tuple[str, gpd.GeoDataFrame, tuple, s
         reach = own.distance(pts)
         close = own[(reach < _SERVED_REACH).to_numpy()]
         x0, y0, x1, y1 = metric.total_bounds
+        least = 900  # a street-level frame around a lone site among its quartiers
+        if not len(close) and "nearest_code_qp" in group:
+            distance = pd.to_numeric(group.get("distance_m"), errors="coerce")
+            nearest = layers.qpv[layers.qpv["code_qp"].isin(
+                group["nearest_code_qp"][(distance < _NEAREST_REACH).to_numpy()])]
+            close = nearest.to_crs(crs)
+            least = 3_000  # far from any quartier: the commune and its neighbours
         if len(close):
             qx0, qy0, qx1, qy1 = close.total_bounds
             x0, y0, x1, y1 = min(x0, qx0), min(y0, qy0), max(x1, qx1), max(y1, qy1)
-        half = max(x1 - x0, y1 - y0) * 0.56 + 250
-        half = max(half, 900)  # a street-level frame around a lone site
+        half = max(max(x1 - x0, y1 - y0) * 0.56 + 250, least)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         held = pd.Series(commune_of_points(group.geometry.x.to_numpy(),
-                                           group.geometry.y.to_numpy()))
+                                           group.geometry.y.to_numpy())).map(names)
+        typed = pd.Series([(places or {}).get(i, "") for i in group.index])
+        held = held.where(held.notna() & (held != ""), typed)
         held = held[held != ""].value_counts()
-        place = names.get(held.index[0], "") if len(held) else ""
-        label = f"{place} ({len(group)} site{'s' if len(group) > 1 else ''})" if place \
-            else f"{len(group)} site{'s' if len(group) > 1 else ''}"
-        out.append((crs, group, (cx - half, cy - half, cx + half, cy + half), label))
+        place = str(held.index[0]) if len(held) else ""
+        count = plural(len(group), "site")
+        out.append((crs, group, (cx - half, cy - half, cx + half, cy + half),
+                    f"{place} ({count})" if place else count))
     return out
+
+
+@functools.cache
+def _advance(char: str, bold: bool) -> float:
+    """The advance width of ``char`` in points for 1 pt type, in the pages' font (a little
+    generous: kerning is not counted)."""
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+    from matplotlib.ft2font import LoadFlags
+
+    font = get_font(findfont(FontProperties(family=_FONTS["font.family"],
+                                            weight="bold" if bold else "normal")))
+    font.set_size(100, 72)
+    glyph = font.load_char(ord(char), flags=LoadFlags.NO_HINTING)
+    return glyph.linearHoriAdvance / 65536 / 100
 
 
 class _Page:
@@ -529,16 +696,16 @@ class _Page:
         return self.fig.text(x / w, top / h, text, va="top", **style)
 
     def _width(self, text: str, style: dict) -> float:
-        """Width of ``text`` in millimetres."""
-        t = self.fig.text(0, 0, text, **style)
-        width = t.get_window_extent(self.renderer).width / (self.fig.dpi * _MM)
-        t.remove()
-        return width
+        """Width of ``text`` in millimetres, from the font's advance widths (a text
+        measured by matplotlib costs as much as drawing it)."""
+        bold = style.get("fontweight") == "bold"
+        return sum(_advance(c, bold) for c in text) * style.get("fontsize", 8) * 0.35278
 
     def lines(self, text: str, width: float, style: dict, max_lines: int) -> list[str]:
         """``text`` broken into lines no wider than ``width`` mm, at most ``max_lines`` (the
         last one shortened with « … »)."""
-        words = _plain(text).split()
+        shown = _plain(french_spacing(text) if style.get("url") is None else text)
+        words = [w for w in re.split(r"[ \t\r\n]+", shown) if w]  # no-break spaces stay
         lines: list[str] = []
         current = ""
         for word in words:
@@ -567,7 +734,7 @@ class _Page:
                 url: str | None = None, **style) -> float:
         """Draw ``text`` in lines from ``top`` down; return the y under it."""
         step = style.get("fontsize", 8) * 0.3528 * 1.3
-        for line in self.lines(text, width, style, max_lines):
+        for line in self.lines(text, width, {**style, "url": url}, max_lines):
             t = self.text(x, top, line, **style)
             if url:
                 t.set_url(url)
@@ -602,8 +769,9 @@ class _Page:
             height = max(len(c) for c in cells) * step + 0.8
             left_over = len(frame) - shown
             if top - height < bottom + (step + 1 if left_over > 1 else 0):
-                self.text(x, top, f"… et {left_over} autre(s) : voir le rapport Excel "
-                          "(feuille Détail).", **{**body, "fontstyle": "italic"})
+                self.text(x, top, french_spacing(
+                    f"… et {plural(left_over, 'autre')} : voir le rapport Excel (feuille "
+                    "Détail)."), **{**body, "fontstyle": "italic"})
                 return top - step
             for left, lines in zip(lefts, cells, strict=True):
                 for j, line in enumerate(lines):

@@ -1,0 +1,114 @@
+"""Fiches at the cost of a print: one page per initiative against the study's map and print.
+
+Builds a directory of ~800 sites: the 485 real addresses of a Base Adresse Locale
+(``tests/data/adresses-54084.csv``, Mont-Bonvillers: a village far from any quartier,
+each address one initiative) and 315 sites around the quartiers of the bundled QPV 2024
+(an initiative of one to three sites), then times, in one process after a warm-up run:
+
+- the interactive map and the print (``carte`` + ``carte_impression``);
+- the same with the fiches (``fiches.pdf``, no PNG/SVG export);
+- the same with the fiches' PNG and SVG maps.
+
+It prints each time and the fiches' cost relative to map + print (the target: map + print
++ fiches at most 4× map + print alone).
+
+    python benchmarks/fiches.py [--sites 800]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from geo.qpv import load_qpv  # noqa: E402
+from geo.study import Study, run_study  # noqa: E402
+
+THEMES = ["recyclerie", "épicerie solidaire", "tiers-lieu", "régie de quartier",
+          "café associatif", "garage solidaire"]
+
+
+def directory(path: Path, n: int, seed: int = 0) -> Path:
+    """Write a directory of ``n`` sites to ``path`` (CSV, ``;``): real BAL addresses, then
+    sites around the bundled quartiers."""
+    rng = np.random.default_rng(seed)
+    bal = pd.read_csv(ROOT / "tests" / "data" / "adresses-54084.csv", sep=";", dtype=str)
+    bal = bal.head(min(len(bal), n // 2 + 85))
+    rows = [{"id_initiative": f"BAL-{k:04d}", "nom": f"ASSOCIATION {v.voie_nom.upper()}",
+             "theme": THEMES[k % len(THEMES)],
+             "adresse": f"{v.numero}{v.suffixe if isinstance(v.suffixe, str) else ''} "
+                        f"{v.voie_nom}", "code_postal": "54260", "commune": v.commune_nom,
+             "latitude": v.lat, "longitude": v.long}
+            for k, v in enumerate(bal.itertuples())]
+    qpv = load_qpv("bundled-2024")
+    metro = qpv[qpv["insee_dep"].str.len() < 3]
+    centres = metro.geometry.representative_point()
+    k = 0
+    while len(rows) < n:
+        pick = int(rng.integers(0, len(centres)))
+        c = centres.iloc[pick]
+        for _ in range(int(rng.integers(1, 4))):
+            rows.append({"id_initiative": f"QPV-{k:04d}", "nom": f"Initiative {k}",
+                         "theme": THEMES[k % len(THEMES)], "adresse": "", "code_postal": "",
+                         "commune": "", "latitude": round(c.y + rng.normal(0, 0.006), 6),
+                         "longitude": round(c.x + rng.normal(0, 0.008), 6)})
+        k += 1
+    pd.DataFrame(rows[:n]).to_csv(path, sep=";", index=False)
+    return path
+
+
+def timed(table: Path, folder: Path, outputs: list[str], **options) -> tuple[float, int]:
+    """Seconds to run the study writing ``outputs`` into ``folder``, and the files written."""
+    from geo.vocabulary import OUTPUT
+
+    folder.mkdir()
+    study = Study(initiatives=table, outputs={k: folder / OUTPUT[k].file for k in outputs},
+                  **options)
+    start = time.perf_counter()
+    run = run_study(study)
+    files = sum(1 for p in folder.rglob("*") if p.is_file())
+    del run
+    return time.perf_counter() - start, files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=800)
+    parser.add_argument("--images", action="store_true",
+                        help="also time the fiches with their PNG and SVG maps")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        table = directory(tmp / "sites.csv", args.sites)
+        timed(table, tmp / "warm", ["tableau"])  # imports, outlines, projections
+        maps = ["carte", "carte_impression"]
+        base, _ = timed(table, tmp / "base", maps)
+        print(f"map + print, {args.sites} sites: {base:.1f} s")
+        with_fiches, n = timed(table, tmp / "fiches", [*maps, "fiches"])
+        pages = tmp / "fiches" / "fiches.pdf"
+        print(f"map + print + fiches (no PNG/SVG): {with_fiches:.1f} s, {n} files, "
+              f"fiches.pdf {pages.stat().st_size / 1e6:.1f} MB; "
+              f"ratio {with_fiches / base:.2f} (target ≤ 4)")
+        if args.images:
+            from geo import fiches
+
+            default = fiches.IMAGES_UP_TO
+            fiches.IMAGES_UP_TO = 10**9
+            try:
+                images, n = timed(table, tmp / "images", [*maps, "fiches"])
+            finally:
+                fiches.IMAGES_UP_TO = default
+            print(f"map + print + fiches with PNG/SVG maps: {images:.1f} s, {n} files; "
+                  f"ratio {images / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
