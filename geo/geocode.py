@@ -19,12 +19,13 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ._errors import EssQpvError, InputError
+from .addresses import join_address
 from .geocache import GeocodeCache, cache_key, normalise_query
 from .geoclient import (
     DEFAULT_URL,
@@ -372,6 +373,9 @@ class SiteIdentities:
     names: list[str]
     typed: list[str]
     first_row: int
+    #: The address parts joined as earlier versions did, each one kept even when the line
+    #: held it already: a correction recorded then still finds its site.
+    joined: list[str] = field(default_factory=list)
 
 
 def identify_sites(table: pd.DataFrame, *, id_column: str | None,
@@ -389,23 +393,35 @@ def identify_sites(table: pd.DataFrame, *, id_column: str | None,
     text = cells.where(cells.notna(), "").astype(str).replace({"nan": "", "None": ""})
     n = len(table)
     names = [v.strip() for v in text[name_column]] if name_column else [""] * n
-    typed = [" ".join(v.strip() for v in values if v.strip())
-             for values in zip(*(text[c] for c in parts), strict=True)] if parts else [""] * n
+    rows = list(zip(*(text[c] for c in parts), strict=True)) if parts else [()] * n
+    typed = [join_address(values) for values in rows]
+    joined = [" ".join(v.strip() for v in values if v.strip()) for values in rows]
     if id_column and id_column in table:
-        base = [v.strip() for v in text[id_column]]
+        keys = _numbered([v.strip() for v in text[id_column]], None)
     else:
-        base = [" | ".join(p for p in (name, address) if p)
-                for name, address in zip(names, typed, strict=True)]
+        keys = _named_keys(names, typed, first_row)
+    return SiteIdentities(keys, names, typed, first_row, joined)
+
+
+def _named_keys(names: list[str], addresses: list[str], first_row: int) -> list[str]:
+    """Keys of a table without identifier: « name | address »."""
+    return _numbered([" | ".join(p for p in (name, address) if p)
+                      for name, address in zip(names, addresses, strict=True)], first_row)
+
+
+def _numbered(base: list[str], first_row: int | None) -> list[str]:
+    """``base`` with a site number where a key repeats (``#2``); an empty key is the row
+    number when ``first_row`` is given."""
     counts = Counter(base)
     seen: Counter = Counter()
     keys = []
     for i, key in enumerate(base):
-        if not key and not (id_column and id_column in table):
+        if not key and first_row is not None:
             keys.append(f"ligne {i + first_row}")  # neither name nor address
             continue
         seen[key] += 1
         keys.append(f"{key}#{seen[key]}" if counts[key] > 1 else key)
-    return SiteIdentities(keys, names, typed, first_row)
+    return keys
 
 
 def row_keys(table: pd.DataFrame, id_column: str | None, first_row: int, *,
@@ -488,6 +504,10 @@ def match_corrections(fixes: list[dict], sites: SiteIdentities
     refused: a decision taken for one site never lands on another.
     """
     where = {key: i for i, key in enumerate(sites.keys)}
+    if sites.joined:  # the keys of earlier versions: name and address parts all joined
+        earlier = _named_keys(sites.names, sites.joined, sites.first_row)
+        for i, key in enumerate(earlier):
+            where.setdefault(key, i)
     held: dict[int, dict] = {}
     refused: list[RefusedCorrection] = []
     for fix in fixes:
@@ -529,8 +549,8 @@ def _changed(fix: dict, sites: SiteIdentities, i: int, by_number: bool) -> str:
         # an old file without the address: only a key that identifies the site is trusted
         return ("la clé est un numéro de ligne et le fichier ne dit pas l'adresse saisie du "
                 "site") if by_number else ""
-    if normalise_query(asked) not in (normalise_query(typed),
-                                      normalise_query(typed[:QUERY_LENGTH[1]])):
+    held = (typed, typed[:QUERY_LENGTH[1]], *sites.joined[i:i + 1])
+    if normalise_query(asked) not in {normalise_query(t) for t in held}:
         return (f"l'adresse saisie a changé (« {_short(asked)} » dans les corrections, "
                 f"« {_short(typed)} » dans le tableau)")
     name, now = fix.get("name", ""), sites.names[i]

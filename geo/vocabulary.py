@@ -328,8 +328,10 @@ ROLES: tuple[Role, ...] = (
          ("site_web", "site", "url", "web", "site_internet", "siteweb", "website",
           "site_internet_url", "lien", "page_web"),
          "site_web", "--website-column", True),
-    Role("site_id", "identifiant de site", "identifiant du site",
-         ("id_site", "identifiant_site", "site_id", "code_site", "siret")),
+    Role("site_id", "identifiant de site", "identifiant du site : un code propre à chaque "
+         "ligne (SIRET, « Code … », numéro RNA, SIREN s'il ne se répète pas)",
+         ("id_site", "identifiant_site", "site_id", "code_site", "siret", "numero_siret",
+          "num_siret", "n_siret", "no_siret", "code_siret", "siret_etablissement")),
     Role("year", "année d'ouverture", "année où le site a ouvert (une date complète est lue "
          "comme son année) : la carte a un choix « Année », le rapport une feuille par année",
          ("annee", "annee_ouverture", "annee_d_ouverture", "annee_de_creation",
@@ -540,8 +542,7 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
             found[role], why[role] = getattr(out, role), "indiquée"
     if given.address:
         out.address = [named("address", c) for c in given.address]
-    for role in (*NAMED_ROLES, *ADDRESS_PARTS, "citycode", "site_id",
-                 *(r.key for r in INDICATORS)):
+    for role in (*NAMED_ROLES, *ADDRESS_PARTS, "citycode", *(r.key for r in INDICATORS)):
         if role not in found and (column := find_column(columns, role)) \
                 and column not in found.values() and column not in (out.indicators or ()):
             found[role], why[role] = column, "reconnue à son nom"
@@ -571,6 +572,11 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     for role in NAMED_ROLES:
         if getattr(out, role) is None and role in found:
             setattr(out, role, found[role])
+    site_id = _site_identifier(table, columns, found, why, report, taken={lon, lat},
+                               initiative=out.id)
+    if out.id is None and site_id is not None:  # one initiative per row, so named
+        out.id = site_id
+        why["id"] = "identifiant de site, propre à chaque ligne : une initiative par ligne"
     if not out.address:
         parts = [found[p] for p in ADDRESS_PARTS if p in found]
         if "street" not in found and "housenumber" not in found and "citycode" in found:
@@ -604,6 +610,72 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     if shown:
         report.append("indicateurs : " + ", ".join(shown))
     return Detection(out, report, found)
+
+
+#: Codes that may identify a site, in the order they are preferred: a site's own
+#: identifier (SIRET…), then a « Code … » column, an RNA number, a SIREN (the legal unit's:
+#: its establishments share it). Each by its names (normalised) and by its values.
+_SITE_CODES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("site", ALIASES["site_id"], r"\d{14}"),
+    ("code", (), None),
+    ("rna", ("rna", "id_rna", "numero_rna", "num_rna", "n_rna", "no_rna", "code_rna",
+             "numero_waldec", "waldec", "id_association"), r"W\d{9}"),
+    ("siren", ("siren", "numero_siren", "num_siren", "n_siren", "no_siren", "code_siren",
+               "siren_unite_legale"), r"\d{9}"),
+)
+
+
+def _site_identifier(table: pd.DataFrame, columns: list[str], found: dict[str, str],
+                     why: dict[str, str], report: list[str], *, taken: set,
+                     initiative: str | None) -> str | None:
+    """The column that identifies each site: the first of :data:`_SITE_CODES` (by name,
+    else by its values) filled and different on every row. A code column that repeats a
+    value or leaves a row empty is no site identifier (a SIREN repeats across an
+    organisation's sites): said in ``report`` when the table has no initiative identifier
+    either (its sites are then named by their row number)."""
+    used = {c for r, c in found.items() if r != "id"} | taken
+    free = [c for c in columns if c not in used]
+    normal = {c: normal_name(c) for c in free}
+    candidates: list[tuple[str, str]] = []
+    for kind, names, pattern in _SITE_CODES:
+        if kind == "code":
+            named = [c for c in free if normal[c].split("_")[0] == "code"]
+        else:
+            named = [c for a in names for c in free if normal[c] == a]
+        candidates += [(c, "reconnue à son nom") for c in named]
+        if pattern:
+            for c in free:
+                values = _filled(table[c])
+                if len(values) and values.str.fullmatch(pattern).mean() >= 0.9:
+                    candidates.append((c, "reconnue à son contenu"))
+    from .typography import plural
+
+    first_how: dict[str, str] = {}
+    for column, how in candidates:
+        first_how.setdefault(column, how)
+    refused: list[str] = []
+    for column, how in first_how.items():
+        values = _filled(table[column])
+        twice = values[values.duplicated()]
+        if len(values) == len(table) and not len(twice):
+            found["site_id"], why["site_id"] = column, how
+            report.append(f"identifiant de site : « {column} » ({how}, propre à chaque "
+                          "ligne)")
+            return column
+        if how == "reconnue à son nom" and initiative is None:
+            refused.append(f"« {column} » ({plural(len(twice), 'valeur répétée')}, dont "
+                           f"« {twice.iloc[0]} »)" if len(twice) else
+                           f"« {column} » ({plural(len(table) - len(values), 'ligne vide')})")
+    if refused:
+        report.append("pas d'identifiant de site : " + ", ".join(refused) + " ne distingue "
+                      "pas chaque ligne ; les sites sont désignés par leur numéro de ligne")
+    return None
+
+
+def _filled(values: pd.Series) -> pd.Series:
+    """The non-empty cells of a column, as stripped text."""
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    return text[text != ""]
 
 
 #: The first words of a street line (after its number), normalised.
