@@ -46,3 +46,12 @@ class DownloadError(EssQpvError):
 
 class OfflineError(DownloadError):
     """The service could not be reached at all (connection refused, DNS, timeout)."""
+
+
+#: What every door (command line, study file, web page) says of a file that is no table.
+NOT_A_TABLE = ("fichier binaire non reconnu : ni classeur (.xlsx, .ods), ni CSV, ni GeoJSON, "
+               "ni GeoPackage (un fichier renommé ?).")
+#: … of an empty file.
+EMPTY_FILE = "le fichier est vide."
+#: … of a table with a header and no row under it.
+NO_ROWS = "le tableau n'a aucune ligne de données, seulement l'en-tête."

@@ -30,7 +30,7 @@ FLAGS = {
     "distance": "--distance", "departement": "--departement", "commune": "--commune",
     "source": "--qpv", "compare": "--compare", "geocode": "--geocode",
     "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size", "crs_column": "--crs-column",
-    "workers": "--coeurs", "chunk_rows": "--morceaux",
+    "workers": "--coeurs", "chunk_rows": "--morceaux", "sheet": "--sheet",
     "embed_url": "--embed-url", "paper": "--format", "fiche_paper": "--format-fiches",
     **{o.key: o.flag for o in OUTPUTS},
     "indicators": "--indicateur", "size_by": "--taille",

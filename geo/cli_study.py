@@ -15,7 +15,7 @@ STUDY_KEYS = {
     "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
     "commune": "[quartiers] communes", "source": "[quartiers] source",
     "compare": "[quartiers] comparer", "geocode": "[geocodage] en_ligne",
-    "crs_column": "[entrees] colonne_epsg",
+    "crs_column": "[entrees] colonne_epsg", "sheet": "[entrees] feuille",
     "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
     "fiche_paper": "[sorties] format_fiches",
     "indicators": "[indicateurs] colonnes", "size_by": "[indicateurs] taille_symboles",

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from ._errors import InputError
+from ._errors import EMPTY_FILE, NO_ROWS, NOT_A_TABLE, InputError
 from .confine import check_format, regular_file, with_sidecars
 from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
@@ -81,12 +81,23 @@ class Initiatives:
         return index + self.first_row
 
 
-def read_table(path: str | Path, *, sheet: str | int | None = None
+#: The extensions of a table read by its content (a CSV saved as ``.xlsx`` is read as the
+#: CSV it is, like the web page reads an upload); geographic files are read by extension
+#: only once their content is checked to be that format (:func:`geo.confine.check_format`).
+_TABLES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".ods", ".xls")
+#: What the initiatives' table is called in messages about the file itself.
+SITES_TABLE = "le tableau des initiatives"
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None, what: str = SITES_TABLE
                ) -> tuple[pd.DataFrame, int, str]:
     """Read a CSV, XLSX, ODS, GeoJSON or GeoPackage file with every column as text (one of
     our own enriched tables gets back the internal names of our columns: :func:`geo.tables.
     internal`); a workbook's numeric cells are also kept as numbers in the table's ``attrs``
     (:class:`geo.indicators.TypedNumbers`), a GeoJSON's number columns stay numbers.
+
+    A CSV or workbook is read as its content says (:func:`geo.uploads.sniff`, as the web page
+    does), whatever its extension among those; ``what`` names the file in the messages.
 
     Returns the table, the number of the first data row as the user sees it, and the CSV
     field separator (``","`` for other formats).
@@ -94,36 +105,70 @@ def read_table(path: str | Path, *, sheet: str | int | None = None
     path = Path(path)
     if not path.exists():
         raise InputError("fichier introuvable.", path=str(path))
-    if path.is_dir():
-        raise InputError("c'est un dossier : indiquez le fichier du tableau.", path=str(path))
     for part in with_sidecars(path):
-        regular_file(part, what="le tableau")
+        regular_file(part, what=what)
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        table, sep = _read_csv(path)
-        return internal(table), 2, sep
-    if suffix in (".xlsx", ".xlsm", ".ods"):
-        return _read_workbook(path, sheet, suffix), 2, ","
+    if suffix in _TABLES:
+        kind = _content_kind(path)
+        if kind == ".csv":
+            table, sep = _read_csv(path)
+            return internal(table), 2, sep
+        if kind in (".xlsx", ".ods"):
+            return _read_workbook(path, sheet, kind), 2, ","
+        raise InputError(f"son contenu est un fichier {kind} : renommez-le en « {path.stem}"
+                         f"{kind} » pour le lire.", path=str(path))
     if suffix in (".geojson", ".json", ".gpkg", ".shp"):
-        check_format(path, what="le tableau")
+        check_format(path, what=what)
         try:
             frame = gpd.read_file(path)
         except Exception as exc:
             raise InputError(f"fichier géographique illisible ({exc}).", path=str(path)) from exc
         return internal(frame), 1, ","
+    _content_kind(path)  # a PDF or an old .xls is named as such, as on the web page
     raise InputError(f"format d'entrée inconnu « {suffix} » ; formats acceptés : .csv, .xlsx, "
                      ".ods, .geojson, .gpkg.", path=str(path))
 
 
-def _read_workbook(path: Path, sheet: str | int | None, suffix: str) -> pd.DataFrame:
+def read_sites_table(path: str | Path, *, sheet: str | int | None = None
+                     ) -> tuple[pd.DataFrame, int, str]:
+    """:func:`read_table` for the initiatives' table, which must hold at least one row: the
+    one reader every door (command line, study file, web page) calls, so that one mistake
+    gets one answer."""
+    table, first_row, separator = read_table(path, sheet=sheet)
+    if len(table) == 0:
+        raise InputError(NO_ROWS, path=str(path))
+    return table, first_row, separator
+
+
+def _content_kind(path: Path) -> str:
+    """The format of a table file from its content (:func:`geo.uploads.sniff`): only its
+    first bytes are read, or the whole file for a zip (its directory)."""
+    from .uploads import sniff
+
+    with path.open("rb") as raw:
+        head = raw.read(1 << 16)
+    try:
+        return sniff(path.read_bytes() if head.startswith(b"PK\x03\x04") else head)
+    except InputError as exc:
+        raise InputError(str(exc), path=str(path)) from None
+
+
+def _read_workbook(path: Path, sheet: str | int | None, kind: str) -> pd.DataFrame:
     """A workbook's sheet as text, as the file shows it (``01004``, ``12345678901234``),
     with the cells it holds as numbers kept aside in ``attrs`` (:class:`geo.indicators.
     TypedNumbers`): an indicator is then read as typed, never from its text again."""
-    what = "classeur OpenDocument" if suffix == ".ods" else "classeur Excel"
+    what = "classeur OpenDocument" if kind == ".ods" else "classeur Excel"
     try:
-        cells = pd.read_excel(path, sheet_name=sheet or 0, dtype=object,
-                              keep_default_na=False,
-                              engine="odf" if suffix == ".ods" else None)
+        with path.open("rb") as raw, pd.ExcelFile(
+                raw, engine="odf" if kind == ".ods" else "openpyxl") as book:
+            if isinstance(sheet, str) and sheet not in book.sheet_names:
+                raise InputError(f"feuille « {sheet} » introuvable ; feuilles du classeur : "
+                                 f"{', '.join(map(str, book.sheet_names))}.", path=str(path),
+                                 parameters=("sheet",))
+            cells = pd.read_excel(book, sheet_name=sheet or 0, dtype=object,
+                                  keep_default_na=False)
+    except InputError:
+        raise
     except Exception as exc:  # openpyxl and odfpy raise many types for broken files
         raise InputError(f"{what} illisible ({exc}).", path=str(path)) from exc
     table = internal(cells.astype(str))
@@ -134,10 +179,9 @@ def _read_workbook(path: Path, sheet: str | int | None, suffix: str) -> pd.DataF
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     text = decode_text(path.read_bytes(), str(path))
     if not text.strip():
-        raise InputError("le fichier est vide.", path=str(path))
+        raise InputError(EMPTY_FILE, path=str(path))
     if "\x00" in text:
-        raise InputError("caractère nul dans le fichier : ce n'est pas un tableau CSV (un "
-                         "classeur renommé ?).", path=str(path))
+        raise InputError(NOT_A_TABLE, path=str(path))
     sep = _separator(text)
     return _csv_rows(text, sep, str(path)), sep
 
@@ -251,7 +295,7 @@ def _separator(text: str) -> str:
 def read_initiatives(path: str | Path, *, sheet: str | int | None = None,
                      columns: Columns | None = None) -> Initiatives:
     """Read a table of initiative sites from a file; see :func:`initiatives_from_table`."""
-    table, first_row, separator = read_table(path, sheet=sheet)
+    table, first_row, separator = read_sites_table(path, sheet=sheet)
     return initiatives_from_table(table, path=str(path), first_row=first_row,
                                   separator=separator, columns=columns)
 

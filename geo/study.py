@@ -30,7 +30,7 @@ from .area import StudyArea
 from .confine import ALLOW_OUTSIDE, inside, regular_file, with_sidecars
 from .impact import Population
 from .indicators import read_measures
-from .initiatives import Initiatives, initiatives_from_table, read_table
+from .initiatives import Initiatives, initiatives_from_table, read_sites_table, read_table
 from .io import check_outputs
 from .link import LinkResult, check_distance, link
 from .outputs import write_outputs
@@ -273,7 +273,7 @@ def read_sites(study: Study, *, progress: Progress | None = None
     only unless ``study.geocoding.online``) and make the sites."""
     report = progress or (lambda step, stats: None)
     report("lecture", None)
-    table, first_row, separator = read_table(study.initiatives, sheet=study.sheet)
+    table, first_row, separator = read_sites_table(study.initiatives, sheet=study.sheet)
     path = Path(study.initiatives).name
     detection = detect_columns(table, study.columns, path=path)
     # Numbers and years are checked before any geocoding: a typo costs no request.
@@ -286,7 +286,8 @@ def read_sites(study: Study, *, progress: Progress | None = None
     # a corrections file places sites by hand, whether or not addresses need geocoding
     if _needs_geocoding(table, detection) or (g.force and g.online) or (
             g.corrections and found.address and Path(g.corrections).is_file()):
-        corrections = read_table(g.corrections)[0] if g.corrections else None
+        corrections = read_table(g.corrections, what="le fichier de corrections")[0] \
+            if g.corrections else None
         geocoder = (gc.Geocoder if g.confirmed else _Unaccepted)(g.url,
                                                                  chunk_size=g.chunk_size)
         report("geocodage", geocoder.stats)

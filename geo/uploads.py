@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-from ._errors import InputError
+from ._errors import EMPTY_FILE, NOT_A_TABLE, InputError
 
 _ODS = b"application/vnd.oasis.opendocument.spreadsheet"
 #: A zipped workbook may inflate at most this many times its size (or 1 MiB; zip bombs).
@@ -71,6 +71,14 @@ def _inflation_bound(size: int) -> int:
     return _MAX_EXPANSION * max(size, 1 << 20)
 
 
+#: Files often taken for a table, named by their first bytes.
+_NOT_TABLES = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "classeur Excel de l'ancien format (.xls) : "
+     "enregistrez-le au format .xlsx ou .csv (Fichier > Enregistrer sous)."),
+    (b"%PDF-", "document PDF, pas un tableau : exportez le tableau au format .xlsx ou .csv."),
+)
+
+
 def sniff(data: bytes) -> str:
     """The extension a file's content calls for (``.xlsx``, ``.ods``, ``.gpkg``,
     ``.geojson`` or ``.csv``), whatever its name; :class:`InputError` otherwise.
@@ -79,7 +87,7 @@ def sniff(data: bytes) -> str:
     ``mimetype``; of a JSON, its first character (the worker checks it is GeoJSON).
     """
     if not data.strip():
-        raise InputError("le fichier est vide.")
+        raise InputError(EMPTY_FILE)
     if data.startswith(b"PK\x03\x04"):
         archive = _archive(data)
         names = set(archive.namelist())
@@ -93,9 +101,11 @@ def sniff(data: bytes) -> str:
         if data[68:72] == b"GPKG":
             return ".gpkg"
         raise InputError("base SQLite qui n'est pas un GeoPackage (.gpkg).")
+    for magic, what in _NOT_TABLES:
+        if data.startswith(magic):
+            raise InputError(what)
     if b"\x00" in data[:1 << 16]:
-        raise InputError("fichier binaire non reconnu : ni classeur (.xlsx, .ods), ni CSV, ni "
-                         "GeoJSON, ni GeoPackage (un fichier renommé ?).")
+        raise InputError(NOT_A_TABLE)
     text = data[:1 << 16].decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
     if text.startswith(("{", "[")):
         return ".geojson"
@@ -527,10 +537,10 @@ def _read(path: str, limits: Limits) -> dict:
         return {"erreur": str(exc)}
     except (MemoryError, RecursionError):
         return {"erreur": "fichier trop lourd à lire : refusé."}
-    from .initiatives import read_table
+    from .initiatives import read_sites_table
 
     try:
-        table, _, _ = read_table(path)
+        table, _, _ = read_sites_table(path)
     except EssQpvError as exc:
         return {"erreur": str(exc), "nomme": path in str(exc)}
     except (MemoryError, RecursionError):
@@ -538,8 +548,6 @@ def _read(path: str, limits: Limits) -> dict:
     if len(table) > limits.max_rows:
         return {"erreur": f"{_n(len(table))} lignes : la limite est de {_n(limits.max_rows)} "
                           "(option --lignes-max)."}
-    if len(table) == 0:
-        return {"erreur": "le tableau n'a aucune ligne de données."}
     return {"lignes": len(table)}
 
 

@@ -112,7 +112,7 @@ def test_named_columns_must_exist(tmp_path):
     ("vide.csv", b"", "vide"),
     ("mal.csv", b'a;b\n1;"2\n', "mal formée"),
     ("texte.pdf", b"%PDF", "format d'entrée inconnu"),
-    ("faux.xlsx", b"pas un classeur", "classeur Excel illisible"),
+    ("faux.xlsx", b"PK\x03\x04pas un classeur", "archive zip abîmée"),
 ])
 def test_unreadable_files_are_named(tmp_path, name, content, message):
     path = tmp_path / name
