@@ -192,7 +192,7 @@ def study_of(args: argparse.Namespace):
 
 def run_link(args: argparse.Namespace) -> int:
     run = run_with_progress(study_of(args))
-    print_run(run, geocode_hint=not args.geocode)
+    print_run(run)
     return 0
 
 
@@ -228,9 +228,9 @@ def print_run(run, *, geocode_hint: bool = True) -> None:
     say("Colonnes : " + " ; ".join(run.detection.report))
     if run.geocoded is not None:
         print_geocode_summary(run.geocoded)
-        if geocode_hint and run.geocoded.stats.counts.get(GeocodeStatus.OFFLINE):
-            say("  (adresses sans réponse en cache : géocodez-les en ligne, option --geocode "
-                "ou [geocodage] en_ligne = true)")
+        if not run.study.geocoding.online and run.geocoded.stats.counts.get(
+                GeocodeStatus.OFFLINE):
+            say(f"  (adresses sans réponse en cache : géocodez-les en ligne, {go_online})")
     result = run.result
     s = result.summary()
     say(f"{s['sites']} sites lus ({s['initiatives']} initiatives), {s['located']} localisés.")
@@ -259,7 +259,24 @@ def print_run(run, *, geocode_hint: bool = True) -> None:
         for issue in result.issues[:SHOWN_ISSUES]:
             say(f"  {issue}")
         if len(result.issues) > SHOWN_ISSUES:
-            say(f"  … et {len(result.issues) - SHOWN_ISSUES} autres "
-                "(colonne note_localisation du tableau enrichi).")
+            where = _notes_column(run.study.outputs)
+            more = len(result.issues) - SHOWN_ISSUES
+            say(f"  … et {more} {'autre' if more == 1 else 'autres'}"
+                + (f" ({where})." if where else "."))
     for path, what in run.written:
         wrote(path, what)
+
+
+def _notes_column(outputs: dict) -> str:
+    """Where the written files hold every row's remark, under the header they show."""
+    from .vocabulary import SITE_HEADERS
+
+    note = "note_localisation"
+    if "tableau" in outputs:
+        path = Path(outputs["tableau"])
+        shown = SITE_HEADERS[note] if path.suffix.lower() in (".csv", ".xlsx") else note
+        return f"colonne « {shown} » du fichier {path.name}"
+    if "rapport" in outputs:
+        return (f"colonne « {SITE_HEADERS[note]} » de la feuille Initiatives du fichier "
+                f"{Path(outputs['rapport']).name}")
+    return ""

@@ -95,5 +95,6 @@ def run_run(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     study.allow_outside = args.allow_outside
     study.geocoding.confirmed = study.geocoding.confirmed or args.geocoder_file
-    print_run(run_with_progress(study))
+    print_run(run_with_progress(study), go_online="[geocodage] en_ligne = true dans "
+              f"{Path(args.study).name}")
     return 0

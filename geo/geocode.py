@@ -284,7 +284,8 @@ def geocode(
         # and the sites left without an answer go to the review.
         log.info("geocoder %s: %r", geocoder.url, exc.detail or exc)
         unanswered = NOTE_UNREACHABLE
-        left = len({keys[i] for i in todo if keys[i] not in known})
+        # rows, as the summary counts them (two sites may share one address)
+        left = sum(keys[i] not in known for i in todo)
         warnings.warn(f"le géocodeur {geocoder.url} est injoignable ({exc}) : {left} adresse(s) "
                       "restent non géocodées (pas de réseau ?). Les réponses déjà reçues sont "
                       "gardées : relancez plus tard pour géocoder les autres, ou placez ces "

@@ -417,9 +417,10 @@ def _report_unreadable(lon_text: pd.Series, lat_text: pd.Series, lon: np.ndarray
                        unplaced: Sequence[str] | None = None) -> None:
     for i in np.flatnonzero(np.isnan(lon) | np.isnan(lat)):
         if lon_text.iloc[i] == "" and lat_text.iloc[i] == "":
-            why = (unplaced[i] if unplaced is not None else "") or "coordonnées manquantes"
-            result.issues.append(Issue(result.row_number(i), "/".join(columns),
-                                       f"{why} : site non localisé"))
+            why = unplaced[i] if unplaced is not None else ""
+            # the geocoder's reason is about the address, not the columns it writes
+            result.issues.append(Issue(result.row_number(i), None if why else "/".join(columns),
+                                       f"{why or 'coordonnées manquantes'} : site non localisé"))
             continue
         for column, text, value in ((columns[0], lon_text, lon), (columns[1], lat_text, lat)):
             if np.isnan(value[i]):

@@ -183,3 +183,61 @@ def test_the_web_review_lists_the_sites_left_offline(tmp_path, isolated_cache, b
         flow.context.close()
     finally:
         server.stop()
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_one_run_says_one_count_and_only_advice_that_applies(tmp_path):
+    """Two sites at one address, the geocoder unreachable: the warning and the summary say
+    the same number; with en_ligne = true already, no advice to turn it on; the remarks
+    name no column the table does not have, and send the reader to the column as written."""
+    import re
+
+    rows = ["nom;adresse;code_postal;commune",
+            "Atelier;12 rue des Essais Fictifs;93200;Saint-Denis",
+            "Antenne;12 rue des Essais Fictifs;93200;Saint-Denis",
+            "Recyclerie;5 allée de l'Exemple;93200;Saint-Denis",
+            *(f"Sans lieu {i};;;" for i in range(20))]
+    (tmp_path / "sites.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    url = _closed_port_url()
+    exe = shutil.which("ess-qpv")
+    env = {"ESS_QPV_CACHE": str(tmp_path / "cache")}
+
+    def run(*argv: str) -> str:
+        import os
+
+        done = subprocess.run([exe, *argv], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300, env={**os.environ, **env})
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    (tmp_path / "etude.toml").write_text(
+        f'[entrees]\ninitiatives = "sites.csv"\n[geocodage]\nen_ligne = true\nurl = "{url}"\n'
+        '[sorties]\ncarte = ""\ncarte_autonome = ""\ncarte_impression = ""\n'
+        'integration = ""\n', encoding="utf-8")
+    said = run("run", "etude.toml", "--geocodeur-du-fichier")
+    warned = re.search(r"injoignable .*: (\d+) adresse", said)
+    counted = re.search(r"Géocodage : (\d+) non géocodées", said)
+    assert warned and counted and warned.group(1) == counted.group(1) == "3", said
+    assert "en_ligne = true" not in said and "--geocode" not in said
+    assert "longitude/latitude" not in said  # the table has no such columns
+    assert "note_localisation" not in said
+    assert "… et 3 autres (colonne « Remarque » du fichier initiatives_enrichies.csv)." \
+        in said
+    # offline, each door says its own way to go online, once
+    said = run("link", "sites.csv", "-o", "sortie.csv")
+    assert "géocodez-les en ligne, option --geocode)" in said
+    assert "en_ligne" not in said and "(colonne « Remarque » du fichier sortie.csv)" in said
+    (tmp_path / "etude.toml").write_text('[entrees]\ninitiatives = "sites.csv"\n'
+                                         '[sorties]\ncarte = ""\ncarte_autonome = ""\n'
+                                         'carte_impression = ""\nintegration = ""\n',
+                                         encoding="utf-8")
+    said = run("run", "etude.toml")
+    assert "géocodez-les en ligne, [geocodage] en_ligne = true dans etude.toml)" in said
+    assert "--geocode" not in said
