@@ -18,16 +18,17 @@ from .vocabulary import (
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("géocodage")
     add_role_options(group, ("address", "postcode", "citycode"))
-    group.add_argument("--geocoder-url", default=DEFAULT_GEOCODER_URL,
+    group.add_argument("--geocoder-url", metavar="URL", default=DEFAULT_GEOCODER_URL,
                        help="adresse du géocodeur compatible BAN (défaut : "
                             f"{DEFAULT_GEOCODER_URL})")
-    group.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE,
+    group.add_argument("--min-score", metavar="SCORE", type=float, default=DEFAULT_MIN_SCORE,
                        help=f"score minimal d'une réponse sûre (défaut : "
                             f"{DEFAULT_MIN_SCORE:g})")
-    group.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
+    group.add_argument("--chunk-size", metavar="NOMBRE", type=int, default=DEFAULT_CHUNK,
                        help=f"adresses par requête groupée (défaut : {DEFAULT_CHUNK})")
-    group.add_argument("--corrections", help="fichier de relecture rempli (corrections à "
-                                             "appliquer)")
+    group.add_argument("--corrections", metavar="FICHIER",
+                       help="fichier de relecture rempli (corrections à "
+                            "appliquer)")
 
 
 def add_role_options(group, roles) -> None:
@@ -62,13 +63,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                                                         ".gpkg)")
     parser.add_argument("-o", "--sortie", dest="output", required=True, metavar="SORTIE",
                         help="tableau enrichi (.csv, .xlsx, .geojson, .gpkg)")
-    parser.add_argument("--review", "--relecture", dest="review",
+    parser.add_argument("--review", "--relecture", metavar="FICHIER", dest="review",
                         help="fichier des lignes à vérifier (à remplir puis à redonner avec "
                              "--corrections)")
     parser.add_argument("--force", action="store_true",
                         help="géocoder aussi les lignes qui ont déjà des coordonnées")
-    parser.add_argument("--id-column", help="colonne d'identifiant (clé des corrections)")
-    parser.add_argument("--sheet", help="feuille à lire dans un classeur Excel")
+    parser.add_argument("--id-column", metavar="COLONNE",
+                        help="colonne d'identifiant (clé des corrections)")
+    parser.add_argument("--sheet", metavar="FEUILLE", help="feuille à lire dans un classeur Excel")
     add_geocoder_options(parser)
     parser.set_defaults(run=run_geocode)
 

@@ -40,7 +40,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--indicateur", dest="indicators", action="append", metavar="COLONNE",
                        help="colonne de nombres à additionner par quartier (emplois, "
                             "bénévoles… ; répétable), en plus de celles reconnues à leur nom")
-    group.add_argument("--sheet", help="feuille à lire dans un classeur Excel")
+    group.add_argument("--sheet", metavar="FEUILLE", help="feuille à lire dans un classeur Excel")
     group.add_argument("--geocode", action="store_true",
                        help="géocoder en ligne les lignes qui ont une adresse et pas de "
                             "coordonnées (sinon : seulement depuis le cache)")
@@ -54,11 +54,13 @@ INPUT_ROLES = ("lon", "lat", "crs", "id", "name", "theme", "served", "radius", "
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("quartiers")
-    group.add_argument("--qpv", default=DEFAULT_SOURCE, help=SOURCE_HELP)
-    group.add_argument("--departement", help="territoire étudié : codes de département, "
-                                             "séparés par des virgules")
-    group.add_argument("--commune", help="territoire étudié : codes INSEE de commune")
-    group.add_argument("--distance", default=DEFAULT_DISTANCE, type=float,
+    group.add_argument("--qpv", metavar="SOURCE", default=DEFAULT_SOURCE, help=SOURCE_HELP)
+    group.add_argument("--departement", metavar="CODES",
+                       help="territoire étudié : codes de département, "
+                            "séparés par des virgules")
+    group.add_argument("--commune", metavar="CODES",
+                       help="territoire étudié : codes INSEE de commune")
+    group.add_argument("--distance", metavar="MÈTRES", default=DEFAULT_DISTANCE, type=float,
                        help="largeur de la bande de proximité en mètres (défaut : 300 ; "
                             "0 la désactive)")
     group.add_argument("--compare", metavar="SOURCE",
@@ -88,9 +90,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="lire, relier et écrire par morceaux, sur tous les cœurs (mémoire "
                           "bornée ; automatique pour .parquet et .zip) ; sortie .csv ou "
                           ".parquet")
-    big.add_argument("--crs-column", help="colonne du code EPSG de chaque ligne (par exemple "
-                                          "« epsg » des fichiers de l'INSEE)")
-    big.add_argument("--coeurs", dest="workers", type=int, default=None,
+    big.add_argument("--crs-column", metavar="COLONNE",
+                     help="colonne du code EPSG de chaque ligne (par exemple "
+                          "« epsg » des fichiers de l'INSEE)")
+    big.add_argument("--coeurs", metavar="NOMBRE", dest="workers", type=int, default=None,
                      help="processus de calcul (défaut : tous les cœurs)")
     parser.set_defaults(run=run_link, outputs=outputs)
 
@@ -105,10 +108,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_input_options(parser)
     out = parser.add_argument_group("carte")
     outputs = add_output_options(out, "map")
-    out.add_argument("--title", "--titre", dest="title", default=DEFAULT_TITLE,
+    out.add_argument("--title", "--titre", metavar="TITRE", dest="title", default=DEFAULT_TITLE,
                      help="titre de la carte")
-    out.add_argument("--embed-url", help="adresse publique de la carte pour l'extrait "
-                                         "(par défaut son nom de fichier)")
+    out.add_argument("--embed-url", metavar="URL",
+                     help="adresse publique de la carte pour l'extrait "
+                          "(par défaut son nom de fichier)")
     out.add_argument("--format", dest="paper", default="A4", choices=PAPER_FORMATS,
                      help="format du papier (défaut : A4)")
     out.add_argument("--portrait", action="store_true", help="page en portrait (défaut : "

@@ -22,7 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.required = True
 
     info = sub.add_parser("info", help="résumé d'une source de contours")
-    info.add_argument("--source", "--qpv", default=DEFAULT_SOURCE, help=SOURCE_HELP)
+    info.add_argument("--source", "--qpv", metavar="SOURCE",
+                      default=DEFAULT_SOURCE, help=SOURCE_HELP)
     info.set_defaults(run=run_info)
 
     download = sub.add_parser("download", help="télécharger (ou revalider) une génération "
@@ -32,13 +33,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     download.set_defaults(run=run_download)
 
     export = sub.add_parser("export", help="exporter des contours (GeoPackage, GeoJSON, CSV)")
-    export.add_argument("--source", "--qpv", default=DEFAULT_SOURCE, help=SOURCE_HELP)
-    export.add_argument("--departement", help="code(s) de département, séparés par des virgules")
-    export.add_argument("--commune", help="code(s) INSEE de commune, séparés par des virgules")
+    export.add_argument("--source", "--qpv", metavar="SOURCE",
+                        default=DEFAULT_SOURCE, help=SOURCE_HELP)
+    export.add_argument("--departement", metavar="CODES",
+                        help="code(s) de département, séparés par des virgules")
+    export.add_argument("--commune", metavar="CODES",
+                        help="code(s) INSEE de commune, séparés par des virgules")
     export.add_argument("--bbox", metavar="O,S,E,N",
                         help="emprise en degrés : longitude ouest, latitude sud, longitude est, "
                              "latitude nord (par exemple 2.25,48.81,2.42,48.91)")
-    export.add_argument("-o", "--sortie", required=True, dest="output",
+    export.add_argument("-o", "--sortie", metavar="SORTIE", required=True, dest="output",
                         help="fichier de sortie : .gpkg, .geojson ou .csv (géométrie en WKT)")
     export.set_defaults(run=run_export)
 

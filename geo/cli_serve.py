@@ -24,18 +24,20 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "relire les adresses douteuses, voir la carte et télécharger le rapport.")
     serve.add_argument("folder", metavar="DOSSIER", nargs="?", default="etudes",
                        help="dossier des études (défaut : ./etudes/)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (défaut : 8000)")
-    serve.add_argument("--host", default="127.0.0.1",
+    serve.add_argument("--port", metavar="PORT",
+                       type=_port, default=8000, help="port (défaut : 8000)")
+    serve.add_argument("--host", metavar="ADRESSE", default="127.0.0.1",
                        help="adresse d'écoute (défaut : 127.0.0.1, cet ordinateur seulement ; "
                             "toute autre adresse exige un mot de passe)")
     serve.add_argument("--no-browser", "--sans-navigateur", dest="no_browser",
                        action="store_true", help="ne pas ouvrir le navigateur")
-    serve.add_argument("--mot-de-passe", dest="password", default=None,
+    serve.add_argument("--mot-de-passe", metavar="MOT_DE_PASSE", dest="password", default=None,
                        help=f"mot de passe de la page (ou variable {PASSWORD_ENV}, préférable : "
                             "une option se voit dans la liste des processus)")
-    serve.add_argument("--taille-max", dest="max_mb", type=_positive, default=20.0,
+    serve.add_argument("--taille-max", metavar="MO", dest="max_mb", type=_positive, default=20.0,
                        help="taille maximale d'un tableau importé, en Mo (défaut : 20)")
-    serve.add_argument("--lignes-max", dest="max_rows", type=_positive_int, default=100_000,
+    serve.add_argument("--lignes-max", metavar="LIGNES",
+                       dest="max_rows", type=_positive_int, default=100_000,
                        help="nombre maximal de lignes d'un tableau (défaut : 100 000)")
     serve.set_defaults(run=run_serve)
 

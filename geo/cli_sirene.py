@@ -29,18 +29,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     outputs = add_output_options(parser, "sirene", PANORAMA_OUTPUTS)
     parser.add_argument("--departement", action="append", default=[], metavar="CODE",
                         help="se limiter à ce département (répétable)")
-    parser.add_argument("--distance", type=float, default=DEFAULT_DISTANCE,
+    parser.add_argument("--distance", metavar="MÈTRES", type=float, default=DEFAULT_DISTANCE,
                         help=f"distance de proximité en mètres (défaut : "
                              f"{DEFAULT_DISTANCE:g})")
-    parser.add_argument("--source", default=DEFAULT_SOURCE, help="QPV (défaut : QPV 2024 "
-                                                                 "fournis avec l'outil)")
+    parser.add_argument("--source", metavar="SOURCE",
+                        default=DEFAULT_SOURCE, help="QPV (défaut : QPV 2024 "
+                                                     "fournis avec l'outil)")
     parser.add_argument("--moteur", dest="engine", choices=["local", "dask"], default="local",
                         help="local (tous les cœurs de cette machine, défaut) ou dask")
     parser.add_argument("--dask-scheduler", dest="scheduler", metavar="ADRESSE",
                         help="adresse d'un cluster Dask existant (sinon un cluster local)")
-    parser.add_argument("--coeurs", dest="workers", type=int, default=None,
+    parser.add_argument("--coeurs", metavar="NOMBRE", dest="workers", type=int, default=None,
                         help="nombre de processus (défaut : tous les cœurs)")
-    parser.add_argument("--morceaux", dest="chunk_rows", type=int, default=150_000,
+    parser.add_argument("--morceaux", metavar="LIGNES",
+                        dest="chunk_rows", type=int, default=150_000,
                         help="lignes lues à la fois (défaut : 150 000 ; moins : moins de "
                              "mémoire)")
     parser.set_defaults(run=run_sirene, outputs=outputs,

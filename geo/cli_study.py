@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "demo", help="exemple complet hors ligne sur les données fournies",
         description="Relie les initiatives fictives fournies aux QPV 2024 et écrit la carte, "
                     "sa version autonome, la carte à imprimer et le rapport Excel.")
-    demo.add_argument("-o", "--sortie", dest="output", default="ess-qpv-demo",
+    demo.add_argument("-o", "--sortie", metavar="DOSSIER", dest="output", default="ess-qpv-demo",
                       help="dossier de sortie (défaut : ./ess-qpv-demo/)")
     demo.add_argument("--fiches", action="store_true",
                       help="écrire aussi les fiches par initiative (fiches.pdf, et leurs "

@@ -241,3 +241,34 @@ def test_one_run_says_one_count_and_only_advice_that_applies(tmp_path):
     said = run("run", "etude.toml")
     assert "géocodez-les en ligne, [geocodage] en_ligne = true dans etude.toml)" in said
     assert "--geocode" not in said
+
+
+def _options(parser, name: str = "ess-qpv"):
+    """Every option of ``parser`` and of its sub-commands, with the command's name."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, subparser in action.choices.items():
+                yield from _options(subparser, f"{name} {sub}")
+        else:
+            yield name, action
+
+
+def test_every_help_shows_french_placeholders(capsys):
+    """An option's placeholder is chosen in French (SORTIE, MOT_DE_PASSE, MO…), never
+    argparse's default, its English destination in capitals (OUTPUT, PASSWORD, MAX_MB)."""
+    import pytest
+
+    english = [(name, action.option_strings[0], action.dest.upper())
+               for name, action in _options(cli.build_parser())
+               if action.option_strings and action.nargs != 0 and action.metavar is None
+               and not action.choices]
+    assert english == []
+    for command in ("demo", "init", "run", "qpv", "geocode", "link", "map", "serve",
+                    "sirene"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        shown = capsys.readouterr().out
+        for word in ("OUTPUT", "PASSWORD", "MAX_MB", "MAX_ROWS", "GEOCODER_URL", "SHEET"):
+            assert word not in shown, (command, word)
