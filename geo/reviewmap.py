@@ -27,8 +27,9 @@ AROUND_POINT = 0.05
 AROUND_AREA = 0.02
 #: Coordinates are sent with this many decimals (about 10 cm).
 DECIMALS = 6
-#: Layers of the background, drawn in this order (the last on top).
-LAYERS = ("departement", "commune", "quartier")
+#: Layers of the background, drawn in this order (the last on top); ``adresse`` is the
+#: outline of the place the typed address names, so that a point elsewhere shows it.
+LAYERS = ("departement", "commune", "quartier", "adresse")
 #: France's mainland, the view when an address names no place.
 MAINLAND = (-5.2, 41.3, 9.6, 51.1)
 #: Over an area wider than this (degrees), only départements are drawn: the communes and
@@ -43,12 +44,14 @@ class View:
 
     ``point``: (lat, lon) of the site, or ``None``; ``bounds``: ((south, west), (north,
     east)) to frame when there is no point; ``areas``: the boxes (min lon, min lat, max lon,
-    max lat) whose outlines are served.
+    max lat) whose outlines are served; ``named``: the outline of the commune (or else the
+    département) the typed address names, if any.
     """
 
     point: tuple[float, float] | None
     bounds: tuple[tuple[float, float], tuple[float, float]]
     areas: tuple[tuple[float, float, float, float], ...]
+    named: shapely.Geometry | None = None
 
 
 def number(text: object) -> float | None:
@@ -77,22 +80,21 @@ def view_of(row: dict) -> View:
                       lat + AROUND_POINT))
     named = _named_area(str(row.get("adresse_saisie", "")))
     if named is not None:
-        x0, y0, x1, y1 = named
+        x0, y0, x1, y1 = shapely.bounds(named).tolist()
         areas.append((x0 - AROUND_AREA, y0 - AROUND_AREA, x1 + AROUND_AREA, y1 + AROUND_AREA))
     frame = areas[-1] if areas else MAINLAND
     if not areas:
         areas.append(MAINLAND)
-    return View(point, ((frame[1], frame[0]), (frame[3], frame[2])), tuple(areas))
+    return View(point, ((frame[1], frame[0]), (frame[3], frame[2])), tuple(areas), named)
 
 
-def _named_area(address: str) -> tuple[float, float, float, float] | None:
-    """The bounds of the commune (where its outline is bundled) or else the département
-    that the postcode and commune ending a typed address name."""
+def _named_area(address: str) -> shapely.Geometry | None:
+    """The outline of the commune (where it is bundled) or else the département that the
+    postcode and commune ending a typed address name."""
     found = _POSTCODE_AND_CITY.search(address)
     if not found:
         return None
-    shape = address_area(postcode=found.group("post"), city=found.group("city").strip())
-    return None if shape is None else tuple(shapely.bounds(shape).tolist())
+    return address_area(postcode=found.group("post"), city=found.group("city").strip())
 
 
 def background(view: View, quartiers: gpd.GeoDataFrame) -> dict:
@@ -110,11 +112,19 @@ def background(view: View, quartiers: gpd.GeoDataFrame) -> dict:
               ("quartier", quartiers, "code_qp", "nom_qp"))
     if widest > DETAIL_UP_TO:
         frames = frames[:1]
+    if view.named is not None:
+        named = gpd.GeoDataFrame({"code": [""], "nom": ["lieu de l'adresse"]},
+                                 geometry=[shapely.boundary(view.named)], crs=4326)
+        frames += (("adresse", named, "code", "nom"),)
     features = []
     for layer, frame, code, name in frames:
         near = frame.iloc[frame.sindex.query(whole, predicate="intersects")]
         for geometry, c, n in zip(near.geometry.values, near[code], near[name], strict=True):
-            part = shapely.union_all([shapely.clip_by_rect(geometry, *a) for a in view.areas])
+            if layer == "quartier":  # whole (small): a filled cut would draw the cut
+                part = geometry
+            else:  # lines only, cut to the areas: no false border along a cut
+                line = shapely.boundary(geometry) if layer != "adresse" else geometry
+                part = shapely.union_all([shapely.clip_by_rect(line, *a) for a in view.areas])
             part = shapely.simplify(part, tolerance, preserve_topology=True)
             if part.is_empty:
                 continue

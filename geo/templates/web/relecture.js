@@ -10,7 +10,8 @@
   var STYLES = {
     departement: {color: "#1f2933", weight: 2.5, fill: false},
     commune: {color: "#3d4652", weight: 1, dashArray: "4 3", fill: false},
-    quartier: {color: "#a3185a", weight: 2, fillColor: "#a3185a", fillOpacity: 0.15}
+    quartier: {color: "#a3185a", weight: 2, fillColor: "#a3185a", fillOpacity: 0.15},
+    adresse: {color: "#b35900", weight: 3.5, dashArray: "10 5", fill: false}
   };
 
   function smallMap(form) {
