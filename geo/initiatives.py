@@ -454,12 +454,23 @@ def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
     if outside.any():
         swapped = np.zeros(len(lon), dtype=bool)
         swapped[outside] = in_france(lat[outside], lon[outside])
+        # a lost minus sign (the Antilles' and Guyane's longitudes, La Réunion's latitudes)
+        lost = np.full(len(lon), "", dtype=object)
+        lost[outside] = np.where(
+            (lon[outside] > 0) & in_france(-lon[outside], lat[outside]), "longitude",
+            np.where((lat[outside] > 0) & in_france(lon[outside], -lat[outside]), "latitude",
+                     ""))
         columns = result.coordinate_columns or ("geometry", "geometry")
         for i in np.flatnonzero(outside):
             if swapped[i]:
                 message = (f"latitude et longitude semblent inversées (longitude {lon[i]:g}, "
                            f"latitude {lat[i]:g}) : site non localisé ; échangez les deux "
                            "colonnes")
+            elif lost[i]:
+                message = (f"point hors de France et des outre-mer (lon {lon[i]:g}, lat "
+                           f"{lat[i]:g})\u00a0: signe moins perdu sur la {lost[i]}\u00a0? "
+                           "(avec lui, le point tombe en France)\u00a0: site non localisé\u00a0;"
+                           f" ajoutez le signe moins à la {lost[i]}")
             else:
                 message = (f"point hors de France et des outre-mer (lon {lon[i]:g}, "
                            f"lat {lat[i]:g}) : site non localisé")
