@@ -116,6 +116,9 @@ def national() -> tuple[pd.DataFrame, dict[str, str]]:
          "inversées")
     move("Q-29019", point.loc["Q-29019", "latitude"],
          point.loc["Q-29019", "longitude"].lstrip("-"), "signe moins perdu")
+    # overseas, a lost sign leaves France: said all the same
+    move("Q-97411", point.loc["Q-97411", "latitude"].lstrip("-"),
+         point.loc["Q-97411", "longitude"], "signe moins perdu sur la latitude")
     return table.reset_index()[COLUMNS], moved
 
 
