@@ -4,6 +4,8 @@ so that none imports another one back)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 #: Characters that a terminal obeys instead of showing: C0 controls but the line feed and
@@ -39,3 +41,27 @@ def say(text: str = "") -> None:
 def wrote(path: str | Path, what: str) -> None:
     """Name a file the command wrote."""
     say(f"  écrit : {path} ({what})")
+
+
+@contextmanager
+def writing_bar() -> Iterator[Callable[[object], None]]:
+    """A progress bar on standard error for the writing step (files and the fiches' pages:
+    :class:`geo.progress.Count`), shown when standard error is a terminal; yields the
+    function that moves it."""
+    from tqdm.auto import tqdm
+
+    bars: list = []
+
+    def move(count) -> None:
+        if not bars:
+            bars.append(tqdm(total=count.total, desc="Écriture", unit="élément",
+                             leave=False, disable=None))
+        bar = bars[0]
+        bar.total, bar.n = count.total, count.done
+        bar.refresh()
+
+    try:
+        yield move
+    finally:
+        for bar in bars:
+            bar.close()

@@ -205,13 +205,18 @@ def run_with_progress(study):
     run (with the time left when the table's size is known)."""
     from tqdm.auto import tqdm
 
+    from ._console import writing_bar
+    from .progress import Count, listening
     from .stream import progress_bar, total_rows
     from .study import run_study
 
     rows = []
-    with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar:
+    with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar, \
+            writing_bar() as writing:
         def progress(step: str, stats) -> None:
-            if step == "geocodage" and stats is not None:
+            if isinstance(stats, Count):  # files and the fiches' pages
+                writing(stats)
+            elif step == "geocodage" and stats is not None:
                 bar.total, bar.n = stats.pending, stats.sent
                 bar.refresh()
             elif step == "liaison" and isinstance(stats, int):
@@ -219,11 +224,13 @@ def run_with_progress(study):
                     rows.append(progress_bar(total_rows(study.initiatives), "Sites"))
                 rows[0](stats)
 
-        return run_study(study, progress=progress)
+        with listening(progress):
+            return run_study(study, progress=progress)
 
 
-def print_run(run, *, geocode_hint: bool = True) -> None:
-    """The French summary of a run: columns recognised, geocoding, relations, files."""
+def print_run(run, *, go_online: str = "option --geocode") -> None:
+    """The French summary of a run: columns recognised, geocoding, relations, files;
+    ``go_online`` says how this door turns online geocoding on (said only when it is off)."""
     if not hasattr(run, "detection"):  # streamed: rows and time, then its one file
         say(f"{run.rows} lignes reliées par morceaux en {run.seconds:.1f} s.")
         for path, what in run.written:

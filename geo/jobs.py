@@ -8,8 +8,10 @@ is ``python -m geo.jobs FOLDER``: it loads the folder's ``etude.toml`` and calls
 takes the server down and two studies never share anything but the geocoding cache.
 
 The state file (``.ess-qpv/etat.json``) holds ``etat`` (:data:`LABELS`), the step, the
-geocoding counts, the times, the summary or the French error message, and the mark of the
-server that started the run: only runs it started itself are resumed by a server.
+geocoding counts, the writing counts (``ecrits`` of ``a_ecrire``: files and the fiches'
+pages, all done once the run is over), the times, the summary or the French error
+message, and the mark of the server that started the run: only runs it started itself
+are resumed by a server.
 
 A study folder is data, never code: the run's Python starts with ``-P`` (nothing from the
 working directory or the script's folder on the import path) in a working directory of its
@@ -221,6 +223,7 @@ def resume(root: Path, mark_of) -> list[Path]:
 def run(folder: Path) -> int:
     """Run ``folder``'s study, writing the state as it goes (the job process's body)."""
     from ._errors import EssQpvError
+    from .progress import Count, listening
     from .study import STEPS, run_study
     from .studyfile import load_study
     from .workspace import STUDY_FILE
@@ -233,13 +236,18 @@ def run(folder: Path) -> int:
 
     def progress(step: str, stats) -> None:
         now = time.time()
-        if step == "geocodage" and stats is not None and now - last[0] < 0.3 \
-                and 0 < stats.sent < stats.pending:
-            return  # at most a few writes a second, but always the first and the last
+        if isinstance(stats, Count):
+            if now - last[0] < 0.3 and 0 < stats.done < stats.total:
+                return  # at most a few writes a second, but always the first and the last
+            counts = {"ecrits": stats.done, "a_ecrire": stats.total}
+        elif step == "geocodage" and stats is not None:
+            if now - last[0] < 0.3 and 0 < stats.sent < stats.pending:
+                return
+            counts = {"a_envoyer": stats.pending, "envoyees": stats.sent,
+                      "cache": stats.from_cache, "requetes": stats.requests}
+        else:
+            counts = {}
         last[0] = now
-        counts = {} if stats is None else {
-            "a_envoyer": stats.pending, "envoyees": stats.sent, "cache": stats.from_cache,
-            "requetes": stats.requests}
         base.update(etape=step, etape_libelle=STEPS.get(step, step), **counts)
         write_state(folder, **base)
 
@@ -252,7 +260,8 @@ def run(folder: Path) -> int:
             study = load_study(folder / STUDY_FILE)
             if study.geocoding.url == base["geocodeur"]:
                 study.geocoding.confirmed = True
-            result = run_study(study, progress=progress)
+            with listening(progress):
+                result = run_study(study, progress=progress)
         # our own warnings (French, for the user) reach the page; others only the log
         ours = Path(__file__).resolve().parent
         for w in caught:
@@ -271,6 +280,7 @@ def run(folder: Path) -> int:
         return 1
     summary = result.result.summary()
     review = len(result.review)
+    base["ecrits"] = base.get("a_ecrire", 0)  # done: every count complete
     write_state(folder, **{**base, "etat": DONE, "fin": time.time(), "resume": summary,
                            "a_verifier": review, "message": " ".join(
                                m[:1].upper() + m[1:] for m in dict.fromkeys(heard)),

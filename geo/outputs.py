@@ -66,10 +66,23 @@ def write_outputs(run: StudyResult) -> None:
 
 
 def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
+    from .progress import tell
+
     result = run.result
+    # what the progress counts: each file, and each page of the fiches
+    pages = _fiche_count(run) if "fiches" in out else 0
+    total, count = len(out) + pages, [0]
+    tell(0, total)
 
     def done(key: str, path: Path) -> None:
         run.written.append((path, OUTPUT[key].what))
+        count[0] += 1
+        tell(count[0], total)
+
+    def page(k: int, n: int) -> None:
+        tell(count[0] + k, total)
+        if k == n:  # the last page: the pages are counted before the PDF's file
+            count[0] += n
 
     if "tableau" in out:
         write_table(site_table(run, out["tableau"].suffix.lower()), out["tableau"],
@@ -101,7 +114,7 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
     if out.keys() & {"carte", "carte_autonome", "integration", "carte_impression"}:
         _write_maps(run, out, done)
     if "fiches" in out:
-        _write_fiches(run, out["fiches"], done)
+        _write_fiches(run, out["fiches"], done, page)
     if "provenance" in out:
         info = dict(run.provenance, fichiers=[p.name for p, _ in run.written])
         with atomic_path(out["provenance"]) as tmp:
@@ -161,13 +174,21 @@ def _key_figures(run: StudyResult) -> pd.DataFrame:
     return load_key_figures()
 
 
-def _write_fiches(run: StudyResult, path: Path, done) -> None:
+def _fiche_count(run: StudyResult) -> int:
+    """The number of fiches (one per initiative)."""
+    from .initiatives import initiative_ids
+
+    return int(initiative_ids(run.initiatives).nunique())
+
+
+def _write_fiches(run: StudyResult, path: Path, done, page) -> None:
     from .fiches import write_fiches
 
     study = run.study
     _, previous, _ = map_qpv(run)
     files = write_fiches(run.result, run.initiatives, run.qpv, path, paper=study.fiche_paper,
-                         title=study.title, previous=previous)
+                         title=study.title, previous=previous,
+                         progress=page)
     done("fiches", path)
     if len(files) > 1:
         run.written.append((files[1].parent, f"cartes des fiches, {len(files) - 1} fichiers "

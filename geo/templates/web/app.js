@@ -20,11 +20,17 @@
       text("n-envoyees", state.envoyees || 0);
       text("n-cache", state.cache || 0);
       text("n-requetes", state.requetes || 0);
+      text("n-ecrits", (state.ecrits || 0) + " sur " + (state.a_ecrire || 0));
       text("n-duree", state.duree || 0);
+      // the bar follows the geocoding, then the writing (files, fiches' pages); full at
+      // the end of the run
       var bar = document.getElementById("barre");
-      bar.max = state.a_envoyer || 1;
-      bar.value = state.envoyees || 0;
-      bar.textContent = String(state.envoyees || 0);
+      var writing = state.etape === "ecriture" && state.a_ecrire;
+      bar.max = (writing ? state.a_ecrire : state.a_envoyer) || 1;
+      bar.value = state.etat === "termine" ? bar.max
+        : (writing ? state.ecrits : state.envoyees) || 0;
+      bar.textContent = String(bar.value);
+      bar.setAttribute("aria-label", writing ? "Écriture des résultats" : "Géocodage");
       var message = document.getElementById("etat-message");
       message.textContent = state.message || "";
       message.className = state.etat === "erreur" ? "message erreur" : "";
