@@ -35,7 +35,7 @@ MAINLAND = (-5.2, 41.3, 9.6, 51.1)
 #: Over an area wider than this (degrees), only départements are drawn: the communes and
 #: quartiers of a whole country would not read in a small map and would weigh a megabyte.
 DETAIL_UP_TO = 3.0
-_POSTCODE_AND_CITY = re.compile(r"\b(?P<post>\d{5})\b\s*(?P<city>[^\d]*?)\s*$")
+_POSTCODE_AND_CITY = re.compile(r"\b(?P<post>\d{5})\b\s*(?P<city>[^\d,;]*)")
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,11 @@ def view_of(row: dict) -> View:
 def _named_area(address: str) -> shapely.Geometry | None:
     """The outline of the commune (where it is bundled) or else the département that the
     postcode and commune ending a typed address name."""
-    found = _POSTCODE_AND_CITY.search(address)
+    found = list(_POSTCODE_AND_CITY.finditer(address))  # the last: a house number comes first
     if not found:
         return None
-    return address_area(postcode=found.group("post"), city=found.group("city").strip())
+    city = re.sub(r"\s+cedex\s*$", "", found[-1].group("city").strip(), flags=re.IGNORECASE)
+    return address_area(postcode=found[-1].group("post"), city=city)
 
 
 def background(view: View, quartiers: gpd.GeoDataFrame) -> dict:

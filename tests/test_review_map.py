@@ -171,3 +171,37 @@ def test_the_background_is_the_surroundings_only(web):
     assert {"commune", "quartier", "adresse"} <= layers
     assert client.get(web.url + urls[0].replace("ligne-", "ligne-0"),
                       timeout=30).status_code == 404
+
+
+@pytest.mark.parametrize(("row", "framed"), [
+    ({"adresse_saisie": "5 avenue Jean Jaurès 69200 Vénissieux"}, "69259"),
+    ({"adresse_saisie": "12 rue Y 69200 Vénissieux CEDEX 05"}, "69259"),
+    ({"adresse_saisie": "10 rue Z 69200 Vénissieux, France"}, "69259"),
+    ({"adresse_saisie": "1070 rue X, 69200"}, "69"),
+    ({"adresse_saisie": "999 zzz qqq"}, None),
+])
+def test_a_site_without_a_point_is_framed_on_the_place_its_address_names(row, framed):
+    from geo import reviewmap
+    from geo.outlines import communes, departements
+
+    view = reviewmap.view_of(row)
+    assert view.point is None
+    (south, west), (north, east) = view.bounds
+    if framed is None:  # nothing named: mainland France, départements only
+        assert (west, south, east, north) == reviewmap.MAINLAND
+        return
+    frame = communes() if len(framed) == 5 else departements()
+    place = frame[frame["code"] == framed].geometry.iloc[0]
+    assert shapely.box(west, south, east, north).contains(place)
+    assert shapely.box(west, south, east, north).area < place.envelope.buffer(0.05).area
+
+
+def test_a_point_written_the_french_way_is_shown_there():
+    from geo import reviewmap
+
+    view = reviewmap.view_of({"latitude_proposee": "45,1495", "longitude_proposee": "5,700008",
+                              "latitude": "", "adresse_saisie": "=1+1 <script>"})
+    assert view.point == (45.1495, 5.700008)
+    placed = reviewmap.view_of({"latitude": "45.7", "longitude": "4.88",
+                                "latitude_proposee": "45,1495", "longitude_proposee": "5,7"})
+    assert placed.point == (45.7, 4.88)  # the person's point first
