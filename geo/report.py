@@ -17,6 +17,7 @@ import pandas as pd
 
 from .io import write_workbook
 from .link import LinkResult
+from .sources import source_label
 from .tables import french
 from .vocabulary import ROLE_FR, VALUE_LABELS
 
@@ -103,7 +104,8 @@ def sources_table(info: dict) -> pd.DataFrame:
     if info.get("population"):
         rows.append(("Population des quartiers", info["population"]))
     for key, value in (info.get("parametres") or {}).items():
-        rows.append((f"Paramètre : {PARAMETERS.get(key, key)}", plain(value)))
+        shown = source_label(value) if key in SOURCE_PARAMETERS else plain(value)
+        rows.append((f"Paramètre : {PARAMETERS.get(key, key)}", shown))
     rows += [
         ("Licence des données publiques", "Licence Ouverte / Etalab 2.0"),
         ("À créditer", "ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale "
@@ -139,6 +141,9 @@ PARAMETERS = {"initiatives": "tableau des initiatives", "distance_m": "distance 
                                          "d'une limite de quartier)"}
 
 
+#: The parameters that name a QPV source (shown by its label, not its key).
+SOURCE_PARAMETERS = ("quartiers", "comparaison")
+
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
            "septembre", "octobre", "novembre", "décembre")
 
@@ -160,10 +165,12 @@ def french_date(iso: str) -> str:
 
 def plain(value) -> str:
     """A parameter as a person reads it: yes/no, numbers without a useless « .0 », the
-    columns as « rôle : colonne ».
+    columns as « rôle : colonne », a list of columns as « a », « b ».
 
     >>> plain(False), plain(300.0), plain({"lon": "x", "address": ["a", "b"]})
     ('non', '300', 'longitude (ou X) : « x » ; adresse : « a », « b »')
+    >>> plain(["emplois", "benevoles"])
+    '« emplois », « benevoles »'
     """
     if value is None:
         return ""
@@ -173,6 +180,8 @@ def plain(value) -> str:
         return f"{value:g}".replace(".", ",")
     if isinstance(value, dict):
         return " ; ".join(f"{ROLE_FR.get(k, k)} : {plain_list(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return plain_list(value)
     return str(value)
 
 

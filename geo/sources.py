@@ -87,6 +87,17 @@ SOURCES: dict[str, QpvSource] = {
 }
 
 
+def source_label(source: str | None) -> str:
+    """A QPV source as a person reads it: a named source's label (« QPV 2024, France
+    entière (…) » for ``bundled-2024``), anything else (a file, a link) as given.
+
+    >>> source_label("bundled-2015-occitanie")
+    "QPV 2015, Occitanie (copie fournie avec l'outil, contours exacts)"
+    """
+    named = SOURCES.get(source or "")
+    return named.label if named else str(source or "")
+
+
 def cache_file(source: QpvSource) -> Path:
     """Return where the downloaded archive of an official source is cached."""
     return settings.cache_dir() / "qpv" / f"qpv-{source.key}.zip"

@@ -21,7 +21,6 @@ import json
 import posixpath
 import sqlite3
 import subprocess
-import sys
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,7 +60,7 @@ class Limits:
         return _ELEMENTS_PER_CELL * self.max_cells
 
 
-def _n(value: int) -> str:
+def count(value: int) -> str:
     """A count in French (« 131 072 »)."""
     return f"{value:,}".replace(",", "\u202f")
 
@@ -131,7 +130,7 @@ def _archive(data: bytes | IO[bytes], size: int | None = None) -> zipfile.ZipFil
             NotImplementedError):
         raise _broken() from None
     if len(members) > _MAX_MEMBERS:
-        raise InputError(f"archive de {_n(len(members))} fichiers : un classeur en a quelques "
+        raise InputError(f"archive de {count(len(members))} fichiers : un classeur en a quelques "
                          "dizaines ; refusée.")
     if any(m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
            for m in members):
@@ -192,8 +191,8 @@ def _inflate(archive: zipfile.ZipFile, size: int, limits: Limits) -> None:
 
 
 def _too_many_elements(limits: Limits) -> InputError:
-    return InputError(f"classeur de plus de {_n(limits.max_elements)} éléments XML : un "
-                      f"tableau de {_n(limits.max_cells)} cellules au plus n'en a pas tant "
+    return InputError(f"classeur de plus de {count(limits.max_elements)} éléments XML : un "
+                      f"tableau de {count(limits.max_cells)} cellules au plus n'en a pas tant "
                       "(un classeur piégé ?) ; refusé.")
 
 
@@ -214,14 +213,15 @@ def check_expansion(data: bytes, kind: str, limits: Limits) -> None:
 
 def _check_shape(rows: int, columns: int, limits: Limits) -> None:
     if columns > limits.max_columns:
-        raise InputError(f"{_n(columns)} colonnes : la limite est de {_n(limits.max_columns)} "
-                         "(un tableau d'initiatives en a quelques dizaines).")
+        raise InputError(f"{count(columns)} colonnes : la limite est de "
+                         f"{count(limits.max_columns)} (un tableau d'initiatives en a quelques "
+                         "dizaines).")
     if rows > limits.max_rows + 1:  # the header line
-        raise InputError(f"{_n(rows - 1)} lignes : la limite est de {_n(limits.max_rows)} "
+        raise InputError(f"{count(rows - 1)} lignes : la limite est de {count(limits.max_rows)} "
                          "(option --lignes-max).")
     if rows * columns > limits.max_cells:
-        raise InputError(f"tableau de {_n(rows)} lignes sur {_n(columns)} colonnes une fois "
-                         f"lu : la limite est de {_n(limits.max_cells)} cellules (des lignes "
+        raise InputError(f"tableau de {count(rows)} lignes sur {count(columns)} colonnes une fois "
+                         f"lu : la limite est de {count(limits.max_cells)} cellules (des lignes "
                          "ou colonnes vides mais mises en forme jusqu'au bout de la feuille ? "
                          "supprimez-les).")
 
@@ -231,7 +231,7 @@ def _csv_shape(data: bytes) -> tuple[int, int]:
     header cell too long for a column name is refused, named by its column."""
     end = data.find(b"\n", 0, _HEADER_BYTES)
     if end < 0 and len(data) > _HEADER_BYTES:
-        raise InputError(f"ligne 1 : plus de {_n(_HEADER_BYTES)} octets sans fin de ligne ; "
+        raise InputError(f"ligne 1 : plus de {count(_HEADER_BYTES)} octets sans fin de ligne ; "
                          "la première ligne d'un tableau porte les noms de ses colonnes.")
     first = data[:end if end >= 0 else len(data)].decode("utf-8", errors="replace")
     first = first.rstrip("\r")
@@ -244,7 +244,7 @@ def _csv_shape(data: bytes) -> tuple[int, int]:
             cells = first.split(sep)
             index, cell = max(enumerate(cells, 1), key=lambda c: len(c[1]))
             raise InputError(f"ligne 1, colonne {index} : un nom de colonne de "
-                             f"{_n(len(cell))} caractères (la limite est de {_n(longest)}) ; "
+                             f"{count(len(cell))} caractères (la limite est de {count(longest)}) ; "
                              "la première ligne d'un tableau porte les noms de ses "
                              "colonnes.") from None
     return data.rstrip(b"\r\n").count(b"\n") + 1, max(widths)
@@ -495,7 +495,7 @@ def parse_in_worker(path: Path, shown: str, limits: Limits) -> None:
     from . import _isolated
 
     # like a run: nothing from the study folder on the import path, nor as working folder
-    command = _isolated.command("geo.uploads", str(path.resolve()),
+    command = _isolated.command("geo.upload_worker", str(path.resolve()),
                                 json.dumps(asdict(limits)))
     try:
         done = subprocess.run(command, capture_output=True, timeout=WORKER_SECONDS,
@@ -515,46 +515,3 @@ def parse_in_worker(path: Path, shown: str, limits: Limits) -> None:
         if answer.get("nomme"):  # already says which file
             raise InputError(message)
         raise InputError(message, path=shown)
-
-
-def _bounded() -> None:
-    """Cap this process's memory (the worker sets it on itself: a ``preexec_fn`` is not
-    safe in the server's threads)."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return
-    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
-
-
-def _read(path: str, limits: Limits) -> dict:
-    from ._errors import EssQpvError
-
-    kind = Path(path).suffix.lower()
-    try:
-        check_structure(Path(path), kind, limits)
-    except InputError as exc:
-        return {"erreur": str(exc)}
-    except (MemoryError, RecursionError):
-        return {"erreur": "fichier trop lourd à lire : refusé."}
-    from .initiatives import read_sites_table
-
-    try:
-        table, _, _ = read_sites_table(path)
-    except EssQpvError as exc:
-        return {"erreur": str(exc), "nomme": path in str(exc)}
-    except (MemoryError, RecursionError):
-        return {"erreur": "fichier trop lourd à lire : refusé."}
-    if len(table) > limits.max_rows:
-        return {"erreur": f"{_n(len(table))} lignes : la limite est de {_n(limits.max_rows)} "
-                          "(option --lignes-max)."}
-    return {"lignes": len(table)}
-
-
-if __name__ == "__main__":
-    import warnings
-
-    _bounded()
-    warnings.simplefilter("ignore")
-    print(json.dumps(_read(sys.argv[1], Limits(**json.loads(sys.argv[2]))),
-                     ensure_ascii=False))

@@ -131,6 +131,10 @@ def test_every_table_a_person_opens_is_in_french(tmp_path, capsys):
     assert list(same["Code QPV"]) == list(per_qpv["Code QPV"])  # the same table in each
     sources = tables["rapport:Sources"].set_index("Élément")["Valeur"]
     assert "False" not in sources.to_string() and "{" not in sources.to_string()
+    # plain French values: no Python list, no source key (« bundled-2024 »)
+    assert "[" not in sources.to_string() and "bundled" not in sources.to_string()
+    assert sources["Paramètre : indicateurs"].startswith("« emplois », ")
+    assert sources["Paramètre : génération comparée"].startswith("QPV 2015, Occitanie")
     assert sources["Paramètre : géocodage en ligne"] == "non"
     assert " à " in sources["Date d'exécution"] and "T" not in sources["Date d'exécution"]
 
