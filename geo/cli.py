@@ -28,6 +28,7 @@ EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 FLAGS = {
     **ROLE_FLAGS,
     "distance": "--distance", "departement": "--departement", "commune": "--commune",
+    "all_quartiers": "--toute-la-france",
     "source": "--qpv", "compare": "--compare", "geocode": "--geocode",
     "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size", "crs_column": "--crs-column",
     "workers": "--coeurs", "chunk_rows": "--morceaux", "sheet": "--sheet",

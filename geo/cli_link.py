@@ -60,6 +60,9 @@ def add_qpv_options(parser: argparse.ArgumentParser) -> None:
                             "séparés par des virgules")
     group.add_argument("--commune", metavar="CODES",
                        help="territoire étudié : codes INSEE de commune")
+    group.add_argument("--toute-la-france", dest="all_quartiers", action="store_true",
+                       help="tableaux par quartier et par territoire de tous les quartiers "
+                            "de France (sans territoire : ceux des départements des sites)")
     group.add_argument("--distance", metavar="MÈTRES", default=DEFAULT_DISTANCE, type=float,
                        help="largeur de la bande de proximité en mètres (défaut : 300 ; "
                             "0 la désactive)")
@@ -178,6 +181,7 @@ def study_of(args: argparse.Namespace):
         columns=columns_from_args(args),
         qpv_source=args.qpv, compare=args.compare, distance=args.distance,
         area=StudyArea.of(args.departement, args.commune),
+        all_quartiers=args.all_quartiers,
         geocoding=Geocoding(online=args.geocode, url=args.geocoder_url,
                             min_score=args.min_score, chunk_size=args.chunk_size,
                             corrections=Path(args.corrections) if args.corrections else None),

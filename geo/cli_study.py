@@ -14,6 +14,7 @@ STUDY_KEYS = {
     **{role: f"[colonnes] {key}" for role, key in COLUMN_KEYS.items()},
     "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
     "commune": "[quartiers] communes", "source": "[quartiers] source",
+    "all_quartiers": "[quartiers] toute_la_france",
     "compare": "[quartiers] comparer", "geocode": "[geocodage] en_ligne",
     "crs_column": "[entrees] colonne_epsg", "sheet": "[entrees] feuille",
     "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",

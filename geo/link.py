@@ -340,6 +340,7 @@ def link(
     distance: float = DEFAULT_DISTANCE,
     area: StudyArea | None = None,
     previous: gpd.GeoDataFrame | None = None,
+    whole_generation: bool = False,
 ) -> LinkResult:
     """Link the sites of ``initiatives`` to ``qpv`` and build the output tables.
 
@@ -359,6 +360,9 @@ def link(
     previous
         Another generation (e.g. 2015) to compare with: each site gets the columns of
         :func:`compare`, from the same match of its point to ``qpv``.
+    whole_generation
+        With no ``area``: the tables hold every quartier of ``qpv`` (all of France), not
+        only those of the sites' départements (:func:`_quartiers_of_sites`).
 
     Returns
     -------
@@ -389,8 +393,12 @@ def link(
     names = qpv["nom_qp"].to_numpy()
 
     long = _long_table(links, declared, ids, initiatives, codes, names)
-    in_area, reported = (area.qpv_mask(qpv), area.label) if area else \
-        _quartiers_of_sites(qpv, sites, long)
+    if area:
+        in_area, reported = area.qpv_mask(qpv), area.label
+    elif whole_generation:
+        in_area, reported = np.ones(len(qpv), dtype=bool), WHOLE_GENERATION
+    else:
+        in_area, reported = _quartiers_of_sites(qpv, sites, long)
     if area:
         geoms = sites.geometry.values
         located = ~shapely.is_missing(geoms)
@@ -428,6 +436,8 @@ def link(
 #: A study whose sites lie in more départements than this is national: its tables list
 #: every quartier of the generation.
 NATIONAL = 20
+#: What the tables cover when a study asks for every quartier.
+WHOLE_GENERATION = "France entière (demandée par l'étude)"
 
 
 def _quartiers_of_sites(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,

@@ -107,6 +107,9 @@ class Study:
     compare: str | None = None
     distance: float = DEFAULT_DISTANCE
     area: StudyArea = field(default_factory=StudyArea)
+    #: With no ``area``: the per-quartier and per-territory tables hold every quartier of
+    #: France, not only those of the sites' départements.
+    all_quartiers: bool = False
     geocoding: Geocoding = field(default_factory=Geocoding)
     outputs: dict[str, Path] = field(default_factory=dict)
     paper: str = "A4"
@@ -181,6 +184,10 @@ def check_study(study: Study) -> None:
     outputs that overwrite an input or each other, outputs outside the study folder,
     a negative or non-finite distance, an unknown paper size."""
     check_distance(study.distance)
+    if study.all_quartiers and study.area:
+        raise InputError(f"toute la France ou un territoire ({study.area.label}) : les "
+                         "tableaux par quartier ne peuvent couvrir que l'un des deux.",
+                         parameters=("all_quartiers", "departement", "commune"))
     unknown = sorted(set(study.outputs) - set(OUTPUT))
     if unknown:
         raise InputError(f"sortie inconnue : {', '.join(unknown)} ; possibles : "
@@ -415,7 +422,7 @@ def run_study(study: Study, *, progress: Progress | None = None
     qpv = load_qpv(study.qpv_source)
     previous = load_qpv(study.compare) if study.compare else None
     result = link(initiatives, qpv, distance=study.distance, area=study.area,
-                  previous=previous)
+                  previous=previous, whole_generation=study.all_quartiers)
     info = provenance(study, qpv, result, detection)
     run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info,
                       review=site_review(initiatives, geocoded, result))

@@ -40,7 +40,8 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "indicateurs": {"colonnes": (list, []), "taille_symboles": (str, None)},
     "quartiers": {"source": (str, DEFAULT_SOURCE), "comparer": (str, None),
                   "distance_m": (float, DEFAULT_DISTANCE), "departements": (list, []),
-                  "communes": (list, []), "chiffres_cles": (str, None),
+                  "communes": (list, []), "toute_la_france": (bool, False),
+                  "chiffres_cles": (str, None),
                   "chiffres_cles_source": (str, None)},
     "geocodage": {"en_ligne": (bool, False), "url": (str, DEFAULT_URL),
                   "score_minimal": (float, DEFAULT_MIN_SCORE), "corrections": (str, None)},
@@ -135,6 +136,7 @@ def load_study(path: str | Path) -> Study:
         compare=_source(q["comparer"], base),
         distance=q["distance_m"],
         area=StudyArea.of(q["departements"], q["communes"]),
+        all_quartiers=q["toute_la_france"],
         geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
                             corrections=base / g["corrections"] if g["corrections"] else None,
                             # another geocoder than the national one: the person's say first

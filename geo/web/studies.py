@@ -160,6 +160,7 @@ def _parameters_page(name: str, data: dict, error: str | None = None, status: in
         "distance": q.get("distance_m", DEFAULT_DISTANCE),
         "departements": ", ".join(map(str, q.get("departements", []))),
         "communes": ", ".join(map(str, q.get("communes", []))),
+        "toute_la_france": q.get("toute_la_france", False),
         "en_ligne": g.get("en_ligne", False), "url": g.get("url", DEFAULT_GEOCODER_URL),
         "autre_geocodeur": not _national(g.get("url")),
         "geocodeur_accepte": bool(accepted_geocoder(folder)) if folder else False,
@@ -190,7 +191,13 @@ def parameters_post(name: str, folder: Path):
                                     "la comparaison", optional=True),
                 "distance_m": number(f.get("distance", ""), "la distance de proximité"),
                 "departements": codes(f.get("departements", "")),
-                "communes": codes(f.get("communes", ""))}
+                "communes": codes(f.get("communes", "")),
+                "toute_la_france": f.get("toute_la_france") == "oui"}
+            if data["quartiers"]["toute_la_france"] and (data["quartiers"]["departements"]
+                                                         or data["quartiers"]["communes"]):
+                raise EssQpvError("toute la France ou un territoire (départements, "
+                                  "communes) : les tableaux par quartier ne peuvent couvrir "
+                                  "que l'un des deux.")
             data["geocodage"] = {
                 "en_ligne": f.get("en_ligne") == "oui" and not offline,
                 "url": safe_url(f.get("url") or DEFAULT_GEOCODER_URL),
