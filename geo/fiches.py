@@ -70,7 +70,7 @@ PNG_DPI = 300
 #: initiatives (each costs more than its page).
 IMAGES_UP_TO = 40
 #: A site whose nearest quartier is closer than this (metres) has it in its map's frame.
-_NEAREST_REACH = 15_000
+_NEAREST_REACH = 30_000
 #: The smallest type on a page (points), whatever the paper: A5 stays readable.
 _SMALLEST = 7.0
 #: Names as the table's other name columns may hold them in proper case (SIRENE's brand
@@ -511,9 +511,10 @@ def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: 
     if located:
         map_height = min(max(room - tables - 4, room * 0.4), room * 0.78)
         zone = (margin, top - 3 - map_height, w - 2 * margin, map_height)
+        # the map's type and symbols as on A4 at least (A5 names stay readable)
         _maps(fig, _Frame(size), _fiche_layers(fiche, layers), (
-            zone[0], zone[1] + source_room, zone[2], zone[3] - source_room), size,
-            fiche.places)
+            zone[0], zone[1] + source_room, zone[2], zone[3] - source_room),
+            (max(w, 210), max(h, 297)), fiche.places)
         page.wrapped(margin, zone[1] + source_room - 0.5, w - 2 * margin, PRINT_SOURCES,
                      fontsize=sources, color="#333", max_lines=2)
         fig._essqpv_map = Bbox.from_bounds(*(v * _MM for v in (
@@ -747,11 +748,11 @@ class _Page:
         """A table with a caption and a header row; cells wrap on two lines; rows that
         don't fit above ``bottom`` are counted in a last line. Return the y under it."""
         size = self.size
-        body = {"fontsize": _pt(size, 7.2), "color": "#1a1a1a"}
-        head = {"fontsize": _pt(size, 7.2), "fontweight": "bold", "color": "#1a1a1a"}
+        body = {"fontsize": _size(size, 7.2), "color": "#1a1a1a"}
+        head = {"fontsize": _size(size, 7.2), "fontweight": "bold", "color": "#1a1a1a"}
         step = body["fontsize"] * 0.3528 * 1.3
         top = self.wrapped(x, top, width, f"{caption} ({len(frame)})", max_lines=1,
-                           fontsize=_pt(size, 9), fontweight="bold") - 0.8
+                           fontsize=_size(size, 9), fontweight="bold") - 0.8
         if not len(frame):
             return self.wrapped(x, top, width, empty, max_lines=2, **body)
         widths = [f * width for _, _, f in columns]

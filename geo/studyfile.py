@@ -256,10 +256,23 @@ def template_outputs() -> str:
     lines = []
     for o in OUTPUTS:
         text = f"{o.what[0].upper()}{o.what[1:]} ({', '.join(o.extensions)})" + (
-            f" : {o.more}" if o.more else "") + "."
+            f" : {o.more}" if o.more else "") + "." + (_fiches_note() if o.key == "fiches" else "")
         lines += textwrap.wrap(text, 88, initial_indent="# ", subsequent_indent="# ")
-        lines.append(f'{o.key} = "{o.file if o.template else ""}"')
+        # the fiches cost far more than the rest of a study: asked for, not by default
+        written = o.file if o.template and o.key != "fiches" else ""
+        lines.append(f'{o.key} = "{written}"')
     return "\n".join(lines)
+
+
+def _fiches_note() -> str:
+    """How to ask for the fiches, in the template (they are off: a page per initiative
+    takes about as long as the whole study for a few dozen initiatives)."""
+    from .fiches import IMAGES_UP_TO
+
+    return (" Elles ne sont pas écrites par défaut : chaque page prend environ 0,5 s "
+            "(plusieurs minutes pour quelques centaines d'initiatives) ; pour les avoir, "
+            "écrivez fiches = \"fiches.pdf\". Leurs cartes PNG et SVG ne sont écrites que "
+            f"pour {IMAGES_UP_TO} initiatives au plus.")
 
 
 def write_template(folder: str | Path) -> list[tuple[Path, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +19,8 @@ from tests.test_print import (
     pages_of,
     text_of,
 )
+
+DATA = Path(__file__).parent / "data"
 
 pytestmark = pytest.mark.skipif(not shutil.which("pdffonts"), reason="poppler-utils missing")
 
@@ -293,3 +296,66 @@ def test_a_file_of_the_user_in_the_maps_folder_is_never_overwritten(tmp_path, mo
         assert mine.read_bytes() == b"my own drawing"
         assert sorted(p.name for p in (tmp_path / "d").rglob("*")) == sorted(["fiches", name])
         mine.unlink()
+
+
+def _fiches_of(table: pd.DataFrame, tmp_path, **options):
+    """Write the fiches of ``table`` (a CSV in ``tmp_path``); return the PDF's path."""
+    from geo.fiches import write_fiches
+    from geo.initiatives import read_initiatives
+    from geo.link import link
+    from geo.qpv import load_qpv
+
+    source = tmp_path / "table.csv"
+    table.to_csv(source, sep=";", index=False)
+    qpv = load_qpv()
+    initiatives = read_initiatives(source)
+    pdf = tmp_path / "fiches.pdf"
+    write_fiches(link(initiatives, qpv), initiatives, qpv, pdf, **options)
+    return pdf
+
+
+def test_row_numbers_proper_names_and_a_site_far_from_any_quartier(tmp_path):
+    """Without an identifier column the page gives the row, not « Identifiant : ligne 2 »;
+    a name in capitals is printed from the brand column in proper case, or title-cased;
+    a village far from any quartier gets a map titled by its commune, framed wider than a
+    street, and the page does not claim a quartier."""
+    bal = pd.read_csv(DATA / "adresses-54084.csv", sep=";", dtype=str)
+    table = pd.DataFrame({
+        "nom": ["EPICERIE SOLIDAIRE DU PAYS HAUT", "ASSOCIATION DE LA RUE JOFFRE"],
+        "enseigne": ["Épicerie solidaire du Pays-Haut", ""],
+        "adresse": [f"{n} {v}" for n, v in zip(bal["numero"][:2], bal["voie_nom"][:2],
+                                                 strict=True)],
+        "code_postal": ["54260", "54260"], "commune": ["Mont-Bonvillers"] * 2,
+        "latitude": bal["lat"][:2], "longitude": bal["long"][:2]})
+    pdf = _fiches_of(table, tmp_path, images=True)
+    first, second = (" ".join(text_of(pdf, k).split()) for k in (1, 2))
+    assert "Épicerie solidaire du Pays-Haut" in first and "EPICERIE" not in first
+    assert "Association de la Rue Joffre" in second
+    assert "Ligne 2 du tableau" in first and "Identifiant" not in first
+    assert "Mont-Bonvillers (1 site)" in first
+    assert "ni dans ni près d" in first  # placed: it is known to be far
+    svg = next((tmp_path / "fiches").glob("*.svg")).read_text(encoding="utf-8")
+    assert "Mont-Bonvillers" in svg
+
+
+def test_a5_type_is_never_below_seven_points(tmp_path):
+    """The smallest word height on an A5 page (pdftotext -bbox: about 1.16 × the size):
+    nothing under 6.5 pt on the map, 7 pt elsewhere."""
+    import subprocess
+
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False).head(3)
+    pdf = _fiches_of(table, tmp_path, paper="A5", images=False)
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    heights = [float(b) - float(a) for a, b in re.findall(
+        r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', html)]
+    assert heights and min(heights) >= 6.5 * 1.16, sorted(heights)[:5]
+
+
+def test_init_leaves_the_fiches_off_and_says_how_to_ask(tmp_path):
+    from geo.studyfile import write_template
+
+    write_template(tmp_path)
+    text = (tmp_path / "etude.toml").read_text(encoding="utf-8")
+    assert '\nfiches = ""\n' in text
+    assert 'écrivez fiches = "fiches.pdf"' in " ".join(text.replace("# ", "").split())
