@@ -625,6 +625,12 @@ _SITE_CODES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
 )
 
 
+#: « Code … » columns that name a place or a category, shared by many rows: no site's own.
+_NOT_SITE_CODES = {"postal", "post", "insee", "commune", "com", "departement", "dep", "region",
+                   "reg", "epci", "iris", "qp", "qpv", "quartier", "pays", "ape", "naf",
+                   "nace", "activite", "juridique", "categorie", "type", "theme", "couleur"}
+
+
 def _site_identifier(table: pd.DataFrame, columns: list[str], found: dict[str, str],
                      why: dict[str, str], report: list[str], *, taken: set,
                      initiative: str | None) -> str | None:
@@ -639,7 +645,8 @@ def _site_identifier(table: pd.DataFrame, columns: list[str], found: dict[str, s
     candidates: list[tuple[str, str]] = []
     for kind, names, pattern in _SITE_CODES:
         if kind == "code":
-            named = [c for c in free if normal[c].split("_")[0] == "code"]
+            named = [c for c in free if normal[c].split("_")[0] == "code"
+                     and not set(normal[c].split("_")[1:2]) & _NOT_SITE_CODES]
         else:
             named = [c for a in names for c in free if normal[c] == a]
         candidates += [(c, "reconnue à son nom") for c in named]

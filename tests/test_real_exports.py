@@ -37,6 +37,11 @@ def test_a_code_column_identifies_the_sites(tmp_path):
     assert detection.columns.id == "Code U2A" and detection.found["site_id"] == "Code U2A"
     assert "identifiant de site : « Code U2A » (reconnue à son nom, propre à chaque ligne)" \
         in detection.report
+    # an activity code, even different on each row, names a category, not a site
+    coded = pd.concat([pd.DataFrame({"Code APE": ["88.99B", "56.21Z", "94.99Z"]}), U2A],
+                      axis=1)
+    assert detect_columns(coded).found["site_id"] == "Code U2A"
+    assert "site_id" not in detect_columns(coded.drop(columns="Code U2A")).found
     placed = U2A.assign(latitude=["48.8313", "48.8902", "48.8540"],
                         longitude=["2.3175", "2.3703", "2.3980"])
     initiatives = read_initiatives(_csv(tmp_path, placed))
