@@ -38,6 +38,7 @@ from .mapstyle import (
     SYMBOL_SIZES,
     ThemeStyle,
     french_number,
+    indicator_label,
     legend_values,
     marker_svg,
     metres_text,
@@ -45,7 +46,7 @@ from .mapstyle import (
     symbol_sizes,
 )
 from .territories import TERRITORIES, territory_of_departement, territory_of_points
-from .typography import capitalised
+from .typography import number, plural, plural_form
 from .vocabulary import DEFAULT_TITLE, find_column
 
 #: Base maps: label, xyzservices provider, native maximum zoom.
@@ -890,8 +891,9 @@ def _qpv_features(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
                              + " habitants"]]
         if counts is not None and pd.notna(counts.iat[k, 0]):
             n = counts.iloc[k].astype(int)
-            p["counts"] = (f"Initiatives : {n['n_implanted']} implantée(s), {n['n_nearby']} "
-                           f"à proximité, {n['n_served']} y intervenant")
+            p["counts"] = (f"Initiatives\u00a0: {plural(n['n_implanted'], 'implantée')}, "
+                           f"{number(n['n_nearby'])} à proximité, {number(n['n_served'])} "
+                           "y intervenant")
         props.append(p)
     return _packed(props, compact_polygons(qpv))
 
@@ -964,10 +966,12 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
         name = _text(site, name_column) or f"Site {i + 1}"
         rows.append(f'<tr><th scope="row">{html_text(name)}</th>'
                     + "".join(f"<td>{html_text(c)}</td>" for c in cells) + "</tr>")
-    caption = (f"Initiatives de la carte : {int(located.sum())} site(s) localisé(s)"
-               + (f", {int((~located).sum())} non localisé(s) en fin de liste"
+    caption = (f"Initiatives de la carte\u00a0: {plural(int(located.sum()), 'site localisé')}"
+               + (f", {number(int((~located).sum()))} "
+                  f"{plural_form(int((~located).sum()), 'non localisé')} en fin de liste"
                   if (~located).any() else "")
-               + (f" ; les {STATIC_ROWS} premières lignes" if len(sites) > STATIC_ROWS else "")
+               + (f"\u202f; les {STATIC_ROWS} premières lignes" if len(sites) > STATIC_ROWS
+                  else "")
                + ".")
     return "\n".join(rows), html_text(caption)
 
@@ -1055,16 +1059,6 @@ def _subset(columns: dict, positions: np.ndarray) -> dict:
     return out
 
 
-def indicator_label(measures: Measures, column: str) -> str:
-    """An indicator's French label as the pages say it (« Bénévoles »), never its raw
-    header: the label of its recognised role, else the header made readable
-    (« nb_repas_servis » → « Nb repas servis »)."""
-    label = measures.labels.get(column) or str(column)
-    if label == str(column):
-        label = " ".join(label.replace("_", " ").split())
-    return capitalised(label)
-
-
 def _measure_records(positions: np.ndarray, measures: Measures) -> dict[int, dict]:
     """Per position in ``positions``: the indicators as (label, text) and the years."""
     out: dict[int, dict] = {}
@@ -1119,7 +1113,8 @@ def _title_html(title: str, subtitle: str | None, not_located: int) -> str:
     text = html_text(title)
     notes = [html_text(subtitle)] if subtitle else []
     if not_located:
-        notes.append(f"{not_located} site(s) non localisé(s) ne figurent pas sur la carte")
+        notes.append(f"{plural(not_located, 'site non localisé')} "
+                     f"{'ne figurent' if not_located > 1 else 'ne figure'} pas sur la carte")
     if notes:
         text += "<small>" + " · ".join(notes) + "</small>"
     return text

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .typography import capitalised
+
+if TYPE_CHECKING:  # the indicators' module draws nothing: no import at run time
+    from .indicators import Measures
 
 #: Credits shown on every map.
 SOURCES_LINE = "Sources : ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale"
@@ -104,6 +108,16 @@ def site_themes(sites: pd.DataFrame, theme_column: str | None
         styles[NO_THEME] = ThemeStyle("#d9d9d9", "x") if len(styles) else \
             ThemeStyle(PALETTE[0], SHAPES[0])
     return themes, styles
+
+
+def indicator_label(measures: Measures, column: str) -> str:
+    """An indicator's French label as the pages say it (« Bénévoles »), never its raw
+    header: the label of its recognised role, else the header made readable
+    (« nb_repas_servis » → « Nb repas servis »)."""
+    label = measures.labels.get(column) or str(column)
+    if label == str(column):
+        label = " ".join(label.replace("_", " ").split())
+    return capitalised(label)
 
 
 def marker_svg(style: ThemeStyle, size: int = 22) -> str:

@@ -39,6 +39,9 @@ class Label:
     leader: bool = field(default=True, compare=False)
     #: Gap between the point and the name, in points.
     gap: float = field(default=4.0, compare=False)
+    #: A name of the hierarchy (the main cities): placed before the others and over the
+    #: symbols (with its halo), never left out for a symbol.
+    over_symbols: bool = field(default=False, compare=False)
 
 
 @dataclass

@@ -12,6 +12,7 @@ matplotlib) are embedded, so the PDF looks the same at the print shop.
 
 from __future__ import annotations
 
+import datetime
 import textwrap
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ._errors import InputError
+from .cities import CREDIT as CITIES_CREDIT
 from .indicators import Measures
 from .io import atomic_path
 from .link import LinkResult
@@ -36,6 +38,7 @@ from .mapstyle import (
     SEVERAL_THEMES_NOTE,
     SOURCES_LINE,
     french_number,
+    indicator_label,
     legend_values,
     path_length,
     site_themes,
@@ -43,11 +46,12 @@ from .mapstyle import (
 )
 from .outlines import CREDIT
 from .territories import TERRITORIES, territory_of_points
-from .typography import number
+from .typography import date_text, number, plural
 from .vocabulary import DEFAULT_TITLE
 
 #: The sources line of every printed page and image.
-PRINT_SOURCES = (f"{SOURCES_LINE} ; {CREDIT} (limites). Licence Ouverte / Etalab 2.0.")
+PRINT_SOURCES = (f"{SOURCES_LINE} ; {CREDIT} (limites) ; {CITIES_CREDIT}. "
+                 "Licence Ouverte / Etalab 2.0.")
 #: Paper sizes in millimetres (portrait).
 PAPER = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420)}
 _MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D", "pentagon": "p",
@@ -187,20 +191,22 @@ def print_pages(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str = "A4",
     if measures is not None and size_by:
         values = measures.values[size_by]
         layers.scale = pd.Series(symbol_sizes(values), index=result.sites.index) / 22
-        layers.size_by = (size_by, values)
+        layers.size_by = (indicator_label(measures, size_by), values)
     areas = []
     if atlas:
         sites = layers.sites if bounds is None else \
             layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
         areas = _atlas_areas(sites)
-    first = 2 + bool(periods)
-    pages = [_overview(layers, result, size, title, bounds,
-                       [f"p. {first + k} {name}" for k, (name, _) in enumerate(areas)])]
+    # the overview (after the periods' page), the contents on their own page, the areas
+    contents = 2 + bool(periods)
+    pages = [_overview(layers, result, size, title, bounds, contents if areas else None)]
     if periods:
         if measures is None or not measures.has_years:
             raise InputError("les périodes demandent l'année d'ouverture de chaque site.",
                              parameters=("periods", "year"))
         pages.insert(0, _periods_page(layers, measures, size, title, list(periods)))
+    if areas:
+        pages.append(_contents_page(size, title, [name for name, _ in areas], contents + 1))
     pages += [_area_page(layers, size, title, name, outline) for name, outline in areas]
     return pages
 
@@ -297,8 +303,31 @@ def page_fill(fig: Figure) -> float:
 # --------------------------------------------------------------------------- pages
 
 
+def _contents_page(size, title: str, names: list[str], first: int) -> Figure:
+    """The atlas's contents: each area's name and page, in as many columns as the page
+    needs (never a line off the page)."""
+    fig = _figure(size, title, f"Sommaire de l’atlas\u00a0: {plural(len(names), 'page')}")
+    frame = _Frame(size)
+    x, y, w, h = frame.inside
+    points = _pt(size, 8)
+    line = points / 72 * 25.4 * 1.45  # millimetres
+    rows = max(int(h // line), 1)
+    columns = -(-len(names) // rows)
+    width = w / max(columns, 1)
+    chars = max(int(width / (points / 72 * 25.4 * 0.6)) - 7, 8)
+    for k, name in enumerate(names):
+        c, r = divmod(k, rows)
+        top = y + h - r * line
+        fig.text((x + c * width) / size[0], top / size[1], f"p.\u00a0{first + k}",
+                 fontsize=points, va="top", color="#333")
+        fig.text((x + c * width + points * 0.3528 * 4.2) / size[0], top / size[1],
+                 _plain(textwrap.shorten(name, chars, placeholder="…")), fontsize=points,
+                 va="top")
+    return fig
+
+
 def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
-              pages: list[str] = ()) -> Figure:
+              contents: int | None = None) -> Figure:
     """The first page. A territory given by ``bounds`` is drawn whole; sites in a few
     agglomerations get one zoomed panel each and a locator of France; otherwise France,
     with Paris and its inner ring and the overseas territories that hold sites as insets."""
@@ -307,8 +336,8 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
     counts = keys.value_counts()
     main = counts.index[0] if len(counts) else "metropole"
     subtitle = _subtitle(result, layers, bounds)
-    if pages:
-        subtitle += " ; pages suivantes : " + ", ".join(pages)
+    if contents:
+        subtitle += f"\u202f; sommaire de l’atlas p.\u00a0{contents}"
     fig = _figure(size, title, subtitle)
     frame = _Frame(size)
     crs = TERRITORIES[main].crs
@@ -487,7 +516,7 @@ def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
         held = held[held != ""].value_counts()
         place = names.get(held.index[0], "") if len(held) else ""
         more = " et environs" if len(held) > 1 else ""
-        m.ax.set_title(_plain(f"{k + 1}. {place}{more} ({len(group)} site(s))"),
+        m.ax.set_title(_plain(f"{k + 1}. {place}{more} ({plural(len(group), 'site')})"),
                        fontsize=_pt(size, 8), pad=3, loc="left")
         places.append((f"{k + 1}. {place}", cxm, cym))
         maps.append(m)
@@ -539,14 +568,18 @@ def _label(fig, maps: list[_Map]) -> None:
         furniture = artist_boxes(fig, getattr(m.ax, "_essqpv_furniture", []))
         # markers are refreshed now that every axes has its final shape
         markers = m.markers() if callable(m.markers) else m.markers
-        place(m.ax, m.labels, obstacles=[*markers, *furniture, *legend_boxes, *others])
+        # the main cities first, over the symbols; then the other names, clear of them
+        first = place(m.ax, [label for label in m.labels if label.over_symbols],
+                      obstacles=[*furniture, *legend_boxes, *others])
+        place(m.ax, [label for label in m.labels if not label.over_symbols],
+              obstacles=[*markers, *furniture, *legend_boxes, *others, *first.boxes])
 
 
 def _area_page(layers: _Layers, size, title: str, name: str, outline) -> Figure:
     """An atlas page: one département or commune, with its sites and quartiers; the legend
     counts what the page shows."""
     inside = layers.sites[shapely.intersects(outline, layers.sites.geometry.values)]
-    fig = _figure(size, title, f"{name} – {len(inside)} site(s)")
+    fig = _figure(size, title, f"{name} – {plural(len(inside), 'site')}")
     frame = _Frame(size)
     x, y = outline.centroid.x, outline.centroid.y
     key = territory_of_points(np.array([x]), np.array([y]))[0] or "metropole"
@@ -572,7 +605,7 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
     area = sites[(keys == main).to_numpy()].geometry
     extent = _extent(area.to_crs(crs) if len(area) else None, crs, main, pad=0.12)
     elsewhere = int((keys != main).sum())
-    note = f" ; {elsewhere} site(s) hors de ce cadre (outre-mer)" if elsewhere else ""
+    note = f" ; {plural(elsewhere, 'site')} hors de ce cadre (outre-mer)" if elsewhere else ""
     fig = _figure(size, title, "Sites ouverts à chaque date, même cadre pour chaque "
                                f"panneau{note}")
     frame = _Frame(size)
@@ -592,7 +625,7 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
         shown = replace(layers, sites=sites[alive], links=[])
         zone = (x + c * cw + 2, y + (rows - 1 - r) * ch + 2, cw - 4, ch - 9)
         m = _single(fig, frame, shown, crs, shaped, size, zone=zone, furniture=k == 0)
-        m.ax.set_title(f"{year} : {int(alive.sum())} site(s) ouvert(s)",
+        m.ax.set_title(f"{year}\u00a0: {plural(int(alive.sum()), 'site ouvert')}",
                        fontsize=_pt(size, 8.5), pad=3)
         if shaped[2] - shaped[0] > _QPV_VISIBLE:
             # the same frame again and again: the places that hold sites are named, the
@@ -647,17 +680,19 @@ def _figure(size, title: str, subtitle: str) -> Figure:
              fontweight="bold", va="center")
     fig.text(_MARGIN / w, 1 - (_MARGIN + 13) / h, _plain(subtitle), fontsize=_pt(size, 8.5),
              va="center", color="#333", wrap=True)
-    fig.text(_MARGIN / w, _MARGIN / h, PRINT_SOURCES, fontsize=_pt(size, 6.5), color="#333")
+    fig.text(_MARGIN / w, _MARGIN / h, f"{PRINT_SOURCES} Carte du "
+             f"{date_text(datetime.date.today())}.", fontsize=_pt(size, 6.5), color="#333")
     return fig
 
 
 def _subtitle(result: LinkResult, layers: _Layers, bounds) -> str:
     s = result.summary()
-    text = (f"{s['located']} sites localisés sur {s['sites']} : {s['implanted']} implantés "
-            f"dans un QPV, {s['nearby']} à moins de {result.distance:g} m")
+    text = (f"{plural(s['located'], 'site localisé')} sur {number(s['sites'])}\u00a0: "
+            f"{plural(s['implanted'], 'implanté')} dans un QPV, {number(s['nearby'])} à moins "
+            f"de {result.distance:g}\u00a0m")
     if bounds is not None:
         inside = layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
-        text += f" ; {len(inside)} site(s) dans le cadre de la carte"
+        text += f"\u202f; {plural(len(inside), 'site')} dans le cadre de la carte"
     return text
 
 
@@ -784,8 +819,43 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     if furniture:
         ax._essqpv_furniture = _furniture(ax, sx, sy, area, size)
     labels = _names(layers, sites, sites_m, qpv_m, deps, coms, wide, size)
+    if layers.numbers is None and layers.emphasis is None:  # not a fiche's map
+        cities = _city_names(box, crs, wide, size, focus)
+        if cities:  # each city a small dot, its name beside it
+            ax.scatter([c.x for c in cities], [c.y for c in cities], s=7, color="#1a1a1a",
+                       edgecolor="white", linewidth=0.6, zorder=8)
+        named = {label.text for label in cities}
+        labels = cities + [label for label in labels if label.text not in named]
     return _Map(ax, drawn, labels,
                 lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
+
+
+#: A wide map names at most this many communes for their sites (besides the cities).
+_WIDE_PLACES = 12
+#: Priority of the largest city of a map (the next ones a step lower each): above every
+#: other name, placed over the symbols.
+_CITY = 10_000
+
+
+def _city_names(box, crs: str, wide: bool, size, focus=None) -> list:
+    """The names of the largest cities in ``box`` (EPSG:4326; in ``focus`` when given: an
+    atlas page names its own territory's cities), the most populous first: a wide map
+    names the country's main cities, a département's map its main towns."""
+    from pyproj import Transformer
+
+    from .cities import largest_cities
+    from .printlabels import Label
+
+    n = int((14 if wide else 7) * max(1.0, min(size) / 210))
+    found = largest_cities(box, n, within=focus)
+    if not len(found):
+        return []
+    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(
+        found.geometry.x.to_numpy(), found.geometry.y.to_numpy())
+    style = {"fontsize": _pt(size, 8 if wide else 8.5), "fontweight": "bold",
+             "color": "#1a1a1a"}
+    return [Label(_CITY - k, _plain(name), px, py, style, over_symbols=True)
+            for k, (name, px, py) in enumerate(zip(found["nom"], x, y, strict=True))]
 
 
 #: Priority of the name of a commune that holds sites (plus their number): above the
@@ -810,6 +880,8 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
     held = pd.Series(commune_of_points(x, y)).value_counts() if len(sites) else pd.Series()
     held = held[held.index != ""]
+    if wide:  # a wide map names the communes holding the most sites, not every one
+        held = held.nlargest(_WIDE_PLACES, keep="first")
     city = {"fontsize": _pt(size, 7 if wide else 7.5), "color": "#1a1a1a"}
     for row in coms.itertuples():
         n = int(held.get(row.code, 0))
@@ -939,7 +1011,7 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
         column, values = layers.size_by
         top = pd.to_numeric(values, errors="coerce").max()
         base = 7  # the legend's usual marker, in points: 22 px on screen
-        handles.append(Line2D([], [], color="none", label=_plain(f"Taille : {column}")))
+        handles.append(Line2D([], [], color="none", label=_plain(f"Taille\u00a0: {column}")))
         for value in legend_values(values):
             d = max(56 * np.sqrt(value / top), 10) / 22 * base
             handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="none",

@@ -112,3 +112,18 @@ def capitalised(text: str) -> str:
     « Épicerie solidaire »; « ESS » stays)."""
     text = text.strip()
     return text[:1].upper() + text[1:] if text else text
+
+
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre")
+
+
+def date_text(day) -> str:
+    """A date the French way: « 1er mars 2026 », « 7 décembre 2026 ».
+
+    >>> import datetime
+    >>> date_text(datetime.date(2026, 3, 1)), date_text(datetime.date(2026, 12, 7))
+    ('1er mars 2026', '7 décembre 2026')
+    """
+    first = "1er" if day.day == 1 else str(day.day)
+    return f"{first} {_MONTHS[day.month - 1]} {day.year}"

@@ -219,7 +219,7 @@ def test_every_initiative_is_in_the_text_alternative(browser, pages):
                             ".map(th => th.textContent)")
         assert sorted(unlocated) == sorted(table["nom"][:5])
         caption = page.js("() => document.querySelector('#essqpv-caption').textContent")
-        assert "795 site(s) localisé(s)" in caption and "5 non localisé(s)" in caption
+        assert "795 sites localisés" in caption and "5 non localisés" in caption
         # choosing a row shows its marker
         page.page.locator("#essqpv-rows .essqpv-show").nth(10).click()
         page.page.wait_for_selector(".leaflet-popup h3", timeout=5000)

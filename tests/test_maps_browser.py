@@ -187,7 +187,7 @@ def test_the_year_control_filters_the_sites_and_the_table(browser, sized):
         page.page.wait_for_function(
             f"document.querySelectorAll('#essqpv-rows tr').length === {expected}")
         caption = page.page.inner_text("#essqpv-caption")
-        assert "ouvertes en 2012" in caption and f": {open_in(2012)} site(s)" in caption
+        assert "ouvertes en 2012" in caption and f"\u00a0: {open_in(2012)} sites" in caption
         # the markers on the map follow: the open sites only (clusters off: sized symbols)
         shown = page.js("""() => Object.values(window.essqpv.markers)
             .filter(m => m._map).length""")

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.skipif(not shutil.which("pdffonts"), reason="poppler-ut
 
 def text_of(pdf, page: int | None = None) -> str:
     pages = ["-f", str(page), "-l", str(page)] if page else []
-    return subprocess.run(["pdftotext", *pages, "-layout", str(pdf), "-"], check=True,
+    text = subprocess.run(["pdftotext", *pages, "-layout", str(pdf), "-"], check=True,
                           capture_output=True, text=True).stdout
+    # no-break spaces (French typography) read as spaces, whatever poppler's version
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def pages_of(pdf) -> int:
@@ -160,18 +162,20 @@ def test_an_atlas_has_an_overview_and_a_page_per_departement(tmp_path):
                      str(pdf), "--atlas", "--format", "A5"]) == 0
     assert_fonts_embedded(pdf)
     # the example's located sites lie in 7 départements (31, 33, 34, 69, 75, 92, 93)
-    assert pages_of(pdf) == 1 + 7
-    names = [text_of(pdf, page).split("\n")[1].strip() for page in range(2, 9)]
+    assert pages_of(pdf) == 2 + 7  # the overview, the contents, a page per département
+    names = [text_of(pdf, page).split("\n")[1].strip() for page in range(3, 10)]
     assert any(n.startswith("Gironde (33)") for n in names)
     assert any(n.startswith("Seine-Saint-Denis (93)") for n in names)
-    page_93 = next(i for i, n in enumerate(names, start=2) if n.startswith("Seine-Saint-Denis"))
+    page_93 = next(i for i, n in enumerate(names, start=3) if n.startswith("Seine-Saint-Denis"))
     assert "Saint-Denis" in text_of(pdf, page_93)  # the commune holding sites is named
     assert_no_word_over_another(pdf)
-    # the overview names its pages; each page's legend counts what that page shows
-    assert "p. 2" in text_of(pdf, 1) and "Gironde (33)" in text_of(pdf, 1)
-    page_33 = next(i for i, n in enumerate(names, start=2) if n.startswith("Gironde"))
+    # the overview names the contents' page, which lists the pages; each page's legend
+    # counts what that page shows
+    assert "sommaire de l’atlas p. 2" in text_of(pdf, 1)
+    page_33 = next(i for i, n in enumerate(names, start=3) if n.startswith("Gironde"))
+    assert re.search(rf"p. {page_33} +Gironde \(33\)", text_of(pdf, 2))
     gironde = text_of(pdf, page_33)
-    assert re.search(r"Gironde \(33\) – 6 site\(s\)", gironde)
+    assert re.search(r"Gironde \(33\) – 6 sites", gironde)
     counts = [int(n) for n in re.findall(r"\((\d+)\)\n", gironde)]
     assert sum(c for c in counts if c < 33) == 6  # the themes' counts add up to the page
 
@@ -183,7 +187,7 @@ def test_an_atlas_of_one_departement_pages_through_its_communes(tmp_path):
     pdf = tmp_path / "atlas.pdf"
     assert cli.main(["map", str(table), "-o", str(tmp_path / "c.html"), "--print", str(pdf),
                      "--atlas"]) == 0
-    assert pages_of(pdf) == 1 + 3  # Saint-Denis, Aubervilliers, Bobigny
+    assert pages_of(pdf) == 2 + 3  # Saint-Denis, Aubervilliers, Bobigny
     assert "Aubervilliers (93001)" in text_of(pdf)
     # the two sites of initiative 1 are joined, and the legend says what the line means
     assert "Sites d'une même initiative" in text_of(pdf, 1)
@@ -212,9 +216,9 @@ def test_periods_are_small_multiples_with_sized_symbols(tmp_path, capsys):
     text = text_of(pdf, 1)
     for year in (2010, 2015, 2020):
         n = int(((start <= year) & ~(end < year)).sum())
-        assert f"{year} : {n} site(s) ouvert(s)" in text
-    assert "même cadre" in text and "Taille : emplois" in text
-    assert "20" in text.split("Taille : emplois")[1]  # the largest size's value
+        assert f"{year} : {n} site{'s' if n > 1 else ''} ouvert{'s' if n > 1 else ''}" in text
+    assert "même cadre" in text and "Taille : Emplois" in text
+    assert "20" in text.split("Taille : Emplois")[1]  # the largest size's value
     # refused with a clear message: periods without years, a size that is no indicator
     bare = tmp_path / "bare.csv"
     bare.write_text("nom;latitude;longitude\nA;48.9;2.35\n", encoding="utf-8")
@@ -255,4 +259,52 @@ def test_a_print_of_multi_valued_categories_has_a_legend_that_fits(tmp_path):
     width, height = 841.89, 595.28
     for x0, y0, x1, y1, word in words_of(pdf, 1):
         assert x0 >= 0 and x1 <= width and y0 >= 0 and y1 <= height, word
+    assert_no_word_over_another(pdf)
+
+
+def test_a_national_print_names_the_main_cities_first(national):
+    """The name hierarchy outranks the sites: France's main cities are named whatever
+    the sites around them, each once, and no word covers another."""
+    pdf = national / "france.pdf"
+    text = text_of(pdf, 1)
+    for city in ("Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Bordeaux", "Nantes",
+                 "Strasbourg"):
+        assert re.search(rf"\b{city}\b", text), city
+    assert_no_word_over_another(pdf)
+
+
+def test_an_atlas_page_names_the_towns_of_its_own_departement():
+    """The names of a page with a département in focus are its own largest towns (the 93
+    page: Saint-Denis, Montreuil, Aubervilliers, Aulnay-sous-Bois), not its neighbours'
+    (Paris, Argenteuil), however close."""
+    from geo.outlines import departements
+    from geo.printmap import _city_names
+
+    deps = departements().set_index("code")
+    outline = deps.geometry["93"]
+    box = tuple(outline.buffer(0.1).bounds)
+    names = [label.text for label in _city_names(box, "EPSG:2154", False, (297, 210),
+                                                  focus=outline)]
+    assert {"Saint-Denis", "Montreuil", "Aubervilliers", "Aulnay-sous-Bois"} <= set(names)
+    assert "Paris" not in names and "Argenteuil" not in names
+    everything = [label.text for label in _city_names(box, "EPSG:2154", False, (297, 210))]
+    assert everything[0] == "Paris"  # without focus, the largest city of the frame first
+
+
+def test_the_contents_of_a_long_atlas_stay_on_their_page(tmp_path):
+    """101 areas: the contents page lists every one in columns, each line inside the page
+    and no word over another (the overview's subtitle once ran off the page)."""
+    import matplotlib
+
+    from geo.printmap import _FONTS, _contents_page
+
+    names = [f"Département numéro {k} ({k:02d})" for k in range(1, 102)]
+    pdf = tmp_path / "sommaire.pdf"
+    with matplotlib.rc_context(_FONTS):
+        _contents_page((297, 210), "Atlas national", names, 3).savefig(pdf)
+    text = text_of(pdf)
+    assert all(f"({k:02d})" in text for k in range(1, 102))
+    assert "p. 103" in text
+    for x0, y0, x1, y1, word in words_of(pdf, 1):
+        assert x0 >= 0 and x1 <= 841.89 and y0 >= 0 and y1 <= 595.28, word
     assert_no_word_over_another(pdf)

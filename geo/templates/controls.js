@@ -229,7 +229,7 @@
           map.fire("essqpv:year");
           var n = E.sites.filter(E.open).length;
           status.textContent = E.year === null ? "Tous les sites affichés" :
-            n + " site(s) ouvert(s) en " + E.year;
+            E.plural(n, "site ouvert", "sites ouverts") + " en " + E.year;
         });
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
@@ -312,16 +312,19 @@
       body.textContent = "";
       body.appendChild(frag);
       caption.textContent = "Initiatives de la carte" +
-        (E.year !== null ? " ouvertes en " + E.year : "") + " : " + sites.length +
-        " site(s) localisé(s) dans les couches affichées" +
-        (unlocated.length ? ", " + unlocated.length + " non localisé(s) en fin de liste" : "") +
+        (E.year !== null ? " ouvertes en " + E.year : "") + "\u00a0: " +
+        E.plural(sites.length, "site localisé", "sites localisés") +
+        " dans les couches affichées" +
+        (unlocated.length ? ", " + E.plural(unlocated.length, "non localisé", "non localisés") +
+                            " en fin de liste" : "") +
         (E.year !== null ? " (les sites dont l'année n'est pas connue ne sont pas comptés)"
                          : "") +
-        (sites.length > rows.length ? " ; " + rows.length + " ligne(s) affichée(s)" : "") + ".";
+        (sites.length > rows.length ? "\u202f; " + E.plural(rows.length, "ligne affichée",
+                                                          "lignes affichées") : "") + ".";
       var rest = sites.length - rows.length;
       more.hidden = rest <= 0;
-      more.textContent = "Afficher " + Math.min(PAGE, rest) + " ligne(s) de plus (" + rest +
-        " restante(s))";
+      more.textContent = "Afficher " + E.plural(Math.min(PAGE, rest), "ligne", "lignes") +
+        " de plus (" + E.plural(rest, "restante", "restantes") + ")";
     }
     L.DomEvent.on(more, "click", function () { shown += PAGE; render(); });
     map.on("overlayadd overlayremove", function () { shown = PAGE; render(); });

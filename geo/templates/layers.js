@@ -84,6 +84,11 @@ window.essqpv = window.essqpv || {
     if (text !== undefined && text !== null) { node.textContent = text; }
     return node;
   },
+  // « 1 site », « 3 820 sites »: the words agree with the number (French rule: 0 and 1
+  // singular), thousands with a narrow no-break space (see geo.typography).
+  plural: function (n, one, many) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f") + " " + (n > 1 ? many : one);
+  },
   metres: function (d) {
     return d >= 1000 ? (d / 1000).toFixed(1).replace(".", ",") + " km" : Math.round(d) + " m";
   },
