@@ -138,7 +138,7 @@ def test_the_command_says_the_refused_corrections(tmp_path, addok, capsys):
         assert cli.main(["geocode", str(table), "-o", str(out), "--geocoder-url", addok.url,
                          "--corrections", str(corrections)]) == 0
     printed = capsys.readouterr()
-    assert f"Attention : {corrections} : 1 correction n'est pas appliquée" in printed.err
+    assert f"Attention : {corrections.name} : 1 correction n'est pas appliquée" in printed.err
     assert "ligne 2 (« Beta | 1 rue B ») : ce site n'est plus dans le tableau" in printed.err
     assert "1 correction non appliquée (site changé ou absent du tableau)" in printed.out
 
