@@ -6,6 +6,10 @@ of 0.0025° cells (about 280 m by 180 m in metropolitan France) marks the cells 
 quartier's bounding box, widened by a margin in metres, covers; a point whose cell is not
 marked is farther than the margin from every quartier. The test is a superset: every point
 within the margin passes, and the engine decides for those exactly.
+
+A finer grid (0.001°) settles the points whose cell lies inside a single quartier, at least
+a metre from its boundary and met by no other quartier (overlaps, shared boundaries): they
+are in that quartier and no other, as the engine would say.
 """
 
 from __future__ import annotations
@@ -39,10 +43,11 @@ def near_quartiers(lon: np.ndarray, lat: np.ndarray, qpv, metres: float) -> np.n
     return out
 
 
-def _ids(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    column = np.floor((np.clip(lon, -180, 180) + 180) / CELL).astype(np.int64)
-    row = np.floor((np.clip(lat, -90, 90) + 90) / CELL).astype(np.int64)
-    return row * _ROW + column
+def _ids(lon: np.ndarray, lat: np.ndarray, cell: float = CELL, width: int = _ROW
+         ) -> np.ndarray:
+    column = np.floor((np.clip(lon, -180, 180) + 180) / cell).astype(np.int64)
+    row = np.floor((np.clip(lat, -90, 90) + 90) / cell).astype(np.int64)
+    return row * width + column
 
 
 def _cells(qpv, metres: float) -> np.ndarray:
@@ -71,3 +76,71 @@ def _cells(qpv, metres: float) -> np.ndarray:
         _CACHE.clear()
     _CACHE[(id(qpv), metres)] = (qpv, cells)
     return cells
+
+
+#: Side of the finer cells that settle points deep inside a single quartier, in degrees
+#: (about 110 m by 70 m in metropolitan France).
+FINE = 0.001
+_FINE_ROW = int(round(360 / FINE)) + 2
+#: How far inside its quartier (metres) a fine cell must lie: far more than the distance
+#: between an edge drawn straight in degrees and the same edge straight in metres.
+_DEEP = 1.0
+
+
+def deep_inside(lon: np.ndarray, lat: np.ndarray, qpv) -> np.ndarray:
+    """Position in ``qpv`` of the single quartier each point lies deep inside (its fine cell
+    lies inside that quartier and meets no other); -1 for the engine to decide."""
+    keys, owners = _fine_cells(qpv)
+    out = np.full(len(lon), -1, dtype=np.int64)
+    located = np.isfinite(lon) & np.isfinite(lat)
+    if not len(keys) or not located.any():
+        return out
+    ids = _ids(lon[located], lat[located], FINE, _FINE_ROW)
+    at = np.searchsorted(keys, ids).clip(0, len(keys) - 1)
+    out[located] = np.where(keys[at] == ids, owners[at], -1)
+    return out
+
+
+def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
+    cached = _CACHE.get((id(qpv), "fine"))
+    if cached is not None and cached[0] is qpv:
+        return cached[1]
+    import shapely
+
+    polys = np.asarray(qpv.geometry.values, dtype=object)
+    usable = np.flatnonzero(~shapely.is_missing(polys) & shapely.is_valid(polys)
+                            & ~shapely.is_empty(polys))
+    bounds = shapely.bounds(polys[usable])
+    far = np.minimum(np.maximum(np.abs(bounds[:, 1]), np.abs(bounds[:, 3])), 89.0)
+    margin = 2 * _DEEP / (_METRES_PER_DEGREE * np.cos(np.radians(far)))
+    ids, owner = [], []
+    for k, (lo, hi) in enumerate(zip(_ids(bounds[:, 0], bounds[:, 1], FINE, _FINE_ROW),
+                                     _ids(bounds[:, 2], bounds[:, 3], FINE, _FINE_ROW),
+                                     strict=True)):
+        r0, c0 = divmod(int(lo), _FINE_ROW)
+        r1, c1 = divmod(int(hi), _FINE_ROW)
+        cells = (np.arange(r0, r1 + 1)[:, None] * _FINE_ROW
+                 + np.arange(c0, c1 + 1)[None, :]).ravel()
+        ids.append(cells)
+        owner.append(np.full(len(cells), k))
+    if not ids:
+        result = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    else:
+        ids, owner = np.concatenate(ids), np.concatenate(owner)
+        row, column = np.divmod(ids, _FINE_ROW)
+        west, south = column * FINE - 180, row * FINE - 90
+        boxes = shapely.box(west, south, west + FINE, south + FINE)
+        shrunk = shapely.buffer(polys[usable], -margin)
+        shapely.prepare(shrunk)
+        inside = shapely.contains_properly(shrunk[owner], boxes)
+        ids, owner, boxes = ids[inside], owner[inside], boxes[inside]
+        # a cell that any other quartier meets (overlaps, shared boundaries) is the engine's
+        every = shapely.STRtree(np.where(shapely.is_missing(polys), None, polys))
+        hits = every.query(boxes, predicate="intersects")
+        alone = np.bincount(hits[0], minlength=len(boxes)) == 1
+        order = np.argsort(ids[alone])
+        result = (ids[alone][order], usable[owner[alone]][order])
+    if len(_CACHE) >= 8:
+        _CACHE.clear()
+    _CACHE[(id(qpv), "fine")] = (qpv, result)
+    return result

@@ -426,12 +426,13 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
 
     ``near``: the rows whose nearby quartiers are wanted (default: every row); the others
     only get the quartiers they are in. Without ``nearest``, points that
-    :func:`geo.prefilter.near_quartiers` puts far from every quartier skip the engine.
+    :func:`geo.prefilter.near_quartiers` puts far from every quartier skip the engine, and
+    so do, with ``near``, those :func:`geo.prefilter.deep_inside` settles.
     """
     import shapely
 
     from .link import link_points
-    from .prefilter import near_quartiers
+    from .prefilter import deep_inside, near_quartiers
 
     qpv = _QPV if qpv is None else qpv
     n = len(lon)
@@ -445,19 +446,31 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
             np.flatnonzero(located & near_quartiers(lon, lat, qpv, 0))
     links = link_points(shapely.points(lon[rows], lat[rows]), qpv, distance=distance,
                         nearest=nearest)
-    inside = links if inside_rows is rows else link_points(
-        shapely.points(lon[inside_rows], lat[inside_rows]), qpv, distance=0, nearest=False)
+    if inside_rows is rows:
+        in_rows = rows[links.implanted["site"].to_numpy(np.int64)]
+        in_qpv = links.implanted["qpv"].to_numpy(np.int64)
+    else:
+        # points deep inside a single quartier are settled by their cell, the others by
+        # the engine; pairs ordered by row, then quartier, as the engine orders them
+        deep = deep_inside(lon[inside_rows], lat[inside_rows], qpv)
+        engine = inside_rows[deep < 0]
+        inside = link_points(shapely.points(lon[engine], lat[engine]), qpv, distance=0,
+                             nearest=False).implanted
+        in_rows = np.concatenate([engine[inside["site"].to_numpy(np.int64)],
+                                  inside_rows[deep >= 0]])
+        in_qpv = np.concatenate([inside["qpv"].to_numpy(np.int64), deep[deep >= 0]])
+        order = np.lexsort((in_qpv, in_rows))
+        in_rows, in_qpv = in_rows[order], in_qpv[order]
     implanted = np.full(n, -1, dtype=np.int32)
-    first = inside.implanted.drop_duplicates("site")
-    implanted[inside_rows[first["site"].to_numpy()]] = first["qpv"].to_numpy()
+    first = np.r_[True, in_rows[1:] != in_rows[:-1]] if len(in_rows) else np.empty(0, bool)
+    implanted[in_rows[first]] = in_qpv[first]
     nearest_qpv = np.full(n, -1, dtype=np.int32)
     nearest_distance = np.full(n, np.nan)
     if nearest:
         nearest_qpv[rows], nearest_distance[rows] = links.nearest_qpv, links.nearest_distance
     return Placed(implanted, rows[links.nearby["site"].to_numpy(np.int64)],
                   links.nearby["qpv"].to_numpy(np.int32), nearest_qpv, nearest_distance,
-                  inside_rows[inside.implanted["site"].to_numpy(np.int64)],
-                  inside.implanted["qpv"].to_numpy(np.int32))
+                  in_rows, in_qpv.astype(np.int32))
 
 
 def _place_job(args) -> Placed:

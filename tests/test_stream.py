@@ -294,3 +294,42 @@ def test_the_grid_keeps_every_point_the_engine_could_link(distance):
     assert (nearest > 0.1).all()  # degrees: more than 8 km
     assert not near_quartiers(far_lon, far_lat, qpv, distance).any()
     assert not near_quartiers(np.array([np.nan]), np.array([45.0]), qpv, distance).any()
+
+
+def test_cells_settle_only_points_the_engine_puts_in_one_quartier_alone():
+    """geo.prefilter.deep_inside settles a point by its cell only where the engine would
+    put it in that single quartier: never on shared boundaries or in overlaps (the hard
+    points, a quartier drawn twice), and, for points spread over quartiers, the same
+    quartier as the engine."""
+    import shapely
+
+    from geo.link import link_points
+    from geo.prefilter import deep_inside
+
+    qpv = load_qpv()
+    hard = hard_points(qpv[qpv["insee_dep"].str.len() == 2].reset_index(drop=True), n=16)
+    assert (deep_inside(hard["lon"].to_numpy(), hard["lat"].to_numpy(), qpv) == -1).all()
+    # a quartier drawn twice, the copy moved 40 m east (0.0005°): the overlap is the engine's
+    big = int(shapely.area(qpv.geometry.to_numpy()).argmax())
+    twice = pd.concat([qpv, qpv.iloc[[big]]], ignore_index=True)
+    twice.loc[len(qpv), "geometry"] = shapely.transform(twice.geometry.iloc[big],
+                                                        lambda xy: xy + [0.0005, 0])
+    overlap = shapely.intersection(twice.geometry.iloc[big], twice.geometry.iloc[-1])
+    x0, y0, x1, y1 = overlap.bounds
+    grid = np.random.default_rng(1).uniform([x0, y0], [x1, y1], (5000, 2))
+    inner = grid[shapely.contains_xy(overlap, grid[:, 0], grid[:, 1])]
+    assert len(inner) > 1000
+    assert (deep_inside(inner[:, 0], inner[:, 1], twice) == -1).all()
+    assert (deep_inside(inner[:, 0], inner[:, 1], qpv) >= 0).any()
+    rng = np.random.default_rng(3)
+    b = shapely.bounds(qpv.geometry.to_numpy())
+    pick = rng.integers(0, len(qpv), 40_000)
+    lon = rng.uniform(b[pick, 0], b[pick, 2])
+    lat = rng.uniform(b[pick, 1], b[pick, 3])
+    settled = deep_inside(lon, lat, qpv)
+    assert (settled >= 0).sum() > 5_000
+    at = np.flatnonzero(settled >= 0)
+    links = link_points(shapely.points(lon[at], lat[at]), qpv, distance=0, nearest=False)
+    pairs = links.implanted
+    assert pairs["site"].is_unique and len(pairs) == len(at)
+    assert (pairs["qpv"].to_numpy() == settled[at][pairs["site"].to_numpy()]).all()
