@@ -39,6 +39,7 @@ from .geoclient import (
     is_answer,
 )
 from .territories import commune_of_insee
+from .typography import number
 from .vocabulary import (
     ADDRESS_PARTS,
     DEFAULT_MIN_SCORE,
@@ -97,7 +98,8 @@ def assess(row: dict, result: dict, *, min_score: float = DEFAULT_MIN_SCORE) -> 
     reasons = []
     score = as_float(result.get("result_score"))
     if score is None or score < min_score:
-        reasons.append(f"score {score if score is not None else '?'} inférieur à {min_score:g}")
+        reasons.append(f"score {number(score) if score is not None else '?'} inférieur à "
+                       f"{number(min_score)}")
     kind = result.get("result_type", "")
     address = row.get("address", row["q"])
     if _HOUSENUMBER.match(address) and _TYPE_RANK.get(kind, 9) > 0:

@@ -152,8 +152,8 @@ def geocoded() -> tuple[pd.DataFrame, dict[str, str]]:
             table.loc[row, key] = value
         doubts[row] = cause
 
-    answer("B2", "score 0.31", result_score="0.31")
-    answer("E3", "score 0.42", result_score="0.42")
+    answer("B2", "score 0,31", result_score="0.31")
+    answer("E3", "score 0,42", result_score="0.42")
     answer("E4", "numéro non trouvé", result_type="municipality",
            result_label="54250 Champigneulles")
     # homonyms: the service took one Saint-Denis for the other, and placed it there

@@ -133,7 +133,7 @@ def test_an_earlier_geocoders_doubts_reach_the_review(tmp_path):
     table["result_type"] = "housenumber"
     table["result_citycode"] = table["code_insee"]
     doubtful = {
-        2: ("0.31", "housenumber", "54084", "score 0.31 inférieur à 0.6"),
+        2: ("0.31", "housenumber", "54084", "score 0,31 inférieur à 0,6"),
         7: ("0.88", "municipality", "54084", "numéro non trouvé"),
         12: ("0.91", "housenumber", "57463", "commune différente (57463 au lieu de 54084)"),
     }
