@@ -148,7 +148,9 @@ def _content_kind(path: Path) -> str:
     with path.open("rb") as raw:
         head = raw.read(1 << 16)
     try:
-        return sniff(path.read_bytes() if head.startswith(b"PK\x03\x04") else head)
+        if head.startswith(b"PK\x03\x04"):
+            return sniff(path.read_bytes(), bounded=False)  # the user's own file
+        return sniff(head)
     except InputError as exc:
         raise InputError(str(exc), path=str(path)) from None
 

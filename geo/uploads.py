@@ -78,17 +78,19 @@ _NOT_TABLES = (
 )
 
 
-def sniff(data: bytes) -> str:
+def sniff(data: bytes, *, bounded: bool = True) -> str:
     """The extension a file's content calls for (``.xlsx``, ``.ods``, ``.gpkg``,
     ``.geojson`` or ``.csv``), whatever its name; :class:`InputError` otherwise.
 
     Only a few bytes are read: of a zip, its directory and at most a few dozen bytes of its
     ``mimetype``; of a JSON, its first character (the worker checks it is GeoJSON).
+    ``bounded=False`` (a file the user gave on the command line, not an upload): a zip is
+    not held to an upload's limits (its members, how much it inflates).
     """
     if not data.strip():
         raise InputError(EMPTY_FILE)
     if data.startswith(b"PK\x03\x04"):
-        archive = _archive(data)
+        archive = _archive(data) if bounded else _zip(data)
         names = set(archive.namelist())
         if "xl/workbook.xml" in names:
             return ".xlsx"
@@ -116,6 +118,15 @@ def sniff(data: bytes) -> str:
 
 def _broken() -> InputError:
     return InputError("archive zip abîmée : ce n'est pas un classeur lisible.")
+
+
+def _zip(data: bytes) -> zipfile.ZipFile:
+    """The zip's directory, whatever it declares."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            NotImplementedError):
+        raise _broken() from None
 
 
 def _archive(data: bytes | IO[bytes], size: int | None = None) -> zipfile.ZipFile:
