@@ -23,11 +23,12 @@ from geo.study import EXAMPLE
 ROWS = 12
 
 
-def _study(folder: Path) -> Path:
-    """A study folder writing its table and its fiches (no PNG/SVG: a few pages only)."""
+def _study(folder: Path, rows: int | None = ROWS) -> Path:
+    """A study folder writing its table and its fiches (the first ``rows`` of the example,
+    ``None``: all of it)."""
     folder.mkdir(parents=True, exist_ok=True)
     table = pd.read_csv(bundled_path(EXAMPLE), sep=";", dtype=str, keep_default_na=False)
-    table.head(ROWS).to_csv(folder / "initiatives.csv", sep=";", index=False)
+    table.head(rows or len(table)).to_csv(folder / "initiatives.csv", sep=";", index=False)
     (folder / "etude.toml").write_text(
         '[entrees]\ninitiatives = "initiatives.csv"\n[sorties]\ndossier = "resultats"\n'
         'tableau = "initiatives.csv"\nfiches = "fiches.pdf"\ncarte = ""\n'
@@ -87,3 +88,32 @@ def test_the_command_line_shows_a_writing_bar_on_a_terminal(tmp_path):
     text = err.decode("utf-8", errors="replace")
     assert "Écriture" in text and "élément" in text, text[-500:]
     assert "Écriture" not in out  # the summary on standard output stays clean
+
+
+def test_the_page_bar_moves_while_writing_and_is_full_at_the_end(browser, tmp_path,
+                                                                  isolated_cache):
+    """In Chromium: during « écriture des résultats » the bar follows the files and pages
+    written, and it is full once the analysis is over."""
+    from playwright.sync_api import expect
+
+    from tests.web import WebServer
+
+    _study(tmp_path / "etudes" / "essai", rows=None)
+    server = WebServer(tmp_path / "etudes", isolated_cache)
+    try:
+        page = browser.new_page()
+        page.goto(server.url + "/etudes/essai/analyse")
+        page.get_by_role("button", name="Lancer l'analyse").click()
+        bar, seen = page.locator("#barre"), set()
+        while page.locator("#etat-libelle").inner_text() == "analyse en cours":
+            if bar.get_attribute("aria-label") == "Écriture des résultats":
+                seen.add((int(bar.get_attribute("value")), int(bar.get_attribute("max"))))
+            page.wait_for_timeout(150)
+        expect(page.locator("#etat-libelle")).to_have_text("analyse terminée")
+        total = int(bar.get_attribute("max"))
+        assert total > 10 and bar.get_attribute("value") == str(total)
+        assert any(0 < value < total for value, _ in seen), seen  # it moved on the way
+        assert page.locator("#n-ecrits").inner_text() == f"{total} sur {total}"
+        page.close()
+    finally:
+        server.stop()
