@@ -140,6 +140,21 @@ def read_sites_table(path: str | Path, *, sheet: str | int | None = None
     return table, first_row, separator
 
 
+def check_streamed_table(path: str | Path) -> None:
+    """Say of a CSV read chunk by chunk what :func:`read_sites_table` says of it, before
+    any chunk is read: missing, a folder, no table by its content, empty, a header alone."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("fichier introuvable.", path=str(path))
+    regular_file(path, what=SITES_TABLE)
+    if path.suffix.lower() not in _TABLES or _content_kind(path) != ".csv":
+        return
+    with path.open("rb") as raw:
+        head = raw.read(1 << 16)
+    if len(head) < 1 << 16 and len([line for line in head.splitlines() if line.strip()]) < 2:
+        raise InputError(NO_ROWS, path=str(path))
+
+
 def _content_kind(path: Path) -> str:
     """The format of a table file from its content (:func:`geo.uploads.sniff`): only its
     first bytes are read, or the whole file for a zip (its directory)."""

@@ -30,7 +30,13 @@ from .area import StudyArea
 from .confine import ALLOW_OUTSIDE, inside, regular_file, with_sidecars
 from .impact import Population
 from .indicators import read_measures
-from .initiatives import Initiatives, initiatives_from_table, read_sites_table, read_table
+from .initiatives import (
+    Initiatives,
+    check_streamed_table,
+    initiatives_from_table,
+    read_sites_table,
+    read_table,
+)
 from .io import check_outputs
 from .link import LinkResult, check_distance, link
 from .outputs import write_outputs
@@ -462,6 +468,7 @@ def check_streamed(study: Study) -> None:
                          f"{' ou '.join(STREAMED_OUTPUTS)}.", path=Path(table).name,
                          parameters=("tableau",))
     check_reach(study, [s for s in (study.qpv_source,) if s and Path(s).exists()])
+    check_streamed_table(study.initiatives)  # the same answers as a whole-table run
     check_outputs({OUTPUT["tableau"].what: table}, inputs=[study.initiatives],
                   folder=_confining(study))
 

@@ -29,7 +29,9 @@ ROWS = b"nom;adresse;code_postal;commune;latitude;longitude\n" \
        b"Atelier;1 rue Haute;93200;Saint-Denis;48.9205;2.3601\n"
 
 CLI_DOORS = ("link", "map", "geocode", "run")
-ALL_DOORS = (*CLI_DOORS, "web")
+#: ``link --flux`` reads the table chunk by chunk: its file is checked the same way.
+FILE_DOORS = (*CLI_DOORS, "flux")
+ALL_DOORS = (*FILE_DOORS, "web")
 
 
 def _workbook() -> bytes:
@@ -58,10 +60,10 @@ MISTAKES = {
                "fichier sites.csv : fichier binaire non reconnu : ni classeur (.xlsx, .ods), "
                "ni CSV, ni GeoJSON, ni GeoPackage (un fichier renommé ?)."),
     "empty": ("sites.csv", b"", [], "", ALL_DOORS, "fichier sites.csv : le fichier est vide."),
-    "folder": ("sites.csv", None, [], "", CLI_DOORS,
+    "folder": ("sites.csv", None, [], "", FILE_DOORS,
                "fichier sites.csv : c'est un dossier : indiquez le fichier (le tableau des "
                "initiatives)."),
-    "missing": ("sites.csv", "absent", [], "", CLI_DOORS,
+    "missing": ("sites.csv", "absent", [], "", FILE_DOORS,
                 "fichier sites.csv : fichier introuvable."),
     "unknown_column": ("sites.csv", ROWS, ["--postcode-column", "CP"],
                        '[colonnes]\ncode_postal = "CP"\n', CLI_DOORS,
@@ -95,6 +97,8 @@ def _cli(door: str, folder: Path, name: str, options: list[str], study: str,
             lines.append(study)
         (folder / "etude.toml").write_text("\n".join(lines), encoding="utf-8")
         argv = ["run", "etude.toml"]
+    elif door == "flux":
+        argv = ["link", name, "-o", "sortie.csv", "--flux", *options]
     else:
         out = "carte.html" if door == "map" else "sortie.csv"
         argv = [door, name, "-o", out, *options]
