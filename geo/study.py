@@ -365,7 +365,6 @@ def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None,
     reasons: dict[int, str] = {}
     for issue in initiatives.issues:
         reasons.setdefault(issue.row, issue.message)
-    parts = [c for c in initiatives.address_columns if c in sites]
     rows = []
     uncertain = np.zeros(len(sites), dtype=bool)
     if result is not None and "boundary_uncertain" in result.sites:
@@ -379,8 +378,7 @@ def site_review(initiatives: Initiatives, geocoded: gc.GeocodeResult | None,
         line = initiatives.row_number(int(pos))
         if line in listed:
             continue
-        typed = " ".join(str(sites[c].iat[pos]).strip() for c in parts
-                         if str(sites[c].iat[pos]).strip() not in ("", "nan", "None"))
+        typed = who.typed[pos]
         row = {**dict.fromkeys(gc.REVIEW_COLUMNS, ""), "score": np.nan,
                "cle": who.keys[pos], "ligne": line, "nom": who.names[pos],
                "adresse_saisie": typed, "statut": "non_localise",
