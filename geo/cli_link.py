@@ -126,6 +126,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                           "département)")
     out.add_argument("--format-fiches", dest="fiche_paper", default="A4",
                      choices=PAPER_FORMATS, help="format des fiches, en portrait (défaut : A4)")
+    out.add_argument("--fiches-images", dest="fiche_images", action="store_const", const=True,
+                     help="écrire aussi les cartes des fiches en PNG et SVG (par défaut : "
+                          "pour 40 initiatives au plus)")
     out.add_argument("--no-cluster", "--sans-regroupement", dest="cluster",
                      action="store_false", help="ne pas regrouper les marqueurs proches")
     out.add_argument("--taille", dest="size_by", metavar="INDICATEUR",
@@ -189,6 +192,7 @@ def study_of(args: argparse.Namespace):
         title=getattr(args, "title", DEFAULT_TITLE),
         paper=getattr(args, "paper", "A4"), landscape=not getattr(args, "portrait", False),
         atlas=getattr(args, "atlas", False), fiche_paper=getattr(args, "fiche_paper", "A4"),
+        fiche_images=getattr(args, "fiche_images", None),
         cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None),
         size_by=getattr(args, "size_by", None),
         periods=periods(getattr(args, "periods", None) or ""),

@@ -188,7 +188,7 @@ def _write_fiches(run: StudyResult, path: Path, done, page) -> None:
     _, previous, _ = map_qpv(run)
     files = write_fiches(run.result, run.initiatives, run.qpv, path, paper=study.fiche_paper,
                          title=study.title, previous=previous,
-                         progress=page)
+                         images=study.fiche_images, progress=page)
     done("fiches", path)
     if len(files) > 1:
         run.written.append((files[1].parent, f"cartes des fiches, {len(files) - 1} fichiers "

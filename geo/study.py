@@ -124,6 +124,9 @@ class Study:
     atlas: bool = False
     #: Paper of the per-initiative pages (always portrait).
     fiche_paper: str = "A4"
+    #: The fiches' maps as PNG and SVG files too (``None``: for a few dozen initiatives,
+    #: :data:`geo.fiches.IMAGES_UP_TO`).
+    fiche_images: bool | None = None
     cluster: bool = True
     embed_url: str | None = None
     folder: Path | None = None

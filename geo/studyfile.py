@@ -49,7 +49,8 @@ SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "sorties": {"dossier": (str, RESULTS),
                 **{o.key: (str, o.file if o.default else None) for o in OUTPUTS},
                 "format_impression": (str, "A4"), "atlas": (bool, False),
-                "periodes": (list, []), "format_fiches": (str, "A4")},
+                "periodes": (list, []), "format_fiches": (str, "A4"),
+                "images_fiches": (bool, None)},
 }
 
 def _closest(word: str, choices) -> str:
@@ -143,6 +144,7 @@ def load_study(path: str | Path) -> Study:
                             confirmed=g["url"].rstrip("/") == DEFAULT_URL.rstrip("/")),
         outputs=outputs, paper=v["sorties"]["format_impression"],
         atlas=v["sorties"]["atlas"], fiche_paper=v["sorties"]["format_fiches"], folder=base,
+        fiche_images=v["sorties"]["images_fiches"],
         size_by=v["indicateurs"]["taille_symboles"],
         periods=periods(v["sorties"]["periodes"], name),
         key_figures=base / q["chiffres_cles"] if q["chiffres_cles"] else None,

@@ -359,3 +359,29 @@ def test_init_leaves_the_fiches_off_and_says_how_to_ask(tmp_path):
     text = (tmp_path / "etude.toml").read_text(encoding="utf-8")
     assert '\nfiches = ""\n' in text
     assert 'écrivez fiches = "fiches.pdf"' in " ".join(text.replace("# ", "").split())
+
+
+def test_maps_as_files_only_when_asked_or_for_a_few_dozen(tmp_path, monkeypatch, capsys):
+    """Beyond IMAGES_UP_TO initiatives the PNG/SVG maps are written only with
+    --fiches-images; a study file's images_fiches = false turns them off for a small one."""
+    from geo import fiches
+
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
+    three = table[table["id_initiative"].isin(["ESS-002", "ESS-003", "ESS-004"])]
+    source = tmp_path / "initiatives.csv"
+    three.to_csv(source, sep=";", index=False)
+    monkeypatch.setattr(fiches, "IMAGES_UP_TO", 2)  # three is « many » here
+    args = ["map", str(source), "-o", str(tmp_path / "c.html"), "--fiches"]
+    assert cli.main([*args, str(tmp_path / "sans.pdf")]) == 0
+    assert (tmp_path / "sans.pdf").is_file() and not (tmp_path / "sans").exists()
+    assert cli.main([*args, str(tmp_path / "avec.pdf"), "--fiches-images"]) == 0
+    assert len(list((tmp_path / "avec").glob("*.svg"))) == 3
+    monkeypatch.setattr(fiches, "IMAGES_UP_TO", 40)
+    (tmp_path / "etude.toml").write_text(
+        '[entrees]\ninitiatives = "initiatives.csv"\n[sorties]\nfiches = "fiches.pdf"\n'
+        'images_fiches = false\ncarte = ""\ncarte_autonome = ""\nintegration = ""\n'
+        'carte_impression = ""\nrapport = ""\n', encoding="utf-8")
+    assert cli.main(["run", str(tmp_path / "etude.toml")]) == 0
+    out = tmp_path / "resultats"
+    assert (out / "fiches.pdf").is_file() and not (out / "fiches").exists()
+    capsys.readouterr()
