@@ -8,6 +8,11 @@ packaged copies, tiles blocked). At 10 000
 sites, a naive folium map of the raw file (``folium.GeoJson`` + one ``folium.Marker`` per
 site) is measured in the same run. Run ``python -m pip install -e ".[bench]"`` once
 (Chromium as for the tests), then ``python benchmarks/maps.py [N_SITES ...]``.
+
+``python benchmarks/maps.py atlas [N_SITES]`` measures instead a national atlas (a page per
+département holding sites, about a hundred) against one national print of the same sites
+(default 3 000 sites): both times, their ratio (issue 33: at most 3) and the atlas's size
+(at most 8 MB).
 """
 
 from __future__ import annotations
@@ -133,5 +138,43 @@ def main(sizes: list[int]) -> None:
         browser.close()
 
 
+def atlas(n: int) -> None:
+    """Time one national print and the national atlas of the same ``n`` sites."""
+    from geo.printmap import print_map
+
+    qpv = load_qpv()
+    out = Path(tempfile.mkdtemp(prefix="essqpv-atlas-"))
+    points = synthetic_sites(qpv, n, seed=2)
+    rng = np.random.default_rng(2)
+    sites = gpd.GeoDataFrame({"id": [f"I{i}" for i in range(n)],
+                              "theme": rng.choice(THEMES, n)}, geometry=points, crs=4326)
+    result = link(Initiatives(sites=sites, path="synthetic", id_column="id",
+                              theme_column="theme"), qpv)
+    print_map(result, qpv, out / "warm-up.pdf", theme_column="theme")  # outlines read once
+    times = {}
+    for name, is_atlas in (("print", False), ("atlas", True)):
+        start = time.perf_counter()
+        print_map(result, qpv, out / f"{name}.pdf", theme_column="theme", id_column="id",
+                  atlas=is_atlas)
+        times[name] = time.perf_counter() - start
+    mb = 1024 * 1024
+    pages = _pages(out / "atlas.pdf")
+    print(f"{n:,} sites, {len(qpv)} QPV; files in {out}")
+    print(f"national print: {times['print']:.1f} s, "
+          f"{(out / 'print.pdf').stat().st_size / mb:.1f} MB")
+    print(f"national atlas: {pages} pages, {times['atlas']:.1f} s "
+          f"({times['atlas'] / times['print']:.2f}× the print; target ≤ 3), "
+          f"{(out / 'atlas.pdf').stat().st_size / mb:.1f} MB (target ≤ 8)")
+
+
+def _pages(pdf: Path) -> int:
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10_000, 50_000, 200_000])
+    if sys.argv[1:2] == ["atlas"]:
+        atlas(int(sys.argv[2]) if len(sys.argv) > 2 else 3_000)
+    else:
+        main([int(a) for a in sys.argv[1:]] or [10_000, 50_000, 200_000])

@@ -71,11 +71,19 @@ def artist_boxes(fig, artists) -> list[Bbox]:
     return [a.get_window_extent(renderer) for a in artists if a is not None]
 
 
+#: A light box under a name: the halo of the pages of an atlas (a stroked halo is the
+#: name's outlines drawn again: a hundred pages of them doubled the file).
+BOX = {"boxstyle": "square,pad=0.08", "facecolor": "white", "alpha": 0.75,
+       "edgecolor": "none"}
+
+
 def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float = 1.5,
-          area: Bbox | None = None) -> Placement:
+          area: Bbox | None = None, halo: str = "stroke") -> Placement:
     """Draw ``labels`` on ``ax`` by priority where they overlap nothing already there
     (``obstacles``, display coordinates, and the names placed before); keep each inside
-    ``area`` (default: the axes). Return what was placed and dropped."""
+    ``area`` (default: the axes). ``halo``: ``"stroke"`` (a white outline around the
+    letters) or ``"box"`` (a light box under the name, :data:`BOX`: lighter files).
+    Return what was placed and dropped."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     ax.apply_aspect()
@@ -118,11 +126,16 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
         taken = np.vstack([taken, boxes[k]])
         result.boxes.append(Bbox(boxes[k].reshape(2, 2)))
         result.placed.append(label.text)
-        ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False, **label.style)
-        # the halo is a copy drawn as outlines under the letters: the name itself stays
-        # text (found and read in the PDF)
-        ax.text(x, y, label.text, ha=ha, va=va, zorder=9, clip_on=False,
-                path_effects=HALO, **{**label.style, "color": "white"})
+        if halo == "box":
+            ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False, bbox=BOX,
+                    **label.style)
+        else:
+            ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False,
+                    **label.style)
+            # the halo is a copy drawn as outlines under the letters: the name itself
+            # stays text (found and read in the PDF)
+            ax.text(x, y, label.text, ha=ha, va=va, zorder=9, clip_on=False,
+                    path_effects=HALO, **{**label.style, "color": "white"})
         if reach > 1:
             ax.plot([label.x, x], [label.y, y], color="#555", linewidth=0.5, zorder=8)
     return result

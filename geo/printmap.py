@@ -552,9 +552,9 @@ def _locator(fig, frame, crs, zone, places, size) -> _Map:
                 marker_boxes(ax, np.array(xs), np.array(ys), 6.0))
 
 
-def _label(fig, maps: list[_Map]) -> None:
+def _label(fig, maps: list[_Map], halo: str = "stroke") -> None:
     """Place every map's names, clear of every symbol, every other map, the legend and
-    the furniture (scale bar, north arrow)."""
+    the furniture (scale bar, north arrow); ``halo`` as :func:`geo.printlabels.place`."""
     from .printlabels import artist_boxes, place
 
     renderer = fig.canvas.get_renderer()
@@ -570,9 +570,10 @@ def _label(fig, maps: list[_Map]) -> None:
         markers = m.markers() if callable(m.markers) else m.markers
         # the main cities first, over the symbols; then the other names, clear of them
         first = place(m.ax, [label for label in m.labels if label.over_symbols],
-                      obstacles=[*furniture, *legend_boxes, *others])
+                      obstacles=[*furniture, *legend_boxes, *others], halo=halo)
         place(m.ax, [label for label in m.labels if not label.over_symbols],
-              obstacles=[*markers, *furniture, *legend_boxes, *others, *first.boxes])
+              obstacles=[*markers, *furniture, *legend_boxes, *others, *first.boxes],
+              halo=halo)
 
 
 def _area_page(layers: _Layers, size, title: str, name: str, outline) -> Figure:
@@ -587,7 +588,7 @@ def _area_page(layers: _Layers, size, title: str, name: str, outline) -> Figure:
     extent = _extent(gpd.GeoSeries([outline], crs=4326).to_crs(crs), crs, key, pad=0.04)
     m = _single(fig, frame, layers, crs, extent, size, focus=outline)
     _legend(fig, frame, layers, m.drawn, size, shown=inside)
-    _label(fig, [m])
+    _label(fig, [m], halo="box")  # a hundred pages: the lighter halo
     return fig
 
 
@@ -749,11 +750,12 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     x0, y0, x1, y1 = extent
     box = tuple(gpd.GeoSeries([shapely.box(x0, y0, x1, y1)], crs=crs).to_crs(4326)
                 .total_bounds.tolist())
-    deps, coms = _background(box, crs)
     wide = (x1 - x0) > _QPV_VISIBLE
     # a tenth of a millimetre on the page: finer than any line drawn
     fig_width = ax.figure.get_figwidth() / _MM
     tolerance = (x1 - x0) / (ax.get_position().width * fig_width) * 0.1
+    # outlines simplified once to that scale (rounded: pages of one scale share them)
+    deps, coms = _background(box, crs, float(f"{tolerance:.1g}"))
     drawn = dict.fromkeys(_DRAWN, False)
     ax.set_facecolor("#ffffff")
     if len(deps) and wide:  # no commune drawn between the land and the limits: one layer
@@ -864,8 +866,10 @@ _PLACE_WITH_SITES = 1000
 
 
 def _places_with_sites(labels: list) -> list:
-    """Only the names of the communes that hold sites (small or repeated maps)."""
-    return [label for label in labels if label.priority >= _PLACE_WITH_SITES]
+    """Only the names of the communes that hold sites and of the five largest cities
+    (small or repeated maps)."""
+    return [label for label in labels if label.priority >= _PLACE_WITH_SITES
+            and (not label.over_symbols or label.priority > _CITY - 5)]
 
 
 def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
@@ -923,20 +927,30 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
 
 
 @lru_cache(maxsize=16)
-def _background(box: tuple[float, float, float, float], crs: str
+def _background(box: tuple[float, float, float, float], crs: str, tolerance: float = 0.0
                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The départements and communes around ``box`` (EPSG:4326) drawn in ``crs``, their
-    name's spot (``label_x``, ``label_y``) too; shared by the maps of the same frame, never
+    name's spot (``label_x``, ``label_y``) too; cut to the frame and simplified to
+    ``tolerance`` metres (what the page cannot show: a page's file holds no outline beyond
+    its frame nor finer than its print); shared by the maps of the same frame, never
     modified."""
     from pyproj import Transformer
 
     from .outlines import context
 
     to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+    frame_m = gpd.GeoSeries([shapely.box(*box)], crs=4326).to_crs(crs).total_bounds
+    grow = (frame_m[2] - frame_m[0]) * 0.05
+    cut = (frame_m[0] - grow, frame_m[1] - grow, frame_m[2] + grow, frame_m[3] + grow)
     out = []
     for frame in context(box, margin=0.05):
         x, y = to_crs.transform(frame["label_x"].to_numpy(), frame["label_y"].to_numpy())
-        out.append(frame.to_crs(crs).assign(label_x=x, label_y=y))
+        drawn = frame.to_crs(crs).assign(label_x=x, label_y=y)
+        shapes = shapely.clip_by_rect(drawn.geometry.values, *cut)
+        if tolerance > 0:
+            shapes = shapely.simplify(shapes, tolerance, preserve_topology=True)
+        drawn.geometry = shapes
+        out.append(drawn[~shapely.is_empty(shapes)])
     return out[0], out[1]
 
 
