@@ -32,7 +32,7 @@ def near_quartiers(lon: np.ndarray, lat: np.ndarray, qpv, metres: float) -> np.n
     decide; ``metres`` 0 for the points that may be inside one. The engine measures in each
     territory's projection: its scale error (a few per thousand) and the curvature of
     straight edges between degrees and metres are covered by a margin of 10 % and 50 m."""
-    cells = _cells(qpv, 1.1 * metres + 50.0)
+    cells = _cells(qpv, _margin(metres))
     located = np.isfinite(lon) & np.isfinite(lat)
     out = np.zeros(len(lon), dtype=bool)
     if not len(cells) or not located.any():
@@ -41,6 +41,19 @@ def near_quartiers(lon: np.ndarray, lat: np.ndarray, qpv, metres: float) -> np.n
     at = np.searchsorted(cells, ids).clip(0, len(cells) - 1)
     out[located] = cells[at] == ids
     return out
+
+
+def prepare(qpv, metres: float) -> None:
+    """Build the grids of ``qpv`` for ``metres`` now (before worker processes are forked:
+    they share them instead of each building its own)."""
+    _cells(qpv, _margin(metres))
+    _cells(qpv, _margin(0.0))
+    _fine_cells(qpv)
+
+
+def _margin(metres: float) -> float:
+    """The grid's margin around the quartiers' boxes for points within ``metres``."""
+    return 1.1 * metres + 50.0
 
 
 def _ids(lon: np.ndarray, lat: np.ndarray, cell: float = CELL, width: int = _ROW

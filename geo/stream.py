@@ -494,6 +494,10 @@ def place_all(chunks: Iterable[tuple[np.ndarray, ...]], qpv, distance: float, *,
     _QPV = qpv  # inherited by the forked workers, never pickled
     context = multiprocessing.get_context("fork" if "fork" in
                                           multiprocessing.get_all_start_methods() else "spawn")
+    if not nearest and context.get_start_method() == "fork":
+        from .prefilter import prepare
+
+        prepare(qpv, distance)  # the grids too: built once, not once per worker
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
                              initargs=(None if context.get_start_method() == "fork" else
                                        qpv,)) as pool:
