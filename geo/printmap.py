@@ -468,7 +468,13 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
         n = int((keys == key).sum())
         m.ax.set_title(f"{TERRITORIES[key].name} ({n})", fontsize=_pt(size, 6.5), pad=2)
         m.labels = _places_with_sites(m.labels)  # cities only
+        # each inset its own scale bar (the scales differ, as the note above says)
+        m.ax._essqpv_furniture = _scale_bar(m.ax, *m.ax.get_xlim(), *m.ax.get_ylim(), size,
+                                            corner="bl", points=5.5)
         maps.append(m)
+    if maps:
+        fig.text(x / frame.size[0], (y + h + 1.5) / frame.size[1],
+                 "Outre-mer (échelles différentes)", fontsize=_pt(size, 6.5), color="#333")
     return maps
 
 
@@ -1044,8 +1050,10 @@ def _plain(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _scale_bar(ax, x0, x1, y0, y1, size, *, corner: str = "bl") -> list:
-    """A metric scale bar (metres, kilometres) in a corner; return its artists."""
+def _scale_bar(ax, x0, x1, y0, y1, size, *, corner: str = "bl", points: float = 7.5
+               ) -> list:
+    """A metric scale bar (metres, kilometres) in a corner, its label in ``points``;
+    return its artists."""
     target = (x1 - x0) / 5
     length = 10 ** np.floor(np.log10(target))
     for factor in (5, 2, 1):
@@ -1063,7 +1071,7 @@ def _scale_bar(ax, x0, x1, y0, y1, size, *, corner: str = "bl") -> list:
                            color=colour, linewidth=4, solid_capstyle="butt", zorder=9)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     artists.append(ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center",
-                           va="bottom", fontsize=_pt(size, 7.5), zorder=9))
+                           va="bottom", fontsize=_pt(size, points), zorder=9))
     return artists
 
 

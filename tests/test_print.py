@@ -100,6 +100,7 @@ def test_a_national_print_shows_france_its_departements_and_overseas(national):
 
     assert sum(name.upper() in text for name in DEPARTEMENTS.values()) >= 3
     assert "La Réunion" in text and "Guadeloupe" in text
+    assert "Outre-mer (échelles différentes)" in text  # each inset with its own scale bar
     for words in ("Limite de département", "trop petit à cette échelle",
                   "Légende", "km", "IGN – ADMIN EXPRESS"):
         assert words in text, words
