@@ -218,6 +218,18 @@ def _towns(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
     return [""] * len(sites)
 
 
+def _outline_places(fiches: list[Fiche], sites: gpd.GeoDataFrame) -> None:
+    """Name each located site by the commune outline that holds it (looked up once for the
+    whole study, not once a page), over the commune typed in the table."""
+    from .outlines import commune_of_points
+
+    codes = commune_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    names = pd.Series(codes, index=sites.index).map(_commune_names()).dropna()
+    held = names[names != ""].to_dict()
+    for fiche in fiches:
+        fiche.places.update({int(i): held[i] for i in fiche.positions if i in held})
+
+
 def _proper_columns(sites: pd.DataFrame, name_column: str | None) -> list[str]:
     """The table's other name columns that may hold the name in proper case."""
     from .vocabulary import normal_name
@@ -381,6 +393,7 @@ def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFr
     they are asked for (to show one in a notebook)."""
     fiches = initiative_fiches(result, initiatives, qpv)
     layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
+    _outline_places(fiches, layers.sites)
     for k, fiche in enumerate(fiches, start=1):
         with matplotlib.rc_context(_FONTS):
             yield fiche_page(fiche, layers, PAPER[paper], title, k, len(fiches))
@@ -411,6 +424,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     if images:
         check_fiche_maps(result, initiatives, path)
     layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
+    _outline_places(fiches, layers.sites)
     size = PAPER[paper]
     folder = fiche_images_folder(path)
     stems = initiative_maps(result, initiatives) if images else {}
@@ -624,10 +638,7 @@ def _panel_groups(layers: _Layers, places: dict[int, str] | None = None
     quartiers (implanted, nearby, and served ones close enough), else the nearest quartier
     when within :data:`_NEAREST_REACH`, else a wider frame around the sites (their
     commune and its neighbours). A panel is named by the commune that holds most of its
-    sites: the outline that holds them, else the commune typed in the table (``places``,
-    by site index)."""
-    from .outlines import commune_of_points
-
+    sites (``places``, by site index: :func:`_outline_places`)."""
     sites = layers.sites
     keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     groups = []
@@ -637,7 +648,6 @@ def _panel_groups(layers: _Layers, places: dict[int, str] | None = None
     groups = sorted(groups, key=lambda g: len(g[1]), reverse=True)[:_MAX_PANELS]
     related = layers.emphasis or {}
     quartiers = layers.qpv[layers.qpv["code_qp"].isin(related)]
-    names = _commune_names()
     out = []
     for crs, group in groups:
         metric = group.geometry.to_crs(crs)
@@ -658,10 +668,7 @@ def _panel_groups(layers: _Layers, places: dict[int, str] | None = None
             x0, y0, x1, y1 = min(x0, qx0), min(y0, qy0), max(x1, qx1), max(y1, qy1)
         half = max(max(x1 - x0, y1 - y0) * 0.56 + 250, least)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        held = pd.Series(commune_of_points(group.geometry.x.to_numpy(),
-                                           group.geometry.y.to_numpy())).map(names)
-        typed = pd.Series([(places or {}).get(i, "") for i in group.index])
-        held = held.where(held.notna() & (held != ""), typed)
+        held = pd.Series([(places or {}).get(i, "") for i in group.index])
         held = held[held != ""].value_counts()
         place = str(held.index[0]) if len(held) else ""
         count = plural(len(group), "site")
