@@ -100,7 +100,7 @@ def run_geocode(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from . import geocode as gc
-    from .initiatives import read_sites_table, read_table
+    from .initiatives import read_sites_table, read_table, typed_point_doubts
     from .io import check_outputs, write_table
     from .tables import french
     from .vocabulary import detect_columns
@@ -124,7 +124,10 @@ def run_geocode(args: argparse.Namespace) -> int:
             geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
             corrections=corrections, min_score=args.min_score, force=args.force,
             first_row=first_row, progress=bar.update, path=Path(args.input).name,
-            corrections_path=Path(args.corrections).name if args.corrections else "")
+            corrections_path=Path(args.corrections).name if args.corrections else "",
+            # typed points a study would not use are reviewed here too, as link does
+            doubts=lambda out, rows: typed_point_doubts(
+                out, detection, rows=rows, first_row=first_row, min_score=args.min_score))
     # what a person opens is in French; GIS formats keep the names programs use
     shown = french(result.table, "sites", numeric=(result.lon_column, result.lat_column)) \
         if args.output.lower().endswith((".csv", ".xlsx")) else result.table

@@ -162,6 +162,8 @@ def geocode(
     progress: Callable[[int], None] | None = None,
     path: str = "",
     corrections_path: str = "",
+    doubts: Callable[[pd.DataFrame, np.ndarray],
+                     dict[int, tuple[str, tuple[float, float] | None]]] | None = None,
 ) -> GeocodeResult:
     """Add coordinates to the rows of ``table`` that have an address and no coordinates.
 
@@ -195,6 +197,11 @@ def geocode(
         Row number of the first data row, for messages (2 under a header line).
     path, corrections_path
         Names of the table and of the corrections file, for messages.
+    doubts
+        Judges the typed points kept (``out``, positions of the rows with coordinates
+        given): position → (cause, point to propose or ``None``). Those rows keep their
+        coordinates but are ``a_verifier`` and go to the review, as a study would send
+        them (:func:`geo.initiatives.typed_point_doubts`).
     """
     columns = [str(c) for c in table.columns]
     address_columns = address_columns or default_address_columns(columns)
@@ -340,6 +347,11 @@ def geocode(
         if "geocode_note" in earlier:
             note[again] = earlier["geocode_note"].astype(object).to_numpy()[again]
         status[again] = before[again]
+    if doubts is not None:
+        for i, (why, point) in doubts(out, np.flatnonzero(status == STATUS_GIVEN)).items():
+            status[i], note[i] = STATUS_REVIEW, why
+            if point is not None:
+                extra["lon"][i], extra["lat"][i] = f"{point[0]:.6f}", f"{point[1]:.6f}"
     out["geocode_status"] = status
     out["geocode_score"] = np.round(score, 2)
     out["geocode_label"] = extra["label"]

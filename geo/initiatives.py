@@ -410,6 +410,36 @@ def initiatives_from_table(
     return result
 
 
+def typed_point_doubts(table: pd.DataFrame, detection: Detection, *, rows: np.ndarray,
+                       first_row: int = 2, min_score: float = DEFAULT_MIN_SCORE
+                       ) -> dict[int, tuple[str, tuple[float, float] | None]]:
+    """The positions of ``rows`` whose typed coordinates (degrees, EPSG:4326) a study
+    would not use, as :func:`initiatives_from_table` judges them: outside France, against
+    the row's own address (:mod:`geo.placecheck`), doubted by an earlier geocoder. Each
+    with its French cause and the point to propose at the review (``None`` for a point
+    outside France). The geocode command's review lists them as ``link`` does.
+    """
+    found = detection.columns
+    if found.lon is None or found.lat is None or found.crs is not None or not len(rows):
+        return {}
+    result = Initiatives(sites=None, path="", first_row=first_row,  # type: ignore[arg-type]
+                         coordinate_columns=(found.lon, found.lat))
+    chosen = np.zeros(len(table), dtype=bool)
+    chosen[rows] = True
+    lon = np.where(chosen, parse_numbers(table[found.lon]), np.nan)
+    lat = np.where(chosen, parse_numbers(table[found.lat]), np.nan)
+    if np.nanmax(np.abs(np.r_[lon, lat, 0])) > 360:
+        return {}  # not degrees: nothing to judge here
+    kept_lon, kept_lat = _check_france(lon, lat, result)
+    kept_lon, kept_lat = _check_address(kept_lon, kept_lat, table, detection, result, rows)
+    _check_earlier_geocoder(kept_lon, kept_lat, table, detection, result, rows, min_score)
+    out: dict[int, tuple[str, tuple[float, float] | None]] = {}
+    for issue in result.issues:
+        pos = issue.row - first_row
+        out.setdefault(pos, (issue.message, result.contradicted.get(pos)))
+    return out
+
+
 def _epsg(crs: str | int, path: str) -> int | None:
     """The EPSG code of ``crs``; an unknown CRS is the user's mistake, said in French."""
     from pyproj import CRS
