@@ -90,6 +90,9 @@ class _Layers:
     emphasis: dict[str, str] | None = None
     #: A number shown beside each site (its line in a page's table), by site index.
     numbers: pd.Series | None = None
+    #: The largest count of a proportional symbol drawn (national maps aggregate their
+    #: sites per département): the legend's reference.
+    aggregate_max: int = 0
     #: The quartiers already cut and projected for a frame, shared by the maps of a page
     #: that show the same frame (small multiples) and by the copies of these layers.
     _framed: dict = field(default_factory=dict, repr=False)
@@ -454,7 +457,8 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
     """The overseas territories that hold sites, whole (their island's outline), two per
     row in ``zone``."""
     x, y, w, h = zone
-    cell = _cell(zone, len(others))
+    h -= 4  # the note « échelles différentes » on top
+    cell = _cell((x, y, w, h), len(others))
     if cell < 8:
         return []
     maps = []
@@ -473,8 +477,9 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
                                             corner="bl", points=5.5)
         maps.append(m)
     if maps:
-        fig.text(x / frame.size[0], (y + h + 1.5) / frame.size[1],
-                 "Outre-mer (échelles différentes)", fontsize=_pt(size, 6.5), color="#333")
+        fig.text(x / frame.size[0], (y + h + 2) / frame.size[1],
+                 "Outre-mer (échelles différentes)", fontsize=_pt(size, 6.5), color="#333",
+                 va="center")
     return maps
 
 
@@ -711,7 +716,12 @@ def _pt(size, points: float) -> float:
 # --------------------------------------------------------------------------- drawing
 
 _DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes", "implanted", "nearby",
-          "served")
+          "served", "aggregate")
+#: Above this many sites on a wide map, they are counted per département (proportional
+#: symbols: all the sites, and those in or near a quartier) instead of drawn one by one.
+_AGGREGATE_ABOVE = 400
+#: Diameter of the largest proportional symbol, in millimetres (A4; scaled with the page).
+_AGGREGATE_MM = 13.0
 #: How a quartier related to the initiative of a page is drawn, by relation: matplotlib
 #: styles, and the legend's French text.
 EMPHASIS = {
@@ -810,6 +820,18 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     scale = layers.scale.reindex(sites.index).to_numpy() ** 2 if layers.scale is not None \
         else np.ones(len(sites))
     area = np.zeros(len(sites))
+    if wide and len(sites) > _AGGREGATE_ABOVE and layers.scale is None:
+        sx, sy, area = _aggregate(ax, layers, sites, deps, size)
+        drawn["aggregate"] = True
+        _axes_style(ax, extent)
+        if furniture:
+            ax._essqpv_furniture = _furniture(ax, sx, sy, area, size)
+        cities = _city_names(box, crs, wide, size, focus)
+        named = {label.text for label in cities}
+        labels = cities + [label for label in _names(layers, sites, sites_m, qpv_m, deps,
+                                                     coms, wide, size)
+                           if label.text not in named]
+        return _Map(ax, drawn, labels, lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
     for theme, style in layers.styles.items():
         mine = (themes == theme).to_numpy()
         pts = sites_m[mine]
@@ -836,6 +858,36 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
         labels = cities + [label for label in labels if label.text not in named]
     return _Map(ax, drawn, labels,
                 lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
+
+
+def _aggregate(ax, layers: _Layers, sites: gpd.GeoDataFrame, deps: gpd.GeoDataFrame,
+               size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sites counted per département, drawn at its name's spot as two nested circles
+    whose areas follow the counts: every site (white), and those implanted in a quartier
+    or near one (the quartiers' red). Return the circles' positions and areas (points²)."""
+    from .outlines import departement_of_points
+
+    code = pd.Series(departement_of_points(sites.geometry.x.to_numpy(),
+                                           sites.geometry.y.to_numpy()), index=sites.index)
+    close = sites["relation"].isin(["implanted", "nearby"])
+    counts = pd.DataFrame({"all": code.value_counts(),
+                           "qpv": code[close].value_counts()}).fillna(0)
+    spots = deps.drop_duplicates("code").set_index("code")
+    counts = counts[counts.index.isin(spots.index)].sort_values("all", ascending=False)
+    top = max(int(counts["all"].max()) if len(counts) else 0, layers.aggregate_max)
+    layers.aggregate_max = top
+    if not top:
+        return np.array([]), np.array([]), np.array([])
+    largest = (_AGGREGATE_MM * min(1.0, min(size) / 210) / 25.4 * 72) ** 2  # points²
+    x = spots.loc[counts.index, "label_x"].to_numpy()
+    y = spots.loc[counts.index, "label_y"].to_numpy()
+    every = largest * counts["all"].to_numpy() / top
+    near = largest * counts["qpv"].to_numpy() / top
+    ax.scatter(x, y, s=every, facecolor="white", edgecolor="#1a1a1a", linewidth=0.6,
+               alpha=0.9, zorder=6)
+    ax.scatter(x, y, s=near, facecolor=QPV_STYLES["2024"]["color"], edgecolor="none",
+               alpha=0.9, zorder=6.1)
+    return x, y, every
 
 
 #: A wide map names at most this many communes for their sites (besides the cities).
@@ -1015,6 +1067,20 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
     for relation, (style, text) in EMPHASIS.items():
         if drawn[relation]:
             handles.append(Patch(label=text, **style))
+    if drawn["aggregate"] and layers.aggregate_max:
+        top = layers.aggregate_max
+        largest = _AGGREGATE_MM / 25.4 * 72 * 0.5  # a legend's marker: half the page's
+        for value in sorted({top, max(top // 4, 1)}, reverse=True):
+            handles.append(Line2D([], [], color="none", marker="o", markerfacecolor="white",
+                                  markeredgecolor="#1a1a1a", markeredgewidth=0.6,
+                                  markersize=largest * (value / top) ** 0.5,
+                                  label=plural(value, "site")))
+        handles.append(Line2D([], [], color="none", marker="o", markersize=6,
+                              markerfacecolor=QPV_STYLES["2024"]["color"],
+                              markeredgecolor="none", label=textwrap.fill(
+                                  "dont implantés dans un quartier prioritaire ou à "
+                                  "proximité (cercles par département, France "
+                                  "métropolitaine)", _LEGEND_CHARS)))
     if drawn["qpv_dots"]:
         handles.append(Line2D([], [], color="none", marker="o", markersize=2.5,
                               markerfacecolor=st["color"], markeredgecolor="none",

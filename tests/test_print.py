@@ -131,6 +131,10 @@ def test_a_national_print_names_its_cities_with_an_ile_de_france_inset(national)
     top = [names[c] for c in held.index if c][:8]
     found = [n for n in top if n in text]
     assert len(found) >= 6, (top, found)  # the busiest places are named first
+    # too many sites to read one by one at this scale: counted per département, with
+    # those in or near a quartier, and the legend says so
+    assert "dont implantés dans un quartier prioritaire" in text
+    assert "(cercles par département" in text
     result = link(read_initiatives(national / "grand.csv"), load_qpv())
     fill = page_fill(print_pages(result, load_qpv(), theme_column="theme")[0])
     assert fill >= 0.70, fill
