@@ -699,6 +699,12 @@ _POSTCODE = re.compile(r"^(0[1-9]|[1-8]\d|9[0-8])\d{3}$")
 _IDENTIFIER = re.compile(r"^[A-Z0-9_.\-/#]+$")
 
 
+#: The columns of an earlier geocoder's answer (the national address service's CSV:
+#: ``result_label``, ``result_type``, ``result_citycode``…): its guesses, never the row's own
+#: name, theme or address, so never recognised as one by their content.
+_EARLIER_ANSWER = re.compile(r"^result_")
+
+
 def _by_content(table: pd.DataFrame, columns: list[str], found: dict[str, str],
                 why: dict[str, str], taken: set[str]) -> None:
     """Roles still unknown, recognised from the values of the columns left (in ``found``,
@@ -709,7 +715,7 @@ def _by_content(table: pd.DataFrame, columns: list[str], found: dict[str, str],
     head = table.head(2000)
     cells: dict[str, pd.Series] = {}
     for c in columns:
-        if c in used:
+        if c in used or _EARLIER_ANSWER.match(normal_name(c)):
             continue
         text = head[c].astype(object).where(head[c].notna(), "").astype(str).str.strip()
         cells[c] = text[text != ""]
