@@ -612,14 +612,16 @@ def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size,
         m = _single(fig, frame, layers, crs, extent, size,
                     zone=(x + k * (pw + gap), y + legend_height, pw, ph))
         m.ax.set_title(_plain(name), fontsize=_size(size, 7.5), pad=3, loc="left")
+        m.ax.set_gid(f"carte-{k + 1}")  # named groups in the SVG, for layout software
         maps.append(m)
     drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
     handles = legend_handles(layers, drawn, shown=layers.sites)
     fx, fy, fw, fh = frame.fraction(x, y, w, legend_height - 2)
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(fx, fy + fh),
+    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(fx, fy + fh),
                frameon=False, fontsize=_size(size, 6.5), ncol=3 if w > 120 else 2,
                alignment="left", borderaxespad=0, borderpad=0, handlelength=1.6,
                columnspacing=1.2)
+    legend.set_gid("legende")
     _label(fig, maps)
     return maps
 

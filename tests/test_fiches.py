@@ -99,6 +99,7 @@ def test_maps_as_png_and_svg_named_after_the_initiative(demo):
     # names kept as text, so that layout software can edit them
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert "Bacalan" in texts and any("Bordeaux" in t for t in texts), texts[:20]
+    assert all(f'id="{name}"' in svg for name in ("carte-1", "carte-3", "legende"))
 
 
 def test_a5_pages_still_fit(tmp_path):
