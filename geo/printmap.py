@@ -338,6 +338,8 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
     keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     counts = keys.value_counts()
     main = counts.index[0] if len(counts) else "metropole"
+    if bounds is not None:
+        bounds = _with_territory_sites(bounds, sites)
     subtitle = _subtitle(result, layers, bounds)
     if contents:
         subtitle += f"\u202f; sommaire de l’atlas p.\u00a0{contents}"
@@ -373,6 +375,24 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
                           under if _cell(under, len(others)) >= 22 else rest)
     _label(fig, maps)
     return fig
+
+
+def _with_territory_sites(bounds: tuple, sites: gpd.GeoDataFrame) -> tuple:
+    """``bounds`` (the study territory's quartiers) widened to every site of the
+    départements that hold the sites inside it: the frame shows the whole study, not only
+    where its quartiers are (a département's sites far from them were cut off)."""
+    from .outlines import departement_of_points
+
+    if not len(sites):
+        return bounds
+    x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    deps = departement_of_points(x, y)
+    inside = (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
+    mine = np.isin(deps, list(set(deps[inside]) - {""}))
+    if not mine.any():
+        return bounds
+    return (min(bounds[0], x[mine].min()), min(bounds[1], y[mine].min()),
+            max(bounds[2], x[mine].max()), max(bounds[3], y[mine].max()))
 
 
 @dataclass

@@ -313,3 +313,21 @@ def test_the_contents_of_a_long_atlas_stay_on_their_page(tmp_path):
     for x0, y0, x1, y1, word in words_of(pdf, 1):
         assert x0 >= 0 and x1 <= 841.89 and y0 >= 0 and y1 <= 595.28, word
     assert_no_word_over_another(pdf)
+
+
+def test_a_departement_print_frames_all_its_sites(tmp_path):
+    """A study of Loire-Atlantique whose sites lie far from its quartiers (Machecoul,
+    Clisson, Pornic): the frame holds every site, not only the quartiers' area, and names
+    Nantes."""
+    table = tmp_path / "creches.csv"
+    table.write_text("id;nom;theme;latitude;longitude\n1;A;crèche;47.2184;-1.5536\n"
+                     "2;B;crèche;47.2063;-1.5394\n3;C;crèche;46.9930;-1.8220\n"
+                     "4;D;crèche;47.0870;-1.2800\n5;E;crèche;47.1150;-2.1020\n",
+                     encoding="utf-8")
+    pdf = tmp_path / "44.pdf"
+    assert cli.main(["map", str(table), "-o", str(tmp_path / "c.html"), "--departement",
+                     "44", "--print", str(pdf)]) == 0
+    text = text_of(pdf, 1)
+    assert "5 sites dans le cadre de la carte" in text, text[:400]
+    assert "Nantes" in text
+    assert_no_word_over_another(pdf)
