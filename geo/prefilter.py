@@ -9,7 +9,8 @@ within the margin passes, and the engine decides for those exactly.
 
 A finer grid (0.001°) settles the points whose cell lies inside a single quartier, at least
 a metre from its boundary and met by no other quartier (overlaps, shared boundaries): they
-are in that quartier and no other, as the engine would say.
+are in that quartier and no other, as the engine would say; and those whose cell meets no
+quartier (widened by a metre): they are in none.
 """
 
 from __future__ import annotations
@@ -91,45 +92,55 @@ def _cells(qpv, metres: float) -> np.ndarray:
     return cells
 
 
-#: Side of the finer cells that settle points deep inside a single quartier, in degrees
+#: Side of the finer cells that settle points inside or outside the quartiers, in degrees
 #: (about 110 m by 70 m in metropolitan France).
 FINE = 0.001
 _FINE_ROW = int(round(360 / FINE)) + 2
-#: How far inside its quartier (metres) a fine cell must lie: far more than the distance
-#: between an edge drawn straight in degrees and the same edge straight in metres.
+#: How far (metres) a fine cell must lie from a quartier's boundary to settle its points:
+#: far more than the distance between an edge drawn straight in degrees and the same edge
+#: straight in metres.
 _DEEP = 1.0
+#: What :func:`settle` says of a point that no quartier holds, and of one left to the engine.
+OUTSIDE, UNDECIDED = -2, -1
 
 
-def deep_inside(lon: np.ndarray, lat: np.ndarray, qpv) -> np.ndarray:
-    """Position in ``qpv`` of the single quartier each point lies deep inside (its fine cell
-    lies inside that quartier and meets no other); -1 for the engine to decide."""
-    keys, owners = _fine_cells(qpv)
-    out = np.full(len(lon), -1, dtype=np.int64)
+def settle(lon: np.ndarray, lat: np.ndarray, qpv) -> np.ndarray:
+    """What the fine cells say of each point (degrees): the position in ``qpv`` of the
+    single quartier it is in (its cell lies inside that quartier and meets no other),
+    :data:`OUTSIDE` (its cell meets no quartier) or :data:`UNDECIDED` (for the engine)."""
+    keys, values = _fine_cells(qpv)
+    out = np.full(len(lon), UNDECIDED, dtype=np.int64)
     located = np.isfinite(lon) & np.isfinite(lat)
-    if not len(keys) or not located.any():
+    if not located.any():
         return out
     ids = _ids(lon[located], lat[located], FINE, _FINE_ROW)
-    at = np.searchsorted(keys, ids).clip(0, len(keys) - 1)
-    out[located] = np.where(keys[at] == ids, owners[at], -1)
+    at = np.searchsorted(keys, ids).clip(0, max(len(keys) - 1, 0))
+    found = keys[at] == ids if len(keys) else np.zeros(len(ids), dtype=bool)
+    out[located] = np.where(found, values[at] if len(keys) else UNDECIDED, OUTSIDE)
     return out
 
 
 def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ids of the fine cells that meet a quartier, with the quartier each lies
+    inside alone (else :data:`UNDECIDED`)."""
     cached = _CACHE.get((id(qpv), "fine"))
     if cached is not None and cached[0] is qpv:
         return cached[1]
     import shapely
 
     polys = np.asarray(qpv.geometry.values, dtype=object)
-    usable = np.flatnonzero(~shapely.is_missing(polys) & shapely.is_valid(polys)
-                            & ~shapely.is_empty(polys))
-    bounds = shapely.bounds(polys[usable])
+    present = np.flatnonzero(~shapely.is_missing(polys) & ~shapely.is_empty(polys))
+    valid = shapely.is_valid(polys[present])
+    # an invalid outline is taken as its box: its cells go to the engine
+    shapes = np.where(valid, polys[present], shapely.envelope(polys[present]))
+    bounds = shapely.bounds(shapes)
     far = np.minimum(np.maximum(np.abs(bounds[:, 1]), np.abs(bounds[:, 3])), 89.0)
     margin = 2 * _DEEP / (_METRES_PER_DEGREE * np.cos(np.radians(far)))
     ids, owner = [], []
-    for k, (lo, hi) in enumerate(zip(_ids(bounds[:, 0], bounds[:, 1], FINE, _FINE_ROW),
-                                     _ids(bounds[:, 2], bounds[:, 3], FINE, _FINE_ROW),
-                                     strict=True)):
+    for k, (lo, hi) in enumerate(zip(
+            _ids(bounds[:, 0] - margin, bounds[:, 1] - margin, FINE, _FINE_ROW),
+            _ids(bounds[:, 2] + margin, bounds[:, 3] + margin, FINE, _FINE_ROW),
+            strict=True)):
         r0, c0 = divmod(int(lo), _FINE_ROW)
         r1, c1 = divmod(int(hi), _FINE_ROW)
         cells = (np.arange(r0, r1 + 1)[:, None] * _FINE_ROW
@@ -143,16 +154,25 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
         row, column = np.divmod(ids, _FINE_ROW)
         west, south = column * FINE - 180, row * FINE - 90
         boxes = shapely.box(west, south, west + FINE, south + FINE)
-        shrunk = shapely.buffer(polys[usable], -margin)
+        grown, shrunk = shapely.buffer(shapes, margin), shapely.buffer(shapes, -margin)
+        shapely.prepare(grown)
         shapely.prepare(shrunk)
-        inside = shapely.contains_properly(shrunk[owner], boxes)
-        ids, owner, boxes = ids[inside], owner[inside], boxes[inside]
-        # a cell that any other quartier meets (overlaps, shared boundaries) is the engine's
-        every = shapely.STRtree(np.where(shapely.is_missing(polys), None, polys))
-        hits = every.query(boxes, predicate="intersects")
-        alone = np.bincount(hits[0], minlength=len(boxes)) == 1
-        order = np.argsort(ids[alone])
-        result = (ids[alone][order], usable[owner[alone]][order])
+        meets = shapely.intersects(grown[owner], boxes)
+        inside = valid[owner] & shapely.contains_properly(shrunk[owner], boxes)
+        ids, owner, inside, boxes = ids[meets], owner[meets], inside[meets], boxes[meets]
+        # a cell inside one quartier that another meets too (overlaps, shared boundaries)
+        # is the engine's
+        hits = shapely.STRtree(grown).query(boxes[inside], predicate="intersects")
+        alone = np.zeros(len(ids), dtype=bool)
+        alone[np.flatnonzero(inside)] = np.bincount(hits[0], minlength=inside.sum()) == 1
+        value = np.where(alone, present[owner], UNDECIDED)
+        # one value per cell: a cell met by several quartiers is the engine's
+        order = np.lexsort((value, ids))
+        ids, value = ids[order], value[order]
+        first = np.r_[True, ids[1:] != ids[:-1]]
+        several = np.add.reduceat(np.ones(len(ids), dtype=np.int64),
+                                  np.flatnonzero(first)) > 1
+        result = (ids[first], np.where(several, UNDECIDED, value[first]))
     if len(_CACHE) >= 8:
         _CACHE.clear()
     _CACHE[(id(qpv), "fine")] = (qpv, result)

@@ -427,12 +427,12 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     ``near``: the rows whose nearby quartiers are wanted (default: every row); the others
     only get the quartiers they are in. Without ``nearest``, points that
     :func:`geo.prefilter.near_quartiers` puts far from every quartier skip the engine, and
-    so do, with ``near``, those :func:`geo.prefilter.deep_inside` settles.
+    so do, with ``near``, those :func:`geo.prefilter.settle` settles.
     """
     import shapely
 
     from .link import link_points
-    from .prefilter import deep_inside, near_quartiers
+    from .prefilter import UNDECIDED, near_quartiers, settle
 
     qpv = _QPV if qpv is None else qpv
     n = len(lon)
@@ -450,15 +450,16 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
         in_rows = rows[links.implanted["site"].to_numpy(np.int64)]
         in_qpv = links.implanted["qpv"].to_numpy(np.int64)
     else:
-        # points deep inside a single quartier are settled by their cell, the others by
-        # the engine; pairs ordered by row, then quartier, as the engine orders them
-        deep = deep_inside(lon[inside_rows], lat[inside_rows], qpv)
-        engine = inside_rows[deep < 0]
+        # points whose cell lies inside a single quartier, or meets none, are settled by
+        # it, the others by the engine; pairs ordered by row, then quartier, as the
+        # engine orders them
+        verdict = settle(lon[inside_rows], lat[inside_rows], qpv)
+        engine = inside_rows[verdict == UNDECIDED]
         inside = link_points(shapely.points(lon[engine], lat[engine]), qpv, distance=0,
                              nearest=False).implanted
         in_rows = np.concatenate([engine[inside["site"].to_numpy(np.int64)],
-                                  inside_rows[deep >= 0]])
-        in_qpv = np.concatenate([inside["qpv"].to_numpy(np.int64), deep[deep >= 0]])
+                                  inside_rows[verdict >= 0]])
+        in_qpv = np.concatenate([inside["qpv"].to_numpy(np.int64), verdict[verdict >= 0]])
         order = np.lexsort((in_qpv, in_rows))
         in_rows, in_qpv = in_rows[order], in_qpv[order]
     implanted = np.full(n, -1, dtype=np.int32)

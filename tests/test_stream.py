@@ -296,19 +296,19 @@ def test_the_grid_keeps_every_point_the_engine_could_link(distance):
     assert not near_quartiers(np.array([np.nan]), np.array([45.0]), qpv, distance).any()
 
 
-def test_cells_settle_only_points_the_engine_puts_in_one_quartier_alone():
-    """geo.prefilter.deep_inside settles a point by its cell only where the engine would
-    put it in that single quartier: never on shared boundaries or in overlaps (the hard
-    points, a quartier drawn twice), and, for points spread over quartiers, the same
-    quartier as the engine."""
+def test_cells_settle_only_points_the_engine_would_settle_the_same_way():
+    """geo.prefilter.settle puts a point in a quartier by its cell only where the engine
+    would put it in that single quartier: never on shared boundaries or in overlaps (the
+    hard points, a quartier drawn twice); it says « in none » only of points the engine
+    puts in none; points spread over the quartiers' boxes get the engine's answer."""
     import shapely
 
     from geo.link import link_points
-    from geo.prefilter import deep_inside
+    from geo.prefilter import OUTSIDE, UNDECIDED, settle
 
     qpv = load_qpv()
     hard = hard_points(qpv[qpv["insee_dep"].str.len() == 2].reset_index(drop=True), n=16)
-    assert (deep_inside(hard["lon"].to_numpy(), hard["lat"].to_numpy(), qpv) == -1).all()
+    assert (settle(hard["lon"].to_numpy(), hard["lat"].to_numpy(), qpv) == UNDECIDED).all()
     # a quartier drawn twice, the copy moved 40 m east (0.0005°): the overlap is the engine's
     big = int(shapely.area(qpv.geometry.to_numpy()).argmax())
     twice = pd.concat([qpv, qpv.iloc[[big]]], ignore_index=True)
@@ -319,17 +319,24 @@ def test_cells_settle_only_points_the_engine_puts_in_one_quartier_alone():
     grid = np.random.default_rng(1).uniform([x0, y0], [x1, y1], (5000, 2))
     inner = grid[shapely.contains_xy(overlap, grid[:, 0], grid[:, 1])]
     assert len(inner) > 1000
-    assert (deep_inside(inner[:, 0], inner[:, 1], twice) == -1).all()
-    assert (deep_inside(inner[:, 0], inner[:, 1], qpv) >= 0).any()
+    assert (settle(inner[:, 0], inner[:, 1], twice) == UNDECIDED).all()
+    assert (settle(inner[:, 0], inner[:, 1], qpv) >= 0).any()
+    # on the outlines (the engine puts a point on a boundary inside): never « in none »
+    edge = shapely.get_coordinates(shapely.segmentize(qpv.geometry.boundary.to_numpy(), 1e-4))
+    assert len(edge) > 100_000
+    assert (settle(edge[:, 0], edge[:, 1], qpv) != OUTSIDE).all()
     rng = np.random.default_rng(3)
     b = shapely.bounds(qpv.geometry.to_numpy())
     pick = rng.integers(0, len(qpv), 40_000)
-    lon = rng.uniform(b[pick, 0], b[pick, 2])
-    lat = rng.uniform(b[pick, 1], b[pick, 3])
-    settled = deep_inside(lon, lat, qpv)
-    assert (settled >= 0).sum() > 5_000
-    at = np.flatnonzero(settled >= 0)
-    links = link_points(shapely.points(lon[at], lat[at]), qpv, distance=0, nearest=False)
+    lon = rng.uniform(b[pick, 0] - 0.002, b[pick, 2] + 0.002)
+    lat = rng.uniform(b[pick, 1] - 0.002, b[pick, 3] + 0.002)
+    verdict = settle(lon, lat, qpv)
+    assert (verdict >= 0).sum() > 2_000 and (verdict == OUTSIDE).sum() > 5_000
+    links = link_points(shapely.points(lon, lat), qpv, distance=0, nearest=False)
     pairs = links.implanted
-    assert pairs["site"].is_unique and len(pairs) == len(at)
-    assert (pairs["qpv"].to_numpy() == settled[at][pairs["site"].to_numpy()]).all()
+    engine = np.full(len(lon), OUTSIDE)
+    engine[pairs["site"].to_numpy()] = pairs["qpv"].to_numpy()
+    several = pairs["site"][pairs["site"].duplicated()].to_numpy()
+    engine[several] = UNDECIDED  # in several quartiers: never settled by a cell
+    decided = verdict != UNDECIDED
+    assert (verdict[decided] == engine[decided]).all()
