@@ -189,6 +189,10 @@ def _read_workbook(path: Path, sheet: str | int | None, kind: str) -> pd.DataFra
     except Exception as exc:  # openpyxl and odfpy raise many types for broken files
         raise InputError(f"{what} illisible ({exc}).", path=str(path)) from exc
     table = internal(cells.astype(str))
+    filled = np.flatnonzero((table.apply(lambda c: c.str.strip()) != "").any(axis=1))
+    # blank rows at the end are no sites; those between keep the numbering of the rows
+    table, cells = (table.iloc[:filled[-1] + 1], cells.iloc[:filled[-1] + 1]) if len(filled) \
+        else (table.iloc[:0], cells.iloc[:0])
     table.attrs[TYPED_NUMBERS] = TypedNumbers.of(cells, table)
     return table
 
@@ -258,8 +262,8 @@ def _aligned(reader, sep: str, path: str) -> pd.DataFrame:
     width = len(header)
     rows: list[list[str]] = []
     for row in reader:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
+        if not row:  # a blank line is a row too: the rows after it keep their number
+            row = [""]
         if len(row) > width:
             if any(v.strip() for v in row[width:]):
                 raise InputError(
@@ -270,6 +274,8 @@ def _aligned(reader, sep: str, path: str) -> pd.DataFrame:
         elif len(row) < width:
             row = row + [""] * (width - len(row))
         rows.append([uninert(v.strip()) for v in row])
+    while rows and not any(rows[-1]):  # blank rows at the end (spreadsheets save them)
+        rows.pop()
     names = _unique_names(header)
     return pd.DataFrame(rows, columns=names, dtype=object) if rows else \
         pd.DataFrame(columns=names, dtype=object)
