@@ -208,11 +208,19 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
 
 
 def decode_text(raw: bytes, path: str) -> str:
-    """The text of a CSV file in UTF-8 or Windows-1252, decided line by line: a file saved
+    """The text of a CSV file in UTF-8 or Windows-1252, decided line by line (or in UTF-16
+    with its byte-order mark, as Excel saves « Texte Unicode »): a file saved
     in UTF-8 with a few lines pasted from a Windows-1252 file keeps every accent (the mixed
     lines are named in a warning)."""
     import warnings
 
+    from .uploads import UTF16_BOMS
+
+    if raw.startswith(UTF16_BOMS):  # Excel's « Texte Unicode »
+        try:
+            return raw.decode("utf-16").lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise InputError("encodage non reconnu (UTF-16 abîmé).", path=path) from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

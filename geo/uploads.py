@@ -78,6 +78,10 @@ _NOT_TABLES = (
 )
 
 
+#: The byte-order marks of a UTF-16 text file (little-, then big-endian).
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def sniff(data: bytes, *, bounded: bool = True) -> str:
     """The extension a file's content calls for (``.xlsx``, ``.ods``, ``.gpkg``,
     ``.geojson`` or ``.csv``), whatever its name; :class:`InputError` otherwise.
@@ -105,6 +109,9 @@ def sniff(data: bytes, *, bounded: bool = True) -> str:
     for magic, what in _NOT_TABLES:
         if data.startswith(magic):
             raise InputError(what)
+    if data.startswith(UTF16_BOMS):  # Excel's « Texte Unicode » (UTF-16, tabs)
+        text = data[:1 << 16].decode("utf-16", errors="replace").lstrip("\ufeff \r\n\t")
+        return ".geojson" if text.startswith(("{", "[")) else ".csv"
     if b"\x00" in data[:1 << 16]:
         raise InputError(NOT_A_TABLE)
     text = data[:1 << 16].decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
