@@ -46,7 +46,7 @@ from .mapstyle import (
 )
 from .outlines import CREDIT
 from .territories import TERRITORIES, territory_of_points
-from .typography import date_text, number, plural
+from .typography import date_text, number, place_name, plural
 from .vocabulary import DEFAULT_TITLE
 
 #: The sources line of every printed page and image.
@@ -999,8 +999,8 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
                      "fontstyle": "italic"}
             if row.code_qp in related:  # the page's own quartiers: first, and darker
                 style.update(fontsize=_pt(size, 7.5), color="#1a1a1a", fontweight="bold")
-            out.append(Label(3000 if row.code_qp in related else 2000, _plain(row.nom_qp),
-                             p.x, p.y, style))
+            out.append(Label(3000 if row.code_qp in related else 2000,
+                             _plain(place_name(row.nom_qp)), p.x, p.y, style))
     return out
 
 

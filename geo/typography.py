@@ -127,3 +127,42 @@ def date_text(day) -> str:
     """
     first = "1er" if day.day == 1 else str(day.day)
     return f"{first} {_MONTHS[day.month - 1]} {day.year}"
+
+
+#: Small words written in lower case inside a French place name (« Porte de la Chapelle »,
+#: « Saint-Jean-de-Luz »), unless they begin it.
+_PARTICLES = {"de", "du", "des", "la", "le", "les", "et", "sur", "sous", "en", "au", "aux",
+              "lès", "lez"}
+_WORDS = re.compile(r"([\s\-–(/]+)")
+
+
+def place_name(text: str) -> str:
+    """A place name as official names write it: the small words inside it in lower case
+    (« Porte De La Chapelle » → « Porte de la Chapelle », « D'Or » → « d’Or »); the first
+    word of the name, or of a part after « - » or « ( », keeps its capital.
+
+    >>> place_name("Porte De La Chapelle - Charles Hermite")
+    'Porte de la Chapelle - Charles Hermite'
+    >>> place_name("Saint-Jean-De-Luz"), place_name("Cité - La Noue"), place_name("Goutte D'Or")
+    ('Saint-Jean-de-Luz', 'Cité - La Noue', 'Goutte d’Or')
+    """
+    parts = _WORDS.split(text)
+    out, start = [], True
+    for part in parts:
+        if _WORDS.fullmatch(part):
+            out.append(part)
+            # a new name after « ( » or a spaced dash (« Cité - La Noue »), not after the
+            # hyphen of a compound (« Saint-Jean-de-Luz »)
+            start = start or "(" in part or (part.strip() in ("-", "–", "/")
+                                             and part != part.strip())
+            continue
+        word = part
+        if not start:
+            if word.lower() in _PARTICLES:
+                word = word.lower()
+            elif re.match(r"^[DL]['’]\w", word):
+                word = word[0].lower() + "’" + word[2:]
+        out.append(word)
+        if part:
+            start = False
+    return "".join(out)
