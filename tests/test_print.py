@@ -331,3 +331,13 @@ def test_a_departement_print_frames_all_its_sites(tmp_path):
     assert "5 sites dans le cadre de la carte" in text, text[:400]
     assert "Nantes" in text
     assert_no_word_over_another(pdf)
+
+
+def test_quartier_names_are_written_as_official_names():
+    """Names of the bundled quartiers title-cased wholesale (« Porte De La Chapelle ») are
+    drawn the official way on prints."""
+    from geo.typography import place_name
+
+    assert place_name("Porte De La Chapelle - Charles Hermite") == \
+        "Porte de la Chapelle - Charles Hermite"
+    assert place_name("Les Francs-Moisins - Bel Air") == "Les Francs-Moisins - Bel Air"
