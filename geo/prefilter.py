@@ -44,12 +44,19 @@ def near_quartiers(lon: np.ndarray, lat: np.ndarray, qpv, metres: float) -> np.n
     return out
 
 
-def prepare(qpv, metres: float) -> None:
+def prepare(qpv, metres: float, *, fine: bool = True) -> None:
     """Build the grids of ``qpv`` for ``metres`` now (before worker processes are forked:
-    they share them instead of each building its own)."""
+    they share them instead of each building its own); ``fine``: the fine cells too."""
     _cells(qpv, _margin(metres))
     _cells(qpv, _margin(0.0))
-    _fine_cells(qpv)
+    if fine:
+        _fine_cells(qpv)
+
+
+def settled_ready(qpv) -> bool:
+    """Whether the fine cells of ``qpv`` are built (:func:`settle` is then cheap)."""
+    cached = _CACHE.get((id(qpv), "fine"))
+    return cached is not None and cached[0] is qpv
 
 
 def _margin(metres: float) -> float:

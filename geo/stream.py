@@ -10,6 +10,7 @@ chunk size, whatever the size of the input.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import threading
@@ -417,6 +418,9 @@ class Placed:
 
 
 _QPV = None
+#: From how many points a chunk's are settled by the fine cells (building them takes a few
+#: seconds; the engine is quicker for fewer points).
+SETTLE_FROM = 20_000
 
 
 def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
@@ -432,7 +436,7 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     import shapely
 
     from .link import link_points
-    from .prefilter import UNDECIDED, near_quartiers, settle
+    from .prefilter import UNDECIDED, near_quartiers, settle, settled_ready
 
     qpv = _QPV if qpv is None else qpv
     n = len(lon)
@@ -453,7 +457,9 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
         # points whose cell lies inside a single quartier, or meets none, are settled by
         # it, the others by the engine; pairs ordered by row, then quartier, as the
         # engine orders them
-        verdict = settle(lon[inside_rows], lat[inside_rows], qpv)
+        verdict = settle(lon[inside_rows], lat[inside_rows], qpv) if \
+            len(inside_rows) >= SETTLE_FROM or settled_ready(qpv) else \
+            np.full(len(inside_rows), UNDECIDED)
         engine = inside_rows[verdict == UNDECIDED]
         inside = link_points(shapely.points(lon[engine], lat[engine]), qpv, distance=0,
                              nearest=False).implanted
@@ -495,10 +501,16 @@ def place_all(chunks: Iterable[tuple[np.ndarray, ...]], qpv, distance: float, *,
     _QPV = qpv  # inherited by the forked workers, never pickled
     context = multiprocessing.get_context("fork" if "fork" in
                                           multiprocessing.get_all_start_methods() else "spawn")
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        return
     if not nearest and context.get_start_method() == "fork":
         from .prefilter import prepare
 
-        prepare(qpv, distance)  # the grids too: built once, not once per worker
+        # the grids too: built once, not once per worker
+        prepare(qpv, distance, fine=len(first[0]) >= SETTLE_FROM)
+    chunks = itertools.chain([first], chunks)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
                              initargs=(None if context.get_start_method() == "fork" else
                                        qpv,)) as pool:

@@ -340,3 +340,32 @@ def test_cells_settle_only_points_the_engine_would_settle_the_same_way():
     engine[several] = UNDECIDED  # in several quartiers: never settled by a cell
     decided = verdict != UNDECIDED
     assert (verdict[decided] == engine[decided]).all()
+
+
+def test_a_chunk_is_placed_the_same_with_or_without_the_cells(monkeypatch):
+    """The panorama's placing of a big chunk (cells settle most points, the engine the
+    rest, nearby quartiers for some rows only) gives the pairs the engine alone gives, in
+    its order: on shared boundaries, in overlaps and around the quartiers."""
+    import shapely
+
+    from geo import stream
+
+    qpv = load_qpv().copy()  # its own grids
+    rng = np.random.default_rng(5)
+    b = shapely.bounds(qpv.geometry.to_numpy())
+    pick = rng.integers(0, len(qpv), 30_000)
+    hard = hard_points(qpv[qpv["insee_dep"].str.len() == 2].reset_index(drop=True), n=16)
+    lon = np.r_[rng.uniform(b[pick, 0] - 0.01, b[pick, 2] + 0.01), hard["lon"], np.nan]
+    lat = np.r_[rng.uniform(b[pick, 1] - 0.01, b[pick, 3] + 0.01), hard["lat"], 45.0]
+    near = rng.random(len(lon)) < 0.2
+    monkeypatch.setattr(stream, "SETTLE_FROM", 10**9)
+    alone = stream.place(lon, lat, qpv, 300.0, False, near)
+    monkeypatch.setattr(stream, "SETTLE_FROM", 0)
+    cells = stream.place(lon, lat, qpv, 300.0, False, near)
+    from geo.prefilter import settled_ready
+
+    assert settled_ready(qpv)
+    for name in ("implanted", "inside_rows", "inside_qpv", "near_rows", "near_qpv"):
+        assert np.array_equal(getattr(alone, name), getattr(cells, name)), name
+    assert len(np.unique(alone.inside_rows)) < len(alone.inside_rows)  # in two quartiers
+    assert len(alone.inside_rows) > 2_000 and len(alone.near_rows) > 500
