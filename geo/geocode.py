@@ -493,9 +493,11 @@ def _corrections(frame: pd.DataFrame | None, path: str) -> list[dict]:
         if row.get("accepter", "").strip().lower() in ("oui", "o", "x", "yes", "1", "vrai"):
             fix["accept"] = True
         if fix:
+            number = row.get("ligne", "").strip()
             fix.update(line=n, key=row["cle"].strip(),
                        asked=row["adresse_saisie"] if has_asked else None,
-                       name=row["nom"].strip() if has_name else "")
+                       name=row["nom"].strip() if has_name else "",
+                       row=int(number) if number.isdigit() and len(number) < 10 else None)
             fixes.append(fix)
     return fixes
 
@@ -513,10 +515,11 @@ def match_corrections(fixes: list[dict], sites: SiteIdentities
     """The corrections that still hold, by row position, and those refused.
 
     A correction holds when its key names a row (or, for a key « ligne N » of a table
-    without identifier, the row at that number) whose address as typed, and name when
-    recorded, are those the correction recorded. A key that names no row (the site left
-    the table) or a row whose address or name changed (another site took its key) is
-    refused: a decision taken for one site never lands on another.
+    without identifier, or a key a spreadsheet rewrote — a SIRET saved as
+    « 1,23457E+13 », « 007 » as « 7 » —, the row at the line it recorded) whose address as
+    typed, and name when recorded, are those the correction recorded. A key that names no
+    row (the site left the table) or a row whose address or name changed (another site
+    took its key) is refused: a decision taken for one site never lands on another.
     """
     where = {key: i for i, key in enumerate(sites.keys)}
     if sites.joined:  # the keys of earlier versions: name and address parts all joined
@@ -534,6 +537,12 @@ def match_corrections(fixes: list[dict], sites: SiteIdentities
             by_number = True
             if not 0 <= i < len(sites.keys):
                 i = None
+        if i is None and fix.get("row") is not None and fix.get("asked") is not None:
+            # a key a spreadsheet rewrote (« 1,23457E+13 » for a SIRET, « 7 » for « 007 »):
+            # the row at the recorded line, if it is still the site (address, name)
+            at = fix["row"] - sites.first_row
+            if 0 <= at < len(sites.keys) and not _changed(fix, sites, at, True):
+                i, by_number = at, True
         if i is None:
             refused.append(RefusedCorrection(fix["line"], key,
                                              "ce site n'est plus dans le tableau"))
