@@ -40,6 +40,9 @@ HEADER = ("Étude créée avec la page web d'ess-qpv (ess-qpv serve).\n"
           "La même étude se relance en ligne de commande : ess-qpv run etude.toml")
 #: The outputs of a study made by the page (the keys of [sorties]): every declared output.
 OUTPUT_FILES = {"dossier": RESULTS, **{o.key: o.file for o in OUTPUTS}}
+#: A new table gets the fiches (a page per initiative, about half a second each on a small
+#: machine) when it has at most this many rows; above, when the person asks for them.
+FICHES_UP_TO = 100
 #: What a person may decide about a doubtful address (the columns of the corrections file).
 #: ``nom`` and ``adresse_saisie`` say which site a decision is for (see
 #: :func:`geo.geocode.match_corrections`); files without ``nom`` (earlier versions) still read.
@@ -123,8 +126,11 @@ def save_settings(folder: Path, data: dict) -> Study:
     """Write the study file with the page's outputs and corrections file; refused (file
     unchanged) when the engine refuses it."""
     data = {section: dict(keys) for section, keys in data.items()}
-    data["sorties"] = {**OUTPUT_FILES, **{k: v for k, v in data.get("sorties", {}).items()
+    asked = data.get("sorties", {})
+    data["sorties"] = {**OUTPUT_FILES, **{k: v for k, v in asked.items()
                                           if k in ("format_impression", "format_fiches", "atlas")}}
+    if not asked.get("fiches", OUTPUT_FILES["fiches"]):  # the person's choice, or the size's
+        data["sorties"]["fiches"] = ""
     data.setdefault("geocodage", {})["corrections"] = CORRECTIONS
     study = save_study_file(folder / STUDY_FILE, data, header=HEADER)
     if not (folder / CORRECTIONS).exists():  # a received folder may come without one
@@ -183,6 +189,8 @@ def save_table(folder: Path, data: bytes, filename: str, limits: Limits
     data_ = settings(folder)
     data_["entrees"] = {"initiatives": target.name}
     data_.pop("colonnes", None)  # a new table: its columns are found anew
+    data_.setdefault("sorties", {})["fiches"] = (OUTPUT_FILES["fiches"]
+                                                 if len(table) <= FICHES_UP_TO else "")
     save_settings(folder, data_)
     return table, detection, keep_matching_corrections(folder, table, detection, first_row)
 

@@ -167,11 +167,12 @@ def _parameters_page(name: str, data: dict, error: str | None = None, status: in
         "score": g.get("score_minimal", DEFAULT_MIN_SCORE),
         "format": data.get("sorties", {}).get("format_impression", "A4"),
         "atlas": data.get("sorties", {}).get("atlas", False),
-        "format_fiches": data.get("sorties", {}).get("format_fiches", "A4")}
+        "format_fiches": data.get("sorties", {}).get("format_fiches", "A4"),
+        "fiches": bool(data.get("sorties", {}).get("fiches", True))}
     return page("parametres.html", name, status=status, step="studies.parameters", v=values,
                 sources=[(k, SOURCES[k].label) for k in QPV_CHOICES],
                 compare=[(k, SOURCES[k].label) for k in COMPARE_CHOICES],
-                papers=list(PAPER_FORMATS), error=error)
+                papers=list(PAPER_FORMATS), fiches_up_to=workspace.FICHES_UP_TO, error=error)
 
 
 @bp.post("/etudes/<name>/parametres")
@@ -205,6 +206,7 @@ def parameters_post(name: str, folder: Path):
             data["sorties"] = {"format_impression": choice(
                 f.get("format"), list(PAPER_FORMATS), "le format d'impression"),
                 "atlas": f.get("atlas") == "oui",
+                "fiches": workspace.OUTPUT_FILES["fiches"] if f.get("fiches") == "oui" else "",
                 "format_fiches": choice(f.get("format_fiches") or "A4", list(PAPER_FORMATS),
                                          "le format des fiches")}
             url = data["geocodage"]["url"]
