@@ -636,13 +636,20 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
     crs = TERRITORIES[main].crs
     area = sites[(keys == main).to_numpy()].geometry
     extent = _extent(area.to_crs(crs) if len(area) else None, crs, main, pad=0.12)
+    if extent[2] - extent[0] > _QPV_VISIBLE:  # the country: all of it in every panel
+        whole = _extent(None, crs, main, pad=0.0)
+        extent = (min(extent[0], whole[0]), min(extent[1], whole[1]),
+                  max(extent[2], whole[2]), max(extent[3], whole[3]))
     elsewhere = int((keys != main).sum())
     note = f" ; {plural(elsewhere, 'site')} hors de ce cadre (outre-mer)" if elsewhere else ""
     fig = _figure(size, title, "Sites ouverts à chaque date, même cadre pour chaque "
                                f"panneau{note}")
     frame = _Frame(size)
     x, y, w, h = frame.map_zone
-    cols = len(periods) if len(periods) <= 3 else ceil(len(periods) / 2)
+    # the grid that draws the frame largest
+    ew, eh = extent[2] - extent[0], extent[3] - extent[1]
+    cols = max(range(1, len(periods) + 1), key=lambda c: min(
+        (w / c - 4) / ew, (h / ceil(len(periods) / c) - 9) / eh))
     rows = ceil(len(periods) / cols)
     cw, ch = w / cols, h / rows
     # positions in the table, as the sites' index
@@ -665,7 +672,8 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
             m.labels = _places_with_sites(m.labels)
         maps.append(m)
     drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
-    _legend(fig, frame, layers, drawn, size)
+    # the themes without a count: each panel's title gives its own
+    _legend(fig, frame, layers, drawn, size, counted=False)
     _label(fig, maps)
     return fig
 
@@ -1054,10 +1062,10 @@ def _furniture(ax, x: np.ndarray, y: np.ndarray, area: np.ndarray, size) -> list
 
 
 def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
-            shown: gpd.GeoDataFrame | None = None, zone=None):
+            shown: gpd.GeoDataFrame | None = None, zone=None, counted: bool = True):
     """The legend, in its column: every symbol drawn, counted on ``shown`` (default: every
-    site of the page's study)."""
-    handles = legend_handles(layers, drawn, shown)
+    site of the page's study; ``counted=False``: no count)."""
+    handles = legend_handles(layers, drawn, shown, counted=counted)
     x, y, w, h = frame.fraction(*(zone or frame.legend_zone))
     return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, y + h),
                       frameon=False, fontsize=_pt(size, 7.5), title="Légende",
@@ -1065,8 +1073,8 @@ def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
                       borderpad=0)
 
 
-def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None = None
-                   ) -> list:
+def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None = None,
+                   *, counted: bool = True) -> list:
     """The legend's entries: every symbol drawn on the page, themes counted on ``shown``
     (default: every site of the study)."""
     st = QPV_STYLES["2024"]
@@ -1075,8 +1083,9 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
                       markerfacecolor="white" if s.shape in _HOLLOW else s.color,
                       markeredgecolor=s.color if s.shape in _HOLLOW else "#1a1a1a",
                       markeredgewidth=2 if s.shape in _HOLLOW else 0.6, markersize=7,
-                      label=_plain(textwrap.fill(f"{t} ({number(int((themes == t).sum()))})",
-                                                 _LEGEND_CHARS)))
+                      label=_plain(textwrap.fill(
+                          f"{t} ({number(int((themes == t).sum()))})" if counted else t,
+                          _LEGEND_CHARS)))
                for t, s in layers.styles.items() if shown is None or (themes == t).any()]
     if layers.themes.attrs.get("several") and len(handles) > 1:
         handles.append(Line2D([], [], color="none", label=textwrap.fill(

@@ -341,3 +341,31 @@ def test_quartier_names_are_written_as_official_names():
     assert place_name("Porte De La Chapelle - Charles Hermite") == \
         "Porte de la Chapelle - Charles Hermite"
     assert place_name("Les Francs-Moisins - Bel Air") == "Les Francs-Moisins - Bel Air"
+
+
+def test_the_periods_frame_holds_the_country_and_the_legend_no_total():
+    """Panels of a national study share a frame holding Nord, the Mediterranean coast and
+    Corsica; the legend's themes carry no count (the total matched no panel: each panel's
+    title gives its own)."""
+    from pyproj import Transformer
+
+    from geo.initiatives import read_initiatives
+    from geo.link import link
+    from geo.printmap import print_pages
+    from geo.qpv import load_qpv
+
+    initiatives = read_initiatives(EXAMPLE)
+    result = link(initiatives, load_qpv())
+    page = print_pages(result, load_qpv(), theme_column=initiatives.theme_column,
+                       measures=initiatives.measures, periods=[2010, 2020])[0]
+    panels = [ax for ax in page.axes if ax.get_title().startswith(("2010", "2020"))]
+    assert len(panels) == 2
+    to_l93 = Transformer.from_crs(4326, 2154, always_xy=True)
+    for lon, lat in ((3.06, 50.63), (8.74, 41.92), (2.89, 42.70), (7.27, 43.70)):
+        x, y = to_l93.transform(lon, lat)  # Lille, Ajaccio, Perpignan, Nice
+        for ax in panels:
+            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+            assert x0 <= x <= x1 and y0 <= y <= y1, (lon, lat)
+    labels = [t.get_text() for legend in page.legends for t in legend.get_texts()]
+    assert "Recyclerie" in labels and not any(label.startswith("Recyclerie (")
+                                              for label in labels)
