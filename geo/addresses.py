@@ -18,6 +18,17 @@ _POSTCODE = re.compile(r"\d{5}")
 _ORDINAL = re.compile(r"(\d+)(?:e|eme|ieme|er|ere|nd|nde|me)")
 
 
+def five_digits(code: object) -> str:
+    """A postcode or INSEE code as typed, with the leading zero a spreadsheet dropped
+    (French Excel reads ``01000`` as the number ``1000``); other text stripped, unchanged.
+
+    >>> five_digits("1000"), five_digits(" 01053 "), five_digits("2A004"), five_digits(None)
+    ('01000', '01053', '2A004', '')
+    """
+    text = "" if code is None else str(code).strip()
+    return "0" + text if len(text) == 4 and text.isdigit() else text
+
+
 def address_words(text: str) -> list[str]:
     """The words of ``text`` as compared: accents and case folded, punctuation dropped,
     an ordinal as its number (« 14EME » → ``14``).

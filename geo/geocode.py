@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EssQpvError, InputError
-from .addresses import join_address
+from .addresses import five_digits, join_address
 from .geocache import GeocodeCache, cache_key, normalise_query
 from .geoclient import (
     DEFAULT_URL,
@@ -106,14 +106,15 @@ def assess(row: dict, result: dict, *, min_score: float = DEFAULT_MIN_SCORE) -> 
         reasons.append(f"numéro non trouvé (réponse de type « {kind} »)")
     elif _TYPE_RANK.get(kind, 9) >= 3 and len(normalise_query(address).split()) > 1:
         reasons.append("seule la commune a été trouvée")
-    postcode = row.get("check_postcode") or row.get("postcode")
+    postcode = five_digits(row.get("check_postcode") or row.get("postcode"))
     if postcode and result.get("result_postcode") and (
-            postcode.strip() != result["result_postcode"].strip()):
+            postcode != five_digits(result["result_postcode"])):
         reasons.append(f"code postal différent ({result['result_postcode']} au lieu de "
                        f"{postcode})")
-    citycode = row.get("check_citycode") or row.get("citycode")
+    citycode = five_digits(row.get("check_citycode") or row.get("citycode"))
     if citycode and result.get("result_citycode") and (
-            commune_of_insee(citycode) != commune_of_insee(result["result_citycode"])):
+            commune_of_insee(citycode) != commune_of_insee(five_digits(
+                result["result_citycode"]))):
         reasons.append(f"commune différente ({result['result_citycode']} au lieu de "
                        f"{citycode})")
     nxt = as_float(result.get("result_score_next"))
@@ -238,7 +239,9 @@ def geocode(
         return text[column].iat[i].strip() if column else ""
 
     rows = [{"address": value(address_columns[0], i), "q": sites.typed[i][:QUERY_LENGTH[1]],
-             "postcode": value(postcode_column, i), "citycode": value(citycode_column, i),
+             # filters with the zero a spreadsheet dropped (« 1000 » finds nothing)
+             "postcode": five_digits(value(postcode_column, i)),
+             "citycode": five_digits(value(citycode_column, i)),
              "check_postcode": value(check_postcode, i),
              "check_citycode": value(check_citycode, i)} for i in range(n)]
     fixes, refused = match_corrections(

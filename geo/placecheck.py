@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from . import communes as commune_names
+from .addresses import five_digits
 from .outlines import commune_of_points, departement_of_points, departements
 from .outlines import communes as commune_outlines
 from .territories import commune_of_insee, normalise_departement
@@ -86,7 +87,7 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
         mask[rows] = True
         known &= mask
     expected = _expected(n, postcode, citycode, city)
-    postcode_given = [bool(departements_of_postcode(v)) for v in _texts(postcode, n)]
+    postcode_given = [bool(departements_of_postcode(v)) for v in _codes(postcode, n)]
     check = np.flatnonzero(known & np.array([e is not None for e in expected], dtype=bool))
     if not len(check):
         return {}
@@ -147,10 +148,15 @@ def _texts(series, n: int) -> list[str]:
     return values.where(values.notna(), "").astype(str).str.strip().tolist()
 
 
+def _codes(series, n: int) -> list[str]:
+    """Postcodes or INSEE codes, with the leading zero a spreadsheet dropped."""
+    return [five_digits(v) for v in _texts(series, n)]
+
+
 def _expected(n: int, postcode, citycode, city) -> list[tuple | None]:
     """Per row: (départements allowed, commune code or ``""``, label of the address), or
     ``None`` when the row names nothing checkable."""
-    codes, posts, names = _texts(citycode, n), _texts(postcode, n), _texts(city, n)
+    codes, posts, names = _codes(citycode, n), _codes(postcode, n), _texts(city, n)
     known_codes = commune_names.codes()
     by_name = _communes_by_name()
     out: list[tuple | None] = []
