@@ -131,8 +131,10 @@ def map_qpv(run: StudyResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None
     result, sites = run.result, run.initiatives.sites
     area = result.area
     if not area and not sites.geometry.notna().any():
-        raise InputError("aucun site localisé : rien à cartographier (vérifiez les colonnes "
-                         "de coordonnées, ou géocodez les adresses en ligne).",
+        advice = ("vérifiez les colonnes d'adresse ; les adresses que le géocodeur n'a pas "
+                  "trouvées se placent à la main à la relecture" if run.study.geocoding.online
+                  else "vérifiez les colonnes de coordonnées, ou géocodez les adresses en ligne")
+        raise InputError(f"aucun site localisé : rien à cartographier ({advice}).",
                          path=run.initiatives.path)
     if area:
         shown = run.qpv[result.qpv_in_area].reset_index(drop=True)
