@@ -251,7 +251,10 @@ def _csv_shape(data: bytes) -> tuple[int, int]:
     if end < 0 and len(data) > _HEADER_BYTES:
         raise InputError(f"ligne 1 : plus de {count(_HEADER_BYTES)} octets sans fin de ligne ; "
                          "la première ligne d'un tableau porte les noms de ses colonnes.")
-    first = data[:end if end >= 0 else len(data)].decode("utf-8", errors="replace")
+    if data.startswith(UTF16_BOMS):  # « Texte Unicode »: the header decoded as UTF-16
+        first = data[:_HEADER_BYTES].decode("utf-16", errors="replace").split("\n", 1)[0]
+    else:
+        first = data[:end if end >= 0 else len(data)].decode("utf-8", errors="replace")
     first = first.rstrip("\r")
     longest = csv.field_size_limit()
     widths = []

@@ -35,3 +35,12 @@ def test_the_link_door_reads_it(tmp_path):
     assert cli.main(["link", str(path), "-o", str(tmp_path / "out.csv")]) == 0
     written = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
     assert "Épicerie « Les Trois Œufs »" in written and ";01004;" in written
+
+
+def test_the_web_import_reads_it(tmp_path):
+    from tests.test_doors import _web
+
+    status, error = _web(tmp_path, "annuaire.txt", TEXT.encode("utf-16"))
+    assert (status, error) == (302, ""), error
+    table, _, _ = read_sites_table(tmp_path / "essai" / "initiatives.csv")
+    assert table["nom"].tolist() == ["Épicerie « Les Trois Œufs »", "Café"]
