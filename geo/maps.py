@@ -47,7 +47,7 @@ from .mapstyle import (
 )
 from .territories import TERRITORIES, territory_of_departement, territory_of_points
 from .typography import number, plural, plural_form
-from .vocabulary import DEFAULT_TITLE, find_column
+from .vocabulary import DEFAULT_TITLE, Relation, find_column
 
 #: Base maps: label, xyzservices provider, native maximum zoom.
 BASEMAPS = (
@@ -643,7 +643,8 @@ def _new_map(title: str, *, basemaps=BASEMAPS, **page) -> EssMap:
                          max_zoom=19, max_native_zoom=provider.get("max_zoom", 19),
                          show=i == 0, overlay=False, control=len(basemaps) > 1).add_to(fmap)
     fmap.get_root().add_child(_Css(_template("map.css")))
-    fmap.get_root().add_child(_Script(_template("layers.js")))
+    fmap.get_root().add_child(_Script(_template("layers.js")
+                                      + f"\nwindow.essqpv.RELATIONS = {_js(_TABLE_RELATIONS)};"))
     return fmap
 
 
@@ -917,9 +918,9 @@ def _unlocated_records(sites: gpd.GeoDataFrame, name_column, theme_column,
 #: Rows of the data table written in the page itself (read without scripts; the page's
 #: script replaces them with the full, filtered table).
 STATIC_ROWS = 500
-#: A site's relation as the table says it (the page's script says the same).
-_TABLE_RELATIONS = {"implanted": "implantée", "nearby": "à proximité",
-                    "none": "hors quartier", "not_located": "non localisée"}
+#: A site's relation in words, as every table says it (the page's script gets the same,
+#: see :func:`_new_map`).
+_TABLE_RELATIONS = {str(r): r.label for r in Relation}
 
 
 def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column,

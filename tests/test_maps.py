@@ -261,3 +261,20 @@ def test_legend_classes_of_real_categories():
     codes = pd.DataFrame({"code": [f"{93000 + k}" for k in range(200)]})
     themes, styles = site_themes(codes, "code")
     assert list(styles) == [NO_THEME] and (themes == NO_THEME).all()
+
+
+def test_the_map_says_each_relation_as_the_tables_do(example):
+    """One label per relation (geo.vocabulary): the page's table, written in the page and
+    rebuilt by its script, says « hors QPV » as the Excel report and the CSV do (it said
+    « hors quartier »)."""
+    import json
+
+    from geo.vocabulary import Relation
+
+    html = render(example)
+    sent = re.search(r"window\.essqpv\.RELATIONS = (\{.*?\});", html)
+    assert sent and json.loads(sent.group(1)) == {str(r): r.label for r in Relation}
+    assert "hors quartier" not in html
+    relations = set(example[2].sites["relation"].astype(str))
+    for relation in relations & {"implanted", "nearby", "none"}:
+        assert f"<td>{Relation(relation).label}</td>" in html

@@ -96,8 +96,8 @@ window.essqpv = window.essqpv || {
     var name = names[code];
     return name ? "« " + name + " » (" + code + ")" : code;
   },
-  RELATIONS: {implanted: "implantée", nearby: "à proximité", none: "hors quartier",
-              not_located: "non localisée"},
+  // A site's relation in words: set by the page from geo.vocabulary's labels.
+  RELATIONS: {},
   // The quartier a site belongs to or is near, and how, in words (popup, label, table).
   relationText: function (site, names) {
     var E = window.essqpv;
