@@ -75,6 +75,9 @@ class Initiatives:
     #: Sites whose typed point contradicts their own address (position → lon, lat): not
     #: placed, proposed at the review (:mod:`geo.placecheck`).
     contradicted: dict[int, tuple[float, float]] = field(default_factory=dict)
+    #: The cells a workbook held as numbers (:class:`geo.indicators.TypedNumbers`), by
+    #: column: written as numbers again (:func:`geo.report.report_tables`).
+    typed_numbers: TypedNumbers | None = None
 
     def row_number(self, index: int) -> int:
         """Return the row number the user sees for a position in :attr:`sites`."""
@@ -382,7 +385,8 @@ def initiatives_from_table(
         separator=separator, id_column=found.id, theme_column=found.theme,
         served_column=found.served, radius_column=found.radius, name_column=found.name,
         website_column=found.website, address_columns=list(found.address or []),
-        detection=list(detection.report), measures=measures)
+        detection=list(detection.report), measures=measures,
+        typed_numbers=table.attrs.get(TYPED_NUMBERS))
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
         lon, lat = _points_of_geometry(table, result)
         attributes = pd.DataFrame(table.drop(columns=table.geometry.name))

@@ -302,6 +302,9 @@ class LinkResult:
     #: What the per-quartier and per-territory tables cover, in French (the territory
     #: given, else the départements of the sites: :func:`_quartiers_of_sites`).
     reported: str = "France entière"
+    #: The user's columns whose cells their workbook held as numbers (``value`` and the
+    #: ``text`` shown, by row), those that identify, name or place a site left out.
+    typed_numbers: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def parameters(self) -> dict:
@@ -429,8 +432,16 @@ def link(
         sites=wide, long=long, initiatives=per_initiative, per_qpv=per_qpv,
         per_territory=per_territory, issues=sorted(issues, key=lambda i: i.row),
         distance=float(distance), area=area, qpv_in_area=in_area, rounding=rounding,
-        reported=reported,
+        reported=reported, typed_numbers=_plain_numbers(initiatives),
     )
+
+
+def _plain_numbers(initiatives: Initiatives) -> dict[str, pd.DataFrame]:
+    """The typed numbers of the columns that neither identify, name nor place a site."""
+    typed = initiatives.typed_numbers or {}
+    names = {initiatives.id_column, initiatives.name_column, initiatives.website_column,
+             *initiatives.address_columns, *(initiatives.coordinate_columns or ())}
+    return {c: typed[c] for c in typed if c not in names}
 
 
 #: A study whose sites lie in more départements than this is national: its tables list

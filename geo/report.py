@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .io import write_workbook
@@ -45,6 +46,9 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
     for column in numeric or []:
         if column in sites:
             sites[column] = numbers_kept(sites[column])
+    for column, cells in result.typed_numbers.items():
+        if column in sites and column not in (numeric or []):
+            sites[column] = typed_kept(sites[column], cells)
     sites = french(sites, "sites")
     per_qpv = french(result.per_qpv, "par_quartier")
     per_territory = french(result.per_territory, "par_territoire")
@@ -112,6 +116,29 @@ def sources_table(info: dict) -> pd.DataFrame:
                        "(géocodage)"),
     ]
     return pd.DataFrame(rows, columns=["Élément", "Valeur"])
+
+
+#: Whole numbers from this size on are shown by a spreadsheet in exponent form
+#: (« 1,23457E+13 »): a workbook's such cells (identifiers) stay as their text shows them.
+_LONG_WHOLE = 1e11
+
+
+def typed_kept(values: pd.Series, cells: pd.DataFrame) -> pd.Series:
+    """``values`` (text) with the cells a workbook held as numbers (``cells``: ``value``
+    and ``text``, :class:`geo.indicators.TypedNumbers`) numbers again, while they still
+    show that text; long whole numbers (identifiers) stay text.
+
+    >>> cells = pd.DataFrame({"value": [1.5, 12345678900011.0], "text": ["1.5", "12345678900011"]})
+    >>> typed_kept(pd.Series(["1.5", "12345678900011", "01004"]), cells).tolist()
+    [1.5, '12345678900011', '01004']
+    """
+    out = values.astype(object).copy()
+    cells = cells.reindex(values.index)
+    same = (cells["text"] == values.astype(str).str.strip()).to_numpy(dtype=bool)
+    number = cells["value"].to_numpy(dtype=float)
+    keep = same & ~((number == np.trunc(number)) & (np.abs(number) >= _LONG_WHOLE))
+    out[keep] = number[keep]
+    return out
 
 
 def numbers_kept(values: pd.Series) -> pd.Series:
