@@ -131,6 +131,15 @@ def run_geocode(args: argparse.Namespace) -> int:
     # what a person opens is in French; GIS formats keep the names programs use
     shown = french(result.table, "sites", numeric=(result.lon_column, result.lat_column)) \
         if args.output.lower().endswith((".csv", ".xlsx")) else result.table
+    if shown is not result.table:  # a workbook's numbers stay numbers, as link writes them
+        from .indicators import TYPED_NUMBERS
+        from .report import typed_kept
+
+        kept = {found.id, found.name, *(found.address or ()), result.lon_column,
+                result.lat_column}
+        for column, cells in (table.attrs.get(TYPED_NUMBERS) or {}).items():
+            if column in shown and column not in kept:
+                shown[column] = typed_kept(shown[column], cells)
     write_table(shown, args.output)
     wrote(args.output, "tableau géocodé")
     if args.review:

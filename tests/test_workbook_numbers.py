@@ -43,3 +43,15 @@ def test_numbers_of_a_workbook_stay_numbers(tmp_path):
     assert [r[column["budget"]] for r in rows[1:]] == [12500.5, 300]
     assert [r[column["version"]] for r in rows[1:]] == [1.5, "01004"]
     assert [r[column["SIRET"]] for r in rows[1:]] == ["12345678900011", "12345678900029"]
+
+
+def test_the_geocode_door_keeps_them_too(tmp_path):
+    source = tmp_path / "annuaire.xlsx"
+    _workbook(source)
+    out = tmp_path / "g.csv"
+    assert cli.main(["geocode", str(source), "-o", str(out), "--geocoder-url",
+                     "http://127.0.0.1:9"]) == 0
+    written = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    assert written["version"].tolist() == ["1,5", "01004"]
+    assert written["SIRET"].tolist() == ["12345678900011", "12345678900029"]
