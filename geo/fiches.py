@@ -32,9 +32,10 @@ from matplotlib.transforms import Bbox
 from ._errors import InputError
 from ._validate import safe_url, slug
 from .initiatives import Initiatives, initiative_ids
-from .io import atomic_path, retire
+from .io import atomic_path, publish, retire, temporary_beside
 from .link import LinkResult
 from .mapstyle import metres_text
+from .pdfpages import write_pdf_pages
 from .printmap import (
     _FONTS,
     _MM,
@@ -403,14 +404,16 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
                  path: str | Path, *, paper: str = "A4", title: str = "",
                  previous: gpd.GeoDataFrame | None = None,
                  images: bool | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> list[Path]:
+                 progress: Callable[[int, int], None] | None = None,
+                 workers: int | None = None) -> list[Path]:
     """Write the PDF of one page per initiative to ``path`` and, with ``images``, each
     initiative's map as PNG (300 dpi) and SVG in :func:`fiche_images_folder`; return the
     files written (the PDF first).
 
     ``images=None`` writes the maps for a study of at most :data:`IMAGES_UP_TO`
     initiatives. Each map is drawn once, for the page and its files. ``progress(done,
-    total)`` hears of each page written."""
+    total)`` hears of each page written. The pages are shared by ``workers`` processes
+    (default: every core; :func:`geo.pdfpages.write_pdf_pages`)."""
     path = Path(path)
     if path.suffix.lower() != ".pdf":
         raise InputError("les fiches par initiative s'écrivent en .pdf.", path=path.name,
@@ -429,18 +432,30 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     folder = fiche_images_folder(path)
     stems = initiative_maps(result, initiatives) if images else {}
     written = [path]
-    tell = progress or (lambda done, total: None)
-    tell(0, len(fiches))
-    from matplotlib.backends.backend_pdf import PdfPages
+    if progress:
+        progress(0, len(fiches))
 
-    with matplotlib.rc_context(_FONTS), atomic_path(path) as tmp, PdfPages(
-            tmp, metadata=_metadata(".pdf", title or "Fiches par initiative")) as pdf:
-        for k, fiche in enumerate(fiches, start=1):
-            fig = fiche_page(fiche, layers, size, title, k, len(fiches))
-            pdf.savefig(fig)
-            if fiche.key in stems:
-                written += _save_map(fig, folder / stems[fiche.key], fiche.name)
-            tell(k, len(fiches))
+    def page(k: int) -> Figure:
+        return fiche_page(fiches[k], layers, size, title, k + 1, len(fiches))
+
+    def save(k: int, fig: Figure) -> list[tuple[Path, Path]]:
+        key = fiches[k].key
+        return _save_map(fig, folder / stems[key], fiches[k].name) if key in stems else []
+
+    maps: list[tuple[Path, Path]] = []
+    try:
+        with matplotlib.rc_context(_FONTS), atomic_path(path) as tmp:
+            for files in write_pdf_pages(
+                    tmp, len(fiches), page, after=save, workers=workers,
+                    metadata=_metadata(".pdf", title or "Fiches par initiative"),
+                    progress=progress):
+                maps += files
+            for tmp_map, target in maps:  # with the PDF, all or nothing
+                publish(tmp_map, target)
+                written.append(target)
+    finally:
+        for tmp_map, _ in maps:
+            tmp_map.unlink(missing_ok=True)
     if not images:
         return written
     maps = [p.name for p in written[1:]]
@@ -454,19 +469,28 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     return written
 
 
-def _save_map(fig: Figure, stem: Path, name: str) -> list[Path]:
+def _save_map(fig: Figure, stem: Path, name: str) -> list[tuple[Path, Path]]:
     """Write the map of a page already drawn (:attr:`Figure._essqpv_map`, its zone in
-    inches) as PNG and SVG, cropped to it; the SVG keeps its text as text."""
+    inches) as PNG and SVG, cropped to it, to temporary files beside their targets; the
+    SVG keeps its text as text. Return the (temporary, target) pairs (in a worker process:
+    the run publishes them)."""
     box = getattr(fig, "_essqpv_map", None)
     if box is None:
         return []
     out = []
     for suffix, options in ((".png", {"dpi": PNG_DPI}), (".svg", {})):
         target = stem.with_name(stem.name + suffix)
-        with matplotlib.rc_context({"svg.fonttype": "none"}), atomic_path(target) as tmp:
-            fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, name),
-                        bbox_inches=box, **options)
-        out.append(target)
+        tmp = temporary_beside(target)
+        try:
+            with matplotlib.rc_context({"svg.fonttype": "none"}):
+                fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, name),
+                            bbox_inches=box, **options)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            for done, _ in out:
+                done.unlink(missing_ok=True)
+            raise
+        out.append((tmp, target))
     return out
 
 

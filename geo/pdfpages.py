@@ -1,0 +1,123 @@
+"""Many matplotlib pages written to one PDF, spread over the cores.
+
+Each worker process (forked: the pages' data are inherited, never pickled) writes every
+``workers``-th page to its own PDF; the parts are then interleaved back into one file, in
+order, by ``pypdf``. Without ``fork`` (Windows, macOS' default), or for a few pages, the
+pages are written in this process, one after the other.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+#: Below this many pages a worker, the pages are written in this process (starting the
+#: workers and merging their parts would cost more than it saves).
+PAGES_PER_WORKER = 12
+
+#: What the forked workers inherit: the page maker, what to do after each page, the
+#: progress queue.
+_JOB: tuple | None = None
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def write_pdf_pages(path: Path, count: int, page: Callable[[int], Figure], *,
+                    metadata: dict[str, str],
+                    after: Callable[[int, Figure], Any] | None = None,
+                    workers: int | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> list[Any]:
+    """Write the ``count`` pages ``page(0)``, ``page(1)``… to the PDF ``path`` (a file that
+    may be half-written on failure: give a temporary one) with ``metadata`` (matplotlib's
+    keys: ``Title``, ``Creator``…). Return what ``after(k, figure)`` said of each page, in
+    order (``None`` without ``after``). ``progress(done, count)`` hears of each page done.
+
+    ``workers`` processes (default: every core) share the pages when the platform forks
+    and there are at least :data:`PAGES_PER_WORKER` pages a worker."""
+    import multiprocessing
+
+    workers = min(workers or default_workers(), count // PAGES_PER_WORKER)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        done = iter(range(1, count + 1))
+        return _write_part(path, range(count), page, after, metadata,
+                           lambda: progress and progress(next(done), count))
+    return _write_parallel(Path(path), count, page, after, metadata, workers, progress)
+
+
+def _write_part(path, pages, page, after, metadata, tell) -> list[Any]:
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    out = []
+    with PdfPages(path, metadata=metadata) as pdf:
+        for k in pages:
+            fig = page(k)
+            pdf.savefig(fig)
+            out.append(after(k, fig) if after else None)
+            tell()
+    return out
+
+
+def _part_job(part: int, workers: int, count: int, path: str,
+              metadata: dict[str, str]) -> list[Any]:
+    page, after, told = _JOB
+    return _write_part(path, range(part, count, workers), page, after, metadata,
+                       lambda: told.put(1))
+
+
+def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
+                    progress) -> list[Any]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    from pypdf import PdfReader, PdfWriter
+
+    global _JOB
+    context = multiprocessing.get_context("fork")
+    told = context.Queue()
+    _JOB = (page, after, told)
+    done = 0
+    try:
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".ess-qpv-pages-") as tmp, \
+                ProcessPoolExecutor(workers, mp_context=context) as pool:
+            parts = [str(Path(tmp) / f"part-{j}.pdf") for j in range(workers)]
+            futures = [pool.submit(_part_job, j, workers, count, parts[j], metadata)
+                       for j in range(workers)]
+            while True:
+                finished, pending = wait(futures, timeout=0.2)
+                if any(f.exception() for f in finished):
+                    for f in pending:
+                        f.cancel()
+                    break
+                while True:
+                    try:
+                        told.get_nowait()
+                    except queue.Empty:
+                        break
+                    done += 1
+                    if progress:
+                        progress(done, count)
+                if not pending:
+                    break
+            results = [f.result() for f in futures]  # raises a worker's error
+            readers = [PdfReader(p) for p in parts]
+            writer = PdfWriter()
+            for k in range(count):
+                writer.add_page(readers[k % workers].pages[k // workers])
+            writer.add_metadata({f"/{key}": value for key, value in metadata.items()})
+            writer.write(path)
+    finally:
+        _JOB = None
+        told.close()
+    return [results[k % workers][k // workers] for k in range(count)]
