@@ -667,16 +667,30 @@ def _site_identifier(table: pd.DataFrame, columns: list[str], found: dict[str, s
         if len(values) == len(table) and not len(twice):
             found["site_id"], why["site_id"] = column, how
             report.append(f"identifiant de site : « {column} » ({how}, propre à chaque "
-                          "ligne)")
+                          f"ligne{_rounded_by_spreadsheet(values)})")
             return column
         if how == "reconnue à son nom" and initiative is None:
             refused.append(f"« {column} » ({plural(len(twice), 'valeur répétée')}, dont "
-                           f"« {twice.iloc[0]} »)" if len(twice) else
+                           f"« {twice.iloc[0]} »{_rounded_by_spreadsheet(values)})"
+                           if len(twice) else
                            f"« {column} » ({plural(len(table) - len(values), 'ligne vide')})")
     if refused:
         report.append("pas d'identifiant de site : " + ", ".join(refused) + " ne distingue "
                       "pas chaque ligne ; les sites sont désignés par leur numéro de ligne")
     return None
+
+
+#: A number as a spreadsheet shows a long one, and saves it so (« 1,23457E+13 »).
+_EXPONENT_FORM = r"\d[.,]\d+[eE][+-]?\d+"
+
+
+def _rounded_by_spreadsheet(values: pd.Series) -> str:
+    """What to say of codes a spreadsheet saved in exponent form (their digits lost)."""
+    if not values.str.fullmatch(_EXPONENT_FORM).any():
+        return ""
+    return (" : codes arrondis par un tableur, qui les a enregistrés en notation "
+            "scientifique ; reprenez l'export d'origine, ou mettez la colonne au format Texte "
+            "avant de l'enregistrer")
 
 
 def _filled(values: pd.Series) -> pd.Series:
