@@ -1,0 +1,58 @@
+"""Pages written by several processes come back as one PDF, in order, each page once; a
+page that fails fails the whole file, in the caller, with its own error."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import subprocess
+
+import pytest
+
+from geo.pdfpages import PAGES_PER_WORKER, write_pdf_pages
+from geo.printmap import new_figure
+
+pytestmark = [
+    pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing"),
+    pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                       reason="pages are shared only by forked workers"),
+]
+
+COUNT = 3 * PAGES_PER_WORKER + 1
+
+
+def page(k: int):
+    fig = new_figure((148, 210))
+    fig.text(0.1, 0.5, f"Page numéro {k + 1}", fontsize=12)
+    return fig
+
+
+def test_pages_come_back_in_order_from_three_workers(tmp_path):
+    import os
+
+    told = []
+    out = write_pdf_pages(tmp_path / "p.pdf", COUNT, page, workers=3,
+                          metadata={"Title": "Essai"}, progress=lambda *a: told.append(a),
+                          after=lambda k, fig: (k, os.getpid()))
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "p.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    pages = [p.strip() for p in text.split("\f") if p.strip()]
+    assert pages == [f"Page numéro {k + 1}" for k in range(COUNT)]
+    assert [k for k, _ in out] == list(range(COUNT))
+    assert os.getpid() not in {pid for _, pid in out}  # drawn by the workers
+    assert told == [(k, COUNT) for k in range(1, COUNT + 1)]
+    info = subprocess.run(["pdfinfo", str(tmp_path / "p.pdf")], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Essai" in info
+    assert [p.name for p in tmp_path.iterdir()] == ["p.pdf"]  # the parts are gone
+
+
+def test_a_failing_page_fails_the_file_with_its_error(tmp_path):
+    def failing(k: int):
+        if k == COUNT - 2:
+            raise ValueError("page impossible")
+        return page(k)
+
+    with pytest.raises(ValueError, match="page impossible"):
+        write_pdf_pages(tmp_path / "p.pdf", COUNT, failing, workers=2, metadata={})
+    assert not [p for p in tmp_path.iterdir() if p.name != "p.pdf"]  # no part left
