@@ -505,6 +505,28 @@ def _corrections(frame: pd.DataFrame | None, path: str) -> list[dict]:
     return fixes
 
 
+def _rewritten(recorded: str, key: str) -> bool:
+    """Whether ``recorded`` is the code ``key`` as a spreadsheet saves it read as a number:
+    its leading zeros dropped (« 7 » for « 007 »), or rounded to the six digits of its
+    exponent form (« 1,23457E+13 » for « 12345678900011 »).
+
+    >>> _rewritten("1,23457E+13", "12345678900011"), _rewritten("7", "007")
+    (True, True)
+    >>> _rewritten("1,23457E+13", "12345978900011"), _rewritten("8", "007")
+    (False, False)
+    """
+    if not key.isdigit():
+        return False
+    try:
+        number = float(recorded.replace(",", "."))
+    except ValueError:
+        return False
+    exact = float(key)
+    if "e" in recorded.lower():
+        return abs(number - exact) <= 5e-6 * exact
+    return number == exact
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text.replace(",", "."))
@@ -542,9 +564,10 @@ def match_corrections(fixes: list[dict], sites: SiteIdentities
                 i = None
         if i is None and fix.get("row") is not None and fix.get("asked") is not None:
             # a key a spreadsheet rewrote (« 1,23457E+13 » for a SIRET, « 7 » for « 007 »):
-            # the row at the recorded line, if it is still the site (address, name)
+            # the row at the recorded line, if its key reads so and it is still the site
             at = fix["row"] - sites.first_row
-            if 0 <= at < len(sites.keys) and not _changed(fix, sites, at, True):
+            if 0 <= at < len(sites.keys) and _rewritten(key, sites.keys[at]) \
+                    and not _changed(fix, sites, at, True):
                 i, by_number = at, True
         if i is None:
             refused.append(RefusedCorrection(fix["line"], key,

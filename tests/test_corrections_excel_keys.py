@@ -66,3 +66,26 @@ def test_a_rewritten_key_never_lands_on_another_site(tmp_path, capsys):
     assert "« 1,23457E+13 ») : ce site n'est plus dans le tableau" in capsys.readouterr().err
     # the Atelier kept its line and its address: accepted; the Régie moved: refused
     assert _review(again)["nom"].tolist() == ["Régie"]
+
+
+def test_a_rewritten_key_lands_only_on_the_code_it_was(tmp_path, capsys):
+    """Another site at the same line and address (a shared « Maison des associations »),
+    without a name column: its code is not the one rewritten, the decision is refused."""
+    table = tmp_path / "annuaire.csv"
+    table.write_text("SIRET;adresse;code_postal;commune;latitude;longitude\n"
+                     "12345678900011;1 place X;69200;Vénissieux;45.19;5.72\n",
+                     encoding="utf-8")
+    out, review = tmp_path / "o.csv", tmp_path / "relecture.csv"
+    argv = ["link", str(table), "-o", str(out)]
+    assert cli.main([*argv, "--relecture", str(review)]) == 0
+    found = _review(review)
+    found["accepter"] = "oui"
+    _save_as_excel_does(found, review)
+    table.write_text("SIRET;adresse;code_postal;commune;latitude;longitude\n"
+                     "99345678900011;1 place X;69200;Vénissieux;45.19;5.72\n",
+                     encoding="utf-8")
+    again = tmp_path / "relecture2.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main([*argv, "--corrections", str(review), "--relecture", str(again)]) == 0
+    assert _review(again)["cle"].tolist() == ["99345678900011"]
