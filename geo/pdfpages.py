@@ -2,8 +2,9 @@
 
 Each worker process (forked: the pages' data are inherited, never pickled) writes every
 ``workers``-th page to its own PDF; the parts are then interleaved back into one file, in
-order, by ``pypdf``. Without ``fork`` (Windows, macOS' default), or for a few pages, the
-pages are written in this process, one after the other.
+order, by ``pypdf``. Without ``fork`` (Windows, macOS' default), from a thread other than
+the main one (the web server's) or for a few pages, the pages are written in this process, one
+after the other.
 """
 
 from __future__ import annotations
@@ -44,16 +45,26 @@ def write_pdf_pages(path: Path, count: int, page: Callable[[int], Figure], *,
     keys: ``Title``, ``Creator``…). Return what ``after(k, figure)`` said of each page, in
     order (``None`` without ``after``). ``progress(done, count)`` hears of each page done.
 
-    ``workers`` processes (default: every core) share the pages when the platform forks
-    and there are at least :data:`PAGES_PER_WORKER` pages a worker."""
-    import multiprocessing
-
+    ``workers`` processes (default: every core) share the pages when the process may
+    fork and there are at least :data:`PAGES_PER_WORKER` pages a worker."""
     workers = min(workers or default_workers(), count // PAGES_PER_WORKER)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2 or not _may_fork():
         done = iter(range(1, count + 1))
         return _write_part(path, range(count), page, after, metadata,
                            lambda: progress and progress(next(done), count))
     return _write_parallel(Path(path), count, page, after, metadata, workers, progress)
+
+
+def _may_fork() -> bool:
+    """Whether workers may be forked here: the platform forks, this process is not a
+    daemon (those have no children) and the pages are asked for by its main thread (not
+    by a web server's thread among others, whose locks would stay held in the child)."""
+    import multiprocessing
+    import threading
+
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon
+            and threading.current_thread() is threading.main_thread())
 
 
 def _write_part(path, pages, page, after, metadata, tell) -> list[Any]:

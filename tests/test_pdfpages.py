@@ -56,3 +56,18 @@ def test_a_failing_page_fails_the_file_with_its_error(tmp_path):
     with pytest.raises(ValueError, match="page impossible"):
         write_pdf_pages(tmp_path / "p.pdf", COUNT, failing, workers=2, metadata={})
     assert not [p for p in tmp_path.iterdir() if p.name != "p.pdf"]  # no part left
+
+
+def test_a_web_server_thread_writes_its_pages_itself(tmp_path):
+    """Forking from one thread among others could leave a lock held in the child: from a
+    thread other than the main one (the web server's), no worker is started."""
+    import os
+    import threading
+
+    out = []
+    thread = threading.Thread(target=lambda: out.extend(write_pdf_pages(
+        tmp_path / "p.pdf", COUNT, page, workers=2, metadata={},
+        after=lambda k, fig: os.getpid())))
+    thread.start()
+    thread.join()
+    assert out == [os.getpid()] * COUNT
