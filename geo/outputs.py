@@ -7,6 +7,7 @@ writing leaves the previous results as they were, never a mix of two runs."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,15 @@ def write_outputs(run: StudyResult) -> None:
     """Write every output of ``run.study``, all together or none; append (path, what) to
     ``run.written``."""
     out = {k: Path(v) for k, v in run.study.outputs.items() if v}
+    if not _mappable(run) and out.keys() - DRAWN:
+        # nothing placed yet (every site waits for the review): the tables and the review
+        # are written, so that the sites can be placed; the maps wait for them
+        drawn = [out.pop(k).name for k in sorted(out.keys() & DRAWN)]
+        if drawn:
+            warnings.warn("aucun site localisé : " + ", ".join(drawn)
+                          + " non " + ("écrits" if len(drawn) > 1 else "écrit")
+                          + " ; placez les sites à la relecture (ou vérifiez les colonnes de "
+                          "coordonnées), puis relancez.", stacklevel=2)
     folders = [p.parent for p in out.values()]
     if "fiches" in out:
         from .fiches import check_fiche_maps, fiche_images_folder
@@ -122,6 +132,15 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
         done("provenance", out["provenance"])
 
 
+#: The outputs that draw the sites: none can be made before a site is placed.
+DRAWN = frozenset({"carte", "carte_autonome", "integration", "carte_impression", "fiches"})
+
+
+def _mappable(run: StudyResult) -> bool:
+    """Whether a map can be drawn: a territory to show, or a placed site."""
+    return bool(run.result.area) or bool(run.initiatives.sites.geometry.notna().any())
+
+
 def map_qpv(run: StudyResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None,
                                        tuple | None]:
     """The quartiers a map draws (the territory's, else those around the sites), the other
@@ -130,7 +149,7 @@ def map_qpv(run: StudyResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None
 
     result, sites = run.result, run.initiatives.sites
     area = result.area
-    if not area and not sites.geometry.notna().any():
+    if not _mappable(run):
         advice = ("vérifiez les colonnes d'adresse ; les adresses que le géocodeur n'a pas "
                   "trouvées se placent à la main à la relecture" if run.study.geocoding.online
                   else "vérifiez les colonnes de coordonnées, ou géocodez les adresses en ligne")

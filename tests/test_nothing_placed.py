@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from email.parser import BytesParser
 from email.policy import default
 
@@ -63,3 +64,25 @@ def test_nothing_placed_gives_advice_that_fits_the_run(tmp_path, table, geocoder
     assert not (tmp_path / "carte.html").exists()
     if online:
         assert geocoder.hits("/search/csv") + geocoder.hits("/search/csv/") >= 1
+
+
+def test_a_study_with_nothing_placed_still_writes_its_review(tmp_path, table, capsys):
+    """Every site waits for the review: the study writes its tables and its review file,
+    so that the sites can be placed, and says which maps wait for them (it stopped on
+    « rien à cartographier » and wrote nothing, not even the review it advised)."""
+    (tmp_path / "etude.toml").write_text(
+        '[entrees]\ninitiatives = "annuaire.csv"\n[sorties]\ncarte_impression = ""\n'
+        'fiches = "fiches.pdf"\nrelecture = "a_verifier.csv"\n', encoding="utf-8")
+    with warnings.catch_warnings():  # the command shows our warnings itself
+        warnings.simplefilter("always")
+        assert main(["run", str(tmp_path / "etude.toml")]) == 0
+    captured = capsys.readouterr()
+    said = " ".join((captured.out + captured.err).split())
+    results = tmp_path / "resultats"
+    review = (results / "a_verifier.csv").read_text("utf-8-sig")
+    assert "999 zzz qqq" in review and "998 zzz qqq" in review
+    assert (results / "initiatives_enrichies.csv").is_file()
+    assert (results / "rapport.xlsx").is_file()
+    assert not (results / "carte.html").exists() and not (results / "fiches.pdf").exists()
+    assert "Attention : aucun site localisé : carte.html, carte-autonome.html, fiches.pdf, " \
+           "carte-iframe.html non écrits ; placez les sites à la relecture" in said, said
