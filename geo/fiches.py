@@ -15,7 +15,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +35,7 @@ from matplotlib.transforms import Bbox
 from ._errors import InputError
 from ._validate import safe_url, slug
 from .initiatives import Initiatives, initiative_ids
-from .io import atomic_path, publish, retire, temporary_beside
+from .io import atomic_path, publish, retire
 from .link import LinkResult
 from .mapstyle import metres_text
 from .pdfpages import write_pdf_pages
@@ -438,9 +441,15 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     def page(k: int) -> Figure:
         return fiche_page(fiches[k], layers, size, title, k + 1, len(fiches))
 
+    # the maps are drawn (maybe by worker processes) into a folder of their own, and
+    # published with the PDF: a failed run leaves none of them behind
+    scratch = folder / f".ess-qpv-cartes-{os.getpid()}"
+    fresh = not folder.exists()
+
     def save(k: int, fig: Figure) -> list[tuple[Path, Path]]:
         key = fiches[k].key
-        return _save_map(fig, folder / stems[key], fiches[k].name) if key in stems else []
+        return _save_map(fig, folder / stems[key], fiches[k].name, scratch) \
+            if key in stems else []
 
     maps: list[tuple[Path, Path]] = []
     try:
@@ -454,8 +463,9 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
                 publish(tmp_map, target)
                 written.append(target)
     finally:
-        for tmp_map, _ in maps:
-            tmp_map.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        if fresh and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
     if not images:
         return written
     maps = [p.name for p in written[1:]]
@@ -469,28 +479,24 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     return written
 
 
-def _save_map(fig: Figure, stem: Path, name: str) -> list[tuple[Path, Path]]:
+def _save_map(fig: Figure, stem: Path, name: str, scratch: Path
+              ) -> list[tuple[Path, Path]]:
     """Write the map of a page already drawn (:attr:`Figure._essqpv_map`, its zone in
-    inches) as PNG and SVG, cropped to it, to temporary files beside their targets; the
-    SVG keeps its text as text. Return the (temporary, target) pairs (in a worker process:
-    the run publishes them)."""
+    inches) as PNG and SVG, cropped to it, into the folder ``scratch``; the SVG keeps its
+    text as text. Return the (file written, its target) pairs, for the run to publish."""
     box = getattr(fig, "_essqpv_map", None)
     if box is None:
         return []
     out = []
+    scratch.mkdir(parents=True, exist_ok=True)
     for suffix, options in ((".png", {"dpi": PNG_DPI}), (".svg", {})):
         target = stem.with_name(stem.name + suffix)
-        tmp = temporary_beside(target)
-        try:
-            with matplotlib.rc_context({"svg.fonttype": "none"}):
-                fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, name),
-                            bbox_inches=box, **options)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            for done, _ in out:
-                done.unlink(missing_ok=True)
-            raise
-        out.append((tmp, target))
+        fd, tmp = tempfile.mkstemp(dir=scratch, suffix=suffix)
+        os.close(fd)
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, name),
+                        bbox_inches=box, **options)
+        out.append((Path(tmp), target))
     return out
 
 

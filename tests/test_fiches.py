@@ -386,3 +386,26 @@ def test_maps_as_files_only_when_asked_or_for_a_few_dozen(tmp_path, monkeypatch,
     out = tmp_path / "resultats"
     assert (out / "fiches.pdf").is_file() and not (out / "fiches").exists()
     capsys.readouterr()
+
+
+def test_a_page_failing_in_a_worker_leaves_no_map_behind(tmp_path, monkeypatch):
+    """The maps drawn before a page fails (in the worker processes) are never published:
+    no PDF, no PNG or SVG, no scratch folder; the page's error reaches the caller."""
+    from geo import fiches
+    from geo.study import Study, run_study
+
+    run = run_study(Study(initiatives=EXAMPLE, outputs={}))
+    drawn = fiches.fiche_page
+
+    def failing(fiche, layers, size, title, number, total):
+        if number == total - 1:
+            raise RuntimeError("page impossible")
+        return drawn(fiche, layers, size, title, number, total)
+
+    monkeypatch.setattr(fiches, "fiche_page", failing)
+    out = tmp_path / "sorties"
+    out.mkdir()
+    with pytest.raises(RuntimeError, match="page impossible"):
+        fiches.write_fiches(run.result, run.initiatives, run.qpv, out / "f.pdf",
+                            images=True, workers=2)
+    assert list(out.rglob("*")) == []
