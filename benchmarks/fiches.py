@@ -12,7 +12,7 @@ each address one initiative) and 315 sites around the quartiers of the bundled Q
 It prints each time and the fiches' cost relative to map + print (the target: map + print
 + fiches at most 4× map + print alone).
 
-    python benchmarks/fiches.py [--sites 800] [--images]
+    python benchmarks/fiches.py [--sites 800] [--images] [--one-process]
 
 Measured on a shared two-core machine (load 4 to 7, so the ratios are rough): map + print
 7 to 13.5 s; before (each fiche's map drawn twice, PNG and SVG always written, text
@@ -20,6 +20,18 @@ measured by matplotlib) 1 354 s with 1 600 PNG/SVG files, ratio 190; after (map 
 once, files for 40 initiatives at most, text measured from the font's advances, communes
 looked up once) 380 s, ratio 32, fiches.pdf 12 MB. What remains is matplotlib: each page's
 map (printmap's drawing, about 0.2 s) and its text (about 5 ms a text in the PDF).
+
+Pages spread over the two cores (geo.pdfpages: forked workers, pypdf interleaving the
+parts; 640 pages), on a calmer machine (load 1.5 to 2.5), map + print 4.9 to 5.0 s: one
+process (``--one-process``) 126.7 s, ratio 25.6; two workers 94.6 s, ratio 19.5 (the
+other engineers' jobs took part of the second core), fiches.pdf 12.4 MB either way, the
+pages pixel-identical. Per page (one process, 60 pages): 122 ms to build it (about 80 %
+in printmap: ``_draw`` with geopandas' ``plot`` and ``_background``'s cut and
+simplification of every frame, axes creation, label placement) and 76 ms to write it, of
+which 62 ms is text: matplotlib 3.11 shapes and measures each text anew for each page
+(about 2 ms for 30 characters), ~30 texts a page. The 4× target needs, in printmap, a map
+drawn on reused axes from outlines cut once per territory (collections, not
+``GeoDataFrame.plot``), and fewer text artists a page.
 """
 
 from __future__ import annotations
@@ -91,7 +103,13 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=800)
     parser.add_argument("--images", action="store_true",
                         help="also time the fiches with their PNG and SVG maps")
+    parser.add_argument("--one-process", action="store_true",
+                        help="write the pages in this process only (no worker)")
     args = parser.parse_args()
+    if args.one_process:
+        from geo import pdfpages
+
+        pdfpages.PAGES_PER_WORKER = 10**9
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         table = directory(tmp / "sites.csv", args.sites)
