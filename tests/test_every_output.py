@@ -83,7 +83,7 @@ def test_the_web_page_writes_and_offers_every_output(table, tmp_path, isolated_c
         client.page(f"/etudes/{slug}/parametres")
         r = client.post_form(f"/etudes/{slug}/parametres", {
             "source": "bundled-2024", "distance": "300", "score": "0.6", "format": "A4",
-            "action": "lancer"})
+            "fiches": "oui", "action": "lancer"})  # (the box is ticked for a small table)
         assert r.status_code == 200, r.text
         assert client.wait(slug, timeout=240)["etat"] == "termine"
         out = server.root / slug / "resultats"
