@@ -34,6 +34,7 @@ from matplotlib.transforms import Bbox
 
 from ._errors import InputError
 from ._validate import safe_url, slug
+from .addresses import join_address
 from .initiatives import Initiatives, initiative_ids
 from .io import atomic_path, publish, retire
 from .link import LinkResult
@@ -293,15 +294,14 @@ def _addresses(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
     columns = [c for c in initiatives.address_columns or () if c in sites]
     out = []
     for _, site in sites.iterrows():
-        parts = [_cell(site[c]) for c in columns]
-        text = " ".join(p for p in parts if p)
+        text = join_address(_cell(site[c]) for c in columns)
         out.append(text or _cell(site.get("geocode_label")) or "(adresse non renseignée)")
     return out
 
 
 def _metres(value: float) -> str:
     value = float(value)
-    return "dedans" if value <= 0 else metres_text(value)
+    return "à l’intérieur" if value <= 0 else metres_text(value)
 
 
 def _quartiers(long: pd.DataFrame, positions: np.ndarray, communes) -> pd.DataFrame:

@@ -48,7 +48,7 @@ def test_one_page_per_initiative_with_its_quartiers(demo):
     for place in ("Bordeaux (1 site)", "Villeurbanne (1 site)", "Saint-Denis (1 site)"):
         assert place in first, place
     rows = {line.split("  ")[0].strip(): line for line in first.splitlines()}
-    assert re.search(r"Bacalan\s+Bordeaux\s+QN03311M\s+implantée\s+dedans\s+1", first)
+    assert re.search(r"Bacalan\s+Bordeaux\s+QN03311M\s+implantée\s+à\s+l’intérieur\s+1", first)
     assert re.search(r"Grand Centre - Sémard\s+Saint-Denis\s+QN09338M\s+à proximité, "
                      r"intervient\s+152 m\s+3", first), rows
     assert re.search(r"Plaine - Landy - Bailly\s+Saint-Denis\s+QN09337M\s+intervient", first)
@@ -324,14 +324,17 @@ def test_row_numbers_proper_names_and_a_site_far_from_any_quartier(tmp_path):
     table = pd.DataFrame({
         "nom": ["EPICERIE SOLIDAIRE DU PAYS HAUT", "ASSOCIATION DE LA RUE JOFFRE"],
         "enseigne": ["Épicerie solidaire du Pays-Haut", ""],
-        "adresse": [f"{n} {v}" for n, v in zip(bal["numero"][:2], bal["voie_nom"][:2],
-                                                 strict=True)],
+        # the second address already holds its postcode and commune (a real export's)
+        "adresse": [f"{n} {v}" + (" 54260 Mont-Bonvillers" if k else "")
+                    for k, (n, v) in enumerate(zip(bal["numero"][:2], bal["voie_nom"][:2],
+                                                   strict=True))],
         "code_postal": ["54260", "54260"], "commune": ["Mont-Bonvillers"] * 2,
         "latitude": bal["lat"][:2], "longitude": bal["long"][:2]})
     pdf = _fiches_of(table, tmp_path, images=True)
     first, second = (" ".join(text_of(pdf, k).split()) for k in (1, 2))
     assert "Épicerie solidaire du Pays-Haut" in first and "EPICERIE" not in first
     assert "Association de la Rue Joffre" in second
+    assert "54260 Mont-Bonvillers" in second and second.count("54260") == 1, second
     assert "Ligne 2 du tableau" in first and "Identifiant" not in first
     assert "Mont-Bonvillers (1 site)" in first
     assert "ni dans ni près d" in first  # placed: it is known to be far
