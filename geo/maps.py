@@ -26,6 +26,7 @@ from folium.map import Layer
 from jinja2 import Template
 
 from ._validate import check_embed_url, safe_url
+from .addresses import join_address
 from .geometry import to_metric
 from .indicators import Measures
 from .link import LinkResult
@@ -1026,7 +1027,7 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
                              near["distance_m"].to_numpy(), strict=True):
         if int(site) in position:
             nearby.setdefault(position[int(site)], []).append([code, int(d)])
-    addresses = [" ".join(" ".join(parts).split()) for parts in zip(*(
+    addresses = [join_address(parts) for parts in zip(*(
         _column_text(located, c) for c in address_columns), strict=True)] \
         if address_columns else []
     sparse = {

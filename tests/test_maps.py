@@ -278,3 +278,19 @@ def test_the_map_says_each_relation_as_the_tables_do(example):
     relations = set(example[2].sites["relation"].astype(str))
     for relation in relations & {"implanted", "nearby", "none"}:
         assert f"<td>{Relation(relation).label}</td>" in html
+
+
+def test_popup_address_says_the_postcode_once(tmp_path):
+    """A real export's address line already holding its postcode and commune: the popup
+    does not append them again (« … 93200 Saint-Denis 93200 Saint-Denis »)."""
+    table = tmp_path / "annuaire.csv"
+    table.write_text("nom;adresse;code_postal;commune;latitude;longitude\n"
+                     "Lieu;2 rue Ernest Renan 93200 Saint-Denis;93200;Saint-Denis;"
+                     "48.9205;2.3601\n", encoding="utf-8")
+    initiatives = read_initiatives(table)
+    qpv = load_qpv(departement="93")
+    fmap = make_map(link(initiatives, qpv), qpv, name_column=initiatives.name_column,
+                    address_columns=initiatives.address_columns)
+    html = fmap.get_root().render()
+    assert "2 rue Ernest Renan 93200 Saint-Denis" in html
+    assert "Saint-Denis 93200" not in html
