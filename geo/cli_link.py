@@ -17,6 +17,7 @@ from .cli_geocode import (
     print_geocode_summary,
 )
 from .cli_qpv import SOURCE_HELP
+from .typography import plural
 from .vocabulary import (
     DEFAULT_DISTANCE,
     DEFAULT_SOURCE,
@@ -252,7 +253,8 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
             say(f"  (adresses sans réponse en cache : géocodez-les en ligne, {go_online})")
     result = run.result
     s = result.summary()
-    say(f"{s['sites']} sites lus ({s['initiatives']} initiatives), {s['located']} localisés.")
+    say(f"{plural(s['sites'], 'site lu')} ({plural(s['initiatives'], 'initiative')}), "
+        f"{plural(s['located'], 'localisé')}.")
     say(f"  implantés dans un QPV : {s['implanted']}")
     say(f"  à proximité (moins de {result.distance:g} m) : {s['nearby']}")
     say(f"  ni dans ni près d'un QPV : {s['none']}")
@@ -274,7 +276,7 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
         say(f"Comparaison avec {run.study.compare} : " + ", ".join(
             f"{n} {Evolution(k).label}" for k, n in counts.items()))
     if result.issues:
-        say(f"{len(result.issues)} remarque(s) sur le fichier d'entrée :")
+        say(f"{plural(len(result.issues), 'remarque')} sur le fichier d'entrée :")
         for issue in result.issues[:SHOWN_ISSUES]:
             say(f"  {issue}")
         if len(result.issues) > SHOWN_ISSUES:

@@ -134,3 +134,11 @@ def test_our_own_outputs_link_again_without_a_traceback(tmp_path, capsys, output
     err = capsys.readouterr().err
     assert code == 0, err
     assert "Traceback" not in err and again.is_file()
+
+
+def test_the_summary_agrees_with_its_numbers(tmp_path, capsys):
+    """« 1 site lu (1 initiative), 1 localisé. », never « 1 sites lus »."""
+    one = tmp_path / "un.csv"
+    one.write_text("nom;latitude;longitude\nLieu;48.9205;2.3601\n", encoding="utf-8")
+    assert cli.main(["link", str(one), "-o", str(tmp_path / "o.csv")]) == 0
+    assert "1 site lu (1 initiative), 1 localisé." in capsys.readouterr().out
