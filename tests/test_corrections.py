@@ -175,27 +175,19 @@ def test_the_page_says_which_decisions_a_new_table_dropped(tmp_path, isolated_ca
     import html
 
     from geo import workspace
+    from tests.test_web import new_study, upload
     from tests.web import WebServer
 
     web = WebServer(tmp_path / "etudes", isolated_cache)
     try:
         client = web.session()
-        client.page("/nouvelle")
-        slug = client.post_form("/nouvelle", {"nom": "essai"}).url.rstrip("/").split("/")[-2]
-
-        def upload(table: bytes):
-            client.page(f"/etudes/{slug}/import")
-            return client.post(f"{client.base}/etudes/{slug}/import",
-                               data={"csrf_token": client.token},
-                               files={"tableau": ("t.csv", table)}, timeout=60)
-
         hostile = "<script>alert(1)</script>"
-        upload(f"nom;adresse;commune\n{hostile};1 rue A;Toulouse\nBeta;2 rue B;Toulouse\n"
-               .encode())
+        slug, _ = new_study(client, "essai", f"nom;adresse;commune\n{hostile};1 rue A;"
+                            "Toulouse\nBeta;2 rue B;Toulouse\n".encode())
         for name, street in ((hostile, "1 rue A"), ("Beta", "2 rue B")):
             workspace.decide(web.root / slug, f"{name} | {street} Toulouse",
                              asked=f"{street} Toulouse", name=name, point=(43.6, 1.44))
-        r = upload(b"nom;adresse;commune\nBeta;2 rue B;Toulouse\n")
+        r = upload(client, slug, b"nom;adresse;commune\nBeta;2 rue B;Toulouse\n")
         said = re.search(r'<p class="message info" role="status">([^<]*d\xe9cision[^<]*)</p>',
                          r.text)
         assert said, r.text
@@ -213,13 +205,13 @@ def test_a_decision_on_the_page_records_its_site(tmp_path, isolated_cache):
 
     from geo import workspace
     from geo.io import write_table
+    from tests.test_web import new_study
     from tests.web import WebServer
 
     web = WebServer(tmp_path / "etudes", isolated_cache)
     try:
         client = web.session()
-        client.page("/nouvelle")
-        slug = client.post_form("/nouvelle", {"nom": "essai"}).url.rstrip("/").split("/")[-2]
+        slug, _ = new_study(client, "essai")
         folder = web.root / slug
         for name in HOSTILE:
             row = {**dict.fromkeys(gc.REVIEW_COLUMNS, ""), "cle": f"{name} | 9 rue Z",

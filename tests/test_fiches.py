@@ -115,16 +115,22 @@ def test_a5_pages_still_fit(tmp_path):
     assert "Bacalan" in " ".join(w[4] for w in words)
 
 
-def test_hostile_names_stay_text_and_files_stay_in_their_folder(tmp_path):
-    rows = ["id;nom;theme;latitude;longitude;site_web"]
-    for i, payload in enumerate(["{{ 7*7 }}", "<script>alert(1)</script>", "=1+1",
-                                 "../../evil", "$x$ ..\\..\\win"]):
-        rows.append(f"H{i};{payload};{payload};48.9205;2.3601;{payload}")
+def _mapped_with_fiches(rows: list[str], tmp_path):
+    """Run ``ess-qpv map … --fiches`` on the CSV ``rows``; return its output folder."""
     table = tmp_path / "t.csv"
     table.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     assert cli.main(["map", str(table), "-o", str(out / "c.html"), "--fiches",
                      str(out / "fiches.pdf")]) == 0
+    return out
+
+
+def test_hostile_names_stay_text_and_files_stay_in_their_folder(tmp_path):
+    rows = ["id;nom;theme;latitude;longitude;site_web"]
+    for i, payload in enumerate(["{{ 7*7 }}", "<script>alert(1)</script>", "=1+1",
+                                 "../../evil", "$x$ ..\\..\\win"]):
+        rows.append(f"H{i};{payload};{payload};48.9205;2.3601;{payload}")
+    out = _mapped_with_fiches(rows, tmp_path)
     text = text_of(out / "fiches.pdf")
     for payload in ("{{ 7*7 }}", "<script>alert(1)</script>", "=1+1", "../../evil", "$x$"):
         assert payload in text, payload
@@ -264,11 +270,7 @@ def test_colliding_initiatives_each_get_their_maps(tmp_path, capsys):
     for key, name in (("a", "Café"), ("A", "CAFÉ"), ("a-cafe-2", "a-cafe-2"),
                       ("CON", "CON"), ("nul", "")):
         rows.append(f"{key};{name};48.9205;2.3601")
-    table = tmp_path / "t.csv"
-    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    out = tmp_path / "out"
-    assert cli.main(["map", str(table), "-o", str(out / "c.html"), "--fiches",
-                     str(out / "fiches.pdf")]) == 0
+    out = _mapped_with_fiches(rows, tmp_path)
     from geo.fiches import MAPS_LIST
 
     files = sorted(p.name for p in (out / "fiches").iterdir() if p.name != MAPS_LIST)

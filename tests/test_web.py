@@ -232,11 +232,15 @@ def new_study(client, name: str, table: bytes | None = None, filename: str = "t.
     r = client.post_form("/nouvelle", {"nom": name})
     slug = r.url.rstrip("/").split("/")[-2]
     if table is not None:
-        client.page(f"/etudes/{slug}/import")
-        r = client.post(f"{client.base}/etudes/{slug}/import",
-                        data={"csrf_token": client.token},
-                        files={"tableau": (filename, table)}, timeout=60)
+        r = upload(client, slug, table, filename)
     return slug, r
+
+
+def upload(client, slug: str, table: bytes, filename: str = "t.csv"):
+    """Import ``table`` into the study ``slug`` as the page's form does."""
+    client.page(f"/etudes/{slug}/import")
+    return client.post(f"{client.base}/etudes/{slug}/import", data={"csrf_token": client.token},
+                       files={"tableau": (filename, table)}, timeout=60)
 
 
 def hostile_table() -> bytes:
