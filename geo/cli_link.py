@@ -172,7 +172,7 @@ def add_output_options(group, command: str,
 def study_of(args: argparse.Namespace):
     """The :class:`~geo.study.Study` that the options describe."""
     from .area import StudyArea
-    from .study import Geocoding, Streaming, Study
+    from .model import Geocoding, Streaming, Study
     from .studyfile import periods
 
     outputs = {key: getattr(args, option) for key, option in args.outputs.items()}

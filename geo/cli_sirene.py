@@ -50,8 +50,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sirene(args: argparse.Namespace) -> int:
+    from .model import PanoramaStudy
     from .stream import progress_bar, total_rows
-    from .study import PanoramaStudy, run_panorama
+    from .study import run_panorama
 
     study = PanoramaStudy(
         geoloc=Path(args.geoloc), units=Path(args.units),

@@ -19,8 +19,8 @@ from .io import atomic_path, remove_stale, staged, write_table
 from .tables import french
 from .vocabulary import OUTPUT
 
-if TYPE_CHECKING:  # the study runs the writers; they only read what it found
-    from .study import PanoramaRun, StudyResult
+if TYPE_CHECKING:  # the model sits below the runner and the writers: no circle
+    from .model import PanoramaRun, StudyResult
 
 
 

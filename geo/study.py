@@ -16,7 +16,6 @@ output.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,9 +25,7 @@ from . import __version__
 from . import geocode as gc
 from ._errors import InputError
 from ._validate import check_embed_url
-from .area import StudyArea
 from .confine import ALLOW_OUTSIDE, inside, regular_file, with_sidecars
-from .impact import Population
 from .indicators import read_measures
 from .initiatives import (
     Initiatives,
@@ -39,15 +36,20 @@ from .initiatives import (
 )
 from .io import check_outputs
 from .link import LinkResult, check_distance, link
+from .model import (  # noqa: F401 - the study's types, imported from here by older callers
+    STREAMED_FORMATS,
+    Geocoding,
+    PanoramaRun,
+    PanoramaStudy,
+    StreamedResult,
+    Streaming,
+    Study,
+    StudyResult,
+)
 from .outputs import write_outputs
 from .vocabulary import (
-    DEFAULT_CHUNK,
-    DEFAULT_DISTANCE,
-    DEFAULT_SOURCE,
-    DEFAULT_TITLE,
     OUTPUT,
     PAPER_FORMATS,
-    Columns,
     Detection,
     detect_columns,
 )
@@ -65,124 +67,8 @@ STEPS = {"lecture": "lecture du tableau", "geocodage": "géocodage des adresses"
 #: run, the rows just linked (an ``int``) during ``"liaison"``.
 Progress = Callable[[str, "gc.Stats | int | None"], None]
 
-#: Tables always read chunk by chunk (too big to be read at once, or a zipped CSV).
-STREAMED_FORMATS = (".parquet", ".geoparquet", ".zip")
 #: What a streamed study writes its enriched table as.
 STREAMED_OUTPUTS = (".csv", ".parquet")
-
-
-@dataclass
-class Streaming:
-    """A study read, linked and written chunk by chunk on every core: memory stays bounded
-    whatever the table's size. ``crs_column`` names a column of EPSG codes, one per row
-    (INSEE's ``epsg``); ``workers``: processes (default: every core)."""
-
-    crs_column: str | None = None
-    workers: int | None = None
-
-
-@dataclass
-class Geocoding:
-    """How rows without coordinates are geocoded."""
-
-    online: bool = False
-    url: str = gc.DEFAULT_URL
-    min_score: float = gc.DEFAULT_MIN_SCORE
-    chunk_size: int = DEFAULT_CHUNK
-    corrections: Path | None = None
-    force: bool = False
-    #: Whether the person running the study agreed to send addresses to ``url``: a study
-    #: file received from someone else may name its own geocoder (:func:`check_study`).
-    confirmed: bool = True
-
-
-@dataclass
-class Study:
-    """Everything a run needs.
-
-    ``outputs`` maps keys of :data:`geo.vocabulary.OUTPUTS` to paths; ``folder``, when set,
-    is the study's folder: every file it reads or writes must stay inside it, unless
-    ``allow_outside`` (:mod:`geo.confine`).
-    """
-
-    initiatives: Path
-    title: str = DEFAULT_TITLE
-    sheet: str | None = None
-    columns: Columns = field(default_factory=Columns)
-    qpv_source: str = DEFAULT_SOURCE
-    compare: str | None = None
-    distance: float = DEFAULT_DISTANCE
-    area: StudyArea = field(default_factory=StudyArea)
-    #: With no ``area``: the per-quartier and per-territory tables hold every quartier of
-    #: France, not only those of the sites' départements.
-    all_quartiers: bool = False
-    geocoding: Geocoding = field(default_factory=Geocoding)
-    outputs: dict[str, Path] = field(default_factory=dict)
-    paper: str = "A4"
-    landscape: bool = True
-    #: The print map as an atlas: an overview, then one page per département or commune.
-    atlas: bool = False
-    #: Paper of the per-initiative pages (always portrait).
-    fiche_paper: str = "A4"
-    #: The fiches' maps as PNG and SVG files too (``None``: for a few dozen initiatives,
-    #: :data:`geo.fiches.IMAGES_UP_TO`).
-    fiche_images: bool | None = None
-    cluster: bool = True
-    embed_url: str | None = None
-    folder: Path | None = None
-    allow_outside: bool = False
-    #: An indicator column that sizes the markers (proportional symbols).
-    size_by: str | None = None
-    #: Years of the print's panels (small multiples), e.g. ``[2015, 2018, 2021]``.
-    periods: list[int] = field(default_factory=list)
-    #: A table of key figures by quartier (population), and how to credit it.
-    key_figures: Path | None = None
-    key_figures_source: str | None = None
-    #: Chunk by chunk (:class:`Streaming`); ``None``: only for the formats of
-    #: :data:`STREAMED_FORMATS`.
-    stream: Streaming | None = None
-
-    @property
-    def streamed(self) -> bool:
-        """Whether this study runs chunk by chunk."""
-        return self.stream is not None or \
-            Path(self.initiatives).suffix.lower() in STREAMED_FORMATS
-
-
-@dataclass
-class StreamedResult:
-    """What a streamed run did: the rows linked and written, and how long it took."""
-
-    study: Study
-    qpv: gpd.GeoDataFrame
-    rows: int
-    seconds: float
-    written: list[tuple[Path, str]] = field(default_factory=list)
-
-
-@dataclass
-class StudyResult:
-    """What a run found and wrote; ``review``: every site to look at (doubtful address, or
-    not placed whatever the reason), in the columns of the review file."""
-
-    study: Study
-    initiatives: Initiatives
-    detection: Detection
-    geocoded: gc.GeocodeResult | None
-    qpv: gpd.GeoDataFrame
-    previous: gpd.GeoDataFrame | None
-    result: LinkResult
-    provenance: dict
-    review: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=gc.REVIEW_COLUMNS))
-    written: list[tuple[Path, str]] = field(default_factory=list)
-    #: What the initiatives bring, per quartier, commune, département and in all
-    #: (:func:`geo.impact.impact_table`; empty without indicators nor population).
-    impact: pd.DataFrame = field(default_factory=pd.DataFrame)
-    #: How they spread, per year (:func:`geo.impact.years_table`; empty without years).
-    years: pd.DataFrame = field(default_factory=pd.DataFrame)
-    #: The quartiers' population where known, with its source (:mod:`geo.impact`).
-    population: Population | None = None
 
 
 # --------------------------------------------------------------------------- checks
@@ -552,38 +438,6 @@ def provenance(study: Study, qpv: gpd.GeoDataFrame, result: LinkResult,
 
 
 # --------------------------------------------------------------------------- the panorama
-
-
-@dataclass
-class PanoramaStudy:
-    """The national panorama from INSEE's SIRENE files: every active establishment linked
-    chunk by chunk to the quartiers, the ESS ones counted per quartier and territory
-    (:func:`geo.sirene.panorama`). ``outputs`` maps keys of
-    :data:`geo.vocabulary.PANORAMA_OUTPUTS` to paths; ``engine`` ``"dask"`` links on a Dask
-    cluster (``scheduler``, else a local one)."""
-
-    geoloc: Path
-    units: Path
-    establishments: Path | None = None
-    outputs: dict[str, Path] = field(default_factory=dict)
-    departements: list[str] = field(default_factory=list)
-    distance: float = DEFAULT_DISTANCE
-    qpv_source: str = DEFAULT_SOURCE
-    engine: str = "local"
-    scheduler: str | None = None
-    workers: int | None = None
-    chunk_rows: int = 150_000
-
-
-@dataclass
-class PanoramaRun:
-    """What a panorama found (:class:`geo.sirene.Panorama`) and wrote."""
-
-    study: PanoramaStudy
-    qpv: gpd.GeoDataFrame
-    result: object
-    seconds: float
-    written: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def check_panorama(study: PanoramaStudy) -> None:

@@ -12,9 +12,10 @@ from ._errors import EssQpvError, InputError
 from .area import StudyArea
 from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
 from .io import atomic_path
+from .model import Geocoding, Streaming, Study
 from .settings import bundled_path
 from .sources import SOURCES
-from .study import DEMO_TITLE, EXAMPLE, Geocoding, Streaming, Study
+from .study import DEMO_TITLE, EXAMPLE
 from .vocabulary import (
     COLUMN_KEYS,
     DEFAULT_DISTANCE,

@@ -24,7 +24,7 @@ from ._errors import EssQpvError, InputError
 from ._validate import slug
 from .geocode import REVIEW_COLUMNS, RefusedCorrection, still_matching
 from .io import atomic_path, write_table
-from .study import Study
+from .model import Study
 from .studyfile import RESULTS, read_study_file, save_study_file
 from .uploads import Limits, check_expansion, parse_in_worker, sniff
 from .vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection, detect_columns

@@ -1,4 +1,4 @@
-"""The package's shape: no import circles, even inside functions."""
+"""The package's shape: no import circles, even inside functions or for type hints only."""
 
 from __future__ import annotations
 
@@ -8,25 +8,16 @@ from pathlib import Path
 GEO = Path(__file__).resolve().parents[1] / "geo"
 
 
-def _is_type_checking(node: ast.AST) -> bool:
-    test = getattr(node, "test", None)
-    return isinstance(node, ast.If) and (
-        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
-        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
-
-
 def _imported(module: str, tree: ast.AST, *, is_package: bool = False) -> set[str]:
     """The ``geo`` modules one module imports (dotted below ``geo``: ``web.common``),
-    anywhere but under ``TYPE_CHECKING``."""
+    anywhere: at the top, inside functions, and under ``TYPE_CHECKING`` (a type-only import
+    is a dependency too: the model sits below the runner and the writers)."""
     parts = module.split(".") if module else []
     package = parts if is_package else parts[:-1]  # where a relative import starts
     found: set[str] = set()
     stack = [tree]
     while stack:
         node = stack.pop()
-        if _is_type_checking(node):
-            stack.extend(node.orelse)
-            continue
         stack.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.ImportFrom):
             name = node.module or ""
@@ -50,8 +41,11 @@ MODULES = {".".join(p.relative_to(GEO).with_suffix("").parts).removesuffix(".__i
            .removesuffix("__init__"): p for p in GEO.rglob("*.py")}
 
 
-def import_graph() -> dict[str, set[str]]:
-    return {name: _imported(name, ast.parse(path.read_text(encoding="utf-8")),
+def import_graph(sources: dict[str, str] | None = None) -> dict[str, set[str]]:
+    """Module → the ``geo`` modules it imports; ``sources`` replaces some modules' text."""
+    sources = sources or {}
+    return {name: _imported(name, ast.parse(sources.get(name)
+                                            or path.read_text(encoding="utf-8")),
                             is_package=path.name == "__init__.py")
             for name, path in sorted(MODULES.items()) if name}
 
@@ -82,7 +76,7 @@ def test_the_walk_finds_a_circle_hidden_in_a_function():
     guarded = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                         "    from .study import Study\n")
     assert _imported("study", tree) == set()  # b is not a module of geo
-    assert _imported("outputs", guarded) == set()
+    assert _imported("outputs", guarded) == {"study"}  # type-only, still a dependency
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert _imported("cli_link", ast.parse(
         "def f():\n    from .cli_geocode import y\n    import geo.qpv\n")) == {"cli_geocode",
@@ -97,6 +91,28 @@ def test_the_package_has_no_import_circle():
     assert len(graph) > 30 and graph["cli_link"]
     assert {"web.common", "jobs"} <= graph["web.studies"] and "web.auth" in graph["web"]
     assert circles(graph) == []
+
+
+def test_a_type_only_circle_is_found():
+    """The writers reading the runner's result types (even for type hints only) while the
+    runner calls the writers would be a circle: the model below both breaks it."""
+    outputs = (GEO / "outputs.py").read_text(encoding="utf-8")
+    assert "from .model import" in outputs
+    graph = import_graph({"outputs": outputs.replace("from .model import",
+                                                     "from .study import")})
+    assert any({"outputs", "study"} <= set(c) for c in circles(graph))
+    assert "outputs" in import_graph()["study"] and "model" in import_graph()["outputs"]
+
+
+def test_the_model_imports_neither_runner_nor_writers():
+    graph = import_graph()
+    below = set()
+    stack = ["model"]
+    while stack:  # everything the model reaches, directly or not
+        for nxt in graph[stack.pop()] - below:
+            below.add(nxt)
+            stack.append(nxt)
+    assert below.isdisjoint({"study", "outputs", "report", "maps", "printmap", "fiches"})
 
 
 def test_the_print_draws_without_folium():
