@@ -100,10 +100,10 @@ def run_geocode(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from . import geocode as gc
+    from .columns import detect_columns
     from .initiatives import read_sites_table, read_table, typed_point_doubts
     from .io import check_outputs, write_table
     from .tables import french
-    from .vocabulary import detect_columns
 
     check_outputs({"-o": args.output, "--review": args.review},
                   inputs=[args.input, args.corrections])

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ._errors import EssQpvError, InputError
 from .addresses import five_digits, join_address
+from .columns import parse_numbers
 from .geocache import GeocodeCache, cache_key, normalise_query
 from .geoclient import (
     DEFAULT_URL,
@@ -45,7 +46,6 @@ from .vocabulary import (
     DEFAULT_MIN_SCORE,
     GeocodeStatus,
     find_column,
-    parse_numbers,
 )
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ import shapely
 from pyproj import Transformer
 
 from ._errors import EMPTY_FILE, NO_ROWS, NOT_A_TABLE, InputError
+from .columns import detect_columns, parse_numbers
 from .confine import check_format, regular_file, with_sidecars
 from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
@@ -29,10 +30,8 @@ from .vocabulary import (
     OUTPUT_COLUMNS,
     Columns,
     Detection,
-    detect_columns,
     find_column,
     normal_name,
-    parse_numbers,
 )
 
 
@@ -359,7 +358,7 @@ def initiatives_from_table(
         for messages and outputs.
     columns
         Columns named by the user (the others are recognised by
-        :func:`geo.vocabulary.detect_columns`); ``columns.crs`` is the CRS of the
+        :func:`geo.columns.detect_columns`); ``columns.crs`` is the CRS of the
         coordinate columns (default EPSG:4326 degrees, e.g. ``2154`` for Lambert-93 metres).
     detection
         A detection already made on this table (the study passes the one it reported).

@@ -148,7 +148,7 @@ def numbers_kept(values: pd.Series) -> pd.Series:
     >>> numbers_kept(pd.Series(["1 234,5", "12", "", "12 k€"])).tolist()
     [1234.5, 12.0, None, '12 k€']
     """
-    from .vocabulary import parse_numbers
+    from .columns import parse_numbers
 
     text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
     parsed = parse_numbers(text.str.replace(r"\s", "", regex=True))

@@ -636,10 +636,11 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
     """
     from collections import deque
 
+    from .columns import detect_columns
     from .link import check_distance
     from .outlines import in_france
     from .tables import french
-    from .vocabulary import Columns, Relation, detect_columns
+    from .vocabulary import Columns, Relation
 
     check_distance(distance)
     name = Path(source).name

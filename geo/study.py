@@ -25,6 +25,7 @@ from . import __version__
 from . import geocode as gc
 from ._errors import InputError
 from ._validate import check_embed_url
+from .columns import detect_columns
 from .confine import ALLOW_OUTSIDE, inside, regular_file, with_sidecars
 from .indicators import read_measures
 from .initiatives import (
@@ -51,7 +52,6 @@ from .vocabulary import (
     OUTPUT,
     PAPER_FORMATS,
     Detection,
-    detect_columns,
 )
 
 EXAMPLE = "exemple/initiatives.csv"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .columns import parse_numbers
 from .vocabulary import (
     LONG_HEADERS,
     PER_INITIATIVE_HEADERS,
@@ -19,7 +20,6 @@ from .vocabulary import (
     SITE_HEADERS,
     TERRITORY_HEADERS,
     VALUE_LABELS,
-    parse_numbers,
 )
 
 #: Columns of a table held as text in memory that are written as numbers (the review's
@@ -63,7 +63,7 @@ def french(table: pd.DataFrame, kind: str, *, numeric: Sequence[str] = ()) -> pd
 
 
 def numbers_where_readable(values: pd.Series) -> pd.Series:
-    """Cells read as coordinates are (:func:`geo.vocabulary.parse_numbers`: a point or a
+    """Cells read as coordinates are (:func:`geo.columns.parse_numbers`: a point or a
     comma) become numbers; the others keep their text, an empty one stays empty.
 
     >>> numbers_where_readable(pd.Series(["48.85", "2,35", "", "n.c.", 3.5])).tolist()

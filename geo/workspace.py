@@ -22,12 +22,13 @@ import tomli_w
 
 from ._errors import EssQpvError, InputError
 from ._validate import slug
+from .columns import detect_columns
 from .geocode import REVIEW_COLUMNS, RefusedCorrection, still_matching
 from .io import atomic_path, write_table
 from .model import Study
 from .studyfile import RESULTS, read_study_file, save_study_file
 from .uploads import Limits, check_expansion, parse_in_worker, sniff
-from .vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection, detect_columns
+from .vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection
 
 STUDY_FILE = "etude.toml"
 CORRECTIONS = "corrections.csv"

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from geo import cli
-from geo.vocabulary import COLUMN_KEYS, ROLE_FLAGS, ROLES, Columns, detect_columns
+from geo.columns import detect_columns
+from geo.vocabulary import COLUMN_KEYS, ROLE_FLAGS, ROLES, Columns
 
 #: StockEtablissement (INSEE, « Base Sirene des entreprises et de leurs établissements »),
 #: with the legal unit's name joined, as extracts are made; real ESS establishments'

@@ -103,8 +103,8 @@ def test_one_odd_cell_is_said_in_the_singular_and_typed_numbers_never():
     assert amounts.odd.tolist() == [True, False, False, False, True]
     assert amounts.values.tolist() == [2.125, 0.125, 1234.567, 12.0, 1.5]
     table = pd.DataFrame({"etp": ["2.125", "3"]})
+    from geo.columns import detect_columns
     from geo.indicators import read_measures
-    from geo.vocabulary import detect_columns
 
     measures = read_measures(table, detect_columns(table, Columns(indicators=["etp"])))
     assert measures.report == ["colonne « etp » : 1 valeur lue comme une décimale "

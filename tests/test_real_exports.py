@@ -9,8 +9,8 @@ import pytest
 
 from geo import geocode as gc
 from geo.addresses import join_address
+from geo.columns import detect_columns
 from geo.initiatives import initiative_ids, read_initiatives
-from geo.vocabulary import detect_columns
 
 #: Shaped as a Paris directory of social centres and public services (its « Code U2A »
 #: and « Libellé U2A » headers verbatim; the addresses are real streets, the codes made up):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo.vocabulary import detect_columns
+from geo.columns import detect_columns
 
 ADVICE = "codes arrondis par un tableur"
 
