@@ -352,3 +352,89 @@ def test_the_embed_snippet_works_as_its_comment_says(browser, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+LONG_TITLE = ("Initiatives de l’économie sociale et solidaire et quartiers prioritaires de la "
+              "politique de la ville en Seine-Saint-Denis, Paris et Hauts-de-Seine, édition 2026")
+
+#: The title box's lines of text, by what the reader sees of each: whole, cut, or hidden
+#: (clipped by the box or by an element of it whose overflow is hidden).
+TITLE_LINES = """() => {
+  const box = document.querySelector('.essqpv-title');
+  const range = document.createRange();
+  const seen = {whole: 0, cut: 0, hidden: 0};
+  const lines = new Map();
+  const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.offsetParent && node.parentElement !== box) { continue; }
+    let clip = [-1e9, -1e9, 1e9, 1e9];
+    for (let e = node.parentElement; e; e = e === box ? null : e.parentElement) {
+      if (getComputedStyle(e).overflowY !== 'visible') {
+        const r = e.getBoundingClientRect();
+        clip = [Math.max(clip[0], r.left), Math.max(clip[1], r.top),
+                Math.min(clip[2], r.right), Math.min(clip[3], r.bottom)];
+      }
+    }
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) {
+      if (r.height > 0) { lines.set(Math.round(r.top), [r.top, r.bottom, clip]); }
+    }
+  }
+  for (const [top, bottom, clip] of lines.values()) {
+    if (top >= clip[1] - 0.5 && bottom <= clip[3] + 0.5) { seen.whole += 1; }
+    else if (bottom <= clip[1] || top >= clip[3]) { seen.hidden += 1; }
+    else { seen.cut += 1; }
+  }
+  return seen;
+}"""
+
+
+@pytest.fixture(scope="module")
+def phone(tmp_path_factory):
+    """The example's map under a long title, markers sized by « emplois »."""
+    out = tmp_path_factory.mktemp("phone")
+    assert cli.main(["map", str(EXAMPLE), "-o", str(out / "carte.html"), "--self-contained",
+                     "--taille", "emplois", "--title", LONG_TITLE]) == 0
+    return out
+
+
+def test_on_a_phone_a_long_title_takes_two_lines(browser, phone):
+    """At 390×844 a long title shows two whole lines ending in an ellipsis (no third line
+    cut in half), clear of the search field and of the layer control; it is whole in its
+    tooltip, on a tap (until the next one) and for screen readers (the page's <h1>). The
+    other phone items hold under it: the legend folded (≤ 15 % of the map), no control over
+    the search field, names above the markers, popups in the columns' French labels."""
+    page, errors = _open_at(browser, phone / "carte-autonome.html", 390, 844)
+    try:
+        assert page.evaluate(TITLE_LINES) | {"hidden": 0} == {"whole": 2, "cut": 0,
+                                                             "hidden": 0}
+        assert page.evaluate(TITLE_LINES)["hidden"] > 0
+        assert page.evaluate("""() => [...document.querySelectorAll('.essqpv-title *')]
+            .some(e => getComputedStyle(e).webkitLineClamp === '2')""")
+        title = page.locator(".essqpv-title")
+        assert title.get_attribute("title").startswith(LONG_TITLE + " – ")  # and its note
+        assert title.get_attribute("aria-hidden") == "true"
+        assert page.inner_text("h1") == LONG_TITLE
+        boxes = page.evaluate(CONTROL_BOXES)
+        m = boxes["map"]
+        assert _overlap(boxes["legend"], m) <= 0.15 * (m[2] - m[0]) * (m[3] - m[1])
+        others = dict((name.split()[0], box) for name, box in boxes["others"])
+        for name, box in boxes["others"]:
+            assert _overlap(boxes["search"], box) == 0, (name, box, boxes["search"])
+        assert _overlap(others["essqpv-title"], others["leaflet-control-layers"]) == 0
+        title.click()  # a tap shows the whole title and its note; the next one folds it
+        seen = page.evaluate(TITLE_LINES)
+        assert seen["whole"] > 4 and seen["cut"] == seen["hidden"] == 0, seen
+        title.click()
+        assert page.evaluate(TITLE_LINES)["whole"] == 2
+        names, markers = page.evaluate("""() => [
+          getComputedStyle(document.querySelector('.leaflet-essqpv-places-pane')).zIndex,
+          getComputedStyle(document.querySelector('.leaflet-marker-pane')).zIndex]""")
+        assert int(names) > int(markers)
+        page.evaluate("""() => { const m = Object.values(window.essqpv.markers)
+            .find(m => m.site.n === 'Régie de quartier Tonkin'); m.openPopup(); }""")
+        popup = page.locator(".leaflet-popup-content").inner_text()
+        assert "Bénévoles\u00a0: 5" in popup and "benevoles" not in popup
+        assert errors == []
+    finally:
+        page.close()

@@ -332,6 +332,26 @@
     render();
   })();
 
+  // The title box: its words in a span of their own, which map.css clips to two lines on
+  // a phone (the box's padding would show a third line cut in half); the whole title on
+  // hover (its tooltip, with the note the phone hides) and on a tap, which unfolds it,
+  // note included, until the next tap or a touch of the map. Screen readers have it in
+  // the page's <h1> (the box is aria-hidden).
+  (function () {
+    var box = map.getContainer().querySelector(".essqpv-title");
+    if (!box) { return; }
+    var words = document.createElement("span");
+    words.className = "essqpv-title-text";
+    while (box.firstChild && box.firstChild.nodeName !== "SMALL") {
+      words.appendChild(box.firstChild);
+    }
+    box.insertBefore(words, box.firstChild);
+    var note = box.querySelector("small");
+    box.title = words.textContent + (note ? " – " + note.textContent : "");
+    L.DomEvent.on(box, "click", function () { box.classList.toggle("essqpv-title-open"); });
+    map.on("click movestart", function () { box.classList.remove("essqpv-title-open"); });
+  })();
+
   {% if this.minimap_tiles %}
   var MiniMap = L.Control.extend({
     options: { position: "bottomright" },
