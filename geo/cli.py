@@ -17,26 +17,18 @@ from pathlib import Path
 from . import __version__
 from ._console import visible
 from ._errors import EssQpvError
+from .parameters import flags
 from .vocabulary import OUTPUTS, ROLE_FLAGS
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
 
-#: The option that sets each parameter named by an error (``EssQpvError.parameters``); the
-#: column roles' and the outputs' options come from their one declaration
-#: (:data:`geo.vocabulary.ROLES`, :data:`geo.vocabulary.OUTPUTS`).
-FLAGS = {
-    **ROLE_FLAGS,
-    "distance": "--distance", "departement": "--departement", "commune": "--commune",
-    "all_quartiers": "--toute-la-france",
-    "source": "--qpv", "compare": "--compare", "geocode": "--geocode",
-    "geocoder_url": "--geocoder-url", "chunk_size": "--chunk-size", "crs_column": "--crs-column",
-    "workers": "--coeurs", "chunk_rows": "--morceaux", "sheet": "--sheet",
-    "embed_url": "--embed-url", "paper": "--format", "fiche_paper": "--format-fiches",
-    **{o.key: o.flag for o in OUTPUTS},
-    "indicators": "--indicateur", "size_by": "--taille",
-    "periods": "--periodes", "chiffres_cles": "--chiffres-cles",
-}
+#: The option that sets each parameter named by an error (``EssQpvError.parameters``): the
+#: column roles', the outputs' and the parameters' options come from their one declaration
+#: (:data:`geo.vocabulary.ROLES`, :data:`geo.vocabulary.OUTPUTS`,
+#: :data:`geo.parameters.PARAMETERS`).
+FLAGS = {**ROLE_FLAGS, **flags(), "chunk_rows": "--morceaux",
+         **{o.key: o.flag for o in OUTPUTS}}
 
 #: argparse's English messages, in French.
 _MESSAGES = [

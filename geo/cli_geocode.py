@@ -6,29 +6,14 @@ import argparse
 from pathlib import Path
 
 from ._console import say, wrote
-from .vocabulary import (
-    DEFAULT_CHUNK,
-    DEFAULT_GEOCODER_URL,
-    DEFAULT_MIN_SCORE,
-    Columns,
-    GeocodeStatus,
-)
+from .parameters import add_options
+from .vocabulary import Columns, GeocodeStatus
 
 
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("géocodage")
     add_role_options(group, ("address", "postcode", "citycode"))
-    group.add_argument("--geocoder-url", metavar="URL", default=DEFAULT_GEOCODER_URL,
-                       help="adresse du géocodeur compatible BAN (défaut : "
-                            f"{DEFAULT_GEOCODER_URL})")
-    group.add_argument("--min-score", metavar="SCORE", type=float, default=DEFAULT_MIN_SCORE,
-                       help=f"score minimal d'une réponse sûre (défaut : "
-                            f"{DEFAULT_MIN_SCORE:g})")
-    group.add_argument("--chunk-size", metavar="NOMBRE", type=int, default=DEFAULT_CHUNK,
-                       help=f"adresses par requête groupée (défaut : {DEFAULT_CHUNK})")
-    group.add_argument("--corrections", metavar="FICHIER",
-                       help="fichier de relecture rempli (corrections à "
-                            "appliquer)")
+    add_options(group, "geocoder_url", "min_score", "chunk_size", "corrections")
 
 
 def add_role_options(group, roles) -> None:
@@ -70,14 +55,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="géocoder aussi les lignes qui ont déjà des coordonnées")
     parser.add_argument("--id-column", metavar="COLONNE",
                         help="colonne d'identifiant (clé des corrections)")
-    parser.add_argument("--sheet", metavar="FEUILLE", help="feuille à lire dans un classeur Excel")
+    add_options(parser, "sheet")
     add_geocoder_options(parser)
     parser.set_defaults(run=run_geocode)
 
 
 def print_geocode_summary(result) -> None:
     stats = result.stats
-    say("Géocodage : " + ", ".join(f"{n} {GeocodeStatus(k).label}"
+    say("Géocodage : " + ", ".join(f"{n} {GeocodeStatus(k).counted}"
                                    for k, n in sorted(stats.counts.items())))
     say(f"  réponses reprises du cache : {stats.from_cache} ; requêtes envoyées : "
         f"{stats.requests}" + (f" ({stats.fallback_rows} adresses une par une)"

@@ -16,18 +16,9 @@ from .cli_geocode import (
     columns_from_args,
     print_geocode_summary,
 )
-from .cli_qpv import SOURCE_HELP
+from .parameters import add_options, default
 from .typography import plural
-from .vocabulary import (
-    DEFAULT_DISTANCE,
-    DEFAULT_SOURCE,
-    DEFAULT_TITLE,
-    OUTPUT,
-    OUTPUTS,
-    PAPER_FORMATS,
-    GeocodeStatus,
-    Output,
-)
+from .vocabulary import OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
 
 #: How many row problems are printed before the rest are only counted.
 SHOWN_ISSUES = 20
@@ -38,13 +29,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("lecture des initiatives (colonnes reconnues à leur nom "
                                       "ou à leur contenu sinon)")
     add_role_options(group, INPUT_ROLES)
-    group.add_argument("--indicateur", dest="indicators", action="append", metavar="COLONNE",
-                       help="colonne de nombres à additionner par quartier (emplois, "
-                            "bénévoles… ; répétable), en plus de celles reconnues à leur nom")
-    group.add_argument("--sheet", metavar="FEUILLE", help="feuille à lire dans un classeur Excel")
-    group.add_argument("--geocode", action="store_true",
-                       help="géocoder en ligne les lignes qui ont une adresse et pas de "
-                            "coordonnées (sinon : seulement depuis le cache)")
+    add_options(group, "indicators", "sheet", "geocode")
     add_geocoder_options(parser)
 
 
@@ -55,27 +40,8 @@ INPUT_ROLES = ("lon", "lat", "crs", "id", "name", "theme", "served", "radius", "
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("quartiers")
-    group.add_argument("--qpv", metavar="SOURCE", default=DEFAULT_SOURCE, help=SOURCE_HELP)
-    group.add_argument("--departement", metavar="CODES",
-                       help="territoire étudié : codes de département, "
-                            "séparés par des virgules")
-    group.add_argument("--commune", metavar="CODES",
-                       help="territoire étudié : codes INSEE de commune")
-    group.add_argument("--toute-la-france", dest="all_quartiers", action="store_true",
-                       help="tableaux par quartier et par territoire de tous les quartiers "
-                            "de France (sans territoire : ceux des départements des sites)")
-    group.add_argument("--distance", metavar="MÈTRES", default=DEFAULT_DISTANCE, type=float,
-                       help="largeur de la bande de proximité en mètres (défaut : 300 ; "
-                            "0 la désactive)")
-    group.add_argument("--compare", metavar="SOURCE",
-                       help="autre génération à comparer, par exemple 2015 "
-                            "(ou bundled-2015-occitanie, hors ligne)")
-    group.add_argument("--chiffres-cles", dest="key_figures", metavar="FICHIER",
-                       help="chiffres clés INSEE par quartier (.csv, .xlsx : codes QN…/QP… et "
-                            "population) pour la population et les taux pour 1 000 habitants")
-    group.add_argument("--source-chiffres-cles", dest="key_figures_source", metavar="TEXTE",
-                       help="source et date de ces chiffres, par exemple « INSEE, "
-                            "recensement 2020 »")
+    add_options(group, "source", "departement", "commune", "all_quartiers", "distance",
+                "compare", "chiffres_cles", "key_figures_source")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -90,15 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_input_options(parser)
     outputs = add_output_options(parser.add_argument_group("autres sorties"), "link")
     big = parser.add_argument_group("grands fichiers")
-    big.add_argument("--flux", action="store_true",
-                     help="lire, relier et écrire par morceaux, sur tous les cœurs (mémoire "
-                          "bornée ; automatique pour .parquet et .zip) ; sortie .csv ou "
-                          ".parquet")
-    big.add_argument("--crs-column", metavar="COLONNE",
-                     help="colonne du code EPSG de chaque ligne (par exemple "
-                          "« epsg » des fichiers de l'INSEE)")
-    big.add_argument("--coeurs", metavar="NOMBRE", dest="workers", type=int, default=None,
-                     help="processus de calcul (défaut : tous les cœurs)")
+    add_options(big, "stream", "crs_column", "workers")
     parser.set_defaults(run=run_link, outputs=outputs)
 
     parser = commands.add_parser(
@@ -112,32 +70,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_input_options(parser)
     out = parser.add_argument_group("carte")
     outputs = add_output_options(out, "map")
-    out.add_argument("--title", "--titre", metavar="TITRE", dest="title", default=DEFAULT_TITLE,
-                     help="titre de la carte")
-    out.add_argument("--embed-url", metavar="URL",
-                     help="adresse publique de la carte pour l'extrait "
-                          "(par défaut son nom de fichier)")
-    out.add_argument("--format", dest="paper", default="A4", choices=PAPER_FORMATS,
-                     help="format du papier (défaut : A4)")
-    out.add_argument("--portrait", action="store_true", help="page en portrait (défaut : "
-                                                             "paysage)")
-    out.add_argument("--atlas", action="store_true",
-                     help="carte à imprimer en atlas (.pdf) : une vue d'ensemble puis une page "
-                          "par département (ou par commune pour une étude dans un seul "
-                          "département)")
-    out.add_argument("--format-fiches", dest="fiche_paper", default="A4",
-                     choices=PAPER_FORMATS, help="format des fiches, en portrait (défaut : A4)")
-    out.add_argument("--fiches-images", dest="fiche_images", action="store_const", const=True,
-                     help="écrire aussi les cartes des fiches en PNG et SVG (par défaut : "
-                          "pour 40 initiatives au plus)")
-    out.add_argument("--no-cluster", "--sans-regroupement", dest="cluster",
-                     action="store_false", help="ne pas regrouper les marqueurs proches")
-    out.add_argument("--taille", dest="size_by", metavar="INDICATEUR",
-                     help="symboles proportionnels : la surface de chaque marqueur suit cet "
-                          "indicateur (colonne de nombres, par exemple emplois)")
-    out.add_argument("--periodes", dest="periods", metavar="ANNEES",
-                     help="carte à imprimer en petits multiples : un panneau par année, même "
-                          "cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)")
+    add_options(out, "title", "embed_url", "paper", "portrait", "atlas", "fiche_paper",
+                "fiche_images", "cluster", "size_by", "periods")
     parser.set_defaults(run=run_link, outputs=outputs)
 
 
@@ -190,17 +124,23 @@ def study_of(args: argparse.Namespace):
                             min_score=args.min_score, chunk_size=args.chunk_size,
                             corrections=Path(args.corrections) if args.corrections else None),
         outputs={k: Path(v) for k, v in outputs.items() if v},
-        title=getattr(args, "title", DEFAULT_TITLE),
-        paper=getattr(args, "paper", "A4"), landscape=not getattr(args, "portrait", False),
-        atlas=getattr(args, "atlas", False), fiche_paper=getattr(args, "fiche_paper", "A4"),
-        fiche_images=getattr(args, "fiche_images", None),
-        cluster=getattr(args, "cluster", True), embed_url=getattr(args, "embed_url", None),
-        size_by=getattr(args, "size_by", None),
-        periods=periods(getattr(args, "periods", None) or ""),
+        title=option(args, "title"), paper=option(args, "paper"),
+        landscape=not option(args, "portrait"), atlas=option(args, "atlas"),
+        fiche_paper=option(args, "fiche_paper"), fiche_images=option(args, "fiche_images"),
+        cluster=option(args, "cluster"), embed_url=option(args, "embed_url"),
+        size_by=option(args, "size_by"), periods=periods(option(args, "periods") or ""),
         key_figures=Path(args.key_figures) if args.key_figures else None,
         key_figures_source=args.key_figures_source,
         stream=Streaming(crs_column=args.crs_column, workers=args.workers)
         if getattr(args, "flux", False) or getattr(args, "crs_column", None) else None)
+
+
+def option(args: argparse.Namespace, name: str):
+    """The value of the parameter ``name`` on the command line; its default when the
+    command has no such option (``link`` draws no map)."""
+    from .parameters import PARAMETER
+
+    return getattr(args, PARAMETER[name].argument, default(name))
 
 
 def run_link(args: argparse.Namespace) -> int:
@@ -255,10 +195,10 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     s = result.summary()
     say(f"{plural(s['sites'], 'site lu')} ({plural(s['initiatives'], 'initiative')}), "
         f"{plural(s['located'], 'localisé')}.")
-    say(f"  implantés dans un QPV : {s['implanted']}")
-    say(f"  à proximité (moins de {result.distance:g} m) : {s['nearby']}")
-    say(f"  ni dans ni près d'un QPV : {s['none']}")
-    say(f"  non localisés : {s['not_located']}")
+    say(f"  implantés dans un QPV : {s[Relation.IMPLANTED]}")
+    say(f"  à proximité (moins de {result.distance:g} m) : {s[Relation.NEARBY]}")
+    say(f"  ni dans ni près d'un QPV : {s[Relation.NONE]}")
+    say(f"  non localisés : {s[Relation.NOT_LOCATED]}")
     say(f"  déclarant intervenir dans un QPV : {s['serving']}")
     if s["uncertain"]:
         say(f"  dont à la limite incertaine (à moins de {result.rounding:.0f}\u00a0m d'une "

@@ -6,12 +6,11 @@ import argparse
 
 from ._console import say, wrote
 from ._errors import InputError
-from .vocabulary import DEFAULT_SOURCE, QPV_SOURCE_KEYS
+from .parameters import PARAMETER
 
-SOURCE_HELP = (
-    f"source des contours : {', '.join(QPV_SOURCE_KEYS)}, un chemin (GeoJSON, shapefile, zip, "
-    f"GeoPackage) ou une adresse http(s) ; par défaut {DEFAULT_SOURCE} (hors ligne)"
-)
+#: The QPV source, as ``link`` and ``map`` take it (:data:`geo.parameters.PARAMETERS`).
+SOURCE_HELP = PARAMETER["source"].help_text()
+DEFAULT_SOURCE = PARAMETER["source"].default
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -7,20 +7,14 @@ from pathlib import Path
 
 from ._console import say, wrote
 from .cli_link import print_run, run_with_progress
+from .parameters import study_keys
 from .vocabulary import COLUMN_KEYS, OUTPUTS
 
-#: The study-file key that sets each parameter named by an error.
+#: The study-file key that sets each parameter named by an error, from the declarations of
+#: the column roles, the parameters and the outputs.
 STUDY_KEYS = {
     **{role: f"[colonnes] {key}" for role, key in COLUMN_KEYS.items()},
-    "distance": "[quartiers] distance_m", "departement": "[quartiers] departements",
-    "commune": "[quartiers] communes", "source": "[quartiers] source",
-    "all_quartiers": "[quartiers] toute_la_france",
-    "compare": "[quartiers] comparer", "geocode": "[geocodage] en_ligne",
-    "crs_column": "[entrees] colonne_epsg", "sheet": "[entrees] feuille",
-    "geocoder_url": "[geocodage] url", "paper": "[sorties] format_impression",
-    "fiche_paper": "[sorties] format_fiches",
-    "indicators": "[indicateurs] colonnes", "size_by": "[indicateurs] taille_symboles",
-    "periods": "[sorties] periodes", "chiffres_cles": "[quartiers] chiffres_cles",
+    **study_keys(),
     **{o.key: f"[sorties] {o.key}" for o in OUTPUTS},
 }
 

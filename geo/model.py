@@ -16,15 +16,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .area import StudyArea
-from .vocabulary import (
-    DEFAULT_CHUNK,
-    DEFAULT_DISTANCE,
-    DEFAULT_GEOCODER_URL,
-    DEFAULT_MIN_SCORE,
-    DEFAULT_SOURCE,
-    DEFAULT_TITLE,
-    Columns,
-)
+from .parameters import default
+from .vocabulary import Columns
 
 if TYPE_CHECKING:  # what a run found: the engine's types, read here, never run
     import geopandas as gpd
@@ -60,10 +53,10 @@ class Streaming:
 class Geocoding:
     """How rows without coordinates are geocoded."""
 
-    online: bool = False
-    url: str = DEFAULT_GEOCODER_URL
-    min_score: float = DEFAULT_MIN_SCORE
-    chunk_size: int = DEFAULT_CHUNK
+    online: bool = default("geocode")
+    url: str = default("geocoder_url")
+    min_score: float = default("min_score")
+    chunk_size: int = default("chunk_size")
     corrections: Path | None = None
     force: bool = False
     #: Whether the person running the study agreed to send addresses to ``url``: a study
@@ -81,24 +74,24 @@ class Study:
     """
 
     initiatives: Path
-    title: str = DEFAULT_TITLE
+    title: str = default("title")
     sheet: str | None = None
     columns: Columns = field(default_factory=Columns)
-    qpv_source: str = DEFAULT_SOURCE
+    qpv_source: str = default("source")
     compare: str | None = None
-    distance: float = DEFAULT_DISTANCE
+    distance: float = default("distance")
     area: StudyArea = field(default_factory=StudyArea)
     #: With no ``area``: the per-quartier and per-territory tables hold every quartier of
     #: France, not only those of the sites' départements.
-    all_quartiers: bool = False
+    all_quartiers: bool = default("all_quartiers")
     geocoding: Geocoding = field(default_factory=Geocoding)
     outputs: dict[str, Path] = field(default_factory=dict)
-    paper: str = "A4"
+    paper: str = default("paper")
     landscape: bool = True
     #: The print map as an atlas: an overview, then one page per département or commune.
-    atlas: bool = False
+    atlas: bool = default("atlas")
     #: Paper of the per-initiative pages (always portrait).
-    fiche_paper: str = "A4"
+    fiche_paper: str = default("fiche_paper")
     #: The fiches' maps as PNG and SVG files too (``None``: for a few dozen initiatives,
     #: :data:`geo.fiches.IMAGES_UP_TO`).
     fiche_images: bool | None = None
@@ -172,8 +165,8 @@ class PanoramaStudy:
     establishments: Path | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
     departements: list[str] = field(default_factory=list)
-    distance: float = DEFAULT_DISTANCE
-    qpv_source: str = DEFAULT_SOURCE
+    distance: float = default("distance")
+    qpv_source: str = default("source")
     engine: str = "local"
     scheduler: str | None = None
     workers: int | None = None

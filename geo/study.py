@@ -48,11 +48,8 @@ from .model import (  # noqa: F401 - the study's types, imported from here by ol
     StudyResult,
 )
 from .outputs import write_outputs
-from .vocabulary import (
-    OUTPUT,
-    PAPER_FORMATS,
-    Detection,
-)
+from .parameters import PARAMETER
+from .vocabulary import OUTPUT, Detection
 
 EXAMPLE = "exemple/initiatives.csv"
 DEMO_TITLE = "Exemple fictif – initiatives de l'ESS et quartiers prioritaires"
@@ -87,10 +84,11 @@ def check_study(study: Study) -> None:
     if unknown:
         raise InputError(f"sortie inconnue : {', '.join(unknown)} ; possibles : "
                          f"{', '.join(OUTPUT)}.")
-    for key, paper in (("paper", study.paper), ("fiche_paper", study.fiche_paper)):
-        if paper not in PAPER_FORMATS:
+    for key in ("paper", "fiche_paper"):
+        paper, formats = getattr(study, key), PARAMETER[key].choices
+        if paper not in formats:
             raise InputError(f"format d'impression « {paper} » inconnu ; possibles : "
-                             f"{', '.join(PAPER_FORMATS)}.", parameters=(key,))
+                             f"{', '.join(formats)}.", parameters=(key,))
     if study.outputs.get("integration"):
         if study.embed_url is not None:
             check_embed_url(study.embed_url)

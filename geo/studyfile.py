@@ -8,51 +8,34 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+from . import parameters as declared
 from ._errors import EssQpvError, InputError
 from .area import StudyArea
-from .geocode import DEFAULT_MIN_SCORE, DEFAULT_URL
 from .io import atomic_path
 from .model import Geocoding, Streaming, Study
+from .parameters import PARAMETERS, RESULTS
 from .settings import bundled_path
 from .sources import SOURCES
 from .study import DEMO_TITLE, EXAMPLE
-from .vocabulary import (
-    COLUMN_KEYS,
-    DEFAULT_DISTANCE,
-    DEFAULT_SOURCE,
-    DEFAULT_TITLE,
-    OUTPUT,
-    OUTPUTS,
-    PAPER_FORMATS,
-    Columns,
-)
+from .vocabulary import COLUMN_KEYS, OUTPUT, OUTPUTS, Columns
 
-#: The folder a study writes into, beside its study file.
-RESULTS = "resultats"
-
-#: Every key of a study file: section → key → (type, default). A key holding a path is
-#: relative to the file's folder.
+#: Every key of a study file: section → key → (type, default), from the declarations of
+#: the parameters, the column roles and the outputs. A key holding a path is relative to
+#: the file's folder.
 SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
-    "etude": {"titre": (str, DEFAULT_TITLE)},
-    "entrees": {"initiatives": (str, None), "feuille": (str, None),
-                "par_morceaux": (bool, False), "colonne_epsg": (str, None)},
+    "etude": declared.section("etude"),
+    "entrees": declared.section("entrees"),
     "colonnes": {key: (list if role == "address" else str, None)
                  for role, key in COLUMN_KEYS.items()},
-    "indicateurs": {"colonnes": (list, []), "taille_symboles": (str, None)},
-    "quartiers": {"source": (str, DEFAULT_SOURCE), "comparer": (str, None),
-                  "distance_m": (float, DEFAULT_DISTANCE), "departements": (list, []),
-                  "communes": (list, []), "toute_la_france": (bool, False),
-                  "chiffres_cles": (str, None),
-                  "chiffres_cles_source": (str, None)},
-    "geocodage": {"en_ligne": (bool, False), "url": (str, DEFAULT_URL),
-                  "score_minimal": (float, DEFAULT_MIN_SCORE), "corrections": (str, None)},
-    # the output files from their one declaration, then the settings of how they look
-    "sorties": {"dossier": (str, RESULTS),
+    "indicateurs": declared.section("indicateurs"),
+    "quartiers": declared.section("quartiers"),
+    "geocodage": declared.section("geocodage"),
+    # the results folder, the output files, then the settings of how they look
+    "sorties": {"dossier": declared.section("sorties")["dossier"],
                 **{o.key: (str, o.file if o.default else None) for o in OUTPUTS},
-                "format_impression": (str, "A4"), "atlas": (bool, False),
-                "periodes": (list, []), "format_fiches": (str, "A4"),
-                "images_fiches": (bool, None)},
+                **declared.section("sorties")},
 }
+
 
 def _closest(word: str, choices) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
@@ -123,12 +106,13 @@ def load_study(path: str | Path) -> Study:
     c["indicators"] = [str(x) for x in v["indicateurs"]["colonnes"]] or None
     if c["address"]:
         c["address"] = [str(a) for a in c["address"]]
-    for key in ("format_impression", "format_fiches"):
-        if v["sorties"][key] not in PAPER_FORMATS:
-            raise InputError(f"[sorties] {key} « {v['sorties'][key]} » inconnu ; possibles : "
-                             f"{', '.join(PAPER_FORMATS)}.", path=name)
+    for p in PARAMETERS:
+        if p.section and p.choices and v[p.section][p.key] not in p.choices:
+            raise InputError(f"{p.study_key} « {v[p.section][p.key]} » inconnu ; possibles : "
+                             f"{', '.join(p.choices)}.", path=name)
     q, g = v["quartiers"], v["geocodage"]
-    q["source"] = q["source"] or DEFAULT_SOURCE
+    national = str(declared.default("geocoder_url"))
+    q["source"] = q["source"] or declared.default("source")
     return Study(
         initiatives=base / v["entrees"]["initiatives"],
         title=v["etude"]["titre"],
@@ -142,7 +126,7 @@ def load_study(path: str | Path) -> Study:
         geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
                             corrections=base / g["corrections"] if g["corrections"] else None,
                             # another geocoder than the national one: the person's say first
-                            confirmed=g["url"].rstrip("/") == DEFAULT_URL.rstrip("/")),
+                            confirmed=g["url"].rstrip("/") == national.rstrip("/")),
         outputs=outputs, paper=v["sorties"]["format_impression"],
         atlas=v["sorties"]["atlas"], fiche_paper=v["sorties"]["format_fiches"], folder=base,
         fiche_images=v["sorties"]["images_fiches"],
@@ -293,7 +277,7 @@ def write_template(folder: str | Path) -> list[tuple[Path, str]]:
             raise InputError("ce fichier existe déjà ; rien n'a été écrasé (choisissez un "
                              "autre dossier).", path=str(existing))
     text = resources.files("geo").joinpath("templates", "etude.toml").read_text(
-        encoding="utf-8").format(titre=DEFAULT_TITLE, initiatives=template.name,
+        encoding="utf-8").format(titre=declared.default("title"), initiatives=template.name,
                                  sorties=RESULTS, fichiers=template_outputs())
     with atomic_path(toml) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -26,6 +26,7 @@ from .columns import detect_columns
 from .geocode import REVIEW_COLUMNS, RefusedCorrection, still_matching
 from .io import atomic_path, write_table
 from .model import Study
+from .parameters import PARAMETER, PARAMETERS
 from .studyfile import RESULTS, read_study_file, save_study_file
 from .uploads import Limits, check_expansion, parse_in_worker, sniff
 from .vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection
@@ -41,6 +42,8 @@ HEADER = ("Étude créée avec la page web d'ess-qpv (ess-qpv serve).\n"
           "La même étude se relance en ligne de commande : ess-qpv run etude.toml")
 #: The outputs of a study made by the page (the keys of [sorties]): every declared output.
 OUTPUT_FILES = {"dossier": RESULTS, **{o.key: o.file for o in OUTPUTS}}
+#: The [sorties] keys the page sets besides the files (:data:`geo.parameters.PARAMETERS`).
+PAGE_SETTINGS = {p.key for p in PARAMETERS if p.section == "sorties" and p.field}
 #: A new table gets the fiches (a page per initiative, about half a second each on a small
 #: machine) when it has at most this many rows; above, when the person asks for them.
 FICHES_UP_TO = 100
@@ -83,7 +86,8 @@ def create(root: Path, name: str) -> Path:
         "".join(f"# {line}\n" for line in HEADER.splitlines())
         + tomli_w.dumps({"etude": {"titre": title},
                          # new studies geocode online: the address service is public
-                         "geocodage": {"en_ligne": True}}), encoding="utf-8")
+                         "geocodage": {"en_ligne": PARAMETER["geocode"].new_study}}),
+        encoding="utf-8")
     return folder
 
 
@@ -128,8 +132,7 @@ def save_settings(folder: Path, data: dict) -> Study:
     unchanged) when the engine refuses it."""
     data = {section: dict(keys) for section, keys in data.items()}
     asked = data.get("sorties", {})
-    data["sorties"] = {**OUTPUT_FILES, **{k: v for k, v in asked.items()
-                                          if k in ("format_impression", "format_fiches", "atlas")}}
+    data["sorties"] = {**OUTPUT_FILES, **{k: v for k, v in asked.items() if k in PAGE_SETTINGS}}
     if not asked.get("fiches", OUTPUT_FILES["fiches"]):  # the person's choice, or the size's
         data["sorties"]["fiches"] = ""
     data.setdefault("geocodage", {})["corrections"] = CORRECTIONS

@@ -10,20 +10,16 @@ from flask import Blueprint, flash, redirect, request, url_for
 from .. import jobs, workspace
 from .._errors import EssQpvError
 from .._validate import safe_url
+from ..parameters import PARAMETER, PARAMETERS, Parameter
 from ..sources import SOURCES
-from ..vocabulary import (
-    DEFAULT_DISTANCE,
-    DEFAULT_GEOCODER_URL,
-    DEFAULT_MIN_SCORE,
-    DEFAULT_SOURCE,
-    PAPER_FORMATS,
-)
 from .common import choice, codes, editing, number, page, site, state, study, without_table
 
 bp = Blueprint("studies", __name__)
 
-QPV_CHOICES = [DEFAULT_SOURCE, "2024"]
-COMPARE_CHOICES = ["bundled-2015-occitanie", "2015"]
+QPV_CHOICES = list(PARAMETER["source"].offered)
+COMPARE_CHOICES = list(PARAMETER["compare"].offered)
+#: The parameters the form sets, from their one declaration (:mod:`geo.parameters`).
+FORM = tuple(p for p in PARAMETERS if p.field)
 
 
 def import_page(name: str, folder: Path, error: str | None = None, status: int = 200):
@@ -112,7 +108,7 @@ def parameters(name: str):
 
 
 def _national(url: str | None) -> bool:
-    return not url or url.rstrip("/") == DEFAULT_GEOCODER_URL.rstrip("/")
+    return not url or url.rstrip("/") == str(PARAMETER["geocoder_url"].default).rstrip("/")
 
 
 def _geocoder_mark_file(folder: Path) -> Path:
@@ -153,26 +149,47 @@ def start_run(folder: Path) -> None:
 
 def _parameters_page(name: str, data: dict, error: str | None = None, status: int = 200,
                      folder: Path | None = None):
-    q, g = data.get("quartiers", {}), data.get("geocodage", {})
-    values = {
-        "titre": data.get("etude", {}).get("titre", ""),
-        "source": q.get("source", DEFAULT_SOURCE), "comparer": q.get("comparer", ""),
-        "distance": q.get("distance_m", DEFAULT_DISTANCE),
-        "departements": ", ".join(map(str, q.get("departements", []))),
-        "communes": ", ".join(map(str, q.get("communes", []))),
-        "toute_la_france": q.get("toute_la_france", False),
-        "en_ligne": g.get("en_ligne", False), "url": g.get("url", DEFAULT_GEOCODER_URL),
-        "autre_geocodeur": not _national(g.get("url")),
-        "geocodeur_accepte": bool(accepted_geocoder(folder)) if folder else False,
-        "score": g.get("score_minimal", DEFAULT_MIN_SCORE),
-        "format": data.get("sorties", {}).get("format_impression", "A4"),
-        "atlas": data.get("sorties", {}).get("atlas", False),
-        "format_fiches": data.get("sorties", {}).get("format_fiches", "A4"),
-        "fiches": bool(data.get("sorties", {}).get("fiches", True))}
+    values = form_values(data)
+    values.update(
+        autre_geocodeur=not _national(values["url"]),
+        geocodeur_accepte=bool(accepted_geocoder(folder)) if folder else False,
+        fiches=bool(data.get("sorties", {}).get("fiches", True)))
     return page("parametres.html", name, status=status, step="studies.parameters", v=values,
                 sources=[(k, SOURCES[k].label) for k in QPV_CHOICES],
                 compare=[(k, SOURCES[k].label) for k in COMPARE_CHOICES],
-                papers=list(PAPER_FORMATS), fiches_up_to=workspace.FICHES_UP_TO, error=error)
+                papers=list(PARAMETER["paper"].choices), fiches_up_to=workspace.FICHES_UP_TO,
+                error=error)
+
+
+def form_values(data: dict) -> dict:
+    """The form's fields as the study file ``data`` sets them (its defaults elsewhere)."""
+    values = {}
+    for p in FORM:
+        value = data.get(p.section, {}).get(p.key, p.default)
+        values[p.field] = ", ".join(map(str, value)) if p.kind is list else value
+    return values
+
+
+def form_value(p: Parameter, form) -> object:
+    """The study-file value of ``p`` from the posted ``form``, checked."""
+    text = form.get(p.field)
+    if p.kind is bool:
+        return text == "oui"
+    if p.kind is float:
+        return number(text or "", p.what)
+    if p.kind is list:
+        return codes(text or "")
+    if p.choices or p.offered:
+        return choice(text or p.default, list(p.choices or p.offered), p.what,
+                      optional=p.default is None)
+    return text
+
+
+def form_section(form, name: str, **given) -> dict:
+    """The study file's section ``name`` from the posted ``form`` (``given``: values set
+    otherwise)."""
+    return {p.key: given[p.key] if p.key in given else form_value(p, form)
+            for p in FORM if p.section == name}
 
 
 @bp.post("/etudes/<name>/parametres")
@@ -184,31 +201,20 @@ def parameters_post(name: str, folder: Path):
         data = workspace.settings(folder)
         before = data.get("geocodage", {}).get("url")
         try:
-            data["etude"] = {"titre": " ".join(f.get("titre", "").split())
-                             or workspace.title_of(folder)}
-            data["quartiers"] = {
-                "source": choice(f.get("source"), QPV_CHOICES, "la génération des QPV"),
-                "comparer": choice(f.get("comparer") or None, COMPARE_CHOICES,
-                                    "la comparaison", optional=True),
-                "distance_m": number(f.get("distance", ""), "la distance de proximité"),
-                "departements": codes(f.get("departements", "")),
-                "communes": codes(f.get("communes", "")),
-                "toute_la_france": f.get("toute_la_france") == "oui"}
+            data["etude"] = form_section(f, "etude", titre=" ".join(
+                f.get("titre", "").split()) or workspace.title_of(folder))
+            data["quartiers"] = form_section(f, "quartiers")
             if data["quartiers"]["toute_la_france"] and (data["quartiers"]["departements"]
                                                          or data["quartiers"]["communes"]):
                 raise EssQpvError("toute la France ou un territoire (départements, "
                                   "communes) : les tableaux par quartier ne peuvent couvrir "
                                   "que l'un des deux.")
-            data["geocodage"] = {
-                "en_ligne": f.get("en_ligne") == "oui" and not offline,
-                "url": safe_url(f.get("url") or DEFAULT_GEOCODER_URL),
-                "score_minimal": number(f.get("score", ""), "le score minimal")}
-            data["sorties"] = {"format_impression": choice(
-                f.get("format"), list(PAPER_FORMATS), "le format d'impression"),
-                "atlas": f.get("atlas") == "oui",
-                "fiches": workspace.OUTPUT_FILES["fiches"] if f.get("fiches") == "oui" else "",
-                "format_fiches": choice(f.get("format_fiches") or "A4", list(PAPER_FORMATS),
-                                         "le format des fiches")}
+            online = PARAMETER["geocode"]
+            data["geocodage"] = form_section(f, "geocodage", en_ligne=form_value(online, f)
+                                             and not offline, url=safe_url(
+                f.get("url") or PARAMETER["geocoder_url"].default))
+            data["sorties"] = {**form_section(f, "sorties"), "fiches": workspace.OUTPUT_FILES[
+                "fiches"] if f.get("fiches") == "oui" else ""}
             url = data["geocodage"]["url"]
             if not url:
                 raise EssQpvError("l'adresse du géocodeur doit commencer par http:// ou "

@@ -1,0 +1,250 @@
+"""The study's parameters, each declared once: its study-file section and key, its
+command-line option, its web form field, its default, its choices, its type and its French
+help.
+
+The study file's schema (:data:`geo.studyfile.SCHEMA`), the options of ``ess-qpv link``,
+``map`` and ``geocode`` (:func:`add_options`), the error hints of every door
+(:data:`geo.cli.FLAGS`, :data:`geo.cli_study.STUDY_KEYS`), the web page's form
+(:mod:`geo.web.studies`) and the :class:`geo.model.Study` defaults derive from
+:data:`PARAMETERS`. Column roles (:data:`geo.vocabulary.ROLES`) and outputs
+(:data:`geo.vocabulary.OUTPUTS`) have their own declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .vocabulary import (
+    DEFAULT_CHUNK,
+    DEFAULT_DISTANCE,
+    DEFAULT_GEOCODER_URL,
+    DEFAULT_MIN_SCORE,
+    DEFAULT_SOURCE,
+    DEFAULT_TITLE,
+    PAPER_FORMATS,
+    QPV_SOURCE_KEYS,
+)
+
+#: The folder a study writes into, beside its study file.
+RESULTS = "resultats"
+#: The paper of the print map and of the fiches when none is given.
+DEFAULT_PAPER = "A4"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a study.
+
+    ``name`` is how errors name it (:attr:`geo._errors.EssQpvError.parameters`) and, unless
+    ``dest`` says otherwise, the command line's argparse destination. ``section`` and
+    ``key`` place it in the study file (none: not in the study file); ``kind`` is its
+    study-file type. ``flags`` are its command-line options (the first one is named in
+    messages), with ``metavar`` and ``action`` (argparse's); ``field`` is the web form's
+    field. ``choices``: the only values accepted, at every door; ``offered``: what the web
+    form's menu lists (the values a person picks from, the study file and the command line
+    take any other valid source). ``help`` is the French help, where ``{default}`` stands
+    for the default. ``new_study``: the value a new study starts with (``ess-qpv init``,
+    the web page) when it is not the default. ``what`` names it in the web page's
+    messages (« la distance de proximité »); ``attr``: the :class:`geo.model.Study`
+    attribute it sets (dotted: ``geocoding.min_score``), whose default is this one.
+    """
+
+    name: str
+    default: object
+    help: str
+    kind: type = str
+    section: str | None = None
+    key: str | None = None
+    flags: tuple[str, ...] = ()
+    dest: str | None = None
+    metavar: str | None = None
+    action: str | None = None
+    choices: tuple | None = None
+    offered: tuple | None = None
+    field: str | None = None
+    new_study: object = None
+    what: str | None = None
+    attr: str | None = None
+
+    @property
+    def study_key(self) -> str | None:
+        """``[section] key`` as messages name it, or ``None``."""
+        return f"[{self.section}] {self.key}" if self.section else None
+
+    @property
+    def flag(self) -> str | None:
+        """The command-line option named in messages, or ``None``."""
+        return self.flags[0] if self.flags else None
+
+    @property
+    def argument(self) -> str:
+        """The argparse destination."""
+        return self.dest or self.name
+
+    def help_text(self) -> str:
+        """The French help, its default written in."""
+        shown = f"{self.default:g}" if isinstance(self.default, float) else self.default
+        return self.help.format(default=shown)
+
+
+SOURCE_HELP = (f"source des contours : {', '.join(QPV_SOURCE_KEYS)}, un chemin (GeoJSON, "
+               "shapefile, zip, GeoPackage) ou une adresse http(s) ; par défaut {default} "
+               "(hors ligne)")
+
+#: Every study parameter, in the study file's order.
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("title", DEFAULT_TITLE, "titre de la carte",
+              attr="title", section="etude", key="titre",
+              flags=("--title", "--titre"), metavar="TITRE", field="titre"),
+    Parameter("initiatives", None, "tableau des initiatives, une ligne par site",
+              section="entrees", key="initiatives"),
+    Parameter("sheet", None, "feuille à lire dans un classeur Excel",
+              attr="sheet", section="entrees",
+              key="feuille", flags=("--sheet",), metavar="FEUILLE"),
+    Parameter("stream", False, "lire, relier et écrire par morceaux, sur tous les cœurs "
+              "(mémoire bornée ; automatique pour .parquet et .zip) ; sortie .csv ou .parquet",
+              kind=bool, section="entrees", key="par_morceaux", flags=("--flux",),
+              dest="flux", action="store_true"),
+    Parameter("crs_column", None, "colonne du code EPSG de chaque ligne (par exemple « epsg » "
+              "des fichiers de l'INSEE)",
+              attr="stream.crs_column", section="entrees", key="colonne_epsg",
+              flags=("--crs-column",), metavar="COLONNE"),
+    Parameter("indicators", [], "colonne de nombres à additionner par quartier (emplois, "
+              "bénévoles… ; répétable), en plus de celles reconnues à leur nom", kind=list,
+              section="indicateurs", key="colonnes", flags=("--indicateur",),
+              metavar="COLONNE", action="append"),
+    Parameter("size_by", None, "symboles proportionnels : la surface de chaque marqueur suit "
+              "cet indicateur (colonne de nombres, par exemple emplois)",
+              attr="size_by", section="indicateurs", key="taille_symboles", flags=("--taille",),
+              metavar="INDICATEUR"),
+    Parameter("source", DEFAULT_SOURCE, SOURCE_HELP,
+              attr="qpv_source", section="quartiers", key="source",
+              flags=("--qpv",), dest="qpv", metavar="SOURCE", field="source",
+              offered=(DEFAULT_SOURCE, "2024"),
+              what="la génération des QPV"),
+    Parameter("compare", None, "autre génération à comparer, par exemple 2015 (ou "
+              "bundled-2015-occitanie, hors ligne)",
+              attr="compare", section="quartiers", key="comparer",
+              flags=("--compare",), metavar="SOURCE", field="comparer",
+              offered=("bundled-2015-occitanie", "2015"), what="la comparaison"),
+    Parameter("distance", DEFAULT_DISTANCE, "largeur de la bande de proximité en mètres "
+              "(défaut : {default} ; 0 la désactive)",
+              attr="distance", kind=float, section="quartiers",
+              key="distance_m", flags=("--distance",), metavar="MÈTRES", field="distance",
+              what="la distance de proximité"),
+    Parameter("departement", [], "territoire étudié : codes de département, séparés par des "
+              "virgules", kind=list, section="quartiers", key="departements",
+              flags=("--departement",), metavar="CODES", field="departements"),
+    Parameter("commune", [], "territoire étudié : codes INSEE de commune", kind=list,
+              section="quartiers", key="communes", flags=("--commune",), metavar="CODES",
+              field="communes"),
+    Parameter("all_quartiers", False, "tableaux par quartier et par territoire de tous les "
+              "quartiers de France (sans territoire : ceux des départements des sites)",
+              attr="all_quartiers", kind=bool, section="quartiers", key="toute_la_france",
+              flags=("--toute-la-france",), action="store_true", field="toute_la_france"),
+    Parameter("chiffres_cles", None, "chiffres clés INSEE par quartier (.csv, .xlsx : codes "
+              "QN…/QP… et population) pour la population et les taux pour 1 000 habitants",
+              attr="key_figures", section="quartiers", key="chiffres_cles",
+              flags=("--chiffres-cles",),
+              dest="key_figures", metavar="FICHIER"),
+    Parameter("key_figures_source", None, "source et date de ces chiffres, par exemple "
+              "« INSEE, recensement 2020 »",
+              attr="key_figures_source", section="quartiers", key="chiffres_cles_source",
+              flags=("--source-chiffres-cles",), metavar="TEXTE"),
+    Parameter("geocode", False, "géocoder en ligne les lignes qui ont une adresse et pas de "
+              "coordonnées (sinon : seulement depuis le cache)", attr="geocoding.online", kind=bool,
+              section="geocodage", key="en_ligne", flags=("--geocode",),
+              action="store_true", field="en_ligne", new_study=True),
+    Parameter("geocoder_url", DEFAULT_GEOCODER_URL, "adresse du géocodeur compatible BAN "
+              "(défaut : {default})", attr="geocoding.url", section="geocodage", key="url",
+              flags=("--geocoder-url",), metavar="URL", field="url"),
+    Parameter("min_score", DEFAULT_MIN_SCORE, "score minimal d'une réponse sûre (défaut : "
+              "{default})",
+              attr="geocoding.min_score", kind=float, section="geocodage", key="score_minimal",
+              flags=("--min-score",), metavar="SCORE", field="score",
+              what="le score minimal"),
+    Parameter("corrections", None, "fichier de relecture rempli (corrections à appliquer)",
+              attr="geocoding.corrections", section="geocodage", key="corrections",
+              flags=("--corrections",),
+              metavar="FICHIER"),
+    Parameter("chunk_size", DEFAULT_CHUNK, "adresses par requête groupée (défaut : "
+              "{default})",
+              attr="geocoding.chunk_size", kind=int, flags=("--chunk-size",), metavar="NOMBRE"),
+    Parameter("folder", RESULTS, "dossier des résultats, à côté du fichier d'étude",
+              section="sorties", key="dossier"),
+    Parameter("paper", DEFAULT_PAPER, "format du papier (défaut : {default})",
+              attr="paper", section="sorties", key="format_impression", flags=("--format",),
+              choices=PAPER_FORMATS, field="format",
+              what="le format d'impression"),
+    Parameter("atlas", False, "carte à imprimer en atlas (.pdf) : une vue d'ensemble puis une "
+              "page par département (ou par commune pour une étude dans un seul département)",
+              attr="atlas", kind=bool, section="sorties", key="atlas", flags=("--atlas",),
+              action="store_true", field="atlas"),
+    Parameter("periods", [], "carte à imprimer en petits multiples : un panneau par année, "
+              "même cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)",
+              attr="periods", kind=list, section="sorties", key="periodes", flags=("--periodes",),
+              metavar="ANNEES"),
+    Parameter("fiche_paper", DEFAULT_PAPER, "format des fiches, en portrait (défaut : "
+              "{default})", attr="fiche_paper", section="sorties", key="format_fiches",
+              flags=("--format-fiches",), choices=PAPER_FORMATS,
+              field="format_fiches", what="le format des fiches"),
+    Parameter("fiche_images", None, "écrire aussi les cartes des fiches en PNG et SVG (par "
+              "défaut : pour 40 initiatives au plus)",
+              attr="fiche_images", kind=bool, section="sorties",
+              key="images_fiches", flags=("--fiches-images",), action="store_const"),
+    Parameter("embed_url", None, "adresse publique de la carte pour l'extrait (par défaut "
+              "son nom de fichier)", attr="embed_url", flags=("--embed-url",), metavar="URL"),
+    Parameter("portrait", False, "page en portrait (défaut : paysage)", kind=bool,
+              flags=("--portrait",), action="store_true"),
+    Parameter("cluster", True, "ne pas regrouper les marqueurs proches", attr="cluster", kind=bool,
+              flags=("--no-cluster", "--sans-regroupement"), action="store_false"),
+    Parameter("workers", None, "processus de calcul (défaut : tous les cœurs)",
+              attr="stream.workers", kind=int,
+              flags=("--coeurs",), metavar="NOMBRE"),
+)
+
+#: The parameters by name.
+PARAMETER = {p.name: p for p in PARAMETERS}
+
+
+def default(name: str) -> object:
+    """The default of the parameter ``name`` (a new list for a list)."""
+    value = PARAMETER[name].default
+    return list(value) if isinstance(value, list) else value
+
+
+def section(name: str) -> dict[str, tuple[type, object]]:
+    """The study-file keys of section ``name``: key → (type, default)."""
+    return {p.key: (p.kind, p.default) for p in PARAMETERS if p.section == name}
+
+
+def study_keys() -> dict[str, str]:
+    """Parameter name → ``[section] key``, for the study file's error hints."""
+    return {p.name: p.study_key for p in PARAMETERS if p.section}
+
+
+def flags() -> dict[str, str]:
+    """Parameter name → command-line option, for the command line's error hints."""
+    return {p.name: p.flag for p in PARAMETERS if p.flags}
+
+
+def add_options(group, *names: str) -> None:
+    """Add to an argparse ``group`` the options of the parameters ``names``, from their
+    declaration: flags, destination, default, choices, type and help."""
+    for name in names:
+        p = PARAMETER[name]
+        options: dict = {"dest": p.argument, "help": p.help_text()}
+        if p.action == "store_const":
+            options.update(action="store_const", const=True)
+        elif p.action:
+            options["action"] = p.action
+        if p.action is None or p.action == "append":
+            options["metavar"] = p.metavar
+        if p.action is None:
+            # a list is typed as one comma-separated value, read by the door
+            options["default"] = None if p.kind is list else p.default
+            if p.kind in (int, float):
+                options["type"] = p.kind
+            if p.choices:
+                options["choices"] = p.choices
+        group.add_argument(*p.flags, **options)
