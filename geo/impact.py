@@ -24,10 +24,11 @@ import pandas as pd
 from ._errors import InputError
 from .indicators import Measures
 from .link import LinkResult, territory_names
-from .vocabulary import find_column
+from .vocabulary import QPV_CODE, Relation, find_column
 
+_IMPLANTED, _NEARBY, _SERVED = Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED
 #: The three relations summed, with the unit each counts (site or initiative).
-RELATIONS = (("implanted", "_site"), ("nearby", "_site"), ("served", "id_initiative"))
+RELATIONS = ((_IMPLANTED, "_site"), (_NEARBY, "_site"), (_SERVED, "id_initiative"))
 #: The report's notes under the Impact sheet.
 NOTES = (
     "Implantées : somme des valeurs des sites situés dans le quartier (un site dans deux "
@@ -85,7 +86,7 @@ def read_population(path: str | Path, *, source: str | None = None) -> Populatio
     table, first_row, _ = read_table(path)
     columns = [str(c) for c in table.columns]
     code = next((c for c in columns if table[c].astype(str).str.strip().str.upper()
-                 .str.fullmatch(r"Q[NP][0-9A-Z]{6}").mean() >= 0.8), None)
+                 .str.fullmatch(QPV_CODE.pattern).mean() >= 0.8), None)
     if code is None:
         raise InputError("aucune colonne de codes de quartier (QN… ou QP…) ; colonnes "
                          f"présentes : {', '.join(columns)}.", path=path.name,
@@ -164,9 +165,9 @@ def _pairs(long: pd.DataFrame, groups: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for relation, unit in RELATIONS:
         part = long.loc[long["relation"] == relation, [unit, "_qpv"]].merge(groups, on="_qpv")
         out[relation] = part[["key", unit]].drop_duplicates()
-    implanted = pd.MultiIndex.from_frame(out["implanted"])
-    near = out["nearby"]
-    out["nearby"] = near[~pd.MultiIndex.from_frame(near).isin(implanted)]
+    implanted = pd.MultiIndex.from_frame(out[_IMPLANTED])
+    near = out[_NEARBY]
+    out[_NEARBY] = near[~pd.MultiIndex.from_frame(near).isin(implanted)]
     return out
 
 
@@ -218,9 +219,9 @@ def impact_table(result: LinkResult, qpv: gpd.GeoDataFrame, measures: Measures,
             table[f"n:{relation}"] = pairs[relation].groupby("key").size().reindex(
                 keys, fill_value=0).to_numpy()
         present = pd.concat([
-            pairs["implanted"].assign(id_initiative=ids.to_numpy()[
-                pairs["implanted"]["_site"].to_numpy()])[["key", "id_initiative"]],
-            pairs["served"]]).drop_duplicates()
+            pairs[_IMPLANTED].assign(id_initiative=ids.to_numpy()[
+                pairs[_IMPLANTED]["_site"].to_numpy()])[["key", "id_initiative"]],
+            pairs[_SERVED]]).drop_duplicates()
         table["n:initiatives"] = present.groupby("key").size().reindex(
             keys, fill_value=0).to_numpy()
         for column in measures.columns:
@@ -234,7 +235,7 @@ def impact_table(result: LinkResult, qpv: gpd.GeoDataFrame, measures: Measures,
         per_thousand = 1000 / table["population"].where(table["population"] > 0)
         table["taux:initiatives"] = (table["n:initiatives"] * per_thousand).round(2)
         for column in measures.columns:
-            table[f"taux:{column}"] = (table[f"{column}:implanted"] * per_thousand).round(2)
+            table[f"taux:{column}"] = (table[f"{column}:{_IMPLANTED}"] * per_thousand).round(2)
         if level != "etude":
             table = table.sort_values(["n:initiatives", "code"], ascending=[False, True],
                                       kind="stable")
@@ -251,13 +252,13 @@ def impact_table(result: LinkResult, qpv: gpd.GeoDataFrame, measures: Measures,
 IMPACT_HEADERS = {
     "niveau": "Niveau", "code": "Code", "nom": "Nom", "communes": "Commune(s)",
     "population": "Population (habitants)", "source_population": "Source de la population",
-    "n:implanted": "Sites implantés", "n:nearby": "Sites à proximité",
-    "n:served": "Initiatives y intervenant",
+    f"n:{_IMPLANTED}": "Sites implantés", f"n:{_NEARBY}": "Sites à proximité",
+    f"n:{_SERVED}": "Initiatives y intervenant",
     "n:initiatives": "Initiatives implantées ou y intervenant",
     "taux:initiatives": "Initiatives implantées ou y intervenant pour 1 000 habitants",
 }
-_SUFFIX = {"implanted": "sites implantés", "nearby": "sites à proximité",
-           "served": "initiatives y intervenant"}
+_SUFFIX = {_IMPLANTED: "sites implantés", _NEARBY: "sites à proximité",
+           _SERVED: "initiatives y intervenant"}
 LEVELS = {"quartier": "quartier", "commune": "commune", "departement": "département",
           "etude": "ensemble"}
 
@@ -306,15 +307,15 @@ def years_table(result: LinkResult, qpv: gpd.GeoDataFrame, measures: Measures,
     values = measures.values.reset_index(drop=True)
     rows = []
     relation = result.sites["relation"].to_numpy()
-    implanted = long[long["relation"] == "implanted"]
+    implanted = long[long["relation"] == _IMPLANTED]
     for k, year in enumerate(years):
         is_open = open_[:, k]
         row = {"niveau": "etude", "code": "", "nom": "Ensemble de l'étude", "annee": year,
                "n:open": int(is_open.sum()), "n:new": int(new[:, k].sum()),
                "n:initiatives_open": int(pd.unique(site_ids[is_open]).size),
                "n:initiatives_new": int((first_year == year).sum()),
-               "n:implanted": int((is_open & (relation == "implanted")).sum()),
-               "n:nearby": int((is_open & (relation == "nearby")).sum()),
+               f"n:{_IMPLANTED}": int((is_open & (relation == _IMPLANTED)).sum()),
+               f"n:{_NEARBY}": int((is_open & (relation == _NEARBY)).sum()),
                "n:quartiers": int(implanted.loc[is_open[implanted["_site"].to_numpy()],
                                                 "_qpv"].nunique())}
         for column in measures.columns:
@@ -336,20 +337,20 @@ def years_table(result: LinkResult, qpv: gpd.GeoDataFrame, measures: Measures,
             if unit == "_site":
                 sites = part["_site"].to_numpy()
                 counts[f"n:{rel}"] = open_[sites].sum(axis=0)
-                if rel == "implanted":
+                if rel == _IMPLANTED:
                     for column in measures.columns:
                         v = values[column].to_numpy()[sites]
                         m = open_[sites] & np.isfinite(v)[:, None]
                         sums = np.where(m, v[:, None], 0).sum(axis=0)
-                        counts[f"{column}:implanted"] = np.where(m.any(axis=0), sums, np.nan)
+                        counts[f"{column}:{_IMPLANTED}"] = np.where(m.any(axis=0), sums, np.nan)
             else:  # an initiative serves while one of its sites is open
                 served = [open_[site_of_initiative.loc[[i]].to_numpy()].any(axis=0)
                           for i in part["id_initiative"]]
-                counts["n:served"] = np.sum(served, axis=0) if served else np.zeros(
+                counts[f"n:{_SERVED}"] = np.sum(served, axis=0) if served else np.zeros(
                     len(years), int)
         frame = pd.DataFrame({"niveau": "quartier", "code": code, "nom": names.get(code, ""),
                               "annee": years, **counts})
-        reached = (frame[["n:implanted", "n:nearby", "n:served"]].sum(axis=1) > 0).to_numpy()
+        reached = (frame[[f"n:{r}" for r, _ in RELATIONS]].sum(axis=1) > 0).to_numpy()
         if reached.any():
             parts.append(frame.iloc[int(np.argmax(reached)):])
     unknown = int((~known).sum())
@@ -366,9 +367,9 @@ YEAR_HEADERS = {
     "n:open": "Sites ouverts", "n:new": "Sites ouverts dans l'année",
     "n:initiatives_open": "Initiatives présentes",
     "n:initiatives_new": "Initiatives arrivées dans l'année",
-    "n:implanted": "Sites implantés en QPV", "n:nearby": "Sites à proximité d'un QPV",
+    f"n:{_IMPLANTED}": "Sites implantés en QPV", f"n:{_NEARBY}": "Sites à proximité d'un QPV",
     "n:quartiers": "Quartiers avec un site implanté",
-    "n:served": "Initiatives y intervenant",
+    f"n:{_SERVED}": "Initiatives y intervenant",
 }
 
 
@@ -378,7 +379,7 @@ def french_years(table: pd.DataFrame) -> pd.DataFrame:
         if column in YEAR_HEADERS:
             return YEAR_HEADERS[column]
         name, _, what = column.rpartition(":")
-        return f"{name} – " + {"open": "sites ouverts", "implanted": "sites implantés"}.get(
+        return f"{name} – " + {"open": "sites ouverts", _IMPLANTED: "sites implantés"}.get(
             what, what)
 
     out = table.copy()

@@ -29,10 +29,22 @@ from .territories import (
     territory_of_departement,
     territory_of_points,
 )
-from .vocabulary import DEFAULT_DISTANCE, Relation, TerritoryStatus
+from .vocabulary import (
+    DEFAULT_DISTANCE,
+    GENERATION,
+    QPV_CODE,
+    Evolution,
+    Relation,
+    TerritoryStatus,
+)
 
 RELATIONS = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)
-_RANK = {"implanted": 0, "nearby": 1, "none": 2, "not_located": 3}
+#: A site's own relations, strongest first (an initiative takes the strongest of its sites).
+_RANK = {r.value: k for k, r in enumerate((Relation.IMPLANTED, Relation.NEARBY, Relation.NONE,
+                                            Relation.NOT_LOCATED))}
+_IMPLANTED, _NEARBY, _NONE, _NOT_LOCATED, _SERVED = (
+    r.value for r in (Relation.IMPLANTED, Relation.NEARBY, Relation.NONE, Relation.NOT_LOCATED,
+                      Relation.SERVED))
 
 
 @dataclass
@@ -324,11 +336,9 @@ class LinkResult:
         return {
             "outside": int(outside),
             "sites": len(self.sites),
-            "located": int((relation != "not_located").sum()),
-            "implanted": int((relation == "implanted").sum()),
-            "nearby": int((relation == "nearby").sum()),
-            "none": int((relation == "none").sum()),
-            "not_located": int((relation == "not_located").sum()),
+            "located": int((relation != _NOT_LOCATED).sum()),
+            **{r: int((relation == r).sum()) for r in (_IMPLANTED, _NEARBY, _NONE,
+                                                         _NOT_LOCATED)},
             "serving": int((self.sites["qpv_served"] != "").sum()),
             "initiatives": len(self.initiatives),
             "uncertain": int((self.sites["boundary_uncertain"] == "oui").sum())
@@ -477,7 +487,7 @@ def _quartiers_of_sites(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
 def uncertain_note(rounding: float, generation: str) -> str:
     """What a site closer to a boundary than the outlines' rounding is told (French)."""
     exact = f" ; contours exacts : ess-qpv qpv download --generation {generation}, puis " \
-        f"--qpv {generation}" if generation in ("2015", "2024") else ""
+        f"--qpv {generation}" if generation in GENERATION else ""
     return (f"limite incertaine : à moins de {rounding:.0f}\u00a0m d'une limite de quartier, "
             f"et les contours utilisés sont arrondis à ~{rounding:.0f}\u00a0m : le site peut "
             f"être de l'autre côté de la limite exacte{exact}")
@@ -541,7 +551,7 @@ def _declared_served(initiatives: Initiatives, qpv: gpd.GeoDataFrame,
 def _match_qpv(item: str, by_code: dict, by_name: dict, communes: list[set]) -> int | str:
     if item.upper() in by_code:
         return by_code[item.upper()]
-    if re.fullmatch(r"Q[NP][0-9A-Z]{5,6}", item.upper()):
+    if QPV_CODE.fullmatch(item.upper()):
         return f"code de quartier inconnu « {item} » (absent des QPV chargés)"
     name, commune = item, None
     m = re.fullmatch(r"(.+?)\s*\(([^()]+)\)", item)
@@ -582,10 +592,10 @@ def _site_qpv_distance(pairs: pd.DataFrame, sites: gpd.GeoDataFrame,
 
 def _long_table(links: Links, declared: pd.DataFrame, ids: pd.Series,
                 initiatives: Initiatives, codes: np.ndarray, names: np.ndarray) -> pd.DataFrame:
-    implanted = links.implanted.assign(relation="implanted", source="", distance_m=0.0)
-    nearby = links.nearby.assign(relation="nearby", source="distance")
-    radius = links.within_radius.assign(relation="served", source="rayon")
-    served = declared.assign(relation="served", source="declare")
+    implanted = links.implanted.assign(relation=_IMPLANTED, source="", distance_m=0.0)
+    nearby = links.nearby.assign(relation=_NEARBY, source="distance")
+    radius = links.within_radius.assign(relation=_SERVED, source="rayon")
+    served = declared.assign(relation=_SERVED, source="declare")
     long = pd.concat([implanted, nearby, served, radius], ignore_index=True)
     # A QPV both declared and within the radius is served once (declared wins).
     long = long.drop_duplicates(["site", "qpv", "relation"], keep="first")
@@ -633,12 +643,12 @@ def _site_columns(sites: gpd.GeoDataFrame, links: Links, long: pd.DataFrame,
                   initiatives: Initiatives) -> gpd.GeoDataFrame:
     n = len(sites)
     wide = sites.copy()
-    wide["code_qp"] = _joined_by_site(long, "implanted", "code_qp", n)
-    wide["nom_qp"] = _joined_by_site(long, "implanted", "nom_qp", n)
+    wide["code_qp"] = _joined_by_site(long, _IMPLANTED, "code_qp", n)
+    wide["nom_qp"] = _joined_by_site(long, _IMPLANTED, "nom_qp", n)
     located = sites.geometry.notna().to_numpy()
-    nearby = _joined_by_site(long, "nearby", "code_qp", n)
-    relation = np.where(~located, "not_located", np.where(
-        wide["code_qp"] != "", "implanted", np.where(nearby != "", "nearby", "none")))
+    nearby = _joined_by_site(long, _NEARBY, "code_qp", n)
+    relation = np.where(~located, _NOT_LOCATED, np.where(
+        wide["code_qp"] != "", _IMPLANTED, np.where(nearby != "", _NEARBY, _NONE)))
     wide["relation"] = relation
     wide["distance_m"] = pd.array(np.round(links.nearest_distance), dtype="Int64")
     has = links.nearest_qpv >= 0
@@ -646,7 +656,7 @@ def _site_columns(sites: gpd.GeoDataFrame, links: Links, long: pd.DataFrame,
     nearest[has] = codes[links.nearest_qpv[has]]
     wide["nearest_code_qp"] = nearest
     wide["qpv_nearby"] = nearby
-    wide["qpv_served"] = _joined_by_site(long, "served", "code_qp", n)
+    wide["qpv_served"] = _joined_by_site(long, _SERVED, "code_qp", n)
     notes = np.full(n, "", dtype=object)
     for issue in issues:
         i = issue.row - initiatives.first_row
@@ -661,7 +671,7 @@ def _initiative_table(wide: gpd.GeoDataFrame, long: pd.DataFrame, ids: pd.Series
     """One row per initiative: its relation is the union over its sites."""
     rank = wide["relation"].map(_RANK).to_numpy()
     frame = pd.DataFrame({"id_initiative": ids.to_numpy(), "_rank": rank,
-                          "_located": rank < _RANK["not_located"],
+                          "_located": rank < _RANK[_NOT_LOCATED],
                           "distance_m": wide["distance_m"].to_numpy()})
     grouped = frame.groupby("id_initiative", sort=False)
     out = pd.DataFrame({"n_sites": grouped.size(),
@@ -687,10 +697,10 @@ def _initiative_relations(long: pd.DataFrame) -> pd.DataFrame:
     in the same QPV through another site."""
     pairs = long[["id_initiative", "_qpv", "relation"] + (["theme"] if "theme" in long else [])]
     pairs = pairs.drop_duplicates(["id_initiative", "_qpv", "relation"])
-    implanted = pairs.loc[pairs["relation"] == "implanted", ["id_initiative", "_qpv"]]
+    implanted = pairs.loc[pairs["relation"] == _IMPLANTED, ["id_initiative", "_qpv"]]
     key = pd.MultiIndex.from_frame(pairs[["id_initiative", "_qpv"]])
     also_implanted = key.isin(pd.MultiIndex.from_frame(implanted))
-    pairs = pairs[~((pairs["relation"] == "nearby").to_numpy() & also_implanted)]
+    pairs = pairs[~((pairs["relation"] == _NEARBY).to_numpy() & also_implanted)]
     return pairs
 
 
@@ -789,24 +799,24 @@ def _evolution(sites: gpd.GeoDataFrame, current: gpd.GeoDataFrame,
     codes_before = _joined_codes(before.implanted, previous, n)
     located = sites.geometry.notna().to_numpy()
     covered_deps = set(previous["insee_dep"])
-    evolution = np.full(n, "unchanged", dtype=object)
+    evolution = np.full(n, Evolution.UNCHANGED.value, dtype=object)
     for i in range(n):
         a, b = first_now.get(i), first_before.get(i)
         if not located[i]:
-            evolution[i] = "not_located"
+            evolution[i] = Evolution.NOT_LOCATED.value
         elif b is None and now.nearest_qpv[i] >= 0 and (
                 current["insee_dep"].iat[now.nearest_qpv[i]] not in covered_deps):
-            evolution[i] = "not_covered"
+            evolution[i] = Evolution.NOT_COVERED.value
         elif a is not None and b is None:
-            evolution[i] = "entered"
+            evolution[i] = Evolution.ENTERED.value
         elif a is None and b is not None:
-            evolution[i] = "left"
+            evolution[i] = Evolution.LEFT.value
         elif a is not None and not _same_quartier(current.geometry.iat[a],
                                                   previous.geometry.iat[b]):
-            evolution[i] = "changed_qpv"
-    relation = np.where(~located, "not_located",
-                        np.where(codes_before != "", "implanted", "none"))
-    relation[evolution == "not_covered"] = ""
+            evolution[i] = Evolution.CHANGED_QPV.value
+    relation = np.where(~located, _NOT_LOCATED,
+                        np.where(codes_before != "", _IMPLANTED, _NONE))
+    relation[evolution == Evolution.NOT_COVERED.value] = ""
     return pd.DataFrame({"code_qp_compare": codes_before, "relation_compare": relation,
                          "evolution": evolution}, index=sites.index)
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .typography import capitalised
+from .vocabulary import GENERATIONS
 
 if TYPE_CHECKING:  # the indicators' module draws nothing: no import at run time
     from .indicators import Measures
@@ -25,11 +26,8 @@ PALETTE = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8
 #: Marker shapes, so that themes stay distinct in black and white prints.
 SHAPES = ("circle", "square", "triangle", "diamond", "pentagon", "star", "hexagon", "cross",
           "triangle_down", "x", "ring", "bar")
-#: How each QPV generation is drawn (Leaflet's names; the print translates them).
-QPV_STYLES = {
-    "2024": {"color": "#b03a2e", "weight": 2, "fillColor": "#e74c3c", "fillOpacity": 0.25},
-    "2015": {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.0, "dashArray": "6 4"},
-}
+#: How each QPV generation is drawn (declared with the generation: :data:`GENERATIONS`).
+QPV_STYLES = {g.key: g.style for g in GENERATIONS}
 #: The proximity band around the quartiers.
 BAND_STYLE = {"color": "#b03a2e", "weight": 1, "fillColor": "#f5b7b1", "fillOpacity": 0.18,
               "dashArray": "2 4", "interactive": False}

@@ -23,6 +23,7 @@ from ._errors import EssQpvError, InputError
 from .confine import check_format, regular_file, with_sidecars
 from .geometry import repair
 from .territories import commune_of_insee, departement_of_qpv_code, normalise_departement
+from .vocabulary import GENERATIONS
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +309,7 @@ def _guess_generation(codes: pd.Series) -> str:
     prefixes = codes.dropna().str[:2].str.upper().value_counts()
     if prefixes.empty:
         return ""
-    return {"QN": "2024", "QP": "2015"}.get(prefixes.index[0], "")
+    return {g.prefix: g.key for g in GENERATIONS}.get(prefixes.index[0], "")
 
 
 def repair_geometries(qpv: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -20,6 +20,7 @@ from .vocabulary import (
     SITE_HEADERS,
     TERRITORY_HEADERS,
     VALUE_LABELS,
+    Relation,
 )
 
 #: Columns of a table held as text in memory that are written as numbers (the review's
@@ -29,7 +30,8 @@ NUMERIC = {"relecture": ("score", "latitude_proposee", "longitude_proposee")}
 HEADERS = {"sites": SITE_HEADERS, "detail": LONG_HEADERS,
            "par_initiative": PER_INITIATIVE_HEADERS, "par_quartier": QPV_HEADERS,
            "par_territoire": TERRITORY_HEADERS, "relecture": {}}
-_COUNT = {"implanted": "Implantées", "nearby": "À proximité", "served": "Y intervenant"}
+_COUNT = {Relation.IMPLANTED: "Implantées", Relation.NEARBY: "À proximité",
+          Relation.SERVED: "Y intervenant"}
 #: The French headers of the per-site table, back to their internal names (phrases no
 #: user's own table holds, unlike « Quartier » or « Code »).
 _BACK = {fr: en for en, fr in SITE_HEADERS.items()}

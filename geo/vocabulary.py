@@ -36,6 +36,55 @@ TABLE_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".geojson": "GeoJSON",
                  ".gpkg": "GeoPackage"}
 
 
+# --------------------------------------------------------------------------- QPV generations
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A generation of priority neighbourhoods (QPV), declared once: its codes, its label,
+    the years it is in force and how its outlines are drawn (Leaflet's names; the print
+    translates them). :data:`GENERATIONS` lists them, newest first.
+
+    ``key`` is how sources, commands and styles name it (``"2024"``); ``prefix`` begins
+    every code of the generation and ``code`` matches a whole code (after the prefix: six
+    digits or capital letters, ``QN00101M`` in 2024, ``QP066007`` in 2015).
+    """
+
+    key: str
+    prefix: str
+    label: str
+    since: int
+    until: int | None
+    style: dict = field(hash=False, compare=False, default_factory=dict)
+
+    @property
+    def code(self) -> re.Pattern[str]:
+        """A whole QPV code of this generation."""
+        return re.compile(self.prefix + r"[0-9A-Z]{6}")
+
+
+#: The QPV generations, newest first (the first is the default).
+GENERATIONS: tuple[Generation, ...] = (
+    Generation("2024", "QN", "QPV 2024", 2024, None,
+               {"color": "#b03a2e", "weight": 2, "fillColor": "#e74c3c", "fillOpacity": 0.25}),
+    Generation("2015", "QP", "QPV 2015", 2015, 2023,
+               {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.0, "dashArray": "6 4"}),
+)
+#: Each generation by its key.
+GENERATION = {g.key: g for g in GENERATIONS}
+#: A QPV code of any generation (``QN`` + six, ``QP`` + six), upper case.
+QPV_CODE = re.compile("|".join(f"(?:{g.code.pattern})" for g in GENERATIONS))
+
+
+def generation_of_code(code: str) -> Generation | None:
+    """The generation a QPV code belongs to, by its prefix.
+
+    >>> generation_of_code("QN07501M").key, generation_of_code("QP066007").key
+    ('2024', '2015')
+    """
+    return next((g for g in GENERATIONS if str(code).upper().startswith(g.prefix)), None)
+
+
 # --------------------------------------------------------------------------- outputs
 
 
@@ -184,7 +233,8 @@ class TerritoryStatus(_Labelled):
 
 
 class GeocodeStatus(_Labelled):
-    """What geocoding did to a row."""
+    """What geocoding did to a row: :attr:`label` as a cell shows it, :attr:`counted` as a
+    summary counts it (« 3 géocodées (ok) »)."""
 
     OK = "ok"
     REVIEW = "a_verifier"
@@ -194,6 +244,21 @@ class GeocodeStatus(_Labelled):
     NO_ADDRESS = "sans_adresse"
     OFFLINE = "non_geocode"
 
+    @property
+    def counted(self) -> str:
+        return GEOCODE_LABELS[self][1]
+
+
+#: Each geocoding status in French: as a cell shows it, and as a summary counts it.
+GEOCODE_LABELS: dict[GeocodeStatus, tuple[str, str]] = {
+    GeocodeStatus.OK: ("géocodée", "géocodées (ok)"),
+    GeocodeStatus.REVIEW: ("à vérifier", "à vérifier"),
+    GeocodeStatus.NOT_FOUND: ("non trouvée", "non trouvées"),
+    GeocodeStatus.GIVEN: ("coordonnées fournies", "coordonnées déjà fournies"),
+    GeocodeStatus.CORRECTED: ("corrigée", "corrigées"),
+    GeocodeStatus.NO_ADDRESS: ("sans adresse", "sans adresse"),
+    GeocodeStatus.OFFLINE: ("non géocodée", "non géocodées (hors ligne)"),
+}
 
 #: French labels of every status.
 LABELS: dict[_Labelled, str] = {
@@ -205,10 +270,7 @@ LABELS: dict[_Labelled, str] = {
     Evolution.NOT_COVERED: "hors couverture", Evolution.NOT_LOCATED: "non localisée",
     TerritoryStatus.INSIDE: "dans le territoire étudié",
     TerritoryStatus.OUTSIDE: "hors du territoire étudié",
-    GeocodeStatus.OK: "géocodées (ok)", GeocodeStatus.REVIEW: "à vérifier",
-    GeocodeStatus.NOT_FOUND: "non trouvées", GeocodeStatus.GIVEN: "coordonnées déjà fournies",
-    GeocodeStatus.CORRECTED: "corrigées", GeocodeStatus.NO_ADDRESS: "sans adresse",
-    GeocodeStatus.OFFLINE: "non géocodées (hors ligne)",
+    **{status: one for status, (one, _) in GEOCODE_LABELS.items()},
 }
 
 
@@ -502,11 +564,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "relation_compare": {r.value: LABELS[r] for r in Relation},
     "evolution": {e.value: LABELS[e] for e in Evolution},
     "territory_status": {t.value: LABELS[t] for t in TerritoryStatus},
-    "geocode_status": {
-        GeocodeStatus.OK: "géocodée", GeocodeStatus.REVIEW: "à vérifier",
-        GeocodeStatus.NOT_FOUND: "non trouvée", GeocodeStatus.GIVEN: "coordonnées fournies",
-        GeocodeStatus.CORRECTED: "corrigée", GeocodeStatus.NO_ADDRESS: "sans adresse",
-        GeocodeStatus.OFFLINE: "non géocodée"},
+    "geocode_status": {g.value: LABELS[g] for g in GeocodeStatus},
     "statut": {GeocodeStatus.REVIEW: "adresse douteuse",
                GeocodeStatus.NOT_FOUND: "adresse non trouvée",
                GeocodeStatus.OFFLINE: "adresse non géocodée",

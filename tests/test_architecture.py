@@ -125,3 +125,23 @@ def test_the_print_draws_without_folium():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_relations_and_detection_live_in_their_declarations():
+    """The relation names are written once (geo.vocabulary's ``Relation``): the modules that
+    link, count and write tables use the enum, never the raw strings; and the column
+    detection algorithm sits in its own room (geo.columns), the vocabulary keeping only
+    declarations."""
+    from geo.vocabulary import Relation
+
+    names = {r.value for r in Relation}
+    for module in ("link", "impact", "tables", "columns", "initiatives", "geocode"):
+        tree = ast.parse((GEO / f"{module}.py").read_text(encoding="utf-8"))
+        loose = sorted({n.value for n in ast.walk(tree)
+                        if isinstance(n, ast.Constant) and n.value in names})
+        assert loose == [], f"geo/{module}.py writes {loose} instead of Relation"
+    vocabulary = ast.parse((GEO / "vocabulary.py").read_text(encoding="utf-8"))
+    functions = {n.name for n in vocabulary.body if isinstance(n, ast.FunctionDef)}
+    assert "detect_columns" not in functions and not any(f.startswith("_by_") or
+                                                         "coordinate" in f for f in functions)
+    assert "vocabulary" in import_graph()["columns"]
