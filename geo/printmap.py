@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -93,6 +94,8 @@ class _Layers:
     #: The largest count of a proportional symbol drawn (national maps aggregate their
     #: sites per département): the legend's reference.
     aggregate_max: int = 0
+    #: The study's distance to a quartier (metres): the legend of the circles says it.
+    distance: float = 300
     #: The quartiers already cut and projected for a frame, shared by the maps of a page
     #: that show the same frame (small multiples) and by the copies of these layers.
     _framed: dict = field(default_factory=dict, repr=False)
@@ -164,19 +167,21 @@ def print_map(
     if atlas and suffix != ".pdf":
         raise InputError("un atlas a plusieurs pages : choisissez un fichier .pdf.",
                          path=str(path), parameters=("carte_impression",))
-    pages = print_pages(result, qpv, paper=paper, landscape=landscape, title=title,
-                        theme_column=theme_column, id_column=id_column, previous=previous,
-                        bounds=bounds, atlas=atlas, measures=measures, size_by=size_by,
-                        periods=periods)
+    makers = _page_makers(result, qpv, paper=paper, landscape=landscape, title=title,
+                          theme_column=theme_column, id_column=id_column,
+                          previous=previous, bounds=bounds, atlas=atlas, measures=measures,
+                          size_by=size_by, periods=periods)
     with atomic_path(path) as tmp, matplotlib.rc_context(_FONTS):
         if suffix == ".pdf":
-            from matplotlib.backends.backend_pdf import PdfPages
+            from .pdfpages import write_pdf_pages
 
-            with PdfPages(tmp, metadata=_metadata(suffix, title)) as pdf:
-                for fig in pages:
-                    pdf.savefig(fig)
+            # an atlas's pages are shared by the cores (each worker forked with the
+            # prepared layers: nothing pickled)
+            write_pdf_pages(tmp, len(makers), lambda k: makers[k](),
+                            metadata=_metadata(suffix, title))
         else:
-            pages[0].savefig(tmp, dpi=dpi, format=suffix[1:], metadata=_metadata(suffix, title))
+            makers[0]().savefig(tmp, dpi=dpi, format=suffix[1:],
+                                metadata=_metadata(suffix, title))
     return Path(path)
 
 
@@ -188,6 +193,19 @@ def print_pages(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str = "A4",
                 measures: Measures | None = None, size_by: str | None = None,
                 periods: list[int] | tuple[int, ...] = ()) -> list[Figure]:
     """The pages of :func:`print_map` as matplotlib figures (same parameters)."""
+    return [make() for make in _page_makers(
+        result, qpv, paper=paper, landscape=landscape, title=title,
+        theme_column=theme_column, id_column=id_column, previous=previous, bounds=bounds,
+        atlas=atlas, measures=measures, size_by=size_by, periods=periods)]
+
+
+def _page_makers(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str, landscape: bool,
+                 title: str, theme_column: str | None, id_column: str | None,
+                 previous: gpd.GeoDataFrame | None, bounds, atlas: bool,
+                 measures: Measures | None, size_by: str | None,
+                 periods) -> list[Callable[[], Figure]]:
+    """What draws each page, in order, once the layers are prepared and the parameters
+    checked: a page is drawn when it is written (an atlas's pages by several processes)."""
     width, height = PAPER[paper]
     size = ((height, width) if landscape else (width, height))
     layers = _prepare(result, qpv, previous, theme_column, id_column)
@@ -195,23 +213,27 @@ def print_pages(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str = "A4",
         values = measures.values[size_by]
         layers.scale = pd.Series(symbol_sizes(values), index=result.sites.index) / 22
         layers.size_by = (indicator_label(measures, size_by), values)
+    if periods and (measures is None or not measures.has_years):
+        raise InputError("les périodes demandent l'année d'ouverture de chaque site.",
+                         parameters=("periods", "year"))
     areas = []
     if atlas:
         sites = layers.sites if bounds is None else \
             layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
         areas = _atlas_areas(sites)
-    # the overview (after the periods' page), the contents on their own page, the areas
+    # the periods' page, the overview, the contents on their own page, the areas
     contents = 2 + bool(periods)
-    pages = [_overview(layers, result, size, title, bounds, contents if areas else None)]
+    makers = [partial(_overview, layers, result, size, title, bounds,
+                      contents if areas else None)]
     if periods:
-        if measures is None or not measures.has_years:
-            raise InputError("les périodes demandent l'année d'ouverture de chaque site.",
-                             parameters=("periods", "year"))
-        pages.insert(0, _periods_page(layers, measures, size, title, list(periods)))
+        makers.insert(0, partial(_periods_page, layers, measures, size, title,
+                                 list(periods)))
     if areas:
-        pages.append(_contents_page(size, title, [name for name, _ in areas], contents + 1))
-    pages += [_area_page(layers, size, title, name, outline) for name, outline in areas]
-    return pages
+        makers.append(partial(_contents_page, size, title, [name for name, _ in areas],
+                              contents + 1))
+    makers += [partial(_area_page, layers, size, title, name, outline)
+               for name, outline in areas]
+    return makers
 
 
 def _prepare(result, qpv, previous, theme_column, id_column) -> _Layers:
@@ -223,7 +245,8 @@ def _prepare(result, qpv, previous, theme_column, id_column) -> _Layers:
         for _, group in sites.groupby(sites[id_column].astype(str)):
             links += _initiative_links(group)
     return _Layers(sites, themes, styles, qpv, previous, links,
-                   ", ".join(sorted(set(qpv["generation"]))) or "")
+                   ", ".join(sorted(set(qpv["generation"]))) or "",
+                   distance=getattr(result, "distance", 300))
 
 
 def _initiative_links(sites: gpd.GeoDataFrame) -> list[shapely.LineString]:
@@ -367,8 +390,7 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
     legend = _legend(fig, frame, layers, drawn, size, zone=legend_zone)
     if bounds is None and not (wide and 2 <= len(groups) <= _MAX_PANELS) and others:
         # overseas under the legend when it leaves room, else in the column of insets
-        renderer = fig.canvas.get_renderer()
-        bottom = legend.get_window_extent(renderer).y0 / (fig.dpi * _MM)
+        bottom = legend_bottom(fig, legend)
         lx, ly, lw, _ = frame.legend_zone
         under = (lx, ly, lw, bottom - 6 - ly)
         maps += _overseas(fig, frame, layers, size, others, keys,
@@ -406,12 +428,14 @@ class _Map:
 
 
 def _single(fig, frame, layers, crs, extent, size, *, zone=None, furniture=True,
-            counts_label=None, focus=None) -> _Map:
-    """One map filling ``zone`` (default: the map zone), shaped by its extent."""
+            counts_label=None, focus=None, aggregate: bool = True) -> _Map:
+    """One map filling ``zone`` (default: the map zone), shaped by its extent;
+    ``aggregate=False``: its sites one by one, however many."""
     x, y, w, h = zone or frame.map_zone
     extent = _shaped(extent, w, h)
     ax = fig.add_axes(frame.fraction(x, y, w, h))
-    return _draw(ax, layers, crs, extent, size, furniture=furniture, focus=focus)
+    return _draw(ax, layers, crs, extent, size, furniture=furniture, focus=focus,
+                 aggregate=aggregate)
 
 
 def _shaped(extent, w: float, h: float):
@@ -487,11 +511,12 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
         inset = (x + c * (cell + 4), y + h - (r + 1) * (cell + 7), cell, cell)
         icrs = TERRITORIES[key].crs
         whole = gpd.GeoSeries([shapely.box(*TERRITORIES[key].bbox)], crs=4326).to_crs(icrs)
+        # its sites one by one: circles at the scale of the main map would hide the island
         m = _single(fig, frame, layers, icrs, _extent(whole, icrs, key, pad=0.02), size,
-                    zone=inset, furniture=False)
+                    zone=inset, furniture=False, aggregate=False)
         n = int((keys == key).sum())
         m.ax.set_title(f"{TERRITORIES[key].name} ({n})", fontsize=_pt(size, 6.5), pad=2)
-        m.labels = _places_with_sites(m.labels)  # cities only
+        m.labels = _inset_cities(m.labels, size)
         # each inset its own scale bar (the scales differ, as the note above says)
         m.ax._essqpv_furniture = _scale_bar(m.ax, *m.ax.get_xlim(), *m.ax.get_ylim(), size,
                                             corner="bl", points=5.5)
@@ -501,6 +526,20 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
                  "Outre-mer (échelles différentes)", fontsize=_pt(size, 6.5), color="#333",
                  va="center")
     return maps
+
+
+#: An overseas inset names this many of its largest cities.
+_INSET_CITIES = 3
+
+
+def _inset_cities(labels: list, size) -> list:
+    """The names of an overseas inset: its main cities only (no quartier, no commune for
+    its sites), small enough to fit its square."""
+    from dataclasses import replace
+
+    return [replace(label, style={**label.style, "fontsize": _pt(size, 6.5)})
+            for label in labels
+            if label.over_symbols and label.priority > _CITY - _INSET_CITIES]
 
 
 def _agglomerations(sites: gpd.GeoDataFrame, crs: str) -> list[gpd.GeoDataFrame]:
@@ -745,11 +784,14 @@ def _pt(size, points: float) -> float:
 
 _DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes", "implanted", "nearby",
           "served", "aggregate")
-#: Above this many sites on a wide map, they are counted per département (proportional
-#: symbols: all the sites, and those in or near a quartier) instead of drawn one by one.
-_AGGREGATE_ABOVE = 400
+#: Above this many sites per square centimetre of a map, they are counted per commune
+#: (proportional symbols, :mod:`geo.printsymbols`) instead of drawn one by one: about 350
+#: sites on France on A4, the Paris inset of a national directory.
+_AGGREGATE_DENSITY = 1.5
 #: Diameter of the largest proportional symbol, in millimetres (A4; scaled with the page).
 _AGGREGATE_MM = 13.0
+#: Largest diameter of the circle of a single site, in millimetres (A4).
+_ONE_SITE_MM = 1.6
 #: How a quartier related to the initiative of a page is drawn, by relation: matplotlib
 #: styles, and the legend's French text.
 EMPHASIS = {
@@ -786,7 +828,7 @@ def _axes_style(ax, extent) -> None:
 
 
 def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometry | None = None,
-          furniture: bool = True) -> _Map:
+          furniture: bool = True, aggregate: bool = True) -> _Map:
     """Draw one map on ``ax``; return it with what it drew (for the legend) and the names
     it may show (placed once the page is laid out)."""
     from .printlabels import marker_boxes
@@ -848,8 +890,8 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     scale = layers.scale.reindex(sites.index).to_numpy() ** 2 if layers.scale is not None \
         else np.ones(len(sites))
     area = np.zeros(len(sites))
-    if wide and len(sites) > _AGGREGATE_ABOVE and layers.scale is None:
-        sx, sy, area = _aggregate(ax, layers, sites, deps, size)
+    if aggregate and _crowded(ax, layers, len(sites)):
+        sx, sy, area = _aggregate(ax, layers, sites, coms, size)
         drawn["aggregate"] = True
         _axes_style(ax, extent)
         if furniture:
@@ -888,34 +930,45 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
                 lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
 
 
-def _aggregate(ax, layers: _Layers, sites: gpd.GeoDataFrame, deps: gpd.GeoDataFrame,
+def _aggregate(ax, layers: _Layers, sites: gpd.GeoDataFrame, coms: gpd.GeoDataFrame,
                size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sites counted per département, drawn at its name's spot as two nested circles
-    whose areas follow the counts: every site (white), and those implanted in a quartier
-    or near one (the quartiers' red). Return the circles' positions and areas (points²)."""
-    from .outlines import departement_of_points
+    """The sites counted per commune, drawn at its name's spot as nested circles whose
+    areas follow the counts (:mod:`geo.printsymbols`), one scale for every map of the
+    page. Return the circles' positions and outer areas (points²)."""
+    from .outlines import commune_of_points
+    from .printsymbols import counts_per_place, draw_circles
 
-    code = pd.Series(departement_of_points(sites.geometry.x.to_numpy(),
-                                           sites.geometry.y.to_numpy()), index=sites.index)
-    close = sites["relation"].isin(["implanted", "nearby"])
-    counts = pd.DataFrame({"all": code.value_counts(),
-                           "qpv": code[close].value_counts()}).fillna(0)
-    spots = deps.drop_duplicates("code").set_index("code")
-    counts = counts[counts.index.isin(spots.index)].sort_values("all", ascending=False)
-    top = max(int(counts["all"].max()) if len(counts) else 0, layers.aggregate_max)
+    code = pd.Series(commune_of_points(sites.geometry.x.to_numpy(),
+                                       sites.geometry.y.to_numpy()), index=sites.index)
+    spots = coms.drop_duplicates("code").set_index("code")
+    counts = counts_per_place(code, sites["relation"].astype(str))
+    counts = counts[counts.index.isin(spots.index)]
+    top = max(int(counts[0].max()) if len(counts) else 0, layers.aggregate_max)
     layers.aggregate_max = top
     if not top:
         return np.array([]), np.array([]), np.array([])
-    largest = (_AGGREGATE_MM * min(1.0, min(size) / 210) / 25.4 * 72) ** 2  # points²
     x = spots.loc[counts.index, "label_x"].to_numpy()
     y = spots.loc[counts.index, "label_y"].to_numpy()
-    every = largest * counts["all"].to_numpy() / top
-    near = largest * counts["qpv"].to_numpy() / top
-    ax.scatter(x, y, s=every, facecolor="white", edgecolor="#1a1a1a", linewidth=0.6,
-               alpha=0.9, zorder=6)
-    ax.scatter(x, y, s=near, facecolor=QPV_STYLES["2024"]["color"], edgecolor="none",
-               alpha=0.9, zorder=6.1)
-    return x, y, every
+    return x, y, draw_circles(ax, x, y, counts, top, _largest_circle(size, top))
+
+
+def _crowded(ax, layers: _Layers, n: int) -> bool:
+    """Whether ``n`` sites are too many to read one by one on ``ax`` (never on a map of
+    sized symbols nor on a fiche's)."""
+    if layers.scale is not None or layers.numbers is not None or layers.emphasis is not None:
+        return False
+    box = ax.get_position()
+    fig = ax.figure
+    area_cm2 = box.width * fig.get_figwidth() * box.height * fig.get_figheight() * 2.54 ** 2
+    return n > _AGGREGATE_DENSITY * area_cm2
+
+
+def _largest_circle(size, top: int) -> float:
+    """Area (points²) of the circle of the largest count, ``top``: at most
+    :data:`_AGGREGATE_MM` across, and a single site at most :data:`_ONE_SITE_MM` (a few
+    sites per commune: small circles, not blots over the country)."""
+    diameter = min(_AGGREGATE_MM, _ONE_SITE_MM * np.sqrt(max(top, 1)))
+    return (diameter * min(1.0, min(size) / 210) / 25.4 * 72) ** 2
 
 
 #: A wide map names at most this many communes for their sites (besides the cities).
@@ -1067,10 +1120,31 @@ def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
     site of the page's study; ``counted=False``: no count)."""
     handles = legend_handles(layers, drawn, shown, counted=counted)
     x, y, w, h = frame.fraction(*(zone or frame.legend_zone))
-    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, y + h),
-                      frameon=False, fontsize=_pt(size, 7.5), title="Légende",
-                      title_fontsize=_pt(size, 8.5), alignment="left", borderaxespad=0,
-                      borderpad=0)
+    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, y + h),
+                        frameon=False, fontsize=_pt(size, 7.5), title="Légende",
+                        title_fontsize=_pt(size, 8.5), alignment="left", borderaxespad=0,
+                        borderpad=0)
+    if drawn["aggregate"] and layers.aggregate_max:
+        # the nested reference circles under the entries (mapsf's « prop » legend)
+        from .printsymbols import draw_reference, reference_height
+
+        largest = _largest_circle(size, layers.aggregate_max)
+        points = _pt(size, 7.5)
+        top = legend_bottom(fig, legend) - 3
+        high = reference_height(largest, points) / 72 * 25.4
+        draw_reference(fig, frame.fraction(x * size[0], top - high, w * size[0], high),
+                       layers.aggregate_max, largest, points,
+                       "Nombre de sites par commune")
+        legend.essqpv_bottom = top - high
+    return legend
+
+
+def legend_bottom(fig: Figure, legend) -> float:
+    """Where the legend (with its reference circles) ends, in millimetres from the bottom
+    of the page."""
+    if hasattr(legend, "essqpv_bottom"):
+        return legend.essqpv_bottom
+    return legend.get_window_extent(fig.canvas.get_renderer()).y0 / (fig.dpi * _MM)
 
 
 def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None = None,
@@ -1097,19 +1171,15 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
         if drawn[relation]:
             handles.append(Patch(label=text, **style))
     if drawn["aggregate"] and layers.aggregate_max:
-        top = layers.aggregate_max
-        largest = _AGGREGATE_MM / 25.4 * 72 * 0.5  # a legend's marker: half the page's
-        for value in sorted({top, max(top // 4, 1)}, reverse=True):
-            handles.append(Line2D([], [], color="none", marker="o", markerfacecolor="white",
-                                  markeredgecolor="#1a1a1a", markeredgewidth=0.6,
-                                  markersize=largest * (value / top) ** 0.5,
-                                  label=plural(value, "site")))
-        handles.append(Line2D([], [], color="none", marker="o", markersize=6,
-                              markerfacecolor=QPV_STYLES["2024"]["color"],
-                              markeredgecolor="none", label=textwrap.fill(
-                                  "dont implantés dans un quartier prioritaire ou à "
-                                  "proximité (cercles par département, France "
-                                  "métropolitaine)", _LEGEND_CHARS)))
+        from .printsymbols import EDGE, RINGS
+
+        texts = ("Autres sites", f"Sites à moins de {number(layers.distance)}\u00a0m "
+                 "d’un quartier prioritaire", "Sites implantés dans un quartier prioritaire")
+        for (_, colour), text in reversed(list(zip(RINGS, texts, strict=True))):
+            handles.append(Line2D([], [], color="none", marker="o", markersize=7,
+                                  markerfacecolor=colour, markeredgecolor=EDGE,
+                                  markeredgewidth=0.5, label=textwrap.fill(
+                                      text, _LEGEND_CHARS)))
     if drawn["qpv_dots"]:
         handles.append(Line2D([], [], color="none", marker="o", markersize=2.5,
                               markerfacecolor=st["color"], markeredgecolor="none",

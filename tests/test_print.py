@@ -131,10 +131,11 @@ def test_a_national_print_names_its_cities_with_an_ile_de_france_inset(national)
     top = [names[c] for c in held.index if c][:8]
     found = [n for n in top if n in text]
     assert len(found) >= 6, (top, found)  # the busiest places are named first
-    # too many sites to read one by one at this scale: counted per département, with
-    # those in or near a quartier, and the legend says so
-    assert "dont implantés dans un quartier prioritaire" in text
-    assert "(cercles par département" in text
+    # too many sites to read one by one at this scale: counted per commune, split by
+    # relation, and the legend says so, with its nested reference circles
+    for words in ("Sites implantés dans un quartier prioritaire", "Sites à moins de 300 m",
+                  "Autres sites", "Nombre de sites par commune"):
+        assert words in text.replace("\u00a0", " "), words
     result = link(read_initiatives(national / "grand.csv"), load_qpv())
     fill = page_fill(print_pages(result, load_qpv(), theme_column="theme")[0])
     assert fill >= 0.70, fill
@@ -369,3 +370,47 @@ def test_the_periods_frame_holds_the_country_and_the_legend_no_total():
     labels = [t.get_text() for legend in page.legends for t in legend.get_texts()]
     assert "Recyclerie" in labels and not any(label.startswith("Recyclerie (")
                                               for label in labels)
+
+
+def test_proportional_circles_nest_by_relation_and_draw_the_largest_first():
+    """Per commune, every site (outer circle), those within the distance and those
+    implanted (inner circles), areas following the counts; the communes holding most sites
+    drawn first so that the small circles stay on top; the legend's reference circles
+    valued the French way (« 3 820 »)."""
+    import numpy as np
+    import pandas as pd
+
+    from geo.printmap import new_figure
+    from geo.printsymbols import counts_per_place, draw_circles, draw_reference
+
+    place = pd.Series(["A", "B", "B", "B", "B", "", "C", "C"])
+    relation = pd.Series(["none", "implanted", "nearby", "nearby", "none", "none",
+                          "implanted", "implanted"])
+    counts = counts_per_place(place, relation)
+    assert counts.index.tolist() == ["B", "C", "A"]  # the busiest first, no place dropped
+    assert counts.loc["B"].tolist() == [4, 3, 1]  # every site, within the distance, in
+    assert counts.loc["C"].tolist() == [2, 2, 2]
+    fig = new_figure((297, 210))
+    ax = fig.add_axes((0, 0, 1, 1))
+    outer = draw_circles(ax, np.zeros(3), np.zeros(3), counts, 4, 400.0)
+    assert outer.tolist() == [400.0, 200.0, 100.0]  # areas, not diameters
+    sizes = ax.collections[0].get_sizes().tolist()
+    # B's three circles, then C's (its three counts equal), then A's: drawn in that order
+    assert sizes == [400.0, 300.0, 100.0, 200.0, 200.0, 200.0, 100.0]
+    reference = draw_reference(fig, (0.5, 0.5, 0.3, 0.3), 3820, 900.0, 7.0, "Sites")
+    values = [t.get_text() for t in reference.texts]
+    assert values[1] == "3\u202f820" and len(values) >= 3, values
+
+
+def test_overseas_insets_are_named_by_their_cities(national):
+    """An overseas inset names its main cities, not its quartiers nor every commune."""
+    from geo.printlabels import Label
+    from geo.printmap import _CITY, _inset_cities
+
+    labels = [Label(_CITY, "Saint-Denis", 0, 0, over_symbols=True),
+              Label(_CITY - 1, "Saint-Paul", 0, 0, over_symbols=True),
+              Label(3000, "Ravine Blanche", 0, 0), Label(1003, "Le Port", 0, 0)]
+    assert [label.text for label in _inset_cities(labels, (297, 210))] == [
+        "Saint-Denis", "Saint-Paul"]
+    text = text_of(national / "france.pdf", 1)
+    assert "Ravine Blanche" not in text and "Quartiers Ouest" not in text
