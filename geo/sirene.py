@@ -17,7 +17,6 @@ establishments), are kept out of the linking and counted.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +30,10 @@ from .stream import (
     epsg_codes,
     identifiers,
     lonlat,
+    map_chunks,
     numbers,
-    place_all,
     read_chunks,
+    read_tables,
     within_area_of_use,
 )
 
@@ -198,6 +198,22 @@ class _Totals:
     def count(self, key: str, n: int) -> None:
         self.read[key] = self.read.get(key, 0) + int(n)
 
+    def merge(self, other: _Totals) -> None:
+        """Add the totals of the next chunk."""
+        for key, counted in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + counted
+        for key, n in other.read.items():
+            self.count(key, n)
+        self.agree += other.agree
+        kept = sum(len(d) for d in self.disagreements)
+        for frame in other.disagreements:
+            if kept < MAX_DISAGREEMENTS:
+                self.disagreements.append(frame.iloc[:MAX_DISAGREEMENTS - kept])
+                kept += len(self.disagreements[-1])
+        self.territory.extend(other.territory)
+        if len(self.territory) > 8:  # keep the running sums small
+            self.territory = [pd.concat(self.territory).groupby(level=0).sum()]
+
 
 #: Disagreements kept in detail (beyond, they are only counted).
 MAX_DISAGREEMENTS = 20_000
@@ -229,31 +245,53 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
     totals = _Totals(len(qpv))
     totals.count("unites_legales_lues", n_units)
     totals.count("unites_legales_ess_actives", len(ess.keys))
-    meta: deque = deque()
-    name = Path(geoloc).name
+    shared = _Shared(qpv, ess, etab, wanted, distance, Path(geoloc).name)
 
     def chunks():
         read = 0
-        for chunk in read_chunks(geoloc, columns=GEOLOC_COLUMNS, chunk_rows=chunk_rows):
-            first, read = read + 2, read + len(chunk)
-            totals.count("lignes_lues", len(chunk))
-            prepared = _prepare(chunk, ess, etab, wanted, totals, name, first)
-            meta.append(prepared)
-            # only the ESS establishments' nearby quartiers are counted: the others are
-            # only placed in the quartiers they are in
-            yield prepared["lon"], prepared["lat"], prepared["ess"]
+        # raw Arrow tables: everything else is done where the chunk is linked
+        for table in read_tables(geoloc, columns=GEOLOC_COLUMNS, chunk_rows=chunk_rows):
+            yield table, read + 2
+            read += table.num_rows
 
-    placed = _engine(engine, chunks(), qpv, distance, workers, scheduler)
-    codes = qpv["code_qp"].to_numpy()
     seen: list[np.ndarray] = []
-    for result in placed:
-        m = meta.popleft()
-        seen.append(m["all_siret"])
-        _accumulate(m, result, totals, codes)
+    for part, sirets in _engine(engine, chunks(), shared, workers, scheduler):
+        totals.merge(part)
+        seen.append(sirets)
         if progress:
             progress(totals.read.get("lignes_lues", 0))
-    _refuse_duplicates(seen, name)
+    _refuse_duplicates(seen, shared.name)
     return _tables(totals, qpv, distance, wanted)
+
+
+@dataclass
+class _Shared:
+    """What every chunk's count needs, sent once to each worker."""
+
+    qpv: object
+    ess: _Lookup
+    etab: _Lookup | None
+    wanted: set[str]
+    distance: float
+    name: str
+
+
+def count_chunk(shared: _Shared, table, first: int) -> tuple[_Totals, np.ndarray]:
+    """Count one chunk of the geolocation file (a pyarrow Table whose first row is line
+    ``first``), on the worker that links it: its totals, and every siret read (for the
+    duplicates, refused once all are read)."""
+    from .stream import place, text_frame
+
+    qpv = shared.qpv
+    totals = _Totals(len(qpv))
+    chunk = text_frame(table)
+    totals.count("lignes_lues", len(chunk))
+    m = _prepare(chunk, shared.ess, shared.etab, shared.wanted, totals, shared.name, first)
+    # only the ESS establishments' nearby quartiers are counted: the others are only
+    # placed in the quartiers they are in
+    placed = place(m["lon"], m["lat"], qpv, shared.distance, False, m["ess"])
+    _accumulate(m, placed, totals, qpv["code_qp"].to_numpy())
+    return totals, m["all_siret"]
 
 
 def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
@@ -271,14 +309,24 @@ def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
                          "écrit.", path=name, column="siret")
 
 
-def _engine(engine, chunks, qpv, distance, workers, scheduler):
+def _engine(engine, chunks, shared: _Shared, workers, scheduler):
+    """:func:`count_chunk` of every chunk, in order, on the engine asked."""
     if engine == "dask":
-        from .stream_dask import place_all_dask
+        from .stream_dask import map_chunks_dask
 
-        return place_all_dask(chunks, qpv, distance, scheduler=scheduler, workers=workers)
+        return map_chunks_dask(count_chunk, chunks, shared, scheduler=scheduler,
+                               workers=workers)
     if engine != "local":
         raise InputError(f"moteur « {engine} » inconnu ; possibles : local, dask.")
-    return place_all(chunks, qpv, distance, workers=workers)
+
+    def ready(first: tuple) -> None:
+        from .prefilter import prepare
+        from .stream import SETTLE_FROM
+
+        # the grids are built once, before the workers are forked, and shared
+        prepare(shared.qpv, shared.distance, fine=first[0].num_rows >= SETTLE_FROM)
+
+    return map_chunks(count_chunk, chunks, shared, workers=workers, ready=ready)
 
 
 def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: set[str],

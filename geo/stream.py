@@ -58,6 +58,15 @@ def read_chunks(path: str | Path, *, columns: list[str] | None = None,
     it. CSV separators ``;``, ``,`` and tab are recognised; a ``.zip`` is read from its CSV
     member without being unpacked.
     """
+    for table in read_tables(path, columns=columns, chunk_rows=chunk_rows):
+        yield text_frame(table)
+
+
+def read_tables(path: str | Path, *, columns: list[str] | None = None,
+                chunk_rows: int = CHUNK_ROWS) -> Iterator:
+    """Yield ``path`` as pyarrow Tables as read (a CSV's cells as text), ``chunk_rows`` rows
+    at most each: what :func:`read_chunks` reads, before any conversion (cheap to send to
+    another process, converted there by :func:`text_frame`)."""
     path = Path(path)
     if not path.is_file():
         raise InputError("fichier introuvable.", path=str(path))
@@ -140,7 +149,7 @@ def _missing(found: list[str], wanted: list[str] | None, name: str) -> None:
 
 
 def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
-                ) -> Iterator[pd.DataFrame]:
+                ) -> Iterator:
     """The CSV of ``handle`` in chunks; a file ``on_disk`` is read by Arrow itself."""
     import pyarrow as pa
     from pyarrow import csv
@@ -176,7 +185,7 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
                     buffer.append(batch.slice(0, take))
                     batch, size = batch.slice(take), size + take
                     if size == chunk_rows:
-                        yield _text(pa.Table.from_batches(buffer))
+                        yield pa.Table.from_batches(buffer)
                         buffer, size = [], 0
     finally:
         if holds is not None:
@@ -184,7 +193,7 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
             source = reader = batch = None
             holds.wait(_LET_GO)
     if buffer:
-        yield _text(pa.Table.from_batches(buffer))
+        yield pa.Table.from_batches(buffer)
 
 
 class _Prefixed(io.RawIOBase):
@@ -248,16 +257,17 @@ class _Handed(io.BufferedReader):
         return self.holds.track(memoryview(super().read(size)))
 
 
-def _parquet_chunks(path: Path, columns, chunk_rows) -> Iterator[pd.DataFrame]:
+def _parquet_chunks(path: Path, columns, chunk_rows) -> Iterator:
+    import pyarrow as pa
     from pyarrow import parquet
 
     with parquet.ParquetFile(path) as source:
         _missing(source.schema_arrow.names, columns, path.name)
         for batch in source.iter_batches(batch_size=chunk_rows, columns=columns):
-            yield _text(batch)
+            yield pa.Table.from_batches([batch])
 
 
-def _text(batch) -> pd.DataFrame:
+def text_frame(batch) -> pd.DataFrame:
     """A pyarrow batch as a DataFrame of text (``""`` where empty), whatever the format's
     own types; the columns stay in Arrow memory (fast string operations)."""
     import pyarrow as pa
@@ -528,6 +538,61 @@ def _init(qpv) -> None:
     global _QPV
     if qpv is not None:
         _QPV = qpv
+
+
+#: What every chunk's function shares in a worker process of :func:`map_chunks`.
+_SHARED = None
+
+
+def map_chunks(func: Callable, chunks: Iterable[tuple], shared, *,
+               workers: int | None = None,
+               ready: Callable[[tuple], None] | None = None) -> Iterator:
+    """``func(shared, *chunk)`` for every chunk (a tuple of arguments), in order, on
+    ``workers`` processes (default: every core); one chunk per worker, and one more, in
+    flight at a time. ``shared`` reaches each worker once (inherited by forked processes,
+    never pickled per chunk); ``ready(first chunk)`` runs before the workers start (to
+    build once what they then share). ``func`` must be importable (a module's function)."""
+    global _SHARED
+    workers = workers or os.cpu_count() or 1
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        return
+    if ready is not None:
+        ready(first)
+    chunks = itertools.chain([first], chunks)
+    if workers == 1:
+        for chunk in chunks:
+            yield func(shared, *chunk)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else "spawn")
+    forked = context.get_start_method() == "fork"
+    _SHARED = shared if forked else None
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_shared,
+                                 initargs=(None if forked else shared,)) as pool:
+            pending: list = []
+            for chunk in chunks:
+                pending.append(pool.submit(_shared_job, func, chunk))
+                while len(pending) > workers:
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+    finally:
+        _SHARED = None
+
+
+def _init_shared(shared) -> None:
+    global _SHARED
+    if shared is not None:
+        _SHARED = shared
+
+
+def _shared_job(func: Callable, chunk: tuple):
+    return func(_SHARED, *chunk)
 
 
 # --------------------------------------------------------------------------- writing

@@ -1,8 +1,9 @@
-"""The chunks of a big table linked on a Dask cluster (``--moteur dask``).
+"""The chunks of a big table handled on a Dask cluster (``--moteur dask``).
 
-The same engine function as the default (:func:`geo.stream.place`) runs on Dask's workers,
-on an existing cluster (its scheduler's address) or on a local one (every core); the QPV are
-sent once to every worker. Install with ``pip install ess-qpv[dask]``.
+The same per-chunk function as the default engine (:func:`geo.stream.map_chunks`) runs on
+Dask's workers, on an existing cluster (its scheduler's address) or on a local one (every
+core); what the chunks share (the QPV, the lookups) is sent once to every worker, the
+chunks as the client reads them. Install with ``pip install ess-qpv[dask]``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
-
-import numpy as np
+from collections.abc import Callable, Iterable, Iterator
 
 from ._errors import EssQpvError
-from .stream import Placed, place
 
 
-def place_all_dask(chunks: Iterable[tuple[np.ndarray, ...]], qpv, distance: float, *,
-                   scheduler: str | None = None, workers: int | None = None
-                   ) -> Iterator[Placed]:
-    """:func:`geo.stream.place` of every chunk, in order, on a Dask cluster."""
+def map_chunks_dask(func: Callable, chunks: Iterable[tuple], shared, *,
+                    scheduler: str | None = None, workers: int | None = None) -> Iterator:
+    """``func(shared, *chunk)`` for every chunk, in order, on a Dask cluster (as
+    :func:`geo.stream.map_chunks`): ``shared`` is sent once to every worker, the chunks
+    as they are read (the workers never read a file themselves)."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
@@ -51,11 +50,10 @@ def place_all_dask(chunks: Iterable[tuple[np.ndarray, ...]], qpv, distance: floa
                           parameters=("scheduler",)) from exc
     try:
         n = max(1, len(client.scheduler_info()["workers"]))
-        shared = client.scatter(qpv, broadcast=True)
+        sent = client.scatter(shared, broadcast=True)
         pending: deque = deque()
-        for lon, lat, *near in chunks:
-            pending.append(client.submit(place, lon, lat, shared, distance, False, *near,
-                                         pure=False))
+        for chunk in chunks:
+            pending.append(client.submit(func, sent, *chunk, pure=False))
             while len(pending) > 2 * n:
                 yield pending.popleft().result()
         while pending:

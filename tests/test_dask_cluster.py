@@ -123,4 +123,4 @@ def test_a_cluster_started_apart_counts_as_the_local_engine(cluster, tmp_path, c
     # six chunks: both workers linked some, and ran nothing but the engine's function
     executed = [count for _, count, _ in ran.values()]
     assert min(executed) >= 1 and sum(executed) == 6, ran
-    assert {tuple(kinds) for _, _, kinds in ran.values()} == {("place",)}, ran
+    assert {tuple(kinds) for _, _, kinds in ran.values()} == {("count_chunk",)}, ran

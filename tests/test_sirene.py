@@ -20,7 +20,7 @@ from geo import cli
 from geo.outlines import in_france
 from geo.qpv import load_qpv
 from geo.sirene import panorama
-from geo.stream import lonlat, read_chunks
+from geo.stream import lonlat, read_chunks, read_tables
 from tests.browser import Page, axe_violations, htmlcs_errors
 from tests.sirene_files import write_samples
 
@@ -187,12 +187,15 @@ def test_the_panorama_reads_chunks_of_the_rows_asked_at_most(files, qpv, tmp_pat
         z.write(files["geoloc"], "geoloc.csv")
     seen: dict[str, list[int]] = {}
 
-    def watched(path, **kw):
-        for chunk in read_chunks(path, **kw):
-            seen.setdefault(Path(path).name, []).append(len(chunk))
-            yield chunk
+    def watching(read):
+        def watched(path, **kw):
+            for chunk in read(path, **kw):
+                seen.setdefault(Path(path).name, []).append(len(chunk))
+                yield chunk
+        return watched
 
-    monkeypatch.setattr(sirene, "read_chunks", watched)
+    monkeypatch.setattr(sirene, "read_chunks", watching(read_chunks))
+    monkeypatch.setattr(sirene, "read_tables", watching(read_tables))
     result = panorama(tmp_path / "g.zip", files["units"], qpv, chunk_rows=250, workers=1)
     assert result.counts["lignes_lues"] == 1500
     assert max(seen["g.zip"]) == 250 and len(seen["g.zip"]) == 6
