@@ -55,10 +55,10 @@ from .printmap import (
     _plain,
     _prepare,
     _pt,
-    _single,
     legend_handles,
     new_figure,
 )
+from .sitemaps import SiteMaps, shaped
 from .territories import TERRITORIES, territory_of_points
 from .typography import french_spacing, plural
 from .vocabulary import Relation
@@ -431,6 +431,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
         check_fiche_maps(result, initiatives, path)
     layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
     _outline_places(fiches, layers.sites)
+    _site_maps(layers)  # before the workers fork: they inherit it
     size = PAPER[paper]
     folder = fiche_images_folder(path)
     stems = initiative_maps(result, initiatives) if images else {}
@@ -558,7 +559,7 @@ def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: 
         # the map's type and symbols as on A4 at least (A5 names stay readable)
         _maps(fig, _Frame(size), _fiche_layers(fiche, layers), (
             zone[0], zone[1] + source_room, zone[2], zone[3] - source_room),
-            (max(w, 210), max(h, 297)), fiche.places)
+            (max(w, 210), max(h, 297)), fiche.places, _site_maps(layers))
         page.wrapped(margin, zone[1] + source_room - 0.5, w - 2 * margin, PRINT_SOURCES,
                      fontsize=sources, color="#333", max_lines=2)
         fig._essqpv_map = Bbox.from_bounds(*(v * _MM for v in (
@@ -613,6 +614,18 @@ def _summary(fiche: Fiche) -> str:
     return french_spacing(" ; ".join(parts + said) + ".")
 
 
+#: The projections of the last run's layers (its ``sites``, the key), shared by its pages
+#: and inherited by the workers that write them.
+_SHARED: list = []
+
+
+def _site_maps(layers: _Layers) -> SiteMaps:
+    """The :class:`geo.sitemaps.SiteMaps` of a run's ``layers``, made once."""
+    if not _SHARED or _SHARED[0] is not layers.sites:
+        _SHARED[:] = [layers.sites, SiteMaps(layers.sites, layers.qpv, layers.previous)]
+    return _SHARED[1]
+
+
 def _fiche_layers(fiche: Fiche, layers: _Layers) -> _Layers:
     """The study's layers narrowed to one initiative: its sites (numbered when there are
     several), the line between them, its quartiers emphasised."""
@@ -627,24 +640,26 @@ def _fiche_layers(fiche: Fiche, layers: _Layers) -> _Layers:
 
 
 def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size,
-          places: dict[int, str] | None = None) -> list[_Map]:
+          places: dict[int, str] | None = None, maps: SiteMaps | None = None) -> list[_Map]:
     """The initiative's map in ``zone`` (millimetres): one panel per agglomeration of its
-    sites (the largest first), each titled by its commune, the legend under them, names
-    placed last."""
+    sites (the largest first), each titled by its commune, with a locator of its
+    département; the legend under them, names placed last."""
+    maps = maps or SiteMaps(layers.sites, layers.qpv, layers.previous)
     x, y, w, h = zone
-    panels = _panel_groups(layers, places)
+    panels = _panel_groups(layers, places, maps)
     legend_height = 16 * min(1.0, size[0] / 210) ** 0.5 + 4
     gap = 4
     pw = (w - gap * (len(panels) - 1)) / len(panels)
     ph = h - legend_height - 5
-    maps = []
-    for k, (crs, _, extent, name) in enumerate(panels):
-        m = _single(fig, frame, layers, crs, extent, size,
-                    zone=(x + k * (pw + gap), y + legend_height, pw, ph))
+    drawn_maps = []
+    for k, (crs, group, extent, name) in enumerate(panels):
+        ax = fig.add_axes(frame.fraction(x + k * (pw + gap), y + legend_height, pw, ph))
+        m = maps.draw(ax, replace(layers, sites=group), crs, shaped(extent, pw, ph), size,
+                      nearest=_nearest(group), places=places)
         m.ax.set_title(_plain(name), fontsize=_size(size, 7.5), pad=3, loc="left")
         m.ax.set_gid(f"carte-{k + 1}")  # named groups in the SVG, for layout software
-        maps.append(m)
-    drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
+        drawn_maps.append(m)
+    drawn = {key: any(m.drawn[key] for m in drawn_maps) for key in drawn_maps[0].drawn}
     handles = legend_handles(layers, drawn, shown=layers.sites)
     fx, fy, fw, fh = frame.fraction(x, y, w, legend_height - 2)
     legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(fx, fy + fh),
@@ -652,8 +667,18 @@ def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size,
                alignment="left", borderaxespad=0, borderpad=0, handlelength=1.6,
                columnspacing=1.2)
     legend.set_gid("legende")
-    _label(fig, maps)
-    return maps
+    _label(fig, drawn_maps, halo="box")
+    return drawn_maps
+
+
+def _nearest(group: gpd.GeoDataFrame) -> str | None:
+    """The code of the quartier nearest to the sites of ``group``."""
+    if "nearest_code_qp" not in group or not len(group):
+        return None
+    distance = pd.to_numeric(group["distance_m"], errors="coerce").to_numpy()
+    if np.isnan(distance).all():
+        return None
+    return str(group["nearest_code_qp"].to_numpy()[int(np.nanargmin(distance))])
 
 
 @functools.cache
@@ -663,40 +688,42 @@ def _commune_names() -> pd.Series:
     return communes().set_index("code")["nom"]
 
 
-def _panel_groups(layers: _Layers, places: dict[int, str] | None = None
+def _panel_groups(layers: _Layers, places: dict[int, str] | None = None,
+                  maps: SiteMaps | None = None
                   ) -> list[tuple[str, gpd.GeoDataFrame, tuple, str]]:
     """(CRS, sites, extent, name) of each panel: the sites grouped by territory and
     agglomeration, the largest groups first; an extent holds the group's sites and its
     quartiers (implanted, nearby, and served ones close enough), else the nearest quartier
     when within :data:`_NEAREST_REACH`, else a wider frame around the sites (their
     commune and its neighbours). A panel is named by the commune that holds most of its
-    sites (``places``, by site index: :func:`_outline_places`)."""
+    sites (``places``, by site index: :func:`_outline_places`). ``maps``: the run's
+    projections (:class:`geo.sitemaps.SiteMaps`)."""
     sites = layers.sites
+    maps = maps or SiteMaps(sites, layers.qpv, layers.previous)
     keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     groups = []
     for key in keys.value_counts().index:
         crs = TERRITORIES[key].crs
         groups += [(crs, g) for g in _agglomerations(sites[(keys == key).to_numpy()], crs)]
     groups = sorted(groups, key=lambda g: len(g[1]), reverse=True)[:_MAX_PANELS]
-    related = layers.emphasis or {}
-    quartiers = layers.qpv[layers.qpv["code_qp"].isin(related)]
+    related = list(layers.emphasis or {})
     out = []
     for crs, group in groups:
-        metric = group.geometry.to_crs(crs)
-        pts = shapely.union_all(metric.values)
-        own = quartiers.to_crs(crs)
-        reach = own.distance(pts)
-        close = own[(reach < _SERVED_REACH).to_numpy()]
-        x0, y0, x1, y1 = metric.total_bounds
+        qpv = maps.layer("qpv", crs)
+        codes = qpv.frame["code_qp"].to_numpy()
+        points = maps.layer("sites", crs).geoms[maps.sites.index.get_indexer(group.index)]
+        x0, y0, x1, y1 = shapely.total_bounds(points)
+        pts = shapely.multipoints(points)
+        own = np.flatnonzero(np.isin(codes, related))
+        close = own[shapely.distance(qpv.geoms[own], pts) < _SERVED_REACH]
         least = 900  # a street-level frame around a lone site among its quartiers
         if not len(close) and "nearest_code_qp" in group:
             distance = pd.to_numeric(group.get("distance_m"), errors="coerce")
-            nearest = layers.qpv[layers.qpv["code_qp"].isin(
-                group["nearest_code_qp"][(distance < _NEAREST_REACH).to_numpy()])]
-            close = nearest.to_crs(crs)
+            close = np.flatnonzero(np.isin(codes, group["nearest_code_qp"][
+                (distance < _NEAREST_REACH).to_numpy()]))
             least = 3_000  # far from any quartier: the commune and its neighbours
         if len(close):
-            qx0, qy0, qx1, qy1 = close.total_bounds
+            qx0, qy0, qx1, qy1 = shapely.total_bounds(qpv.geoms[close])
             x0, y0, x1, y1 = min(x0, qx0), min(y0, qy0), max(x1, qx1), max(y1, qy1)
         half = max(max(x1 - x0, y1 - y0) * 0.56 + 250, least)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2

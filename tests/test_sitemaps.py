@@ -1,0 +1,63 @@
+"""The fiches' maps (geo.sitemaps): never an empty square with one dot. A site far from
+any quartier has its commune named on the map, the nearest quartier drawn and named, and
+a locator of its département; layers named in the SVG."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from tests.test_fiches import _fiches_of
+
+DATA = Path(__file__).parent / "data"
+
+pytestmark = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing")
+
+
+def test_a_village_far_from_any_quartier_has_context(tmp_path):
+    """Mont-Bonvillers (a real address of its Base Adresse Locale), 19.5 km from the
+    nearest quartier: the map names the commune beside the site (it has no outline in the
+    bundled communes), draws and names that quartier, and shows the site in its
+    département (Meurthe-et-Moselle), in a group of its own."""
+    bal = pd.read_csv(DATA / "adresses-54084.csv", sep=";", dtype=str).head(1)
+    table = pd.DataFrame({"nom": ["Épicerie du Pays-Haut"], "commune": ["Mont-Bonvillers"],
+                          "code_postal": ["54260"],
+                          "adresse": [f"{bal['numero'][0]} {bal['voie_nom'][0]}"],
+                          "latitude": bal["lat"], "longitude": bal["long"]})
+    _fiches_of(table, tmp_path, images=True)
+    svg = next((tmp_path / "fiches").glob("*.svg")).read_text(encoding="utf-8")
+    texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    # the panel's title and a name on the map itself
+    assert texts.count("Mont-Bonvillers") >= 1 and "Mont-Bonvillers (1 site)" in texts, texts
+    assert "Meurthe-et-Moselle" in texts, texts
+    assert any("Rémelange" in t for t in texts), texts
+    assert 'id="situation"' in svg
+
+
+def test_compound_path_keeps_holes_and_every_part():
+    """A polygon with a hole and a multipolygon become one path whose filled area is the
+    shapes' (the hole stays empty under the non-zero rule)."""
+    from matplotlib.path import Path as MPath
+
+    from geo.sitemaps import compound_path
+
+    ring = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)],
+                           [[(2, 2), (2, 8), (8, 8), (8, 2)]])  # hole oriented as the shell
+    other = shapely.MultiPolygon([shapely.box(20, 0, 22, 2), shapely.box(30, 0, 31, 1)])
+    path = compound_path(np.array([ring, other, shapely.Polygon()], dtype=object))
+    assert (path.codes == MPath.MOVETO).sum() == 4
+    rings = path.to_polygons(closed_only=True)
+
+    def signed(xy):  # shoelace: positive counter-clockwise
+        x, y = xy[:, 0], xy[:, 1]
+        return (x * np.roll(y, -1) - np.roll(x, -1) * y).sum() / 2
+
+    # the hole turns the other way than every shell: empty under the non-zero rule
+    assert [signed(r) for r in rings] == [100, -36, 4, 1]
+    assert compound_path(np.array([shapely.Point(0, 0)], dtype=object)) is None
