@@ -234,6 +234,56 @@ def test_the_main_places_are_named(printed, kind):
     assert missing == []
 
 
+def _names_in(page: Page, frame) -> set[str]:
+    """The words lying inside a frame."""
+    return {w[4] for w in page.words if w[0] >= frame[0] and w[2] <= frame[2]
+            and w[1] >= frame[1] and w[3] <= frame[3]}
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the national frame fits the sites, not France: it stops at Rennes "
+    "(Finistère, Morbihan, Côtes-d'Armor cut off), above the Pyrenees (Pyrénées-Orientales, "
+    "Ariège) and Var, and leaves out Corsica")
+def test_the_national_print_frames_the_whole_country(printed):
+    """The main map of a national study holds metropolitan France, its sites or not: the
+    départements of its corners and Corsica are there (named, in capitals)."""
+    page = printed("national")[0]
+    main = max(page.frames, key=lambda f: (f[2] - f[0]) * (f[3] - f[1]))
+    names = _names_in(page, main)
+    missing = [name for name in ("NORD", "FINISTÈRE", "BAS-RHIN", "PYRÉNÉES-ORIENTALES",
+                                 "ALPES-MARITIMES", "CORSE-DU-SUD", "HAUTE-CORSE")
+               if name not in names]
+    assert missing == []
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the Martinique inset names Sainte-Marie, Le Robert, Le Lamentin, "
+    "Le François and the quartier « Quartiers Ouest » but not Fort-de-France (where its "
+    "site is); the Nouvelle-Calédonie inset names nothing (not Nouméa)")
+def test_each_inset_names_its_main_city(printed):
+    """Paris in its inset, each overseas inset named by its main city (not only by its
+    quartiers or smaller towns)."""
+    page = printed("national")[0]
+    main = max(page.frames, key=lambda f: (f[2] - f[0]) * (f[3] - f[1]))
+    insets = set().union(*(_names_in(page, f) for f in page.frames if f != main))
+    missing = [city for city in ("Paris", "Cayenne", "Fort-de-France", "Nouméa")
+               if city not in insets]
+    assert missing == []
+
+
+@pytest.mark.xfail(
+    strict=True, reason="Longwy is not named (nor Pont-à-Mousson) while towns of the "
+    "neighbouring départements are: Thionville, Metz, Montigny-lès-Metz, Forbach, "
+    "Sarreguemines, Saint-Avold (57), Verdun, Bar-le-Duc (55)")
+def test_the_departement_print_names_its_own_largest_towns(printed):
+    """Meurthe-et-Moselle's five largest communes (INSEE populations: Nancy,
+    Vandœuvre-lès-Nancy, Lunéville, Toul, Longwy) are named on its print."""
+    names = {w[4] for w in printed("departement")[0].words}
+    missing = [town for town in ("Nancy", "Vandœuvre-lès-Nancy", "Lunéville", "Toul",
+                                 "Longwy") if town not in names]
+    assert missing == []
+
+
 def _legend(page: Page) -> list[str]:
     """The lines of the legend: from « Légende » down its column, to the first gap wider
     than two lines."""
