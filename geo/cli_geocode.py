@@ -102,10 +102,7 @@ def run_geocode(args: argparse.Namespace) -> int:
     with tqdm(total=len(table), unit="adresse", desc="Géocodage", leave=False,
               disable=None) as bar:
         result = gc.geocode(
-            table, address_columns=found.address, postcode_column=found.postcode,
-            citycode_column=found.citycode, check_columns=(
-                detection.found.get("postcode"), detection.found.get("citycode")),
-            lat_column=found.lat, lon_column=found.lon, id_column=found.id,
+            table, detection=detection,
             geocoder=gc.Geocoder(args.geocoder_url, chunk_size=args.chunk_size),
             corrections=corrections, min_score=args.min_score, force=args.force,
             first_row=first_row, progress=bar.update, path=Path(args.input).name,

@@ -18,7 +18,7 @@ from .cli_geocode import (
 )
 from .parameters import add_options, default
 from .typography import plural
-from .vocabulary import OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
+from .vocabulary import INPUT_ROLES, OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
 
 #: How many row problems are printed before the rest are only counted.
 SHOWN_ISSUES = 20
@@ -32,10 +32,6 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     add_options(group, "indicators", "sheet", "geocode")
     add_geocoder_options(parser)
 
-
-#: The column roles set by the input options (the address ones go with geocoding).
-INPUT_ROLES = ("lon", "lat", "crs", "id", "name", "theme", "served", "radius", "website",
-               "year", "end_year")
 
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:

@@ -99,7 +99,8 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     _join_address(scan)
     _report_coordinates(scan, lon, lat, how)
     _report_roles(scan)
-    return Detection(scan.out, scan.report, scan.found)
+    return Detection(scan.out, scan.report, scan.found,
+                     find_column(scan.columns, "site_id"))
 
 
 @dataclass

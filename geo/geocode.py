@@ -44,6 +44,7 @@ from .typography import number
 from .vocabulary import (
     ADDRESS_PARTS,
     DEFAULT_MIN_SCORE,
+    Detection,
     GeocodeStatus,
     find_column,
 )
@@ -143,9 +144,38 @@ def default_address_columns(columns: list[str]) -> list[str]:
     return list(dict.fromkeys(c for c in found if c))
 
 
+@dataclass(frozen=True)
+class GeocodeColumns:
+    """Where :func:`geocode` reads and writes, decided once: the columns joined into the
+    query, the filters sent (``postcode``, ``citycode``: only when named), the columns the
+    answer is checked against, the coordinates (created when absent) and the identifier
+    that keys the corrections."""
+
+    address: list[str]
+    lat: str
+    lon: str
+    postcode: str | None = None
+    citycode: str | None = None
+    check_postcode: str | None = None
+    check_citycode: str | None = None
+    id: str | None = None
+
+    @classmethod
+    def detected(cls, detection: Detection) -> GeocodeColumns:
+        """The columns a detection decided (:func:`geo.columns.detect_columns`): its
+        postcode and INSEE code found by name or content are checked, sent only when
+        named."""
+        found = detection.columns
+        return cls(address=list(found.address or []), lat=found.lat or "latitude",
+                   lon=found.lon or "longitude", postcode=found.postcode,
+                   citycode=found.citycode, check_postcode=detection.found.get("postcode"),
+                   check_citycode=detection.found.get("citycode"), id=found.id)
+
+
 def geocode(
     table: pd.DataFrame,
     *,
+    detection: Detection | None = None,
     address_columns: list[str] | None = None,
     postcode_column: str | None = None,
     citycode_column: str | None = None,
@@ -172,9 +202,13 @@ def geocode(
     ----------
     table
         The user's rows (all columns text); every row and column is kept, in order.
+    detection
+        The columns recognised in ``table`` (:func:`geo.columns.detect_columns`), as a
+        study passes them: every column below is taken from it (see
+        :meth:`GeocodeColumns.detected`), and the ``*_column`` options are ignored.
     address_columns
-        Columns joined into the query (default: ``adresse``, ``code_postal``, ``commune`` or
-        their usual variants).
+        Without ``detection``: columns joined into the query (default: ``adresse``,
+        ``code_postal``, ``commune`` or their usual variants).
     postcode_column, citycode_column
         Filters sent to the geocoder (default: none). The row's postcode and INSEE code
         (these columns, else ``check_columns``, else found by their usual names) are always
@@ -204,84 +238,187 @@ def geocode(
         coordinates but are ``a_verifier`` and go to the review, as a study would send
         them (:func:`geo.initiatives.typed_point_doubts`).
     """
+    columns = GeocodeColumns.detected(detection) if detection is not None else \
+        _named_columns(table, address_columns, postcode_column, citycode_column,
+                       check_columns, lat_column, lon_column, id_column)
+    _check_columns(table, columns, path)
+    geocoder = geocoder or Geocoder()
+    run = _Rows.of(table, columns, first_row)
+    fixes = _matched_corrections(run, corrections, corrections_path, geocoder)
+    _set_unasked(run, fixes, force)
+    todo = [i for i in range(run.n) if run.status[i] == ""]
+    known = _answers(run, todo, geocoder, cache, offline=offline, progress=progress)
+    todo = [i for i in todo if run.keys[i] in known]
+    _assess_answers(run, todo, known, fixes, min_score=min_score, force=force)
+    _keep_earlier(run)
+    if doubts is not None:
+        _add_doubts(run, doubts)
+    geocoder.stats.counts = pd.Series(run.status).value_counts().to_dict()
+    return GeocodeResult(run.result_table(), _review(run), geocoder.stats, columns.lat,
+                         columns.lon)
+
+
+def _named_columns(table: pd.DataFrame, address_columns: list[str] | None,
+                   postcode_column: str | None, citycode_column: str | None,
+                   check_columns: tuple[str | None, str | None] | None,
+                   lat_column: str | None, lon_column: str | None,
+                   id_column: str | None) -> GeocodeColumns:
+    """The columns of a table not detected before: those named, else their usual names."""
     columns = [str(c) for c in table.columns]
-    address_columns = address_columns or default_address_columns(columns)
-    if not address_columns:
+    given_checks = check_columns or (None, None)
+    return GeocodeColumns(
+        address=address_columns or default_address_columns(columns),
+        lat=lat_column or find_column(columns, "lat") or "latitude",
+        lon=lon_column or find_column(columns, "lon") or "longitude",
+        postcode=postcode_column, citycode=citycode_column,
+        # The postcode and INSEE code of the row are checked against the answer; they are
+        # sent as filters only when named (a wrong postcode as filter hides the right one).
+        check_postcode=postcode_column or given_checks[0] or find_column(columns, "postcode"),
+        check_citycode=citycode_column or given_checks[1] or find_column(columns, "citycode"),
+        id=id_column or find_column(columns, "id"))
+
+
+def _check_columns(table: pd.DataFrame, columns: GeocodeColumns, path: str) -> None:
+    """An address to ask, and every column named present."""
+    present = [str(c) for c in table.columns]
+    if not columns.address:
         raise InputError("aucune colonne d'adresse (adresse, code_postal, commune) ; "
                          "indiquez-les.", path=path, parameters=("address",))
-    for column in address_columns + [c for c in (postcode_column, citycode_column) if c]:
-        if column not in columns:
+    for column in columns.address + [c for c in (columns.postcode, columns.citycode) if c]:
+        if column not in present:
             raise InputError(f"la colonne « {column} » n'existe pas ; colonnes présentes : "
-                             f"{', '.join(columns)}.", path=path, parameters=("address",))
-    # The postcode and INSEE code of the row are checked against the answer; they are sent
-    # as filters only when named (a wrong postcode as filter hides the right answer).
-    given_checks = check_columns or (None, None)
-    check_postcode = postcode_column or given_checks[0] or find_column(columns, "postcode")
-    check_citycode = citycode_column or given_checks[1] or find_column(columns, "citycode")
-    lat_column = lat_column or find_column(columns, "lat") or "latitude"
-    lon_column = lon_column or find_column(columns, "lon") or "longitude"
-    geocoder = geocoder or Geocoder()
-    own_cache = cache is None
-    cache = cache or GeocodeCache()
-    out = table.copy()
-    for column in (lat_column, lon_column):
-        if column not in out:
-            out[column] = ""
-    earlier = out[[c for c in GEOCODE_COLUMNS if c in out]].copy()
-    out = out.drop(columns=list(earlier.columns))
-    n = len(out)
-    sites = identify_sites(out, id_column=id_column or find_column(columns, "id"),
-                           address_columns=address_columns, first_row=first_row)
-    keys_for_rows = sites.keys
-    text = out.astype(str).replace({"nan": "", "None": ""})
+                             f"{', '.join(present)}.", path=path, parameters=("address",))
 
-    def value(column: str | None, i: int) -> str:
-        return text[column].iat[i].strip() if column else ""
 
-    rows = [{"address": value(address_columns[0], i), "q": sites.typed[i][:QUERY_LENGTH[1]],
-             # filters with the zero a spreadsheet dropped (« 1000 » finds nothing)
-             "postcode": five_digits(value(postcode_column, i)),
-             "citycode": five_digits(value(citycode_column, i)),
-             "check_postcode": value(check_postcode, i),
-             "check_citycode": value(check_citycode, i)} for i in range(n)]
-    fixes, refused = match_corrections(
-        _corrections(corrections, corrections_path or "fichier de corrections"), sites)
+@dataclass
+class _Rows:
+    """One geocoding under way: the table (``out``, coordinates columns added), each row's
+    query and what it became (status, note, score, the answer's details)."""
+
+    out: pd.DataFrame
+    earlier: pd.DataFrame
+    columns: GeocodeColumns
+    sites: SiteIdentities
+    queries: list[dict]
+    has_coords: pd.Series
+    first_row: int
+    status: np.ndarray = field(init=False)
+    note: np.ndarray = field(init=False)
+    score: np.ndarray = field(init=False)
+    extra: dict[str, np.ndarray] = field(init=False)
+    keys: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = self.n
+        self.status = np.full(n, "", dtype=object)
+        self.note = np.full(n, "", dtype=object)
+        self.score = np.full(n, np.nan)
+        self.extra = {c: np.full(n, "", dtype=object)
+                      for c in ("label", "type", "citycode", "lat", "lon")}
+
+    @property
+    def n(self) -> int:
+        return len(self.out)
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, columns: GeocodeColumns, first_row: int) -> _Rows:
+        """The table's rows as queries: the address typed, the filters (with the zero a
+        spreadsheet dropped: « 1000 » finds nothing) and the values checked."""
+        out = table.copy()
+        for column in (columns.lat, columns.lon):
+            if column not in out:
+                out[column] = ""
+        earlier = out[[c for c in GEOCODE_COLUMNS if c in out]].copy()
+        out = out.drop(columns=list(earlier.columns))
+        sites = identify_sites(out, id_column=columns.id, address_columns=columns.address,
+                               first_row=first_row)
+        text = out.astype(str).replace({"nan": "", "None": ""})
+
+        def value(column: str | None, i: int) -> str:
+            return text[column].iat[i].strip() if column else ""
+
+        queries = [{"address": value(columns.address[0], i),
+                    "q": sites.typed[i][:QUERY_LENGTH[1]],
+                    "postcode": five_digits(value(columns.postcode, i)),
+                    "citycode": five_digits(value(columns.citycode, i)),
+                    "check_postcode": value(columns.check_postcode, i),
+                    "check_citycode": value(columns.check_citycode, i)}
+                   for i in range(len(out))]
+        has_coords = (text[columns.lat].str.strip() != "") & (text[columns.lon].str.strip()
+                                                              != "")
+        return cls(out, earlier, columns, sites, queries, has_coords, first_row)
+
+    def place(self, i: int, lat: object, lon: object) -> None:
+        """Write a row's coordinates (empty strings: none)."""
+        self.out.iat[i, self.out.columns.get_loc(self.columns.lat)] = lat
+        self.out.iat[i, self.out.columns.get_loc(self.columns.lon)] = lon
+
+    def result_table(self) -> pd.DataFrame:
+        """The table with the geocoding columns (:data:`GEOCODE_COLUMNS`)."""
+        out = self.out
+        out["geocode_status"] = self.status
+        out["geocode_score"] = np.round(self.score, 2)
+        out["geocode_label"] = self.extra["label"]
+        out["geocode_type"] = self.extra["type"]
+        out["geocode_citycode"] = self.extra["citycode"]
+        out["geocode_note"] = self.note
+        return out
+
+
+def _matched_corrections(run: _Rows, corrections: pd.DataFrame | None,
+                         corrections_path: str, geocoder: Geocoder) -> dict[int, dict]:
+    """The corrections that still find their site; the others are said in one warning."""
+    shown = corrections_path or "fichier de corrections"
+    fixes, refused = match_corrections(_corrections(corrections, shown), run.sites)
     geocoder.stats.refused_corrections = len(refused)
     if refused:
-        warnings.warn(refused_message(refused, corrections_path or "fichier de corrections"),
-                      CorrectionWarning, stacklevel=2)
-    status = np.full(n, "", dtype=object)
-    note = np.full(n, "", dtype=object)
-    has_coords = (text[lat_column].str.strip() != "") & (text[lon_column].str.strip() != "")
-    for i in range(n):
+        # stacklevel: the caller of geocode()
+        warnings.warn(refused_message(refused, shown), CorrectionWarning, stacklevel=3)
+    return fixes
+
+
+def _set_unasked(run: _Rows, fixes: dict[int, dict], force: bool) -> None:
+    """The status of the rows not sent: placed by hand, with coordinates given, without an
+    address or with one too short; a corrected address replaces the row's query."""
+    status, note = run.status, run.note
+    for i in range(run.n):
         fix = fixes.get(i)
+        query = run.queries[i]
         if fix and fix.get("address"):
             # the corrected address supersedes the row's own postcode and commune
-            rows[i].update(q=fix["address"], address=fix["address"], check_postcode="",
-                           check_citycode="")
+            query.update(q=fix["address"], address=fix["address"], check_postcode="",
+                         check_citycode="")
         if fix and fix.get("point"):
-            out.iat[i, out.columns.get_loc(lat_column)] = fix["point"][0]
-            out.iat[i, out.columns.get_loc(lon_column)] = fix["point"][1]
+            run.place(i, fix["point"][0], fix["point"][1])
             status[i], note[i] = STATUS_CORRECTED, "coordonnées corrigées à la main"
-        elif has_coords.iat[i] and not force:
+        elif run.has_coords.iat[i] and not force:
             status[i] = STATUS_GIVEN
             if fix and fix.get("accept"):  # typed coordinates kept although doubtful
                 status[i], note[i] = STATUS_CORRECTED, "coordonnées du tableau acceptées à " \
                     "la relecture"
-        elif not rows[i]["q"]:
+        elif not query["q"]:
             status[i], note[i] = STATUS_NO_ADDRESS, "ni coordonnées ni adresse"
-        elif len(rows[i]["q"]) < QUERY_LENGTH[0]:
+        elif len(query["q"]) < QUERY_LENGTH[0]:
             status[i], note[i] = STATUS_NOT_FOUND, (f"adresse trop courte pour être cherchée "
                                                     f"({QUERY_LENGTH[0]} caractères au moins)")
-    todo = [i for i in range(n) if status[i] == ""]
-    keys = {i: cache_key(geocoder.url, rows[i]["q"], rows[i]["postcode"], rows[i]["citycode"])
-            for i in todo}
+
+
+def _answers(run: _Rows, todo: list[int], geocoder: Geocoder, cache: GeocodeCache | None, *,
+             offline: bool, progress: Callable[[int], None] | None) -> dict[str, dict]:
+    """The answers to the rows to ask, from the cache, else from the geocoder (not when
+    ``offline``); a row left without one is ``non_geocode``, with why."""
+    own_cache = cache is None
+    cache = cache or GeocodeCache()
+    queries = run.queries
+    keys = run.keys
+    keys.update({i: cache_key(geocoder.url, queries[i]["q"], queries[i]["postcode"],
+                              queries[i]["citycode"]) for i in todo})
     known = cache.get_many(set(keys.values()))
     geocoder.stats.from_cache = sum(1 for i in todo if keys[i] in known)
     pending: dict[str, dict] = {}
     for i in todo:
         if keys[i] not in known:
-            pending.setdefault(keys[i], rows[i])
+            pending.setdefault(keys[i], queries[i])
     if offline:
         pending = {}
     geocoder.stats.pending = len(pending)
@@ -302,25 +439,29 @@ def geocode(
                       "restent non géocodées (pas de réseau ?). Les réponses déjà reçues sont "
                       "gardées : relancez plus tard pour géocoder les autres, ou placez ces "
                       "sites à la main (fichier de relecture).", GeocoderUnreachableWarning,
-                      stacklevel=2)
+                      stacklevel=3)  # the caller of geocode()
     finally:
         if own_cache:
             cache.close()
     for i in todo:
         if keys[i] in failed:
             # the geocoder failed on it: no « not found », and asked again next run
-            status[i], note[i] = STATUS_OFFLINE, NOTE_FAILED.format(failed[keys[i]])
+            run.status[i], run.note[i] = STATUS_OFFLINE, NOTE_FAILED.format(failed[keys[i]])
         elif keys[i] not in known:
-            status[i], note[i] = STATUS_OFFLINE, unanswered
+            run.status[i], run.note[i] = STATUS_OFFLINE, unanswered
     geocoder.stats.failed = sum(1 for i in todo if keys[i] in failed)
-    todo = [i for i in todo if keys[i] in known]
-    score = np.full(n, np.nan)
-    extra = {c: np.full(n, "", dtype=object) for c in ("label", "type", "citycode", "lat",
-                                                     "lon")}
+    return known
+
+
+def _assess_answers(run: _Rows, todo: list[int], known: dict[str, dict],
+                    fixes: dict[int, dict], *, min_score: float, force: bool) -> None:
+    """Each answer judged (:func:`assess`): a sure one, or one accepted at the review,
+    places its row; a doubtful one leaves it unplaced (a forced row keeps its point)."""
+    status, note, extra = run.status, run.note, run.extra
     for i in todo:
-        result = known[keys[i]]
-        status[i], note[i] = assess(rows[i], result, min_score=min_score)
-        score[i] = as_float(result.get("result_score")) or np.nan
+        result = known[run.keys[i]]
+        status[i], note[i] = assess(run.queries[i], result, min_score=min_score)
+        run.score[i] = as_float(result.get("result_score")) or np.nan
         extra["label"][i] = result.get("result_label", "")
         extra["type"][i] = result.get("result_type", "")
         extra["citycode"][i] = result.get("result_citycode", "")
@@ -329,57 +470,60 @@ def geocode(
         if status[i] == STATUS_OK or (fix and fix.get("accept") and extra["lat"][i]):
             if status[i] != STATUS_OK:
                 status[i], note[i] = STATUS_CORRECTED, "proposition acceptée à la relecture"
-            out.iat[i, out.columns.get_loc(lat_column)] = extra["lat"][i]
-            out.iat[i, out.columns.get_loc(lon_column)] = extra["lon"][i]
-        elif force and has_coords.iat[i]:
+            run.place(i, extra["lat"][i], extra["lon"][i])
+        elif force and run.has_coords.iat[i]:
             pass  # a forced row that is doubtful keeps the coordinates it had
         else:
-            out.iat[i, out.columns.get_loc(lat_column)] = ""
-            out.iat[i, out.columns.get_loc(lon_column)] = ""
-    if "geocode_status" in earlier:
-        # A table geocoded before: its coordinates are "given" now, but they came from us.
-        before = earlier["geocode_status"].astype(str).to_numpy()
-        again = (status == STATUS_GIVEN) & np.isin(before, [STATUS_OK, STATUS_CORRECTED])
-        for column, values in (("label", "geocode_label"), ("type", "geocode_type"),
-                               ("citycode", "geocode_citycode")):
-            if values in earlier:
-                extra[column][again] = earlier[values].astype(object).to_numpy()[again]
-        if "geocode_score" in earlier:
-            # read as the tool writes it in a CSV (« 0,87 ») or as a workbook holds it
-            score[again] = parse_numbers(earlier["geocode_score"])[again]
-        if "geocode_note" in earlier:
-            note[again] = earlier["geocode_note"].astype(object).to_numpy()[again]
-        status[again] = before[again]
-    if doubts is not None:
-        for i, (why, point) in doubts(out, np.flatnonzero(status == STATUS_GIVEN)).items():
-            status[i], note[i] = STATUS_REVIEW, why
-            if point is not None:
-                extra["lon"][i], extra["lat"][i] = f"{point[0]:.6f}", f"{point[1]:.6f}"
-    out["geocode_status"] = status
-    out["geocode_score"] = np.round(score, 2)
-    out["geocode_label"] = extra["label"]
-    out["geocode_type"] = extra["type"]
-    out["geocode_citycode"] = extra["citycode"]
-    out["geocode_note"] = note
-    # every row left without a place, whatever the reason, can be placed by a person
-    review_rows = [i for i in range(n) if status[i] in REVIEWED]
-    review = pd.DataFrame(columns=REVIEW_COLUMNS, data={
-        "cle": [keys_for_rows[i] for i in review_rows],
-        "ligne": [i + first_row for i in review_rows],
-        "nom": [sites.names[i] for i in review_rows],
+            run.place(i, "", "")
+
+
+def _keep_earlier(run: _Rows) -> None:
+    """A table geocoded before: its coordinates are "given" now, but they came from us, so
+    they keep the status, score, answer and note we wrote then."""
+    earlier = run.earlier
+    if "geocode_status" not in earlier:
+        return
+    before = earlier["geocode_status"].astype(str).to_numpy()
+    again = (run.status == STATUS_GIVEN) & np.isin(before, [STATUS_OK, STATUS_CORRECTED])
+    for column, values in (("label", "geocode_label"), ("type", "geocode_type"),
+                           ("citycode", "geocode_citycode")):
+        if values in earlier:
+            run.extra[column][again] = earlier[values].astype(object).to_numpy()[again]
+    if "geocode_score" in earlier:
+        # read as the tool writes it in a CSV (« 0,87 ») or as a workbook holds it
+        run.score[again] = parse_numbers(earlier["geocode_score"])[again]
+    if "geocode_note" in earlier:
+        run.note[again] = earlier["geocode_note"].astype(object).to_numpy()[again]
+    run.status[again] = before[again]
+
+
+def _add_doubts(run: _Rows, doubts: Callable) -> None:
+    """Typed points judged doubtful: kept, but ``a_verifier``, with a point to propose."""
+    for i, (why, point) in doubts(run.out, np.flatnonzero(run.status == STATUS_GIVEN)).items():
+        run.status[i], run.note[i] = STATUS_REVIEW, why
+        if point is not None:
+            run.extra["lon"][i], run.extra["lat"][i] = f"{point[0]:.6f}", f"{point[1]:.6f}"
+
+
+def _review(run: _Rows) -> pd.DataFrame:
+    """The review file: every row left without a place, whatever the reason, can be placed
+    by a person."""
+    status, extra, sites = run.status, run.extra, run.sites
+    rows = [i for i in range(run.n) if status[i] in REVIEWED]
+    return pd.DataFrame(columns=REVIEW_COLUMNS, data={
+        "cle": [sites.keys[i] for i in rows],
+        "ligne": [i + run.first_row for i in rows],
+        "nom": [sites.names[i] for i in rows],
         # the address as typed in the table (not a corrected one): what identifies the site
-        "adresse_saisie": [sites.typed[i] for i in review_rows],
-        "statut": [status[i] for i in review_rows],
-        "motif": [note[i] for i in review_rows],
-        "adresse_proposee": [extra["label"][i] for i in review_rows],
-        "score": [score[i] for i in review_rows],
-        "latitude_proposee": [extra["lat"][i] for i in review_rows],
-        "longitude_proposee": [extra["lon"][i] for i in review_rows],
+        "adresse_saisie": [sites.typed[i] for i in rows],
+        "statut": [status[i] for i in rows],
+        "motif": [run.note[i] for i in rows],
+        "adresse_proposee": [extra["label"][i] for i in rows],
+        "score": [run.score[i] for i in rows],
+        "latitude_proposee": [extra["lat"][i] for i in rows],
+        "longitude_proposee": [extra["lon"][i] for i in rows],
         "accepter": "", "adresse_corrigee": "", "latitude": "", "longitude": "",
     })
-    stats = geocoder.stats
-    stats.counts = pd.Series(status).value_counts().to_dict()
-    return GeocodeResult(out, review, stats, lat_column, lon_column)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from .vocabulary import (
     OUTPUT_COLUMNS,
     Columns,
     Detection,
-    find_column,
     normal_name,
 )
 
@@ -54,13 +53,10 @@ class Initiatives:
 
     sites: gpd.GeoDataFrame
     path: str
-    id_column: str | None = None
-    theme_column: str | None = None
-    served_column: str | None = None
-    radius_column: str | None = None
-    name_column: str | None = None
-    website_column: str | None = None
-    address_columns: list[str] = field(default_factory=list)
+    #: What holds what, as detection decided it (:func:`geo.columns.detect_columns`).
+    columns: Columns = field(default_factory=Columns)
+    #: The column named like a site identifier (checked for values used twice).
+    site_column: str | None = None
     coordinate_columns: tuple[str, str] | None = None
     #: How the columns were recognised (one French line per decision).
     detection: list[str] = field(default_factory=list)
@@ -81,6 +77,19 @@ class Initiatives:
     def row_number(self, index: int) -> int:
         """Return the row number the user sees for a position in :attr:`sites`."""
         return index + self.first_row
+
+    # the roles as the writers read them, from the one ``columns``
+    id_column = property(lambda self: self.columns.id, doc="The initiative identifier.")
+    theme_column = property(lambda self: self.columns.theme, doc="The theme.")
+    served_column = property(lambda self: self.columns.served, doc="The quartiers served.")
+    radius_column = property(lambda self: self.columns.radius, doc="The service radius.")
+    name_column = property(lambda self: self.columns.name, doc="The name.")
+    website_column = property(lambda self: self.columns.website, doc="The website.")
+
+    @property
+    def address_columns(self) -> list[str]:
+        """The columns joined into each site's address."""
+        return list(self.columns.address or [])
 
 
 #: The extensions of a table read by its content (a CSV saved as ``.xlsx`` is read as the
@@ -381,9 +390,7 @@ def initiatives_from_table(
     found = detection.columns
     result = Initiatives(
         sites=None, path=path_s, first_row=first_row,  # type: ignore[arg-type]
-        separator=separator, id_column=found.id, theme_column=found.theme,
-        served_column=found.served, radius_column=found.radius, name_column=found.name,
-        website_column=found.website, address_columns=list(found.address or []),
+        separator=separator, columns=found, site_column=detection.site_column,
         detection=list(detection.report), measures=measures,
         typed_numbers=table.attrs.get(TYPED_NUMBERS))
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
@@ -656,7 +663,7 @@ def _check_duplicates(result: Initiatives) -> None:
     sites = result.sites
     if not len(sites):
         return
-    site_column = find_column([str(c) for c in sites.columns if c != "geometry"], "site_id")
+    site_column = result.site_column
     if site_column is not None:
         ids = sites[site_column].astype(object).where(sites[site_column].notna(), "")
         ids = ids.astype(str).str.strip()

@@ -192,11 +192,7 @@ def read_sites(study: Study, *, progress: Progress | None = None
                                                                  chunk_size=g.chunk_size)
         report("geocodage", geocoder.stats)
         geocoded = gc.geocode(
-            table, address_columns=found.address, postcode_column=found.postcode,
-            citycode_column=found.citycode, check_columns=(
-                detection.found.get("postcode"), detection.found.get("citycode")),
-            lat_column=found.lat, lon_column=found.lon,
-            id_column=found.id, geocoder=geocoder, corrections=corrections,
+            table, detection=detection, geocoder=geocoder, corrections=corrections,
             min_score=g.min_score, force=g.force, offline=not g.online, first_row=first_row,
             progress=lambda n: report("geocodage", geocoder.stats), path=path,
             corrections_path=Path(g.corrections).name if g.corrections else "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from enum import StrEnum
 
 #: Width of the proximity band, in metres (the usual band of national programmes).
@@ -286,6 +286,10 @@ class Role:
     ``aliases`` are compared after :func:`normal_name` (accents, case and punctuation
     ignored), in order: the first found wins. ``study_key`` is the key of ``[colonnes]``,
     ``flag`` the CLI option, ``web`` whether the columns page offers it as a choice.
+    A role with a ``study_key`` is a field of :class:`Columns`. ``kind`` says how a
+    column the user names is used: ``named`` (read as it is), ``coordinate``, ``crs``,
+    ``address`` (several columns joined), ``filter`` (sent to the geocoder), or ``""``
+    (found, never named); ``part``: a part of the address, in the registries' order.
     """
 
     key: str
@@ -295,6 +299,8 @@ class Role:
     study_key: str | None = None
     flag: str | None = None
     web: bool = False
+    kind: str = ""
+    part: bool = False
 
 
 #: Every column role, with the names that the ecosystem's exports give it (GoGoCarto and
@@ -305,7 +311,7 @@ ROLES: tuple[Role, ...] = (
          "peuvent le partager)",
          ("id_initiative", "identifiant", "initiative_id", "id", "identifiant_initiative",
           "id_structure", "identifiant_structure", "siren", "id_rna", "numero_rna"),
-         "identifiant", "--id-column", True),
+         "identifiant", "--id-column", True, "named"),
     Role("name", "nom", "nom de l'initiative ou du site",
          ("nom", "nom_initiative", "nom_de_l_initiative", "name", "title", "titre",
           "nom_de_la_structure", "nom_structure", "raison_sociale", "denomination",
@@ -313,77 +319,77 @@ ROLES: tuple[Role, ...] = (
           "libelle_u2a", "libelle", "nom_site", "nom_du_site", "structure", "intitule",
           "denominationusuelleetablissement", "enseigne1etablissement", "enseigne",
           "titre_court", "brand"),
-         "nom", "--name-column", True),
+         "nom", "--name-column", True, "named"),
     Role("theme", "thème", "thème ou type d'activité (une couleur et une forme sur la carte)",
          ("theme", "thematique", "thematiques", "categorie", "categories", "category",
           "secteur", "secteur_d_activite", "domaine", "domaine_d_activite", "activite",
           "type", "kind", "typologie", "type_de_structure", "type_structure",
           "action_menee", "actions_menees", "taxonomy", "famille"),
-         "theme", "--theme-column", True),
+         "theme", "--theme-column", True, "named"),
     Role("lon", "longitude (ou X)", "longitude en degrés, ou X en mètres Lambert-93",
          ("longitude", "lon", "lng", "long", "x", "longitude_wgs84", "lon_wgs84",
           "coord_lon", "coord_lng", "coord_long", "coord_longitude", "coord_x", "gps_lon",
           "gps_lng", "gps_longitude", "longitude_gps", "geo_lon", "geo_lng",
           "geo_longitude", "x_longitude", "longitud", "xlong", "x_l93", "x_lambert93",
           "coordonnee_x", "coordonnees_x", "result_longitude"),
-         "longitude", "--lon-column", True),
+         "longitude", "--lon-column", True, "coordinate"),
     Role("lat", "latitude (ou Y)", "latitude en degrés, ou Y en mètres Lambert-93",
          ("latitude", "lat", "lattitude", "latitud", "y", "latitude_wgs84", "lat_wgs84",
           "coord_lat", "coord_latitude", "coord_y", "gps_lat", "gps_latitude",
           "latitude_gps", "geo_lat", "geo_latitude", "y_latitude", "ylat", "y_l93",
           "y_lambert93", "coordonnee_y", "coordonnees_y", "result_latitude"),
-         "latitude", "--lat-column", True),
+         "latitude", "--lat-column", True, "coordinate"),
     Role("crs", "système de coordonnées", "système des coordonnées (défaut : 4326, degrés ; "
-         "2154 pour du Lambert-93)", (), "crs", "--crs"),
+         "2154 pour du Lambert-93)", (), "crs", "--crs", kind="crs"),
     Role("address", "adresse", "colonnes qui forment l'adresse, dans l'ordre (sinon : numéro, "
          "type de voie, voie, code postal, commune trouvés à leur nom ou à leur contenu)",
-         (), "adresse", "--address-columns"),
+         (), "adresse", "--address-columns", kind="address"),
     Role("housenumber", "numéro", "numéro dans la voie",
          ("numero", "numero_voie", "num_voie", "no_voie", "n_voie", "numero_de_voie",
-          "numerovoieetablissement", "adrs_numvoie", "housenumber", "numero_rue")),
+          "numerovoieetablissement", "adrs_numvoie", "housenumber", "numero_rue"), part=True),
     Role("repetition", "indice de répétition", "bis, ter…",
          ("indice_repetition", "indicerepetitionetablissement", "adrs_repetition",
-          "repetition", "bis_ter")),
+          "repetition", "bis_ter"), part=True),
     Role("streettype", "type de voie", "rue, avenue, boulevard…",
-         ("type_voie", "type_de_voie", "typevoieetablissement", "adrs_typevoie")),
+         ("type_voie", "type_de_voie", "typevoieetablissement", "adrs_typevoie"), part=True),
     Role("street", "voie", "la ligne d'adresse : numéro et voie, ou la voie seule",
          ("adresse", "address", "adresse_postale", "adresse_ligne_1", "adresse_ligne1",
           "adresse_1", "adresse1", "ligne_adresse", "ligne_1", "adresse_de_la_structure",
           "street", "streetaddress", "street_address", "address_streetaddress",
           "adresse_rue", "voie", "rue", "libelle_voie", "libellevoieetablissement",
-          "adrs_libvoie", "nom_voie", "nom_de_la_voie", "result_name")),
+          "adrs_libvoie", "nom_voie", "nom_de_la_voie", "result_name"), part=True),
     Role("postcode", "code postal", "code postal ; nommée ici, envoyée au géocodeur comme "
          "filtre (reconnue seule, elle n'est que vérifiée contre sa réponse)",
          ("code_postal", "cp", "postcode", "codepostal", "codpost", "code_post",
           "post_code", "postalcode", "postal_code", "address_postalcode",
           "codepostaletablissement", "adrs_codepostal", "code_postal_etablissement",
           "result_postcode"),
-         "code_postal", "--postcode-column", True),
+         "code_postal", "--postcode-column", True, "filter", True),
     Role("city", "commune", "nom de la commune",
          ("commune", "ville", "city", "nom_commune", "nom_de_la_commune", "localite",
           "addresslocality", "address_addresslocality", "libellecommuneetablissement",
-          "adrs_libcommune", "libelle_commune", "commune_nom", "result_city")),
+          "adrs_libcommune", "libelle_commune", "commune_nom", "result_city"), part=True),
     Role("citycode", "code commune (INSEE)", "code INSEE de la commune ; nommée ici, envoyée "
          "au géocodeur comme filtre (reconnue seule, elle n'est que vérifiée)",
          ("code_insee", "citycode", "insee", "code_commune", "code_commune_insee",
           "insee_com", "codecommuneetablissement", "adrs_codeinsee", "com_insee",
           "depcom", "result_citycode"),
-         "code_insee", "--citycode-column", True),
+         "code_insee", "--citycode-column", True, "filter"),
     Role("served", "quartiers servis", "quartiers où l'initiative intervient (codes QN… ou "
          "noms, séparés par ;)",
          ("qpv_servis", "quartiers_servis", "qpv_desservis", "quartiers_desservis",
           "qpv_declares", "served_qpv", "quartiers_d_intervention",
           "quartier_d_intervention", "qpv_d_intervention", "quartiers_prioritaires_servis",
           "qpv_concernes", "quartiers_concernes"),
-         "quartiers_servis", "--served-column", True),
+         "quartiers_servis", "--served-column", True, "named"),
     Role("radius", "rayon (m)", "rayon d'intervention en mètres",
          ("rayon_m", "rayon", "rayon_intervention_m", "rayon_intervention",
           "rayon_d_intervention", "rayon_d_intervention_m", "rayon_d_action"),
-         "rayon", "--radius-column", True),
+         "rayon", "--radius-column", True, "named"),
     Role("website", "site web", "adresse du site web (https://…)",
          ("site_web", "site", "url", "web", "site_internet", "siteweb", "website",
           "site_internet_url", "lien", "page_web"),
-         "site_web", "--website-column", True),
+         "site_web", "--website-column", True, "named"),
     Role("site_id", "identifiant de site", "identifiant du site : un code propre à chaque "
          "ligne (SIRET, « Code … », numéro RNA, SIREN s'il ne se répète pas)",
          ("id_site", "identifiant_site", "site_id", "code_site", "siret", "numero_siret",
@@ -394,11 +400,11 @@ ROLES: tuple[Role, ...] = (
           "annee_creation", "date_creation", "date_de_creation", "date_ouverture",
           "date_d_ouverture", "debut", "annee_debut", "year", "start_year",
           "datecreationetablissement", "date_debut_activite"),
-         "annee", "--year-column", True),
+         "annee", "--year-column", True, "named"),
     Role("end_year", "année de fin", "année où le site a fermé (vide : toujours ouvert)",
          ("annee_fin", "annee_de_fin", "annee_fermeture", "annee_de_fermeture", "date_fin",
           "date_de_fin", "date_fermeture", "date_de_fermeture", "fin", "end_year"),
-         "annee_fin", "--end-year-column", True),
+         "annee_fin", "--end-year-column", True, "named"),
 )
 #: Numbers an initiative brings, recognised by name and written as numbers (the impact
 #: tables sum them per quartier).
@@ -436,10 +442,14 @@ COLUMN_KEYS = {r.key: r.study_key for r in ROLES if r.study_key}
 ROLE_FLAGS = {r.key: r.flag for r in ROLES if r.flag}
 #: The roles whose column the user may name (study file, CLI, web page), besides the
 #: coordinates and the address.
-NAMED_ROLES = ("id", "name", "theme", "served", "radius", "website", "year", "end_year")
+NAMED_ROLES = tuple(r.key for r in ROLES if r.kind == "named")
+#: The roles a user names to say how to read the table (the CLI's input options): the
+#: coordinates and their system, then the named roles.
+INPUT_ROLES = tuple(r.key for kind in ("coordinate", "crs", "named") for r in ROLES
+                    if r.kind == kind)
 #: The parts of an address, in the order the registries write them (and the geocoder
 #: reads them): number, repetition, street type, street, postcode, commune.
-ADDRESS_PARTS = ("housenumber", "repetition", "streettype", "street", "postcode", "city")
+ADDRESS_PARTS = tuple(r.key for r in ROLES if r.part)
 
 
 def normal_name(name: object) -> str:
@@ -453,42 +463,40 @@ def normal_name(name: object) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
 
 
-@dataclass
-class Columns:
-    """Which columns of the user's table hold what (``None``: found by name or content).
+def columns_type(roles: tuple[Role, ...]) -> type:
+    """The dataclass of the columns a user can name: one field per role with a
+    ``[colonnes]`` key, in the order of ``roles``, then the indicators (the address and the
+    indicators are lists of columns; every field defaults to ``None``)."""
+    keys = (*(r.key for r in roles if r.study_key), "indicators")
+    made = make_dataclass("Columns", [
+        (key, list[str] | None if key in ("address", "indicators") else str | None,
+         field(default=None)) for key in keys])
+    made.__module__ = __name__  # pickled by name, as a class written out would be
+    return made
 
-    ``crs`` is the CRS of the coordinate columns (default EPSG:4326, degrees).
-    """
 
-    lon: str | None = None
-    lat: str | None = None
-    crs: str | None = None
-    id: str | None = None
-    theme: str | None = None
-    served: str | None = None
-    radius: str | None = None
-    name: str | None = None
-    #: The columns joined into the address (default: the parts found, in order).
-    address: list[str] | None = None
-    #: Sent to the geocoder as filters (only when given: a wrong one hides the answer).
-    postcode: str | None = None
-    citycode: str | None = None
-    website: str | None = None
-    year: str | None = None
-    end_year: str | None = None
-    #: Columns declared as indicators, besides those recognised by name.
-    indicators: list[str] | None = None
+Columns = columns_type(ROLES)
+Columns.__doc__ = """Which columns of the user's table hold what (``None``: found by name or
+content), one field per role of :data:`ROLES` that a user can name (generated from them).
+
+``crs`` is the CRS of the coordinate columns (default EPSG:4326, degrees); ``address`` the
+columns joined into the address (default: the parts found, in order); ``postcode`` and
+``citycode`` are sent to the geocoder as filters (only when given: a wrong one hides the
+answer); ``indicators`` the columns declared as indicators, besides those recognised by
+name."""
 
 
 @dataclass
 class Detection:
     """The columns found in a table, and how: ``report`` is one French line per decision;
     ``found`` maps every role found (the address parts and the indicators too) to its
-    column."""
+    column; ``site_column`` is the column named like a site identifier, whatever its values
+    (``found["site_id"]`` only when they tell every row apart)."""
 
     columns: Columns
     report: list[str] = field(default_factory=list)
     found: dict[str, str] = field(default_factory=dict)
+    site_column: str | None = None
 
     @property
     def indicators(self) -> list[str]:

@@ -248,3 +248,35 @@ def test_indicators_are_recognised_and_written_as_numbers(tmp_path, capsys):
     volunteers = [sheet.cell(r, header.index("Bénévoles") + 1).value for r in (2, 3, 4)]
     assert jobs == [1234.5, None, 3]  # blanks stay blank, never 0
     assert volunteers == [12, 4, "n.c."]  # what is no number keeps its text
+
+
+def test_a_role_declared_is_a_field_of_columns():
+    """Adding a column role is one declaration: the Columns type follows the roles."""
+    from dataclasses import fields, replace
+
+    from geo.vocabulary import Role, columns_type
+
+    extra = Role("phone", "téléphone", "numéro de téléphone", ("telephone",), "telephone",
+                 "--phone-column", True, "named")
+    made = columns_type((*ROLES, extra))
+    assert "phone" in {f.name for f in fields(made)} and made().phone is None
+    assert [f.name for f in fields(Columns)] == [*COLUMN_KEYS, "indicators"]
+    assert replace(Columns(), name="Nom").name == "Nom"
+
+
+def test_one_columns_object_travels_from_detection_to_the_sites():
+    """The sites carry the detection's own Columns (no copy, nothing looked up again): the
+    site identifier checked for values used twice is the one detection named."""
+    from geo.initiatives import initiatives_from_table
+
+    table = pd.DataFrame({"nom": ["Recyclerie", "Épicerie", "Atelier"],
+                          "numero_siret": ["77567227200014", "77567227200014",
+                                           "34873799000021"],
+                          "latitude": ["48.90", "48.91", "48.92"],
+                          "longitude": ["2.35", "2.36", "2.37"]})
+    detection = detect_columns(table)
+    initiatives = initiatives_from_table(table, detection=detection)
+    assert initiatives.columns is detection.columns
+    assert initiatives.name_column == "nom" == detection.columns.name
+    assert detection.site_column == "numero_siret" and "site_id" not in detection.found
+    assert [(i.row, i.column) for i in initiatives.issues] == [(3, "numero_siret")]

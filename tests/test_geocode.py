@@ -574,3 +574,21 @@ def test_connecting_again_and_again_holds_the_bound(tmp_path):
         for s in [*fillers, full]:
             s.close()
     assert time.monotonic() - start < 4  # one bound of 2 s, not five connections of 2 s
+
+
+def test_the_columns_detection_decided_travel_to_the_geocoder(addok):
+    """A study's detection is what geocoding reads: an INSEE code recognised by its content
+    only (a column no usual name gives away) is checked against the answer, as the
+    detection report says, without being looked up again by name."""
+    from geo.columns import detect_columns
+
+    table = pd.DataFrame({"adresse": ["3 Allée de l'Exemple Fictif", "7 Rue Fictive de la Goutte"],
+                          "code_postal": ["93200", "75018"], "commune": ["Saint-Denis", "Paris"],
+                          "lieu": ["31555", "75056"]})
+    detection = detect_columns(table)
+    assert detection.found["citycode"] == "lieu"
+    result = run(addok.url, table=table, detection=detection)
+    statuses = list(result.table["geocode_status"])
+    assert statuses == ["a_verifier", "ok"]
+    assert "commune différente" in result.table["geocode_note"].iat[0]
+    assert (result.lat_column, result.lon_column) == ("latitude", "longitude")
