@@ -321,7 +321,7 @@ def identifiers(values: pd.Series, width: int, *, what: str, path: str = "",
 
     text = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
     # ASCII digits only (full-width or other scripts' digits are no identifier)
-    ok = pc.match_substring_regex(text, f"^[0-9]{{{width}}}$")
+    ok = pc.and_(pc.ascii_is_decimal(text), pc.equal(pc.binary_length(text), width))
     ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
     if not ok.all():
         row = int(np.flatnonzero(~ok)[0])
@@ -455,7 +455,8 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     if nearest:  # every located point has a nearest quartier
         rows = inside_rows = np.flatnonzero(located)
     else:
-        rows = np.flatnonzero(located & wanted & near_quartiers(lon, lat, qpv, distance))
+        rows = np.flatnonzero(located & wanted)
+        rows = rows[near_quartiers(lon[rows], lat[rows], qpv, distance)]
         inside_rows = rows if near is None else \
             np.flatnonzero(located & near_quartiers(lon, lat, qpv, 0))
     links = link_points(shapely.points(lon[rows], lat[rows]), qpv, distance=distance,
@@ -551,7 +552,9 @@ def map_chunks(func: Callable, chunks: Iterable[tuple], shared, *,
     ``workers`` processes (default: every core); one chunk per worker, and one more, in
     flight at a time. ``shared`` reaches each worker once (inherited by forked processes,
     never pickled per chunk); ``ready(first chunk)`` runs before the workers start (to
-    build once what they then share). ``func`` must be importable (a module's function)."""
+    build once what they then share). The first chunk is handled here, before the workers
+    are forked: whatever it builds on the way (grids, outlines, projections, indexes) is
+    built once and inherited. ``func`` must be importable (a module's function)."""
     global _SHARED
     workers = workers or os.cpu_count() or 1
     chunks = iter(chunks)
@@ -560,7 +563,7 @@ def map_chunks(func: Callable, chunks: Iterable[tuple], shared, *,
         return
     if ready is not None:
         ready(first)
-    chunks = itertools.chain([first], chunks)
+    yield func(shared, *first)
     if workers == 1:
         for chunk in chunks:
             yield func(shared, *chunk)
