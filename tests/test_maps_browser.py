@@ -425,6 +425,9 @@ def test_on_a_phone_a_long_title_takes_two_lines(browser, phone):
         title.click()  # a tap shows the whole title and its note; the next one folds it
         seen = page.evaluate(TITLE_LINES)
         assert seen["whole"] > 4 and seen["cut"] == seen["hidden"] == 0, seen
+        opened = page.evaluate(CONTROL_BOXES)  # the search field moved down, uncovered
+        for name, box in opened["others"]:
+            assert _overlap(opened["search"], box) == 0, (name, box, opened["search"])
         title.click()
         assert page.evaluate(TITLE_LINES)["whole"] == 2
         names, markers = page.evaluate("""() => [

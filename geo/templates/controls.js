@@ -335,8 +335,8 @@
   // The title box: its words in a span of their own, which map.css clips to two lines on
   // a phone (the box's padding would show a third line cut in half); the whole title on
   // hover (its tooltip, with the note the phone hides) and on a tap, which unfolds it,
-  // note included, until the next tap or a touch of the map. Screen readers have it in
-  // the page's <h1> (the box is aria-hidden).
+  // note included, until the next tap or a touch of the map (the search field moves down
+  // meanwhile). Screen readers have it in the page's <h1> (the box is aria-hidden).
   (function () {
     var box = map.getContainer().querySelector(".essqpv-title");
     if (!box) { return; }
@@ -348,8 +348,21 @@
     box.insertBefore(words, box.firstChild);
     var note = box.querySelector("small");
     box.title = words.textContent + (note ? " – " + note.textContent : "");
-    L.DomEvent.on(box, "click", function () { box.classList.toggle("essqpv-title-open"); });
-    map.on("click movestart", function () { box.classList.remove("essqpv-title-open"); });
+    // Unfolded, it pushes the search field down rather than cover it.
+    var search = map.getContainer().querySelector(".essqpv-search");
+    function unfold(open) {
+      box.classList.toggle("essqpv-title-open", open);
+      if (!search) { return; }
+      search.style.marginTop = "";
+      var t = box.getBoundingClientRect(), s = search.getBoundingClientRect();
+      if (open && t.left < s.right && s.left < t.right && t.bottom + 10 > s.top) {
+        search.style.marginTop = (10 + t.bottom + 10 - s.top) + "px";
+      }
+    }
+    L.DomEvent.on(box, "click", function () {
+      unfold(!box.classList.contains("essqpv-title-open"));
+    });
+    map.on("click movestart", function () { unfold(false); });
   })();
 
   {% if this.minimap_tiles %}
