@@ -158,7 +158,7 @@ def _parameters_page(name: str, data: dict, error: str | None = None, status: in
                 sources=[(k, SOURCES[k].label) for k in QPV_CHOICES],
                 compare=[(k, SOURCES[k].label) for k in COMPARE_CHOICES],
                 papers=list(PARAMETER["paper"].choices), fiches_up_to=workspace.FICHES_UP_TO,
-                error=error)
+                defaults={p.field: p.default for p in FORM}, error=error)
 
 
 def form_values(data: dict) -> dict:
