@@ -20,6 +20,7 @@ from pyproj import Transformer
 from geo.initiatives import Initiatives
 from geo.link import link, link_points
 from geo.qpv import load_qpv
+from geo.vocabulary import Columns
 
 
 def synthetic_sites(qpv: gpd.GeoDataFrame, n: int, seed: int = 0) -> np.ndarray:
@@ -76,7 +77,7 @@ def main(n: int = 1_000_000) -> None:
           f"nearby pairs {len(links.nearby):,}")
 
     sites = gpd.GeoDataFrame({"id": np.arange(n).astype(str)}, geometry=points, crs=4326)
-    initiatives = Initiatives(sites=sites, path="synthetic", id_column="id")
+    initiatives = Initiatives(sites=sites, path="synthetic", columns=Columns(id="id"))
     start = time.perf_counter()
     result = link(initiatives, qpv, distance=300)
     tables_s = time.perf_counter() - start
