@@ -24,7 +24,13 @@ _IRREGULAR = {"local": "locaux", "national": "nationaux", "territorial": "territ
               "bureau": "bureaux", "lieu": "lieux", "établissement": "établissements"}
 
 
+#: Words that never agree: « non » in « sites non localisés », « très », « plus »…
+_INVARIABLE = {"non", "très", "plus", "moins", "hors", "ni", "et", "ou"}
+
+
 def _plural_word(word: str) -> str:
+    if word in _INVARIABLE:
+        return word
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     if word.endswith(("s", "x", "z")):
@@ -43,8 +49,8 @@ def plural_form(n: float, singular: str, plural: str | None = None) -> str:
 
     >>> plural_form(0, "site localisé"), plural_form(2, "site localisé")
     ('site localisé', 'sites localisés')
-    >>> plural_form(2, "lieu de vie")
-    'lieux de vie'
+    >>> plural_form(2, "lieu de vie"), plural_form(3, "site non localisé")
+    ('lieux de vie', 'sites non localisés')
     """
     if abs(n) < 2:
         return singular
