@@ -16,7 +16,7 @@ from .cli_geocode import (
     columns_from_args,
     print_geocode_summary,
 )
-from .parameters import add_options, default
+from .parameters import PARAMETERS, add_options, assign, default
 from .typography import plural
 from .vocabulary import INPUT_ROLES, OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
 
@@ -110,25 +110,21 @@ def study_of(args: argparse.Namespace):
         if value == "":  # an option given without a name: beside the main output
             main, o = Path(args.output), OUTPUT[key]
             outputs[key] = str(main.with_name(main.stem + o.beside + o.extensions[0]))
-    return Study(
-        initiatives=Path(args.input), sheet=args.sheet,
-        columns=columns_from_args(args),
-        qpv_source=args.qpv, compare=args.compare, distance=args.distance,
+    study = Study(
+        initiatives=Path(args.input), columns=columns_from_args(args),
+        qpv_source=args.qpv, compare=args.compare,
         area=StudyArea.of(args.departement, args.commune),
-        all_quartiers=args.all_quartiers,
-        geocoding=Geocoding(online=args.geocode, url=args.geocoder_url,
-                            min_score=args.min_score, chunk_size=args.chunk_size,
-                            corrections=Path(args.corrections) if args.corrections else None),
+        geocoding=Geocoding(corrections=Path(args.corrections) if args.corrections else None),
         outputs={k: Path(v) for k, v in outputs.items() if v},
-        title=option(args, "title"), paper=option(args, "paper"),
-        landscape=not option(args, "portrait"), atlas=option(args, "atlas"),
-        fiche_paper=option(args, "fiche_paper"), fiche_images=option(args, "fiche_images"),
-        cluster=option(args, "cluster"), embed_url=option(args, "embed_url"),
-        size_by=option(args, "size_by"), periods=periods(option(args, "periods") or ""),
+        landscape=not option(args, "portrait"),
+        periods=periods(option(args, "periods") or ""),
         key_figures=Path(args.key_figures) if args.key_figures else None,
-        key_figures_source=args.key_figures_source,
         stream=Streaming(crs_column=args.crs_column, workers=args.workers)
         if getattr(args, "flux", False) or getattr(args, "crs_column", None) else None)
+    for p in PARAMETERS:  # the values taken as given
+        if p.flags and p.attr and p.as_is:
+            assign(study, p, option(args, p.name))
+    return study
 
 
 def option(args: argparse.Namespace, name: str):
@@ -155,6 +151,7 @@ def run_with_progress(study):
     from .stream import progress_bar, total_rows
     from .study import run_study
 
+    tqdm.monitor_interval = 0  # no thread: the print may be drawn by a forked child
     rows = []
     with tqdm(unit="adresse", desc="Géocodage", leave=False, disable=None) as bar, \
             writing_bar() as writing:

@@ -46,7 +46,9 @@ class Parameter:
     for the default. ``new_study``: the value a new study starts with (``ess-qpv init``,
     the web page) when it is not the default. ``what`` names it in the web page's
     messages (« la distance de proximité »); ``attr``: the :class:`geo.model.Study`
-    attribute it sets (dotted: ``geocoding.min_score``), whose default is this one.
+    attribute it sets (dotted: ``geocoding.min_score``), whose default is this one; the
+    doors set it from the value given, ``as_is``, or else read it themselves (a path
+    relative to the study file, a list of years…).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Parameter:
     new_study: object = None
     what: str | None = None
     attr: str | None = None
+    as_is: bool = True
 
     @property
     def study_key(self) -> str | None:
@@ -107,7 +110,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               dest="flux", action="store_true"),
     Parameter("crs_column", None, "colonne du code EPSG de chaque ligne (par exemple « epsg » "
               "des fichiers de l'INSEE)",
-              attr="stream.crs_column", section="entrees", key="colonne_epsg",
+              attr="stream.crs_column", as_is=False, section="entrees", key="colonne_epsg",
               flags=("--crs-column",), metavar="COLONNE"),
     Parameter("indicators", [], "colonne de nombres à additionner par quartier (emplois, "
               "bénévoles… ; répétable), en plus de celles reconnues à leur nom", kind=list,
@@ -118,13 +121,13 @@ PARAMETERS: tuple[Parameter, ...] = (
               attr="size_by", section="indicateurs", key="taille_symboles", flags=("--taille",),
               metavar="INDICATEUR"),
     Parameter("source", DEFAULT_SOURCE, SOURCE_HELP,
-              attr="qpv_source", section="quartiers", key="source",
+              attr="qpv_source", as_is=False, section="quartiers", key="source",
               flags=("--qpv",), dest="qpv", metavar="SOURCE", field="source",
               offered=(DEFAULT_SOURCE, "2024"),
               what="la génération des QPV"),
     Parameter("compare", None, "autre génération à comparer, par exemple 2015 (ou "
               "bundled-2015-occitanie, hors ligne)",
-              attr="compare", section="quartiers", key="comparer",
+              attr="compare", as_is=False, section="quartiers", key="comparer",
               flags=("--compare",), metavar="SOURCE", field="comparer",
               offered=("bundled-2015-occitanie", "2015"), what="la comparaison"),
     Parameter("distance", DEFAULT_DISTANCE, "largeur de la bande de proximité en mètres "
@@ -144,7 +147,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               flags=("--toute-la-france",), action="store_true", field="toute_la_france"),
     Parameter("chiffres_cles", None, "chiffres clés INSEE par quartier (.csv, .xlsx : codes "
               "QN…/QP… et population) pour la population et les taux pour 1 000 habitants",
-              attr="key_figures", section="quartiers", key="chiffres_cles",
+              attr="key_figures", as_is=False, section="quartiers", key="chiffres_cles",
               flags=("--chiffres-cles",),
               dest="key_figures", metavar="FICHIER"),
     Parameter("key_figures_source", None, "source et date de ces chiffres, par exemple "
@@ -164,7 +167,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               flags=("--min-score",), metavar="SCORE", field="score",
               what="le score minimal"),
     Parameter("corrections", None, "fichier de relecture rempli (corrections à appliquer)",
-              attr="geocoding.corrections", section="geocodage", key="corrections",
+              attr="geocoding.corrections", as_is=False, section="geocodage", key="corrections",
               flags=("--corrections",),
               metavar="FICHIER"),
     Parameter("chunk_size", DEFAULT_CHUNK, "adresses par requête groupée (défaut : "
@@ -182,8 +185,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               action="store_true", field="atlas"),
     Parameter("periods", [], "carte à imprimer en petits multiples : un panneau par année, "
               "même cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)",
-              attr="periods", kind=list, section="sorties", key="periodes", flags=("--periodes",),
-              metavar="ANNEES"),
+              attr="periods", as_is=False, kind=list, section="sorties", key="periodes",
+              flags=("--periodes",), metavar="ANNEES"),
     Parameter("fiche_paper", DEFAULT_PAPER, "format des fiches, en portrait (défaut : "
               "{default})", attr="fiche_paper", section="sorties", key="format_fiches",
               flags=("--format-fiches",), choices=PAPER_FORMATS,
@@ -199,7 +202,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("cluster", True, "ne pas regrouper les marqueurs proches", attr="cluster", kind=bool,
               flags=("--no-cluster", "--sans-regroupement"), action="store_false"),
     Parameter("workers", None, "processus de calcul (défaut : tous les cœurs)",
-              attr="stream.workers", kind=int,
+              attr="stream.workers", as_is=False, kind=int,
               flags=("--coeurs",), metavar="NOMBRE"),
 )
 
@@ -211,6 +214,14 @@ def default(name: str) -> object:
     """The default of the parameter ``name`` (a new list for a list)."""
     value = PARAMETER[name].default
     return list(value) if isinstance(value, list) else value
+
+
+def assign(study, p: Parameter, value: object) -> None:
+    """Set on ``study`` the attribute of ``p`` (dotted: ``geocoding.min_score``)."""
+    *owners, last = p.attr.split(".")
+    for owner in owners:
+        study = getattr(study, owner)
+    setattr(study, last, value)
 
 
 def section(name: str) -> dict[str, tuple[type, object]]:

@@ -113,29 +113,24 @@ def load_study(path: str | Path) -> Study:
     q, g = v["quartiers"], v["geocodage"]
     national = str(declared.default("geocoder_url"))
     q["source"] = q["source"] or declared.default("source")
-    return Study(
+    study = Study(
         initiatives=base / v["entrees"]["initiatives"],
-        title=v["etude"]["titre"],
-        sheet=v["entrees"]["feuille"],
         columns=Columns(**c),
         qpv_source=_source(q["source"], base),
         compare=_source(q["comparer"], base),
-        distance=q["distance_m"],
         area=StudyArea.of(q["departements"], q["communes"]),
-        all_quartiers=q["toute_la_france"],
-        geocoding=Geocoding(online=g["en_ligne"], url=g["url"], min_score=g["score_minimal"],
-                            corrections=base / g["corrections"] if g["corrections"] else None,
+        geocoding=Geocoding(corrections=base / g["corrections"] if g["corrections"] else None,
                             # another geocoder than the national one: the person's say first
                             confirmed=g["url"].rstrip("/") == national.rstrip("/")),
-        outputs=outputs, paper=v["sorties"]["format_impression"],
-        atlas=v["sorties"]["atlas"], fiche_paper=v["sorties"]["format_fiches"], folder=base,
-        fiche_images=v["sorties"]["images_fiches"],
-        size_by=v["indicateurs"]["taille_symboles"],
+        outputs=outputs, folder=base,
         periods=periods(v["sorties"]["periodes"], name),
         key_figures=base / q["chiffres_cles"] if q["chiffres_cles"] else None,
-        key_figures_source=q["chiffres_cles_source"],
         stream=Streaming(crs_column=v["entrees"]["colonne_epsg"])
         if v["entrees"]["par_morceaux"] or v["entrees"]["colonne_epsg"] else None)
+    for p in PARAMETERS:  # the values taken as written
+        if p.section and p.attr and p.as_is:
+            declared.assign(study, p, v[p.section][p.key])
+    return study
 
 
 def periods(values, name: str = "") -> list[int]:

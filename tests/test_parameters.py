@@ -113,3 +113,47 @@ def test_the_check_sees_a_default_written_again():
     assert _defaults_written_in('x = getattr(args, "paper", "A4")\n') == ["'A4'"]
     assert _defaults_written_in("from .vocabulary import DEFAULT_DISTANCE\n") == [
         "DEFAULT_DISTANCE"]
+
+
+def _other_value(p):
+    """A valid value of ``p`` other than its default."""
+    if p.choices:
+        return next(c for c in p.choices if c != p.default)
+    return {bool: not p.default, float: 0.75, int: 7, str: "https://geo.example.org"
+            if p.name == "geocoder_url" else "Autre"}[p.kind]
+
+
+PLAIN = [p for p in PARAMETERS if p.attr and p.as_is]
+
+
+def _value(study, p):
+    for part in p.attr.split("."):
+        study = getattr(study, part)
+    return study
+
+
+def test_each_plain_parameter_reaches_the_study_from_the_command_line(tmp_path):
+    from geo.cli_link import study_of
+
+    argv = ["map", str(tmp_path / "x.csv"), "-o", str(tmp_path / "carte.html")]
+    for p in PLAIN:
+        argv += [p.flag] if p.action else [p.flag, str(_other_value(p))]
+    study = study_of(cli.build_parser().parse_args(argv))
+    assert {p.name: _value(study, p) for p in PLAIN} == {p.name: _other_value(p)
+                                                         for p in PLAIN}
+
+
+def test_each_plain_parameter_reaches_the_study_from_the_study_file(tmp_path):
+    import tomli_w
+
+    from geo.studyfile import load_study
+
+    written = [p for p in PLAIN if p.section]
+    data: dict = {"entrees": {"initiatives": "x.csv"}}
+    for p in written:
+        data.setdefault(p.section, {})[p.key] = _other_value(p)
+    (tmp_path / "etude.toml").write_text(tomli_w.dumps(data), encoding="utf-8")
+    study = load_study(tmp_path / "etude.toml")
+    assert {p.name: _value(study, p) for p in written} == {p.name: _other_value(p)
+                                                           for p in written}
+    assert len(written) >= 10
