@@ -238,6 +238,7 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
                          parameters=("workers",))
     # an unknown code is refused here as everywhere, never an all-zero panorama
     departements = list(StudyArea.of(departements=departements or []).departements)
+    grids = _build_grids(qpv, distance, geoloc, chunk_rows) if engine == "local" else None
     ess, n_units = read_ess_units(units, chunk_rows=chunk_rows)
     etab = read_establishments(establishments, chunk_rows=chunk_rows) \
         if establishments else None
@@ -255,7 +256,7 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
             read += table.num_rows
 
     seen: list[np.ndarray] = []
-    for part, sirets in _engine(engine, chunks(), shared, workers, scheduler):
+    for part, sirets in _engine(engine, chunks(), shared, workers, scheduler, grids):
         totals.merge(part)
         seen.append(sirets)
         if progress:
@@ -309,8 +310,29 @@ def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
                          "écrit.", path=name, column="siret")
 
 
-def _engine(engine, chunks, shared: _Shared, workers, scheduler):
-    """:func:`count_chunk` of every chunk, in order, on the engine asked."""
+#: From how many bytes a geolocation file is worth the fine cells (about 20 000 rows zipped).
+_FINE_FROM_BYTES = 1 << 20
+
+
+def _build_grids(qpv, distance: float, geoloc, chunk_rows: int):
+    """The grids of :mod:`geo.prefilter`, built in a thread while the legal units are read
+    (shapely and numpy let go of the interpreter): a future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .prefilter import prepare
+    from .stream import SETTLE_FROM
+
+    fine = chunk_rows >= SETTLE_FROM and Path(geoloc).is_file() and \
+        Path(geoloc).stat().st_size >= _FINE_FROM_BYTES
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(prepare, qpv, distance, fine=fine)
+    pool.shutdown(wait=False)  # the thread ends with its work
+    return future
+
+
+def _engine(engine, chunks, shared: _Shared, workers, scheduler, grids=None):
+    """:func:`count_chunk` of every chunk, in order, on the engine asked (``grids``: the
+    future of the grids being built)."""
     if engine == "dask":
         from .stream_dask import map_chunks_dask
 
@@ -324,6 +346,8 @@ def _engine(engine, chunks, shared: _Shared, workers, scheduler):
         from .stream import SETTLE_FROM
 
         # the grids are built once, before the workers are forked, and shared
+        if grids is not None:
+            grids.result()
         prepare(shared.qpv, shared.distance, fine=first[0].num_rows >= SETTLE_FROM)
 
     return map_chunks(count_chunk, chunks, shared, workers=workers, ready=ready)
