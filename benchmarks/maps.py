@@ -17,6 +17,7 @@ département holding sites, about a hundred) against one national print of the s
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -41,6 +42,19 @@ from tests.browser import ARGS, CHROMIUM  # noqa: E402
 
 THEMES = ["conciergerie solidaire", "groupement d'achats", "régie de quartier", "recyclerie",
           "épicerie solidaire", "café associatif", "garage solidaire", "couveuse d'activité"]
+
+
+def _initiatives(sites: gpd.GeoDataFrame, **roles: str) -> Initiatives:
+    """Synthetic sites with their columns' roles (``id``, ``theme``, ``name``), whether
+    :class:`Initiatives` holds them in one ``columns`` object or as ``*_column`` fields."""
+    import dataclasses
+
+    if "columns" in {f.name for f in dataclasses.fields(Initiatives)}:
+        from geo.vocabulary import Columns
+
+        return Initiatives(sites=sites, path="synthetic", columns=Columns(**roles))
+    return Initiatives(sites=sites, path="synthetic",
+                       **{f"{role}_column": column for role, column in roles.items()})
 
 
 def _naive_extra(url: str) -> Path | None:
@@ -86,8 +100,7 @@ def national(n: int, qpv, out: Path) -> tuple[Path, float, float, Initiatives]:
     sites = gpd.GeoDataFrame({"id": [f"I{i}" for i in range(n)],
                               "nom": [f"Initiative {i}" for i in range(n)],
                               "theme": rng.choice(THEMES, n)}, geometry=points, crs=4326)
-    initiatives = Initiatives(sites=sites, path="synthetic", id_column="id",
-                              theme_column="theme", name_column="nom")
+    initiatives = _initiatives(sites, id="id", theme="theme", name="nom")
     start = time.perf_counter()
     result = link(initiatives, qpv)
     link_s = time.perf_counter() - start
@@ -140,6 +153,7 @@ def main(sizes: list[int]) -> None:
 
 def atlas(n: int) -> None:
     """Time one national print and the national atlas of the same ``n`` sites."""
+    from geo.pdfpages import default_workers
     from geo.printmap import print_map
 
     qpv = load_qpv()
@@ -148,23 +162,33 @@ def atlas(n: int) -> None:
     rng = np.random.default_rng(2)
     sites = gpd.GeoDataFrame({"id": [f"I{i}" for i in range(n)],
                               "theme": rng.choice(THEMES, n)}, geometry=points, crs=4326)
-    result = link(Initiatives(sites=sites, path="synthetic", id_column="id",
-                              theme_column="theme"), qpv)
+    result = link(_initiatives(sites, id="id", theme="theme"), qpv)
     print_map(result, qpv, out / "warm-up.pdf", theme_column="theme")  # outlines read once
-    times = {}
+    times, cpu = {}, {}
     for name, is_atlas in (("print", False), ("atlas", True)):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), _cpu()
         print_map(result, qpv, out / f"{name}.pdf", theme_column="theme", id_column="id",
                   atlas=is_atlas)
         times[name] = time.perf_counter() - start
+        cpu[name] = _cpu() - start_cpu
     mb = 1024 * 1024
     pages = _pages(out / "atlas.pdf")
     print(f"{n:,} sites, {len(qpv)} QPV; files in {out}")
-    print(f"national print: {times['print']:.1f} s, "
+    print(f"national print: {times['print']:.1f} s ({cpu['print']:.1f} s of CPU), "
           f"{(out / 'print.pdf').stat().st_size / mb:.1f} MB")
     print(f"national atlas: {pages} pages, {times['atlas']:.1f} s "
           f"({times['atlas'] / times['print']:.2f}× the print; target ≤ 3), "
+          f"{cpu['atlas']:.1f} s of CPU over {default_workers()} cores "
+          f"({cpu['atlas'] / cpu['print']:.2f}× the print's), "
           f"{(out / 'atlas.pdf').stat().st_size / mb:.1f} MB (target ≤ 8)")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (times are wall-clock: "
+          "compare runs on a quiet machine)")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the atlas's workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _pages(pdf: Path) -> int:

@@ -94,17 +94,18 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     scale = fig.dpi / 72
     pad = margin * scale
     to_data = ax.transData.inverted()
-    sizes = _SIZES.setdefault(fig, {})
+    if len(_MEASURED) > 50_000:
+        _MEASURED.clear()
     for label in sorted(labels, reverse=True):
         anchor = ax.transData.transform((label.x, label.y))
         if not inside.contains(*anchor):
             result.dropped.append(label.text)
             continue
         # measured once per name and style: each position's box follows from the size
-        key = (label.text, repr(sorted(label.style.items())))
-        if key not in sizes:
-            sizes[key] = _size(ax, renderer, label)
-        width, height = sizes[key]
+        key = (label.text, repr(sorted(label.style.items())), fig.dpi)
+        if key not in _MEASURED:
+            _MEASURED[key] = _size(ax, renderer, label)
+        width, height = _MEASURED[key]
         boxes = _candidates(anchor, width, height, label.gap * scale, pad,
                             _REACHES if label.leader else _REACHES[:1])
         ok = (boxes[:, 0] >= inside.x0) & (boxes[:, 1] >= inside.y0) & \
@@ -141,7 +142,11 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     return result
 
 
-#: The names measured on each figure (maps of one page often show the same names).
+#: The names measured, by text, style and resolution: the maps of a page, the pages of an
+#: atlas and the fiches show the same names again and again.
+_MEASURED: dict[tuple[str, str, float], tuple[float, float]] = {}
+#: Formerly the names measured per figure; kept (weak, never read) for callers that still
+#: hand it a figure's dictionary.
 _SIZES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Distances tried from the point, in gaps; beyond the first, a leader line is drawn.
 _REACHES = (1.0, 2.6, 4.5, 7.0)

@@ -378,7 +378,9 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
         maps = [_single(fig, frame, layers, crs, _extent(area, crs, main), size)]
     else:
         home = sites[(keys == main).to_numpy()]
-        groups = _agglomerations(home, crs)
+        count = _agglomeration_of(home, crs)[1]
+        # the groups themselves only for a few panels (a national directory: a thousand)
+        groups = _agglomerations(home, crs) if count <= _MAX_PANELS else [None] * count
         extent = _extent(home.geometry.to_crs(crs) if len(home) else None, crs, main)
         wide = extent[2] - extent[0] > _QPV_VISIBLE
         if wide and 2 <= len(groups) <= _MAX_PANELS:
@@ -545,16 +547,32 @@ def _inset_cities(labels: list, size) -> list:
 def _agglomerations(sites: gpd.GeoDataFrame, crs: str) -> list[gpd.GeoDataFrame]:
     """The sites grouped by agglomeration (closer than :data:`_AGGLOMERATION` to one
     another), the largest first."""
-    if not len(sites):
-        return []
-    metric = sites.geometry.to_crs(crs)
-    blobs = shapely.union_all(metric.buffer(_AGGLOMERATION / 2).values)
-    parts = list(getattr(blobs, "geoms", [blobs]))
-    which = np.full(len(sites), -1)
-    for k, part in enumerate(parts):
-        which[shapely.contains(part, metric.values)] = k
-    groups = [sites[which == k] for k in range(len(parts))]
-    return sorted(groups, key=len, reverse=True)
+    which, count = _agglomeration_of(sites, crs)
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(count + 1))
+    return [sites.iloc[order[bounds[k]:bounds[k + 1]]] for k in range(count)]
+
+
+def _agglomeration_of(sites: gpd.GeoDataFrame, crs: str) -> tuple[np.ndarray, int]:
+    """The agglomeration of each site (0 the largest, 1 the next…) and their number: the
+    sites linked by chains of neighbours closer than :data:`_AGGLOMERATION` (a tree
+    query and the graph's connected components, not a union of buffers)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(sites)
+    if not n:
+        return np.zeros(0, dtype=int), 0
+    metric = sites.geometry.to_crs(crs).values
+    left, right = shapely.STRtree(metric).query(metric, predicate="dwithin",
+                                                distance=_AGGLOMERATION)
+    count, labels = connected_components(
+        coo_matrix((np.ones(len(left), dtype=bool), (left, right)), shape=(n, n)),
+        directed=False)
+    sizes = np.bincount(labels, minlength=count)
+    rank = np.empty(count, dtype=int)
+    rank[np.argsort(-sizes, kind="stable")] = np.arange(count)
+    return rank[labels], count
 
 
 def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
@@ -862,8 +880,12 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
         qpv_m.plot(ax=ax, facecolor=st["fillColor"], alpha=0.35, edgecolor="none", zorder=3)
         qpv_m.boundary.plot(ax=ax, color=st["color"], linewidth=0.7, zorder=3)
         drawn["qpv"] = True
+        related = qpv_m["code_qp"].map(layers.emphasis).to_numpy() if layers.emphasis \
+            else np.full(len(qpv_m), None)
         for relation, (style, _) in EMPHASIS.items():
-            mine = qpv_m[qpv_m["code_qp"].map(layers.emphasis or {}).eq(relation)]
+            if not (related == relation).any():
+                continue
+            mine = qpv_m[related == relation]
             if len(mine):
                 mine.plot(ax=ax, zorder=3.5, **style)
                 drawn[relation] = True
@@ -902,20 +924,20 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
                                                      coms, wide, size)
                            if label.text not in named]
         return _Map(ax, drawn, labels, lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
+    sx, sy = sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy()
+    theme_of = themes.to_numpy()
     for theme, style in layers.styles.items():
-        mine = (themes == theme).to_numpy()
-        pts = sites_m[mine]
-        if len(pts):
+        mine = theme_of == theme
+        if mine.any():
             hollow = style.shape in _HOLLOW
             s = marker * scale[mine] * (2 if style.shape == "star" else 1)
             area[mine] = s
-            ax.scatter(pts.geometry.x, pts.geometry.y, s=s, alpha=0.85
+            ax.scatter(sx[mine], sy[mine], s=s, alpha=0.85
                        if layers.scale is not None else 1,
                        marker=_MARKERS[style.shape], facecolor="white" if hollow
                        else style.color, edgecolor=style.color if hollow else "#1a1a1a",
                        linewidth=2 if hollow else 0.5, zorder=6)
     _axes_style(ax, extent)
-    sx, sy = sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy()
     if furniture:
         ax._essqpv_furniture = _furniture(ax, sx, sy, area, size)
     labels = _names(layers, sites, sites_m, qpv_m, deps, coms, wide, size)
@@ -1153,14 +1175,15 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
     (default: every site of the study)."""
     st = QPV_STYLES["2024"]
     themes = layers.themes if shown is None else layers.themes.reindex(shown.index)
+    held = themes.value_counts()
     handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none",
                       markerfacecolor="white" if s.shape in _HOLLOW else s.color,
                       markeredgecolor=s.color if s.shape in _HOLLOW else "#1a1a1a",
                       markeredgewidth=2 if s.shape in _HOLLOW else 0.6, markersize=7,
                       label=_plain(textwrap.fill(
-                          f"{t} ({number(int((themes == t).sum()))})" if counted else t,
+                          f"{t} ({number(int(held.get(t, 0)))})" if counted else t,
                           _LEGEND_CHARS)))
-               for t, s in layers.styles.items() if shown is None or (themes == t).any()]
+               for t, s in layers.styles.items() if shown is None or held.get(t, 0) > 0]
     if layers.themes.attrs.get("several") and len(handles) > 1:
         handles.append(Line2D([], [], color="none", label=textwrap.fill(
             f"({SEVERAL_THEMES_NOTE})", _LEGEND_CHARS)))
