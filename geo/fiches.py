@@ -48,7 +48,6 @@ from .printmap import (
     _agglomerations,
     _Frame,
     _initiative_links,
-    _label,
     _Layers,
     _Map,
     _metadata,
@@ -58,7 +57,7 @@ from .printmap import (
     legend_handles,
     new_figure,
 )
-from .sitemaps import SiteMaps, shaped
+from .sitemaps import SiteMaps, place_names, shaped
 from .territories import TERRITORIES, territory_of_points
 from .typography import french_spacing, plural
 from .vocabulary import Relation
@@ -667,7 +666,7 @@ def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size,
                alignment="left", borderaxespad=0, borderpad=0, handlelength=1.6,
                columnspacing=1.2)
     legend.set_gid("legende")
-    _label(fig, drawn_maps, halo="box")
+    place_names(fig, drawn_maps)
     return drawn_maps
 
 

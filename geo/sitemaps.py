@@ -208,10 +208,11 @@ class SiteMaps:
             spine.set_color("#777")
         corners = _free_corners(sx[inside], sy[inside], extent)
         spot = self._spot(crs, nearest)
-        furniture = self._locator(ax, crs, sites, corners[0], spot, size)
+        locator = self._locator(ax, crs, sites, corners[0], spot, size)
         bottom = [k for k in corners[1:] if k.startswith("b")]
-        furniture += _scale_bar(ax, extent, size, bottom[0])
-        ax._essqpv_furniture = furniture
+        ax._essqpv_furniture = [*locator, *_scale_bar(ax, extent, size, bottom[0])]
+        # where the furniture sits (axes fractions), kept clear of names without measuring
+        ax._essqpv_zones = furniture_zones(corners[0], bottom[0], bool(locator))
         sx, sy, area = sx[inside], sy[inside], area[inside]
         labels = self._names(layers, crs, sites[inside], sx, sy, coms_at, qpv_at, shapes,
                              size, _pt, nearest, places or {})
@@ -333,6 +334,40 @@ class SiteMaps:
         return artists
 
 
+def furniture_zones(locator: str, scale: str, located: bool) -> list[tuple]:
+    """The boxes (axes fractions) of the locator in corner ``locator`` (with its name under
+    it), of the scale bar and north arrow in corner ``scale``."""
+    w, h = LOCATOR
+    out = [(0.0, 0.0, 0.4, 0.25) if scale == "bl" else (0.6, 0.0, 1.0, 0.25)]
+    if located:
+        bx = 0.015 if locator.endswith("l") else 0.985 - w
+        by = 0.985 - h if locator.startswith("t") else 0.07
+        out.append((bx, by - 0.07, bx + w, by + h))
+    return out
+
+
+#: Names' sizes by figure resolution, shared by the pages (they repeat the same names).
+_NAME_SIZES: dict = {}
+
+
+def place_names(fig, maps: list) -> None:
+    """Place the names of the panels ``maps`` (:class:`geo.printmap._Map`) clear of the
+    sites and of the furniture (its boxes known, not measured); the names of one process'
+    pages are measured once."""
+    from matplotlib.transforms import Bbox
+
+    from . import printlabels
+
+    printlabels._SIZES[fig] = _NAME_SIZES.setdefault(fig.dpi, {})
+    for m in maps:
+        m.ax.apply_aspect()
+    for m in maps:
+        zones = [Bbox([[a, b], [c, d]]).transformed(m.ax.transAxes)
+                 for a, b, c, d in getattr(m.ax, "_essqpv_zones", [])]
+        markers = m.markers() if callable(m.markers) else m.markers
+        printlabels.place(m.ax, m.labels, obstacles=[*markers, *zones], halo="box")
+
+
 def shaped(extent: tuple, w: float, h: float) -> tuple:
     """``extent`` widened to the shape of a ``w`` × ``h`` box (nothing cut, no blank band
     on the page)."""
@@ -365,7 +400,7 @@ def _free_corners(x: np.ndarray, y: np.ndarray, extent: tuple) -> list[str]:
 
 
 def _scale_bar(ax, extent: tuple, size, corner: str) -> list:
-    """A metric scale bar in the bottom ``corner`` and a north arrow beside it; return
+    """A metric scale bar in the bottom ``corner`` and a north arrow above it; return
     their artists."""
     from .printmap import _pt
 
@@ -386,9 +421,10 @@ def _scale_bar(ax, extent: tuple, size, corner: str) -> list:
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     artists.append(ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center",
                            va="bottom", fontsize=_pt(size, 7.5), zorder=9))
-    nx = (bx + length + (x1 - x0) * 0.04) if left else bx - (x1 - x0) * 0.04
+    # the north arrow above the bar's end, clear of its label
+    nx = bx if left else bx + length
     artists.append(ax.annotate(
-        "N", xy=(nx, by + (y1 - y0) * 0.11), xytext=(nx, by + (y1 - y0) * 0.01),
+        "N", xy=(nx, by + (y1 - y0) * 0.21), xytext=(nx, by + (y1 - y0) * 0.1),
         ha="center", va="bottom", fontsize=_pt(size, 8), fontweight="bold", zorder=9,
         arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2}))
     return artists
