@@ -10,7 +10,10 @@ within the margin passes, and the engine decides for those exactly.
 A finer grid (0.001°) settles the points whose cell lies inside a single quartier, at least
 a metre from its boundary and met by no other quartier (overlaps, shared boundaries): they
 are in that quartier and no other, as the engine would say; and those whose cell meets no
-quartier (widened by a metre): they are in none.
+quartier (widened by a metre): they are in none. The points of the other cells (on a
+boundary) are settled one by one the same way, against the quartiers' outlines grown and
+shrunk (prepared): only those within a couple of metres of a boundary, or in an overlap,
+are left to the engine.
 """
 
 from __future__ import annotations
@@ -112,9 +115,16 @@ OUTSIDE, UNDECIDED = -2, -1
 
 
 def settle(lon: np.ndarray, lat: np.ndarray, qpv) -> np.ndarray:
-    """What the fine cells say of each point (degrees): the position in ``qpv`` of the
-    single quartier it is in (its cell lies inside that quartier and meets no other),
-    :data:`OUTSIDE` (its cell meets no quartier) or :data:`UNDECIDED` (for the engine)."""
+    """What the fine cells, then the outlines, say of each point (degrees): the position in
+    ``qpv`` of the single quartier it is in, :data:`OUTSIDE` (in none) or
+    :data:`UNDECIDED` (for the engine).
+
+    A point whose cell lies inside a single quartier and meets no other is in it; one
+    whose cell meets no quartier is in none. The others (cells on a boundary) are tested
+    themselves against the quartiers' outlines grown and shrunk by the same depth as the
+    cells (prepared, in degrees): a point inside one shrunk outline and no other grown one
+    is in that quartier alone, a point outside every grown outline is in none; only the
+    points within that depth of a boundary, or in overlaps, are left to the engine."""
     keys, values = _fine_cells(qpv)
     out = np.full(len(lon), UNDECIDED, dtype=np.int64)
     located = np.isfinite(lon) & np.isfinite(lat)
@@ -124,7 +134,31 @@ def settle(lon: np.ndarray, lat: np.ndarray, qpv) -> np.ndarray:
     at = np.searchsorted(keys, ids).clip(0, max(len(keys) - 1, 0))
     found = keys[at] == ids if len(keys) else np.zeros(len(ids), dtype=bool)
     out[located] = np.where(found, values[at] if len(keys) else UNDECIDED, OUTSIDE)
+    todo = np.flatnonzero(located & (out == UNDECIDED))
+    if len(todo):
+        out[todo] = _settle_points(lon[todo], lat[todo], _CACHE[(id(qpv), "bands")][1])
     return out
+
+
+def _settle_points(lon: np.ndarray, lat: np.ndarray, bands: tuple) -> np.ndarray:
+    """:func:`settle`'s verdict for points on boundary cells, from the grown and shrunk
+    outlines."""
+    import shapely
+
+    present, valid, grown, shrunk, tree = bands
+    n = len(lon)
+    point, near = tree.query(shapely.points(lon, lat))
+    x, y = lon[point], lat[point]
+    in_grown = shapely.intersects_xy(grown[near], x, y)
+    # an invalid outline (taken as its box) settles no point: the engine decides
+    in_shrunk = in_grown & valid[near]
+    in_shrunk[in_shrunk] = shapely.contains_xy(shrunk[near[in_shrunk]], x[in_shrunk],
+                                               y[in_shrunk])
+    grown_count = np.bincount(point[in_grown], minlength=n)
+    alone = (grown_count == 1) & (np.bincount(point[in_shrunk], minlength=n) == 1)
+    owner = np.full(n, UNDECIDED, dtype=np.int64)
+    owner[point[in_shrunk]] = present[near[in_shrunk]]
+    return np.where(grown_count == 0, OUTSIDE, np.where(alone, owner, UNDECIDED))
 
 
 def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +188,13 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
                  + np.arange(c0, c1 + 1)[None, :]).ravel()
         ids.append(cells)
         owner.append(np.full(len(cells), k))
+    # few segments per quarter circle: a chord of the rounded corners stays within 2 % of
+    # the margin, twice the depth asked
+    grown = shapely.buffer(shapes, margin, quad_segs=4)
+    shrunk = shapely.buffer(shapes, -margin, quad_segs=4)
+    shapely.prepare(grown)
+    shapely.prepare(shrunk)
+    bands = (present, valid, grown, shrunk, shapely.STRtree(grown))
     if not ids:
         result = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     else:
@@ -161,12 +202,6 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
         row, column = np.divmod(ids, _FINE_ROW)
         west, south = column * FINE - 180, row * FINE - 90
         boxes = shapely.box(west, south, west + FINE, south + FINE)
-        # few segments per quarter circle: a chord of the rounded corners stays within 2 %
-        # of the margin, twice the depth asked
-        grown = shapely.buffer(shapes, margin, quad_segs=4)
-        shrunk = shapely.buffer(shapes, -margin, quad_segs=4)
-        shapely.prepare(grown)
-        shapely.prepare(shrunk)
         meets = shapely.intersects(grown[owner], boxes)
         inside = valid[owner] & shapely.contains_properly(shrunk[owner], boxes)
         ids, owner, inside, boxes = ids[meets], owner[meets], inside[meets], boxes[meets]
@@ -174,7 +209,7 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
         # is the engine's
         # (boxes against the index, then the prepared outlines: a query with a predicate
         # would test every box against unprepared outlines, seconds longer)
-        hits = shapely.STRtree(grown).query(boxes[inside])
+        hits = bands[4].query(boxes[inside])
         hits = hits[:, shapely.intersects(grown[hits[1]], boxes[inside][hits[0]])]
         alone = np.zeros(len(ids), dtype=bool)
         alone[np.flatnonzero(inside)] = np.bincount(hits[0], minlength=inside.sum()) == 1
@@ -189,4 +224,5 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
     if len(_CACHE) >= 8:
         _CACHE.clear()
     _CACHE[(id(qpv), "fine")] = (qpv, result)
+    _CACHE[(id(qpv), "bands")] = (qpv, bands)
     return result

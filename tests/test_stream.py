@@ -342,6 +342,34 @@ def test_cells_settle_only_points_the_engine_would_settle_the_same_way():
     assert (verdict[decided] == engine[decided]).all()
 
 
+def test_only_points_on_a_boundary_or_in_an_overlap_are_left_to_the_engine():
+    """The points of a cell on a boundary are settled one by one: only those within a few
+    metres of an outline (or in several quartiers) are left to the engine, never one in
+    the middle of a boundary cell (110 m by 70 m)."""
+    import shapely
+
+    from geo.prefilter import UNDECIDED, settle
+
+    qpv = load_qpv()
+    rng = np.random.default_rng(5)
+    polys = qpv.geometry.to_numpy()
+    b = shapely.bounds(polys)
+    pick = rng.integers(0, len(qpv), 40_000)
+    lon = rng.uniform(b[pick, 0] - 0.002, b[pick, 2] + 0.002)
+    lat = rng.uniform(b[pick, 1] - 0.002, b[pick, 3] + 0.002)
+    left = np.flatnonzero(settle(lon, lat, qpv) == UNDECIDED)
+    points = shapely.points(lon[left], lat[left])
+    tree = shapely.STRtree(polys)
+    within = tree.query(points, predicate="intersects")
+    several = np.bincount(within[0], minlength=len(left)) > 1
+    # 6e-5° is under 7 m anywhere in France
+    edge = shapely.STRtree(shapely.boundary(polys)).query(points, predicate="dwithin",
+                                                          distance=6e-5)
+    close = np.zeros(len(left), dtype=bool)
+    close[edge[0]] = True
+    assert (close | several).all() and len(left) < 1000
+
+
 def test_a_chunk_is_placed_the_same_with_or_without_the_cells(monkeypatch):
     """The panorama's placing of a big chunk (cells settle most points, the engine the
     rest, nearby quartiers for some rows only) gives the pairs the engine alone gives, in
