@@ -863,22 +863,21 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     drawn = dict.fromkeys(_DRAWN, False)
     ax.set_facecolor("#ffffff")
     if len(deps) and wide:  # no commune drawn between the land and the limits: one layer
-        deps.plot(ax=ax, facecolor="#f3f1ec", edgecolor=_DEP_COLOR, linewidth=0.5, zorder=0)
+        _shapes(ax, deps, 0, facecolor="#f3f1ec", edgecolor=_DEP_COLOR, linewidth=0.5)
     elif len(deps):  # at sea or in a territory without outline, nothing to draw
-        deps.plot(ax=ax, facecolor="#f3f1ec", edgecolor="none", zorder=0)
-        deps.boundary.plot(ax=ax, color=_DEP_COLOR, linewidth=1.0, zorder=2)
+        _shapes(ax, deps, 0, facecolor="#f3f1ec", edgecolor="none")
+        _shapes(ax, deps, 2, edgecolor=_DEP_COLOR, linewidth=1.0)
     if not wide and len(coms):
-        coms.boundary.plot(ax=ax, color=_COM_COLOR, linewidth=0.4, linestyle=(0, (3, 2)),
-                           zorder=1)
+        _shapes(ax, coms, 1, edgecolor=_COM_COLOR, linewidth=0.4, linestyle=(0, (3, 2)))
         drawn["communes"] = True
     if focus is not None:
-        gpd.GeoSeries([focus], crs=4326).to_crs(crs).boundary.plot(
-            ax=ax, color="#1a1a1a", linewidth=1.6, zorder=2)
+        _shapes(ax, gpd.GeoSeries([focus], crs=4326).to_crs(crs), 2, edgecolor="#1a1a1a",
+                linewidth=1.6)
     qpv, qpv_m = layers.framed("qpv", box, crs, tolerance)
     st = QPV_STYLES["2024"]
     if len(qpv) and not wide:
-        qpv_m.plot(ax=ax, facecolor=st["fillColor"], alpha=0.35, edgecolor="none", zorder=3)
-        qpv_m.boundary.plot(ax=ax, color=st["color"], linewidth=0.7, zorder=3)
+        _shapes(ax, qpv_m, 3, facecolor=st["fillColor"], alpha=0.35, edgecolor="none")
+        _shapes(ax, qpv_m, 3, edgecolor=st["color"], linewidth=0.7)
         drawn["qpv"] = True
         related = qpv_m["code_qp"].map(layers.emphasis).to_numpy() if layers.emphasis \
             else np.full(len(qpv_m), None)
@@ -887,7 +886,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
                 continue
             mine = qpv_m[related == relation]
             if len(mine):
-                mine.plot(ax=ax, zorder=3.5, **style)
+                _shapes(ax, mine, 3.5, **style)
                 drawn[relation] = True
     elif len(qpv):  # too small to see: a light dot each, under the sites
         points = qpv.geometry.representative_point().to_crs(crs)
@@ -897,8 +896,8 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
     if layers.previous is not None and not wide:
         prev = layers.framed("previous", box, crs, tolerance)[1]
         if len(prev):
-            prev.boundary.plot(ax=ax, color=QPV_STYLES["2015"]["color"], linewidth=0.7,
-                               linestyle="--", zorder=3)
+            _shapes(ax, prev, 3, edgecolor=QPV_STYLES["2015"]["color"], linewidth=0.7,
+                    linestyle="--")
             drawn["previous"] = True
     links = [line for line in layers.links if line.intersects(shapely.box(*box))]
     if links:
@@ -950,6 +949,19 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
         labels = cities + [label for label in labels if label.text not in named]
     return _Map(ax, drawn, labels,
                 lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
+
+
+def _shapes(ax, frame, zorder: float, **style) -> None:
+    """The polygons of ``frame`` (a GeoDataFrame or GeoSeries in the map's CRS) as one
+    patch (:func:`geo.sitemaps.compound_path`): one artist per layer, not one per shape
+    (``facecolor="none"`` by default: their outlines only)."""
+    from matplotlib.patches import PathPatch
+
+    from .sitemaps import compound_path
+
+    path = compound_path(np.asarray(frame.geometry.values))
+    if path is not None:  # an artist of the map, not of its limits (set from its extent)
+        ax.add_artist(PathPatch(path, zorder=zorder, **{"facecolor": "none", **style}))
 
 
 def _aggregate(ax, layers: _Layers, sites: gpd.GeoDataFrame, coms: gpd.GeoDataFrame,
@@ -1004,8 +1016,6 @@ def _city_names(box, crs: str, wide: bool, size, focus=None) -> list:
     """The names of the largest cities in ``box`` (EPSG:4326; in ``focus`` when given: an
     atlas page names its own territory's cities), the most populous first: a wide map
     names the country's main cities, a département's map its main towns."""
-    from pyproj import Transformer
-
     from .cities import largest_cities
     from .printlabels import Label
 
@@ -1013,7 +1023,7 @@ def _city_names(box, crs: str, wide: bool, size, focus=None) -> list:
     found = largest_cities(box, n, within=focus)
     if not len(found):
         return []
-    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(
+    x, y = _from_degrees(crs).transform(
         found.geometry.x.to_numpy(), found.geometry.y.to_numpy())
     style = {"fontsize": _pt(size, 8 if wide else 8.5), "fontweight": "bold",
              "color": "#1a1a1a"}
@@ -1087,6 +1097,14 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     return out
 
 
+@lru_cache(maxsize=8)
+def _from_degrees(crs: str):
+    """The transformation from EPSG:4326 to ``crs`` (x, y order), made once."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(4326, crs, always_xy=True)
+
+
 @lru_cache(maxsize=16)
 def _background(box: tuple[float, float, float, float], crs: str, tolerance: float = 0.0
                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -1095,11 +1113,9 @@ def _background(box: tuple[float, float, float, float], crs: str, tolerance: flo
     ``tolerance`` metres (what the page cannot show: a page's file holds no outline beyond
     its frame nor finer than its print); shared by the maps of the same frame, never
     modified."""
-    from pyproj import Transformer
-
     from .outlines import context
 
-    to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+    to_crs = _from_degrees(crs)
     frame_m = gpd.GeoSeries([shapely.box(*box)], crs=4326).to_crs(crs).total_bounds
     grow = (frame_m[2] - frame_m[0]) * 0.05
     cut = (frame_m[0] - grow, frame_m[1] - grow, frame_m[2] + grow, frame_m[3] + grow)
