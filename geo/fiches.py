@@ -3,9 +3,10 @@ sites are, which quartiers it is implanted in, near or serves.
 
 Each page (portrait, A3, A4 or A5; fonts embedded) holds the initiative's name, theme and
 website, a map zoomed to its sites and quartiers (one panel per agglomeration when its sites
-are far apart; its sites numbered, its quartiers filled by relation and named; a site far
-from any quartier framed with its commune), the table of its sites and the table of its
-quartiers with their communes and distances. Each map is drawn once: the page's map is
+are far apart; its sites numbered, its quartiers filled by relation and named, the nearest
+one too; a site far from any quartier framed with its commune, named; a locator of its
+département in a corner; drawn by :mod:`geo.sitemaps`), the table of its sites and the
+table of its quartiers with their communes and distances. Each map is drawn once: the page's map is
 also written, cropped, as PNG (300 dpi) and SVG (text kept as text) files for layout
 software, when asked or for a study of a few dozen initiatives (:data:`IMAGES_UP_TO`).
 """
@@ -77,6 +78,10 @@ IMAGES_UP_TO = 40
 _NEAREST_REACH = 30_000
 #: The smallest type on a page (points), whatever the paper: A5 stays readable.
 _SMALLEST = 7.0
+#: The pages' matplotlib settings: the print's fonts, glyphs measured without hinting (the
+#: PDF and SVG hold outlines and advances, not pixels; hinting each glyph of each line
+#: was about 40 % of measuring a text; :func:`_advance` measures unhinted too).
+_PAGE_RC = {**_FONTS, "text.hinting": "no_hinting"}
 #: Names as the table's other name columns may hold them in proper case (SIRENE's brand
 #: and usual name, a directory's short title), looked for when the name is in capitals.
 _PROPER_NAMES = ("enseigne1etablissement", "enseigne", "brand",
@@ -398,7 +403,7 @@ def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFr
     layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
     _outline_places(fiches, layers.sites)
     for k, fiche in enumerate(fiches, start=1):
-        with matplotlib.rc_context(_FONTS):
+        with matplotlib.rc_context(_PAGE_RC):
             yield fiche_page(fiche, layers, PAPER[paper], title, k, len(fiches))
 
 
@@ -453,7 +458,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
 
     maps: list[tuple[Path, Path]] = []
     try:
-        with matplotlib.rc_context(_FONTS), atomic_path(path) as tmp:
+        with matplotlib.rc_context(_PAGE_RC), atomic_path(path) as tmp:
             for files in write_pdf_pages(
                     tmp, len(fiches), page, after=save, workers=workers,
                     metadata=_metadata(".pdf", title or "Fiches par initiative"),
