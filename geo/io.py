@@ -162,6 +162,22 @@ def staged() -> Iterator[list[tuple[Path | None, Path]]]:
     the first rename a journal listing every rename and removal is written beside the
     outputs (:func:`_commit`); a run killed among the renames is completed by the next
     one, or by any reader that calls :func:`recover`, from the complete temporaries."""
+    with collected() as pending:
+        yield pending
+    with _signals_held():
+        try:
+            _commit(pending)
+        finally:  # what could not be moved is not left behind
+            for tmp, _ in pending:
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def collected() -> Iterator[list[tuple[Path | None, Path]]]:
+    """Collect the files written inside the block (through :func:`atomic_path`) and those
+    it retires, without publishing them: a stage's work done in another process, handed
+    to the stage of this run by :func:`adopt`. If the block fails, its temporaries go."""
     pending: list[tuple[Path | None, Path]] = []
     token = _STAGE.set(pending)
     try:
@@ -173,13 +189,19 @@ def staged() -> Iterator[list[tuple[Path | None, Path]]]:
         raise
     finally:
         _STAGE.reset(token)
-    with _signals_held():
-        try:
-            _commit(pending)
-        finally:  # what could not be moved is not left behind
-            for tmp, _ in pending:
-                if tmp is not None:
-                    tmp.unlink(missing_ok=True)
+
+
+def adopt(pending: list[tuple[Path | None, Path]]) -> None:
+    """Publish, with the rest of this process's stage (:func:`publish`), the files another
+    process collected (:func:`collected`); each temporary is renamed first for this process
+    (a temporary named for a finished process would be another run's to remove)."""
+    for tmp, path in pending:
+        if tmp is None:
+            retire(path)
+            continue
+        mine = temporary_beside(path)
+        os.replace(tmp, mine)
+        publish(mine, path)
 
 
 def retire(path: Path) -> None:

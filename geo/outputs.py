@@ -6,6 +6,7 @@ writing leaves the previous results as they were, never a mix of two runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from pathlib import Path
@@ -15,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._errors import InputError
+from .alongside import Alongside
 from .io import atomic_path, remove_stale, staged, write_table
 from .tables import french
 from .vocabulary import OUTPUT
@@ -78,7 +80,6 @@ def write_outputs(run: StudyResult) -> None:
 def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
     from .progress import tell
 
-    result = run.result
     # what the progress counts: each file, and each page of the fiches
     pages = _fiche_count(run) if "fiches" in out else 0
     total, count = len(out) + pages, [0]
@@ -94,6 +95,18 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
         if k == n:  # the last page: the pages are counted before the PDF's file
             count[0] += n
 
+    # the print, the longest output, is drawn by a second core while the others are
+    # written here; it is counted in its place, after the web maps
+    printing = Alongside(lambda: _write_print(run, out["carte_impression"]),
+                         what=OUTPUT["carte_impression"].what) \
+        if "carte_impression" in out else None
+    with printing or contextlib.nullcontext():
+        _write_others(run, out, done, page, printing)
+
+
+def _write_others(run: StudyResult, out: dict[str, Path], done, page,
+                  printing: Alongside | None) -> None:
+    result = run.result
     if "tableau" in out:
         write_table(site_table(run, out["tableau"].suffix.lower()), out["tableau"],
                     layer="sites")
@@ -121,8 +134,11 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
                      numeric=_numeric_columns(run), impact=run.impact, years=run.years,
                      notes=run.initiatives.measures.report)
         done("rapport", out["rapport"])
-    if out.keys() & {"carte", "carte_autonome", "integration", "carte_impression"}:
+    if out.keys() & {"carte", "carte_autonome", "integration"}:
         _write_maps(run, out, done)
+    if printing is not None:
+        printing.wait()
+        done("carte_impression", out["carte_impression"])
     if "fiches" in out:
         _write_fiches(run, out["fiches"], done, page)
     if "provenance" in out:
@@ -219,9 +235,8 @@ def _write_fiches(run: StudyResult, path: Path, done, page) -> None:
 def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
     from . import assets
     from .maps import embed_snippet
-    from .printmap import print_map
 
-    study, initiatives = run.study, run.initiatives
+    study = run.study
     if out.keys() & {"carte", "carte_autonome"}:
         from .maps import html_text
 
@@ -245,15 +260,19 @@ def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
             tmp.write_text(embed_snippet(study.embed_url, title=study.title, published=(
                 published.name if published else "carte-autonome.html")), encoding="utf-8")
         done("integration", out["integration"])
-    if "carte_impression" in out:
-        # Every quartier in view is drawn (a page of the atlas may show a neighbour's).
-        _, previous, bounds = map_qpv(run)
-        print_map(run.result, run.qpv, out["carte_impression"], paper=study.paper,
-                  landscape=study.landscape, title=study.title,
-                  theme_column=initiatives.theme_column, id_column=initiatives.id_column,
-                  previous=previous, bounds=bounds, atlas=study.atlas,
-                  measures=initiatives.measures, size_by=study.size_by, periods=study.periods)
-        done("carte_impression", out["carte_impression"])
+
+
+def _write_print(run: StudyResult, path: Path) -> None:
+    from .printmap import print_map
+
+    study, initiatives = run.study, run.initiatives
+    # Every quartier in view is drawn (a page of the atlas may show a neighbour's).
+    _, previous, bounds = map_qpv(run)
+    print_map(run.result, run.qpv, path, paper=study.paper, landscape=study.landscape,
+              title=study.title, theme_column=initiatives.theme_column,
+              id_column=initiatives.id_column, previous=previous, bounds=bounds,
+              atlas=study.atlas, measures=initiatives.measures, size_by=study.size_by,
+              periods=study.periods)
 
 
 # --------------------------------------------------------------------------- the panorama

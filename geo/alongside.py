@@ -1,0 +1,153 @@
+"""One writer run in a forked process while this one writes the other outputs.
+
+A study's print (matplotlib, font subsetting) costs as much as all its other outputs
+together: on two cores, it is drawn in a forked child while the tables, the report and the
+web maps are written here. The child inherits the run (nothing is pickled); the files it
+writes join this run's stage (:func:`geo.io.collected`, :func:`geo.io.adopt`), so they
+appear with the others or not at all. Its warnings are repeated here and its error raised
+here, in the place where the call would have run in this process (:meth:`Alongside.wait`).
+
+Without ``fork`` (Windows, macOS' default), from a thread other than the main one (a web
+server's) or while other Python threads run (their locks would stay held in the child),
+and in a daemon process (which has no children), the call is simply made by
+:meth:`Alongside.wait`, in this process: the same files, in the same order.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import EssQpvError
+
+
+def may_fork() -> bool:
+    """Whether a child may be forked here: the platform forks, this process is not a daemon
+    and no other Python thread runs (the native pools of BLAS and of the allocator that
+    numpy and Arrow start are made safe for ``fork`` by their own handlers)."""
+    import multiprocessing
+    import threading
+
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon
+            and threading.current_thread() is threading.main_thread()
+            and threading.active_count() == 1)
+
+
+class Alongside:
+    """``call()`` started now in a forked child when :func:`may_fork`, else at
+    :meth:`wait`; as a context manager, a child not waited for is stopped on leaving (its
+    temporaries removed)."""
+
+    def __init__(self, call: Callable[[], Any], *, what: str) -> None:
+        self._call, self._what = call, what
+        self._process = self._conn = None
+        if may_fork():
+            self._start()
+
+    def _start(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._conn, child_end = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(child_end, self._call), daemon=False)
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+            if stream is not None:
+                stream.flush()
+        with warnings.catch_warnings():
+            # Python ≥ 3.12 warns of any native thread; only Python's own are checked above
+            warnings.filterwarnings("ignore", r".*use of fork\(\) may lead to deadlocks",
+                                    DeprecationWarning)
+            process.start()
+        child_end.close()
+        self._process = process
+
+    def wait(self) -> None:
+        """Wait for the call (or make it here): its files join this run's stage, its
+        warnings are repeated, its error raised."""
+        if self._process is None:
+            self._call()
+            return
+        process, conn = self._process, self._conn
+        self._process = None
+        try:
+            said = conn.recv()
+        except EOFError:
+            said = None
+        finally:
+            conn.close()
+            process.join()
+        if said is None:
+            raise EssQpvError(f"{self._what} : le processus qui l'écrivait s'est arrêté "
+                              f"(code {process.exitcode}) ; rien n'a été écrit.")
+        files, heard, error, told = said
+        from .io import adopt
+
+        adopt(files)  # first: on any error below, the run's stage removes them
+        for message, category, filename, lineno in heard:
+            warnings.warn_explicit(message, category, filename, lineno)
+        if error is not None or told:
+            if error is None:  # an error that could not cross: its text
+                raise RuntimeError(f"{self._what} : {told}")
+            error.__cause__ = _ChildTraceback(told)
+            raise error
+
+    def stop(self) -> None:
+        """Stop a child not waited for; its temporaries go with it."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()  # SIGTERM: the child unwinds, removing its temporaries
+        process.join(10)
+        if process.is_alive():
+            process.kill()  # what it leaves, the next run removes (geo.io.remove_stale)
+            process.join()
+        self._conn.close()
+
+    def __enter__(self) -> Alongside:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class _ChildTraceback(Exception):
+    """Where the child's error was raised (shown under the error, as
+    :mod:`concurrent.futures` does)."""
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.args[0]}"""'
+
+
+def _child(conn, call: Callable[[], Any]) -> None:
+    """The forked child: make the call, its files collected, not published; say them."""
+    from .io import collected
+    from .progress import listening
+
+    def stopped(signum, frame):
+        raise SystemExit(1)
+
+    signal.signal(signal.SIGTERM, stopped)
+    files, error, told = [], None, ""
+    with warnings.catch_warnings(record=True) as heard:
+        try:
+            # the parent reports progress, in the order of the files it writes
+            with listening(lambda step, count: None), collected() as pending:
+                call()
+            files = pending
+        except BaseException as exc:  # noqa: BLE001 - every error is the parent's to raise
+            error, told = exc, traceback.format_exc()
+    said = [(w.message, w.category, w.filename, w.lineno) for w in heard]
+    for answer in ((files, said, error, told), (files, said, None, told or "erreur inconnue")):
+        try:
+            conn.send(answer)
+        except OSError:  # the parent is gone
+            break
+        except Exception:  # noqa: BLE001 - an error that does not pickle: its text then
+            continue
+        break
+    conn.close()
