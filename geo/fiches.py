@@ -74,8 +74,9 @@ PNG_DPI = 300
 #: Without a say, the PNG and SVG maps are written for a study of at most this many
 #: initiatives (each costs more than its page).
 IMAGES_UP_TO = 40
-#: A site whose nearest quartier is closer than this (metres) has it in its map's frame.
-_NEAREST_REACH = 30_000
+#: A site whose nearest quartier is closer than this (metres) has it in its map's frame
+#: (a village's map then shows where the quartiers are; beyond, its locator does).
+_NEAREST_REACH = 60_000
 #: The smallest type on a page (points), whatever the paper: A5 stays readable.
 _SMALLEST = 7.0
 #: The pages' matplotlib settings: the print's fonts, glyphs measured without hinting (the
@@ -733,11 +734,24 @@ def _panel_groups(layers: _Layers, places: dict[int, str] | None = None,
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         held = pd.Series([(places or {}).get(i, "") for i in group.index])
         held = held[held != ""].value_counts()
-        place = str(held.index[0]) if len(held) else ""
+        place = str(held.index[0]) if len(held) else _departement_name(group, maps)
         count = plural(len(group), "site")
         out.append((crs, group, (cx - half, cy - half, cx + half, cy + half),
                     f"{place} ({count})" if place else count))
     return out
+
+
+def _departement_name(group: gpd.GeoDataFrame, maps: SiteMaps) -> str:
+    """The name of the département holding most sites of ``group`` (a panel's name when
+    no commune is known)."""
+    from .outlines import departements
+
+    codes = maps.departement.reindex(group.index)
+    codes = codes[codes.notna() & (codes != "")].value_counts()
+    if not len(codes):
+        return ""
+    names = departements().set_index("code")["nom"]
+    return str(names.get(codes.index[0], ""))
 
 
 @functools.cache

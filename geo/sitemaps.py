@@ -323,8 +323,8 @@ class SiteMaps:
         artists[0].set_gid("situation")
         if far:
             artists += ax.plot([nearest[0]], [nearest[1]], transform=to_box, marker="s",
-                               markersize=3.5, color=QPV_STYLES["2024"]["color"],
-                               markeredgecolor="white", markeredgewidth=0.4, zorder=10.3)
+                               markersize=4.5, color=QPV_STYLES["2024"]["color"],
+                               markeredgecolor="#1a1a1a", markeredgewidth=0.5, zorder=10.3)
         artists += ax.plot([(fx0 + fx1) / 2], [(fy0 + fy1) / 2], transform=to_box,
                            marker="o", markersize=3.5, color="#b03a2e",
                            markeredgecolor="#1a1a1a", markeredgewidth=0.4, zorder=10.4)

@@ -61,3 +61,17 @@ def test_compound_path_keeps_holes_and_every_part():
     # the hole turns the other way than every shell: empty under the non-zero rule
     assert [signed(r) for r in rings] == [100, -36, 4, 1]
     assert compound_path(np.array([shapely.Point(0, 0)], dtype=object)) is None
+
+
+def test_a_site_40_km_from_any_quartier_is_framed_with_it(tmp_path):
+    """A farm on the Aubrac, 40 km from Mende's quartier and in no commune the tool has
+    an outline of, with no commune typed: its panel is named by its département and
+    framed to hold the nearest quartier, drawn and named (not a square with one dot)."""
+    from tests.test_print import text_of
+
+    table = pd.DataFrame({"id": ["A1"], "nom": ["Ferme solidaire"],
+                          "latitude": ["44.66"], "longitude": ["3.04"]})
+    pdf = _fiches_of(table, tmp_path, images=False)
+    text = " ".join(text_of(pdf, 1).split())
+    assert "Lozère (1 site)" in text, text
+    assert text.count("Fontanilles") >= 2, text  # the sites' table and the map
