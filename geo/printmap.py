@@ -646,10 +646,14 @@ def _label(fig, maps: list[_Map], halo: str = "stroke") -> None:
     from .printlabels import artist_boxes, place
 
     renderer = fig.canvas.get_renderer()
-    legend_boxes = artist_boxes(fig, fig.legends)
     for m in maps:
         m.ax.apply_aspect()
     axes_boxes = {id(m.ax): m.ax.get_window_extent(renderer) for m in maps}
+    # a legend starts at its anchor and grows rightwards and down: measured (its whole
+    # layout) only when it may reach a map
+    right = max((b.x1 for b in axes_boxes.values()), default=0)
+    legend_boxes = artist_boxes(fig, [legend for legend in fig.legends
+                                      if legend.get_bbox_to_anchor().x0 < right])
     for m in maps:
         others = [b for k, b in axes_boxes.items() if k != id(m.ax)
                   and b.overlaps(axes_boxes[id(m.ax)])]
