@@ -32,6 +32,7 @@ from .stream import (
     lonlat,
     map_chunks,
     numbers,
+    pack,
     read_chunks,
     read_tables,
     within_area_of_use,
@@ -252,7 +253,7 @@ def panorama(geoloc: str | Path, units: str | Path, qpv, *,
         read = 0
         # raw Arrow tables: everything else is done where the chunk is linked
         for table in read_tables(geoloc, columns=GEOLOC_COLUMNS, chunk_rows=chunk_rows):
-            yield table, read + 2
+            yield pack(table), read + 2
             read += table.num_rows
 
     seen: list[np.ndarray] = []
@@ -277,15 +278,16 @@ class _Shared:
     name: str
 
 
-def count_chunk(shared: _Shared, table, first: int) -> tuple[_Totals, np.ndarray]:
-    """Count one chunk of the geolocation file (a pyarrow Table whose first row is line
-    ``first``), on the worker that links it: its totals, and every siret read (for the
-    duplicates, refused once all are read)."""
-    from .stream import place, text_frame
+def count_chunk(shared: _Shared, packed, first: int) -> tuple[_Totals, np.ndarray]:
+    """Count one chunk of the geolocation file (a pyarrow Table packed by
+    :func:`geo.stream.pack`, whose first row is line ``first``), on the worker that links
+    it: its totals, and every siret read (for the duplicates, refused once all are
+    read)."""
+    from .stream import place, text_frame, unpack
 
     qpv = shared.qpv
     totals = _Totals(len(qpv))
-    chunk = text_frame(table)
+    chunk = text_frame(unpack(packed))
     totals.count("lignes_lues", len(chunk))
     m = _prepare(chunk, shared.ess, shared.etab, shared.wanted, totals, shared.name, first)
     # only the ESS establishments' nearby quartiers are counted: the others are only
@@ -314,25 +316,31 @@ def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
 _FINE_FROM_BYTES = 1 << 20
 
 
-def _build_grids(qpv, distance: float, geoloc, chunk_rows: int):
-    """The grids of :mod:`geo.prefilter`, built in a thread while the legal units are read
-    (shapely and numpy let go of the interpreter): a future."""
+def _build_grids(qpv, distance: float, geoloc, chunk_rows: int) -> list:
+    """The grids of :mod:`geo.prefilter`, and for a big file France's outline, built in
+    threads while the legal units are read (shapely and numpy let go of the interpreter):
+    their futures."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .prefilter import prepare
     from .stream import SETTLE_FROM
 
-    fine = chunk_rows >= SETTLE_FROM and Path(geoloc).is_file() and \
+    big = chunk_rows >= SETTLE_FROM and Path(geoloc).is_file() and \
         Path(geoloc).stat().st_size >= _FINE_FROM_BYTES
-    pool = ThreadPoolExecutor(1)
-    future = pool.submit(prepare, qpv, distance, fine=fine)
-    pool.shutdown(wait=False)  # the thread ends with its work
-    return future
+    pool = ThreadPoolExecutor(2)
+    futures = [pool.submit(prepare, qpv, distance, fine=big)]
+    if big:
+        # asked of many points, in_france builds France's outline with its coast tolerance
+        # (once per process): built here, not by the first chunk
+        many = np.full(SETTLE_FROM + 1, 2.35)
+        futures.append(pool.submit(in_france, many, many + 46.5))
+    pool.shutdown(wait=False)  # the threads end with their work
+    return futures
 
 
 def _engine(engine, chunks, shared: _Shared, workers, scheduler, grids=None):
     """:func:`count_chunk` of every chunk, in order, on the engine asked (``grids``: the
-    future of the grids being built)."""
+    futures of the grids being built)."""
     if engine == "dask":
         from .stream_dask import map_chunks_dask
 
@@ -343,12 +351,12 @@ def _engine(engine, chunks, shared: _Shared, workers, scheduler, grids=None):
 
     def ready(first: tuple) -> None:
         from .prefilter import prepare
-        from .stream import SETTLE_FROM
+        from .stream import SETTLE_FROM, unpack
 
         # the grids are built once, before the workers are forked, and shared
-        if grids is not None:
-            grids.result()
-        prepare(shared.qpv, shared.distance, fine=first[0].num_rows >= SETTLE_FROM)
+        for future in grids or ():
+            future.result()
+        prepare(shared.qpv, shared.distance, fine=unpack(first[0]).num_rows >= SETTLE_FROM)
 
     return map_chunks(count_chunk, chunks, shared, workers=workers, ready=ready)
 
