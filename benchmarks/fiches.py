@@ -25,13 +25,22 @@ Pages spread over the two cores (geo.pdfpages: forked workers, pypdf interleavin
 parts; 640 pages), on a calmer machine (load 1.5 to 2.5), map + print 4.9 to 5.0 s: one
 process (``--one-process``) 126.7 s, ratio 25.6; two workers 94.6 s, ratio 19.5 (the
 other engineers' jobs took part of the second core), fiches.pdf 12.4 MB either way, the
-pages pixel-identical. Per page (one process, 60 pages): 122 ms to build it (about 80 %
-in printmap: ``_draw`` with geopandas' ``plot`` and ``_background``'s cut and
-simplification of every frame, axes creation, label placement) and 76 ms to write it, of
-which 62 ms is text: matplotlib 3.11 shapes and measures each text anew for each page
-(about 2 ms for 30 characters), ~30 texts a page. The 4× target needs, in printmap, a map
-drawn on reused axes from outlines cut once per territory (collections, not
-``GeoDataFrame.plot``), and fewer text artists a page.
+pages pixel-identical.
+
+Maps drawn by geo.sitemaps (outlines, quartiers and sites projected once per CRS, cut per
+page by shapely into one compound path per layer instead of ``GeoDataFrame.plot``; names
+clear of the furniture by its known boxes and measured once per process; glyphs measured
+without hinting), with a locator of the département on every panel. Per page, CPU time
+in one process (64 pages of the 640, same machine state): 120 ms to build and 106 ms to
+write before; 44 ms and 75 ms after. Whole benchmark on a loaded machine (others' jobs,
+load 3 to 8; the wall-clock ratios follow the load more than the code): the new code
+170.9 s (map + print 5.2 s, ratio 32.8), then the old one 323.7 s (map + print 10.2 s,
+ratio 31.7), then the new one again 146.1 s (map + print 5.0 s, ratio 28.9, 125 s of CPU
+for the whole benchmark against 156 s for the old); fiches.pdf 12.4 -> 8.4 MB.
+What remains is text: matplotlib 3.11 shapes each line with libraqm twice (measured,
+then laid out again to draw), about 1 ms each, and a page has ~35 lines (title, tables,
+legend, sources, names): ~70 ms of the ~120. The 4x target needs the pages' text set
+by something that measures a font once (or fewer lines a page), not more map work.
 """
 
 from __future__ import annotations
