@@ -19,6 +19,7 @@ import shapely
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 
+from .drawing import compound_path
 from .mapstyle import QPV_STYLES
 from .printlabels import Label, marker_boxes
 from .typography import place_name
@@ -33,23 +34,6 @@ LOCATOR = (0.3, 0.3)
 #: Names' priorities (higher first): the sites' numbers, the initiative's quartiers, the
 #: other quartiers close to its sites, the communes holding its sites, the other communes.
 _NUMBER, _OWN_QPV, _QPV, _HOLDING, _COMMUNE = 5000, 3000, 2000, 1000, 10
-
-
-def compound_path(geoms: np.ndarray) -> Path | None:
-    """One matplotlib path of every polygon in ``geoms`` (rings oriented so that holes stay
-    holes under the non-zero rule); ``None`` when there is none."""
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
-    parts = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
-    if not len(parts):
-        return None
-    rings = shapely.get_rings(shapely.orient_polygons(parts))
-    coords, index = shapely.get_coordinates(rings, return_index=True)
-    counts = np.bincount(index, minlength=len(rings))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[counts > 0]
-    codes = np.full(len(coords), Path.LINETO, dtype=Path.code_type)
-    codes[starts] = Path.MOVETO
-    codes[starts + counts[counts > 0] - 1] = Path.CLOSEPOLY
-    return Path(coords, codes)
 
 
 @dataclass

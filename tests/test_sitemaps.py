@@ -45,7 +45,7 @@ def test_compound_path_keeps_holes_and_every_part():
     shapes' (the hole stays empty under the non-zero rule)."""
     from matplotlib.path import Path as MPath
 
-    from geo.sitemaps import compound_path
+    from geo.drawing import compound_path
 
     ring = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)],
                            [[(2, 2), (2, 8), (8, 8), (8, 2)]])  # hole oriented as the shell
