@@ -42,6 +42,9 @@ class Label:
     #: A name of the hierarchy (the main cities): placed before the others and over the
     #: symbols (with its halo), never left out for a symbol.
     over_symbols: bool = field(default=False, compare=False)
+    #: The name of an area (a département): tried centred on its point first, then around
+    #: it, a little farther than a point's name without ``leader``.
+    centred: bool = field(default=False, compare=False)
 
 
 @dataclass
@@ -106,8 +109,13 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
         if key not in _MEASURED:
             _MEASURED[key] = _size(ax, renderer, label)
         width, height = _MEASURED[key]
-        boxes = _candidates(anchor, width, height, label.gap * scale, pad,
-                            _REACHES if label.leader else _REACHES[:1])
+        # an area's name may move a little farther, still inside its area: no leader
+        reaches = _REACHES if label.leader else _REACHES[:1 + label.centred]
+        boxes = _candidates(anchor, width, height, label.gap * scale, pad, reaches)
+        if label.centred:  # its own spot first: the middle of its area
+            corner = np.asarray(anchor) - (width / 2, height / 2)
+            boxes = np.vstack([np.hstack([corner - pad, corner + (width + pad,
+                                                                  height + pad)]), boxes])
         ok = (boxes[:, 0] >= inside.x0) & (boxes[:, 1] >= inside.y0) & \
             (boxes[:, 2] <= inside.x1) & (boxes[:, 3] <= inside.y1)
         if len(taken):  # Bbox.overlaps: the interiors meet
@@ -119,13 +127,21 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
             result.dropped.append(label.text)
             continue
         k = int(np.argmax(ok))
-        reach = _REACHES[k // len(_POSITIONS)]
-        dx, dy = _POSITIONS[k % len(_POSITIONS)]
-        gap = label.gap * reach * scale
-        x, y = to_data.transform((anchor[0] + dx * gap, anchor[1] + dy * gap))
-        ha, va = _ALIGN[k % len(_POSITIONS)]
-        taken = np.vstack([taken, boxes[k]])
-        result.boxes.append(Bbox(boxes[k].reshape(2, 2)))
+        box = boxes[k]
+        if label.centred:
+            k -= 1
+        if k < 0:  # centred on its point
+            reach, gap = 1.0, 0.0
+            x, y = label.x, label.y
+            ha, va = "center", "center"
+        else:
+            reach = _REACHES[k // len(_POSITIONS)]
+            dx, dy = _POSITIONS[k % len(_POSITIONS)]
+            gap = label.gap * reach * scale
+            x, y = to_data.transform((anchor[0] + dx * gap, anchor[1] + dy * gap))
+            ha, va = _ALIGN[k % len(_POSITIONS)]
+        taken = np.vstack([taken, box])
+        result.boxes.append(Bbox(box.reshape(2, 2)))
         result.placed.append(label.text)
         if halo == "box":
             ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False, bbox=BOX,
@@ -137,7 +153,7 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
             # stays text (found and read in the PDF)
             ax.text(x, y, label.text, ha=ha, va=va, zorder=9, clip_on=False,
                     path_effects=HALO, **{**label.style, "color": "white"})
-        if reach > 1:
+        if reach > 1 and label.leader:
             ax.plot([label.x, x], [label.y, y], color="#555", linewidth=0.5, zorder=8)
     return result
 

@@ -47,12 +47,12 @@ from .mapstyle import (
 )
 from .outlines import CREDIT
 from .territories import TERRITORIES, territory_of_points
-from .typography import date_text, number, place_name, plural
+from .typography import NBSP, date_text, french_spacing, number, place_name, plural
 from .vocabulary import DEFAULT_TITLE
 
 #: The sources line of every printed page and image.
-PRINT_SOURCES = (f"{SOURCES_LINE} ; {CREDIT} (limites) ; {CITIES_CREDIT}. "
-                 "Licence Ouverte / Etalab 2.0.")
+PRINT_SOURCES = french_spacing(f"{SOURCES_LINE} ; {CREDIT} (limites) ; {CITIES_CREDIT}. "
+                                "Licence Ouverte / Etalab 2.0.")
 #: Paper sizes in millimetres (portrait).
 PAPER = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420)}
 _MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D", "pentagon": "p",
@@ -361,8 +361,14 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
     keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     counts = keys.value_counts()
     main = counts.index[0] if len(counts) else "metropole"
+    outline = None
     if bounds is not None:
         bounds = _with_territory_sites(bounds, sites)
+        outline = _study_outline(result)
+        if outline is not None:  # the whole département or commune, not its quartiers
+            ox0, oy0, ox1, oy1 = outline.bounds
+            bounds = (min(bounds[0], ox0), min(bounds[1], oy0), max(bounds[2], ox1),
+                      max(bounds[3], oy1))
     subtitle = _subtitle(result, layers, bounds)
     if contents:
         subtitle += f"\u202f; sommaire de l’atlas p.\u00a0{contents}"
@@ -375,7 +381,10 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
                                    np.array([(bounds[1] + bounds[3]) / 2]))[0] or main
         crs = TERRITORIES[main].crs
         area = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(crs)
-        maps = [_single(fig, frame, layers, crs, _extent(area, crs, main), size)]
+        maps = [_single(fig, frame, layers, crs, _extent(area, crs, main, pad=0.03), size,
+                        focus=outline)]
+        # the legend counts what the subtitle says the frame holds
+        shown = sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
     else:
         home = sites[(keys == main).to_numpy()]
         count = _agglomeration_of(home, crs)[1]
@@ -386,10 +395,13 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
         if wide and 2 <= len(groups) <= _MAX_PANELS:
             maps, legend_zone = _panels(fig, frame, layers, crs, groups, size)
         else:
+            if wide and main == "metropole":  # the whole country, its sites or not
+                extent = _union(extent, _extent(_metropole(crs), crs, main, pad=0.02))
             others = [k for k in counts.index if k != main][:6]
             maps, rest = _national(fig, frame, layers, crs, extent, size, main, others)
     drawn = {key: any(m.drawn[key] for m in maps) for key in maps[0].drawn}
-    legend = _legend(fig, frame, layers, drawn, size, zone=legend_zone)
+    legend = _legend(fig, frame, layers, drawn, size, zone=legend_zone,
+                     shown=None if bounds is None else shown)
     if bounds is None and not (wide and 2 <= len(groups) <= _MAX_PANELS) and others:
         # overseas under the legend when it leaves room, else in the column of insets
         bottom = legend_bottom(fig, legend)
@@ -399,6 +411,34 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
                           under if _cell(under, len(others)) >= 22 else rest)
     _label(fig, maps)
     return fig
+
+
+def _union(a: tuple, b: tuple) -> tuple:
+    """The box (x0, y0, x1, y1) that holds boxes ``a`` and ``b``."""
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _metropole(crs: str) -> gpd.GeoSeries:
+    """Metropolitan France and Corsica (their départements' outlines) in ``crs``."""
+    from .outlines import departements
+
+    deps = departements()
+    return deps[deps["code"].str.len() == 2].geometry.to_crs(crs)
+
+
+def _study_outline(result: LinkResult) -> shapely.Geometry | None:
+    """The outline of the study's territory (its départements and communes, EPSG:4326), or
+    ``None`` when the study has none (or no outline is bundled for it)."""
+    from .outlines import communes, departements
+
+    area = getattr(result, "area", None)
+    if not area:
+        return None
+    parts = []
+    for frame, codes in ((departements(), area.departements), (communes(), area.communes)):
+        if codes:
+            parts += list(frame[frame["code"].isin(list(codes))].geometry)
+    return shapely.union_all(parts) if parts else None
 
 
 def _with_territory_sites(bounds: tuple, sites: gpd.GeoDataFrame) -> tuple:
@@ -957,11 +997,11 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
 
 def _shapes(ax, frame, zorder: float, **style) -> None:
     """The polygons of ``frame`` (a GeoDataFrame or GeoSeries in the map's CRS) as one
-    patch (:func:`geo.sitemaps.compound_path`): one artist per layer, not one per shape
+    patch (:func:`geo.drawing.compound_path`): one artist per layer, not one per shape
     (``facecolor="none"`` by default: their outlines only)."""
     from matplotlib.patches import PathPatch
 
-    from .sitemaps import compound_path
+    from .drawing import compound_path
 
     path = compound_path(np.asarray(frame.geometry.values))
     if path is not None:  # an artist of the map, not of its limits (set from its extent)
@@ -1014,17 +1054,30 @@ _WIDE_PLACES = 12
 #: Priority of the largest city of a map (the next ones a step lower each): above every
 #: other name, placed over the symbols.
 _CITY = 10_000
+#: Width of a map (kilometres) under which its villages are named, from 500 inhabitants
+#: (a local study: the commune of its sites), and under which its towns are, from 5 000
+#: (a département); wider, its cities from 15 000 (a region, the country).
+_LOCAL_KM, _DEPARTEMENT_KM = 15, 300
+
+
+def _smallest_city(box) -> int:
+    """The population from which a map of ``box`` (EPSG:4326) names a city."""
+    km = (box[2] - box[0]) * 111.3 * np.cos(np.radians((box[1] + box[3]) / 2))
+    return 500 if km < _LOCAL_KM else 5000 if km < _DEPARTEMENT_KM else 15000
+
 
 
 def _city_names(box, crs: str, wide: bool, size, focus=None) -> list:
     """The names of the largest cities in ``box`` (EPSG:4326; in ``focus`` when given: an
-    atlas page names its own territory's cities), the most populous first: a wide map
-    names the country's main cities, a département's map its main towns."""
+    atlas page or a département's print names its own territory's cities), the most
+    populous first: a wide map names the country's main cities, a département's map its
+    main towns (from 5 000 inhabitants), a local map its villages (from 500)."""
     from .cities import largest_cities
     from .printlabels import Label
 
-    n = int((14 if wide else 7) * max(1.0, min(size) / 210))
-    found = largest_cities(box, n, within=focus)
+    n = int((14 if wide else 10) * max(1.0, min(size) / 210))
+    found = largest_cities(box, n, within=focus,
+                           min_population=_smallest_city(box))
     if not len(found):
         return []
     x, y = _from_degrees(crs).transform(
@@ -1076,9 +1129,12 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
             else pd.Series()
         for row in deps.itertuples():
             n = int(holding.get(row.code, 0))
-            out.append(Label(100 + n if n else 1, _plain(row.nom.upper()), row.label_x,
+            # of equal rank, the smallest area first: it has the least room for its name
+            small = 0.5 / (1 + row.geometry.area / 1e9)
+            out.append(Label((100 + n if n else 1) + small, _plain(row.nom.upper()),
+                             row.label_x,
                              row.label_y, {"fontsize": _pt(size, 5.8), "color": "#555"},
-                             leader=False))
+                             leader=False, centred=True))
     metric = sites_m.geometry
     if layers.numbers is not None and len(sites):
         sx, sy = metric.x, metric.y
@@ -1227,7 +1283,7 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
         handles.append(Line2D([], [], color="none", marker="o", markersize=2.5,
                               markerfacecolor=st["color"], markeredgecolor="none",
                               label=f"Quartier prioritaire {layers.generation}\n"
-                                    "(un point : trop petit à cette échelle)"))
+                                    f"(un point{NBSP}: trop petit à cette échelle)"))
     if drawn["previous"]:
         gen = ", ".join(sorted(set(layers.previous["generation"])))
         handles.append(Line2D([], [], color=QPV_STYLES["2015"]["color"], linestyle="--",
@@ -1278,8 +1334,11 @@ def _scale_bar(ax, x0, x1, y0, y1, size, *, corner: str = "bl", points: float = 
         artists += ax.plot([bx + i * length / 2, bx + (i + 1) * length / 2], [by, by],
                            color=colour, linewidth=4, solid_capstyle="butt", zorder=9)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    artists.append(ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center",
-                           va="bottom", fontsize=_pt(size, points), zorder=9))
+    # the label starts at the bar's outer end: centred on a short bar (a small inset), it
+    # ran over the map's frame
+    artists.append(ax.text(bx if left else bx + length, by + (y1 - y0) * 0.015, label,
+                           ha="left" if left else "right", va="bottom",
+                           fontsize=_pt(size, points), zorder=9))
     return artists
 
 
