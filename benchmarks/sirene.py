@@ -12,11 +12,12 @@ without coordinates, 1 % masked.
 The floor is Arrow alone decompressing and parsing the same files (the columns the run
 reads), in this process. Then the command runs with the default engine (and
 ``--moteur dask`` with ``--dask``); printed: wall time, rows/s, the ratio run / floor and
-the peak memory of the whole process tree; then, from a run on 20 000 rows (what a run
-costs whatever its rows: starting, loading the quartiers, building the grids, writing),
-the ratio of a national run (35 million rows). The memory of a national run is bounded by
-the chunks, not by the rows: what grows with the rows is the ESS units' lookup and the
-sirets kept to refuse duplicates (8 bytes a row each).
+the peak memory of the whole process tree; then, from a second run on a third of the rows
+(200 000 at least: read as a big file, with the same grids), what a run costs whatever its
+rows (starting, loading the quartiers, building the grids, writing) and what each row
+costs, and from them the ratio of a national run (35 million rows). The memory of a
+national run is bounded by the chunks, not by the rows: what grows with the rows is the ESS
+units' lookup and the sirets kept to refuse duplicates (8 bytes a row each).
 
     python benchmarks/sirene.py [N] [--dossier DIR] [--parquet] [--dask] [--morceaux K]
 """
@@ -41,8 +42,9 @@ from geo.sirene import GEOLOC_COLUMNS, UL_COLUMNS  # noqa: E402
 from tests.sirene_files import anchors, geoloc_chunk, units_chunk  # noqa: E402
 
 CHUNK = 500_000
-#: Rows of INSEE's geolocation file, and of the small file that measures fixed costs.
-NATIONAL, SMALL = 35_000_000, 20_000
+#: Rows of INSEE's geolocation file, and the fewest of the second file that tells what a
+#: run costs whatever its rows (big enough to be read as a big file: 1 MB zipped at least).
+NATIONAL, SMALL = 35_000_000, 200_000
 GEOLOC_MEMBER = "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.csv"
 UL_MEMBER = "StockUniteLegale_utf8.csv"
 
@@ -180,22 +182,29 @@ def main() -> None:
     if args.dask:
         engines.append(("dask", ("--moteur", "dask", *chunks)))
     # What a run costs whatever its rows (starting Python, loading the quartiers, building
-    # the grids, writing the workbook): measured on a small file of the same kind, so that
-    # the ratio of a national file (35 million rows) can be told from this one's.
-    small = generate(folder, SMALL, "parquet" if args.parquet else "zip")
+    # the grids and France's outline, writing the workbook) and what each row costs: from a
+    # second run on a file of the same kind, a third as long but big enough to be read as a
+    # big one (the grids a big file uses are built whatever its rows: a small file's run
+    # leaves them out and would count them with the rows).
+    small_n = max(args.n // 3, SMALL)
+    small = generate(folder, small_n, "parquet" if args.parquet else "zip")
     for name, extra in engines:
         seconds, cpu, peak, printed = run(geoloc, units, folder / f"panorama-{name}.xlsx",
                                           *extra)
         print(f"{name:>7}: {args.n:,} rows in {seconds:.1f} s ({args.n / seconds:,.0f} rows/s)"
               f", {seconds / floor:.1f}× the floor ({cpu:.1f} s of CPU: "
               f"{cpu / floor_cpu:.1f}× the floor's), peak memory {peak / 2**30:.2f} GiB")
-        fixed, fixed_cpu, _, _ = run(*small, folder / f"panorama-{name}-small.xlsx", *extra)
+        less, less_cpu, _, _ = run(*small, folder / f"panorama-{name}-small.xlsx", *extra)
+        per_row = (seconds - less) / (args.n - small_n)
+        per_row_cpu = (cpu - less_cpu) / (args.n - small_n)
+        fixed, fixed_cpu = seconds - per_row * args.n, cpu - per_row_cpu * args.n
         scale = NATIONAL / args.n
-        national = fixed + (seconds - fixed) * scale
-        national_cpu = fixed_cpu + (cpu - fixed_cpu) * scale
-        print(f"         whatever the rows: {fixed:.1f} s ({fixed_cpu:.1f} s of CPU); "
-              f"each million rows: {(seconds - fixed) / args.n * 1e6:.2f} s, the floor "
-              f"{floor / args.n * 1e6:.2f} s")
+        national = fixed + per_row * NATIONAL
+        national_cpu = fixed_cpu + per_row_cpu * NATIONAL
+        print(f"         {small_n:,} rows in {less:.1f} s ({less_cpu:.1f} s of CPU); whatever "
+              f"the rows: {fixed:.1f} s ({fixed_cpu:.1f} s of CPU); each million rows: "
+              f"{per_row * 1e6:.2f} s ({per_row_cpu * 1e6:.2f} s of CPU), the floor "
+              f"{floor / args.n * 1e6:.2f} s ({floor_cpu / args.n * 1e6:.2f} s of CPU)")
         print(f"         at 35 million rows: about {national / (floor * scale):.1f}× the floor "
               f"({national_cpu / (floor_cpu * scale):.1f}× its CPU)")
         # what grows with the rows beyond the chunks: the sirets kept to refuse duplicates

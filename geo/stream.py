@@ -9,6 +9,7 @@ chunk size, whatever the size of the input.
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import os
@@ -593,6 +594,9 @@ def map_chunks(func: Callable, chunks: Iterable[tuple], shared, *,
                                           multiprocessing.get_all_start_methods() else "spawn")
     forked = context.get_start_method() == "fork"
     _SHARED = shared if forked else None
+    # what the workers inherit is moved out of the collector's sight: its passes would
+    # touch every inherited object and copy their pages into each worker
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_shared,
                                  initargs=(None if forked else shared,)) as pool:
@@ -605,10 +609,15 @@ def map_chunks(func: Callable, chunks: Iterable[tuple], shared, *,
                 yield future.result()
     finally:
         _SHARED = None
+        gc.unfreeze()
 
 
 def _init_shared(shared) -> None:
     global _SHARED
+    import pyarrow as pa
+
+    # one worker per core already: Arrow's own threads would only fight over them
+    pa.set_cpu_count(1)
     if shared is not None:
         _SHARED = shared
 
