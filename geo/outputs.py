@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +79,18 @@ def write_outputs(run: StudyResult) -> None:
         raise
 
 
+@dataclass
+class _Writing:
+    """What the writers of one run share: the run, the paths asked for, and the progress
+    (``done`` counts a file, ``page`` a page of the fiches)."""
+
+    run: StudyResult
+    out: dict[str, Path]
+    done: Callable[[str, Path], None]
+    page: Callable[[int, int], None]
+    rendered: str | None = None  # the interactive map's page, rendered once for both files
+
+
 def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
     from .progress import tell
 
@@ -95,61 +109,165 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
         if k == n:  # the last page: the pages are counted before the PDF's file
             count[0] += n
 
-    # the print, the longest output, is drawn by a second core while the others are
-    # written here; it is counted in its place, after the web maps
-    printing = Alongside(lambda: _write_print(run, out["carte_impression"]),
-                         what=OUTPUT["carte_impression"].what) \
-        if "carte_impression" in out else None
-    with printing or contextlib.nullcontext():
-        _write_others(run, out, done, page, printing)
+    writing = _Writing(run, out, done, page)
+    # an output drawn alongside (the print, the longest) is started first on a second core
+    # while the others are written here, and counted in its place
+    aside = {key: Alongside(lambda key=key: WRITERS[key].write(writing, out[key]),
+                            what=OUTPUT[key].what)
+             for key, writer in WRITERS.items() if writer.alongside and key in out}
+    with contextlib.ExitStack() as stack:
+        for started in aside.values():
+            stack.enter_context(started)
+        for key, writer in WRITERS.items():
+            if key not in out:
+                continue
+            if key in aside:
+                aside[key].wait()
+            else:
+                writer.write(writing, out[key])
+            if writer.counted:
+                done(key, out[key])
 
 
-def _write_others(run: StudyResult, out: dict[str, Path], done, page,
-                  printing: Alongside | None) -> None:
-    result = run.result
-    if "tableau" in out:
-        write_table(site_table(run, out["tableau"].suffix.lower()), out["tableau"],
-                    layer="sites")
-        done("tableau", out["tableau"])
-    if "relecture" in out:
-        write_table(french(run.review, "relecture"), out["relecture"], layer="a_verifier")
-        done("relecture", out["relecture"])
-    public = result.long.drop(columns=[c for c in result.long.columns if c.startswith("_")])
-    tables = {"detail": public, "par_initiative": result.initiatives,
-              "par_quartier": result.per_qpv, "par_territoire": result.per_territory}
-    for key, table in tables.items():
-        if key not in out:
-            continue
-        if key == "par_quartier" and out[key].suffix.lower() in (".geojson", ".gpkg"):
-            shown = run.qpv[result.qpv_in_area].reset_index(drop=True)
+def _write_sites(w: _Writing, path: Path) -> None:
+    write_table(site_table(w.run, path.suffix.lower()), path, layer="sites")
+
+
+def _write_review(w: _Writing, path: Path) -> None:
+    write_table(french(w.run.review, "relecture"), path, layer="a_verifier")
+
+
+def _write_result_table(key: str) -> Callable[[_Writing, Path], None]:
+    """The writer of one of the study's result tables (``detail``, ``par_quartier``…)."""
+    def write(w: _Writing, path: Path) -> None:
+        result = w.run.result
+        table = {"detail": lambda: result.long.drop(
+                     columns=[c for c in result.long.columns if c.startswith("_")]),
+                 "par_initiative": lambda: result.initiatives,
+                 "par_quartier": lambda: result.per_qpv,
+                 "par_territoire": lambda: result.per_territory}[key]()
+        if key == "par_quartier" and path.suffix.lower() in (".geojson", ".gpkg"):
+            shown = w.run.qpv[result.qpv_in_area].reset_index(drop=True)
             table = gpd.GeoDataFrame(table, geometry=shown.geometry.to_numpy(), crs=shown.crs)
         else:
             table = french(table, key)
-        write_table(table, out[key], layer=key)
-        done(key, out[key])
-    if "rapport" in out:
-        from .report import write_report
+        write_table(table, path, layer=key)
+    return write
 
-        write_report(out["rapport"], result, review=run.review, sources=run.provenance,
-                     numeric=_numeric_columns(run), impact=run.impact, years=run.years,
-                     notes=run.initiatives.measures.report)
-        done("rapport", out["rapport"])
-    if out.keys() & {"carte", "carte_autonome", "integration"}:
-        _write_maps(run, out, done)
-    if printing is not None:
-        printing.wait()
-        done("carte_impression", out["carte_impression"])
-    if "fiches" in out:
-        _write_fiches(run, out["fiches"], done, page)
-    if "provenance" in out:
-        info = dict(run.provenance, fichiers=[p.name for p, _ in run.written])
-        with atomic_path(out["provenance"]) as tmp:
-            tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-        done("provenance", out["provenance"])
+
+def _write_report(w: _Writing, path: Path) -> None:
+    from .report import write_report
+
+    run = w.run
+    write_report(path, run.result, review=run.review, sources=run.provenance,
+                 numeric=_numeric_columns(run), impact=run.impact, years=run.years,
+                 notes=run.initiatives.measures.report)
+
+
+def _map_page(w: _Writing) -> str:
+    """The interactive map's page, rendered once for the online and offline files."""
+    if w.rendered is None:
+        from .maps import html_text
+
+        fmap = interactive_map(w.run)
+        if "carte_autonome" in w.out:
+            fmap.offline_name = html_text(w.out["carte_autonome"].name)
+        w.rendered = fmap.get_root().render()
+    return w.rendered
+
+
+def _write_page(text: str, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _write_web_map(w: _Writing, path: Path) -> None:
+    _write_page(_map_page(w), path)
+
+
+def _write_offline_map(w: _Writing, path: Path) -> None:
+    from . import assets
+
+    _write_page(assets.self_contained(_map_page(w)), path)
+
+
+def _write_embed(w: _Writing, path: Path) -> None:
+    from .maps import embed_snippet
+
+    study = w.run.study
+    # the file to publish: the self-contained map when there is one
+    published = w.out.get("carte_autonome") or w.out.get("carte")
+    _write_page(embed_snippet(study.embed_url, title=study.title, published=(
+        published.name if published else "carte-autonome.html")), path)
+
+
+def _write_print(w: _Writing, path: Path) -> None:
+    from .printmap import print_map
+
+    run = w.run
+    study, initiatives = run.study, run.initiatives
+    # Every quartier in view is drawn (a page of the atlas may show a neighbour's).
+    _, previous, bounds = map_qpv(run)
+    print_map(run.result, run.qpv, path, paper=study.paper, landscape=study.landscape,
+              title=study.title, theme_column=initiatives.theme_column,
+              id_column=initiatives.id_column, previous=previous, bounds=bounds,
+              atlas=study.atlas, measures=initiatives.measures, size_by=study.size_by,
+              periods=study.periods)
+
+
+def _write_fiches(w: _Writing, path: Path) -> None:
+    from .fiches import write_fiches
+
+    run = w.run
+    study = run.study
+    _, previous, _ = map_qpv(run)
+    files = write_fiches(run.result, run.initiatives, run.qpv, path, paper=study.fiche_paper,
+                         title=study.title, previous=previous,
+                         images=study.fiche_images, progress=w.page)
+    w.done("fiches", path)
+    if len(files) > 1:
+        run.written.append((files[1].parent, f"cartes des fiches, {len(files) - 1} fichiers "
+                                             "PNG (300 dpi) et SVG"))
+
+
+def _write_provenance(w: _Writing, path: Path) -> None:
+    info = dict(w.run.provenance, fichiers=[p.name for p, _ in w.run.written])
+    _write_page(json.dumps(info, ensure_ascii=False, indent=2), path)
+
+
+@dataclass(frozen=True)
+class Writer:
+    """How one declared output (:data:`geo.vocabulary.OUTPUTS`) is written: ``write``
+    takes the run's shared state and the path; ``alongside``: drawn by a second process
+    while the others are written; ``counted``: the runner counts the file once written
+    (else the writer does, as the fiches count their pages first); ``draws``: it draws the
+    sites, so none can be made before a site is placed."""
+
+    write: Callable[[_Writing, Path], None]
+    alongside: bool = False
+    counted: bool = True
+    draws: bool = False
+
+
+#: Every output's writer, in the order a run writes them (the provenance last: it lists
+#: the files written before it). A new output is declared in ``OUTPUTS`` and written here.
+WRITERS: dict[str, Writer] = {
+    "tableau": Writer(_write_sites),
+    "relecture": Writer(_write_review),
+    **{key: Writer(_write_result_table(key))
+       for key in ("detail", "par_initiative", "par_quartier", "par_territoire")},
+    "rapport": Writer(_write_report),
+    "carte": Writer(_write_web_map, draws=True),
+    "carte_autonome": Writer(_write_offline_map, draws=True),
+    "integration": Writer(_write_embed, draws=True),
+    "carte_impression": Writer(_write_print, alongside=True, draws=True),
+    "fiches": Writer(_write_fiches, counted=False, draws=True),
+    "provenance": Writer(_write_provenance),
+}
 
 
 #: The outputs that draw the sites: none can be made before a site is placed.
-DRAWN = frozenset({"carte", "carte_autonome", "integration", "carte_impression", "fiches"})
+DRAWN = frozenset(key for key, writer in WRITERS.items() if writer.draws)
 
 
 def _mappable(run: StudyResult) -> bool:
@@ -216,63 +334,6 @@ def _fiche_count(run: StudyResult) -> int:
     from .initiatives import initiative_ids
 
     return int(initiative_ids(run.initiatives).nunique())
-
-
-def _write_fiches(run: StudyResult, path: Path, done, page) -> None:
-    from .fiches import write_fiches
-
-    study = run.study
-    _, previous, _ = map_qpv(run)
-    files = write_fiches(run.result, run.initiatives, run.qpv, path, paper=study.fiche_paper,
-                         title=study.title, previous=previous,
-                         images=study.fiche_images, progress=page)
-    done("fiches", path)
-    if len(files) > 1:
-        run.written.append((files[1].parent, f"cartes des fiches, {len(files) - 1} fichiers "
-                                             "PNG (300 dpi) et SVG"))
-
-
-def _write_maps(run: StudyResult, out: dict[str, Path], done) -> None:
-    from . import assets
-    from .maps import embed_snippet
-
-    study = run.study
-    if out.keys() & {"carte", "carte_autonome"}:
-        from .maps import html_text
-
-        fmap = interactive_map(run)
-        if "carte_autonome" in out:
-            fmap.offline_name = html_text(out["carte_autonome"].name)
-        page = fmap.get_root().render()
-        pages = []
-        if "carte" in out:
-            pages.append(("carte", page))
-        if "carte_autonome" in out:
-            pages.append(("carte_autonome", assets.self_contained(page)))
-        for key, text in pages:
-            with atomic_path(out[key]) as tmp:
-                tmp.write_text(text, encoding="utf-8")
-            done(key, out[key])
-    if "integration" in out:
-        # the file to publish: the self-contained map when there is one
-        published = out.get("carte_autonome") or out.get("carte")
-        with atomic_path(out["integration"]) as tmp:
-            tmp.write_text(embed_snippet(study.embed_url, title=study.title, published=(
-                published.name if published else "carte-autonome.html")), encoding="utf-8")
-        done("integration", out["integration"])
-
-
-def _write_print(run: StudyResult, path: Path) -> None:
-    from .printmap import print_map
-
-    study, initiatives = run.study, run.initiatives
-    # Every quartier in view is drawn (a page of the atlas may show a neighbour's).
-    _, previous, bounds = map_qpv(run)
-    print_map(run.result, run.qpv, path, paper=study.paper, landscape=study.landscape,
-              title=study.title, theme_column=initiatives.theme_column,
-              id_column=initiatives.id_column, previous=previous, bounds=bounds,
-              atlas=study.atlas, measures=initiatives.measures, size_by=study.size_by,
-              periods=study.periods)
 
 
 # --------------------------------------------------------------------------- the panorama

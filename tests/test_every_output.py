@@ -98,3 +98,12 @@ def test_the_web_page_writes_and_offers_every_output(table, tmp_path, isolated_c
                           timeout=30).status_code == 404
     finally:
         server.stop()
+
+
+def test_each_declared_output_has_one_writer_and_the_provenance_comes_last():
+    """Adding an output is its declaration and its writer: the runner loops over them."""
+    from geo.outputs import DRAWN, WRITERS
+
+    assert set(WRITERS) == {o.key for o in OUTPUTS}
+    assert list(WRITERS)[-1] == "provenance"  # it lists the files written before it
+    assert {"carte", "carte_autonome", "integration", "carte_impression", "fiches"} == DRAWN
