@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputError
-from .outlines import in_france
+from .landgrid import in_france
 from .stream import (
     MASKED,
     epsg_codes,
@@ -317,11 +317,12 @@ _FINE_FROM_BYTES = 1 << 20
 
 
 def _build_grids(qpv, distance: float, geoloc, chunk_rows: int) -> list:
-    """The grids of :mod:`geo.prefilter`, and for a big file France's outline, built in
-    threads while the legal units are read (shapely and numpy let go of the interpreter):
-    their futures."""
+    """The grids of :mod:`geo.prefilter`, and for a big file France's outline and its grid
+    (:mod:`geo.landgrid`), built in threads while the legal units are read (shapely and
+    numpy let go of the interpreter): their futures."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from .landgrid import grid
     from .prefilter import prepare
     from .stream import SETTLE_FROM
 
@@ -330,10 +331,9 @@ def _build_grids(qpv, distance: float, geoloc, chunk_rows: int) -> list:
     pool = ThreadPoolExecutor(2)
     futures = [pool.submit(prepare, qpv, distance, fine=big)]
     if big:
-        # asked of many points, in_france builds France's outline with its coast tolerance
-        # (once per process): built here, not by the first chunk
-        many = np.full(SETTLE_FROM + 1, 2.35)
-        futures.append(pool.submit(in_france, many, many + 46.5))
+        # France's outline with its coast tolerance, and its grid (once per process): built
+        # here, not by the first chunk
+        futures.append(pool.submit(grid))
     pool.shutdown(wait=False)  # the threads end with their work
     return futures
 
