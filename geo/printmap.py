@@ -35,7 +35,6 @@ from .io import atomic_path
 from .link import LinkResult
 from .mapstyle import (
     LINK_MAX,
-    QPV_STYLES,
     SEVERAL_THEMES_NOTE,
     SOURCES_LINE,
     french_number,
@@ -48,7 +47,7 @@ from .mapstyle import (
 from .outlines import CREDIT
 from .territories import TERRITORIES, territory_of_points
 from .typography import NBSP, date_text, french_spacing, number, place_name, plural
-from .vocabulary import DEFAULT_TITLE
+from .vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
 
 #: The sources line of every printed page and image.
 PRINT_SOURCES = french_spacing(f"{SOURCES_LINE} ; {CREDIT} (limites) ; {CITIES_CREDIT}. "
@@ -829,7 +828,8 @@ def _figure(size, title: str, subtitle: str) -> Figure:
 def _subtitle(result: LinkResult, layers: _Layers, bounds) -> str:
     s = result.summary()
     text = (f"{plural(s['located'], 'site localisé')} sur {number(s['sites'])}\u00a0: "
-            f"{plural(s['implanted'], 'implanté')} dans un QPV, {number(s['nearby'])} à moins "
+            f"{plural(s[Relation.IMPLANTED], 'implanté')} dans un QPV, "
+            f"{number(s[Relation.NEARBY])} à moins "
             f"de {result.distance:g}\u00a0m")
     if bounds is not None:
         inside = layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
@@ -844,8 +844,8 @@ def _pt(size, points: float) -> float:
 
 # --------------------------------------------------------------------------- drawing
 
-_DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes", "implanted", "nearby",
-          "served", "aggregate")
+_DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes", Relation.IMPLANTED,
+          Relation.NEARBY, Relation.SERVED, "aggregate")
 #: Above this many sites per square centimetre of a map, they are counted per commune
 #: (proportional symbols, :mod:`geo.printsymbols`) instead of drawn one by one: about 350
 #: sites on France on A4, the Paris inset of a national directory.
@@ -855,15 +855,33 @@ _AGGREGATE_MM = 13.0
 #: Largest diameter of the circle of a single site, in millimetres (A4).
 _ONE_SITE_MM = 1.6
 #: How a quartier related to the initiative of a page is drawn, by relation: matplotlib
-#: styles, and the legend's French text.
+#: styles, and the legend's French text (with the relation's label).
 EMPHASIS = {
-    "implanted": ({"facecolor": "#c0392b", "alpha": 0.55, "edgecolor": "#7b241c",
-                   "linewidth": 1.6}, "Quartier où l'initiative est implantée"),
-    "nearby": ({"facecolor": "#f5b041", "alpha": 0.45, "edgecolor": "#9c640c",
-                "linewidth": 1.4}, "Quartier à proximité d'un site"),
-    "served": ({"facecolor": "none", "hatch": "////", "edgecolor": "#6c3483",
-                "linewidth": 1.2}, "Quartier où l'initiative intervient"),
+    Relation.IMPLANTED: ({"facecolor": "#c0392b", "alpha": 0.55, "edgecolor": "#7b241c",
+                          "linewidth": 1.6},
+                         f"Quartier où l'initiative est {Relation.IMPLANTED.label}"),
+    Relation.NEARBY: ({"facecolor": "#f5b041", "alpha": 0.45, "edgecolor": "#9c640c",
+                       "linewidth": 1.4}, f"Quartier {Relation.NEARBY.label} d'un site"),
+    Relation.SERVED: ({"facecolor": "none", "hatch": "////", "edgecolor": "#6c3483",
+                       "linewidth": 1.2}, f"Quartier où l'initiative {Relation.SERVED.label}"),
 }
+#: The generation whose quartiers a print draws filled (the newest, the interactive map's
+#: default), and the one its earlier quartiers are drawn in when none is said.
+_CURRENT, _EARLIER = GENERATIONS[0], GENERATIONS[-1]
+
+
+def qpv_style(generation: Generation) -> dict:
+    """A generation's style (declared in Leaflet's names, :mod:`geo.vocabulary`) in
+    matplotlib's: ``edgecolor``, ``facecolor`` and ``linestyle`` (dashed or solid)."""
+    style = generation.style
+    return {"edgecolor": style["color"], "facecolor": style.get("fillColor", "none"),
+            "linestyle": "--" if style.get("dashArray") else "-"}
+
+
+def _generation_of(frame: gpd.GeoDataFrame | None, default: Generation) -> Generation:
+    """The generation of the quartiers of ``frame`` (its first), else ``default``."""
+    keys = frame["generation"] if frame is not None and "generation" in frame else ()
+    return next((GENERATION[k] for k in keys if k in GENERATION), default)
 
 
 def _extent(area: gpd.GeoSeries | None, crs: str, territory: str, pad: float = 0.08):
@@ -918,10 +936,10 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
         _shapes(ax, gpd.GeoSeries([focus], crs=4326).to_crs(crs), 2, edgecolor="#1a1a1a",
                 linewidth=1.6)
     qpv, qpv_m = layers.framed("qpv", box, crs, tolerance)
-    st = QPV_STYLES["2024"]
+    st = qpv_style(_CURRENT)
     if len(qpv) and not wide:
-        _shapes(ax, qpv_m, 3, facecolor=st["fillColor"], alpha=0.35, edgecolor="none")
-        _shapes(ax, qpv_m, 3, edgecolor=st["color"], linewidth=0.7)
+        _shapes(ax, qpv_m, 3, facecolor=st["facecolor"], alpha=0.35, edgecolor="none")
+        _shapes(ax, qpv_m, 3, edgecolor=st["edgecolor"], linewidth=0.7)
         drawn["qpv"] = True
         related = qpv_m["code_qp"].map(layers.emphasis).to_numpy() if layers.emphasis \
             else np.full(len(qpv_m), None)
@@ -934,14 +952,16 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
                 drawn[relation] = True
     elif len(qpv):  # too small to see: a light dot each, under the sites
         points = qpv.geometry.representative_point().to_crs(crs)
-        ax.scatter(points.x, points.y, s=1.2, color=st["color"], alpha=0.55, linewidths=0,
+        ax.scatter(points.x, points.y, s=1.2, color=st["edgecolor"], alpha=0.55,
+                   linewidths=0,
                    zorder=3)
         drawn["qpv_dots"] = True
     if layers.previous is not None and not wide:
         prev = layers.framed("previous", box, crs, tolerance)[1]
         if len(prev):
-            _shapes(ax, prev, 3, edgecolor=QPV_STYLES["2015"]["color"], linewidth=0.7,
-                    linestyle="--")
+            earlier = qpv_style(_generation_of(layers.previous, _EARLIER))
+            _shapes(ax, prev, 3, edgecolor=earlier["edgecolor"], linewidth=0.7,
+                    linestyle=earlier["linestyle"])
             drawn["previous"] = True
     links = [line for line in layers.links if line.intersects(shapely.box(*box))]
     if links:
@@ -1148,7 +1168,7 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
         named = qpv[close.to_numpy() | qpv["code_qp"].isin(list(related)).to_numpy()]
         spots = shapely.point_on_surface(named.geometry.values)
         for row, p in zip(named.itertuples(), spots, strict=True):
-            style = {"fontsize": _pt(size, 6.5), "color": QPV_STYLES["2024"]["color"],
+            style = {"fontsize": _pt(size, 6.5), "color": qpv_style(_CURRENT)["edgecolor"],
                      "fontstyle": "italic"}
             if row.code_qp in related:  # the page's own quartiers: first, and darker
                 style.update(fontsize=_pt(size, 7.5), color="#1a1a1a", fontweight="bold")
@@ -1249,7 +1269,7 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
                    *, counted: bool = True) -> list:
     """The legend's entries: every symbol drawn on the page, themes counted on ``shown``
     (default: every site of the study)."""
-    st = QPV_STYLES["2024"]
+    st = qpv_style(_CURRENT)
     themes = layers.themes if shown is None else layers.themes.reindex(shown.index)
     held = themes.value_counts()
     handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none",
@@ -1264,7 +1284,7 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
         handles.append(Line2D([], [], color="none", label=textwrap.fill(
             f"({SEVERAL_THEMES_NOTE})", _LEGEND_CHARS)))
     if drawn["qpv"]:
-        handles.append(Patch(facecolor=st["fillColor"], alpha=0.5, edgecolor=st["color"],
+        handles.append(Patch(facecolor=st["facecolor"], alpha=0.5, edgecolor=st["edgecolor"],
                              label=f"Quartier prioritaire {layers.generation}"))
     for relation, (style, text) in EMPHASIS.items():
         if drawn[relation]:
@@ -1281,12 +1301,14 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
                                       text, _LEGEND_CHARS)))
     if drawn["qpv_dots"]:
         handles.append(Line2D([], [], color="none", marker="o", markersize=2.5,
-                              markerfacecolor=st["color"], markeredgecolor="none",
+                              markerfacecolor=st["edgecolor"], markeredgecolor="none",
                               label=f"Quartier prioritaire {layers.generation}\n"
                                     f"(un point{NBSP}: trop petit à cette échelle)"))
     if drawn["previous"]:
         gen = ", ".join(sorted(set(layers.previous["generation"])))
-        handles.append(Line2D([], [], color=QPV_STYLES["2015"]["color"], linestyle="--",
+        earlier = qpv_style(_generation_of(layers.previous, _EARLIER))
+        handles.append(Line2D([], [], color=earlier["edgecolor"],
+                              linestyle=earlier["linestyle"],
                               label=f"Quartier prioritaire {gen}"))
     if drawn["links"]:
         handles.append(Line2D([], [], color=_LINK_COLOR, linestyle=(0, (4, 3)),

@@ -13,16 +13,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Circle
 
-from .mapstyle import QPV_STYLES
 from .typography import number
-from .vocabulary import Relation
+from .vocabulary import GENERATIONS, Relation
 
 #: The nested circles, outermost first: the relations each one counts (``None``: every
 #: site), its fill colour.
 RINGS = (
     (None, "#ffffff"),
     ((Relation.IMPLANTED, Relation.NEARBY), "#f0a04b"),
-    ((Relation.IMPLANTED,), QPV_STYLES["2024"]["color"]),
+    ((Relation.IMPLANTED,), GENERATIONS[0].style["color"]),  # the newest quartiers' red
 )
 #: Outline of the outer circles.
 EDGE = "#1a1a1a"
