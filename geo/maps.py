@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 
 import folium
@@ -33,7 +34,6 @@ from .link import LinkResult
 from .mapstyle import (
     BAND_STYLE,
     NO_THEME,
-    QPV_STYLES,
     SEVERAL_THEMES_NOTE,
     SOURCES_LINE,
     SYMBOL_SIZES,
@@ -43,6 +43,7 @@ from .mapstyle import (
     legend_values,
     marker_svg,
     metres_text,
+    qpv_style,
     site_themes,
     symbol_sizes,
 )
@@ -649,17 +650,67 @@ def _new_map(title: str, *, basemaps=BASEMAPS, **page) -> EssMap:
     return fmap
 
 
+@dataclass(frozen=True)
+class SiteColumns:
+    """The columns of the sites table a map reads: the theme (legend), the name, address
+    and website (popups, table), the initiative identifier (links between its sites) and
+    the commune (table). :meth:`of` takes them from the detection's ``Columns``."""
+
+    theme: str | None = None
+    name: str | None = None
+    address: tuple[str, ...] = ()
+    website: str | None = None
+    id: str | None = None
+    city: str | None = None
+
+    @classmethod
+    def of(cls, source: object = None, **loose: str | list[str] | None) -> SiteColumns:
+        """The columns from ``source`` (a ``SiteColumns``, the detection's ``Columns`` or
+        the ``Initiatives`` carrying them), with the options of :func:`make_map` named by
+        column (``theme_column="thème"``, ``address_columns=[...]``) over them."""
+        unknown = set(loose) - set(_LOOSE)
+        if unknown:
+            raise TypeError(f"make_map() got unexpected options {sorted(unknown)}")
+        if isinstance(source, SiteColumns):
+            found = {f.name: getattr(source, f.name) for f in fields(cls)}
+        else:
+            columns = getattr(source, "columns", source)
+            found = {f.name: getattr(columns, f.name, None) for f in fields(cls)}
+        found.update({_LOOSE[k]: v for k, v in loose.items() if v is not None})
+        found["address"] = tuple(found["address"] or ())
+        return cls(**found)
+
+
+#: The options of :func:`make_map` named by column, and their field of :class:`SiteColumns`.
+_LOOSE = {"theme_column": "theme", "name_column": "name", "address_columns": "address",
+          "website_column": "website", "id_column": "id", "city_column": "city"}
+
+
+@dataclass(frozen=True)
+class _QpvDrawn:
+    """A QPV layer on the map, as the legend and the controls name it."""
+
+    layer: QpvLayer
+    generation: str
+    style: dict
+
+
+@dataclass(frozen=True)
+class _SitesDrawn:
+    """What the site layers drew, as the legend says it."""
+
+    styles: dict[str, ThemeStyle]
+    themes_of: pd.Series
+    links: bool
+    sizes: tuple[str, pd.Series] | None
+
+
 def make_map(
     result: LinkResult,
     qpv: gpd.GeoDataFrame,
     *,
+    columns: object = None,
     previous: gpd.GeoDataFrame | None = None,
-    theme_column: str | None = None,
-    name_column: str | None = None,
-    address_columns: list[str] | None = None,
-    website_column: str | None = None,
-    id_column: str | None = None,
-    city_column: str | None = None,
     title: str = DEFAULT_TITLE,
     subtitle: str | None = None,
     cluster: bool = True,
@@ -671,6 +722,7 @@ def make_map(
     aggregate_above: int = AGGREGATE_ABOVE,
     measures: Measures | None = None,
     size_by: str | None = None,
+    **column_options: str | list[str] | None,
 ) -> folium.Map:
     """Build the interactive map of linked initiatives and their quartiers.
 
@@ -680,11 +732,14 @@ def make_map(
         Output of :func:`geo.link.link` (its ``sites`` table drives the markers).
     qpv
         QPV to draw (EPSG:4326), already focused on the territory of the map.
+    columns
+        Columns of ``result.sites`` for the legend, popups, the table and the links between
+        sites: the ``Initiatives`` read (their detected ``Columns``), the ``Columns`` or a
+        :class:`SiteColumns`. ``theme_column``, ``name_column``, ``address_columns``,
+        ``website_column``, ``id_column`` and ``city_column`` name one each, over them
+        (the commune column is found by name when not given).
     previous
         Another generation to draw as dashed outlines (e.g. QPV 2015), off by default.
-    theme_column, name_column, address_columns, website_column, id_column, city_column
-        Columns of ``result.sites`` for the legend, popups, the table and the links between
-        sites (the commune column is found by name when not given).
     cluster
         Group nearby markers into clusters (per theme).
     aggregate_above
@@ -708,41 +763,73 @@ def make_map(
         An indicator of ``measures`` that sizes the markers (proportional symbols: the
         area follows the value; no clustering).
     """
+    cols = SiteColumns.of(columns, **column_options)
+    if not cols.city:
+        cols = replace(cols, city=find_column([str(c) for c in result.sites.columns], "city"))
     distance = result.distance if distance is None else distance
-    sites = result.sites
-    located = sites[sites.geometry.notna()]
-    fmap = _new_map(title)
+    located = result.sites[result.sites.geometry.notna()]
+    fmap = _base_map(title, qpv, located, bounds)
+    names, qpv_drawn = _add_qpv_layers(fmap, result, qpv, previous, key_figures, distance)
+    sites_drawn = _add_site_layers(fmap, result, names, cols, measures=measures,
+                                   size_by=size_by, cluster=cluster,
+                                   aggregate_above=aggregate_above)
+    _add_furniture(fmap, result, qpv, title=title, subtitle=subtitle, qpv_drawn=qpv_drawn,
+                   sites_drawn=sites_drawn, distance=distance, minimap=minimap,
+                   provenance=provenance, bounds=bounds)
+    return fmap
 
+
+def _base_map(title: str, qpv: gpd.GeoDataFrame, located: gpd.GeoDataFrame,
+              bounds: tuple | None) -> EssMap:
+    """The page and its base maps, with the places around the view (departments,
+    communes)."""
+    fmap = _new_map(title)
     view = bounds or (located if len(located) else qpv).total_bounds
     if np.isfinite(view).all():
         ContextLayer(tuple(view), located.geometry).add_to(fmap)
+    return fmap
+
+
+def _add_qpv_layers(fmap: EssMap, result: LinkResult, qpv: gpd.GeoDataFrame,
+                    previous: gpd.GeoDataFrame | None, key_figures: pd.DataFrame | None,
+                    distance: float) -> tuple[dict[str, str], list[_QpvDrawn]]:
+    """The quartiers (each generation in its declared style) and the proximity band;
+    return the name of every quartier a site relates to, and the layers drawn."""
     # Names of every quartier a site relates to (some lie outside the territory drawn).
     names = dict(zip(result.long["code_qp"], result.long["nom_qp"], strict=True))
     names.update(zip(qpv["code_qp"], qpv["nom_qp"], strict=True))
     counts = result.per_qpv.set_index("code_qp") if len(result.per_qpv) else None
-    qpv_layers = []
     generation = ", ".join(sorted(set(qpv["generation"]))) or "?"
-    layer = QpvLayer(_qpv_features(qpv, counts, key_figures), QPV_STYLES.get(
-        generation, QPV_STYLES["2024"]), name=html_text(f"Quartiers prioritaires {generation}"))
+    style = qpv_style(generation)
+    layer = QpvLayer(_qpv_features(qpv, counts, key_figures), style,
+                     name=html_text(f"Quartiers prioritaires {generation}"))
     layer.add_to(fmap)
-    qpv_layers.append((layer, qpv, generation))
+    drawn = [_QpvDrawn(layer, generation, style)]
     if previous is not None and len(previous):
         older = ", ".join(sorted(set(previous["generation"]))) or "précédents"
         names.update({c: n for c, n in zip(previous["code_qp"], previous["nom_qp"], strict=True)
                       if c not in names})
-        layer = QpvLayer(_qpv_features(previous, None, key_figures), QPV_STYLES["2015"],
+        style = qpv_style(older, previous=True)
+        layer = QpvLayer(_qpv_features(previous, None, key_figures), style,
                          name=html_text(f"Quartiers prioritaires {older}"), show=False)
         layer.add_to(fmap)
-        qpv_layers.append((layer, previous, older))
+        drawn.append(_QpvDrawn(layer, older, style))
     if distance > 0 and len(qpv):
         BandLayer(proximity_band(qpv, distance),
                   name=f"Bande de {distance:g} m autour des quartiers").add_to(fmap)
+    return names, drawn
 
-    themes_of, styles = site_themes(located, theme_column)
-    themes = list(styles)
-    city_column = city_column or find_column([str(c) for c in sites.columns], "city")
+
+def _add_site_layers(fmap: EssMap, result: LinkResult, names: dict[str, str],
+                     cols: SiteColumns, *, measures: Measures | None, size_by: str | None,
+                     cluster: bool, aggregate_above: int) -> _SitesDrawn:
+    """The sites, one layer per theme, the links between an initiative's sites, and the
+    page's data table (the sites without a point too)."""
+    sites = result.sites
+    located = sites[sites.geometry.notna()]
+    themes_of, styles = site_themes(located, cols.theme)
     years = measures.years_shown() if measures is not None else []
-    unlocated = _unlocated_records(sites, name_column, theme_column, city_column)
+    unlocated = _unlocated_records(sites, cols)
     if measures is not None and unlocated:
         where = np.flatnonzero(sites.geometry.isna().to_numpy())
         extra = _measure_records(where, measures)
@@ -752,38 +839,44 @@ def make_map(
     _PageData(names, unlocated, years, has_values).add_to(fmap)
     fmap.extra_columns = (["Années"] if years else []) + (["Indicateurs"] if has_values
                                                            else [])
-    records = _site_records(result, located, name_column, address_columns, website_column,
-                            id_column, city_column)
-    fmap.static_rows, fmap.static_caption = _static_rows(
-        sites, names, name_column, theme_column, city_column, measures)
+    records = _site_records(result, located, cols)
+    fmap.static_rows, fmap.static_caption = _static_rows(sites, names, cols, measures)
     sizes = symbol_sizes(measures.values[size_by]) if measures is not None and size_by \
         else None
     _add_measures(records, located.index.to_numpy(), measures, sizes)
     if sizes is not None:
         cluster = False  # proportional symbols are read one by one
-    for theme in themes:
+    for theme in styles:
         members = _subset(records, np.flatnonzero((themes_of == theme).to_numpy()))
         # Leaflet's layer control shows names as HTML: escape the user's theme.
-        layer = SitesLayer(members, theme, styles[theme],
-                           name=html_text(f"{theme} ({len(members['i'])})"), cluster=cluster,
-                           aggregate=cluster and len(located) > aggregate_above)
-        layer.add_to(fmap)
-    lines = _links_between_sites(located, id_column)
+        SitesLayer(members, theme, styles[theme],
+                   name=html_text(f"{theme} ({len(members['i'])})"), cluster=cluster,
+                   aggregate=cluster and len(located) > aggregate_above).add_to(fmap)
+    lines = _links_between_sites(located, cols.id)
     if lines:
         LinksLayer(lines, name="Liens entre les sites d'une même initiative").add_to(fmap)
+    return _SitesDrawn(styles, themes_of, bool(lines),
+                       (indicator_label(measures, size_by), measures.values[size_by])
+                       if sizes is not None else None)
 
 
+def _add_furniture(fmap: EssMap, result: LinkResult, qpv: gpd.GeoDataFrame, *, title: str,
+                   subtitle: str | None, qpv_drawn: list[_QpvDrawn], sites_drawn: _SitesDrawn,
+                   distance: float, minimap: bool, provenance: dict | None,
+                   bounds: tuple | None) -> None:
+    """Title, legend, layer control, our controls, sources, provenance and the opening
+    view."""
+    sites = result.sites
+    located = sites[sites.geometry.notna()]
     not_located = int((sites.geometry.isna()).sum())
     _Box(_title_html(title, subtitle, not_located), "topright", "essqpv-title",
          decorative=True).add_to(fmap)
-    _Box(_legend_html(styles, themes_of, qpv_layers, distance, links=bool(lines),
-                      sizes=(indicator_label(measures, size_by), measures.values[size_by])
-                      if sizes is not None
-                      else None),
+    _Box(_legend_html(sites_drawn.styles, sites_drawn.themes_of, qpv_drawn, distance,
+                      links=sites_drawn.links, sizes=sites_drawn.sizes),
          "bottomleft", "essqpv-legend", region="Légende de la carte",
          foldable="Légende").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    _Controls([layer.get_name() for layer, _, _ in qpv_layers],
+    _Controls([drawn.layer.get_name() for drawn in qpv_drawn],
               BASEMAPS[0][1].build_url() if minimap else None).add_to(fmap)
     _Sources().add_to(fmap)
     if provenance:
@@ -793,7 +886,6 @@ def make_map(
             f'{html_text(json.dumps(provenance, ensure_ascii=False))}">'),
             name="essqpv_provenance")
     _fit(fmap, bounds or _opening_view(located) or qpv.total_bounds)
-    return fmap
 
 
 def _opening_view(located: gpd.GeoDataFrame) -> tuple | None:
@@ -850,7 +942,7 @@ def choropleth_map(qpv: gpd.GeoDataFrame, values: pd.Series, *, title: str, what
     metro = qpv[qpv["insee_dep"].str.len() < 3]
     view = tuple((metro if len(metro) else qpv).total_bounds)
     ContextLayer(view).add_to(fmap)
-    QpvLayer(features, {**QPV_STYLES["2024"], "color": "#4d4d4d", "weight": 1},
+    QpvLayer(features, {**qpv_style(), "color": "#4d4d4d", "weight": 1},
              name=html_text(what)).add_to(fmap)
     labels = ["0"] + [f"{a} à {b - 1}" for a, b in zip(CHOROPLETH_BREAKS,
                                                        CHOROPLETH_BREAKS[1:], strict=False)]
@@ -875,6 +967,10 @@ def _fit(fmap: folium.Map, bounds) -> None:
     _Fit([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]]).add_to(fmap)
 
 
+#: How a quartier's popup counts its initiatives (« 3 implantées, 2 à proximité »).
+_IMPLANTED, _NEARBY = Relation.IMPLANTED.label, Relation.NEARBY.label
+
+
 def _qpv_features(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
                   key_figures: pd.DataFrame | None) -> list:
     codes = qpv["code_qp"]
@@ -893,8 +989,8 @@ def _qpv_features(qpv: gpd.GeoDataFrame, counts: pd.DataFrame | None,
                              + " habitants"]]
         if counts is not None and pd.notna(counts.iat[k, 0]):
             n = counts.iloc[k].astype(int)
-            p["counts"] = (f"Initiatives\u00a0: {plural(n['n_implanted'], 'implantée')}, "
-                           f"{number(n['n_nearby'])} à proximité, {number(n['n_served'])} "
+            p["counts"] = (f"Initiatives\u00a0: {plural(n['n_implanted'], _IMPLANTED)}, "
+                           f"{number(n['n_nearby'])} {_NEARBY}, {number(n['n_served'])} "
                            "y intervenant")
         props.append(p)
     return _packed(props, compact_polygons(qpv))
@@ -904,13 +1000,12 @@ def _text(row, column: str | None) -> str:
     return str(row[column]).strip() if column and pd.notna(row[column]) else ""
 
 
-def _unlocated_records(sites: gpd.GeoDataFrame, name_column, theme_column,
-                       city_column) -> list[dict]:
+def _unlocated_records(sites: gpd.GeoDataFrame, cols: SiteColumns) -> list[dict]:
     """The sites without a point, for the table: name, theme, commune and why."""
     records = []
     for i, row in sites[sites.geometry.isna()].iterrows():
-        record = {"n": _text(row, name_column) or f"Site {i + 1}",
-                  "t": _text(row, theme_column), "c": _text(row, city_column),
+        record = {"n": _text(row, cols.name) or f"Site {i + 1}",
+                  "t": _text(row, cols.theme), "c": _text(row, cols.city),
                   "why": str(row.get("note_localisation", "") or "")}
         records.append({k: v for k, v in record.items() if v})
     return records
@@ -924,8 +1019,8 @@ STATIC_ROWS = 500
 _TABLE_RELATIONS = {str(r): r.label for r in Relation}
 
 
-def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column,
-                 city_column, measures: Measures | None) -> tuple[str, str]:
+def _static_rows(sites: gpd.GeoDataFrame, names: dict, cols: SiteColumns,
+                 measures: Measures | None) -> tuple[str, str]:
     """The first :data:`STATIC_ROWS` sites of the data table as escaped HTML rows, and
     the table's caption: what a reader gets when the map's scripts cannot run."""
 
@@ -945,19 +1040,19 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
     for k, i in enumerate(shown):
         site = sites.iloc[i]
         relation = site["relation"]
-        if relation == "implanted":
+        if relation == Relation.IMPLANTED:
             where = ", ".join(quartier(c) for c in str(site["code_qp"]).split(";") if c)
             distance = "dans le quartier"
-        elif relation == "nearby":
+        elif relation == Relation.NEARBY:
             where = ", ".join(quartier(c) for c in str(site["qpv_nearby"]).split(";") if c)
             distance = metres(site["distance_m"])
-        elif relation == "none":
+        elif relation == Relation.NONE:
             where = f"le plus proche : {quartier(site['nearest_code_qp'])}" \
                 if site["nearest_code_qp"] else ""
             distance = metres(site["distance_m"])
         else:
             where, distance = str(site.get("note_localisation", "") or ""), ""
-        cells = [_text(site, theme_column) or NO_THEME, _text(site, city_column), where,
+        cells = [_text(site, cols.theme) or NO_THEME, _text(site, cols.city), where,
                  _TABLE_RELATIONS.get(relation, relation), distance]
         record = extra.get(k, {})
         if columns == 2 or (columns == 1 and measures.years_shown()):
@@ -965,7 +1060,7 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, name_column, theme_column
         if columns == 2 or (columns == 1 and measures.columns):
             cells.append(" ; ".join(f"{a}\u00a0: {b}" for a, b in record.get("v", [])))
         cells.append("" if located[i] else "absente de la carte")
-        name = _text(site, name_column) or f"Site {i + 1}"
+        name = _text(site, cols.name) or f"Site {i + 1}"
         rows.append(f'<tr><th scope="row">{html_text(name)}</th>'
                     + "".join(f"<td>{html_text(c)}</td>" for c in cells) + "</tr>")
     caption = (f"Initiatives de la carte\u00a0: {plural(int(located.sum()), 'site localisé')}"
@@ -1000,13 +1095,12 @@ def _codes(values: np.ndarray) -> list[list[str]]:
     return [[c for c in v.split(";") if c] if v else [] for v in values]
 
 
-def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
-                  address_columns, website_column, id_column, city_column=None) -> dict:
+def _site_records(result: LinkResult, located: gpd.GeoDataFrame, cols: SiteColumns) -> dict:
     """The located sites for the page's JSON, by column: dense arrays for what every site
     has, ``[[position, value], ...]`` for what few have (``essqpv.addSites`` rebuilds one
     object per site). 200 000 sites in well under a second."""
     index = located.index.to_numpy()
-    names = _column_text(located, name_column)
+    names = _column_text(located, cols.name)
     names = np.where(names == "", np.char.add("Site ", (index + 1).astype(str)), names)
     distance = located["distance_m"].to_numpy(dtype=float, na_value=np.nan)
     relation, relations = pd.factorize(located["relation"].astype(str))
@@ -1021,28 +1115,28 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, name_column,
         "d": [None if np.isnan(v) else int(v) for v in distance],
     }
     position = {int(i): k for k, i in enumerate(index)}
-    near = result.long[result.long["relation"] == "nearby"]
+    near = result.long[result.long["relation"] == Relation.NEARBY]
     nearby: dict[int, list] = {}
     for site, code, d in zip(near["_site"].to_numpy(), near["code_qp"].to_numpy(),
                              near["distance_m"].to_numpy(), strict=True):
         if int(site) in position:
             nearby.setdefault(position[int(site)], []).append([code, int(d)])
     addresses = [join_address(parts) for parts in zip(*(
-        _column_text(located, c) for c in address_columns), strict=True)] \
-        if address_columns else []
+        _column_text(located, c) for c in cols.address), strict=True)] \
+        if cols.address else []
     sparse = {
         "q": _codes(located["code_qp"].to_numpy()),
         "s": _codes(located["qpv_served"].to_numpy()),
         "a": addresses,
-        "w": [safe_url(w) for w in _column_text(located, website_column)]
-        if website_column else [],
-        "c": _column_text(located, city_column).tolist() if city_column else [],
+        "w": [safe_url(w) for w in _column_text(located, cols.website)]
+        if cols.website else [],
+        "c": _column_text(located, cols.city).tolist() if cols.city else [],
     }
     columns["opt"] = {key: [[k, v] for k, v in enumerate(values) if v]
                       for key, values in sparse.items()}
     columns["opt"]["nb"] = sorted(nearby.items())
-    if id_column:
-        ids = pd.Series(_column_text(located, id_column))
+    if cols.id:
+        ids = pd.Series(_column_text(located, cols.id))
         total = ids.map(ids.value_counts()).to_numpy()
         rank = ids.groupby(ids).cumcount().to_numpy() + 1
         several = np.flatnonzero(total > 1)
@@ -1122,7 +1216,7 @@ def _title_html(title: str, subtitle: str | None, not_located: int) -> str:
     return text
 
 
-def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers,
+def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_drawn,
                  distance: float, *, links: bool = False,
                  sizes: tuple[str, pd.Series] | None = None) -> str:
     """The legend's content (escaped HTML); ``sizes``: the label and the values of the
@@ -1146,8 +1240,8 @@ def _legend_html(styles: dict[str, ThemeStyle], themes_of: pd.Series, qpv_layers
                         f"</svg></span><span>{french_number(value)}</span></div>")
         rows.append("<div><span>plus petit symbole : valeur non renseignée</span></div>")
     rows.append("<h4 style='margin-top:6px'>Quartiers prioritaires</h4>")
-    for _, _, gen in qpv_layers:
-        st = QPV_STYLES.get(gen, QPV_STYLES["2024"])
+    for drawn in qpv_drawn:
+        st, gen = drawn.style, drawn.generation
         fill = st.get("fillColor", "transparent") if st.get("fillOpacity") else "transparent"
         dash = "dashed" if st.get("dashArray") else "solid"
         rows.append(f"<div><span class='essqpv-swatch' style='border-color:{st['color']};"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .typography import capitalised
-from .vocabulary import GENERATIONS
+from .vocabulary import GENERATION, GENERATIONS
 
 if TYPE_CHECKING:  # the indicators' module draws nothing: no import at run time
     from .indicators import Measures
@@ -28,6 +28,17 @@ SHAPES = ("circle", "square", "triangle", "diamond", "pentagon", "star", "hexago
           "triangle_down", "x", "ring", "bar")
 #: How each QPV generation is drawn (declared with the generation: :data:`GENERATIONS`).
 QPV_STYLES = {g.key: g.style for g in GENERATIONS}
+
+
+def qpv_style(generation: str | None = None, *, previous: bool = False) -> dict:
+    """How the quartiers of ``generation`` are drawn. A key not declared (none, or several
+    joined: « 2015, 2024 ») is drawn as the newest generation, or as the oldest when its
+    quartiers are an earlier generation drawn beside (``previous``)."""
+    if generation in GENERATION:
+        return GENERATION[generation].style
+    return (GENERATIONS[-1] if previous else GENERATIONS[0]).style
+
+
 #: The proximity band around the quartiers.
 BAND_STYLE = {"color": "#b03a2e", "weight": 1, "fillColor": "#f5b7b1", "fillOpacity": 0.18,
               "dashArray": "2 4", "interactive": False}

@@ -312,10 +312,7 @@ def interactive_map(run: StudyResult):
     study, initiatives = run.study, run.initiatives
     shown, previous, bounds = map_qpv(run)
     return make_map(
-        run.result, shown, previous=previous, theme_column=initiatives.theme_column,
-        name_column=initiatives.name_column, id_column=initiatives.id_column,
-        address_columns=initiatives.address_columns,
-        website_column=initiatives.website_column, title=study.title,
+        run.result, shown, columns=initiatives, previous=previous, title=study.title,
         cluster=study.cluster, key_figures=_key_figures(run), bounds=bounds,
         provenance=run.provenance, measures=initiatives.measures, size_by=study.size_by)
 

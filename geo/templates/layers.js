@@ -98,22 +98,28 @@ window.essqpv = window.essqpv || {
   },
   // A site's relation in words: set by the page from geo.vocabulary's labels.
   RELATIONS: {},
+  // A relation's label as a sentence begins (« Implantée »).
+  relationWord: function (relation) {
+    var said = window.essqpv.RELATIONS[relation] || relation || "";
+    return said.charAt(0).toUpperCase() + said.slice(1);
+  },
   // The quartier a site belongs to or is near, and how, in words (popup, label, table).
   relationText: function (site, names) {
     var E = window.essqpv;
+    var said = E.relationWord(site.r);
     if (site.r === "implanted") {
-      return "Implantée dans le quartier " + (site.q || []).map(function (c) {
+      return said + " dans le quartier " + (site.q || []).map(function (c) {
         return E.quartier(names, c); }).join(", ");
     }
     if (site.r === "nearby") {
-      return "À proximité du quartier " + (site.nb || []).map(function (p) {
+      return said + " du quartier " + (site.nb || []).map(function (p) {
         return E.quartier(names, p[0]) + " (" + E.metres(p[1]) + ")"; }).join(", ");
     }
     if (site.nq) {
-      return "Hors quartier prioritaire (le plus proche : " + E.quartier(names, site.nq) +
+      return said + " (le plus proche\u00a0: " + E.quartier(names, site.nq) +
         ", à " + E.metres(site.d) + ")";
     }
-    return "Hors quartier prioritaire";
+    return said;
   },
   // A popup that never opens under the title box: when it pans the map into view, the
   // top margin is the bottom of the title (measured then: the title wraps with the width).
@@ -438,7 +444,7 @@ window.essqpv = window.essqpv || {
       card.appendChild(figures);
     }
     if (site.s && site.s.length) {
-      card.appendChild(E.el("div", "", "Intervient dans :"));
+      card.appendChild(E.el("div", "", E.relationWord("served") + " dans\u00a0:"));
       var list = E.el("ul");
       site.s.forEach(function (c) { list.appendChild(E.el("li", "", E.quartier(names, c))); });
       card.appendChild(list);
