@@ -16,6 +16,8 @@ import numpy as np
 #: Side of a cell, in degrees.
 CELL = 0.05
 _ROW = int(round(360 / CELL)) + 2
+#: The grid is built from cells :data:`_SPLIT` times bigger, cut where the outline crosses.
+_SPLIT = 8
 #: How much a cell's box is widened before it is tested (degrees): a point on a cell's edge
 #: may be given to its neighbour by rounding.
 _EPSILON = 1e-9
@@ -46,7 +48,7 @@ def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     first, table = grid()
     row = np.floor((lat[known] + 90) / CELL).astype(np.int64) - first
     column = np.floor((np.clip(lon[known], -180, 180) + 180) / CELL).astype(np.int64)
-    inside = (row >= 0) & (row < len(table))
+    inside = (row >= 0) & (row < len(table))  # a latitude beyond ±90° too
     verdict = np.where(inside, table[row.clip(0, len(table) - 1), column], _OUT)
     out[known] = verdict == _IN
     edge = known[verdict == _EDGE]
@@ -65,35 +67,58 @@ def grid() -> tuple[int, np.ndarray]:
         return _GRID[0]
 
 
-def _ids(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    column = np.floor((np.clip(lon, -180, 180) + 180) / CELL).astype(np.int64)
-    row = np.floor((np.clip(lat, -90, 90) + 90) / CELL).astype(np.int64)
-    return row * _ROW + column
-
-
 def _build() -> tuple[int, np.ndarray]:
+    """Cells of :data:`_SPLIT` × :data:`_SPLIT` cells first; only those the outline
+    crosses are cut into cells (a tenth of the boxes to test)."""
     import shapely
 
     from .outlines import _land
 
     land = _land()
+    big = CELL * _SPLIT
+    width = int(round(360 / big)) + 2
     ids = []
-    # the cells of each part's box (France's box would span the oceans)
+    # the big cells of each part's box (France's box would span the oceans)
     for west, south, east, north in shapely.bounds(shapely.get_parts(land)):
-        (low,), (high,) = _ids(np.array([west]), np.array([south])), \
-            _ids(np.array([east]), np.array([north]))
-        r0, c0 = divmod(int(low), _ROW)
-        r1, c1 = divmod(int(high), _ROW)
-        ids.append((np.arange(r0, r1 + 1)[:, None] * _ROW
+        (r0, r1), (c0, c1) = _rows_columns(np.array([south, north]),
+                                           np.array([west, east]), big)
+        ids.append((np.arange(r0, r1 + 1)[:, None] * width
                     + np.arange(c0, c1 + 1)[None, :]).ravel())
-    ids = np.unique(np.concatenate(ids))
-    row, column = np.divmod(ids, _ROW)
-    west, south = column * CELL - 180 - _EPSILON, row * CELL - 90 - _EPSILON
-    boxes = shapely.box(west, south, west + CELL + 2 * _EPSILON, south + CELL + 2 * _EPSILON)
-    meets = shapely.intersects(land, boxes)
-    # strictly inside: a point on the outline itself is not contained (contains_xy)
-    inside = meets & shapely.contains_properly(land, boxes)
-    row, column = row[meets], column[meets]
+    row, column = np.divmod(np.unique(np.concatenate(ids)), width)
+    verdict = _verdicts(land, row, column, big)
+    # the cells of the big ones: all alike when the big one is inside, tested when crossed
+    split = np.arange(_SPLIT)
+    keep = verdict != _OUT
+    row = (row[keep, None, None] * _SPLIT + split[None, :, None]
+           + np.zeros(_SPLIT, dtype=np.int64)[None, None, :]).ravel()
+    column = (column[keep, None, None] * _SPLIT + split[None, None, :]
+              + np.zeros(_SPLIT, dtype=np.int64)[None, :, None]).ravel()
+    verdict = np.repeat(verdict[keep], _SPLIT * _SPLIT)
+    crossed = verdict == _EDGE
+    verdict[crossed] = _verdicts(land, row[crossed], column[crossed], CELL)
+    row, column, verdict = row[verdict != _OUT], column[verdict != _OUT], \
+        verdict[verdict != _OUT]
     table = np.full((row.max() - row.min() + 1, _ROW), _OUT, dtype=np.int8)
-    table[row - row.min(), column] = np.where(inside[meets], _IN, _EDGE)
+    table[row - row.min(), column] = verdict
     return int(row.min()), table
+
+
+def _rows_columns(lat: np.ndarray, lon: np.ndarray, cell: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    return (np.floor((np.clip(lat, -90, 90) + 90) / cell).astype(np.int64),
+            np.floor((np.clip(lon, -180, 180) + 180) / cell).astype(np.int64))
+
+
+def _verdicts(land, row: np.ndarray, column: np.ndarray, cell: float) -> np.ndarray:
+    """What the cells of side ``cell`` at ``row``, ``column`` say of their points."""
+    import shapely
+
+    west, south = column * cell - 180 - _EPSILON, row * cell - 90 - _EPSILON
+    boxes = shapely.box(west, south, west + cell + 2 * _EPSILON, south + cell + 2 * _EPSILON)
+    meets = shapely.intersects(land, boxes)
+    verdict = np.full(len(boxes), _OUT, dtype=np.int8)
+    # strictly inside: a point on the outline itself is not contained (contains_xy)
+    inside = meets.copy()
+    inside[meets] = shapely.contains_properly(land, boxes[meets])
+    verdict[meets] = np.where(inside[meets], _IN, _EDGE)
+    return verdict
