@@ -64,7 +64,7 @@ from .typography import french_spacing, plural
 from .vocabulary import Relation
 
 #: Relations in the order a page lists them (the closest first).
-_ORDER = ("implanted", "nearby", "served")
+_ORDER = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)
 #: At most this many map panels on a page (the largest agglomerations of the initiative).
 _MAX_PANELS = 3
 #: Served quartiers farther than this (metres) from a panel's sites don't widen it.
@@ -316,16 +316,16 @@ def _quartiers(long: pd.DataFrame, positions: np.ndarray, communes) -> pd.DataFr
     rows = []
     for qpv, part in long.groupby("_qpv", sort=False):
         relations = [r for r in _ORDER if (part["relation"] == r).any()]
-        # a quartier one site is implanted in is not "nearby" for the initiative
-        if "implanted" in relations and "nearby" in relations:
-            relations.remove("nearby")
+        # a quartier one site is implanted in is not nearby for the initiative
+        if Relation.IMPLANTED in relations and Relation.NEARBY in relations:
+            relations.remove(Relation.NEARBY)
         distance = pd.to_numeric(part["distance_m"], errors="coerce").min()
         rows.append({
             "nom": _cell(part["nom_qp"].iloc[0]),
             "communes": _cell(communes[qpv]).replace(";", ", ") if communes is not None
             else "",
             "code": part["code_qp"].iloc[0],
-            "relations": ", ".join(Relation(r).label for r in relations),
+            "relations": ", ".join(r.label for r in relations),
             "distance": _metres(distance) if pd.notna(distance) else "",
             "sites": ", ".join(str(number[s]) for s in sorted(set(part["_site"]))),
             "_relation": relations[0], "_rank": _ORDER.index(relations[0]),
@@ -605,15 +605,17 @@ def _summary(fiche: Fiche) -> str:
     elif unknown:
         parts.append(f"dont {plural(unknown, 'non localisé')}")
     counts = fiche.quartiers["_relation"].value_counts() if len(fiche.quartiers) else {}
-    words = {"implanted": lambda n: f"implantée dans {plural(n, 'quartier prioritaire')}",
-             "nearby": lambda n: f"à proximité de {plural(n, 'autre')}"
-             if "implanted" in counts else f"à proximité de {plural(n, 'quartier prioritaire')}",
-             "served": lambda n: f"intervient dans {plural(n, 'quartier')}"}
+    implanted, nearby, served = (r.label for r in _ORDER)
+    words = {Relation.IMPLANTED: lambda n: f"{implanted} dans {plural(n, 'quartier prioritaire')}",
+             Relation.NEARBY: lambda n: f"{nearby} de {plural(n, 'autre')}"
+             if Relation.IMPLANTED in counts
+             else f"{nearby} de {plural(n, 'quartier prioritaire')}",
+             Relation.SERVED: lambda n: f"{served} dans {plural(n, 'quartier')}"}
     said = [words[r](int(counts[r])) for r in _ORDER if r in counts]
-    served = fiche.quartiers["relations"].str.contains(Relation.SERVED.label) \
+    also = fiche.quartiers["relations"].str.contains(served) \
         if len(fiche.quartiers) else pd.Series(dtype=bool)
-    if served.any() and "served" not in counts:
-        said.append(f"intervient dans {plural(int(served.sum()), 'quartier')}")
+    if also.any() and Relation.SERVED not in counts:
+        said.append(f"{served} dans {plural(int(also.sum()), 'quartier')}")
     if not said and fiche.located:
         said = ["ni dans ni près d'un quartier prioritaire"]
     return french_spacing(" ; ".join(parts + said) + ".")

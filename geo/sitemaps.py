@@ -20,9 +20,10 @@ from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 
 from .drawing import compound_path
-from .mapstyle import QPV_STYLES
+from .mapstyle import qpv_style
 from .printlabels import Label, marker_boxes
 from .typography import place_name
+from .vocabulary import Relation
 
 #: Outlines' colours (as the print's).
 DEP_COLOR, COM_COLOR, LINK_COLOR = "#4d4d4d", "#8c8c8c", "#555555"
@@ -128,7 +129,8 @@ class SiteMaps:
         grown = (x0 - (x1 - x0) * 0.02, y0 - (y1 - y0) * 0.02,
                  x1 + (x1 - x0) * 0.02, y1 + (y1 - y0) * 0.02)
         drawn = dict.fromkeys(("qpv", "qpv_dots", "previous", "links", "communes",
-                               "implanted", "nearby", "served", "aggregate"), False)
+                               Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED,
+                               "aggregate"), False)
         deps_at, deps = self.layer("deps", crs).cut(grown, tolerance)
         coms_at, coms = self.layer("coms", crs).cut(grown, tolerance)
         ax.set_facecolor("#ffffff")
@@ -142,7 +144,7 @@ class SiteMaps:
             drawn["communes"] = True
         qpv = self.layer("qpv", crs)
         qpv_at, shapes = qpv.cut(grown, tolerance)
-        st = QPV_STYLES["2024"]
+        st = qpv_style(_generation(qpv.frame))
         if (path := compound_path(shapes)) is not None:
             ax.add_artist(PathPatch(path, facecolor=st["fillColor"], alpha=0.35,
                                    edgecolor="none", zorder=3))
@@ -159,7 +161,9 @@ class SiteMaps:
             prev = compound_path(self.layer("previous", crs).cut(grown, tolerance)[1])
             if prev is not None:
                 ax.add_artist(PathPatch(prev, facecolor="none", linestyle="--",
-                                       edgecolor=QPV_STYLES["2015"]["color"], linewidth=0.7,
+                                       edgecolor=qpv_style(_generation(self.previous),
+                                                          previous=True)["color"],
+                                       linewidth=0.7,
                                        zorder=3))
                 drawn["previous"] = True
         sites = layers.sites
@@ -250,9 +254,9 @@ class SiteMaps:
                 np.column_stack([sx, sy]))) < 400 if len(sx) else np.zeros(len(codes), bool)
             own = np.isin(codes, [*related, nearest])
             spots = shapely.point_on_surface(shapes)
+            colour = qpv_style(_generation(qpv.frame))["color"]
             for k in np.flatnonzero(near | own):
-                style = {"fontsize": pt(size, 6.5), "color": QPV_STYLES["2024"]["color"],
-                         "fontstyle": "italic"}
+                style = {"fontsize": pt(size, 6.5), "color": colour, "fontstyle": "italic"}
                 if own[k]:
                     style.update(fontsize=pt(size, 7.5), color="#1a1a1a", fontweight="bold")
                 out.append(Label(_OWN_QPV if own[k] else _QPV,
@@ -307,7 +311,7 @@ class SiteMaps:
         artists[0].set_gid("situation")
         if far:
             artists += ax.plot([nearest[0]], [nearest[1]], transform=to_box, marker="s",
-                               markersize=4.5, color=QPV_STYLES["2024"]["color"],
+                               markersize=4.5, color=qpv_style()["color"],
                                markeredgecolor="#1a1a1a", markeredgewidth=0.5, zorder=10.3)
         artists += ax.plot([(fx0 + fx1) / 2], [(fy0 + fy1) / 2], transform=to_box,
                            marker="o", markersize=3.5, color="#b03a2e",
@@ -362,6 +366,14 @@ def shaped(extent: tuple, w: float, h: float) -> tuple:
         return x0 - grow, y0, x1 + grow, y1
     grow = (ew * h / w - eh) / 2
     return x0, y0 - grow, x1, y1 + grow
+
+
+def _generation(frame: pd.DataFrame | None) -> str | None:
+    """The QPV generation of a table of quartiers (``None``: several, or not said)."""
+    if frame is None or "generation" not in frame or not len(frame):
+        return None
+    keys = frame["generation"].unique()
+    return str(keys[0]) if len(keys) == 1 else None
 
 
 def _plain(text: str) -> str:

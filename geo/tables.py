@@ -30,7 +30,7 @@ NUMERIC = {"relecture": ("score", "latitude_proposee", "longitude_proposee")}
 HEADERS = {"sites": SITE_HEADERS, "detail": LONG_HEADERS,
            "par_initiative": PER_INITIATIVE_HEADERS, "par_quartier": QPV_HEADERS,
            "par_territoire": TERRITORY_HEADERS, "relecture": {}}
-_COUNT = {Relation.IMPLANTED: "Implantées", Relation.NEARBY: "À proximité",
+_COUNT = {Relation.IMPLANTED: "Implantées", Relation.NEARBY: Relation.NEARBY.label.capitalize(),
           Relation.SERVED: "Y intervenant"}
 #: The French headers of the per-site table, back to their internal names (phrases no
 #: user's own table holds, unlike « Quartier » or « Code »).

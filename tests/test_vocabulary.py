@@ -3,12 +3,15 @@ declared once in geo.vocabulary and read by linking, key figures and tables alik
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 
+import geo
 from geo.impact import read_population
 from geo.link import _match_qpv
 from geo.qpv import load_qpv
@@ -18,6 +21,7 @@ from geo.vocabulary import (
     QPV_CODE,
     VALUE_LABELS,
     GeocodeStatus,
+    Relation,
     generation_of_code,
 )
 
@@ -57,3 +61,41 @@ def test_geocoding_statuses_have_one_label_table():
         assert VALUE_LABELS["geocode_status"][status.value] == status.label == LABELS[status]
         assert status.counted
     assert GeocodeStatus.OK.counted == "géocodées (ok)"
+
+
+#: Modules another change converts to the declarations on its own.
+_CONVERTED_ELSEWHERE = {"vocabulary.py", "printmap.py", "printsymbols.py"}
+
+
+def _loose_relation_strings(root: Path) -> list[str]:
+    """Every string literal of the package's Python that is a relation's name or its
+    French label (``"nearby"``, ``"hors QPV"``), or a former label (« hors quartier
+    prioritaire », « dedans »); and every relation label written in the map's scripts."""
+    names = {r.value for r in (Relation.IMPLANTED, Relation.NEARBY)}
+    labels = {r.label.casefold() for r in Relation}
+    former = ("hors quartier prioritaire", "dedans")
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name in _CONVERTED_ELSEWHERE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value.casefold()
+                if node.value in names or text.strip() in labels \
+                        or any(f in text for f in former):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    for path in sorted(root.rglob("*.js")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for text in re.findall(r'"([^"]*)"', line):
+                if text.casefold().strip() in labels or any(
+                        text.casefold().startswith(label + " ") for label in labels) \
+                        or any(f in text.casefold() for f in former):
+                    found.append(f"{path.relative_to(root)}:{number}: {text!r}")
+    return found
+
+
+def test_relations_are_named_and_labelled_only_by_their_declaration():
+    """Outside geo.vocabulary a relation is ``Relation.NEARBY`` and its words
+    ``Relation.NEARBY.label``: a copy written by hand drifts (the maps once said « hors
+    quartier prioritaire » where the tables said « hors QPV »)."""
+    assert _loose_relation_strings(Path(geo.__file__).parent) == []
