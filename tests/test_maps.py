@@ -11,7 +11,14 @@ from geo import assets, cli
 from geo._errors import InputError
 from geo.initiatives import read_initiatives
 from geo.link import link
-from geo.maps import EMBED_PLACEHOLDER, embed_snippet, focus_qpv, make_map, safe_url
+from geo.maps import (
+    EMBED_PLACEHOLDER,
+    SiteColumns,
+    embed_snippet,
+    focus_qpv,
+    make_map,
+    safe_url,
+)
 from geo.printmap import print_map
 from geo.qpv import load_qpv
 from tests.servers import ROOT_DATA
@@ -274,7 +281,7 @@ def test_the_map_says_each_relation_as_the_tables_do(example):
     html = render(example)
     sent = re.search(r"window\.essqpv\.RELATIONS = (\{.*?\});", html)
     assert sent and json.loads(sent.group(1)) == {str(r): r.label for r in Relation}
-    assert "hors quartier" not in html
+    assert "hors quartier" not in html.lower(), "the popups say it as the tables do too"
     relations = set(example[2].sites["relation"].astype(str))
     for relation in relations & {"implanted", "nearby", "none"}:
         assert f"<td>{Relation(relation).label}</td>" in html
@@ -294,3 +301,26 @@ def test_popup_address_says_the_postcode_once(tmp_path):
     html = fmap.get_root().render()
     assert "2 rue Ernest Renan 93200 Saint-Denis" in html
     assert "Saint-Denis 93200" not in html
+
+
+def _without_ids(page: str) -> str:
+    """A page with folium's random element names made alike."""
+    return re.sub(r"_[0-9a-f]{32}", "_", page)
+
+
+def test_the_detected_columns_draw_the_map_the_options_named_one_by_one_did(example):
+    """The Initiatives read carry their columns to the map (one ``Columns`` from the
+    detection); the six options naming one column each still work, over them."""
+    initiatives, qpv, result = example
+    by_options = make_map(result, qpv, theme_column=initiatives.theme_column,
+                          name_column=initiatives.name_column, id_column=initiatives.id_column,
+                          address_columns=initiatives.address_columns,
+                          website_column=initiatives.website_column)
+    by_columns = make_map(result, qpv, columns=initiatives)
+    assert initiatives.theme_column and initiatives.address_columns
+    assert _without_ids(by_columns.get_root().render()) == \
+        _without_ids(by_options.get_root().render())
+    assert SiteColumns.of(initiatives, name_column="autre").name == "autre"
+    assert SiteColumns.of(initiatives).address == tuple(initiatives.address_columns)
+    with pytest.raises(TypeError):
+        make_map(result, qpv, colour_column="theme")
