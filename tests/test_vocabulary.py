@@ -64,7 +64,7 @@ def test_geocoding_statuses_have_one_label_table():
 
 
 #: Modules another change converts to the declarations on its own.
-_CONVERTED_ELSEWHERE = {"vocabulary.py", "printmap.py", "printsymbols.py"}
+_CONVERTED_ELSEWHERE = {"vocabulary.py"}
 
 
 def _loose_relation_strings(root: Path) -> list[str]:
