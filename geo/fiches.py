@@ -39,7 +39,7 @@ from .addresses import join_address
 from .initiatives import Initiatives, initiative_ids
 from .io import atomic_path, publish, retire
 from .link import LinkResult
-from .mapstyle import metres_text
+from .mapstyle import metres_text, theme_values
 from .pdfpages import write_pdf_pages
 from .printmap import (
     _FONTS,
@@ -60,7 +60,7 @@ from .printmap import (
 )
 from .sitemaps import SiteMaps, place_names, shaped
 from .territories import TERRITORIES, territory_of_points
-from .typography import french_spacing, plural
+from .typography import french_spacing, plural, plural_form
 from .vocabulary import Relation
 
 #: Relations in the order a page lists them (the closest first).
@@ -534,8 +534,8 @@ def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: 
                        fontweight="bold", max_lines=2)
     details = [f"Identifiant : {fiche.key}" if fiche.identified
                else f"{fiche.key[:1].upper()}{fiche.key[1:]} du tableau"]
-    if fiche.theme:
-        details.append(f"Thème : {fiche.theme}")
+    if themes := theme_values(fiche.theme):
+        details.append(f"{plural_form(len(themes), 'Thème')} : {', '.join(themes)}")
     text = _size(size, 8.5)
     top = page.wrapped(margin, top - 1, w - 2 * margin, " · ".join(details),
                        fontsize=text, color="#222", max_lines=2)

@@ -73,6 +73,16 @@ _CODE = re.compile(r"^(?=.*\d)[^a-zà-ÿ]+$")
 SEVERAL_THEMES_NOTE = "un site à plusieurs catégories porte le symbole de la première"
 
 
+def theme_values(text: object) -> list[str]:
+    """The categories of one cell, split on its separators and capitalised, each once.
+
+    >>> theme_values("lien social|Fabriquer, réparer ; lien social")
+    ['Lien social', 'Fabriquer, réparer']
+    """
+    values = (capitalised(v) for v in _THEME_SEPARATORS.split(str(text).strip()) if v)
+    return list(dict.fromkeys(values))
+
+
 def site_themes(sites: pd.DataFrame, theme_column: str | None
                 ) -> tuple[pd.Series, dict[str, ThemeStyle]]:
     """The theme of each site and the style of every theme, in an order shared by the
@@ -91,8 +101,7 @@ def site_themes(sites: pd.DataFrame, theme_column: str | None
         themes.attrs["several"] = False
         return themes, theme_styles([NO_THEME])
     text = sites[theme_column].astype(object).where(sites[theme_column].notna(), "")
-    values = [[capitalised(v) for v in _THEME_SEPARATORS.split(str(t).strip()) if v]
-              for t in text]
+    values = [theme_values(t) for t in text]
     distinct = {v for vs in values for v in vs}
     if len(distinct) > MAX_THEMES and \
             sum(bool(_CODE.match(v)) for v in distinct) >= 0.8 * len(distinct):

@@ -414,3 +414,18 @@ def test_a_page_failing_in_a_worker_leaves_no_map_behind(tmp_path, monkeypatch):
         fiches.write_fiches(run.result, run.initiatives, run.qpv, out / "f.pdf",
                             images=True, workers=2)
     assert list(out.rglob("*")) == []
+
+
+def test_a_multi_valued_category_is_listed_not_printed_raw(tmp_path):
+    """A Transiscope category « A|B » reads « Thèmes : A, B » on the fiche, as the legend
+    splits it; a single one stays « Thème : A »."""
+    bal = pd.read_csv(DATA / "adresses-54084.csv", sep=";", dtype=str)
+    table = pd.DataFrame({
+        "nom": ["Ressourcerie du Pays-Haut", "Jardin partagé"],
+        "categories": ["Économie Sociale et Solidaire|fabriquer, réparer", "Alimentation"],
+        "latitude": bal["lat"][:2], "longitude": bal["long"][:2]})
+    pdf = _fiches_of(table, tmp_path)
+    first, second = (" ".join(text_of(pdf, k).split()) for k in (1, 2))
+    assert "Thèmes : Économie Sociale et Solidaire, Fabriquer, réparer" in first, first
+    assert "|" not in first
+    assert "Thème : Alimentation" in second
