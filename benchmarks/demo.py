@@ -8,7 +8,7 @@ nearest), and writes a table, a map and a PDF. Each is a fresh process (imports
 included), best of ``--runs``; the ratio is printed (target: demo ≤ 1.5× the script, which
 writes three simple files where the demo writes seven, among them a two-page print). The
 demo draws its print in a forked child while it writes the other files
-(:mod:`geo.alongside`): on a quiet machine with two cores its time is the reading and
+(:mod:`geo.write.alongside`): on a quiet machine with two cores its time is the reading and
 linking, then the longer of the print and the rest; the CPU time of each side is printed
 too, a loaded machine's wall times saying little.
 

@@ -21,13 +21,13 @@ once, files for 40 initiatives at most, text measured from the font's advances, 
 looked up once) 380 s, ratio 32, fiches.pdf 12 MB. What remains is matplotlib: each page's
 map (printmap's drawing, about 0.2 s) and its text (about 5 ms a text in the PDF).
 
-Pages spread over the two cores (geo.pdfpages: forked workers, pypdf interleaving the
+Pages spread over the two cores (geo.write.pdfpages: forked workers, pypdf interleaving the
 parts; 640 pages), on a calmer machine (load 1.5 to 2.5), map + print 4.9 to 5.0 s: one
 process (``--one-process``) 126.7 s, ratio 25.6; two workers 94.6 s, ratio 19.5 (the
 other engineers' jobs took part of the second core), fiches.pdf 12.4 MB either way, the
 pages pixel-identical.
 
-Maps drawn by geo.sitemaps (outlines, quartiers and sites projected once per CRS, cut per
+Maps drawn by geo.write.sitemaps (outlines, quartiers and sites projected once per CRS, cut per
 page by shapely into one compound path per layer instead of ``GeoDataFrame.plot``; names
 clear of the furniture by its known boxes and measured once per process; glyphs measured
 without hinting), with a locator of the département on every panel. Per page, CPU time
@@ -116,7 +116,7 @@ def main() -> None:
                         help="write the pages in this process only (no worker)")
     args = parser.parse_args()
     if args.one_process:
-        from geo import pdfpages
+        from geo.write import pdfpages
 
         pdfpages.PAGES_PER_WORKER = 10**9
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +132,7 @@ def main() -> None:
               f"fiches.pdf {pages.stat().st_size / 1e6:.1f} MB; "
               f"ratio {with_fiches / base:.2f} (target ≤ 4)")
         if args.images:
-            from geo import fiches
+            from geo.write import fiches
 
             default = fiches.IMAGES_UP_TO
             fiches.IMAGES_UP_TO = 10**9

@@ -31,13 +31,13 @@ from folium.plugins import MarkerCluster
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.link import synthetic_sites  # noqa: E402
-from geo import assets  # noqa: E402
 from geo.initiatives import Initiatives  # noqa: E402
 from geo.link import link  # noqa: E402
-from geo.maps import make_map  # noqa: E402
 from geo.qpv import load_qpv  # noqa: E402
 from geo.settings import bundled_path  # noqa: E402
 from geo.sources import SOURCES  # noqa: E402
+from geo.write import assets  # noqa: E402
+from geo.write.maps import make_map  # noqa: E402
 from tests.browser import ARGS, CHROMIUM  # noqa: E402
 
 THEMES = ["conciergerie solidaire", "groupement d'achats", "régie de quartier", "recyclerie",
@@ -153,8 +153,8 @@ def main(sizes: list[int]) -> None:
 
 def atlas(n: int) -> None:
     """Time one national print and the national atlas of the same ``n`` sites."""
-    from geo.pdfpages import default_workers
-    from geo.printmap import print_map
+    from geo.write.pdfpages import default_workers
+    from geo.write.printmap import print_map
 
     qpv = load_qpv()
     out = Path(tempfile.mkdtemp(prefix="essqpv-atlas-"))

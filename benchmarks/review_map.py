@@ -1,5 +1,5 @@
 """The review's small maps: time and size of the background our server sends for each
-doubtful site (:func:`geo.reviewmap.background`).
+doubtful site (:func:`geo.write.reviewmap.background`).
 
 Every row of ``tests/data/annuaire_national.csv`` is taken as a review item (its point
 proposed, its address typed), plus an address that names no place (all of France's
@@ -21,8 +21,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo import reviewmap  # noqa: E402
 from geo.qpv import load_qpv  # noqa: E402
+from geo.write import reviewmap  # noqa: E402
 
 
 def main() -> None:

@@ -3,8 +3,8 @@ neighbourhoods (quartiers prioritaires de la politique de la ville, QPV), and ma
 
 The pipeline, one module per step: :mod:`geo.qpv` (official boundaries) →
 :mod:`geo.initiatives` (reading the user's table) → :mod:`geo.geocode` (addresses) →
-:mod:`geo.link` (implanted, nearby, served) → :mod:`geo.maps`, :mod:`geo.printmap`,
-:mod:`geo.report` (outputs). :mod:`geo.study` is the one orchestrator: every door (the
+:mod:`geo.link` (implanted, nearby, served) → :mod:`geo.write.maps`, :mod:`geo.write.printmap`,
+:mod:`geo.write.report` (outputs). :mod:`geo.study` is the one orchestrator: every door (the
 command line :mod:`geo.cli`, the study file :mod:`geo.studyfile`, the notebook) builds a
 :class:`~geo.study.Study` and calls :func:`~geo.study.run_study`. :mod:`geo.vocabulary`
 holds the column names, statuses and defaults.

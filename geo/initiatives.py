@@ -71,7 +71,7 @@ class Initiatives:
     #: placed, proposed at the review (:mod:`geo.placecheck`).
     contradicted: dict[int, tuple[float, float]] = field(default_factory=dict)
     #: The cells a workbook held as numbers (:class:`geo.indicators.TypedNumbers`), by
-    #: column: written as numbers again (:func:`geo.report.report_tables`).
+    #: column: written as numbers again (:func:`geo.write.report.report_tables`).
     typed_numbers: TypedNumbers | None = None
 
     def row_number(self, index: int) -> int:

@@ -1,5 +1,5 @@
 """The study and what a run of it gives: pure data, below both the runner
-(:mod:`geo.study`) and the writers (:mod:`geo.outputs`), so that neither imports the other's
+(:mod:`geo.study`) and the writers (:mod:`geo.write.outputs`), so that neither imports the other's
 types through the other.
 
 A :class:`Study` describes a run; :class:`StudyResult` (or :class:`StreamedResult` for a
@@ -93,7 +93,7 @@ class Study:
     #: Paper of the per-initiative pages (always portrait).
     fiche_paper: str = default("fiche_paper")
     #: The fiches' maps as PNG and SVG files too (``None``: for a few dozen initiatives,
-    #: :data:`geo.fiches.IMAGES_UP_TO`).
+    #: :data:`geo.write.fiches.IMAGES_UP_TO`).
     fiche_images: bool | None = None
     cluster: bool = True
     embed_url: str | None = None

@@ -4,7 +4,7 @@ help.
 
 The study file's schema (:data:`geo.studyfile.SCHEMA`), the options of ``ess-qpv link``,
 ``map`` and ``geocode`` (:func:`add_options`), the error hints of every door
-(:data:`geo.cli.FLAGS`, :data:`geo.cli_study.STUDY_KEYS`), the web page's form
+(:data:`geo.cli.FLAGS`, :data:`geo.cli.study.STUDY_KEYS`), the web page's form
 (:mod:`geo.web.studies`) and the :class:`geo.model.Study` defaults derive from
 :data:`PARAMETERS`. Column roles (:data:`geo.vocabulary.ROLES`) and outputs
 (:data:`geo.vocabulary.OUTPUTS`) have their own declarations.

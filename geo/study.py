@@ -47,9 +47,9 @@ from .model import (  # noqa: F401 - the study's types, imported from here by ol
     Study,
     StudyResult,
 )
-from .outputs import write_outputs
 from .parameters import PARAMETER
 from .vocabulary import OUTPUT, Detection
+from .write.outputs import write_outputs
 
 EXAMPLE = "exemple/initiatives.csv"
 DEMO_TITLE = "Exemple fictif – initiatives de l'ESS et quartiers prioritaires"
@@ -144,7 +144,7 @@ def check_reach(study: Study, sources=()) -> None:
                              parameters=(ALLOW_OUTSIDE,))
     # the declared outputs are held inside by check_outputs; the fiches' maps go beside
     if study.outputs.get("fiches"):
-        from .fiches import fiche_images_folder
+        from .write.fiches import fiche_images_folder
 
         inside(fiche_images_folder(study.outputs["fiches"]), folder,
                what="le dossier des cartes des fiches")
@@ -463,9 +463,9 @@ def run_panorama(study: PanoramaStudy, *, progress: Callable[[int], None] | None
     hears of the rows read."""
     import time
 
-    from .outputs import write_panorama
     from .qpv import load_qpv
     from .sirene import panorama
+    from .write.outputs import write_panorama
 
     check_panorama(study)
     qpv = load_qpv(study.qpv_source)

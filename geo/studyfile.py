@@ -249,7 +249,7 @@ def template_outputs() -> str:
 def _fiches_note() -> str:
     """How to ask for the fiches, in the template (they are off: a page per initiative
     takes about as long as the whole study for a few dozen initiatives)."""
-    from .fiches import IMAGES_UP_TO
+    from .write.fiches import IMAGES_UP_TO
 
     return (" Elles ne sont pas écrites par défaut : chaque page prend environ 0,5 s "
             "(plusieurs minutes pour quelques centaines d'initiatives) ; pour les avoir, "

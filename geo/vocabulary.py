@@ -92,7 +92,7 @@ def generation_of_code(code: str) -> Generation | None:
 class Output:
     """A file a study can write, declared once: the study file's ``[sorties]``, its
     template, the CLI options of ``link`` and ``map``, the web page's files and downloads
-    and the error hints derive from :data:`OUTPUTS`; :mod:`geo.outputs` writes it.
+    and the error hints derive from :data:`OUTPUTS`; :mod:`geo.write.outputs` writes it.
 
     ``key`` is the ``[sorties]`` key and the key of ``Study.outputs``; ``what`` says what
     it is (help, messages, the list of files written) and ``more`` adds to the help and the

@@ -6,7 +6,7 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from geo import assets
+from geo.write import assets
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

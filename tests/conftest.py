@@ -10,7 +10,7 @@ from tests.servers import Server
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own cache and configuration folders and short retry waits."""
-    from geo.websecurity import CONFIG_ENV
+    from geo.web.security import CONFIG_ENV
 
     cache = tmp_path / "cache"
     monkeypatch.setenv(settings.CACHE_ENV, str(cache))

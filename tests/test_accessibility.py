@@ -284,8 +284,8 @@ def test_offline_the_map_says_where_it_is(browser, pages):
 def aggregated(pages):
     """The national directory drawn the way big files are: clusters made in the page per
     screen cell, no Leaflet object per site (the threshold lowered to 0 for the test)."""
-    from geo.maps import make_map
     from geo.study import Study, run_study
+    from geo.write.maps import make_map
 
     run = run_study(Study(initiatives=pages / "annuaire.csv"))
     fmap = make_map(run.result, run.qpv, theme_column="theme", name_column="nom",

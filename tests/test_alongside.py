@@ -1,4 +1,4 @@
-"""A writer run in a forked child (geo.alongside): its files join the run's stage, its
+"""A writer run in a forked child (geo.write.alongside): its files join the run's stage, its
 warnings and errors come back, a child not waited for is stopped without leftovers."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from geo._errors import InputError
-from geo.alongside import Alongside, may_fork
 from geo.io import atomic_path, staged
+from geo.write.alongside import Alongside, may_fork
 
 pytestmark = pytest.mark.skipif(not may_fork(), reason="no fork here")
 

@@ -78,30 +78,31 @@ def test_the_walk_finds_a_circle_hidden_in_a_function():
     assert _imported("study", tree) == set()  # b is not a module of geo
     assert _imported("outputs", guarded) == {"study"}  # type-only, still a dependency
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
-    assert _imported("cli_link", ast.parse(
-        "def f():\n    from .cli_geocode import y\n    import geo.qpv\n")) == {"cli_geocode",
-                                                                         "qpv"}
-    assert _imported("web.files", ast.parse("def f():\n    from ..report import x\n"
-                                            "from . import common\n")) == {"report",
+    assert _imported("cli.link", ast.parse(
+        "def f():\n    from .geocode import y\n    import geo.qpv\n")) == {"cli.geocode",
+                                                                      "qpv"}
+    assert _imported("web.files", ast.parse("def f():\n    from ..write.report import x\n"
+                                            "from . import common\n")) == {"write.report",
                                                                            "web.common"}
 
 
 def test_the_package_has_no_import_circle():
     graph = import_graph()
-    assert len(graph) > 30 and graph["cli_link"]
-    assert {"web.common", "jobs"} <= graph["web.studies"] and "web.auth" in graph["web"]
+    assert len(graph) > 30 and graph["cli.link"]
+    assert {"web.common", "web.jobs"} <= graph["web.studies"] and "web.auth" in graph["web"]
     assert circles(graph) == []
 
 
 def test_a_type_only_circle_is_found():
     """The writers reading the runner's result types (even for type hints only) while the
     runner calls the writers would be a circle: the model below both breaks it."""
-    outputs = (GEO / "outputs.py").read_text(encoding="utf-8")
-    assert "from .model import" in outputs
-    graph = import_graph({"outputs": outputs.replace("from .model import",
-                                                     "from .study import")})
-    assert any({"outputs", "study"} <= set(c) for c in circles(graph))
-    assert "outputs" in import_graph()["study"] and "model" in import_graph()["outputs"]
+    outputs = (GEO / "write" / "outputs.py").read_text(encoding="utf-8")
+    assert "from ..model import" in outputs
+    graph = import_graph({"write.outputs": outputs.replace("from ..model import",
+                                                           "from ..study import")})
+    assert any({"write.outputs", "study"} <= set(c) for c in circles(graph))
+    assert "write.outputs" in import_graph()["study"]
+    assert "model" in import_graph()["write.outputs"]
 
 
 def test_the_model_imports_neither_runner_nor_writers():
@@ -112,16 +113,16 @@ def test_the_model_imports_neither_runner_nor_writers():
         for nxt in graph[stack.pop()] - below:
             below.add(nxt)
             stack.append(nxt)
-    assert below.isdisjoint({"study", "outputs", "report", "maps", "printmap", "fiches"})
+    assert "study" not in below and not any(m.startswith("write") for m in below)
 
 
 def test_the_print_draws_without_folium():
-    """Paper maps build on the shared styles (geo.mapstyle), not on the web map's module."""
+    """Paper maps build on the shared styles (geo.write.mapstyle), not on the web map."""
     import subprocess
     import sys
 
-    code = ("import sys, geo.printmap, geo.fiches; "
-            "print(sorted(m for m in ('folium', 'geo.maps') if m in sys.modules))")
+    code = ("import sys, geo.write.printmap, geo.write.fiches; "
+            "print(sorted(m for m in ('folium', 'geo.write.maps') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
@@ -145,3 +146,36 @@ def test_relations_and_detection_live_in_their_declarations():
     assert "detect_columns" not in functions and not any(f.startswith("_by_") or
                                                          "coordinate" in f for f in functions)
     assert "vocabulary" in import_graph()["columns"]
+
+
+#: The layers, from the doors down: a module imports its own layer's modules and lower ones.
+#: The engine (reading, locating, linking) and the model share a layer: the model names the
+#: engine's result types.
+def layer(module: str) -> int:
+    top = module.split(".")[0]
+    if top in ("cli", "web"):
+        return 4  # doors: the command line and the web page
+    if module in ("study", "studyfile"):
+        return 3  # the runner
+    if top == "write":
+        return 2  # the writers
+    if module in ("vocabulary", "parameters", "typography", "_errors"):
+        return 0  # the declarations
+    return 1  # the engine and the model
+
+
+def upward(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Every import of a module from a layer above its own."""
+    return sorted((a, b) for a, bs in graph.items() for b in bs if layer(b) > layer(a))
+
+
+def test_imports_go_down_the_layers():
+    """doors → runner → writers → engine and model → declarations, never the other way."""
+    graph = import_graph()
+    assert {layer(m) for m in graph} == {0, 1, 2, 3, 4}
+    assert upward(graph) == []
+    # the check sees an engine module reaching a writer, and a writer reaching the runner
+    link = (GEO / "link.py").read_text(encoding="utf-8") + "\nfrom .write.maps import x\n"
+    maps = (GEO / "write" / "maps.py").read_text(encoding="utf-8") + "\nfrom ..study import y\n"
+    assert upward(import_graph({"link": link, "write.maps": maps})) == [
+        ("link", "write.maps"), ("write.maps", "study")]

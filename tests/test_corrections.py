@@ -144,8 +144,8 @@ def test_the_command_says_the_refused_corrections(tmp_path, addok, capsys):
 
 
 def test_a_new_table_keeps_only_the_decisions_of_its_sites(tmp_path):
-    from geo import workspace
     from geo.uploads import Limits
+    from geo.web import workspace
     from geo.web.studies import dropped_message
 
     folder = workspace.create(tmp_path, "Essai")
@@ -174,7 +174,7 @@ def test_a_new_table_keeps_only_the_decisions_of_its_sites(tmp_path):
 def test_the_page_says_which_decisions_a_new_table_dropped(tmp_path, isolated_cache):
     import html
 
-    from geo import workspace
+    from geo.web import workspace
     from tests.test_web import new_study, upload
     from tests.web import WebServer
 
@@ -203,8 +203,8 @@ def test_the_page_says_which_decisions_a_new_table_dropped(tmp_path, isolated_ca
 def test_a_decision_on_the_page_records_its_site(tmp_path, isolated_cache):
     import html
 
-    from geo import workspace
     from geo.io import write_table
+    from geo.web import workspace
     from tests.test_web import new_study
     from tests.web import WebServer
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from geo import cli
-from geo.cli_study import STUDY_KEYS
+from geo.cli.study import STUDY_KEYS
 from geo.studyfile import SCHEMA, template_outputs
 from geo.vocabulary import OUTPUTS
-from geo.workspace import OUTPUT_FILES
+from geo.web.workspace import OUTPUT_FILES
 from tests.test_print import EXAMPLE
 from tests.web import WebServer
 
@@ -102,7 +102,7 @@ def test_the_web_page_writes_and_offers_every_output(table, tmp_path, isolated_c
 
 def test_each_declared_output_has_one_writer_and_the_provenance_comes_last():
     """Adding an output is its declaration and its writer: the runner loops over them."""
-    from geo.outputs import DRAWN, WRITERS
+    from geo.write.outputs import DRAWN, WRITERS
 
     assert set(WRITERS) == {o.key for o in OUTPUTS}
     assert list(WRITERS)[-1] == "provenance"  # it lists the files written before it

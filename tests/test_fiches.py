@@ -137,7 +137,7 @@ def test_hostile_names_stay_text_and_files_stay_in_their_folder(tmp_path):
     made = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
                   if p.is_file() and not p.is_relative_to(tmp_path / "cache"))  # the test's
     assert all(m.startswith(("t.csv", "out/")) for m in made), made
-    from geo.fiches import MAPS_LIST
+    from geo.write.fiches import MAPS_LIST
 
     names = sorted(p.name for p in (out / "fiches").iterdir() if p.name != MAPS_LIST)
     assert names[:2] == ["h0-7-7.png", "h0-7-7.svg"] and len(names) == 10, names
@@ -177,11 +177,11 @@ def test_demo_writes_fiches_when_asked(tmp_path, monkeypatch):
 
 def test_a_lone_site_is_framed_at_street_level(tmp_path):
     """A single site gets a frame of a couple of kilometres: its quartier reads."""
-    from geo.fiches import _fiche_layers, _panel_groups, initiative_fiches
     from geo.initiatives import read_initiatives
     from geo.link import link
-    from geo.printmap import _prepare
     from geo.qpv import load_qpv
+    from geo.write.fiches import _fiche_layers, _panel_groups, initiative_fiches
+    from geo.write.printmap import _prepare
 
     qpv = load_qpv()
     initiatives = read_initiatives(EXAMPLE)
@@ -201,12 +201,12 @@ def test_a_rerun_removes_the_maps_of_initiatives_no_longer_there(tmp_path):
     fails changes nothing."""
     import json
 
-    from geo.fiches import MAPS_LIST, write_fiches
     from geo.initiatives import read_initiatives
     from geo.io import staged
     from geo.link import link
     from geo.qpv import load_qpv
     from geo.study import Study, run_study
+    from geo.write.fiches import MAPS_LIST, write_fiches
 
     table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
     three = table[table["id_initiative"].isin(["ESS-001", "ESS-002", "ESS-003"])]
@@ -250,7 +250,7 @@ def test_map_names_differ_whatever_the_case_and_accents():
     """« Café » (id a), « CAFÉ » (id A) and an initiative whose id is what a numbered copy
     would be named each get their own file; a device name of Windows never is one; the
     names don't depend on the order of the table."""
-    from geo.fiches import map_stems
+    from geo.write.fiches import map_stems
 
     named = [("a", "Café"), ("A", "CAFÉ"), ("a-cafe-2", "a-cafe-2"), ("con", "con"),
              ("CON", "CON"), ("nul", ""), ("AUX", "AUX"), ("LPT9", "lpt9"), ("x", "COM1"),
@@ -271,7 +271,7 @@ def test_colliding_initiatives_each_get_their_maps(tmp_path, capsys):
                       ("CON", "CON"), ("nul", "")):
         rows.append(f"{key};{name};48.9205;2.3601")
     out = _mapped_with_fiches(rows, tmp_path)
-    from geo.fiches import MAPS_LIST
+    from geo.write.fiches import MAPS_LIST
 
     files = sorted(p.name for p in (out / "fiches").iterdir() if p.name != MAPS_LIST)
     assert len({f.casefold() for f in files}) == len(files) == 10, files
@@ -303,10 +303,10 @@ def test_a_file_of_the_user_in_the_maps_folder_is_never_overwritten(tmp_path, mo
 
 def _fiches_of(table: pd.DataFrame, tmp_path, **options):
     """Write the fiches of ``table`` (a CSV in ``tmp_path``); return the PDF's path."""
-    from geo.fiches import write_fiches
     from geo.initiatives import read_initiatives
     from geo.link import link
     from geo.qpv import load_qpv
+    from geo.write.fiches import write_fiches
 
     source = tmp_path / "table.csv"
     table.to_csv(source, sep=";", index=False)
@@ -370,7 +370,7 @@ def test_init_leaves_the_fiches_off_and_says_how_to_ask(tmp_path):
 def test_maps_as_files_only_when_asked_or_for_a_few_dozen(tmp_path, monkeypatch, capsys):
     """Beyond IMAGES_UP_TO initiatives the PNG/SVG maps are written only with
     --fiches-images; a study file's images_fiches = false turns them off for a small one."""
-    from geo import fiches
+    from geo.write import fiches
 
     table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False)
     three = table[table["id_initiative"].isin(["ESS-002", "ESS-003", "ESS-004"])]
@@ -396,8 +396,8 @@ def test_maps_as_files_only_when_asked_or_for_a_few_dozen(tmp_path, monkeypatch,
 def test_a_page_failing_in_a_worker_leaves_no_map_behind(tmp_path, monkeypatch):
     """The maps drawn before a page fails (in the worker processes) are never published:
     no PDF, no PNG or SVG, no scratch folder; the page's error reaches the caller."""
-    from geo import fiches
     from geo.study import Study, run_study
+    from geo.write import fiches
 
     run = run_study(Study(initiatives=EXAMPLE, outputs={}))
     drawn = fiches.fiche_page

@@ -111,7 +111,7 @@ def test_every_table_a_person_opens_is_in_french(tmp_path, capsys):
                                   encoding="utf-8-sig") for p in out.glob("*.csv")}
     tables.update({f"rapport:{name}": frame.astype(str) for name, frame in pd.read_excel(
         out / "rapport.xlsx", sheet_name=None, dtype=str, keep_default_na=False).items()})
-    from geo.report import SHEETS
+    from geo.write.report import SHEETS
 
     assert len(tables) == 6 + len(SHEETS)  # the demo has indicators and years: every sheet
     for name, frame in tables.items():

@@ -314,7 +314,7 @@ def test_every_door_gives_the_same_answer(tmp_path, capsys, territory, compare):
 
 def test_the_result_records_its_distance_for_the_map():
     from geo.initiatives import read_initiatives
-    from geo.maps import make_map
+    from geo.write.maps import make_map
 
     result = link(read_initiatives(EXAMPLE), load_qpv(), distance=500)
     page = make_map(result, load_qpv(departement="93")).get_root().render()

@@ -7,11 +7,13 @@ import re
 import pytest
 from PIL import Image
 
-from geo import assets, cli
+from geo import cli
 from geo._errors import InputError
 from geo.initiatives import read_initiatives
 from geo.link import link
-from geo.maps import (
+from geo.qpv import load_qpv
+from geo.write import assets
+from geo.write.maps import (
     EMBED_PLACEHOLDER,
     SiteColumns,
     embed_snippet,
@@ -19,8 +21,7 @@ from geo.maps import (
     make_map,
     safe_url,
 )
-from geo.printmap import print_map
-from geo.qpv import load_qpv
+from geo.write.printmap import print_map
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"
@@ -200,7 +201,7 @@ def test_pack_keeps_rings_and_holes_to_the_metre():
     import numpy as np
     import shapely
 
-    from geo.maps import pack
+    from geo.write.maps import pack
 
     outer = shapely.box(2.35, 48.88, 2.36, 48.89)
     polygon = outer.difference(shapely.box(2.352, 48.882, 2.354, 48.884))
@@ -226,7 +227,7 @@ def _contrast(a: str, b: str) -> float:
 
 
 def test_twelve_themes_get_twelve_colours_and_twelve_shapes():
-    from geo.mapstyle import marker_svg, theme_styles
+    from geo.write.mapstyle import marker_svg, theme_styles
 
     styles = list(theme_styles([f"thème {i}" for i in range(12)]).values())
     assert len({s.shape for s in styles}) == 12 and len({s.color for s in styles}) == 12
@@ -245,7 +246,7 @@ def test_legend_classes_of_real_categories():
     capitalised once whatever their case; a column of codes is no theme."""
     import pandas as pd
 
-    from geo.mapstyle import MAX_THEMES, NO_THEME, OTHER_THEMES, site_themes
+    from geo.write.mapstyle import MAX_THEMES, NO_THEME, OTHER_THEMES, site_themes
 
     categories = (["Économie Sociale et Solidaire|Fabriquer, réparer, recycler"] * 6
                   + ["Se nourrir|Économie Sociale et Solidaire"] * 3

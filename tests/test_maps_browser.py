@@ -314,7 +314,7 @@ def test_the_embed_snippet_works_as_its_comment_says(browser, tmp_path):
     import http.server
     import threading
 
-    from geo.maps import EMBED_PLACEHOLDER
+    from geo.write.maps import EMBED_PLACEHOLDER
 
     out = tmp_path / "sortie"
     assert cli.main(["map", str(EXAMPLE), "-o", str(out / "carte.html"), "--self-contained",

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from geo import cli
-from geo._console import say, visible
 from geo._errors import InputError
+from geo.cli._console import say, visible
 from geo.indicators import read_amounts
 from geo.initiatives import read_table
 from geo.io import TEXT_MARK, inert, uninert, write_csv
@@ -134,7 +134,7 @@ def test_a_geojson_number_is_read_as_typed(tmp_path):
 
 
 def test_the_web_preview_reads_typed_numbers(tmp_path):
-    from geo import workspace
+    from geo.web import workspace
 
     path = tmp_path / "initiatives.xlsx"
     _workbook(path, _sites({"etp": [2.125, 1.5]}))

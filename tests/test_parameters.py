@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from geo import cli
-from geo.cli_study import STUDY_KEYS
+from geo.cli.study import STUDY_KEYS
 from geo.model import Streaming, Study
 from geo.parameters import PARAMETER, PARAMETERS
 from geo.studyfile import SCHEMA, write_template
@@ -21,8 +21,8 @@ from geo.web import studies
 
 GEO = Path(__file__).resolve().parents[1] / "geo"
 #: The doors and the model: what a parameter's default must never be written in again.
-DOORS = ("cli.py", "cli_link.py", "cli_geocode.py", "cli_study.py", "cli_qpv.py",
-         "cli_serve.py", "studyfile.py", "workspace.py", "model.py", "study.py",
+DOORS = ("cli/__init__.py", "cli/link.py", "cli/geocode.py", "cli/study.py", "cli/qpv.py",
+         "cli/serve.py", "studyfile.py", "web/workspace.py", "model.py", "study.py",
          "web/studies.py")
 #: The vocabulary's defaults, read by the declarations only.
 DEFAULT_NAMES = {"DEFAULT_DISTANCE", "DEFAULT_SOURCE", "DEFAULT_TITLE",
@@ -133,7 +133,7 @@ def _value(study, p):
 
 
 def test_each_plain_parameter_reaches_the_study_from_the_command_line(tmp_path):
-    from geo.cli_link import study_of
+    from geo.cli.link import study_of
 
     argv = ["map", str(tmp_path / "x.csv"), "-o", str(tmp_path / "carte.html")]
     for p in PLAIN:

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from geo.pdfpages import PAGES_PER_WORKER, write_pdf_pages
-from geo.printmap import new_figure
+from geo.write.pdfpages import PAGES_PER_WORKER, write_pdf_pages
+from geo.write.printmap import new_figure
 
 pytestmark = [
     pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing"),

@@ -68,7 +68,7 @@ def test_a_font_is_embedded_once_whatever_its_characters(tmp_path):
     import matplotlib
     from matplotlib.figure import Figure
 
-    from geo.printmap import _FONTS
+    from geo.write.printmap import _FONTS
 
     with matplotlib.rc_context(_FONTS):
         fig = Figure()
@@ -115,8 +115,8 @@ def test_a_national_print_names_its_cities_with_an_ile_de_france_inset(national)
     from geo.initiatives import read_initiatives
     from geo.link import link
     from geo.outlines import commune_of_points, communes
-    from geo.printmap import page_fill, print_pages
     from geo.qpv import load_qpv
+    from geo.write.printmap import page_fill, print_pages
 
     national_directory(national / "grand.csv", n=748)
     pdf = national / "grand.pdf"
@@ -155,8 +155,8 @@ def test_the_demo_print_has_a_panel_per_agglomeration(tmp_path):
         assert quartier in text, quartier
     from geo.initiatives import read_initiatives
     from geo.link import link
-    from geo.printmap import page_fill, print_pages
     from geo.qpv import load_qpv
+    from geo.write.printmap import page_fill, print_pages
 
     result = link(read_initiatives(EXAMPLE), load_qpv())
     assert page_fill(print_pages(result, load_qpv(), theme_column="theme")[0]) >= 0.70
@@ -284,7 +284,7 @@ def test_an_atlas_page_names_the_towns_of_its_own_departement():
     page: Saint-Denis, Montreuil, Aubervilliers, Aulnay-sous-Bois), not its neighbours'
     (Paris, Argenteuil), however close."""
     from geo.outlines import departements
-    from geo.printmap import _city_names
+    from geo.write.printmap import _city_names
 
     deps = departements().set_index("code")
     outline = deps.geometry["93"]
@@ -302,7 +302,7 @@ def test_the_contents_of_a_long_atlas_stay_on_their_page(tmp_path):
     and no word over another (the overview's subtitle once ran off the page)."""
     import matplotlib
 
-    from geo.printmap import _FONTS, _contents_page
+    from geo.write.printmap import _FONTS, _contents_page
 
     names = [f"Département numéro {k} ({k:02d})" for k in range(1, 102)]
     pdf = tmp_path / "sommaire.pdf"
@@ -352,8 +352,8 @@ def test_the_periods_frame_holds_the_country_and_the_legend_no_total():
 
     from geo.initiatives import read_initiatives
     from geo.link import link
-    from geo.printmap import print_pages
     from geo.qpv import load_qpv
+    from geo.write.printmap import print_pages
 
     initiatives = read_initiatives(EXAMPLE)
     result = link(initiatives, load_qpv())
@@ -380,8 +380,8 @@ def test_proportional_circles_nest_by_relation_and_draw_the_largest_first():
     import numpy as np
     import pandas as pd
 
-    from geo.printmap import new_figure
-    from geo.printsymbols import counts_per_place, draw_circles, draw_reference
+    from geo.write.printmap import new_figure
+    from geo.write.printsymbols import counts_per_place, draw_circles, draw_reference
 
     place = pd.Series(["A", "B", "B", "B", "B", "", "C", "C"])
     relation = pd.Series(["none", "implanted", "nearby", "nearby", "none", "none",
@@ -404,8 +404,8 @@ def test_proportional_circles_nest_by_relation_and_draw_the_largest_first():
 
 def test_overseas_insets_are_named_by_their_cities(national):
     """An overseas inset names its main cities, not its quartiers nor every commune."""
-    from geo.printlabels import Label
-    from geo.printmap import _CITY, _inset_cities
+    from geo.write.printlabels import Label
+    from geo.write.printmap import _CITY, _inset_cities
 
     labels = [Label(_CITY, "Saint-Denis", 0, 0, over_symbols=True),
               Label(_CITY - 1, "Saint-Paul", 0, 0, over_symbols=True),

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo import jobs
 from geo.settings import bundled_path
 from geo.study import EXAMPLE
+from geo.web import jobs
 
 #: The first rows of the bundled example: a few initiatives, a few seconds of fiches.
 ROWS = 12

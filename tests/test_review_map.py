@@ -181,8 +181,8 @@ def test_the_background_is_the_surroundings_only(web):
     ({"adresse_saisie": "999 zzz qqq"}, None),
 ])
 def test_a_site_without_a_point_is_framed_on_the_place_its_address_names(row, framed):
-    from geo import reviewmap
     from geo.outlines import communes, departements
+    from geo.write import reviewmap
 
     view = reviewmap.view_of(row)
     assert view.point is None
@@ -197,7 +197,7 @@ def test_a_site_without_a_point_is_framed_on_the_place_its_address_names(row, fr
 
 
 def test_a_point_written_the_french_way_is_shown_there():
-    from geo import reviewmap
+    from geo.write import reviewmap
 
     view = reviewmap.view_of({"latitude_proposee": "45,1495", "longitude_proposee": "5,700008",
                               "latitude": "", "adresse_saisie": "=1+1 <script>"})

@@ -1,4 +1,4 @@
-"""``ess-qpv serve`` under slow clients (geo/websecurity.py: create_server): the real server,
+"""``ess-qpv serve`` under slow clients (geo/web/security.py: create_server): the real server,
 many connections that send their headers a byte every few seconds, and a normal request that
 must still be answered at once. Every socket is closed and the server stopped, whatever
 happens."""
@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from geo.websecurity import CONNECTIONS_PER_CLIENT, HEADER_SECONDS
+from geo.web.security import CONNECTIONS_PER_CLIENT, HEADER_SECONDS
 from tests.web import WebServer
 
 
@@ -117,7 +117,7 @@ PASSWORD = "trois mots longs"
 ])
 def test_weak_passwords_are_refused_saying_why(weak, why):
     from geo._errors import EssQpvError
-    from geo.websecurity import check_password
+    from geo.web.security import check_password
 
     with pytest.raises(EssQpvError, match=f"mot de passe trop faible : .*{why}"):
         check_password(weak)

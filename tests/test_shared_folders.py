@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from geo import cli, jobs
+from geo import cli
 from geo.io import inert
 from geo.studyfile import load_study
+from geo.web import jobs
 from tests.outputs import read_output
 from tests.servers import ROOT_DATA
 
@@ -40,7 +41,9 @@ def hostile_code(folder: Path, mark: Path) -> None:
         (folder / name).write_text(touch, encoding="utf-8")
     (folder / "geo").mkdir()
     (folder / "geo" / "__init__.py").write_text(touch, encoding="utf-8")
-    (folder / "geo" / "jobs.py").write_text(touch, encoding="utf-8")
+    (folder / "geo" / "web").mkdir()
+    for name in ("__init__.py", "jobs.py"):
+        (folder / "geo" / "web" / name).write_text(touch, encoding="utf-8")
 
 
 def study_folder(folder: Path) -> Path:
@@ -235,8 +238,8 @@ def full_study(folder: Path) -> Path:
 
 
 def test_a_run_failing_while_writing_leaves_the_previous_outputs(tmp_path, monkeypatch):
-    from geo import printmap
     from geo.study import run_study
+    from geo.write import printmap
 
     folder = full_study(tmp_path / "etude")
     run_study(load_study(folder / "etude.toml"))
@@ -596,7 +599,7 @@ def test_one_server_per_folder_and_keys_outside_it(tmp_path, isolated_cache):
 
 
 def test_a_damaged_secret_is_replaced_atomically(tmp_path, isolated_cache):
-    from geo.websecurity import Keys, server_dir
+    from geo.web.security import Keys, server_dir
     from tests.web import WebServer
 
     root = tmp_path / "etudes"

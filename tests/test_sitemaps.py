@@ -1,4 +1,4 @@
-"""The fiches' maps (geo.sitemaps): never an empty square with one dot. A site far from
+"""The fiches' maps (geo.write.sitemaps): never an empty square with one dot. A site far from
 any quartier has its commune named on the map, the nearest quartier drawn and named, and
 a locator of its département; layers named in the SVG."""
 
@@ -45,7 +45,7 @@ def test_compound_path_keeps_holes_and_every_part():
     shapes' (the hole stays empty under the non-zero rule)."""
     from matplotlib.path import Path as MPath
 
-    from geo.drawing import compound_path
+    from geo.write.drawing import compound_path
 
     ring = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)],
                            [[(2, 2), (2, 8), (8, 8), (8, 2)]])  # hole oriented as the shell

@@ -16,8 +16,8 @@ from geo.initiatives import read_initiatives
 from geo.io import write_workbook
 from geo.link import link
 from geo.qpv import load_qpv
-from geo.report import SHEETS, write_report
 from geo.studyfile import load_study
+from geo.write.report import SHEETS, write_report
 from tests.servers import ROOT_DATA
 
 EXAMPLE = ROOT_DATA / "exemple" / "initiatives.csv"

@@ -148,7 +148,7 @@ CHECK = textwrap.dedent("""
     import json, resource, sys, time
     from pathlib import Path
     from geo._errors import InputError
-    from geo.workspace import save_table
+    from geo.web.workspace import save_table
     from geo.uploads import Limits
 
     data = Path(sys.argv[1]).read_bytes()

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from geo.workspace import FICHES_UP_TO
+from geo.web.workspace import FICHES_UP_TO
 
 
 def _table(rows: int) -> bytes:

@@ -1,5 +1,5 @@
 // ess-qpv map controls: search, full screen, minimap. Own code; needs only Leaflet.
-// A Jinja template rendered by geo.maps._Controls (``this`` is that element).
+// A Jinja template rendered by geo.write.maps._Controls (``this`` is that element).
 (function () {
   var map = {{ this._parent.get_name() }};
   var layers = { {% for name in this.layer_names %}"{{ name }}": {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} };

@@ -42,7 +42,7 @@ window.essqpv = window.essqpv || {
   unlocated: [],
   // Marker groups still being filled (markercluster adds big groups over several frames).
   pending: 0,
-  // Page data: JSON blocks written by geo.maps (never run as script, never parsed as HTML).
+  // Page data: JSON blocks written by geo.write.maps (never run as script, never parsed as HTML).
   data: function (id) { return JSON.parse(document.getElementById(id).textContent); },
   // Search entries of the quartiers, filled by their layers: {label, kind: "qpv", ...};
   // the sites are searched in ``sites`` (one object each already).
@@ -58,7 +58,7 @@ window.essqpv = window.essqpv || {
       }
     }
   },
-  // Packed polygons (see geo.maps.pack): per polygon, rings of integer coordinates
+  // Packed polygons (see geo.write.maps.pack): per polygon, rings of integer coordinates
   // (1e-5 degree), the first point absolute, the next ones as differences.
   unpack: function (packed) {
     return packed.map(function (polygon) {
@@ -172,7 +172,7 @@ window.essqpv = window.essqpv || {
                               " : Entrée pour zoomer"});
   },
   // The markers of one theme: built, registered for search and table, added in bulk.
-  // Sites arrive by column (geo.maps._site_records): one object per site is rebuilt here.
+  // Sites arrive by column (geo.write.maps._site_records): one object per site is rebuilt here.
   columns: function (cols) {
     var sites = [], row = 0;
     for (var k = 0; k < cols.i.length; k++) {

@@ -5,7 +5,7 @@ An app factory (:func:`create_app`) with one blueprint per part: ``studies`` (li
 table, parameters, run), ``columns``, ``review``, ``files`` (results and downloads) and
 ``auth``; :mod:`.guards` puts the request checks, headers and error pages on every answer.
 
-The page edits a study folder (:mod:`geo.workspace`) and starts its run (:mod:`geo.jobs`);
+The page edits a study folder (:mod:`geo.web.workspace`) and starts its run (:mod:`geo.web.jobs`);
 it never sequences the steps itself. Flask renders our own templates with autoescaping
 (user text is never compiled as a template nor inserted as HTML); Flask-WTF checks a CSRF
 token on every form; every answer carries a Content-Security-Policy. Bound to the loopback
@@ -20,16 +20,16 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from ..websecurity import Keys
-from ..workspace import Limits
 from . import auth, columns, files, guards, review, studies
 from .common import TEMPLATES, Site
+from .security import Keys
+from .workspace import Limits
 
 
 def create_app(root: Path, *, password: str | None = None, limits: Limits | None = None,
                local: bool = True, keys: Keys | None = None) -> Flask:
     """The web application on the studies folder ``root``; ``keys``: the server's keys
-    (kept outside ``root``, see :mod:`geo.websecurity`)."""
+    (kept outside ``root``, see :mod:`geo.web.security`)."""
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     limits = limits or Limits()

@@ -8,8 +8,8 @@ import secrets
 
 from flask import Blueprint, flash, redirect, request, session, url_for
 
-from ..websecurity import local_path
 from .common import page, site
+from .security import local_path
 
 bp = Blueprint("auth", __name__)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from flask import Blueprint, redirect, request, url_for
 
-from .. import workspace
 from .._errors import EssQpvError
 from ..vocabulary import COLUMN_KEYS, Columns
 from ..vocabulary import ROLES as VOCABULARY_ROLES
+from . import workspace
 from .common import cell, editing, page, site, study, without_table
 
 bp = Blueprint("columns", __name__)

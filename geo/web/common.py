@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 from flask import abort, current_app, flash, redirect, render_template, url_for
 
-from .. import jobs, workspace
 from .._errors import EssQpvError
 from ..study import STEPS
-from ..websecurity import Keys, Throttle
-from ..workspace import Limits
+from . import jobs, workspace
+from .security import Keys, Throttle
+from .workspace import Limits
 
 TEMPLATES = Path(str(resources.files("geo").joinpath("templates", "web")))
 #: The steps of a study, in order: (endpoint, French label).

@@ -16,8 +16,8 @@ from flask import Blueprint, abort, request, send_file
 
 from ..io import recover
 from ..vocabulary import OUTPUTS
-from ..workspace import OUTPUT_FILES
 from .common import TEMPLATES, cell, page, state, study
+from .workspace import OUTPUT_FILES
 
 bp = Blueprint("files", __name__)
 
@@ -95,7 +95,7 @@ def _fiche_maps_zip(results: Path):
     import io
     import zipfile
 
-    from ..fiches import fiche_images_folder, fiche_maps
+    from ..write.fiches import fiche_images_folder, fiche_maps
 
     folder = fiche_images_folder(results / OUTPUT_FILES["fiches"])
     files = sorted(fiche_maps(folder))
@@ -116,7 +116,7 @@ def _made(provenance: Path) -> str:
     """When the results were made (the run that wrote them), in French."""
     import json
 
-    from ..report import french_date
+    from ..write.report import french_date
 
     try:
         return french_date(json.loads(provenance.read_text(encoding="utf-8"))["date"])
@@ -140,7 +140,7 @@ def _report_tables(path: str, mtime: int
                    ) -> dict[str, tuple[list[str], list[list[str]], int, list[str]]]:
     """The report's per-site, per-quartier, impact and per-territory sheets (first rows), as
     text, with the notes written under a table: the page shows what the report holds."""
-    from ..report import NOTES_HEADING
+    from ..write.report import NOTES_HEADING
 
     book = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
     out = {}

@@ -10,8 +10,8 @@ from flask import Flask, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..websecurity import local_path
 from .common import page, site
+from .security import local_path
 
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
            "img-src 'self' data: https://tile.openstreetmap.org; connect-src 'self'; "

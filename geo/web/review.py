@@ -8,9 +8,10 @@ from pathlib import Path
 
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 
-from .. import jobs, reviewmap, workspace
 from .._errors import EssQpvError
 from ..sources import DEFAULT_SOURCE, SOURCES
+from ..write import reviewmap
+from . import jobs, workspace
 from .common import editing, number, page, site, study
 
 bp = Blueprint("review", __name__)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from flask import Blueprint, flash, redirect, request, url_for
 
-from .. import jobs, workspace
 from .._errors import EssQpvError
 from .._validate import safe_url
 from ..parameters import PARAMETER, PARAMETERS, Parameter
 from ..sources import SOURCES
+from . import jobs, workspace
 from .common import choice, codes, editing, number, page, site, state, study, without_table
 
 bp = Blueprint("studies", __name__)

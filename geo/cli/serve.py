@@ -9,8 +9,8 @@ import threading
 import webbrowser
 from pathlib import Path
 
+from .._errors import EssQpvError
 from ._console import say
-from ._errors import EssQpvError
 
 PASSWORD_ENV = "ESS_QPV_MOT_DE_PASSE"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -95,9 +95,8 @@ def _listen_address(host: str) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from . import jobs
-    from .web import create_app
-    from .websecurity import (
+    from ..web import create_app, jobs
+    from ..web.security import (
         CONFIG_ENV,
         FolderLock,
         Keys,
@@ -105,7 +104,7 @@ def run_serve(args: argparse.Namespace) -> int:
         config_inside,
         create_server,
     )
-    from .workspace import Limits
+    from ..web.workspace import Limits
 
     password = args.password or os.environ.get(PASSWORD_ENV) or None
     host = _listen_address(args.host)
@@ -149,7 +148,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def _serve(server, args: argparse.Namespace, host: str, local: bool, root: Path,
            password: str | None) -> int:
-    from . import jobs
+    from ..web import jobs
 
     # "localhost" may listen on both 127.0.0.1 and ::1 (with --port 0, on two ports)
     port = getattr(server, "effective_port", None) or next(

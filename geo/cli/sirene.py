@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE, PANORAMA_OUTPUTS
 from ._console import say, wrote
-from .cli_link import add_main_output, add_output_options
-from .vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE, PANORAMA_OUTPUTS
+from .link import add_main_output, add_output_options
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -50,9 +50,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sirene(args: argparse.Namespace) -> int:
-    from .model import PanoramaStudy
-    from .stream import progress_bar, total_rows
-    from .study import run_panorama
+    from ..model import PanoramaStudy
+    from ..stream import progress_bar, total_rows
+    from ..study import run_panorama
 
     study = PanoramaStudy(
         geoloc=Path(args.geoloc), units=Path(args.units),

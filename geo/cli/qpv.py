@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .._errors import InputError
+from ..parameters import PARAMETER
 from ._console import say, wrote
-from ._errors import InputError
-from .parameters import PARAMETER
 
 #: The QPV source, as ``link`` and ``map`` take it (:data:`geo.parameters.PARAMETERS`).
 SOURCE_HELP = PARAMETER["source"].help_text()
@@ -47,15 +47,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from .qpv import load_qpv
+    from ..qpv import load_qpv
 
     print_info(load_qpv(args.source))
     return 0
 
 
 def print_info(qpv) -> None:
-    from .qpv import qpv_info
-    from .territories import TERRITORIES
+    from ..qpv import qpv_info
+    from ..territories import TERRITORIES
 
     info = qpv_info(qpv)
     say(f"Source : {info['label']} [{info['source']}]")
@@ -79,7 +79,7 @@ def print_info(qpv) -> None:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from .qpv import load_qpv
+    from ..qpv import load_qpv
 
     qpv = load_qpv(args.generation, refresh=True)
     say(f"QPV {args.generation} officiels en cache.")
@@ -100,9 +100,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .area import StudyArea
-    from .io import output_format, write_table
-    from .qpv import load_qpv
+    from ..area import StudyArea
+    from ..io import output_format, write_table
+    from ..qpv import load_qpv
 
     output_format(args.output)
     StudyArea.of(args.departement, args.commune)  # unknown codes are refused up front

@@ -1,6 +1,6 @@
 """What every map draws with, on screen and on paper: colours and shapes of themes, QPV
 styles, proportional symbols, numbers and distances as the pages say them, the sources
-line. No drawing library here: :mod:`geo.maps` (Folium) and :mod:`geo.printmap`
+line. No drawing library here: :mod:`geo.write.maps` (Folium) and :mod:`geo.write.printmap`
 (matplotlib) both build on it."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .typography import capitalised
-from .vocabulary import GENERATION, GENERATIONS
+from ..typography import capitalised
+from ..vocabulary import GENERATION, GENERATIONS
 
 if TYPE_CHECKING:  # the indicators' module draws nothing: no import at run time
-    from .indicators import Measures
+    from ..indicators import Measures
 
 #: Credits shown on every map.
 SOURCES_LINE = "Sources : ANCT, INSEE (quartiers prioritaires) ; Base Adresse Nationale"

@@ -4,8 +4,8 @@
 initiative sites coloured and shaped by theme (clustered or not), French legend, title and
 source line, layer control, search, full screen, scale bar and minimap. Data reach the page as
 compact JSON and are turned into popups with DOM calls, so user text is never parsed as HTML;
-only Leaflet and Leaflet.markercluster are loaded, so :mod:`geo.assets` can inline every script
-for a page that works offline.
+only Leaflet and Leaflet.markercluster are loaded, so :mod:`geo.write.assets` can inline
+every script for a page that works offline.
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
-from ._validate import check_embed_url, safe_url
-from .addresses import join_address
-from .geometry import to_metric
-from .indicators import Measures
-from .link import LinkResult
+from .._validate import check_embed_url, safe_url
+from ..addresses import join_address
+from ..geometry import to_metric
+from ..indicators import Measures
+from ..link import LinkResult
+from ..territories import TERRITORIES, territory_of_departement, territory_of_points
+from ..typography import number, plural, plural_form
+from ..vocabulary import DEFAULT_TITLE, Relation, find_column
 from .mapstyle import (
     BAND_STYLE,
     NO_THEME,
@@ -47,9 +50,6 @@ from .mapstyle import (
     site_themes,
     symbol_sizes,
 )
-from .territories import TERRITORIES, territory_of_departement, territory_of_points
-from .typography import number, plural, plural_form
-from .vocabulary import DEFAULT_TITLE, Relation, find_column
 
 #: Base maps: label, xyzservices provider, native maximum zoom.
 BASEMAPS = (
@@ -159,7 +159,7 @@ def _touching(shapes: np.ndarray) -> list[np.ndarray]:
 def focus_qpv(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, margin: float = 3000.0
               ) -> gpd.GeoDataFrame:
     """The QPV worth drawing around the sites: those within ``margin`` metres of one."""
-    from .link import link_points
+    from ..link import link_points
 
     located = sites.geometry[sites.geometry.notna()]
     if not len(located):
@@ -363,7 +363,7 @@ var {{ this.get_name() }} = window.essqpv.context({{ this._parent.get_name() }},
         super().__init__(name="Départements et communes (repères)", overlay=True,
                          control=True, show=True)
         self._name = "ContextLayer"
-        from .outlines import context
+        from ..outlines import context
 
         deps, communes = context(bounds)
         self.deps = self.payload("deps", _places(deps, sites))

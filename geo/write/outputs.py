@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
-from ._errors import InputError
+from .._errors import InputError
+from ..io import atomic_path, remove_stale, staged, write_table
+from ..tables import french
+from ..vocabulary import OUTPUT
 from .alongside import Alongside
-from .io import atomic_path, remove_stale, staged, write_table
-from .tables import french
-from .vocabulary import OUTPUT
 
 if TYPE_CHECKING:  # the model sits below the runner and the writers: no circle
-    from .model import PanoramaRun, StudyResult
+    from ..model import PanoramaRun, StudyResult
 
 
 
@@ -92,7 +92,7 @@ class _Writing:
 
 
 def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
-    from .progress import tell
+    from ..progress import tell
 
     # what the progress counts: each file, and each page of the fiches
     pages = _fiche_count(run) if "fiches" in out else 0
@@ -319,7 +319,7 @@ def interactive_map(run: StudyResult):
 
 def _key_figures(run: StudyResult) -> pd.DataFrame:
     """The quartiers' population shown in their popups: the study's, else INSEE's."""
-    from .qpv import load_key_figures
+    from ..qpv import load_key_figures
 
     if run.population:
         return pd.DataFrame({"pop_mun": run.population.values})
@@ -328,7 +328,7 @@ def _key_figures(run: StudyResult) -> pd.DataFrame:
 
 def _fiche_count(run: StudyResult) -> int:
     """The number of fiches (one per initiative)."""
-    from .initiatives import initiative_ids
+    from ..initiatives import initiative_ids
 
     return int(initiative_ids(run.initiatives).nunique())
 
@@ -339,8 +339,8 @@ def _fiche_count(run: StudyResult) -> int:
 def write_panorama(run: PanoramaRun) -> None:
     """Write the panorama's outputs (:data:`geo.vocabulary.PANORAMA_OUTPUTS`), all together
     or none; append (path, what) to ``run.written``."""
-    from .io import write_workbook
-    from .vocabulary import PANORAMA_OUTPUTS
+    from ..io import write_workbook
+    from ..vocabulary import PANORAMA_OUTPUTS
 
     what = {o.key: o.what for o in PANORAMA_OUTPUTS}
     out = {k: Path(v) for k, v in run.study.outputs.items() if v}
@@ -361,7 +361,7 @@ def write_panorama(run: PanoramaRun) -> None:
                 if out["par_quartier"].suffix.lower() == ".csv":
                     write_table(q, out["par_quartier"])
                 else:
-                    from .stream import ChunkWriter
+                    from ..stream import ChunkWriter
 
                     with ChunkWriter(out["par_quartier"]) as table:
                         table.write(q)

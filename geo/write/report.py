@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import write_workbook
-from .link import LinkResult
-from .sources import source_label
-from .tables import french
-from .vocabulary import ROLE_FR, VALUE_LABELS
+from ..io import write_workbook
+from ..link import LinkResult
+from ..sources import source_label
+from ..tables import french
+from ..vocabulary import ROLE_FR, VALUE_LABELS
 
 SHEETS = ("Initiatives", "Par quartier", "Par territoire", "Impact", "Par année", "À vérifier",
           "Sources")
@@ -40,7 +40,7 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
     about how the indicators were read (:attr:`geo.indicators.Measures.report`), under the
     counting rule in the *Impact* sheet's notes.
     """
-    from .impact import NOTES, french_impact, french_years
+    from ..impact import NOTES, french_impact, french_years
 
     sites = pd.DataFrame(result.sites.drop(columns=result.sites.geometry.name))
     for column in numeric or []:
@@ -148,7 +148,7 @@ def numbers_kept(values: pd.Series) -> pd.Series:
     >>> numbers_kept(pd.Series(["1 234,5", "12", "", "12 k€"])).tolist()
     [1234.5, 12.0, None, '12 k€']
     """
-    from .columns import parse_numbers
+    from ..columns import parse_numbers
 
     text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
     parsed = parse_numbers(text.str.replace(r"\s", "", regex=True))

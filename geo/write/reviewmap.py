@@ -17,8 +17,8 @@ import pandas as pd
 import shapely
 import shapely.geometry
 
-from .outlines import communes, departements
-from .placecheck import address_area
+from ..outlines import communes, departements
+from ..placecheck import address_area
 
 #: Half the side (degrees) of the area served around a point: about 5 km, ten times what
 #: the small map shows at its first zoom.

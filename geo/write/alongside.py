@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import EssQpvError
+from .._errors import EssQpvError
 
 
 def may_fork() -> bool:
@@ -85,7 +85,7 @@ class Alongside:
             raise EssQpvError(f"{self._what} : le processus qui l'écrivait s'est arrêté "
                               f"(code {process.exitcode}) ; rien n'a été écrit.")
         files, heard, error, told = said
-        from .io import adopt
+        from ..io import adopt
 
         adopt(files)  # first: on any error below, the run's stage removes them
         for message, category, filename, lineno in heard:
@@ -125,8 +125,8 @@ class _ChildTraceback(Exception):
 
 def _child(conn, call: Callable[[], Any]) -> None:
     """The forked child: make the call, its files collected, not published; say them."""
-    from .io import collected
-    from .progress import listening
+    from ..io import collected
+    from ..progress import listening
 
     def stopped(signum, frame):
         raise SystemExit(1)

@@ -3,7 +3,7 @@
 The web page starts a run with :func:`start`, follows it with :func:`state`, stops it with
 :func:`cancel`, and on start-up resumes with :func:`resume` the runs that a stopped server
 or machine left unfinished (the geocoding cache keeps every answer already received). A run
-is ``python -m geo.jobs FOLDER``: it loads the folder's ``etude.toml`` and calls
+is ``python -m geo.web.jobs FOLDER``: it loads the folder's ``etude.toml`` and calls
 :func:`geo.study.run_study`, exactly as ``ess-qpv run`` does, so a crash in one run never
 takes the server down and two studies never share anything but the geocoding cache.
 
@@ -31,7 +31,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from .io import atomic_path
+from ..io import atomic_path
 
 STATE_FILE = "etat.json"
 LOG_FILE = "journal.txt"
@@ -39,7 +39,7 @@ RUNNING, DONE, FAILED, CANCELLED = "en_cours", "termine", "erreur", "annule"
 #: French label of each state.
 LABELS = {RUNNING: "analyse en cours", DONE: "analyse terminée", FAILED: "analyse en échec",
           CANCELLED: "analyse annulée"}
-_MODULE = "geo.jobs"
+_MODULE = "geo.web.jobs"
 #: Processes started by this server, so that they are reaped when they end.
 _CHILDREN: dict[str, subprocess.Popen] = {}
 #: Held while this server reads or changes a state, so that a run starting is never taken
@@ -117,7 +117,7 @@ def start(folder: Path, *, mark: str | None = None, geocoder: str | None = None)
     """Start a run of ``folder``'s study in a new process (nothing if one runs already);
     ``mark`` is recorded in its state (see :func:`resume`), and ``geocoder``, the address
     of a geocoder other than the national one that the person accepted for this study."""
-    from . import _isolated
+    from .. import _isolated
 
     with _LOCK:
         current = _checked_state(folder)
@@ -138,7 +138,7 @@ def start(folder: Path, *, mark: str | None = None, geocoder: str | None = None)
 
 def command(folder: Path) -> list[str]:
     """The run's command line (isolated: :mod:`geo._isolated`)."""
-    from ._isolated import command as isolated
+    from .._isolated import command as isolated
 
     return isolated(_MODULE, str(folder))
 
@@ -222,10 +222,10 @@ def resume(root: Path, mark_of) -> list[Path]:
 
 def run(folder: Path) -> int:
     """Run ``folder``'s study, writing the state as it goes (the job process's body)."""
-    from ._errors import EssQpvError
-    from .progress import Count, listening
-    from .study import STEPS, run_study
-    from .studyfile import load_study
+    from .._errors import EssQpvError
+    from ..progress import Count, listening
+    from ..study import STEPS, run_study
+    from ..studyfile import load_study
     from .workspace import STUDY_FILE
 
     began = time.time()
@@ -263,7 +263,7 @@ def run(folder: Path) -> int:
             with listening(progress):
                 result = run_study(study, progress=progress)
         # our own warnings (French, for the user) reach the page; others only the log
-        ours = Path(__file__).resolve().parent
+        ours = Path(__file__).resolve().parents[1]  # the geo package
         for w in caught:
             if w.filename and Path(w.filename).resolve().is_relative_to(ours):
                 heard.append(str(w.message))
@@ -291,7 +291,7 @@ def run(folder: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage : python -m geo.jobs DOSSIER_D_ETUDE", file=sys.stderr)
+        print("usage : python -m geo.web.jobs DOSSIER_D_ETUDE", file=sys.stderr)
         return 2
     return run(Path(argv[0]).resolve())
 

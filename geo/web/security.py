@@ -28,7 +28,7 @@ from pathlib import Path
 
 import platformdirs
 
-from ._errors import EssQpvError
+from .._errors import EssQpvError
 
 #: Environment variable that overrides the per-user configuration folder.
 CONFIG_ENV = "ESS_QPV_CONFIG"

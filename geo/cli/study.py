@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..parameters import study_keys
+from ..vocabulary import COLUMN_KEYS, OUTPUTS
 from ._console import say, wrote
-from .cli_link import print_run, run_with_progress
-from .parameters import study_keys
-from .vocabulary import COLUMN_KEYS, OUTPUTS
+from .link import print_run, run_with_progress
 
 #: The study-file key that sets each parameter named by an error, from the declarations of
 #: the column roles, the parameters and the outputs.
@@ -58,7 +58,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .studyfile import demo_study
+    from ..studyfile import demo_study
 
     say("Démonstration sur des initiatives FICTIVES et les QPV 2024 fournis (hors ligne).")
     print_run(run_with_progress(demo_study(Path(args.output), fiches=args.fiches)))
@@ -66,7 +66,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from .studyfile import write_template
+    from ..studyfile import write_template
 
     written = write_template(args.folder)
     for path, what in written:
@@ -85,7 +85,7 @@ def _shell_word(text: str) -> str:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from .studyfile import load_study
+    from ..studyfile import load_study
 
     study = load_study(args.study)
     study.allow_outside = args.allow_outside

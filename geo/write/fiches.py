@@ -5,7 +5,7 @@ Each page (portrait, A3, A4 or A5; fonts embedded) holds the initiative's name, 
 website, a map zoomed to its sites and quartiers (one panel per agglomeration when its sites
 are far apart; its sites numbered, its quartiers filled by relation and named, the nearest
 one too; a site far from any quartier framed with its commune, named; a locator of its
-département in a corner; drawn by :mod:`geo.sitemaps`), the table of its sites and the
+département in a corner; drawn by :mod:`geo.write.sitemaps`), the table of its sites and the
 table of its quartiers with their communes and distances. Each map is drawn once: the page's map is
 also written, cropped, as PNG (300 dpi) and SVG (text kept as text) files for layout
 software, when asked or for a study of a few dozen initiatives (:data:`IMAGES_UP_TO`).
@@ -33,12 +33,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
-from ._errors import InputError
-from ._validate import safe_url, slug
-from .addresses import join_address
-from .initiatives import Initiatives, initiative_ids
-from .io import atomic_path, publish, retire
-from .link import LinkResult
+from .._errors import InputError
+from .._validate import safe_url, slug
+from ..addresses import join_address
+from ..initiatives import Initiatives, initiative_ids
+from ..io import atomic_path, publish, retire
+from ..link import LinkResult
+from ..territories import TERRITORIES, territory_of_points
+from ..typography import french_spacing, plural, plural_form
+from ..vocabulary import Relation
 from .mapstyle import metres_text, theme_values
 from .pdfpages import write_pdf_pages
 from .printmap import (
@@ -59,9 +62,6 @@ from .printmap import (
     new_figure,
 )
 from .sitemaps import SiteMaps, place_names, shaped
-from .territories import TERRITORIES, territory_of_points
-from .typography import french_spacing, plural, plural_form
-from .vocabulary import Relation
 
 #: Relations in the order a page lists them (the closest first).
 _ORDER = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)
@@ -217,7 +217,7 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
 
 def _towns(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
     """Each site's commune as typed: the address column whose cells name communes."""
-    from .communes import name_key, name_keys
+    from ..communes import name_key, name_keys
 
     known = name_keys()
     for column in reversed([c for c in initiatives.address_columns or () if c in sites]):
@@ -231,7 +231,7 @@ def _towns(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
 def _outline_places(fiches: list[Fiche], sites: gpd.GeoDataFrame) -> None:
     """Name each located site by the commune outline that holds it (looked up once for the
     whole study, not once a page), over the commune typed in the table."""
-    from .outlines import commune_of_points
+    from ..outlines import commune_of_points
 
     codes = commune_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     names = pd.Series(codes, index=sites.index).map(_commune_names()).dropna()
@@ -242,7 +242,7 @@ def _outline_places(fiches: list[Fiche], sites: gpd.GeoDataFrame) -> None:
 
 def _proper_columns(sites: pd.DataFrame, name_column: str | None) -> list[str]:
     """The table's other name columns that may hold the name in proper case."""
-    from .vocabulary import normal_name
+    from ..vocabulary import normal_name
 
     wanted = {normal_name(c) for c in _PROPER_NAMES}
     return [c for c in sites.columns if c != name_column and isinstance(c, str)
@@ -421,7 +421,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     ``images=None`` writes the maps for a study of at most :data:`IMAGES_UP_TO`
     initiatives. Each map is drawn once, for the page and its files. ``progress(done,
     total)`` hears of each page written. The pages are shared by ``workers`` processes
-    (default: every core; :func:`geo.pdfpages.write_pdf_pages`)."""
+    (default: every core; :func:`geo.write.pdfpages.write_pdf_pages`)."""
     path = Path(path)
     if path.suffix.lower() != ".pdf":
         raise InputError("les fiches par initiative s'écrivent en .pdf.", path=path.name,
@@ -627,7 +627,7 @@ _SHARED: list = []
 
 
 def _site_maps(layers: _Layers) -> SiteMaps:
-    """The :class:`geo.sitemaps.SiteMaps` of a run's ``layers``, made once."""
+    """The :class:`geo.write.sitemaps.SiteMaps` of a run's ``layers``, made once."""
     if not _SHARED or _SHARED[0] is not layers.sites:
         _SHARED[:] = [layers.sites, SiteMaps(layers.sites, layers.qpv, layers.previous)]
     return _SHARED[1]
@@ -690,7 +690,7 @@ def _nearest(group: gpd.GeoDataFrame) -> str | None:
 
 @functools.cache
 def _commune_names() -> pd.Series:
-    from .outlines import communes
+    from ..outlines import communes
 
     return communes().set_index("code")["nom"]
 
@@ -704,7 +704,7 @@ def _panel_groups(layers: _Layers, places: dict[int, str] | None = None,
     when within :data:`_NEAREST_REACH`, else a wider frame around the sites (their
     commune and its neighbours). A panel is named by the commune that holds most of its
     sites (``places``, by site index: :func:`_outline_places`). ``maps``: the run's
-    projections (:class:`geo.sitemaps.SiteMaps`)."""
+    projections (:class:`geo.write.sitemaps.SiteMaps`)."""
     sites = layers.sites
     maps = maps or SiteMaps(sites, layers.qpv, layers.previous)
     keys = territory_of_points(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
@@ -746,7 +746,7 @@ def _panel_groups(layers: _Layers, places: dict[int, str] | None = None,
 def _departement_name(group: gpd.GeoDataFrame, maps: SiteMaps) -> str:
     """The name of the département holding most sites of ``group`` (a panel's name when
     no commune is known)."""
-    from .outlines import departements
+    from ..outlines import departements
 
     codes = maps.departement.reindex(group.index)
     codes = codes[codes.notna() & (codes != "")].value_counts()

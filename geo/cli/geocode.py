@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..parameters import add_options
+from ..vocabulary import Columns, GeocodeStatus
 from ._console import say, wrote
-from .parameters import add_options
-from .vocabulary import Columns, GeocodeStatus
 
 
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
 
 def add_role_options(group, roles) -> None:
     """One option per column role, from the roles' one declaration."""
-    from .vocabulary import ROLE
+    from ..vocabulary import ROLE
 
     for role in roles:
         r = ROLE[role]
@@ -29,7 +29,7 @@ def add_role_options(group, roles) -> None:
 
 def columns_from_args(args: argparse.Namespace) -> Columns:
     """The columns named on the command line (``None`` where left to recognition)."""
-    from .vocabulary import ROLE_FLAGS
+    from ..vocabulary import ROLE_FLAGS
 
     values = {role: getattr(args, flag.lstrip("-").replace("-", "_"), None)
               for role, flag in ROLE_FLAGS.items()}
@@ -84,11 +84,11 @@ def _count(n: int, word: str) -> str:
 def run_geocode(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from . import geocode as gc
-    from .columns import detect_columns
-    from .initiatives import read_sites_table, read_table, typed_point_doubts
-    from .io import check_outputs, write_table
-    from .tables import french
+    from .. import geocode as gc
+    from ..columns import detect_columns
+    from ..initiatives import read_sites_table, read_table, typed_point_doubts
+    from ..io import check_outputs, write_table
+    from ..tables import french
 
     check_outputs({"-o": args.output, "--review": args.review},
                   inputs=[args.input, args.corrections])
@@ -114,8 +114,8 @@ def run_geocode(args: argparse.Namespace) -> int:
     shown = french(result.table, "sites", numeric=(result.lon_column, result.lat_column)) \
         if args.output.lower().endswith((".csv", ".xlsx")) else result.table
     if shown is not result.table:  # a workbook's numbers stay numbers, as link writes them
-        from .indicators import TYPED_NUMBERS
-        from .report import typed_kept
+        from ..indicators import TYPED_NUMBERS
+        from ..write.report import typed_kept
 
         kept = {found.id, found.name, *(found.address or ()), result.lon_column,
                 result.lat_column}

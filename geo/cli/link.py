@@ -9,16 +9,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..parameters import PARAMETERS, add_options, assign, default
+from ..typography import plural
+from ..vocabulary import INPUT_ROLES, OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
 from ._console import say, wrote
-from .cli_geocode import (
+from .geocode import (
     add_geocoder_options,
     add_role_options,
     columns_from_args,
     print_geocode_summary,
 )
-from .parameters import PARAMETERS, add_options, assign, default
-from .typography import plural
-from .vocabulary import INPUT_ROLES, OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
 
 #: How many row problems are printed before the rest are only counted.
 SHOWN_ISSUES = 20
@@ -101,9 +101,9 @@ def add_output_options(group, command: str,
 
 def study_of(args: argparse.Namespace):
     """The :class:`~geo.study.Study` that the options describe."""
-    from .area import StudyArea
-    from .model import Geocoding, Streaming, Study
-    from .studyfile import periods
+    from ..area import StudyArea
+    from ..model import Geocoding, Streaming, Study
+    from ..studyfile import periods
 
     outputs = {key: getattr(args, option) for key, option in args.outputs.items()}
     for key, value in outputs.items():
@@ -130,7 +130,7 @@ def study_of(args: argparse.Namespace):
 def option(args: argparse.Namespace, name: str):
     """The value of the parameter ``name`` on the command line; its default when the
     command has no such option (``link`` draws no map)."""
-    from .parameters import PARAMETER
+    from ..parameters import PARAMETER
 
     return getattr(args, PARAMETER[name].argument, default(name))
 
@@ -146,10 +146,10 @@ def run_with_progress(study):
     run (with the time left when the table's size is known)."""
     from tqdm.auto import tqdm
 
+    from ..progress import Count, listening
+    from ..stream import progress_bar, total_rows
+    from ..study import run_study
     from ._console import writing_bar
-    from .progress import Count, listening
-    from .stream import progress_bar, total_rows
-    from .study import run_study
 
     tqdm.monitor_interval = 0  # no thread: the print may be drawn by a forked child
     rows = []
@@ -203,7 +203,7 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     what = "du territoire" if result.area else f"dans les tableaux ({result.reported})"
     say(f"Quartiers {what} : {studied} ({run.qpv.attrs.get('label', '')}).")
     if "evolution" in result.sites:
-        from .vocabulary import Evolution
+        from ..vocabulary import Evolution
 
         counts = result.sites["evolution"].value_counts()
         say(f"Comparaison avec {run.study.compare} : " + ", ".join(
@@ -223,7 +223,7 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
 
 def _notes_column(outputs: dict) -> str:
     """Where the written files hold every row's remark, under the header they show."""
-    from .vocabulary import SITE_HEADERS
+    from ..vocabulary import SITE_HEADERS
 
     note = "note_localisation"
     if "tableau" in outputs:

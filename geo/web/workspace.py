@@ -3,7 +3,7 @@
 A study folder holds its ``etude.toml``, its table of initiatives, its geocoding corrections
 (``corrections.csv``) and its outputs (``resultats/``): the very folder that
 ``ess-qpv run etude.toml`` reproduces. The page only edits these files; the engine
-(:func:`geo.study.run_study`, run by :mod:`geo.jobs`) does the work.
+(:func:`geo.study.run_study`, run by :mod:`geo.web.jobs`) does the work.
 
 Everything that arrives from a browser is hostile: study names become safe folder names, an
 uploaded file's type is decided by its content, never by its name, and its size and rows are
@@ -20,16 +20,16 @@ from xml.etree import ElementTree
 import pandas as pd
 import tomli_w
 
-from ._errors import EssQpvError, InputError
-from ._validate import slug
-from .columns import detect_columns
-from .geocode import REVIEW_COLUMNS, RefusedCorrection, still_matching
-from .io import atomic_path, write_table
-from .model import Study
-from .parameters import PARAMETER, PARAMETERS
-from .studyfile import RESULTS, read_study_file, save_study_file
-from .uploads import Limits, check_expansion, parse_in_worker, sniff
-from .vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection
+from .._errors import EssQpvError, InputError
+from .._validate import slug
+from ..columns import detect_columns
+from ..geocode import REVIEW_COLUMNS, RefusedCorrection, still_matching
+from ..io import atomic_path, write_table
+from ..model import Study
+from ..parameters import PARAMETER, PARAMETERS
+from ..studyfile import RESULTS, read_study_file, save_study_file
+from ..uploads import Limits, check_expansion, parse_in_worker, sniff
+from ..vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection
 
 STUDY_FILE = "etude.toml"
 CORRECTIONS = "corrections.csv"
@@ -165,7 +165,7 @@ def save_table(folder: Path, data: bytes, filename: str, limits: Limits
     expanded; then read in a bounded process) and make it the study's table; the previous
     table stays until the new one has been read. The study's corrections whose site is no
     longer in the new table, or whose address changed, are dropped (and returned)."""
-    from .initiatives import read_table
+    from ..initiatives import read_table
 
     shown = Path(filename or "fichier").name[:120]
     if len(data) > limits.max_bytes:
@@ -218,8 +218,8 @@ def preview(folder: Path, given: Columns | None = None
             ) -> tuple[pd.DataFrame, Detection | None, str | None]:
     """The study's table, the columns the engine recognises in it (with ``given``, else the
     study file's choices) and the engine's refusal, if any."""
-    from .indicators import read_measures
-    from .initiatives import read_table
+    from ..indicators import read_measures
+    from ..initiatives import read_table
 
     path = table_path(folder)
     if path is None:
@@ -240,7 +240,7 @@ def preview(folder: Path, given: Columns | None = None
 
 def review(folder: Path) -> pd.DataFrame:
     """The doubtful addresses of the last run, with the decision already taken for each."""
-    from .initiatives import read_table
+    from ..initiatives import read_table
 
     path = folder / OUTPUT_FILES["dossier"] / OUTPUT_FILES["relecture"]
     if not path.is_file():
@@ -254,7 +254,7 @@ def review(folder: Path) -> pd.DataFrame:
 
 def corrections(folder: Path) -> pd.DataFrame:
     """The corrections file (one row per decided address)."""
-    from .initiatives import read_table
+    from ..initiatives import read_table
 
     path = folder / CORRECTIONS
     if not path.is_file():

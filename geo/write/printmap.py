@@ -28,11 +28,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ._errors import InputError
-from .cities import CREDIT as CITIES_CREDIT
-from .indicators import Measures
-from .io import atomic_path
-from .link import LinkResult
+from .._errors import InputError
+from ..cities import CREDIT as CITIES_CREDIT
+from ..indicators import Measures
+from ..io import atomic_path
+from ..link import LinkResult
+from ..outlines import CREDIT
+from ..territories import TERRITORIES, territory_of_points
+from ..typography import NBSP, date_text, french_spacing, number, place_name, plural
+from ..vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
 from .mapstyle import (
     LINK_MAX,
     SEVERAL_THEMES_NOTE,
@@ -44,10 +48,6 @@ from .mapstyle import (
     site_themes,
     symbol_sizes,
 )
-from .outlines import CREDIT
-from .territories import TERRITORIES, territory_of_points
-from .typography import NBSP, date_text, french_spacing, number, place_name, plural
-from .vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
 
 #: The sources line of every printed page and image.
 PRINT_SOURCES = french_spacing(f"{SOURCES_LINE} ; {CREDIT} (limites) ; {CITIES_CREDIT}. "
@@ -86,7 +86,7 @@ class _Layers:
     scale: pd.Series | None = None
     size_by: tuple[str, pd.Series] | None = None
     #: The quartiers one initiative relates to (code → its closest relation), drawn and
-    #: named first (the per-initiative pages, :mod:`geo.fiches`).
+    #: named first (the per-initiative pages, :mod:`geo.write.fiches`).
     emphasis: dict[str, str] | None = None
     #: A number shown beside each site (its line in a page's table), by site index.
     numbers: pd.Series | None = None
@@ -419,7 +419,7 @@ def _union(a: tuple, b: tuple) -> tuple:
 
 def _metropole(crs: str) -> gpd.GeoSeries:
     """Metropolitan France and Corsica (their départements' outlines) in ``crs``."""
-    from .outlines import departements
+    from ..outlines import departements
 
     deps = departements()
     return deps[deps["code"].str.len() == 2].geometry.to_crs(crs)
@@ -428,7 +428,7 @@ def _metropole(crs: str) -> gpd.GeoSeries:
 def _study_outline(result: LinkResult) -> shapely.Geometry | None:
     """The outline of the study's territory (its départements and communes, EPSG:4326), or
     ``None`` when the study has none (or no outline is bundled for it)."""
-    from .outlines import communes, departements
+    from ..outlines import communes, departements
 
     area = getattr(result, "area", None)
     if not area:
@@ -444,7 +444,7 @@ def _with_territory_sites(bounds: tuple, sites: gpd.GeoDataFrame) -> tuple:
     """``bounds`` (the study territory's quartiers) widened to every site of the
     départements that hold the sites inside it: the frame shows the whole study, not only
     where its quartiers are (a département's sites far from them were cut off)."""
-    from .outlines import departement_of_points
+    from ..outlines import departement_of_points
 
     if not len(sites):
         return bounds
@@ -496,7 +496,7 @@ def _national(fig, frame, layers, crs, extent, size, main, others
     """France (or the main territory) on the left of the map zone; a column of insets on
     its right: Paris and its inner ring when sites are there. Return the maps and the room
     left in the column (for the overseas insets)."""
-    from .outlines import departement_of_points, departements
+    from ..outlines import departement_of_points, departements
 
     sites = layers.sites
     deps = pd.Series(departement_of_points(sites.geometry.x.to_numpy(),
@@ -620,7 +620,7 @@ def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
     is returned with the maps)."""
     from math import ceil
 
-    from .outlines import commune_of_points, communes
+    from ..outlines import commune_of_points, communes
 
     n = len(groups) + 2  # the panels, the locator, the legend
     x, y, w, h = frame.inside
@@ -657,7 +657,7 @@ def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
 
 def _locator(fig, frame, crs, zone, places, size) -> _Map:
     """France with the places of the panels, named."""
-    from .outlines import departements
+    from ..outlines import departements
     from .printlabels import Label
 
     deps = departements()
@@ -681,7 +681,7 @@ def _locator(fig, frame, crs, zone, places, size) -> _Map:
 
 def _label(fig, maps: list[_Map], halo: str = "stroke") -> None:
     """Place every map's names, clear of every symbol, every other map, the legend and
-    the furniture (scale bar, north arrow); ``halo`` as :func:`geo.printlabels.place`."""
+    the furniture (scale bar, north arrow); ``halo`` as :func:`geo.write.printlabels.place`."""
     from .printlabels import artist_boxes, place
 
     renderer = fig.canvas.get_renderer()
@@ -780,7 +780,7 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
 
 def _atlas_areas(sites: gpd.GeoDataFrame) -> list[tuple[str, shapely.Geometry]]:
     """The départements holding sites, or the communes when they all lie in one."""
-    from .outlines import commune_of_points, communes, departement_of_points, departements
+    from ..outlines import commune_of_points, communes, departement_of_points, departements
 
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
     deps = pd.Series(departement_of_points(x, y))
@@ -847,7 +847,7 @@ def _pt(size, points: float) -> float:
 _DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes", Relation.IMPLANTED,
           Relation.NEARBY, Relation.SERVED, "aggregate")
 #: Above this many sites per square centimetre of a map, they are counted per commune
-#: (proportional symbols, :mod:`geo.printsymbols`) instead of drawn one by one: about 350
+#: (proportional symbols, :mod:`geo.write.printsymbols`) instead of drawn one by one: about 350
 #: sites on France on A4, the Paris inset of a national directory.
 _AGGREGATE_DENSITY = 1.5
 #: Diameter of the largest proportional symbol, in millimetres (A4; scaled with the page).
@@ -1017,7 +1017,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
 
 def _shapes(ax, frame, zorder: float, **style) -> None:
     """The polygons of ``frame`` (a GeoDataFrame or GeoSeries in the map's CRS) as one
-    patch (:func:`geo.drawing.compound_path`): one artist per layer, not one per shape
+    patch (:func:`geo.write.drawing.compound_path`): one artist per layer, not one per shape
     (``facecolor="none"`` by default: their outlines only)."""
     from matplotlib.patches import PathPatch
 
@@ -1031,9 +1031,9 @@ def _shapes(ax, frame, zorder: float, **style) -> None:
 def _aggregate(ax, layers: _Layers, sites: gpd.GeoDataFrame, coms: gpd.GeoDataFrame,
                size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sites counted per commune, drawn at its name's spot as nested circles whose
-    areas follow the counts (:mod:`geo.printsymbols`), one scale for every map of the
+    areas follow the counts (:mod:`geo.write.printsymbols`), one scale for every map of the
     page. Return the circles' positions and outer areas (points²)."""
-    from .outlines import commune_of_points
+    from ..outlines import commune_of_points
     from .printsymbols import counts_per_place, draw_circles
 
     code = pd.Series(commune_of_points(sites.geometry.x.to_numpy(),
@@ -1092,7 +1092,7 @@ def _city_names(box, crs: str, wide: bool, size, focus=None) -> list:
     atlas page or a département's print names its own territory's cities), the most
     populous first: a wide map names the country's main cities, a département's map its
     main towns (from 5 000 inhabitants), a local map its villages (from 500)."""
-    from .cities import largest_cities
+    from ..cities import largest_cities
     from .printlabels import Label
 
     n = int((14 if wide else 10) * max(1.0, min(size) / 210))
@@ -1125,7 +1125,7 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     neighbour sites, then the communes that hold sites, then the other communes; on a wide
     map, the communes that hold the most sites (the main cities), then the départements.
     ``sites_m``, ``qpv``, ``deps`` and ``coms`` are in the map's CRS (:func:`_background`)."""
-    from .outlines import commune_of_points, departement_of_points
+    from ..outlines import commune_of_points, departement_of_points
     from .printlabels import Label
 
     out = []
@@ -1193,7 +1193,7 @@ def _background(box: tuple[float, float, float, float], crs: str, tolerance: flo
     ``tolerance`` metres (what the page cannot show: a page's file holds no outline beyond
     its frame nor finer than its print); shared by the maps of the same frame, never
     modified."""
-    from .outlines import context
+    from ..outlines import context
 
     to_crs = _from_degrees(crs)
     frame_m = gpd.GeoSeries([shapely.box(*box)], crs=4326).to_crs(crs).total_bounds
@@ -1373,7 +1373,7 @@ def _north_arrow(ax, size, *, corner: str = "tr"):
 
 
 def _metadata(suffix: str, title: str) -> dict:
-    from . import __version__
+    from .. import __version__
 
     creator = f"ess-qpv {__version__}"
     if suffix == ".pdf":

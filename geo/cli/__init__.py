@@ -14,11 +14,11 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
+from .._errors import EssQpvError
+from ..parameters import flags
+from ..vocabulary import OUTPUTS, ROLE_FLAGS
 from ._console import visible
-from ._errors import EssQpvError
-from .parameters import flags
-from .vocabulary import OUTPUTS, ROLE_FLAGS
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
@@ -94,14 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="afficher le détail des opérations")
     commands = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=_Parser)
     commands.required = True
-    from . import cli_geocode, cli_link, cli_qpv, cli_serve, cli_sirene, cli_study
+    from . import geocode, link, qpv, serve, sirene, study
 
-    cli_study.register(commands)
-    cli_qpv.register(commands)
-    cli_geocode.register(commands)
-    cli_link.register(commands)
-    cli_serve.register(commands)
-    cli_sirene.register(commands)
+    for command in (study, qpv, geocode, link, serve, sirene):
+        command.register(commands)
     return parser
 
 
@@ -176,9 +172,5 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _show_own_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Our warnings (French, for the user); other libraries' only with ``-v``."""
-    if Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent):
+    if Path(filename).resolve().is_relative_to(Path(__file__).resolve().parents[1]):
         _show_warning(message, category, filename, lineno, file, line)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Where the map's scripts and style sheets come from, and the self-contained page.
 
-One resolver maps each CDN address that folium (or :mod:`geo.maps`) writes to a local file
+One resolver maps each CDN address that folium (or :mod:`geo.write.maps`) writes to a local file
 shipped by a Python package (the XStatic packages). The self-contained writer inlines every
 script and style sheet of a page, and every image or font its CSS points to, so the page
 opens with the network cut off (the base-map tiles aside).
@@ -16,8 +16,8 @@ from importlib import import_module
 from pathlib import Path
 from urllib.parse import urljoin
 
-from . import _http
-from ._errors import EssQpvError
+from .. import _http
+from .._errors import EssQpvError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def resolve(url: str) -> Path | None:
 def _cached_download(url: str) -> Path | None:
     """A copy of an asset not shipped by any package: fetched once, when online, into the
     cache; ``None`` when offline and not cached."""
-    from .download import cached_path, fetch
+    from ..download import cached_path, fetch
 
     target = cached_path(url)
     if target.exists():

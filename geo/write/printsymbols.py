@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Circle
 
-from .typography import number
-from .vocabulary import GENERATIONS, Relation
+from ..typography import number
+from ..vocabulary import GENERATIONS, Relation
 
 #: The nested circles, outermost first: the relations each one counts (``None``: every
 #: site), its fill colour.

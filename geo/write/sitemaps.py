@@ -2,7 +2,7 @@
 quartiers projected once per territory's CRS (and kept in a spatial index), cut to each
 page's frame with shapely and drawn as one compound path per layer (no
 ``GeoDataFrame.plot``), a locator inset of the site's département, names placed with
-:func:`geo.printlabels.place`.
+:func:`geo.write.printlabels.place`.
 
 :class:`SiteMaps` holds what the pages of one run share; :meth:`SiteMaps.draw` draws one
 panel of one initiative.
@@ -19,11 +19,11 @@ import shapely
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 
+from ..typography import place_name
+from ..vocabulary import Relation
 from .drawing import compound_path
 from .mapstyle import qpv_style
 from .printlabels import Label, marker_boxes
-from .typography import place_name
-from .vocabulary import Relation
 
 #: Outlines' colours (as the print's).
 DEP_COLOR, COM_COLOR, LINK_COLOR = "#4d4d4d", "#8c8c8c", "#555555"
@@ -77,7 +77,7 @@ class SiteMaps:
     _deps: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
-        from .outlines import commune_of_points, departement_of_points
+        from ..outlines import commune_of_points, departement_of_points
 
         x, y = self.sites.geometry.x.to_numpy(), self.sites.geometry.y.to_numpy()
         self.commune = pd.Series(commune_of_points(x, y), index=self.sites.index)
@@ -87,7 +87,7 @@ class SiteMaps:
         """``deps``, ``coms``, ``qpv``, ``previous`` or ``sites`` in ``crs`` (once)."""
         key = (name, crs)
         if key not in self._layers:
-            from .outlines import communes, departements
+            from ..outlines import communes, departements
 
             source = {"deps": departements, "coms": communes,
                       "qpv": lambda: self.qpv, "previous": lambda: self.previous,
@@ -120,7 +120,7 @@ class SiteMaps:
         locator of its département. The ``nearest`` quartier (its code) is named, and
         marked on the locator when out of the frame; a site's commune without outline is
         named from ``places`` (site index → name) beside it. Return the panel as
-        :class:`geo.printmap._Map` (names placed later, once the page is laid out)."""
+        :class:`geo.write.printmap._Map` (names placed later, once the page is laid out)."""
         from .printmap import EMPHASIS, _Map, _pt
 
         x0, y0, x1, y1 = extent
@@ -216,7 +216,7 @@ class SiteMaps:
 
     def _names(self, layers, crs, sites, sx, sy, coms_at, qpv_at, shapes, size, pt,
                nearest: str | None, places: dict[int, str]) -> list:
-        """The names the panel may show (:class:`geo.printlabels.Label`), by priority."""
+        """The names the panel may show (:class:`geo.write.printlabels.Label`), by priority."""
         out = []
         # a commune without outline (one without quartier) named beside its first site
         bare = self.commune.reindex(sites.index).eq("").to_numpy()
@@ -339,7 +339,7 @@ _NAME_SIZES: dict = {}
 
 
 def place_names(fig, maps: list) -> None:
-    """Place the names of the panels ``maps`` (:class:`geo.printmap._Map`) clear of the
+    """Place the names of the panels ``maps`` (:class:`geo.write.printmap._Map`) clear of the
     sites and of the furniture (its boxes known, not measured); the names of one process'
     pages are measured once."""
     from matplotlib.transforms import Bbox

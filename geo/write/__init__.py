@@ -1,0 +1,1 @@
+"""Writers: each output of a study (tables, report, web map, print kit, atlas, fiches)."""
