@@ -42,7 +42,8 @@ def test_one_page_per_initiative_with_its_quartiers(demo):
     assert_no_word_over_another(pdf)
     first = text_of(pdf, 1)
     assert "Conciergerie solidaire Les Clés" in first and "fiche 1 sur 30" in first
-    assert "https://exemple.org/cles" in first and "conciergerie solidaire" in first
+    # the theme as the legend writes it (capitalised, issue 32)
+    assert "https://exemple.org/cles" in first and "Thème : Conciergerie solidaire" in first
     # one panel per city of its three sites, each quartier named with its commune,
     # its relation and its distance
     for place in ("Bordeaux (1 site)", "Villeurbanne (1 site)", "Saint-Denis (1 site)"):
