@@ -105,3 +105,17 @@ def test_a_closed_pipe_is_not_an_error():
     _, err = process.communicate(timeout=60)
     assert first.startswith(b"Source")
     assert process.returncode == 0 and b"Traceback" not in err and b"Error" not in err
+
+
+def test_the_generations_offered_are_the_declared_ones(capsys):
+    """`ess-qpv qpv download --generation` offers the generations of geo.vocabulary."""
+    import pytest
+
+    from geo.cli import main
+    from geo.vocabulary import GENERATIONS
+
+    with pytest.raises(SystemExit):
+        main(["qpv", "download", "--generation", "1999"])
+    err = capsys.readouterr().err
+    for generation in GENERATIONS:
+        assert f"'{generation.key}'" in err, err

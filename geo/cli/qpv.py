@@ -6,6 +6,7 @@ import argparse
 
 from .._errors import InputError
 from ..parameters import PARAMETER
+from ..vocabulary import GENERATIONS
 from ._console import say, wrote
 
 #: The QPV source, as ``link`` and ``map`` take it (:data:`geo.parameters.PARAMETERS`).
@@ -27,8 +28,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     download = sub.add_parser("download", help="télécharger (ou revalider) une génération "
                                                "officielle dans le cache")
-    download.add_argument("--generation", choices=["2024", "2015"], default="2024",
-                          help="génération de QPV (défaut : 2024)")
+    download.add_argument("--generation", choices=[g.key for g in GENERATIONS],
+                          default=GENERATIONS[0].key,
+                          help=f"génération de QPV (défaut : {GENERATIONS[0].key})")
     download.set_defaults(run=run_download)
 
     export = sub.add_parser("export", help="exporter des contours (GeoPackage, GeoJSON, CSV)")

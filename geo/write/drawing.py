@@ -22,3 +22,15 @@ def compound_path(geoms: np.ndarray) -> Path | None:
     codes[starts] = Path.MOVETO
     codes[starts + counts[counts > 0] - 1] = Path.CLOSEPOLY
     return Path(coords, codes)
+
+
+def shaped(extent: tuple, w: float, h: float) -> tuple:
+    """``extent`` widened to the shape of a ``w`` × ``h`` box (nothing cut, no blank band
+    on the page)."""
+    x0, y0, x1, y1 = extent
+    ew, eh = x1 - x0, y1 - y0
+    if ew / eh < w / h:
+        grow = (eh * w / h - ew) / 2
+        return x0 - grow, y0, x1 + grow, y1
+    grow = (ew * h / w - eh) / 2
+    return x0, y0 - grow, x1, y1 + grow

@@ -42,6 +42,7 @@ from ..link import LinkResult
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import french_spacing, plural, plural_form
 from ..vocabulary import Relation
+from .drawing import shaped
 from .mapstyle import metres_text, theme_values
 from .pdfpages import write_pdf_pages
 from .printmap import (
@@ -61,7 +62,7 @@ from .printmap import (
     legend_handles,
     new_figure,
 )
-from .sitemaps import SiteMaps, place_names, shaped
+from .sitemaps import SiteMaps, place_names
 
 #: Relations in the order a page lists them (the closest first).
 _ORDER = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)

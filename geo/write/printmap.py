@@ -37,6 +37,7 @@ from ..outlines import CREDIT
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import NBSP, date_text, french_spacing, number, place_name, plural
 from ..vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
+from .drawing import shaped
 from .mapstyle import (
     LINK_MAX,
     SEVERAL_THEMES_NOTE,
@@ -473,22 +474,10 @@ def _single(fig, frame, layers, crs, extent, size, *, zone=None, furniture=True,
     """One map filling ``zone`` (default: the map zone), shaped by its extent;
     ``aggregate=False``: its sites one by one, however many."""
     x, y, w, h = zone or frame.map_zone
-    extent = _shaped(extent, w, h)
+    extent = shaped(extent, w, h)
     ax = fig.add_axes(frame.fraction(x, y, w, h))
     return _draw(ax, layers, crs, extent, size, furniture=furniture, focus=focus,
                  aggregate=aggregate)
-
-
-def _shaped(extent, w: float, h: float):
-    """``extent`` widened to the shape of a ``w`` × ``h`` box (nothing cut, no blank band
-    on the page)."""
-    x0, y0, x1, y1 = extent
-    ew, eh = x1 - x0, y1 - y0
-    if ew / eh < w / h:
-        grow = (eh * w / h - ew) / 2
-        return x0 - grow, y0, x1 + grow, y1
-    grow = (ew * h / w - eh) / 2
-    return x0, y0 - grow, x1, y1 + grow
 
 
 def _national(fig, frame, layers, crs, extent, size, main, others
@@ -663,7 +652,7 @@ def _locator(fig, frame, crs, zone, places, size) -> _Map:
     deps = departements()
     deps = deps[deps["code"].map(lambda c: len(c) == 2 or c in ("2A", "2B"))].to_crs(crs)
     x0, y0, x1, y1 = deps.total_bounds
-    extent = _shaped((x0, y0, x1, y1), zone[2], zone[3])
+    extent = shaped((x0, y0, x1, y1), zone[2], zone[3])
     ax = fig.add_axes(frame.fraction(*zone))
     deps.plot(ax=ax, facecolor="#f3f1ec", edgecolor="#8c8c8c", linewidth=0.3)
     xs = [p[1] for p in places]
@@ -756,17 +745,17 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
     start = pd.Series(measures.start).reindex(sites.index)
     end = pd.Series(measures.end if measures.end is not None else np.nan,
                     index=pd.RangeIndex(len(measures.start))).reindex(sites.index)
-    shaped = _shaped(extent, cw - 4, ch - 9)
+    fitted = shaped(extent, cw - 4, ch - 9)
     maps = []
     for k, year in enumerate(periods):
         r, c = divmod(k, cols)
         alive = ((start <= year) & ~(end < year)).to_numpy()
         shown = replace(layers, sites=sites[alive], links=[])
         zone = (x + c * cw + 2, y + (rows - 1 - r) * ch + 2, cw - 4, ch - 9)
-        m = _single(fig, frame, shown, crs, shaped, size, zone=zone, furniture=k == 0)
+        m = _single(fig, frame, shown, crs, fitted, size, zone=zone, furniture=k == 0)
         m.ax.set_title(f"{year}\u00a0: {plural(int(alive.sum()), 'site ouvert')}",
                        fontsize=_pt(size, 8.5), pad=3)
-        if shaped[2] - shaped[0] > _QPV_VISIBLE:
+        if fitted[2] - fitted[0] > _QPV_VISIBLE:
             # the same frame again and again: the places that hold sites are named, the
             # départements' names would only repeat themselves in every panel
             m.labels = _places_with_sites(m.labels)

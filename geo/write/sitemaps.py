@@ -21,7 +21,7 @@ from matplotlib.path import Path
 
 from ..typography import place_name
 from ..vocabulary import Relation
-from .drawing import compound_path
+from .drawing import compound_path, shaped
 from .mapstyle import qpv_style
 from .printlabels import Label, marker_boxes
 
@@ -354,18 +354,6 @@ def place_names(fig, maps: list) -> None:
                  for a, b, c, d in getattr(m.ax, "_essqpv_zones", [])]
         markers = m.markers() if callable(m.markers) else m.markers
         printlabels.place(m.ax, m.labels, obstacles=[*markers, *zones], halo="box")
-
-
-def shaped(extent: tuple, w: float, h: float) -> tuple:
-    """``extent`` widened to the shape of a ``w`` × ``h`` box (nothing cut, no blank band
-    on the page)."""
-    x0, y0, x1, y1 = extent
-    ew, eh = x1 - x0, y1 - y0
-    if ew / eh < w / h:
-        grow = (eh * w / h - ew) / 2
-        return x0 - grow, y0, x1 + grow, y1
-    grow = (ew * h / w - eh) / 2
-    return x0, y0 - grow, x1, y1 + grow
 
 
 def _generation(frame: pd.DataFrame | None) -> str | None:
