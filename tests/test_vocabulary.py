@@ -99,3 +99,12 @@ def test_relations_are_named_and_labelled_only_by_their_declaration():
     ``Relation.NEARBY.label``: a copy written by hand drifts (the maps once said « hors
     quartier prioritaire » where the tables said « hors QPV »)."""
     assert _loose_relation_strings(Path(geo.__file__).parent) == []
+
+
+def test_the_maps_scripts_name_the_relations_in_one_place():
+    """The map's data carry relation names (``site.r``); one script tells them apart (the
+    table's cells, the popups and the labels all ask it), the others call it."""
+    scripts = sorted((Path(geo.__file__).parent / "templates").glob("*.js"))
+    naming = [p.name for p in scripts
+              if re.search(r'"(implanted|nearby)"', p.read_text(encoding="utf-8"))]
+    assert naming == ["layers.js"]

@@ -250,21 +250,8 @@
       return E.sites.filter(function (s) { return map.hasLayer(window[s.g]) && E.open(s); });
     }
     function cell(row, text) { row.appendChild(E.el("td", "", text || "")); }
-    function quartiers(site) {
-      if (site.r === "implanted") {
-        return (site.q || []).map(function (c) { return E.quartier(names, c); }).join(", ");
-      }
-      if (site.r === "nearby") {
-        return (site.nb || []).map(function (p) { return E.quartier(names, p[0]); }).join(", ");
-      }
-      return site.nq ? "le plus proche : " + E.quartier(names, site.nq) : "";
-    }
-    function distance(site) {
-      if (site.r === "implanted") { return "dans le quartier"; }
-      if (site.r === "nearby") { return E.metres(Math.min.apply(null, site.nb.map(
-        function (p) { return p[1]; }))); }
-      return site.d !== undefined ? E.metres(site.d) : "";
-    }
+    function quartiers(site) { return E.relationQuartiers(site, names); }
+    function distance(site) { return E.relationDistance(site); }
     function render() {
       var sites = visible(), rows = sites.slice(0, shown);
       var frag = document.createDocumentFragment();

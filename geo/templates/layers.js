@@ -103,6 +103,26 @@ window.essqpv = window.essqpv || {
     var said = window.essqpv.RELATIONS[relation] || relation || "";
     return said.charAt(0).toUpperCase() + said.slice(1);
   },
+  // The quartiers a site is in, or near, or else its nearest one (the data table's cell).
+  relationQuartiers: function (site, names) {
+    var E = window.essqpv;
+    if (site.r === "implanted") {
+      return (site.q || []).map(function (c) { return E.quartier(names, c); }).join(", ");
+    }
+    if (site.r === "nearby") {
+      return (site.nb || []).map(function (p) { return E.quartier(names, p[0]); }).join(", ");
+    }
+    return site.nq ? "le plus proche\u00a0: " + E.quartier(names, site.nq) : "";
+  },
+  // How far a site is from its quartier (the data table's cell).
+  relationDistance: function (site) {
+    var E = window.essqpv;
+    if (site.r === "implanted") { return "dans le quartier"; }
+    if (site.r === "nearby") {
+      return E.metres(Math.min.apply(null, site.nb.map(function (p) { return p[1]; })));
+    }
+    return site.d !== undefined ? E.metres(site.d) : "";
+  },
   // The quartier a site belongs to or is near, and how, in words (popup, label, table).
   relationText: function (site, names) {
     var E = window.essqpv;
