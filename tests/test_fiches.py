@@ -182,13 +182,13 @@ def test_a_lone_site_is_framed_at_street_level(tmp_path):
     from geo.link import link
     from geo.qpv import load_qpv
     from geo.write.fiches import _fiche_layers, _panel_groups, initiative_fiches
-    from geo.write.printmap import _prepare
+    from geo.write.printmap import prepare_layers
 
     qpv = load_qpv()
     initiatives = read_initiatives(EXAMPLE)
     result = link(initiatives, qpv)
     fiches = initiative_fiches(result, initiatives, qpv)
-    layers = _prepare(result, qpv, None, "theme", None)
+    layers = prepare_layers(result, qpv, None, "theme", None)
     lac = next(f for f in fiches if f.key == "ESS-002")
     [(crs, _, (x0, y0, x1, y1), _)] = _panel_groups(_fiche_layers(lac, layers))
     assert 1500 <= x1 - x0 <= 6000

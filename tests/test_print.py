@@ -68,9 +68,9 @@ def test_a_font_is_embedded_once_whatever_its_characters(tmp_path):
     import matplotlib
     from matplotlib.figure import Figure
 
-    from geo.write.printmap import _FONTS
+    from geo.write.printmap import PRINT_FONTS
 
-    with matplotlib.rc_context(_FONTS):
+    with matplotlib.rc_context(PRINT_FONTS):
         fig = Figure()
         fig.text(0.1, 0.5, "Quartiers – 2024 : 12 € par habitant")
         fig.savefig(tmp_path / "t.pdf")
@@ -302,11 +302,11 @@ def test_the_contents_of_a_long_atlas_stay_on_their_page(tmp_path):
     and no word over another (the overview's subtitle once ran off the page)."""
     import matplotlib
 
-    from geo.write.printmap import _FONTS, _contents_page
+    from geo.write.printmap import PRINT_FONTS, _contents_page
 
     names = [f"Département numéro {k} ({k:02d})" for k in range(1, 102)]
     pdf = tmp_path / "sommaire.pdf"
-    with matplotlib.rc_context(_FONTS):
+    with matplotlib.rc_context(PRINT_FONTS):
         _contents_page((297, 210), "Atlas national", names, 3).savefig(pdf)
     text = text_of(pdf)
     assert all(f"({k:02d})" in text for k in range(1, 102))

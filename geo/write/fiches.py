@@ -46,21 +46,21 @@ from .drawing import shaped
 from .mapstyle import metres_text, theme_values
 from .pdfpages import write_pdf_pages
 from .printmap import (
-    _FONTS,
-    _MM,
+    INCH_PER_MM,
     PAPER,
+    PRINT_FONTS,
     PRINT_SOURCES,
-    _agglomerations,
-    _Frame,
-    _initiative_links,
-    _Layers,
-    _Map,
-    _metadata,
-    _plain,
-    _prepare,
-    _pt,
+    MapPanel,
+    PageFrame,
+    PrintLayers,
+    find_agglomerations,
+    font_pt,
+    initiative_links,
     legend_handles,
     new_figure,
+    pdf_metadata,
+    plain_text,
+    prepare_layers,
 )
 from .sitemaps import SiteMaps, place_names
 
@@ -83,7 +83,7 @@ _SMALLEST = 7.0
 #: The pages' matplotlib settings: the print's fonts, glyphs measured without hinting (the
 #: PDF and SVG hold outlines and advances, not pixels; hinting each glyph of each line
 #: was about 40 % of measuring a text; :func:`_advance` measures unhinted too).
-_PAGE_RC = {**_FONTS, "text.hinting": "no_hinting"}
+_PAGE_RC = {**PRINT_FONTS, "text.hinting": "no_hinting"}
 #: Names as the table's other name columns may hold them in proper case (SIRENE's brand
 #: and usual name, a directory's short title), looked for when the name is in capitals.
 _PROPER_NAMES = ("enseigne1etablissement", "enseigne", "brand",
@@ -402,7 +402,7 @@ def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFr
     """The pages of :func:`write_fiches`, one matplotlib figure per initiative, made as
     they are asked for (to show one in a notebook)."""
     fiches = initiative_fiches(result, initiatives, qpv)
-    layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
+    layers = prepare_layers(result, qpv, previous, initiatives.theme_column, None)
     _outline_places(fiches, layers.sites)
     for k, fiche in enumerate(fiches, start=1):
         with matplotlib.rc_context(_PAGE_RC):
@@ -435,7 +435,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
         images = len(fiches) <= IMAGES_UP_TO
     if images:
         check_fiche_maps(result, initiatives, path)
-    layers = _prepare(result, qpv, previous, initiatives.theme_column, None)
+    layers = prepare_layers(result, qpv, previous, initiatives.theme_column, None)
     _outline_places(fiches, layers.sites)
     _site_maps(layers)  # before the workers fork: they inherit it
     size = PAPER[paper]
@@ -463,7 +463,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
         with matplotlib.rc_context(_PAGE_RC), atomic_path(path) as tmp:
             for files in write_pdf_pages(
                     tmp, len(fiches), page, after=save, workers=workers,
-                    metadata=_metadata(".pdf", title or "Fiches par initiative"),
+                    metadata=pdf_metadata(".pdf", title or "Fiches par initiative"),
                     progress=progress):
                 maps += files
             for tmp_map, target in maps:  # with the PDF, all or nothing
@@ -501,7 +501,7 @@ def _save_map(fig: Figure, stem: Path, name: str, scratch: Path
         fd, tmp = tempfile.mkstemp(dir=scratch, suffix=suffix)
         os.close(fd)
         with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix, name),
+            fig.savefig(tmp, format=suffix[1:], metadata=pdf_metadata(suffix, name),
                         bbox_inches=box, **options)
         out.append((Path(tmp), target))
     return out
@@ -513,10 +513,10 @@ def _save_map(fig: Figure, stem: Path, name: str, scratch: Path
 def _size(size, points: float) -> float:
     """A type size for the page: the print's scaling for smaller paper, never below
     :data:`_SMALLEST` points."""
-    return max(_pt(size, points), _SMALLEST)
+    return max(font_pt(size, points), _SMALLEST)
 
 
-def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: str,
+def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], title: str,
                number: int, total: int) -> Figure:
     """One initiative's page (``size`` in millimetres, portrait). The map's box (inches,
     with its sources line) is kept as ``fig._essqpv_map`` to write it alone."""
@@ -527,7 +527,7 @@ def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: 
     page = _Page(fig, size, margin)
     top = h - margin
     small = _size(size, 7)
-    page.text(margin, top, _plain(f"{title} – fiche {number} sur {total}" if title
+    page.text(margin, top, plain_text(f"{title} – fiche {number} sur {total}" if title
                                   else f"Fiche {number} sur {total}"),
               fontsize=small, color="#333")
     top -= small * 0.3528 + 3
@@ -563,12 +563,12 @@ def fiche_page(fiche: Fiche, layers: _Layers, size: tuple[float, float], title: 
         map_height = min(max(room - tables - 4, room * 0.4), room * 0.78)
         zone = (margin, top - 3 - map_height, w - 2 * margin, map_height)
         # the map's type and symbols as on A4 at least (A5 names stay readable)
-        _maps(fig, _Frame(size), _fiche_layers(fiche, layers), (
+        _maps(fig, PageFrame(size), _fiche_layers(fiche, layers), (
             zone[0], zone[1] + source_room, zone[2], zone[3] - source_room),
             (max(w, 210), max(h, 297)), fiche.places, _site_maps(layers))
         page.wrapped(margin, zone[1] + source_room - 0.5, w - 2 * margin, PRINT_SOURCES,
                      fontsize=sources, color="#333", max_lines=2)
-        fig._essqpv_map = Bbox.from_bounds(*(v * _MM for v in (
+        fig._essqpv_map = Bbox.from_bounds(*(v * INCH_PER_MM for v in (
             zone[0] - 1, zone[1] - 1, zone[2] + 2, zone[3] + 2)))
         y = zone[1] - 4
     else:
@@ -627,28 +627,28 @@ def _summary(fiche: Fiche) -> str:
 _SHARED: list = []
 
 
-def _site_maps(layers: _Layers) -> SiteMaps:
+def _site_maps(layers: PrintLayers) -> SiteMaps:
     """The :class:`geo.write.sitemaps.SiteMaps` of a run's ``layers``, made once."""
     if not _SHARED or _SHARED[0] is not layers.sites:
         _SHARED[:] = [layers.sites, SiteMaps(layers.sites, layers.qpv, layers.previous)]
     return _SHARED[1]
 
 
-def _fiche_layers(fiche: Fiche, layers: _Layers) -> _Layers:
+def _fiche_layers(fiche: Fiche, layers: PrintLayers) -> PrintLayers:
     """The study's layers narrowed to one initiative: its sites (numbered when there are
     several), the line between them, its quartiers emphasised."""
     sites = layers.sites[layers.sites.index.isin(fiche.positions)]
     numbers = None
     if len(fiche.positions) > 1:
         numbers = pd.Series(np.arange(1, len(fiche.positions) + 1), index=fiche.positions)
-    return replace(layers, sites=sites, links=_initiative_links(sites), scale=None,
+    return replace(layers, sites=sites, links=initiative_links(sites), scale=None,
                    size_by=None, numbers=numbers,
                    emphasis=dict(zip(fiche.quartiers["code"], fiche.quartiers["_relation"],
                                      strict=True)))
 
 
-def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size,
-          places: dict[int, str] | None = None, maps: SiteMaps | None = None) -> list[_Map]:
+def _maps(fig: Figure, frame: PageFrame, layers: PrintLayers, zone, size,
+          places: dict[int, str] | None = None, maps: SiteMaps | None = None) -> list[MapPanel]:
     """The initiative's map in ``zone`` (millimetres): one panel per agglomeration of its
     sites (the largest first), each titled by its commune, with a locator of its
     département; the legend under them, names placed last."""
@@ -664,7 +664,7 @@ def _maps(fig: Figure, frame: _Frame, layers: _Layers, zone, size,
         ax = fig.add_axes(frame.fraction(x + k * (pw + gap), y + legend_height, pw, ph))
         m = maps.draw(ax, replace(layers, sites=group), crs, shaped(extent, pw, ph), size,
                       nearest=_nearest(group), places=places)
-        m.ax.set_title(_plain(name), fontsize=_size(size, 7.5), pad=3, loc="left")
+        m.ax.set_title(plain_text(name), fontsize=_size(size, 7.5), pad=3, loc="left")
         m.ax.set_gid(f"carte-{k + 1}")  # named groups in the SVG, for layout software
         drawn_maps.append(m)
     drawn = {key: any(m.drawn[key] for m in drawn_maps) for key in drawn_maps[0].drawn}
@@ -696,7 +696,7 @@ def _commune_names() -> pd.Series:
     return communes().set_index("code")["nom"]
 
 
-def _panel_groups(layers: _Layers, places: dict[int, str] | None = None,
+def _panel_groups(layers: PrintLayers, places: dict[int, str] | None = None,
                   maps: SiteMaps | None = None
                   ) -> list[tuple[str, gpd.GeoDataFrame, tuple, str]]:
     """(CRS, sites, extent, name) of each panel: the sites grouped by territory and
@@ -712,7 +712,7 @@ def _panel_groups(layers: _Layers, places: dict[int, str] | None = None,
     groups = []
     for key in keys.value_counts().index:
         crs = TERRITORIES[key].crs
-        groups += [(crs, g) for g in _agglomerations(sites[(keys == key).to_numpy()], crs)]
+        groups += [(crs, g) for g in find_agglomerations(sites[(keys == key).to_numpy()], crs)]
     groups = sorted(groups, key=lambda g: len(g[1]), reverse=True)[:_MAX_PANELS]
     related = list(layers.emphasis or {})
     out = []
@@ -764,7 +764,7 @@ def _advance(char: str, bold: bool) -> float:
     from matplotlib.font_manager import FontProperties, findfont, get_font
     from matplotlib.ft2font import LoadFlags
 
-    font = get_font(findfont(FontProperties(family=_FONTS["font.family"],
+    font = get_font(findfont(FontProperties(family=PRINT_FONTS["font.family"],
                                             weight="bold" if bold else "normal")))
     font.set_size(100, 72)
     glyph = font.load_char(ord(char), flags=LoadFlags.NO_HINTING)
@@ -792,7 +792,7 @@ class _Page:
     def lines(self, text: str, width: float, style: dict, max_lines: int) -> list[str]:
         """``text`` broken into lines no wider than ``width`` mm, at most ``max_lines`` (the
         last one shortened with « … »)."""
-        shown = _plain(french_spacing(text) if style.get("url") is None else text)
+        shown = plain_text(french_spacing(text) if style.get("url") is None else text)
         words = [w for w in re.split(r"[ \t\r\n]+", shown) if w]  # no-break spaces stay
         lines: list[str] = []
         current = ""

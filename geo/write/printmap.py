@@ -60,19 +60,19 @@ _MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D", "pent
             "ring": "o", "bar": [(-1, -0.35), (1, -0.35), (1, 0.35), (-1, 0.35), (-1, -0.35)]}
 #: Shapes drawn hollow (their colour on the outline).
 _HOLLOW = {"ring"}
-_MM = 1 / 25.4
+INCH_PER_MM = 1 / 25.4
 #: Wider than this (metres), quartiers are too small to see: they are counted instead.
 _QPV_VISIBLE = 150_000
 #: Fonts embedded as TrueType in PDF; SVG text drawn as paths (no font needed to view it).
 #: Matplotlib 3.11 sizes a PDF's font subsets from ``ps.fonttype``: left at Type 3, every
 #: character beyond Latin-1 (« – ») put each font in the file twice.
-_FONTS = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "path",
+PRINT_FONTS = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "path",
           "font.family": "DejaVu Sans"}
 _DEP_COLOR, _COM_COLOR, _LINK_COLOR = "#4d4d4d", "#8c8c8c", "#555555"
 
 
 @dataclass
-class _Layers:
+class PrintLayers:
     """What every page draws from (EPSG:4326), prepared once."""
 
     sites: gpd.GeoDataFrame
@@ -171,17 +171,17 @@ def print_map(
                           theme_column=theme_column, id_column=id_column,
                           previous=previous, bounds=bounds, atlas=atlas, measures=measures,
                           size_by=size_by, periods=periods)
-    with atomic_path(path) as tmp, matplotlib.rc_context(_FONTS):
+    with atomic_path(path) as tmp, matplotlib.rc_context(PRINT_FONTS):
         if suffix == ".pdf":
             from .pdfpages import write_pdf_pages
 
             # an atlas's pages are shared by the cores (each worker forked with the
             # prepared layers: nothing pickled)
             write_pdf_pages(tmp, len(makers), lambda k: makers[k](),
-                            metadata=_metadata(suffix, title))
+                            metadata=pdf_metadata(suffix, title))
         else:
             makers[0]().savefig(tmp, dpi=dpi, format=suffix[1:],
-                                metadata=_metadata(suffix, title))
+                                metadata=pdf_metadata(suffix, title))
     return Path(path)
 
 
@@ -208,7 +208,7 @@ def _page_makers(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str, lands
     checked: a page is drawn when it is written (an atlas's pages by several processes)."""
     width, height = PAPER[paper]
     size = ((height, width) if landscape else (width, height))
-    layers = _prepare(result, qpv, previous, theme_column, id_column)
+    layers = prepare_layers(result, qpv, previous, theme_column, id_column)
     if measures is not None and size_by:
         values = measures.values[size_by]
         layers.scale = pd.Series(symbol_sizes(values), index=result.sites.index) / 22
@@ -236,20 +236,20 @@ def _page_makers(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str, lands
     return makers
 
 
-def _prepare(result, qpv, previous, theme_column, id_column) -> _Layers:
+def prepare_layers(result, qpv, previous, theme_column, id_column) -> PrintLayers:
     sites = result.sites[result.sites.geometry.notna()]
     themes, styles = site_themes(sites, theme_column)
     styles = {t: s for t, s in styles.items() if (themes == t).any()}
     links = []
     if id_column and id_column in sites:
         for _, group in sites.groupby(sites[id_column].astype(str)):
-            links += _initiative_links(group)
-    return _Layers(sites, themes, styles, qpv, previous, links,
+            links += initiative_links(group)
+    return PrintLayers(sites, themes, styles, qpv, previous, links,
                    ", ".join(sorted(set(qpv["generation"]))) or "",
                    distance=getattr(result, "distance", 300))
 
 
-def _initiative_links(sites: gpd.GeoDataFrame) -> list[shapely.LineString]:
+def initiative_links(sites: gpd.GeoDataFrame) -> list[shapely.LineString]:
     """The dashed line between the sites of one initiative, unless they are far apart
     (another city, overseas): a line across the country says nothing a reader can use."""
     if len(sites) < 2 or path_length(sites.geometry.x, sites.geometry.y) >= LINK_MAX:
@@ -274,7 +274,7 @@ _IDF = ("75", "92", "93", "94")
 
 
 @dataclass
-class _Frame:
+class PageFrame:
     """Where things go on a page, in figure fractions: the map zone (left) and the legend
     column (right), inside the margins."""
 
@@ -310,13 +310,13 @@ def page_fill(fig: Figure) -> float:
     """Share of the page inside the margins covered by maps and the legend (their boxes,
     after the maps took their shape): what a reader sees as the map, from 0 to 1."""
     renderer = fig.canvas.get_renderer()
-    frame = _Frame((fig.get_figwidth() / _MM, fig.get_figheight() / _MM))
+    frame = PageFrame((fig.get_figwidth() / INCH_PER_MM, fig.get_figheight() / INCH_PER_MM))
     boxes = []
     for ax in fig.axes:
         ax.apply_aspect()
         boxes.append(ax.get_window_extent(renderer))
     boxes += [legend.get_window_extent(renderer) for legend in fig.legends]
-    dpmm = fig.dpi * _MM
+    dpmm = fig.dpi * INCH_PER_MM
     x, y, w, h = frame.inside
     grid = np.zeros((int(h), int(w)), dtype=bool)  # millimetre cells
     for box in boxes:
@@ -333,9 +333,9 @@ def _contents_page(size, title: str, names: list[str], first: int) -> Figure:
     """The atlas's contents: each area's name and page, in as many columns as the page
     needs (never a line off the page)."""
     fig = _figure(size, title, f"Sommaire de l’atlas\u00a0: {plural(len(names), 'page')}")
-    frame = _Frame(size)
+    frame = PageFrame(size)
     x, y, w, h = frame.inside
-    points = _pt(size, 8)
+    points = font_pt(size, 8)
     line = points / 72 * 25.4 * 1.45  # millimetres
     rows = max(int(h // line), 1)
     columns = -(-len(names) // rows)
@@ -347,12 +347,12 @@ def _contents_page(size, title: str, names: list[str], first: int) -> Figure:
         fig.text((x + c * width) / size[0], top / size[1], f"p.\u00a0{first + k}",
                  fontsize=points, va="top", color="#333")
         fig.text((x + c * width + points * 0.3528 * 4.2) / size[0], top / size[1],
-                 _plain(textwrap.shorten(name, chars, placeholder="…")), fontsize=points,
+                 plain_text(textwrap.shorten(name, chars, placeholder="…")), fontsize=points,
                  va="top")
     return fig
 
 
-def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
+def _overview(layers: PrintLayers, result: LinkResult, size, title: str, bounds,
               contents: int | None = None) -> Figure:
     """The first page. A territory given by ``bounds`` is drawn whole; sites in a few
     agglomerations get one zoomed panel each and a locator of France; otherwise France,
@@ -373,7 +373,7 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
     if contents:
         subtitle += f"\u202f; sommaire de l’atlas p.\u00a0{contents}"
     fig = _figure(size, title, subtitle)
-    frame = _Frame(size)
+    frame = PageFrame(size)
     crs = TERRITORIES[main].crs
     legend_zone = None
     if bounds is not None:
@@ -389,7 +389,7 @@ def _overview(layers: _Layers, result: LinkResult, size, title: str, bounds,
         home = sites[(keys == main).to_numpy()]
         count = _agglomeration_of(home, crs)[1]
         # the groups themselves only for a few panels (a national directory: a thousand)
-        groups = _agglomerations(home, crs) if count <= _MAX_PANELS else [None] * count
+        groups = find_agglomerations(home, crs) if count <= _MAX_PANELS else [None] * count
         extent = _extent(home.geometry.to_crs(crs) if len(home) else None, crs, main)
         wide = extent[2] - extent[0] > _QPV_VISIBLE
         if wide and 2 <= len(groups) <= _MAX_PANELS:
@@ -460,7 +460,7 @@ def _with_territory_sites(bounds: tuple, sites: gpd.GeoDataFrame) -> tuple:
 
 
 @dataclass
-class _Map:
+class MapPanel:
     """One map of a page: its axes, what it drew and the names it may show."""
 
     ax: object
@@ -470,7 +470,7 @@ class _Map:
 
 
 def _single(fig, frame, layers, crs, extent, size, *, zone=None, furniture=True,
-            counts_label=None, focus=None, aggregate: bool = True) -> _Map:
+            counts_label=None, focus=None, aggregate: bool = True) -> MapPanel:
     """One map filling ``zone`` (default: the map zone), shaped by its extent;
     ``aggregate=False``: its sites one by one, however many."""
     x, y, w, h = zone or frame.map_zone
@@ -481,7 +481,7 @@ def _single(fig, frame, layers, crs, extent, size, *, zone=None, furniture=True,
 
 
 def _national(fig, frame, layers, crs, extent, size, main, others
-              ) -> tuple[list[_Map], tuple[float, float, float, float]]:
+              ) -> tuple[list[MapPanel], tuple[float, float, float, float]]:
     """France (or the main territory) on the left of the map zone; a column of insets on
     its right: Paris and its inner ring when sites are there. Return the maps and the room
     left in the column (for the overseas insets)."""
@@ -511,7 +511,7 @@ def _national(fig, frame, layers, crs, extent, size, main, others
         side = min(column, h * 0.5)
         m = _single(fig, frame, layers, crs, inner, size,
                     zone=(cx, top - side - 5, column, side), furniture=False)
-        m.ax.set_title("Paris et la petite couronne", fontsize=_pt(size, 7.5), pad=2)
+        m.ax.set_title("Paris et la petite couronne", fontsize=font_pt(size, 7.5), pad=2)
         maps.append(m)
         top -= side + 8
         maps[0].ax.add_patch(matplotlib.patches.Rectangle(
@@ -527,7 +527,7 @@ def _cell(zone, n: int) -> float:
     return min(w / 2 - 2, h / max(rows, 1) - 7) if w > 0 and h > 0 else 0
 
 
-def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
+def _overseas(fig, frame, layers, size, others, keys, zone) -> list[MapPanel]:
     """The overseas territories that hold sites, whole (their island's outline), two per
     row in ``zone``."""
     x, y, w, h = zone
@@ -545,7 +545,7 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
         m = _single(fig, frame, layers, icrs, _extent(whole, icrs, key, pad=0.02), size,
                     zone=inset, furniture=False, aggregate=False)
         n = int((keys == key).sum())
-        m.ax.set_title(f"{TERRITORIES[key].name} ({n})", fontsize=_pt(size, 6.5), pad=2)
+        m.ax.set_title(f"{TERRITORIES[key].name} ({n})", fontsize=font_pt(size, 6.5), pad=2)
         m.labels = _inset_cities(m.labels, size)
         # each inset its own scale bar (the scales differ, as the note above says)
         m.ax._essqpv_furniture = _scale_bar(m.ax, *m.ax.get_xlim(), *m.ax.get_ylim(), size,
@@ -553,7 +553,7 @@ def _overseas(fig, frame, layers, size, others, keys, zone) -> list[_Map]:
         maps.append(m)
     if maps:
         fig.text(x / frame.size[0], (y + h + 2) / frame.size[1],
-                 "Outre-mer (échelles différentes)", fontsize=_pt(size, 6.5), color="#333",
+                 "Outre-mer (échelles différentes)", fontsize=font_pt(size, 6.5), color="#333",
                  va="center")
     return maps
 
@@ -567,12 +567,12 @@ def _inset_cities(labels: list, size) -> list:
     its sites), small enough to fit its square."""
     from dataclasses import replace
 
-    return [replace(label, style={**label.style, "fontsize": _pt(size, 6.5)})
+    return [replace(label, style={**label.style, "fontsize": font_pt(size, 6.5)})
             for label in labels
             if label.over_symbols and label.priority > _CITY - _INSET_CITIES]
 
 
-def _agglomerations(sites: gpd.GeoDataFrame, crs: str) -> list[gpd.GeoDataFrame]:
+def find_agglomerations(sites: gpd.GeoDataFrame, crs: str) -> list[gpd.GeoDataFrame]:
     """The sites grouped by agglomeration (closer than :data:`_AGGLOMERATION` to one
     another), the largest first."""
     which, count = _agglomeration_of(sites, crs)
@@ -603,7 +603,7 @@ def _agglomeration_of(sites: gpd.GeoDataFrame, crs: str) -> tuple[np.ndarray, in
     return rank[labels], count
 
 
-def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
+def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[MapPanel], tuple]:
     """One zoomed panel per agglomeration (its quartiers and their names readable), a
     locator of France naming them, and the legend in the last cell of the grid (its zone
     is returned with the maps)."""
@@ -632,8 +632,8 @@ def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
         held = held[held != ""].value_counts()
         place = names.get(held.index[0], "") if len(held) else ""
         more = " et environs" if len(held) > 1 else ""
-        m.ax.set_title(_plain(f"{k + 1}. {place}{more} ({plural(len(group), 'site')})"),
-                       fontsize=_pt(size, 8), pad=3, loc="left")
+        m.ax.set_title(plain_text(f"{k + 1}. {place}{more} ({plural(len(group), 'site')})"),
+                       fontsize=font_pt(size, 8), pad=3, loc="left")
         places.append((f"{k + 1}. {place}", cxm, cym))
         maps.append(m)
     # the locator, first cell; the legend, the cell after the last panel
@@ -644,7 +644,7 @@ def _panels(fig, frame, layers, crs, groups, size) -> tuple[list[_Map], tuple]:
     return [locator, *maps], legend
 
 
-def _locator(fig, frame, crs, zone, places, size) -> _Map:
+def _locator(fig, frame, crs, zone, places, size) -> MapPanel:
     """France with the places of the panels, named."""
     from ..outlines import departements
     from .printlabels import Label
@@ -659,16 +659,16 @@ def _locator(fig, frame, crs, zone, places, size) -> _Map:
     ys = [p[2] for p in places]
     ax.scatter(xs, ys, s=30, color="#b03a2e", edgecolor="#1a1a1a", linewidth=0.6, zorder=6)
     _axes_style(ax, extent)
-    ax.set_title("Situation des panneaux", fontsize=_pt(size, 8), pad=3, loc="left")
+    ax.set_title("Situation des panneaux", fontsize=font_pt(size, 8), pad=3, loc="left")
     from .printlabels import marker_boxes
 
-    labels = [Label(100 - k, _plain(text), px, py, {"fontsize": _pt(size, 7)})
+    labels = [Label(100 - k, plain_text(text), px, py, {"fontsize": font_pt(size, 7)})
               for k, (text, px, py) in enumerate(places)]
-    return _Map(ax, {k: False for k in _DRAWN}, labels,
+    return MapPanel(ax, {k: False for k in _DRAWN}, labels,
                 marker_boxes(ax, np.array(xs), np.array(ys), 6.0))
 
 
-def _label(fig, maps: list[_Map], halo: str = "stroke") -> None:
+def _label(fig, maps: list[MapPanel], halo: str = "stroke") -> None:
     """Place every map's names, clear of every symbol, every other map, the legend and
     the furniture (scale bar, north arrow); ``halo`` as :func:`geo.write.printlabels.place`."""
     from .printlabels import artist_boxes, place
@@ -696,12 +696,12 @@ def _label(fig, maps: list[_Map], halo: str = "stroke") -> None:
               halo=halo)
 
 
-def _area_page(layers: _Layers, size, title: str, name: str, outline) -> Figure:
+def _area_page(layers: PrintLayers, size, title: str, name: str, outline) -> Figure:
     """An atlas page: one département or commune, with its sites and quartiers; the legend
     counts what the page shows."""
     inside = layers.sites[shapely.intersects(outline, layers.sites.geometry.values)]
     fig = _figure(size, title, f"{name} – {plural(len(inside), 'site')}")
-    frame = _Frame(size)
+    frame = PageFrame(size)
     x, y = outline.centroid.x, outline.centroid.y
     key = territory_of_points(np.array([x]), np.array([y]))[0] or "metropole"
     crs = TERRITORIES[key].crs
@@ -712,7 +712,7 @@ def _area_page(layers: _Layers, size, title: str, name: str, outline) -> Figure:
     return fig
 
 
-def _periods_page(layers: _Layers, measures: Measures, size, title: str,
+def _periods_page(layers: PrintLayers, measures: Measures, size, title: str,
                   periods: list[int]) -> Figure:
     """Small multiples: one panel per year, the same frame (the main territory of the
     sites), each with the sites open that year."""
@@ -733,7 +733,7 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
     note = f" ; {plural(elsewhere, 'site')} hors de ce cadre (outre-mer)" if elsewhere else ""
     fig = _figure(size, title, "Sites ouverts à chaque date, même cadre pour chaque "
                                f"panneau{note}")
-    frame = _Frame(size)
+    frame = PageFrame(size)
     x, y, w, h = frame.map_zone
     # the grid that draws the frame largest
     ew, eh = extent[2] - extent[0], extent[3] - extent[1]
@@ -754,7 +754,7 @@ def _periods_page(layers: _Layers, measures: Measures, size, title: str,
         zone = (x + c * cw + 2, y + (rows - 1 - r) * ch + 2, cw - 4, ch - 9)
         m = _single(fig, frame, shown, crs, fitted, size, zone=zone, furniture=k == 0)
         m.ax.set_title(f"{year}\u00a0: {plural(int(alive.sum()), 'site ouvert')}",
-                       fontsize=_pt(size, 8.5), pad=3)
+                       fontsize=font_pt(size, 8.5), pad=3)
         if fitted[2] - fitted[0] > _QPV_VISIBLE:
             # the same frame again and again: the places that hold sites are named, the
             # départements' names would only repeat themselves in every panel
@@ -797,7 +797,7 @@ def new_figure(size: tuple[float, float]) -> Figure:
             # again and again, most of the time a print took
             pass
 
-    fig = Figure(figsize=(size[0] * _MM, size[1] * _MM))
+    fig = Figure(figsize=(size[0] * INCH_PER_MM, size[1] * INCH_PER_MM))
     Canvas(fig)
     return fig
 
@@ -805,16 +805,16 @@ def new_figure(size: tuple[float, float]) -> Figure:
 def _figure(size, title: str, subtitle: str) -> Figure:
     fig = new_figure(size)
     w, h = size
-    fig.text(_MARGIN / w, 1 - (_MARGIN + 5) / h, _plain(title), fontsize=_pt(size, 14),
+    fig.text(_MARGIN / w, 1 - (_MARGIN + 5) / h, plain_text(title), fontsize=font_pt(size, 14),
              fontweight="bold", va="center")
-    fig.text(_MARGIN / w, 1 - (_MARGIN + 13) / h, _plain(subtitle), fontsize=_pt(size, 8.5),
+    fig.text(_MARGIN / w, 1 - (_MARGIN + 13) / h, plain_text(subtitle), fontsize=font_pt(size, 8.5),
              va="center", color="#333", wrap=True)
     fig.text(_MARGIN / w, _MARGIN / h, f"{PRINT_SOURCES} Carte du "
-             f"{date_text(datetime.date.today())}.", fontsize=_pt(size, 6.5), color="#333")
+             f"{date_text(datetime.date.today())}.", fontsize=font_pt(size, 6.5), color="#333")
     return fig
 
 
-def _subtitle(result: LinkResult, layers: _Layers, bounds) -> str:
+def _subtitle(result: LinkResult, layers: PrintLayers, bounds) -> str:
     s = result.summary()
     text = (f"{plural(s['located'], 'site localisé')} sur {number(s['sites'])}\u00a0: "
             f"{plural(s[Relation.IMPLANTED], 'implanté')} dans un QPV, "
@@ -826,7 +826,7 @@ def _subtitle(result: LinkResult, layers: _Layers, bounds) -> str:
     return text
 
 
-def _pt(size, points: float) -> float:
+def font_pt(size, points: float) -> float:
     """A font size that reads the same on A5 as on A4 (never below 5.5 pt)."""
     return max(points * min(1.0, min(size) / 210) ** 0.5, 5.5)
 
@@ -896,8 +896,8 @@ def _axes_style(ax, extent) -> None:
         spine.set_color("#777")
 
 
-def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometry | None = None,
-          furniture: bool = True, aggregate: bool = True) -> _Map:
+def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geometry | None = None,
+          furniture: bool = True, aggregate: bool = True) -> MapPanel:
     """Draw one map on ``ax``; return it with what it drew (for the legend) and the names
     it may show (placed once the page is laid out)."""
     from .printlabels import marker_boxes
@@ -907,7 +907,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
                 .total_bounds.tolist())
     wide = (x1 - x0) > _QPV_VISIBLE
     # a tenth of a millimetre on the page: finer than any line drawn
-    fig_width = ax.figure.get_figwidth() / _MM
+    fig_width = ax.figure.get_figwidth() / INCH_PER_MM
     tolerance = (x1 - x0) / (ax.get_position().width * fig_width) * 0.1
     # outlines simplified once to that scale (rounded: pages of one scale share them)
     deps, coms = _background(box, crs, float(f"{tolerance:.1g}"))
@@ -975,7 +975,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
         labels = cities + [label for label in _names(layers, sites, sites_m, qpv_m, deps,
                                                      coms, wide, size)
                            if label.text not in named]
-        return _Map(ax, drawn, labels, lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
+        return MapPanel(ax, drawn, labels, lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
     sx, sy = sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy()
     theme_of = themes.to_numpy()
     for theme, style in layers.styles.items():
@@ -1000,7 +1000,7 @@ def _draw(ax, layers: _Layers, crs: str, extent, size, *, focus: shapely.Geometr
                        edgecolor="white", linewidth=0.6, zorder=8)
         named = {label.text for label in cities}
         labels = cities + [label for label in labels if label.text not in named]
-    return _Map(ax, drawn, labels,
+    return MapPanel(ax, drawn, labels,
                 lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
 
 
@@ -1017,7 +1017,7 @@ def _shapes(ax, frame, zorder: float, **style) -> None:
         ax.add_artist(PathPatch(path, zorder=zorder, **{"facecolor": "none", **style}))
 
 
-def _aggregate(ax, layers: _Layers, sites: gpd.GeoDataFrame, coms: gpd.GeoDataFrame,
+def _aggregate(ax, layers: PrintLayers, sites: gpd.GeoDataFrame, coms: gpd.GeoDataFrame,
                size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sites counted per commune, drawn at its name's spot as nested circles whose
     areas follow the counts (:mod:`geo.write.printsymbols`), one scale for every map of the
@@ -1039,7 +1039,7 @@ def _aggregate(ax, layers: _Layers, sites: gpd.GeoDataFrame, coms: gpd.GeoDataFr
     return x, y, draw_circles(ax, x, y, counts, top, _largest_circle(size, top))
 
 
-def _crowded(ax, layers: _Layers, n: int) -> bool:
+def _crowded(ax, layers: PrintLayers, n: int) -> bool:
     """Whether ``n`` sites are too many to read one by one on ``ax`` (never on a map of
     sized symbols nor on a fiche's)."""
     if layers.scale is not None or layers.numbers is not None or layers.emphasis is not None:
@@ -1091,9 +1091,9 @@ def _city_names(box, crs: str, wide: bool, size, focus=None) -> list:
         return []
     x, y = _from_degrees(crs).transform(
         found.geometry.x.to_numpy(), found.geometry.y.to_numpy())
-    style = {"fontsize": _pt(size, 8 if wide else 8.5), "fontweight": "bold",
+    style = {"fontsize": font_pt(size, 8 if wide else 8.5), "fontweight": "bold",
              "color": "#1a1a1a"}
-    return [Label(_CITY - k, _plain(name), px, py, style, over_symbols=True)
+    return [Label(_CITY - k, plain_text(name), px, py, style, over_symbols=True)
             for k, (name, px, py) in enumerate(zip(found["nom"], x, y, strict=True))]
 
 
@@ -1123,15 +1123,15 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     held = held[held.index != ""]
     if wide:  # a wide map names the communes holding the most sites, not every one
         held = held.nlargest(_WIDE_PLACES, keep="first")
-    city = {"fontsize": _pt(size, 7 if wide else 7.5), "color": "#1a1a1a"}
+    city = {"fontsize": font_pt(size, 7 if wide else 7.5), "color": "#1a1a1a"}
     for row in coms.itertuples():
         n = int(held.get(row.code, 0))
         if wide and not n:
             continue
-        out.append(Label(_PLACE_WITH_SITES + n if n else 10, _plain(row.nom), row.label_x,
+        out.append(Label(_PLACE_WITH_SITES + n if n else 10, plain_text(row.nom), row.label_x,
                          row.label_y,
                          {**city, "fontweight": "bold"} if n else
-                         {**city, "color": "#555", "fontsize": _pt(size, 6.5)},
+                         {**city, "color": "#555", "fontsize": font_pt(size, 6.5)},
                          leader=bool(n)))
     if wide:
         holding = pd.Series(departement_of_points(x, y)).value_counts() if len(sites) \
@@ -1140,16 +1140,16 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
             n = int(holding.get(row.code, 0))
             # of equal rank, the smallest area first: it has the least room for its name
             small = 0.5 / (1 + row.geometry.area / 1e9)
-            out.append(Label((100 + n if n else 1) + small, _plain(row.nom.upper()),
+            out.append(Label((100 + n if n else 1) + small, plain_text(row.nom.upper()),
                              row.label_x,
-                             row.label_y, {"fontsize": _pt(size, 5.8), "color": "#555"},
+                             row.label_y, {"fontsize": font_pt(size, 5.8), "color": "#555"},
                              leader=False, centred=True))
     metric = sites_m.geometry
     if layers.numbers is not None and len(sites):
         sx, sy = metric.x, metric.y
         for i, number in layers.numbers.reindex(sites.index).dropna().items():
             out.append(Label(5000, str(number), sx[i], sy[i],
-                             {"fontsize": _pt(size, 8.5), "fontweight": "bold"}, gap=5))
+                             {"fontsize": font_pt(size, 8.5), "fontweight": "bold"}, gap=5))
     if not wide and len(qpv):
         related = layers.emphasis or {}
         close = qpv.geometry.distance(shapely.union_all(metric.values)) < 400 \
@@ -1157,12 +1157,12 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
         named = qpv[close.to_numpy() | qpv["code_qp"].isin(list(related)).to_numpy()]
         spots = shapely.point_on_surface(named.geometry.values)
         for row, p in zip(named.itertuples(), spots, strict=True):
-            style = {"fontsize": _pt(size, 6.5), "color": qpv_style(_CURRENT)["edgecolor"],
+            style = {"fontsize": font_pt(size, 6.5), "color": qpv_style(_CURRENT)["edgecolor"],
                      "fontstyle": "italic"}
             if row.code_qp in related:  # the page's own quartiers: first, and darker
-                style.update(fontsize=_pt(size, 7.5), color="#1a1a1a", fontweight="bold")
+                style.update(fontsize=font_pt(size, 7.5), color="#1a1a1a", fontweight="bold")
             out.append(Label(3000 if row.code_qp in related else 2000,
-                             _plain(place_name(row.nom_qp)), p.x, p.y, style))
+                             plain_text(place_name(row.nom_qp)), p.x, p.y, style))
     return out
 
 
@@ -1221,22 +1221,22 @@ def _furniture(ax, x: np.ndarray, y: np.ndarray, area: np.ndarray, size) -> list
     return artists
 
 
-def _legend(fig: Figure, frame: _Frame, layers: _Layers, drawn: dict, size,
+def _legend(fig: Figure, frame: PageFrame, layers: PrintLayers, drawn: dict, size,
             shown: gpd.GeoDataFrame | None = None, zone=None, counted: bool = True):
     """The legend, in its column: every symbol drawn, counted on ``shown`` (default: every
     site of the page's study; ``counted=False``: no count)."""
     handles = legend_handles(layers, drawn, shown, counted=counted)
     x, y, w, h = frame.fraction(*(zone or frame.legend_zone))
     legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, y + h),
-                        frameon=False, fontsize=_pt(size, 7.5), title="Légende",
-                        title_fontsize=_pt(size, 8.5), alignment="left", borderaxespad=0,
+                        frameon=False, fontsize=font_pt(size, 7.5), title="Légende",
+                        title_fontsize=font_pt(size, 8.5), alignment="left", borderaxespad=0,
                         borderpad=0)
     if drawn["aggregate"] and layers.aggregate_max:
         # the nested reference circles under the entries (mapsf's « prop » legend)
         from .printsymbols import draw_reference, reference_height
 
         largest = _largest_circle(size, layers.aggregate_max)
-        points = _pt(size, 7.5)
+        points = font_pt(size, 7.5)
         top = legend_bottom(fig, legend) - 3
         high = reference_height(largest, points) / 72 * 25.4
         draw_reference(fig, frame.fraction(x * size[0], top - high, w * size[0], high),
@@ -1251,10 +1251,10 @@ def legend_bottom(fig: Figure, legend) -> float:
     of the page."""
     if hasattr(legend, "essqpv_bottom"):
         return legend.essqpv_bottom
-    return legend.get_window_extent(fig.canvas.get_renderer()).y0 / (fig.dpi * _MM)
+    return legend.get_window_extent(fig.canvas.get_renderer()).y0 / (fig.dpi * INCH_PER_MM)
 
 
-def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None = None,
+def legend_handles(layers: PrintLayers, drawn: dict, shown: gpd.GeoDataFrame | None = None,
                    *, counted: bool = True) -> list:
     """The legend's entries: every symbol drawn on the page, themes counted on ``shown``
     (default: every site of the study)."""
@@ -1265,7 +1265,7 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
                       markerfacecolor="white" if s.shape in _HOLLOW else s.color,
                       markeredgecolor=s.color if s.shape in _HOLLOW else "#1a1a1a",
                       markeredgewidth=2 if s.shape in _HOLLOW else 0.6, markersize=7,
-                      label=_plain(textwrap.fill(
+                      label=plain_text(textwrap.fill(
                           f"{t} ({number(int(held.get(t, 0)))})" if counted else t,
                           _LEGEND_CHARS)))
                for t, s in layers.styles.items() if shown is None or held.get(t, 0) > 0]
@@ -1306,7 +1306,7 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
         column, values = layers.size_by
         top = pd.to_numeric(values, errors="coerce").max()
         base = 7  # the legend's usual marker, in points: 22 px on screen
-        handles.append(Line2D([], [], color="none", label=_plain(f"Taille\u00a0: {column}")))
+        handles.append(Line2D([], [], color="none", label=plain_text(f"Taille\u00a0: {column}")))
         for value in legend_values(values):
             d = max(56 * np.sqrt(value / top), 10) / 22 * base
             handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="none",
@@ -1320,7 +1320,7 @@ def legend_handles(layers: _Layers, drawn: dict, shown: gpd.GeoDataFrame | None 
     return handles
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
     """User text shown as it is: ``$`` would start matplotlib's math mode."""
     return str(text).replace("$", r"\$")
 
@@ -1349,7 +1349,7 @@ def _scale_bar(ax, x0, x1, y0, y1, size, *, corner: str = "bl", points: float = 
     # ran over the map's frame
     artists.append(ax.text(bx if left else bx + length, by + (y1 - y0) * 0.015, label,
                            ha="left" if left else "right", va="bottom",
-                           fontsize=_pt(size, points), zorder=9))
+                           fontsize=font_pt(size, points), zorder=9))
     return artists
 
 
@@ -1357,11 +1357,11 @@ def _north_arrow(ax, size, *, corner: str = "tr"):
     x = 0.95 if corner.endswith("r") else 0.05
     top = 0.95 if corner.startswith("t") else 0.2
     return ax.annotate("N", xy=(x, top), xytext=(x, top - 0.09), xycoords="axes fraction",
-                       ha="center", va="center", fontsize=_pt(size, 10), fontweight="bold",
+                       ha="center", va="center", fontsize=font_pt(size, 10), fontweight="bold",
                        arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
 
 
-def _metadata(suffix: str, title: str) -> dict:
+def pdf_metadata(suffix: str, title: str) -> dict:
     from .. import __version__
 
     creator = f"ess-qpv {__version__}"

@@ -121,7 +121,7 @@ class SiteMaps:
         marked on the locator when out of the frame; a site's commune without outline is
         named from ``places`` (site index → name) beside it. Return the panel as
         :class:`geo.write.printmap._Map` (names placed later, once the page is laid out)."""
-        from .printmap import EMPHASIS, _Map, _pt
+        from .printmap import EMPHASIS, MapPanel, font_pt
 
         x0, y0, x1, y1 = extent
         fig_width = ax.figure.get_figwidth() * 25.4
@@ -203,8 +203,8 @@ class SiteMaps:
         ax._essqpv_zones = furniture_zones(corners[0], bottom[0], bool(locator))
         sx, sy, area = sx[inside], sy[inside], area[inside]
         labels = self._names(layers, crs, sites[inside], sx, sy, coms_at, qpv_at, shapes,
-                             size, _pt, nearest, places or {})
-        return _Map(ax, drawn, labels, lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
+                             size, font_pt, nearest, places or {})
+        return MapPanel(ax, drawn, labels, lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
 
     def _spot(self, crs: str, code: str | None) -> np.ndarray | None:
         """The name's spot of quartier ``code`` (metres in ``crs``)."""
@@ -271,7 +271,7 @@ class SiteMaps:
         axes of its own); return its artists (kept clear of names)."""
         from matplotlib.transforms import Affine2D
 
-        from .printmap import _pt
+        from .printmap import font_pt
 
         codes = self.departement.reindex(sites.index)
         codes = codes[codes != ""].value_counts()
@@ -317,7 +317,7 @@ class SiteMaps:
                            marker="o", markersize=3.5, color="#b03a2e",
                            markeredgecolor="#1a1a1a", markeredgewidth=0.4, zorder=10.4)
         artists.append(ax.text(bx + w / 2, by - 0.01, _plain(name), transform=ax.transAxes,
-                               ha="center", va="top", fontsize=_pt(size, 6.5),
+                               ha="center", va="top", fontsize=font_pt(size, 6.5),
                                color="#333", zorder=10.5))
         return artists
 
@@ -386,7 +386,7 @@ def _free_corners(x: np.ndarray, y: np.ndarray, extent: tuple) -> list[str]:
 def _scale_bar(ax, extent: tuple, size, corner: str) -> list:
     """A metric scale bar in the bottom ``corner`` and a north arrow above it; return
     their artists."""
-    from .printmap import _pt
+    from .printmap import font_pt
 
     x0, y0, x1, y1 = extent
     target = (x1 - x0) / 5
@@ -404,11 +404,11 @@ def _scale_bar(ax, extent: tuple, size, corner: str) -> list:
                        linewidth=4, solid_capstyle="butt", zorder=9)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     artists.append(ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center",
-                           va="bottom", fontsize=_pt(size, 7.5), zorder=9))
+                           va="bottom", fontsize=font_pt(size, 7.5), zorder=9))
     # the north arrow above the bar's end, clear of its label
     nx = bx if left else bx + length
     artists.append(ax.annotate(
         "N", xy=(nx, by + (y1 - y0) * 0.21), xytext=(nx, by + (y1 - y0) * 0.1),
-        ha="center", va="bottom", fontsize=_pt(size, 8), fontweight="bold", zorder=9,
+        ha="center", va="bottom", fontsize=font_pt(size, 8), fontweight="bold", zorder=9,
         arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2}))
     return artists
