@@ -53,7 +53,7 @@ def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     out[known] = verdict == _IN
     edge = known[verdict == _EDGE]
     if len(edge):
-        out[edge] = shapely.contains_xy(outlines._land(), lon[edge], lat[edge])
+        out[edge] = shapely.contains_xy(outlines.land_outline(), lon[edge], lat[edge])
     return out
 
 
@@ -72,9 +72,9 @@ def _build() -> tuple[int, np.ndarray]:
     crosses are cut into cells (a tenth of the boxes to test)."""
     import shapely
 
-    from .outlines import _land
+    from .outlines import land_outline
 
-    land = _land()
+    land = land_outline()
     big = CELL * _SPLIT
     width = int(round(360 / big)) + 2
     ids = []

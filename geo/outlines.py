@@ -43,7 +43,7 @@ def communes() -> gpd.GeoDataFrame:
 
 
 @lru_cache(maxsize=1)
-def _land() -> shapely.Geometry:
+def land_outline() -> shapely.Geometry:
     """France within :data:`COAST_TOLERANCE` of a département (EPSG:4326), prepared."""
     from .geometry import to_metric
 
@@ -66,16 +66,16 @@ def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Whether each lon/lat point (EPSG:4326) is in France, overseas included (NaN: False)."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     known = ~(np.isnan(lon) | np.isnan(lat))
-    if _land.cache_info().currsize or known.sum() > _OUTLINES_UP_TO:
+    if land_outline.cache_info().currsize or known.sum() > _OUTLINES_UP_TO:
         out = np.zeros(len(lon), dtype=bool)
-        out[known] = shapely.contains_xy(_land(), lon[known], lat[known])
+        out[known] = shapely.contains_xy(land_outline(), lon[known], lat[known])
         return out
     # a few points: inside an outline is in France, the coast tolerance is built only if
     # some are not (a quay, a beach, abroad)
     out = _area_of_points(departements(), lon, lat, 0.0) != ""
     rest = np.flatnonzero(~out & known)
     if len(rest):
-        out[rest] = shapely.contains_xy(_land(), lon[rest], lat[rest])
+        out[rest] = shapely.contains_xy(land_outline(), lon[rest], lat[rest])
     return out
 
 

@@ -801,11 +801,11 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
 
 def _joined(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
     """``values`` joined with ``;`` per row (in their order), ``""`` for rows with none."""
-    from .link import _join_by
+    from .link import join_by
 
     out = np.full(n, "", dtype=object)
     if len(rows):
-        joined = _join_by(rows, values)
+        joined = join_by(rows, values)
         out[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy()
     return out
 

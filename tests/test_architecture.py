@@ -179,3 +179,25 @@ def test_imports_go_down_the_layers():
     maps = (GEO / "write" / "maps.py").read_text(encoding="utf-8") + "\nfrom ..study import y\n"
     assert upward(import_graph({"link": link, "write.maps": maps})) == [
         ("link", "write.maps"), ("write.maps", "study")]
+
+
+def private_imports() -> list[str]:
+    """Every private name (``_x``) one module takes from another: what rooms share is public."""
+    found = []
+    for name, path in sorted(MODULES.items()):
+        package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.level or (
+                    node.module or "").startswith("geo")):
+                continue
+            base = package[:len(package) - (node.level - 1)] if node.level else []
+            source = ".".join(base + ((node.module or "").split(".") if node.module else []))
+            found += [f"{name} takes {a.name} from {source or 'geo'}" for a in node.names
+                      if a.name.startswith("_") and not a.name.startswith("__")
+                      and ".".join(filter(None, [source, a.name])) not in MODULES]
+    return found
+
+
+def test_rooms_share_only_public_names():
+    """The fiches draw with the print's public core (they took 13 of its private names)."""
+    assert private_imports() == []

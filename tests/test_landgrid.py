@@ -8,11 +8,11 @@ import numpy as np
 import shapely
 
 from geo import landgrid
-from geo.outlines import _land
+from geo.outlines import land_outline
 
 
 def test_the_grid_answers_as_the_outline_does():
-    land = _land()
+    land = land_outline()
     rng = np.random.default_rng(7)
     lon, lat = [], []
     for west, south, east, north in shapely.bounds(shapely.get_parts(land)):

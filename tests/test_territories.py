@@ -62,7 +62,7 @@ def _off_the_coast(distance: float) -> tuple[float, float]:
 
 @pytest.mark.parametrize("land_built", [False, True], ids=["outlines first", "tolerance"])
 def test_in_france_inside_on_the_coast_at_sea_and_overseas(land_built):
-    from geo.outlines import COAST_TOLERANCE, _land, in_france
+    from geo.outlines import COAST_TOLERANCE, in_france, land_outline
 
     quay = _off_the_coast(COAST_TOLERANCE / 2)  # a quay, a beach: the outlines are simplified
     sea = _off_the_coast(COAST_TOLERANCE * 5)
@@ -70,9 +70,9 @@ def test_in_france_inside_on_the_coast_at_sea_and_overseas(land_built):
               "Saint-Pierre": (-56.18, 46.78), "Nouméa": (166.45, -22.27),
               "inconnu": (np.nan, np.nan)}
     lon, lat = np.array(list(points.values())).T
-    _land.cache_clear()
+    land_outline.cache_clear()
     if land_built:  # as after a first call that needed it, or for many points
-        _land()
+        land_outline()
     assert dict(zip(points, in_france(lon, lat).tolist(), strict=True)) == {
         "Paris": True, "quai": True, "large": False, "Berlin": False, "Saint-Pierre": True,
         "Nouméa": True, "inconnu": False}
