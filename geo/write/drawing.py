@@ -34,3 +34,20 @@ def shaped(extent: tuple, w: float, h: float) -> tuple:
         return x0 - grow, y0, x1 + grow, y1
     grow = (ew * h / w - eh) / 2
     return x0, y0 - grow, x1, y1 + grow
+
+
+def scale_bar_place(extent: tuple, corner: str) -> tuple[float, float, float, str]:
+    """A metric scale bar for a map showing ``extent`` (metres): its length (1, 2 or 5 ×
+    10ⁿ, at most a fifth of the width), where it starts in ``corner`` (``"bl"``, ``"tr"``…)
+    and its label (« 500 m », « 20 km »)."""
+    x0, y0, x1, y1 = extent
+    target = (x1 - x0) / 5
+    length = 10 ** np.floor(np.log10(target))
+    for factor in (5, 2, 1):
+        if length * factor <= target:
+            length *= factor
+            break
+    bx = x0 + (x1 - x0) * 0.04 if corner.endswith("l") else x1 - (x1 - x0) * 0.04 - length
+    by = y0 + (y1 - y0) * 0.04 if corner.startswith("b") else y1 - (y1 - y0) * 0.1
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    return length, bx, by, label

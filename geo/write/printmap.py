@@ -37,7 +37,7 @@ from ..outlines import CREDIT
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import NBSP, date_text, french_spacing, number, place_name, plural
 from ..vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
-from .drawing import shaped
+from .drawing import scale_bar_place, shaped
 from .mapstyle import (
     LINK_MAX,
     SEVERAL_THEMES_NOTE,
@@ -1329,22 +1329,14 @@ def _scale_bar(ax, x0, x1, y0, y1, size, *, corner: str = "bl", points: float = 
                ) -> list:
     """A metric scale bar (metres, kilometres) in a corner, its label in ``points``;
     return its artists."""
-    target = (x1 - x0) / 5
-    length = 10 ** np.floor(np.log10(target))
-    for factor in (5, 2, 1):
-        if length * factor <= target:
-            length *= factor
-            break
+    length, bx, by, label = scale_bar_place((x0, y0, x1, y1), corner)
     left = corner.endswith("l")
-    bx = x0 + (x1 - x0) * 0.04 if left else x1 - (x1 - x0) * 0.04 - length
-    by = y0 + (y1 - y0) * 0.04 if corner.startswith("b") else y1 - (y1 - y0) * 0.1
     artists = []
     artists += ax.plot([bx, bx + length], [by, by], color="#1a1a1a", linewidth=5.5,
                        solid_capstyle="butt", zorder=8)
     for i, colour in enumerate(("#1a1a1a", "#ffffff")):
         artists += ax.plot([bx + i * length / 2, bx + (i + 1) * length / 2], [by, by],
                            color=colour, linewidth=4, solid_capstyle="butt", zorder=9)
-    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     # the label starts at the bar's outer end: centred on a short bar (a small inset), it
     # ran over the map's frame
     artists.append(ax.text(bx if left else bx + length, by + (y1 - y0) * 0.015, label,

@@ -21,7 +21,7 @@ from matplotlib.path import Path
 
 from ..typography import place_name
 from ..vocabulary import Relation
-from .drawing import compound_path, shaped
+from .drawing import compound_path, scale_bar_place, shaped
 from .mapstyle import qpv_style
 from .printlabels import Label, marker_boxes
 
@@ -389,20 +389,12 @@ def _scale_bar(ax, extent: tuple, size, corner: str) -> list:
     from .printmap import font_pt
 
     x0, y0, x1, y1 = extent
-    target = (x1 - x0) / 5
-    length = 10 ** np.floor(np.log10(target))
-    for factor in (5, 2, 1):
-        if length * factor <= target:
-            length *= factor
-            break
+    length, bx, by, label = scale_bar_place(extent, corner)
     left = corner.endswith("l")
-    bx = x0 + (x1 - x0) * 0.04 if left else x1 - (x1 - x0) * 0.04 - length
-    by = y0 + (y1 - y0) * 0.04
     artists = ax.plot([bx, bx + length], [by, by], color="#1a1a1a", linewidth=5.5,
                       solid_capstyle="butt", zorder=8)
     artists += ax.plot([bx + length / 2, bx + length], [by, by], color="#ffffff",
                        linewidth=4, solid_capstyle="butt", zorder=9)
-    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     artists.append(ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center",
                            va="bottom", fontsize=font_pt(size, 7.5), zorder=9))
     # the north arrow above the bar's end, clear of its label
