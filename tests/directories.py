@@ -9,7 +9,11 @@ written files, so that they do not drift with the bundled data):
   swapped, the minus sign of a longitude lost;
 - ``annuaire_geocode_avant.csv``: a directory placed earlier by the national address
   service (its ``result_*`` columns), with low scores, an answer coarser than the address
-  and homonym communes.
+  and homonym communes;
+- ``annuaire_national_grand.csv``: a national directory of 3 800 sites shaped like the
+  national directory of the SIAE (issue 32): sites inside real quartiers, a few hundred
+  metres outside them and in ordinary towns, overseas included, with the SIAE's kinds as
+  their type (two kinds for some), so that the national print aggregates them.
 
 Where every row comes from is said in ``tests/data/README.md``.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -27,6 +32,7 @@ from tests.servers import TEST_DATA
 
 NATIONAL = TEST_DATA / "annuaire_national.csv"
 GEOCODED = TEST_DATA / "annuaire_geocode_avant.csv"
+LARGE = TEST_DATA / "annuaire_national_grand.csv"
 COLUMNS = ["id", "nom", "adresse", "code_postal", "commune", "code_insee", "latitude",
            "longitude"]
 #: Communes with a quartier of their own (one commune per quartier), by INSEE code.
@@ -166,8 +172,123 @@ def geocoded() -> tuple[pd.DataFrame, dict[str, str]]:
     return table.reset_index().drop(columns="qpv"), doubts
 
 
+#: The kinds of structure of the national SIAE directory (insertion par l'activité économique,
+#: and the other kinds its directory lists) and roughly their shares of its sites.
+SIAE_KINDS = {
+    "Atelier et chantier d'insertion": 0.38, "Entreprise d'insertion": 0.21,
+    "Association intermédiaire": 0.14, "Entreprise adaptée": 0.08,
+    "Entreprise de travail temporaire d'insertion": 0.07,
+    "Groupement d'employeurs pour l'insertion et la qualification": 0.04,
+    "Entreprise d'insertion par le travail indépendant": 0.03,
+    "Organisation porteuse de clauses sociales": 0.03,
+    "Entreprise adaptée de travail temporaire": 0.02,
+}
+#: How many sites: inside a quartier, 50 to 600 m outside one, in a town (any commune).
+LARGE_COUNTS = {"in": 1400, "near": 1050, "town": 1550}
+#: Words of the made-up names (the only invented part of the rows, with the kinds drawn).
+_NAME_WORDS = ("Tremplin", "Régie de quartier", "Jardins", "Ressourcerie", "Recyclerie",
+               "Atelier", "Chantier", "Passerelle", "Réemploi", "Bâtiment", "Solidarité",
+               "Emploi", "Cycles", "Repères", "Envol", "Cap", "Horizons", "Relais")
+
+
+def _metric(frame: gpd.GeoDataFrame) -> str:
+    """A metric CRS for ``frame`` (Lambert-93 in metropolitan France, else UTM)."""
+    x, y = frame.geometry.iloc[0].representative_point().coords[0]
+    return "EPSG:2154" if -6 < x < 10 and 41 < y < 52 else str(frame.estimate_utm_crs())
+
+
+def _points_by_quartier(qpv: gpd.GeoDataFrame, counts: np.ndarray, rng, near: bool
+                        ) -> gpd.GeoDataFrame:
+    """``counts[i]`` points drawn uniformly inside quartier ``i`` (``near``: in the ring
+    from 50 to 600 m around it), with the quartier's code."""
+    out = []
+    for _, part in qpv.assign(n=counts)[counts > 0].groupby(
+            qpv["insee_dep"].str[:2].where(qpv["insee_dep"].str[:2] != "97",
+                                           qpv["insee_dep"])[counts > 0]):
+        crs = _metric(part)
+        shapes = part.to_crs(crs).geometry.buffer(0)
+        if near:
+            shapes = shapes.buffer(600).difference(shapes.buffer(50))
+        drawn = shapes.sample_points(part["n"].to_numpy(), rng=rng).to_crs(4326)
+        out.append(gpd.GeoDataFrame({"code_qp": part["code_qp"].to_numpy()},
+                                    geometry=drawn.to_numpy(), crs=4326).explode(
+                                        index_parts=False))
+    return pd.concat(out, ignore_index=True)
+
+
+def _town_points(n: int, rng) -> gpd.GeoDataFrame:
+    """``n`` points within 1 km of towns of 5 000 inhabitants or more (GeoNames), the
+    towns drawn with a weight of their population to the power 0.6, with the town's name
+    and its commune's INSEE code by name in the town's département (``""`` when it cannot
+    be told)."""
+    from geo.cities import cities
+    from geo.communes import communes, name_key
+    from geo.outlines import departement_of_points
+
+    towns = cities(5000)
+    weight = towns["population"].to_numpy(float) ** 0.6
+    pick = rng.choice(len(towns), size=n, p=weight / weight.sum())
+    angle, reach = rng.uniform(0, 2 * np.pi, n), 1000 * np.sqrt(rng.uniform(0, 1, n))
+    lat0 = towns.geometry.y.to_numpy()[pick]
+    lat = lat0 + reach * np.sin(angle) / 111_320
+    lon = towns.geometry.x.to_numpy()[pick] + reach * np.cos(angle) / (
+        111_320 * np.cos(np.radians(lat0)))
+    dep = departement_of_points(lon, lat)
+    table = communes().assign(key=lambda c: c["nom"].map(name_key))
+    by_name = {}
+    for code, key in zip(table["code"], table["key"], strict=True):
+        by_name.setdefault((code[:3] if code.startswith("97") else code[:2], key),
+                           []).append(code)
+    codes = [next(iter(by_name.get((d, name_key(towns["nom"].iloc[k])), [])), "")
+             if len(by_name.get((d, name_key(towns["nom"].iloc[k])), [])) == 1 else ""
+             for d, k in zip(dep, pick, strict=True)]
+    return gpd.GeoDataFrame({"code_insee": codes, "commune": towns["nom"].to_numpy()[pick]},
+                            geometry=gpd.points_from_xy(lon, lat), crs=4326)
+
+
+def national_large(seed: int = 32) -> pd.DataFrame:
+    """The national directory of :data:`LARGE_COUNTS` sites (see ``tests/data/README.md``):
+    ``id``, ``nom``, ``type`` (one or two SIAE kinds joined by ``|``), ``commune``,
+    ``code_insee``, ``latitude``, ``longitude``."""
+    from geo.outlines import communes
+
+    rng = np.random.default_rng(seed)
+    qpv = load_qpv(progress=False).reset_index(drop=True)
+    parts = []
+    for kind, near in (("in", False), ("near", True)):
+        chosen = rng.choice(len(qpv), size=LARGE_COUNTS[kind])
+        points = _points_by_quartier(qpv, np.bincount(chosen, minlength=len(qpv)), rng, near)
+        points["code_insee"] = commune_of_points(points.geometry.x.to_numpy(),
+                                                 points.geometry.y.to_numpy())
+        parts.append(points.drop(columns="code_qp"))
+    town = _town_points(LARGE_COUNTS["town"], rng)
+    # a town's point in a commune with quartiers takes that commune (its outline is known)
+    known = commune_of_points(town.geometry.x.to_numpy(), town.geometry.y.to_numpy())
+    town["code_insee"] = np.where(known != "", known, town["code_insee"])
+    sites = pd.concat([*parts, town], ignore_index=True)
+    sites = sites[sites["code_insee"] != ""].reset_index(drop=True)
+    # the outline's name (« La Courneuve »), else the town's (GeoNames: « Le Blanc »)
+    names = communes().drop_duplicates("code").set_index("code")["nom"]
+    sites["commune"] = sites["code_insee"].map(names).fillna(sites["commune"])
+    kinds, share = list(SIAE_KINDS), np.array(list(SIAE_KINDS.values()))
+    first = rng.choice(len(kinds), size=len(sites), p=share / share.sum())
+    second = rng.choice(len(kinds), size=len(sites), p=share / share.sum())
+    two = (rng.uniform(size=len(sites)) < 0.12) & (second != first)
+    words = rng.choice(len(_NAME_WORDS), size=len(sites))
+    commune = sites["commune"].to_numpy()
+    return pd.DataFrame({
+        "id": [f"S{i + 1:04d}" for i in range(len(sites))],
+        "nom": [f"{_NAME_WORDS[w]} {c}" for w, c in zip(words, commune, strict=True)],
+        "type": [kinds[a] + (f"|{kinds[b]}" if t else "")
+                 for a, b, t in zip(first, second, two, strict=True)],
+        "commune": commune, "code_insee": sites["code_insee"].to_numpy(),
+        "latitude": [f"{v:.5f}" for v in sites.geometry.y],
+        "longitude": [f"{v:.5f}" for v in sites.geometry.x]})
+
+
 if __name__ == "__main__":
     frame, _ = national()
     frame.to_csv(NATIONAL, sep=";", index=False)
     frame, _ = geocoded()
     frame.to_csv(GEOCODED, sep=";", index=False)
+    national_large().to_csv(LARGE, sep=";", index=False)

@@ -27,21 +27,31 @@ from pathlib import Path
 import pytest
 
 from geo import cli
+from tests.directories import LARGE, SIAE_KINDS
 from tests.local_export import CATEGORIES, LOCAL
 from tests.servers import TEST_DATA
 
 pytestmark = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing")
 
+#: The cities a national print must name.
+NATIONAL_CITIES = ("Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Bordeaux", "Nantes",
+                   "Strasbourg")
 #: Each kind of directory: its file, the study's options, the places its print must name.
 DIRECTORIES = {
-    "national": (TEST_DATA / "annuaire_national.csv", [],
-                 ("Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Bordeaux", "Nantes",
-                  "Strasbourg")),
+    "national": (TEST_DATA / "annuaire_national.csv", [], NATIONAL_CITIES),
+    # 3 747 sites shaped like the national SIAE directory (tests/directories.py): the
+    # national print counts them per commune, on A4 and on A3
+    "national-grand": (LARGE, [], NATIONAL_CITIES),
+    "national-grand-A3": (LARGE, ["--format", "A3"], NATIONAL_CITIES),
     "departement": (TEST_DATA / "annuaire_geocode_avant.csv", ["--departement", "54"],
                     ("Nancy",)),  # the préfecture of Meurthe-et-Moselle
     "local": (LOCAL, [], ("Mont-Bonvillers",)),  # the commune of every place
 }
 KINDS = list(DIRECTORIES)
+#: The kinds whose national print aggregates the sites (proportional circles).
+LARGE_KINDS = ("national-grand", "national-grand-A3")
+#: The categories of each directory whose cells join several (never shown joined).
+MULTI_VALUED = {"local": CATEGORIES, **dict.fromkeys(LARGE_KINDS, list(SIAE_KINDS))}
 #: How much two boxes may share (points) before they are said to overlap: a few
 #: hundredths of a millimetre, what a glyph's side bearing gives.
 TOLERANCE = 0.4
@@ -297,8 +307,16 @@ def test_the_legend_has_at_most_nine_classes(printed, kind):
     if kind == "local":
         assert "Autres" in joined, legend
     assert "|" not in page.text
-    for a, b in itertools.permutations(CATEGORIES, 2):
+    for a, b in itertools.permutations(MULTI_VALUED.get(kind, ()), 2):
         assert f"{a}{b}" not in page.text.replace("\n", "") and f"{a} | {b}" not in joined
+
+
+@pytest.mark.parametrize("kind", LARGE_KINDS)
+def test_a_national_directory_is_counted_per_commune(printed, kind):
+    """Thousands of sites on France: proportional circles per commune, which the legend
+    says with its reference circles."""
+    legend = " ".join(_legend(printed(kind)[0]))
+    assert "Nombre de sites par commune" in legend, legend
 
 
 @pytest.mark.parametrize("kind", _kinds())
@@ -309,7 +327,8 @@ def test_the_legend_counts_what_the_map_shows(printed, kind):
     text = page.text.replace("\u202f", "").replace("\u00a0", " ")
     framed = re.search(r"(\d+) sites? dans le cadre de la carte", text) or \
         re.search(r"(\d+) sites? localisés? sur", text)
-    counts = re.findall(r"\((\d[\d\u202f\u00a0]*)\)", " ".join(_legend(page)))
+    # pdftotext may cut « 1 456 » at its thin space into two words, joined by a space
+    counts = re.findall(r"\((\d[\d\u202f\u00a0 ]*)\)", " ".join(_legend(page)))
     assert sum(int(re.sub(r"\D", "", c)) for c in counts) == int(framed.group(1))
 
 

@@ -92,7 +92,10 @@ def draw_reference(fig, zone: tuple[float, float, float, float], top: int, large
     ax.set_ylim(0, height_pt)
     radius = np.sqrt(largest) / 2  # scatter sizes are squared diameters
     centre_x = radius + 2
-    ax.text(0, height_pt, title, fontsize=fontsize, va="top", ha="left")
+    # set on a baseline one size down: the font's whole height (what a PDF reader
+    # measures, accents included) stays inside the zone, not only the glyphs drawn
+    ax.text(0, height_pt - 1.1 * fontsize, title, fontsize=fontsize, va="baseline",
+            ha="left")
     last = np.inf  # the height of the value written above: values never meet
     for value in reference_values(top):
         r = radius * np.sqrt(value / top)
