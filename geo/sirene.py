@@ -283,12 +283,13 @@ def count_chunk(shared: _Shared, packed, first: int) -> tuple[_Totals, np.ndarra
     :func:`geo.stream.pack`, whose first row is line ``first``), on the worker that links
     it: its totals, and every siret read (for the duplicates, refused once all are
     read)."""
-    from .stream import place, text_frame, unpack
+    from .stream import place, unpack
 
     qpv = shared.qpv
     totals = _Totals(len(qpv))
-    chunk = text_frame(unpack(packed))
-    totals.count("lignes_lues", len(chunk))
+    # the cells stay Arrow arrays, as read: no pandas frame, no Python object per cell
+    chunk = _text_columns(unpack(packed))
+    totals.count("lignes_lues", len(chunk["siret"]))
     m = _prepare(chunk, shared.ess, shared.etab, shared.wanted, totals, shared.name, first)
     # only the ESS establishments' nearby quartiers are counted: the others are only
     # placed in the quartiers they are in
@@ -361,12 +362,31 @@ def _engine(engine, chunks, shared: _Shared, workers, scheduler, grids=None):
     return map_chunks(count_chunk, chunks, shared, workers=workers, ready=ready)
 
 
-def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
+def _text_columns(table) -> dict:
+    """The columns of a pyarrow Table as Arrow string arrays, ``""`` where empty (a
+    Parquet file's numbers as text, as a CSV's)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        column = column.combine_chunks()
+        if column.type != pa.string():
+            column = column.cast(pa.string())
+        out[name] = pc.fill_null(column, "")
+    return out
+
+
+def _prepare(chunk: dict, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
              totals: _Totals, name: str, first: int) -> dict:
-    """The rows of a chunk to link (active, in the territory) and what is known of each."""
+    """The rows of a chunk (Arrow text columns) to link (active, in the territory) and
+    what is known of each."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     siret = identifiers(chunk["siret"], 14, what="siret", path=name, first_row=first)
-    commune = chunk["plg_code_commune"].astype(str).str.strip()
-    keep = np.ones(len(chunk), dtype=bool)
+    commune = pc.utf8_trim_whitespace(chunk["plg_code_commune"])
+    keep = np.ones(len(siret), dtype=bool)
     section = None
     if etab is not None:
         at = etab.find(siret)
@@ -376,16 +396,24 @@ def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: se
         section = np.where(at >= 0, etab.values["section"][np.maximum(at, 0)],
                            len(SECTIONS) - 1)
     if wanted:
-        keep &= departement_of_commune(commune).isin(wanted).to_numpy()
+        keep &= departement_of_commune(pd.Series(commune.to_pylist(), dtype=object)
+                                       ).isin(wanted).to_numpy()
     totals.count("etablissements_actifs", keep.sum())
     idx = np.flatnonzero(keep)
-    sub = chunk.iloc[idx]
-    masked = (sub["x"].str.strip() == MASKED) | (sub["y"].str.strip() == MASKED)
-    x, y = numbers(sub["x"]), numbers(sub["y"])
-    empty = ~(np.isfinite(x) & np.isfinite(y)) & ~masked.to_numpy()
+    whole = len(idx) == len(keep)  # the usual case: nothing to take
+
+    def rows(column: pa.Array) -> pa.Array:
+        return column if whole else column.take(pa.array(idx))
+
+    x_text = pc.utf8_trim_whitespace(rows(chunk["x"]))
+    y_text = pc.utf8_trim_whitespace(rows(chunk["y"]))
+    masked = pc.or_(pc.equal(x_text, MASKED), pc.equal(y_text, MASKED)
+                    ).to_numpy(zero_copy_only=False)
+    x, y = numbers(x_text), numbers(y_text)
+    empty = ~(np.isfinite(x) & np.isfinite(y)) & ~masked
     totals.count("non_diffusibles", masked.sum())
     totals.count("sans_coordonnees", empty.sum())
-    codes = epsg_codes(sub["epsg"], path=name, first_row=first)
+    codes = epsg_codes(rows(chunk["epsg"]), path=name, first_row=first)
     lon, lat = lonlat(x, y, codes, path=name, first_row=first)
     given = np.isfinite(x) & np.isfinite(y)
     # Coordinates that land outside France (1e15, a wrong projection): not located, as
@@ -405,10 +433,10 @@ def _prepare(chunk: pd.DataFrame, ess: _Lookup, etab: _Lookup | None, wanted: se
         is_ess, ess.values["section"][np.maximum(unit, 0)], len(SECTIONS) - 1)
     totals.count("etablissements_ess", is_ess.sum())
     return {"lon": lon, "lat": lat, "ess": is_ess, "family": fam, "section": sec,
-            "all_siret": siret,
+            "all_siret": siret, "siret": siret[idx],
             # text stays in Arrow memory (a few bytes a cell, not a Python object each)
-            "siret": siret[idx], "commune": commune.iloc[idx].reset_index(drop=True),
-            "insee": sub["plg_qp24"].str.strip().reset_index(drop=True)}
+            "commune": rows(commune),
+            "insee": pc.utf8_trim_whitespace(rows(chunk["plg_qp24"]))}
 
 
 def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
@@ -433,9 +461,10 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
     located = np.isfinite(m["lon"])
     nearby_any = np.zeros(len(ess), dtype=bool)
     nearby_any[near_rows] = True
-    # per commune: its codes hashed once, then counted (a groupby and a value_counts
-    # hashed every row's text twice, three times longer)
-    commune_at, communes = pd.factorize(m["commune"], use_na_sentinel=False)
+    # per commune: its codes hashed once (Arrow's dictionary), then counted
+    encoded = m["commune"].dictionary_encode()
+    commune_at = encoded.indices.to_numpy(zero_copy_only=False)
+    communes = encoded.dictionary.to_numpy(zero_copy_only=False)
     counted = {name: np.bincount(commune_at, weights=rows, minlength=len(communes)
                                  ).astype(np.int64) for name, rows in (
         ("ess", ess), ("actif_implante", implanted >= 0),
@@ -445,20 +474,30 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
     totals.territory.append(pd.DataFrame(counted, index=pd.Index(communes, name="commune")))
     if len(totals.territory) > 8:  # keep the running sums small
         totals.territory = [pd.concat(totals.territory).groupby(level=0).sum()]
-    # agreement with INSEE's plg_qp24, on located establishments
-    ours = np.where(implanted >= 0, codes[np.maximum(implanted, 0)], "")
-    insee = m["insee"].where(m["insee"].str.startswith("QN"), "").to_numpy(dtype=object)
-    ours, insee = ours[located], insee[located]
+    # agreement with INSEE's plg_qp24, on located establishments, by quartier positions
+    # (-1 none; -2 a quartier INSEE names that ``codes`` lacks): no text compared per row
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    insee_text = m["insee"]
+    named = pc.starts_with(insee_text, "QN").to_numpy(zero_copy_only=False)
+    at = pc.fill_null(pc.index_in(insee_text, value_set=pa.array(codes)), -2
+                      ).to_numpy(zero_copy_only=False)
+    insee = np.where(named, at, -1)
+    ours, insee, rows_located = implanted[located], insee[located], np.flatnonzero(located)
     same = ours == insee
-    totals.agree[0, 0] += int((same & (ours != "")).sum())
-    totals.agree[0, 1] += int((same & (ours == "")).sum())
+    totals.agree[0, 0] += int((same & (ours >= 0)).sum())
+    totals.agree[0, 1] += int((same & (ours < 0)).sum())
     totals.agree[1, 0] += int((~same).sum())
     kept = sum(len(d) for d in totals.disagreements)
     if (~same).any() and kept < MAX_DISAGREEMENTS:
-        rows = np.flatnonzero(located)[~same][:MAX_DISAGREEMENTS - kept]
+        rows = rows_located[~same][:MAX_DISAGREEMENTS - kept]
+        theirs = insee_text.take(pa.array(rows)).to_numpy(zero_copy_only=False)
         totals.disagreements.append(pd.DataFrame({
-            "siret": m["siret"][rows].astype(str), "code_qp_ess_qpv": ours[~same][:len(rows)],
-            "code_qp_insee": insee[~same][:len(rows)], "lon": m["lon"][rows],
+            "siret": m["siret"][rows].astype(str),
+            "code_qp_ess_qpv": np.where(implanted[rows] >= 0,
+                                        codes[np.maximum(implanted[rows], 0)], ""),
+            "code_qp_insee": np.where(named[rows], theirs, ""), "lon": m["lon"][rows],
             "lat": m["lat"][rows]}))
 
 

@@ -315,14 +315,25 @@ def text_frame(batch) -> pd.DataFrame:
 # --------------------------------------------------------------------------- points
 
 
-def numbers(values: pd.Series) -> np.ndarray:
-    """Numbers from text cells (decimal commas accepted); NaN where empty, masked or
-    unreadable."""
+def _text(values):
+    """Text cells as a pyarrow string array: a pandas Series, or an Arrow (chunked) array
+    as read (left in Arrow memory, never a Python object per cell)."""
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == pa.string() else values.cast(pa.string())
+    return pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+
+
+def numbers(values) -> np.ndarray:
+    """Numbers from text cells (a pandas Series or an Arrow array; decimal commas
+    accepted); NaN where empty, masked or unreadable."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.utf8_trim_whitespace(pa.array(values.astype("str"), type=pa.string(),
-                                            from_pandas=True))
+    text = pc.utf8_trim_whitespace(_text(values))
     text = pc.if_else(pc.is_in(text, value_set=pa.array(["", MASKED])),
                       pa.scalar(None, pa.string()), text)
     try:
@@ -332,20 +343,21 @@ def numbers(values: pd.Series) -> np.ndarray:
         return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
 
 
-def identifiers(values: pd.Series, width: int, *, what: str, path: str = "",
+def identifiers(values, width: int, *, what: str, path: str = "",
                 first_row: int = 2) -> np.ndarray:
-    """Identifiers of exactly ``width`` digits (SIREN 9, SIRET 14) as integers; the first
-    other value is an error naming its row."""
+    """Identifiers of exactly ``width`` digits (SIREN 9, SIRET 14) as integers, from text
+    cells (a pandas Series or an Arrow array); the first other value is an error naming
+    its row."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    text = _text(values)
     # ASCII digits only (full-width or other scripts' digits are no identifier)
     ok = pc.and_(pc.ascii_is_decimal(text), pc.equal(pc.binary_length(text), width))
     ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
     if not ok.all():
         row = int(np.flatnonzero(~ok)[0])
-        raise InputError(f"{what} invalide : « {str(values.iloc[row]).strip()[:40]} » "
+        raise InputError(f"{what} invalide : « {str(text[row].as_py() or '').strip()[:40]} » "
                          f"({width} chiffres attendus).", path=path, row=row + first_row,
                          column=what)
     return pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
@@ -389,17 +401,16 @@ def within_area_of_use(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray | int,
     in the Indian Ocean was given in the wrong one."""
     n = len(lon)
     codes = np.full(n, epsg, dtype=np.int64) if np.isscalar(epsg) else np.asarray(epsg)
-    inside = np.ones(n, dtype=bool)
     located = np.isfinite(lon) & np.isfinite(lat)
-    for code in np.unique(codes[located]):
-        area = _area_of_use(int(code))
-        if area is None:
-            continue
-        west, south, east, north = area
-        rows = located & (codes == code)
-        inside[rows] = ((lon[rows] >= west - margin) & (lon[rows] <= east + margin)
-                        & (lat[rows] >= south - margin) & (lat[rows] <= north + margin))
-    return inside
+    # each row's area from a table of the codes present (one pass, not one per code)
+    present, at = np.unique(np.where(located, codes, 0), return_inverse=True)
+    areas = [_area_of_use(int(code)) for code in present]
+    box = np.array([(-np.inf, -np.inf, np.inf, np.inf) if a is None else a for a in areas],
+                   dtype=float).reshape(-1, 4)[at]
+    with np.errstate(invalid="ignore"):
+        inside = ((lon >= box[:, 0] - margin) & (lon <= box[:, 2] + margin)
+                  & (lat >= box[:, 1] - margin) & (lat <= box[:, 3] + margin))
+    return inside | ~located
 
 
 _AREAS: dict[int, tuple | None] = {}
@@ -415,14 +426,17 @@ def _area_of_use(code: int) -> tuple | None:
     return _AREAS[code]
 
 
-def epsg_codes(values: pd.Series, *, path: str = "", first_row: int = 2) -> np.ndarray:
-    """The ``epsg`` column as integers (0 where empty)."""
-    codes = numbers(values)
-    empty = values.astype("str").str.strip() == ""
-    bad = np.isnan(codes) & ~empty.to_numpy()
+def epsg_codes(values, *, path: str = "", first_row: int = 2) -> np.ndarray:
+    """The ``epsg`` column (a pandas Series or an Arrow array of text) as integers (0
+    where empty)."""
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(_text(values))
+    codes = numbers(text)
+    bad = np.isnan(codes) & pc.not_equal(text, "").to_numpy(zero_copy_only=False)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"code epsg illisible : « {str(values.iloc[row]).strip()[:20]} ».",
+        raise InputError(f"code epsg illisible : « {text[row].as_py()[:20]} ».",
                          path=path, row=row + first_row, column="epsg")
     return np.nan_to_num(codes).astype(np.int64)
 
