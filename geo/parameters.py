@@ -29,6 +29,36 @@ from .vocabulary import (
 RESULTS = "resultats"
 #: The paper of the print map and of the fiches when none is given.
 DEFAULT_PAPER = "A4"
+#: The web form's groups: a study-file section's legend (a section without one is not
+#: grouped), in the form's order.
+LEGENDS = {"quartiers": "Quartiers prioritaires", "geocodage": "Géocodage des adresses",
+           "sorties": "Carte à imprimer"}
+
+
+@dataclass(frozen=True)
+class WebField:
+    """How a parameter shows on the web page's form (:mod:`geo.web.studies`).
+
+    ``name`` is the field's name and id; ``label`` its French label. ``note`` is a French
+    help written under the field (``{default}``: the parameter's default), linked to it by
+    ``aria-describedby``; ``note_id`` names a help several fields share (written by the
+    last one, which has the ``note``). ``input`` is a text field's HTML type,
+    ``max_length`` its longest value; ``empty`` is the menu's choice for no value (a
+    parameter whose default is none).
+    """
+
+    name: str
+    label: str
+    note: str | None = None
+    note_id: str | None = None
+    input: str = "text"
+    max_length: int | None = None
+    empty: str | None = None
+
+    @property
+    def described_by(self) -> str | None:
+        """The id of the help that describes the field, or ``None``."""
+        return self.note_id or (f"{self.name}-aide" if self.note else None)
 
 
 @dataclass(frozen=True)
@@ -39,16 +69,17 @@ class Parameter:
     ``dest`` says otherwise, the command line's argparse destination. ``section`` and
     ``key`` place it in the study file (none: not in the study file); ``kind`` is its
     study-file type. ``flags`` are its command-line options (the first one is named in
-    messages), with ``metavar`` and ``action`` (argparse's); ``field`` is the web form's
-    field. ``choices``: the only values accepted, at every door; ``offered``: what the web
-    form's menu lists (the values a person picks from, the study file and the command line
-    take any other valid source). ``help`` is the French help, where ``{default}`` stands
-    for the default. ``new_study``: the value a new study starts with (``ess-qpv init``,
-    the web page) when it is not the default. ``what`` names it in the web page's
-    messages (« la distance de proximité »); ``attr``: the :class:`geo.model.Study`
-    attribute it sets (dotted: ``geocoding.min_score``), whose default is this one; the
-    doors set it from the value given, ``as_is``, or else read it themselves (a path
-    relative to the study file, a list of years…).
+    messages), with ``metavar`` and ``action`` (argparse's); ``web`` is how the web form
+    shows it (:class:`WebField`; none: not on the form). ``choices``: the only values
+    accepted, at every door; ``offered``: what the web form's menu lists (the values a
+    person picks from, the study file and the command line take any other valid source).
+    ``help`` is the French help, where ``{default}`` stands for the default.
+    ``new_study``: the value a new study starts with (``ess-qpv init``, the web page) when
+    it is not the default. ``what`` names it in the web page's messages (« la distance de
+    proximité »); ``attr``: the :class:`geo.model.Study` attribute it sets (dotted:
+    ``geocoding.min_score``), whose default is this one; the doors set it from the value
+    given, ``as_is``, or else read it themselves (a path relative to the study file, a
+    list of years…).
     """
 
     name: str
@@ -63,7 +94,7 @@ class Parameter:
     action: str | None = None
     choices: tuple | None = None
     offered: tuple | None = None
-    field: str | None = None
+    web: WebField | None = None
     new_study: object = None
     what: str | None = None
     attr: str | None = None
@@ -80,14 +111,40 @@ class Parameter:
         return self.flags[0] if self.flags else None
 
     @property
+    def field(self) -> str | None:
+        """The web form's field name, or ``None``."""
+        return self.web.name if self.web else None
+
+    @property
+    def control(self) -> str | None:
+        """How the web form asks for it: ``checkbox`` (a yes or no), ``select`` (a menu of
+        its choices), ``number`` (typed as text), ``text``; ``None``: not on the form."""
+        if self.web is None:
+            return None
+        if self.kind is bool:
+            return "checkbox"
+        if self.choices or self.offered:
+            return "select"
+        return "number" if self.kind in (int, float) else "text"
+
+    @property
     def argument(self) -> str:
         """The argparse destination."""
         return self.dest or self.name
 
     def help_text(self) -> str:
         """The French help, its default written in."""
-        shown = f"{self.default:g}" if isinstance(self.default, float) else self.default
-        return self.help.format(default=shown)
+        return self.help.format(default=self.shown_default)
+
+    def note_text(self) -> str | None:
+        """The web form's help, its default written in, or ``None``."""
+        note = self.web.note if self.web else None
+        return note.format(default=self.shown_default) if note else None
+
+    @property
+    def shown_default(self) -> object:
+        """The default as a help writes it (``300`` for 300.0)."""
+        return f"{self.default:g}" if isinstance(self.default, float) else self.default
 
 
 SOURCE_HELP = (f"source des contours : {', '.join(QPV_SOURCE_KEYS)}, un chemin (GeoJSON, "
@@ -98,7 +155,8 @@ SOURCE_HELP = (f"source des contours : {', '.join(QPV_SOURCE_KEYS)}, un chemin (
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("title", DEFAULT_TITLE, "titre de la carte",
               attr="title", section="etude", key="titre",
-              flags=("--title", "--titre"), metavar="TITRE", field="titre"),
+              flags=("--title", "--titre"), metavar="TITRE",
+              web=WebField("titre", "Titre de l'étude (cartes et rapport)", max_length=200)),
     Parameter("initiatives", None, "tableau des initiatives, une ligne par site",
               section="entrees", key="initiatives"),
     Parameter("sheet", None, "feuille à lire dans un classeur Excel",
@@ -122,29 +180,42 @@ PARAMETERS: tuple[Parameter, ...] = (
               metavar="INDICATEUR"),
     Parameter("source", DEFAULT_SOURCE, SOURCE_HELP,
               attr="qpv_source", as_is=False, section="quartiers", key="source",
-              flags=("--qpv",), dest="qpv", metavar="SOURCE", field="source",
+              flags=("--qpv",), dest="qpv", metavar="SOURCE",
+              web=WebField("source", "Génération des QPV"),
               offered=(DEFAULT_SOURCE, "2024"),
               what="la génération des QPV"),
     Parameter("compare", None, "autre génération à comparer, par exemple 2015 (ou "
               "bundled-2015-occitanie, hors ligne)",
               attr="compare", as_is=False, section="quartiers", key="comparer",
-              flags=("--compare",), metavar="SOURCE", field="comparer",
+              flags=("--compare",), metavar="SOURCE",
+              web=WebField("comparer", "Comparer avec", empty="(pas de comparaison)"),
               offered=("bundled-2015-occitanie", "2015"), what="la comparaison"),
     Parameter("distance", DEFAULT_DISTANCE, "largeur de la bande de proximité en mètres "
               "(défaut : {default} ; 0 la désactive)",
               attr="distance", kind=float, section="quartiers",
-              key="distance_m", flags=("--distance",), metavar="MÈTRES", field="distance",
+              key="distance_m", flags=("--distance",), metavar="MÈTRES",
+              web=WebField("distance", "Distance de proximité (mètres)", note=(
+                  "Un site à moins de cette distance d'un quartier, sans y être, est « à "
+                  "proximité » ({default} m par défaut ; 0 la désactive).")),
               what="la distance de proximité"),
     Parameter("departement", [], "territoire étudié : codes de département, séparés par des "
               "virgules", kind=list, section="quartiers", key="departements",
-              flags=("--departement",), metavar="CODES", field="departements"),
+              flags=("--departement",), metavar="CODES",
+              web=WebField("departements", "Territoire : départements",
+                           note_id="territoire-aide")),
     Parameter("commune", [], "territoire étudié : codes INSEE de commune", kind=list,
               section="quartiers", key="communes", flags=("--commune",), metavar="CODES",
-              field="communes"),
+              web=WebField("communes", "Territoire : communes (codes INSEE)", note=(
+                  "Codes séparés par des virgules, par exemple « 93, 94 » ou « 69123 ». "
+                  "Vide : les tableaux par quartier tiennent les quartiers des départements "
+                  "des sites (toute la France pour des sites dans plus de 20 départements)."),
+                  note_id="territoire-aide")),
     Parameter("all_quartiers", False, "tableaux par quartier et par territoire de tous les "
               "quartiers de France (sans territoire : ceux des départements des sites)",
               attr="all_quartiers", kind=bool, section="quartiers", key="toute_la_france",
-              flags=("--toute-la-france",), action="store_true", field="toute_la_france"),
+              flags=("--toute-la-france",), action="store_true",
+              web=WebField("toute_la_france", "Tableaux par quartier et par territoire : tous "
+                           "les quartiers de France")),
     Parameter("chiffres_cles", None, "chiffres clés INSEE par quartier (.csv, .xlsx : codes "
               "QN…/QP… et population) pour la population et les taux pour 1 000 habitants",
               attr="key_figures", as_is=False, section="quartiers", key="chiffres_cles",
@@ -157,14 +228,25 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("geocode", False, "géocoder en ligne les lignes qui ont une adresse et pas de "
               "coordonnées (sinon : seulement depuis le cache)", attr="geocoding.online", kind=bool,
               section="geocodage", key="en_ligne", flags=("--geocode",),
-              action="store_true", field="en_ligne", new_study=True),
+              action="store_true", new_study=True,
+              web=WebField("en_ligne", "Géocoder en ligne les adresses sans coordonnées", note=(
+                  "Les adresses des sites sans coordonnées (et seulement elles : ni les noms "
+                  "ni les autres colonnes) sont envoyées au géocodeur ci-dessous, par défaut "
+                  "le service public de la Base Adresse Nationale. Sans cette case, seules "
+                  "les réponses déjà reçues (en cache) sont utilisées ; les sites non "
+                  "géocodés se placent à la main à la relecture."))),
     Parameter("geocoder_url", DEFAULT_GEOCODER_URL, "adresse du géocodeur compatible BAN "
               "(défaut : {default})", attr="geocoding.url", section="geocodage", key="url",
-              flags=("--geocoder-url",), metavar="URL", field="url"),
+              flags=("--geocoder-url",), metavar="URL",
+              web=WebField("url", "Adresse du géocodeur", input="url", note=(
+                  "Un autre géocodeur que le service national ne reçoit aucune adresse tant "
+                  "que vous ne l'avez pas accepté ici (en tapant son adresse, ou par la case "
+                  "ci-dessous)."))),
     Parameter("min_score", DEFAULT_MIN_SCORE, "score minimal d'une réponse sûre (défaut : "
               "{default})",
               attr="geocoding.min_score", kind=float, section="geocodage", key="score_minimal",
-              flags=("--min-score",), metavar="SCORE", field="score",
+              flags=("--min-score",), metavar="SCORE",
+              web=WebField("score", "Score minimal (en dessous : à vérifier)"),
               what="le score minimal"),
     Parameter("corrections", None, "fichier de relecture rempli (corrections à appliquer)",
               attr="geocoding.corrections", as_is=False, section="geocodage", key="corrections",
@@ -177,12 +259,13 @@ PARAMETERS: tuple[Parameter, ...] = (
               section="sorties", key="dossier"),
     Parameter("paper", DEFAULT_PAPER, "format du papier (défaut : {default})",
               attr="paper", section="sorties", key="format_impression", flags=("--format",),
-              choices=PAPER_FORMATS, field="format",
+              choices=PAPER_FORMATS, web=WebField("format", "Format"),
               what="le format d'impression"),
     Parameter("atlas", False, "carte à imprimer en atlas (.pdf) : une vue d'ensemble puis une "
               "page par département (ou par commune pour une étude dans un seul département)",
               attr="atlas", kind=bool, section="sorties", key="atlas", flags=("--atlas",),
-              action="store_true", field="atlas"),
+              action="store_true",
+              web=WebField("atlas", "Atlas : une page par département ou commune")),
     Parameter("periods", [], "carte à imprimer en petits multiples : un panneau par année, "
               "même cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)",
               attr="periods", as_is=False, kind=list, section="sorties", key="periodes",
@@ -190,7 +273,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("fiche_paper", DEFAULT_PAPER, "format des fiches, en portrait (défaut : "
               "{default})", attr="fiche_paper", section="sorties", key="format_fiches",
               flags=("--format-fiches",), choices=PAPER_FORMATS,
-              field="format_fiches", what="le format des fiches"),
+              web=WebField("format_fiches", "Format des fiches par initiative (une page "
+                           "chacune, en portrait)"), what="le format des fiches"),
     Parameter("fiche_images", None, "écrire aussi les cartes des fiches en PNG et SVG (par "
               "défaut : pour 40 initiatives au plus)",
               attr="fiche_images", kind=bool, section="sorties",

@@ -63,14 +63,33 @@ def test_the_study_starts_from_each_default(p):
     assert value == p.default
 
 
-def test_the_web_form_shows_and_reads_each_parameter():
-    form = (GEO / "templates" / "web" / "parametres.html").read_text(encoding="utf-8")
+def parameters_page(tmp_path) -> str:
+    """The web page's form of a new study, as served."""
+    import io
+
+    from geo.web import create_app
+
+    app = create_app(tmp_path / "etudes")
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    slug = client.post("/nouvelle", data={"nom": "essai"}).headers["Location"].rstrip(
+        "/").split("/")[-2]
+    client.post(f"/etudes/{slug}/import", content_type="multipart/form-data",
+                data={"tableau": (io.BytesIO(b"id;nom;latitude;longitude\nS1;A;48.9;2.3\n"),
+                                  "a.csv")})
+    return client.get(f"/etudes/{slug}/parametres").get_data(as_text=True)
+
+
+def test_the_web_form_shows_and_reads_each_parameter(tmp_path):
+    template = (GEO / "templates" / "web" / "parametres.html").read_text(encoding="utf-8")
+    form = parameters_page(tmp_path)
     shown = studies.form_values({})
     for p in studies.FORM:
         assert p.section, p.name  # the form edits the study file
         assert f'name="{p.field}"' in form, p.field
+        assert f'name="{p.field}"' not in template, p.field  # from the declaration only
         if isinstance(p.default, float):  # said in the help from the declaration only
-            assert f"{p.default:g} m" not in form and f"{p.default} m" not in form
+            assert f"{p.default:g} m" not in template and f"{p.default} m" not in template
         value = shown[p.field]
         assert value == (", ".join(p.default) if p.kind is list else p.default), p.name
         posted = {p.field: "oui" if value is True else str(value or "")}

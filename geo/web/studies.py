@@ -3,13 +3,14 @@ its parameters (written to its study file), and its run (started, followed, canc
 
 from __future__ import annotations
 
+from itertools import groupby
 from pathlib import Path
 
 from flask import Blueprint, flash, redirect, request, url_for
 
 from .._errors import EssQpvError
 from .._validate import safe_url
-from ..parameters import PARAMETER, PARAMETERS, Parameter
+from ..parameters import LEGENDS, PARAMETER, PARAMETERS, Parameter
 from ..sources import SOURCES
 from . import jobs, workspace
 from .common import choice, codes, editing, number, page, site, state, study, without_table
@@ -17,9 +18,20 @@ from .common import choice, codes, editing, number, page, site, state, study, wi
 bp = Blueprint("studies", __name__)
 
 QPV_CHOICES = list(PARAMETER["source"].offered)
-COMPARE_CHOICES = list(PARAMETER["compare"].offered)
 #: The parameters the form sets, from their one declaration (:mod:`geo.parameters`).
 FORM = tuple(p for p in PARAMETERS if p.field)
+#: The form's groups, in order: a fieldset's legend (none: not in a fieldset) and its
+#: parameters, by study-file section.
+GROUPS = tuple((LEGENDS.get(section), tuple(ps))
+               for section, ps in groupby(FORM, key=lambda p: p.section))
+
+
+def options(p: Parameter) -> list[tuple[str, str]]:
+    """The menu of ``p`` on the form: value and French label (a QPV source's label, else
+    the value), its empty choice first."""
+    values = p.choices or p.offered or ()
+    empty = [("", p.web.empty)] if p.web and p.web.empty else []
+    return empty + [(v, SOURCES[v].label if v in SOURCES else v) for v in values]
 
 
 def import_page(name: str, folder: Path, error: str | None = None, status: int = 200):
@@ -155,10 +167,9 @@ def _parameters_page(name: str, data: dict, error: str | None = None, status: in
         geocodeur_accepte=bool(accepted_geocoder(folder)) if folder else False,
         fiches=bool(data.get("sorties", {}).get("fiches", True)))
     return page("parametres.html", name, status=status, step="studies.parameters", v=values,
-                sources=[(k, SOURCES[k].label) for k in QPV_CHOICES],
-                compare=[(k, SOURCES[k].label) for k in COMPARE_CHOICES],
-                papers=list(PARAMETER["paper"].choices), fiches_up_to=workspace.FICHES_UP_TO,
-                defaults={p.field: p.default for p in FORM}, error=error)
+                groups=GROUPS, options={p.field: options(p) for p in FORM if p.control ==
+                                        "select"},
+                fiches_up_to=workspace.FICHES_UP_TO, error=error)
 
 
 def form_values(data: dict) -> dict:
