@@ -69,7 +69,8 @@ class Parameter:
     ``dest`` says otherwise, the command line's argparse destination. ``section`` and
     ``key`` place it in the study file (none: not in the study file); ``kind`` is its
     study-file type. ``flags`` are its command-line options (the first one is named in
-    messages), with ``metavar`` and ``action`` (argparse's); ``web`` is how the web form
+    messages), with ``metavar`` and ``action`` (argparse's), in the option group ``group``
+    of ``link`` and ``map`` (:func:`grouped`); ``web`` is how the web form
     shows it (:class:`WebField`; none: not on the form). ``choices``: the only values
     accepted, at every door; ``offered``: what the web form's menu lists (the values a
     person picks from, the study file and the command line take any other valid source).
@@ -95,6 +96,7 @@ class Parameter:
     choices: tuple | None = None
     offered: tuple | None = None
     web: WebField | None = None
+    group: str | None = None
     new_study: object = None
     what: str | None = None
     attr: str | None = None
@@ -155,56 +157,58 @@ SOURCE_HELP = (f"source des contours : {', '.join(QPV_SOURCE_KEYS)}, un chemin (
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("title", DEFAULT_TITLE, "titre de la carte",
               attr="title", section="etude", key="titre",
-              flags=("--title", "--titre"), metavar="TITRE",
+              flags=("--title", "--titre"), group="carte", metavar="TITRE",
               web=WebField("titre", "Titre de l'étude (cartes et rapport)", max_length=200)),
     Parameter("initiatives", None, "tableau des initiatives, une ligne par site",
               section="entrees", key="initiatives"),
     Parameter("sheet", None, "feuille à lire dans un classeur Excel",
               attr="sheet", section="entrees",
-              key="feuille", flags=("--sheet",), metavar="FEUILLE"),
+              key="feuille", flags=("--sheet",), group="lecture", metavar="FEUILLE"),
     Parameter("stream", False, "lire, relier et écrire par morceaux, sur tous les cœurs "
               "(mémoire bornée ; automatique pour .parquet et .zip) ; sortie .csv ou .parquet",
-              kind=bool, section="entrees", key="par_morceaux", flags=("--flux",),
+              kind=bool, section="entrees", key="par_morceaux", flags=("--flux",), group="flux",
               dest="flux", action="store_true"),
     Parameter("crs_column", None, "colonne du code EPSG de chaque ligne (par exemple « epsg » "
               "des fichiers de l'INSEE)",
               attr="stream.crs_column", as_is=False, section="entrees", key="colonne_epsg",
-              flags=("--crs-column",), metavar="COLONNE"),
+              flags=("--crs-column",), group="flux", metavar="COLONNE"),
     Parameter("indicators", [], "colonne de nombres à additionner par quartier (emplois, "
               "bénévoles… ; répétable), en plus de celles reconnues à leur nom", kind=list,
-              section="indicateurs", key="colonnes", flags=("--indicateur",),
+              section="indicateurs", key="colonnes", flags=("--indicateur",), group="lecture",
               metavar="COLONNE", action="append"),
     Parameter("size_by", None, "symboles proportionnels : la surface de chaque marqueur suit "
               "cet indicateur (colonne de nombres, par exemple emplois)",
               attr="size_by", section="indicateurs", key="taille_symboles", flags=("--taille",),
+              group="carte",
               metavar="INDICATEUR"),
     Parameter("source", DEFAULT_SOURCE, SOURCE_HELP,
               attr="qpv_source", as_is=False, section="quartiers", key="source",
-              flags=("--qpv",), dest="qpv", metavar="SOURCE",
+              flags=("--qpv",), group="quartiers", dest="qpv", metavar="SOURCE",
               web=WebField("source", "Génération des QPV"),
               offered=(DEFAULT_SOURCE, "2024"),
               what="la génération des QPV"),
     Parameter("compare", None, "autre génération à comparer, par exemple 2015 (ou "
               "bundled-2015-occitanie, hors ligne)",
               attr="compare", as_is=False, section="quartiers", key="comparer",
-              flags=("--compare",), metavar="SOURCE",
+              flags=("--compare",), group="quartiers", metavar="SOURCE",
               web=WebField("comparer", "Comparer avec", empty="(pas de comparaison)"),
               offered=("bundled-2015-occitanie", "2015"), what="la comparaison"),
     Parameter("distance", DEFAULT_DISTANCE, "largeur de la bande de proximité en mètres "
               "(défaut : {default} ; 0 la désactive)",
               attr="distance", kind=float, section="quartiers",
-              key="distance_m", flags=("--distance",), metavar="MÈTRES",
+              key="distance_m", flags=("--distance",), group="quartiers", metavar="MÈTRES",
               web=WebField("distance", "Distance de proximité (mètres)", note=(
                   "Un site à moins de cette distance d'un quartier, sans y être, est « à "
                   "proximité » ({default} m par défaut ; 0 la désactive).")),
               what="la distance de proximité"),
     Parameter("departement", [], "territoire étudié : codes de département, séparés par des "
               "virgules", kind=list, section="quartiers", key="departements",
-              flags=("--departement",), metavar="CODES",
+              flags=("--departement",), group="quartiers", metavar="CODES",
               web=WebField("departements", "Territoire : départements",
                            note_id="territoire-aide")),
     Parameter("commune", [], "territoire étudié : codes INSEE de commune", kind=list,
-              section="quartiers", key="communes", flags=("--commune",), metavar="CODES",
+              section="quartiers", key="communes", flags=("--commune",),
+              group="quartiers", metavar="CODES",
               web=WebField("communes", "Territoire : communes (codes INSEE)", note=(
                   "Codes séparés par des virgules, par exemple « 93, 94 » ou « 69123 ». "
                   "Vide : les tableaux par quartier tiennent les quartiers des départements "
@@ -213,21 +217,21 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("all_quartiers", False, "tableaux par quartier et par territoire de tous les "
               "quartiers de France (sans territoire : ceux des départements des sites)",
               attr="all_quartiers", kind=bool, section="quartiers", key="toute_la_france",
-              flags=("--toute-la-france",), action="store_true",
+              flags=("--toute-la-france",), group="quartiers", action="store_true",
               web=WebField("toute_la_france", "Tableaux par quartier et par territoire : tous "
                            "les quartiers de France")),
     Parameter("chiffres_cles", None, "chiffres clés INSEE par quartier (.csv, .xlsx : codes "
               "QN…/QP… et population) pour la population et les taux pour 1 000 habitants",
               attr="key_figures", as_is=False, section="quartiers", key="chiffres_cles",
-              flags=("--chiffres-cles",),
+              flags=("--chiffres-cles",), group="quartiers",
               dest="key_figures", metavar="FICHIER"),
     Parameter("key_figures_source", None, "source et date de ces chiffres, par exemple "
               "« INSEE, recensement 2020 »",
               attr="key_figures_source", section="quartiers", key="chiffres_cles_source",
-              flags=("--source-chiffres-cles",), metavar="TEXTE"),
+              flags=("--source-chiffres-cles",), group="quartiers", metavar="TEXTE"),
     Parameter("geocode", False, "géocoder en ligne les lignes qui ont une adresse et pas de "
               "coordonnées (sinon : seulement depuis le cache)", attr="geocoding.online", kind=bool,
-              section="geocodage", key="en_ligne", flags=("--geocode",),
+              section="geocodage", key="en_ligne", flags=("--geocode",), group="lecture",
               action="store_true", new_study=True,
               web=WebField("en_ligne", "Géocoder en ligne les adresses sans coordonnées", note=(
                   "Les adresses des sites sans coordonnées (et seulement elles : ni les noms "
@@ -237,7 +241,7 @@ PARAMETERS: tuple[Parameter, ...] = (
                   "géocodés se placent à la main à la relecture."))),
     Parameter("geocoder_url", DEFAULT_GEOCODER_URL, "adresse du géocodeur compatible BAN "
               "(défaut : {default})", attr="geocoding.url", section="geocodage", key="url",
-              flags=("--geocoder-url",), metavar="URL",
+              flags=("--geocoder-url",), group="geocodage", metavar="URL",
               web=WebField("url", "Adresse du géocodeur", input="url", note=(
                   "Un autre géocodeur que le service national ne reçoit aucune adresse tant "
                   "que vous ne l'avez pas accepté ici (en tapant son adresse, ou par la case "
@@ -245,49 +249,53 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("min_score", DEFAULT_MIN_SCORE, "score minimal d'une réponse sûre (défaut : "
               "{default})",
               attr="geocoding.min_score", kind=float, section="geocodage", key="score_minimal",
-              flags=("--min-score",), metavar="SCORE",
+              flags=("--min-score",), group="geocodage", metavar="SCORE",
               web=WebField("score", "Score minimal (en dessous : à vérifier)"),
               what="le score minimal"),
     Parameter("corrections", None, "fichier de relecture rempli (corrections à appliquer)",
               attr="geocoding.corrections", as_is=False, section="geocodage", key="corrections",
-              flags=("--corrections",),
+              flags=("--corrections",), group="geocodage",
               metavar="FICHIER"),
     Parameter("chunk_size", DEFAULT_CHUNK, "adresses par requête groupée (défaut : "
               "{default})",
-              attr="geocoding.chunk_size", kind=int, flags=("--chunk-size",), metavar="NOMBRE"),
+              attr="geocoding.chunk_size", kind=int, flags=("--chunk-size",),
+              group="geocodage", metavar="NOMBRE"),
     Parameter("folder", RESULTS, "dossier des résultats, à côté du fichier d'étude",
               section="sorties", key="dossier"),
     Parameter("paper", DEFAULT_PAPER, "format du papier (défaut : {default})",
               attr="paper", section="sorties", key="format_impression", flags=("--format",),
+              group="carte",
               choices=PAPER_FORMATS, web=WebField("format", "Format"),
               what="le format d'impression"),
     Parameter("atlas", False, "carte à imprimer en atlas (.pdf) : une vue d'ensemble puis une "
               "page par département (ou par commune pour une étude dans un seul département)",
               attr="atlas", kind=bool, section="sorties", key="atlas", flags=("--atlas",),
+              group="carte",
               action="store_true",
               web=WebField("atlas", "Atlas : une page par département ou commune")),
     Parameter("periods", [], "carte à imprimer en petits multiples : un panneau par année, "
               "même cadre, par exemple 2015,2018,2021 (il faut une colonne d'année)",
               attr="periods", as_is=False, kind=list, section="sorties", key="periodes",
-              flags=("--periodes",), metavar="ANNEES"),
+              flags=("--periodes",), group="carte", metavar="ANNEES"),
     Parameter("fiche_paper", DEFAULT_PAPER, "format des fiches, en portrait (défaut : "
               "{default})", attr="fiche_paper", section="sorties", key="format_fiches",
-              flags=("--format-fiches",), choices=PAPER_FORMATS,
+              flags=("--format-fiches",), group="carte", choices=PAPER_FORMATS,
               web=WebField("format_fiches", "Format des fiches par initiative (une page "
                            "chacune, en portrait)"), what="le format des fiches"),
     Parameter("fiche_images", None, "écrire aussi les cartes des fiches en PNG et SVG (par "
               "défaut : pour 40 initiatives au plus)",
               attr="fiche_images", kind=bool, section="sorties",
-              key="images_fiches", flags=("--fiches-images",), action="store_const"),
+              key="images_fiches", flags=("--fiches-images",), group="carte", action="store_const"),
     Parameter("embed_url", None, "adresse publique de la carte pour l'extrait (par défaut "
-              "son nom de fichier)", attr="embed_url", flags=("--embed-url",), metavar="URL"),
+              "son nom de fichier)", attr="embed_url", flags=("--embed-url",),
+              group="carte", metavar="URL"),
     Parameter("portrait", False, "page en portrait (défaut : paysage)", kind=bool,
-              flags=("--portrait",), action="store_true"),
+              flags=("--portrait",), group="carte", action="store_true"),
     Parameter("cluster", True, "ne pas regrouper les marqueurs proches", attr="cluster", kind=bool,
-              flags=("--no-cluster", "--sans-regroupement"), action="store_false"),
+              flags=("--no-cluster", "--sans-regroupement"), group="carte", action="store_false"),
     Parameter("workers", None, "processus de calcul (défaut : tous les cœurs)",
               attr="stream.workers", as_is=False, kind=int,
-              flags=("--coeurs",), metavar="NOMBRE"),
+              flags=("--coeurs",), group="flux", metavar="NOMBRE"),
 )
 
 #: The parameters by name.
@@ -321,6 +329,12 @@ def study_keys() -> dict[str, str]:
 def flags() -> dict[str, str]:
     """Parameter name → command-line option, for the command line's error hints."""
     return {p.name: p.flag for p in PARAMETERS if p.flags}
+
+
+def grouped(group: str) -> tuple[str, ...]:
+    """The parameters of the command line's option group ``group`` (``lecture``,
+    ``geocodage``, ``quartiers``, ``carte``, ``flux``), in their declaration's order."""
+    return tuple(p.name for p in PARAMETERS if p.group == group)
 
 
 def add_options(group, *names: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..parameters import add_options
+from ..parameters import add_options, grouped
 from ..vocabulary import Columns, GeocodeStatus
 from ._console import say, wrote
 
@@ -13,7 +13,7 @@ from ._console import say, wrote
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("géocodage")
     add_role_options(group, ("address", "postcode", "citycode"))
-    add_options(group, "geocoder_url", "min_score", "chunk_size", "corrections")
+    add_options(group, *grouped("geocodage"))
 
 
 def add_role_options(group, roles) -> None:

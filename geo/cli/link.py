@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..parameters import PARAMETERS, add_options, assign, default
+from ..parameters import PARAMETERS, add_options, assign, default, grouped
 from ..typography import plural
 from ..vocabulary import INPUT_ROLES, OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
 from ._console import say, wrote
@@ -29,15 +29,14 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("lecture des initiatives (colonnes reconnues à leur nom "
                                       "ou à leur contenu sinon)")
     add_role_options(group, INPUT_ROLES)
-    add_options(group, "indicators", "sheet", "geocode")
+    add_options(group, *grouped("lecture"))
     add_geocoder_options(parser)
 
 
 
 def add_qpv_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("quartiers")
-    add_options(group, "source", "departement", "commune", "all_quartiers", "distance",
-                "compare", "chiffres_cles", "key_figures_source")
+    add_options(group, *grouped("quartiers"))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,7 +51,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_input_options(parser)
     outputs = add_output_options(parser.add_argument_group("autres sorties"), "link")
     big = parser.add_argument_group("grands fichiers")
-    add_options(big, "stream", "crs_column", "workers")
+    add_options(big, *grouped("flux"))
     parser.set_defaults(run=run_link, outputs=outputs)
 
     parser = commands.add_parser(
@@ -66,8 +65,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_input_options(parser)
     out = parser.add_argument_group("carte")
     outputs = add_output_options(out, "map")
-    add_options(out, "title", "embed_url", "paper", "portrait", "atlas", "fiche_paper",
-                "fiche_images", "cluster", "size_by", "periods")
+    add_options(out, *grouped("carte"))
     parser.set_defaults(run=run_link, outputs=outputs)
 
 
