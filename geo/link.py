@@ -113,12 +113,33 @@ def link_points(
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     x[located], y[located] = shapely.get_x(geoms[located]), shapely.get_y(geoms[located])
+    return _link(x, y, located, qpv, distance=distance, radius=radius, nearest=nearest,
+                 uncertainty=uncertainty)
+
+
+def nearby_points(lon: np.ndarray, lat: np.ndarray, qpv: gpd.GeoDataFrame, *,
+                  distance: float = DEFAULT_DISTANCE) -> pd.DataFrame:
+    """The ``nearby`` pairs of :func:`link_points` alone (site, qpv, distance_m), for
+    points given as longitude and latitude arrays (EPSG:4326; NaN when not located): the
+    quartiers within ``distance`` metres of each point but not containing it, in the same
+    order. Where the points are is not searched (a national count settles it otherwise)."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    return _link(lon, lat, np.isfinite(lon) & np.isfinite(lat), qpv, distance=distance,
+                 nearest=False, implanted=False).nearby
+
+
+def _link(x: np.ndarray, y: np.ndarray, located: np.ndarray, qpv: gpd.GeoDataFrame, *,
+          distance: float, radius: np.ndarray | None = None, nearest: bool = True,
+          uncertainty: float = 0.0, implanted: bool = True) -> Links:
+    """:func:`link_points` on lon/lat arrays; ``implanted`` ``False``: without the
+    quartiers each point is in (left empty)."""
+    n = len(x)
     site_territory = territory_of_points(x, y).to_numpy()
     qpv_territory = qpv["insee_dep"].map(territory_of_departement).to_numpy()
     nearest_qpv = np.full(n, -1, dtype=np.int64)
     nearest_distance = np.full(n, np.nan)
     uncertain = np.zeros(n, dtype=bool)
-    implanted, nearby, within = [], [], []
+    inside_pairs, nearby, within = [], [], []
     for key in TERRITORIES:
         sites = np.flatnonzero(located & (site_territory == key))
         polys_at = np.flatnonzero(qpv_territory == key)
@@ -129,8 +150,10 @@ def link_points(
         pts = _threaded(shapely.points, px, py)
         polys, tree = _metric_index(qpv, key, polys_at, crs)
 
-        inside = _query(tree, pts, "intersects")
-        implanted.append(_pairs(sites[inside[0]], polys_at[inside[1]]))
+        inside = np.empty((2, 0), dtype=np.int64)
+        if implanted or nearest:
+            inside = _query(tree, pts, "intersects")
+            inside_pairs.append(_pairs(sites[inside[0]], polys_at[inside[1]]))
         if uncertainty > 0:
             close = _query(tree, pts, "dwithin", distance=uncertainty)
             edge = shapely.distance(pts[close[0]], shapely.boundary(polys[close[1]]))
@@ -138,8 +161,7 @@ def link_points(
         near = np.empty((2, 0), dtype=np.int64)
         d = np.empty(0)
         if distance > 0:
-            near = _query(tree, pts, "dwithin", distance=distance)
-            d = shapely.distance(pts[near[0]], polys[near[1]])
+            near, d = _within(tree, pts, polys, px, py, distance)
             keep = d > 0
             nearby.append(_pairs(sites[near[0][keep]], polys_at[near[1][keep]], d[keep]))
         if nearest:
@@ -153,13 +175,26 @@ def link_points(
                 d = shapely.distance(pts[with_r][hit[0]], polys[hit[1]])
                 within.append(_pairs(sites[with_r][hit[0]], polys_at[hit[1]], d))
     return Links(
-        implanted=_ordered(implanted, ["site", "qpv"]),
+        implanted=_ordered(inside_pairs, ["site", "qpv"]),
         nearby=_ordered(nearby, ["site", "distance_m", "qpv"], distance=[]),
         within_radius=_ordered(within, ["site", "distance_m", "qpv"], distance=[]),
         nearest_qpv=nearest_qpv,
         nearest_distance=nearest_distance,
         uncertain=uncertain,
     )
+
+
+def _within(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, px: np.ndarray,
+            py: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point, polygon) at most ``distance`` metres apart, and their distances, each
+    measured once: the polygons whose boxes meet the square around each point, then the
+    exact distance (a ``dwithin`` query measured them, and they were measured again)."""
+    squares = _threaded(shapely.box, px - distance, py - distance, px + distance,
+                        py + distance)
+    candidates = _query(tree, squares, None)
+    d = _threaded(shapely.distance, pts[candidates[0]], polys[candidates[1]])
+    keep = d <= distance
+    return candidates[:, keep], d[keep]
 
 
 @lru_cache(maxsize=32)
@@ -212,7 +247,8 @@ def _nearest(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, inside: 
     index = np.full(len(pts), -1, dtype=np.int64)
     dist = np.full(len(pts), np.inf)
     if len(near[0]):
-        order = np.lexsort((near_distance, near[0]))
+        # the nearest by distance, then by position (ties settled whatever the index)
+        order = np.lexsort((near[1], near_distance, near[0]))
         first = order[np.r_[True, near[0][order][1:] != near[0][order][:-1]]]
         index[near[0][first]] = near[1][first]
         dist[near[0][first]] = near_distance[first]
@@ -261,8 +297,10 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return np.hypot(*(p - closest).T)
 
 
-def _query(tree: shapely.STRtree, pts: np.ndarray, predicate: str, **kw) -> np.ndarray:
-    """``tree.query`` on two halves of the points in threads (GEOS releases the GIL)."""
+def _query(tree: shapely.STRtree, pts: np.ndarray, predicate: str | None, **kw
+           ) -> np.ndarray:
+    """``tree.query`` (``predicate`` ``None``: the boxes that meet) on two halves of the
+    points in threads (GEOS releases the GIL)."""
     if len(pts) < 20_000:
         return tree.query(pts, predicate=predicate, **kw)
     from concurrent.futures import ThreadPoolExecutor

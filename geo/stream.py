@@ -479,7 +479,7 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     """
     import shapely
 
-    from .link import link_points
+    from .link import link_points, nearby_points
     from .prefilter import UNDECIDED, near_quartiers, settle, settled_ready
 
     qpv = _QPV if qpv is None else qpv
@@ -493,12 +493,15 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
         rows = rows[near_quartiers(lon[rows], lat[rows], qpv, distance)]
         inside_rows = rows if near is None else \
             np.flatnonzero(located & near_quartiers(lon, lat, qpv, 0))
-    links = link_points(shapely.points(lon[rows], lat[rows]), qpv, distance=distance,
-                        nearest=nearest)
     if inside_rows is rows:
+        links = link_points(shapely.points(lon[rows], lat[rows]), qpv, distance=distance,
+                            nearest=nearest)
+        nearby = links.nearby
         in_rows = rows[links.implanted["site"].to_numpy(np.int64)]
         in_qpv = links.implanted["qpv"].to_numpy(np.int64)
     else:
+        # where the rows asked for their nearby quartiers are is settled below, with all
+        nearby = nearby_points(lon[rows], lat[rows], qpv, distance=distance)
         # points whose cell lies inside a single quartier, or meets none, are settled by
         # it, the others by the engine; pairs ordered by row, then quartier, as the
         # engine orders them
@@ -520,8 +523,8 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     nearest_distance = np.full(n, np.nan)
     if nearest:
         nearest_qpv[rows], nearest_distance[rows] = links.nearest_qpv, links.nearest_distance
-    return Placed(implanted, rows[links.nearby["site"].to_numpy(np.int64)],
-                  links.nearby["qpv"].to_numpy(np.int32), nearest_qpv, nearest_distance,
+    return Placed(implanted, rows[nearby["site"].to_numpy(np.int64)],
+                  nearby["qpv"].to_numpy(np.int32), nearest_qpv, nearest_distance,
                   in_rows, in_qpv.astype(np.int32))
 
 

@@ -397,3 +397,23 @@ def test_a_chunk_is_placed_the_same_with_or_without_the_cells(monkeypatch):
         assert np.array_equal(getattr(alone, name), getattr(cells, name)), name
     assert len(np.unique(alone.inside_rows)) < len(alone.inside_rows)  # in two quartiers
     assert len(alone.inside_rows) > 2_000 and len(alone.near_rows) > 500
+
+
+def test_nearby_pairs_alone_are_those_of_the_engine():
+    """The panorama asks only for the nearby pairs of its ESS establishments, each pair
+    measured once: the same pairs, distances and order as link_points gives, in every
+    territory, for points inside, in the band, beyond it and not located."""
+    import shapely
+
+    from geo.link import link_points, nearby_points
+
+    qpv = load_qpv()
+    points = synthetic_sites(qpv, 4000, seed=11)
+    lon, lat = shapely.get_x(points), shapely.get_y(points)
+    lon[::97], lat[::97] = np.nan, np.nan
+    for distance in (300.0, 1000.0):
+        engine = link_points(shapely.points(lon, lat), qpv, distance=distance).nearby
+        alone = nearby_points(lon, lat, qpv, distance=distance)
+        assert len(engine) > 300
+        pd.testing.assert_frame_equal(alone, engine)
+        assert (alone["distance_m"] > 0).all() and (alone["distance_m"] <= distance).all()
