@@ -17,7 +17,7 @@ from .parameters import PARAMETERS, RESULTS
 from .settings import bundled_path
 from .sources import SOURCES
 from .study import DEMO_TITLE, EXAMPLE
-from .vocabulary import COLUMN_KEYS, OUTPUT, OUTPUTS, Columns
+from .vocabulary import COLUMN_KEYS, OUTPUT, OUTPUTS, ROLES, Columns
 
 #: Every key of a study file: section → key → (type, default), from the declarations of
 #: the parameters, the column roles and the outputs. A key holding a path is relative to
@@ -283,24 +283,14 @@ def write_template(folder: str | Path) -> list[tuple[Path, str]]:
             (template, "modèle de tableau (feuille Colonnes : le sens de chaque colonne)")]
 
 
+#: The roles the workbook template has a column for, left to right (their declaration's
+#: :attr:`~geo.vocabulary.Role.template`).
+TEMPLATE_ROLES = tuple(sorted((r for r in ROLES if r.template),
+                              key=lambda r: r.template.position))
+#: The template's columns, each named by its role's first alias, with what it holds.
+TEMPLATE_COLUMNS = [(r.aliases[0], r.template.content) for r in TEMPLATE_ROLES]
 #: Template columns typed as text (codes keep their leading zeros; nothing becomes a date).
-TEMPLATE_TEXT = ("id_initiative", "nom", "theme", "adresse", "code_postal", "commune",
-                 "qpv_servis", "site_web")
-TEMPLATE_WIDTHS = {"id_initiative": 16, "nom": 40, "theme": 28, "adresse": 40,
-                   "code_postal": 13, "commune": 24, "latitude": 12, "longitude": 12,
-                   "qpv_servis": 36, "rayon_m": 10, "site_web": 32, "Colonne": 16,
-                   "Contenu": 90}
-TEMPLATE_COLUMNS = [
-    ("id_initiative", "Identifiant de l'initiative ; plusieurs sites d'une même initiative "
-                      "partagent le même"),
-    ("nom", "Nom de l'initiative ou du site"),
-    ("theme", "Thème (conciergerie solidaire, recyclerie, épicerie solidaire…)"),
-    ("adresse", "Numéro et voie, par exemple « 12 rue de la République »"),
-    ("code_postal", "Code postal (texte : gardez le zéro initial)"),
-    ("commune", "Commune"),
-    ("latitude", "Latitude en degrés décimaux (vide : l'adresse sera géocodée)"),
-    ("longitude", "Longitude en degrés décimaux"),
-    ("qpv_servis", "Quartiers où l'initiative intervient : codes (QN…) ou noms, séparés par ;"),
-    ("rayon_m", "Rayon d'intervention en mètres (facultatif)"),
-    ("site_web", "Adresse du site web (https://…)"),
-]
+TEMPLATE_TEXT = tuple(r.aliases[0] for r in TEMPLATE_ROLES if r.template.text)
+#: Widths of the template's columns, and of its « Colonnes » sheet.
+TEMPLATE_WIDTHS = {**{r.aliases[0]: r.template.width for r in TEMPLATE_ROLES},
+                   "Colonne": 16, "Contenu": 90}

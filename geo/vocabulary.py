@@ -278,6 +278,20 @@ LABELS: dict[_Labelled, str] = {
 
 
 @dataclass(frozen=True)
+class TemplateColumn:
+    """How a role shows in the workbook template that ``ess-qpv init`` writes: a column
+    named by the role's first alias, at ``position`` (from 1, left to right); ``content``
+    says in French what it holds (the template's « Colonnes » sheet); ``width`` in
+    characters; ``text``: typed as text (codes keep their leading zeros, nothing becomes a
+    date), else a number."""
+
+    position: int
+    content: str
+    width: int
+    text: bool = True
+
+
+@dataclass(frozen=True)
 class Role:
     """What a column of the user's table may hold, declared once: every table below, the
     study file's ``[colonnes]``, the CLI options and the web page's columns step derive
@@ -290,6 +304,8 @@ class Role:
     column the user names is used: ``named`` (read as it is), ``coordinate``, ``crs``,
     ``address`` (several columns joined), ``filter`` (sent to the geocoder), or ``""``
     (found, never named); ``part``: a part of the address, in the registries' order.
+    ``template``: its column in the workbook template (:class:`TemplateColumn`; none: not
+    in the template).
     """
 
     key: str
@@ -301,6 +317,7 @@ class Role:
     web: bool = False
     kind: str = ""
     part: bool = False
+    template: TemplateColumn | None = None
 
 
 #: Every column role, with the names that the ecosystem's exports give it (GoGoCarto and
@@ -311,7 +328,9 @@ ROLES: tuple[Role, ...] = (
          "peuvent le partager)",
          ("id_initiative", "identifiant", "initiative_id", "id", "identifiant_initiative",
           "id_structure", "identifiant_structure", "siren", "id_rna", "numero_rna"),
-         "identifiant", "--id-column", True, "named"),
+         "identifiant", "--id-column", True, "named",
+         template=TemplateColumn(1, "Identifiant de l'initiative ; plusieurs sites d'une "
+                                 "même initiative partagent le même", 16)),
     Role("name", "nom", "nom de l'initiative ou du site",
          ("nom", "nom_initiative", "nom_de_l_initiative", "name", "title", "titre",
           "nom_de_la_structure", "nom_structure", "raison_sociale", "denomination",
@@ -319,26 +338,32 @@ ROLES: tuple[Role, ...] = (
           "libelle_u2a", "libelle", "nom_site", "nom_du_site", "structure", "intitule",
           "denominationusuelleetablissement", "enseigne1etablissement", "enseigne",
           "titre_court", "brand"),
-         "nom", "--name-column", True, "named"),
+         "nom", "--name-column", True, "named",
+         template=TemplateColumn(2, "Nom de l'initiative ou du site", 40)),
     Role("theme", "thème", "thème ou type d'activité (une couleur et une forme sur la carte)",
          ("theme", "thematique", "thematiques", "categorie", "categories", "category",
           "secteur", "secteur_d_activite", "domaine", "domaine_d_activite", "activite",
           "type", "kind", "typologie", "type_de_structure", "type_structure",
           "action_menee", "actions_menees", "taxonomy", "famille"),
-         "theme", "--theme-column", True, "named"),
+         "theme", "--theme-column", True, "named",
+         template=TemplateColumn(3, "Thème (conciergerie solidaire, recyclerie, épicerie "
+                                 "solidaire…)", 28)),
     Role("lon", "longitude (ou X)", "longitude en degrés, ou X en mètres Lambert-93",
          ("longitude", "lon", "lng", "long", "x", "longitude_wgs84", "lon_wgs84",
           "coord_lon", "coord_lng", "coord_long", "coord_longitude", "coord_x", "gps_lon",
           "gps_lng", "gps_longitude", "longitude_gps", "geo_lon", "geo_lng",
           "geo_longitude", "x_longitude", "longitud", "xlong", "x_l93", "x_lambert93",
           "coordonnee_x", "coordonnees_x", "result_longitude"),
-         "longitude", "--lon-column", True, "coordinate"),
+         "longitude", "--lon-column", True, "coordinate",
+         template=TemplateColumn(8, "Longitude en degrés décimaux", 12, text=False)),
     Role("lat", "latitude (ou Y)", "latitude en degrés, ou Y en mètres Lambert-93",
          ("latitude", "lat", "lattitude", "latitud", "y", "latitude_wgs84", "lat_wgs84",
           "coord_lat", "coord_latitude", "coord_y", "gps_lat", "gps_latitude",
           "latitude_gps", "geo_lat", "geo_latitude", "y_latitude", "ylat", "y_l93",
           "y_lambert93", "coordonnee_y", "coordonnees_y", "result_latitude"),
-         "latitude", "--lat-column", True, "coordinate"),
+         "latitude", "--lat-column", True, "coordinate",
+         template=TemplateColumn(7, "Latitude en degrés décimaux (vide : l'adresse sera "
+                                 "géocodée)", 12, text=False)),
     Role("crs", "système de coordonnées", "système des coordonnées (défaut : 4326, degrés ; "
          "2154 pour du Lambert-93)", (), "crs", "--crs", kind="crs"),
     Role("address", "adresse", "colonnes qui forment l'adresse, dans l'ordre (sinon : numéro, "
@@ -357,18 +382,22 @@ ROLES: tuple[Role, ...] = (
           "adresse_1", "adresse1", "ligne_adresse", "ligne_1", "adresse_de_la_structure",
           "street", "streetaddress", "street_address", "address_streetaddress",
           "adresse_rue", "voie", "rue", "libelle_voie", "libellevoieetablissement",
-          "adrs_libvoie", "nom_voie", "nom_de_la_voie", "result_name"), part=True),
+          "adrs_libvoie", "nom_voie", "nom_de_la_voie", "result_name"), part=True,
+          template=TemplateColumn(4, "Numéro et voie, par exemple « 12 rue de la "
+                                  "République »", 40)),
     Role("postcode", "code postal", "code postal ; nommée ici, envoyée au géocodeur comme "
          "filtre (reconnue seule, elle n'est que vérifiée contre sa réponse)",
          ("code_postal", "cp", "postcode", "codepostal", "codpost", "code_post",
           "post_code", "postalcode", "postal_code", "address_postalcode",
           "codepostaletablissement", "adrs_codepostal", "code_postal_etablissement",
           "result_postcode"),
-         "code_postal", "--postcode-column", True, "filter", True),
+         "code_postal", "--postcode-column", True, "filter", True,
+         template=TemplateColumn(5, "Code postal (texte : gardez le zéro initial)", 13)),
     Role("city", "commune", "nom de la commune",
          ("commune", "ville", "city", "nom_commune", "nom_de_la_commune", "localite",
           "addresslocality", "address_addresslocality", "libellecommuneetablissement",
-          "adrs_libcommune", "libelle_commune", "commune_nom", "result_city"), part=True),
+          "adrs_libcommune", "libelle_commune", "commune_nom", "result_city"), part=True,
+          template=TemplateColumn(6, "Commune", 24)),
     Role("citycode", "code commune (INSEE)", "code INSEE de la commune ; nommée ici, envoyée "
          "au géocodeur comme filtre (reconnue seule, elle n'est que vérifiée)",
          ("code_insee", "citycode", "insee", "code_commune", "code_commune_insee",
@@ -381,15 +410,20 @@ ROLES: tuple[Role, ...] = (
           "qpv_declares", "served_qpv", "quartiers_d_intervention",
           "quartier_d_intervention", "qpv_d_intervention", "quartiers_prioritaires_servis",
           "qpv_concernes", "quartiers_concernes"),
-         "quartiers_servis", "--served-column", True, "named"),
+         "quartiers_servis", "--served-column", True, "named",
+         template=TemplateColumn(9, "Quartiers où l'initiative intervient : codes (QN…) ou "
+                                 "noms, séparés par ;", 36)),
     Role("radius", "rayon (m)", "rayon d'intervention en mètres",
          ("rayon_m", "rayon", "rayon_intervention_m", "rayon_intervention",
           "rayon_d_intervention", "rayon_d_intervention_m", "rayon_d_action"),
-         "rayon", "--radius-column", True, "named"),
+         "rayon", "--radius-column", True, "named",
+         template=TemplateColumn(10, "Rayon d'intervention en mètres (facultatif)", 10,
+                                 text=False)),
     Role("website", "site web", "adresse du site web (https://…)",
          ("site_web", "site", "url", "web", "site_internet", "siteweb", "website",
           "site_internet_url", "lien", "page_web"),
-         "site_web", "--website-column", True, "named"),
+         "site_web", "--website-column", True, "named",
+         template=TemplateColumn(11, "Adresse du site web (https://…)", 32)),
     Role("site_id", "identifiant de site", "identifiant du site : un code propre à chaque "
          "ligne (SIRET, « Code … », numéro RNA, SIREN s'il ne se répète pas)",
          ("id_site", "identifiant_site", "site_id", "code_site", "siret", "numero_siret",
