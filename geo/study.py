@@ -49,7 +49,7 @@ from .model import (  # noqa: F401 - the study's types, imported from here by ol
 )
 from .parameters import PARAMETER
 from .vocabulary import OUTPUT, Detection
-from .write.outputs import write_outputs
+from .write.outputs import drawn_ahead, write_outputs
 
 EXAMPLE = "exemple/initiatives.csv"
 DEMO_TITLE = "Exemple fictif – initiatives de l'ESS et quartiers prioritaires"
@@ -304,18 +304,20 @@ def run_study(study: Study, *, progress: Progress | None = None
         return run_streamed(study, progress=progress)
     report = progress or (lambda step, stats: None)
     check_study(study)
-    initiatives, detection, geocoded = read_sites(study, progress=progress)
-    report("liaison", None)
-    qpv = load_qpv(study.qpv_source)
-    previous = load_qpv(study.compare) if study.compare else None
-    result = link(initiatives, qpv, distance=study.distance, area=study.area,
-                  previous=previous, whole_generation=study.all_quartiers)
-    info = provenance(study, qpv, result, detection)
-    run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result, info,
-                      review=site_review(initiatives, geocoded, result))
-    contributions(run)
-    report("ecriture", None)
-    write_outputs(run)
+    # the print's process is forked first: it gets ready while the sites are read and linked
+    with drawn_ahead(study) as ahead:
+        initiatives, detection, geocoded = read_sites(study, progress=progress)
+        report("liaison", None)
+        qpv = load_qpv(study.qpv_source)
+        previous = load_qpv(study.compare) if study.compare else None
+        result = link(initiatives, qpv, distance=study.distance, area=study.area,
+                      previous=previous, whole_generation=study.all_quartiers)
+        info = provenance(study, qpv, result, detection)
+        run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result,
+                          info, review=site_review(initiatives, geocoded, result))
+        contributions(run)
+        report("ecriture", None)
+        write_outputs(run, ahead=ahead)
     return run
 
 

@@ -2,19 +2,24 @@
 
 A study's print (matplotlib, font subsetting) costs as much as all its other outputs
 together: on two cores, it is drawn in a forked child while the tables, the report and the
-web maps are written here. The child inherits the run (nothing is pickled); the files it
-writes join this run's stage (:func:`geo.io.collected`, :func:`geo.io.adopt`), so they
-appear with the others or not at all. Its warnings are repeated here and its error raised
-here, in the place where the call would have run in this process (:meth:`Alongside.wait`).
+web maps are written here. The child may be forked before the run has anything to draw
+(``prepare``: it imports its modules and reads its caches while this process reads and
+links), then draws once it is given the run (:meth:`Alongside.give`, pickled through a
+pipe). The files it writes join this run's stage (:func:`geo.io.collected`,
+:func:`geo.io.adopt`), so they appear with the others or not at all. Its warnings are
+repeated here and its error raised here, in the place where the call would have run in
+this process (:meth:`Alongside.wait`).
 
 Without ``fork`` (Windows, macOS' default), from a thread other than the main one (a web
 server's) or while other Python threads run (their locks would stay held in the child),
-and in a daemon process (which has no children), the call is simply made by
-:meth:`Alongside.wait`, in this process: the same files, in the same order.
+in a daemon process (which has no children), or when what is given cannot be pickled,
+the call is simply made by :meth:`Alongside.wait`, in this process: the same files, in
+the same order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import traceback
@@ -39,22 +44,32 @@ def may_fork() -> bool:
 
 
 class Alongside:
-    """``call()`` started now in a forked child when :func:`may_fork`, else at
+    """``call(*args)`` made in a child forked now when :func:`may_fork`, else at
     :meth:`wait`; as a context manager, a child not waited for is stopped on leaving (its
-    temporaries removed)."""
+    temporaries removed).
 
-    def __init__(self, call: Callable[[], Any], *, what: str) -> None:
+    Without ``prepare``, the call starts at once, without arguments. With it, the child
+    runs ``prepare()`` (a warm-up: imports, caches; its errors are left to the call, which
+    meets them again) and then waits for :meth:`give`."""
+
+    def __init__(self, call: Callable[..., Any], *, what: str,
+                 prepare: Callable[[], Any] | None = None) -> None:
         self._call, self._what = call, what
-        self._process = self._conn = None
+        self._process = self._conn = self._inbox = None
+        self._args: tuple | None = None
         if may_fork():
-            self._start()
+            self._start(prepare)
+        if prepare is None:
+            self.give()
 
-    def _start(self) -> None:
+    def _start(self, prepare: Callable[[], Any] | None) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         self._conn, child_end = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(child_end, self._call), daemon=False)
+        inbox, self._inbox = context.Pipe(duplex=False)
+        process = context.Process(target=_child, daemon=False,
+                                  args=(child_end, inbox, self._call, prepare))
         for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
             if stream is not None:
                 stream.flush()
@@ -64,13 +79,38 @@ class Alongside:
                                     DeprecationWarning)
             process.start()
         child_end.close()
+        inbox.close()
         self._process = process
+
+    def give(self, *args: Any) -> None:
+        """Start the call with ``args`` (pickled to the child; what cannot be pickled is
+        called here at :meth:`wait` instead)."""
+        if self._args is not None:
+            raise RuntimeError(f"{self._what}: already given")
+        self._args = args
+        if self._process is None:
+            return
+        import pickle
+
+        try:
+            data = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - not picklable: the call is made here
+            self.stop()
+            return
+        try:
+            self._inbox.send_bytes(data)  # the child reads it while it prepares
+        except OSError:  # the child is gone (killed): the call is made here
+            self.stop()
+            return
+        self._inbox.close()
 
     def wait(self) -> None:
         """Wait for the call (or make it here): its files join this run's stage, its
         warnings are repeated, its error raised."""
+        if self._args is None:
+            raise RuntimeError(f"{self._what}: nothing given to wait for")
         if self._process is None:
-            self._call()
+            self._call(*self._args)
             return
         process, conn = self._process, self._conn
         self._process = None
@@ -101,6 +141,7 @@ class Alongside:
         process, self._process = self._process, None
         if process is None:
             return
+        self._inbox.close()
         process.terminate()  # SIGTERM: the child unwinds, removing its temporaries
         process.join(10)
         if process.is_alive():
@@ -123,8 +164,10 @@ class _ChildTraceback(Exception):
         return f'\n"""\n{self.args[0]}"""'
 
 
-def _child(conn, call: Callable[[], Any]) -> None:
-    """The forked child: make the call, its files collected, not published; say them."""
+def _child(conn, inbox, call: Callable[..., Any], prepare: Callable[[], Any] | None
+           ) -> None:
+    """The forked child: prepare, receive the arguments, make the call, its files
+    collected, not published; say them."""
     from ..io import collected
     from ..progress import listening
 
@@ -137,7 +180,10 @@ def _child(conn, call: Callable[[], Any]) -> None:
         try:
             # the parent reports progress, in the order of the files it writes
             with listening(lambda step, count: None), collected() as pending:
-                call()
+                args = _given(inbox, prepare)
+                if args is None:  # nothing given: the parent went on without the call
+                    return
+                call(*args)
             files = pending
         except BaseException as exc:  # noqa: BLE001 - every error is the parent's to raise
             error, told = exc, traceback.format_exc()
@@ -151,3 +197,25 @@ def _child(conn, call: Callable[[], Any]) -> None:
             continue
         break
     conn.close()
+
+
+def _given(inbox, prepare: Callable[[], Any] | None) -> tuple | None:
+    """The call's arguments, read while ``prepare()`` runs (the parent never waits on a
+    full pipe); ``None`` if the parent closed the pipe without giving any."""
+    import pickle
+    import threading
+
+    received: list[bytes] = []
+
+    def read() -> None:
+        with contextlib.suppress(EOFError, OSError):  # closed: nothing given
+            received.append(inbox.recv_bytes())
+
+    reader = threading.Thread(target=read, daemon=True)  # joined before the call
+    reader.start()
+    if prepare is not None:
+        with contextlib.suppress(Exception):  # a warm-up only: the call meets it again
+            prepare()
+    reader.join()
+    inbox.close()
+    return pickle.loads(received[0]) if received else None

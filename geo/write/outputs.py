@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from ..vocabulary import OUTPUT
 from .alongside import Alongside
 
 if TYPE_CHECKING:  # the model sits below the runner and the writers: no circle
-    from ..model import PanoramaRun, StudyResult
+    from ..model import PanoramaRun, Study, StudyResult
 
 
 
@@ -48,10 +48,34 @@ def _numeric_columns(run: StudyResult) -> list[str]:
                         *initiatives.measures.columns) if c]
 
 
-def write_outputs(run: StudyResult) -> None:
+@contextlib.contextmanager
+def drawn_ahead(study: Study) -> Iterator[dict[str, Alongside]]:
+    """The children that will draw ``study``'s outputs drawn alongside (the print), forked
+    now so that their imports and caches are ready when the run reaches them
+    (:meth:`Writer.prepare`); given to :func:`write_outputs`; stopped on leaving if not
+    waited for."""
+    out = _paths(study)
+    with contextlib.ExitStack() as stack:
+        yield {key: stack.enter_context(Alongside(
+                   lambda run, key=key: WRITERS[key].write(_Writing(run, out, _nothing,
+                                                                    _nothing), out[key]),
+                   what=OUTPUT[key].what, prepare=writer.prepare or _nothing))
+               for key, writer in WRITERS.items() if writer.alongside and key in out}
+
+
+def _nothing(*args) -> None:
+    """No warm-up, no progress: the child's progress is told by the parent."""
+
+
+def _paths(study: Study) -> dict[str, Path]:
+    """The paths of the outputs ``study`` asks for."""
+    return {k: Path(v) for k, v in study.outputs.items() if v}
+
+
+def write_outputs(run: StudyResult, *, ahead: dict[str, Alongside] | None = None) -> None:
     """Write every output of ``run.study``, all together or none; append (path, what) to
-    ``run.written``."""
-    out = {k: Path(v) for k, v in run.study.outputs.items() if v}
+    ``run.written``. ``ahead``: the children forked for it by :func:`drawn_ahead`."""
+    out = _paths(run.study)
     if not _mappable(run) and out.keys() - DRAWN:
         # nothing placed yet (every site waits for the review): the tables and the review
         # are written, so that the sites can be placed; the maps wait for them
@@ -73,7 +97,7 @@ def write_outputs(run: StudyResult) -> None:
     written = len(run.written)
     try:
         with staged():
-            _write_all(run, out)
+            _write_all(run, out, ahead or {})
     except BaseException:
         del run.written[written:]
         raise
@@ -91,7 +115,8 @@ class _Writing:
     rendered: str | None = None  # the interactive map's page, rendered once for both files
 
 
-def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
+def _write_all(run: StudyResult, out: dict[str, Path], ahead: dict[str, Alongside]
+               ) -> None:
     from ..progress import tell
 
     # what the progress counts: each file, and each page of the fiches
@@ -111,13 +136,16 @@ def _write_all(run: StudyResult, out: dict[str, Path]) -> None:
 
     writing = _Writing(run, out, done, page)
     # an output drawn alongside (the print, the longest) is started first on a second core
-    # while the others are written here, and counted in its place
-    aside = {key: Alongside(lambda key=key: WRITERS[key].write(writing, out[key]),
-                            what=OUTPUT[key].what)
+    # (in the child forked ahead for it, else in one forked now) while the others are
+    # written here, and counted in its place
+    aside = {key: ahead[key] if key in ahead else Alongside(
+                 lambda key=key: WRITERS[key].write(writing, out[key]), what=OUTPUT[key].what)
              for key, writer in WRITERS.items() if writer.alongside and key in out}
     with contextlib.ExitStack() as stack:
-        for started in aside.values():
+        for key, started in aside.items():
             stack.enter_context(started)
+            if key in ahead:
+                started.give(run)
         for key, writer in WRITERS.items():
             if key not in out:
                 continue
@@ -215,6 +243,25 @@ def _write_print(w: _Writing, path: Path) -> None:
               periods=study.periods)
 
 
+def _prepare_print() -> None:
+    """The print's warm-up: its modules, PDF backend and font subsetter, the outlines and
+    cities it names places with, its font."""
+    import fontTools.subset  # noqa: F401 - the fonts embedded in the PDF
+    import matplotlib.backends.backend_pdf  # noqa: F401
+    from matplotlib import font_manager
+
+    from ..cities import THRESHOLDS, cities
+    from ..outlines import communes, departements
+    from .maps import focus_qpv  # noqa: F401 - the quartiers around the sites
+    from .printmap import PRINT_FONTS
+
+    departements()
+    communes()
+    for population in THRESHOLDS:
+        cities(population)
+    font_manager.findfont(PRINT_FONTS["font.family"])
+
+
 def _write_fiches(w: _Writing, path: Path) -> None:
     from .fiches import write_fiches
 
@@ -241,12 +288,14 @@ class Writer:
     takes the run's shared state and the path; ``alongside``: drawn by a second process
     while the others are written; ``counted``: the runner counts the file once written
     (else the writer does, as the fiches count their pages first); ``draws``: it draws the
-    sites, so none can be made before a site is placed."""
+    sites, so none can be made before a site is placed; ``prepare``: for a writer drawn
+    alongside, what its process does while the run reads and links (imports, caches)."""
 
     write: Callable[[_Writing, Path], None]
     alongside: bool = False
     counted: bool = True
     draws: bool = False
+    prepare: Callable[[], None] | None = None
 
 
 #: Every output's writer, in the order a run writes them (the provenance last: it lists
@@ -260,7 +309,8 @@ WRITERS: dict[str, Writer] = {
     "carte": Writer(_write_web_map, draws=True),
     "carte_autonome": Writer(_write_offline_map, draws=True),
     "integration": Writer(_write_embed, draws=True),
-    "carte_impression": Writer(_write_print, alongside=True, draws=True),
+    "carte_impression": Writer(_write_print, alongside=True, draws=True,
+                               prepare=_prepare_print),
     "fiches": Writer(_write_fiches, counted=False, draws=True),
     "provenance": Writer(_write_provenance),
 }
