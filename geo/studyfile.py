@@ -4,6 +4,7 @@ study, and the template that ``ess-qpv init`` writes."""
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -257,6 +258,60 @@ def _fiches_note() -> str:
             f"pour {IMAGES_UP_TO} initiatives au plus.")
 
 
+def template_text(initiatives: str) -> str:
+    """The commented ``etude.toml`` that ``ess-qpv init`` writes, reading ``initiatives``:
+    the written template (``geo/templates/etude.toml``), where each declared key that it
+    does not name (a parameter or a column role declared since) is added at the end of its
+    section, after its help."""
+    text = resources.files("geo").joinpath("templates", "etude.toml").read_text(
+        encoding="utf-8").format(titre=declared.default("title"), initiatives=initiatives,
+                                 sorties=RESULTS, fichiers=template_outputs())
+    blocks = re.split(r"(?m)^(?=\[\w+\]\s*$)", text)
+    named = {re.match(r"\[(\w+)\]", b).group(1): i for i, b in enumerate(blocks)
+             if b.startswith("[")}
+    for section, keys in _template_keys().items():
+        if section not in named:
+            named[section] = len(blocks)
+            blocks.append(f"\n[{section}]\n")
+        i = named[section]
+        for key, kind, value, help_ in keys:
+            if not re.search(rf"(?m)^#?\s*{re.escape(key)}\s*=", blocks[i]):
+                blocks[i] = blocks[i].rstrip("\n") + "\n" + _template_key(
+                    key, kind, value, help_) + ("\n\n" if i < len(blocks) - 1 else "\n")
+    return "".join(blocks)
+
+
+def _template_keys() -> dict[str, list[tuple[str, type, object, str]]]:
+    """Section → (key, type, value a new study starts with, French help) of every key a
+    study file holds, from the declarations of the parameters and the column roles."""
+    keys: dict[str, list] = {}
+    for p in PARAMETERS:
+        if p.section:
+            keys.setdefault(p.section, []).append(
+                (p.key, p.kind, p.default if p.new_study is None else p.new_study,
+                 p.help_text()))
+    for r in ROLES:
+        if r.study_key:
+            keys.setdefault("colonnes", []).append(
+                (r.study_key, list if r.kind == "address" else str, None, r.help))
+    return keys
+
+
+def _template_key(key: str, kind: type, value: object, help_: str) -> str:
+    """A key of the template with its help as a comment (commented out when it has no
+    value to show)."""
+    import textwrap
+
+    import tomli_w
+
+    lines = textwrap.wrap(f"{help_[:1].upper()}{help_[1:]}.", 88, initial_indent="# ",
+                          subsequent_indent="# ")
+    if value is None and kind is str:
+        value = ""
+    lines.append(f"# {key} =" if value is None else tomli_w.dumps({key: value}).strip())
+    return "\n".join(lines)
+
+
 def write_template(folder: str | Path) -> list[tuple[Path, str]]:
     """Write ``etude.toml`` (commented) and ``initiatives_modele.xlsx`` into ``folder``;
     refuse to overwrite either."""
@@ -271,9 +326,7 @@ def write_template(folder: str | Path) -> list[tuple[Path, str]]:
         if existing.exists():
             raise InputError("ce fichier existe déjà ; rien n'a été écrasé (choisissez un "
                              "autre dossier).", path=str(existing))
-    text = resources.files("geo").joinpath("templates", "etude.toml").read_text(
-        encoding="utf-8").format(titre=declared.default("title"), initiatives=template.name,
-                                 sorties=RESULTS, fichiers=template_outputs())
+    text = template_text(template.name)
     with atomic_path(toml) as tmp:
         tmp.write_text(text, encoding="utf-8")
     write_workbook({"Initiatives": pd.DataFrame(columns=[c for c, _ in TEMPLATE_COLUMNS]),

@@ -3,7 +3,6 @@ its parameters (written to its study file), and its run (started, followed, canc
 
 from __future__ import annotations
 
-from itertools import groupby
 from pathlib import Path
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -20,10 +19,10 @@ bp = Blueprint("studies", __name__)
 QPV_CHOICES = list(PARAMETER["source"].offered)
 #: The parameters the form sets, from their one declaration (:mod:`geo.parameters`).
 FORM = tuple(p for p in PARAMETERS if p.field)
-#: The form's groups, in order: a fieldset's legend (none: not in a fieldset) and its
-#: parameters, by study-file section.
-GROUPS = tuple((LEGENDS.get(section), tuple(ps))
-               for section, ps in groupby(FORM, key=lambda p: p.section))
+#: The form's groups: a fieldset's legend (none: not in a fieldset) and its parameters,
+#: one per study-file section, in the order of the declarations.
+GROUPS = tuple((LEGENDS.get(section), tuple(p for p in FORM if p.section == section))
+               for section in dict.fromkeys(p.section for p in FORM))
 
 
 def options(p: Parameter) -> list[tuple[str, str]]:
