@@ -49,7 +49,7 @@ from .model import (  # noqa: F401 - the study's types, imported from here by ol
 )
 from .parameters import PARAMETER
 from .vocabulary import OUTPUT, Detection
-from .write.outputs import drawn_ahead, write_outputs
+from .write.outputs import drawn_ahead, give_ahead, write_outputs
 
 EXAMPLE = "exemple/initiatives.csv"
 DEMO_TITLE = "Exemple fictif – initiatives de l'ESS et quartiers prioritaires"
@@ -315,6 +315,7 @@ def run_study(study: Study, *, progress: Progress | None = None
         info = provenance(study, qpv, result, detection)
         run = StudyResult(study, initiatives, detection, geocoded, qpv, previous, result,
                           info, review=site_review(initiatives, geocoded, result))
+        give_ahead(run, ahead)
         contributions(run)
         report("ecriture", None)
         write_outputs(run, ahead=ahead)

@@ -195,3 +195,19 @@ def test_a_study_failing_after_the_print_was_forked_says_why_and_leaves_nothing(
     assert len(forked) == 1  # forked ahead, before the table was read
     assert _children() == before
     assert not (tmp_path / "demo").exists() or not any((tmp_path / "demo").iterdir())
+
+
+def test_from_another_thread_what_is_given_is_drawn_here_at_wait(tmp_path):
+    target, seen = tmp_path / "carte.pdf", []
+
+    def run():
+        with staged(), Alongside(_write_given, what="carte", prepare=_prepare) as child:
+            child.give(target, "given")
+            seen.append(target.exists())
+            child.wait()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen == [False]  # not drawn before wait
+    assert target.read_text(encoding="utf-8") == f"given [] {os.getpid()}"  # no warm-up

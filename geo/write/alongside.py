@@ -82,6 +82,11 @@ class Alongside:
         inbox.close()
         self._process = process
 
+    @property
+    def given(self) -> bool:
+        """Whether :meth:`give` was called."""
+        return self._args is not None
+
     def give(self, *args: Any) -> None:
         """Start the call with ``args`` (pickled to the child; what cannot be pickled is
         called here at :meth:`wait` instead)."""

@@ -63,6 +63,16 @@ def drawn_ahead(study: Study) -> Iterator[dict[str, Alongside]]:
                for key, writer in WRITERS.items() if writer.alongside and key in out}
 
 
+def give_ahead(run: StudyResult, ahead: dict[str, Alongside]) -> None:
+    """Give ``run`` to the children forked by :func:`drawn_ahead` as soon as it is linked:
+    they draw from its sites and quartiers, not from its contributions (impact, years,
+    population: :func:`geo.study.contributions`). A run with nothing to draw gives them
+    nothing (:func:`write_outputs` leaves their outputs out)."""
+    if _mappable(run):
+        for child in ahead.values():
+            child.give(run)
+
+
 def _nothing(*args) -> None:
     """No warm-up, no progress: the child's progress is told by the parent."""
 
@@ -144,7 +154,7 @@ def _write_all(run: StudyResult, out: dict[str, Path], ahead: dict[str, Alongsid
     with contextlib.ExitStack() as stack:
         for key, started in aside.items():
             stack.enter_context(started)
-            if key in ahead:
+            if key in ahead and not started.given:
                 started.give(run)
         for key, writer in WRITERS.items():
             if key not in out:
@@ -286,10 +296,11 @@ def _write_provenance(w: _Writing, path: Path) -> None:
 class Writer:
     """How one declared output (:data:`geo.vocabulary.OUTPUTS`) is written: ``write``
     takes the run's shared state and the path; ``alongside``: drawn by a second process
-    while the others are written; ``counted``: the runner counts the file once written
-    (else the writer does, as the fiches count their pages first); ``draws``: it draws the
-    sites, so none can be made before a site is placed; ``prepare``: for a writer drawn
-    alongside, what its process does while the run reads and links (imports, caches)."""
+    while the others are written, from the linked run (:func:`give_ahead`); ``counted``:
+    the runner counts the file once written (else the writer does, as the fiches count
+    their pages first); ``draws``: it draws the sites, so none can be made before a site
+    is placed; ``prepare``: for a writer drawn alongside, what its process does while the
+    run reads and links (imports, caches)."""
 
     write: Callable[[_Writing, Path], None]
     alongside: bool = False
