@@ -121,13 +121,26 @@ class _Lookup:
 
     keys: np.ndarray
     values: dict[str, np.ndarray]
+    _index: object = field(default=None, repr=False, compare=False)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """Position of each key, -1 when absent."""
         if not len(self.keys):
             return np.full(len(keys), -1)
+        if self._index is None:
+            import pandas as pd
+
+            index = pd.Index(self.keys)
+            # a hash table (several times quicker than a binary search), for unique keys
+            self._index = index if index.is_unique else False
+        if self._index is not False:
+            return self._index.get_indexer(keys)
         at = np.searchsorted(self.keys, keys).clip(0, len(self.keys) - 1)
         return np.where(self.keys[at] == keys, at, -1)
+
+    def __getstate__(self) -> dict:
+        # the hash table is made again where it is used, never sent
+        return {**self.__dict__, "_index": None}
 
 
 def read_ess_units(path: str | Path, *, chunk_rows: int) -> tuple[_Lookup, int]:
@@ -385,7 +398,8 @@ def _prepare(chunk: dict, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
     import pyarrow.compute as pc
 
     siret = identifiers(chunk["siret"], 14, what="siret", path=name, first_row=first)
-    commune = pc.utf8_trim_whitespace(chunk["plg_code_commune"])
+    # trimmed later, once per distinct code (Arrow's dictionary), not once per row
+    commune = chunk["plg_code_commune"]
     keep = np.ones(len(siret), dtype=bool)
     section = None
     if etab is not None:
@@ -396,8 +410,8 @@ def _prepare(chunk: dict, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
         section = np.where(at >= 0, etab.values["section"][np.maximum(at, 0)],
                            len(SECTIONS) - 1)
     if wanted:
-        keep &= departement_of_commune(pd.Series(commune.to_pylist(), dtype=object)
-                                       ).isin(wanted).to_numpy()
+        codes = pc.utf8_trim_whitespace(commune).to_pylist()
+        keep &= departement_of_commune(pd.Series(codes, dtype=object)).isin(wanted).to_numpy()
     totals.count("etablissements_actifs", keep.sum())
     idx = np.flatnonzero(keep)
     whole = len(idx) == len(keep)  # the usual case: nothing to take
@@ -435,8 +449,7 @@ def _prepare(chunk: dict, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
     return {"lon": lon, "lat": lat, "ess": is_ess, "family": fam, "section": sec,
             "all_siret": siret, "siret": siret[idx],
             # text stays in Arrow memory (a few bytes a cell, not a Python object each)
-            "commune": rows(commune),
-            "insee": pc.utf8_trim_whitespace(rows(chunk["plg_qp24"]))}
+            "commune": rows(commune), "insee": rows(chunk["plg_qp24"])}
 
 
 def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
@@ -462,9 +475,14 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
     nearby_any = np.zeros(len(ess), dtype=bool)
     nearby_any[near_rows] = True
     # per commune: its codes hashed once (Arrow's dictionary), then counted
+    # (a code written with spaces around it comes twice, summed with its twin by the
+    # territory's groupby)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     encoded = m["commune"].dictionary_encode()
     commune_at = encoded.indices.to_numpy(zero_copy_only=False)
-    communes = encoded.dictionary.to_numpy(zero_copy_only=False)
+    communes = pc.utf8_trim_whitespace(encoded.dictionary).to_numpy(zero_copy_only=False)
     counted = {name: np.bincount(commune_at, weights=rows, minlength=len(communes)
                                  ).astype(np.int64) for name, rows in (
         ("ess", ess), ("actif_implante", implanted >= 0),
@@ -476,14 +494,14 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
         totals.territory = [pd.concat(totals.territory).groupby(level=0).sum()]
     # agreement with INSEE's plg_qp24, on located establishments, by quartier positions
     # (-1 none; -2 a quartier INSEE names that ``codes`` lacks): no text compared per row
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    insee_text = m["insee"]
-    named = pc.starts_with(insee_text, "QN").to_numpy(zero_copy_only=False)
-    at = pc.fill_null(pc.index_in(insee_text, value_set=pa.array(codes)), -2
-                      ).to_numpy(zero_copy_only=False)
-    insee = np.where(named, at, -1)
+    # (each distinct code trimmed and looked up once)
+    encoded = m["insee"].dictionary_encode()
+    insee_at = encoded.indices.to_numpy(zero_copy_only=False)
+    words = pc.utf8_trim_whitespace(encoded.dictionary)
+    named = pc.starts_with(words, "QN").to_numpy(zero_copy_only=False)
+    position = np.where(named, pc.fill_null(pc.index_in(words, value_set=pa.array(codes)), -2
+                                            ).to_numpy(zero_copy_only=False), -1)
+    insee = position[insee_at]
     ours, insee, rows_located = implanted[located], insee[located], np.flatnonzero(located)
     same = ours == insee
     totals.agree[0, 0] += int((same & (ours >= 0)).sum())
@@ -492,12 +510,13 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
     kept = sum(len(d) for d in totals.disagreements)
     if (~same).any() and kept < MAX_DISAGREEMENTS:
         rows = rows_located[~same][:MAX_DISAGREEMENTS - kept]
-        theirs = insee_text.take(pa.array(rows)).to_numpy(zero_copy_only=False)
+        words = words.to_numpy(zero_copy_only=False)
         totals.disagreements.append(pd.DataFrame({
             "siret": m["siret"][rows].astype(str),
             "code_qp_ess_qpv": np.where(implanted[rows] >= 0,
                                         codes[np.maximum(implanted[rows], 0)], ""),
-            "code_qp_insee": np.where(named[rows], theirs, ""), "lon": m["lon"][rows],
+            "code_qp_insee": np.where(named[insee_at[rows]], words[insee_at[rows]], ""),
+            "lon": m["lon"][rows],
             "lat": m["lat"][rows]}))
 
 

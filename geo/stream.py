@@ -402,15 +402,24 @@ def within_area_of_use(lon: np.ndarray, lat: np.ndarray, epsg: np.ndarray | int,
     n = len(lon)
     codes = np.full(n, epsg, dtype=np.int64) if np.isscalar(epsg) else np.asarray(epsg)
     located = np.isfinite(lon) & np.isfinite(lat)
-    # each row's area from a table of the codes present (one pass, not one per code)
-    present, at = np.unique(np.where(located, codes, 0), return_inverse=True)
-    areas = [_area_of_use(int(code)) for code in present]
-    box = np.array([(-np.inf, -np.inf, np.inf, np.inf) if a is None else a for a in areas],
-                   dtype=float).reshape(-1, 4)[at]
+    # each row's area from a table of the known codes (one pass, not one per code; a
+    # sort of the codes would cost more than the test)
+    known = np.array(sorted(KNOWN_EPSG), dtype=np.int64)
+    at = np.searchsorted(known, codes).clip(0, len(known) - 1)
+    box = np.array([_area_of_use(int(code)) or (-np.inf, -np.inf, np.inf, np.inf)
+                    for code in known], dtype=float)[at]
     with np.errstate(invalid="ignore"):
         inside = ((lon >= box[:, 0] - margin) & (lon <= box[:, 2] + margin)
                   & (lat >= box[:, 1] - margin) & (lat <= box[:, 3] + margin))
-    return inside | ~located
+    inside |= ~located
+    other = located & (known[at] != codes)
+    for code in np.unique(codes[other]):  # codes from elsewhere, if any
+        rows = other & (codes == code)
+        west, south, east, north = _area_of_use(int(code)) or (-np.inf, -np.inf, np.inf,
+                                                               np.inf)
+        inside[rows] = ((lon[rows] >= west - margin) & (lon[rows] <= east + margin)
+                        & (lat[rows] >= south - margin) & (lat[rows] <= north + margin))
+    return inside
 
 
 _AREAS: dict[int, tuple | None] = {}
