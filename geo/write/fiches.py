@@ -25,13 +25,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.transforms import Bbox
+from reportlab.graphics.shapes import Drawing, Group, Rect
 
 from .._errors import InputError
 from .._validate import safe_url, slug
@@ -43,26 +40,22 @@ from ..territories import TERRITORIES, territory_of_points
 from ..typography import french_spacing, plural, plural_form
 from ..vocabulary import Relation
 from .drawing import shaped
+from .drawnpages import write_drawings
 from .mapstyle import metres_text, theme_values
-from .pdfpages import write_pdf_pages
+from .pagelayout import PageText, legend
 from .printmap import (
-    INCH_PER_MM,
     PAPER,
-    PRINT_FONTS,
     PRINT_SOURCES,
-    MapPanel,
-    PageFrame,
     PrintLayers,
     find_agglomerations,
     font_pt,
     initiative_links,
     legend_handles,
-    new_figure,
     pdf_metadata,
-    plain_text,
     prepare_layers,
 )
-from .sitemaps import SiteMaps, place_names
+from .sitemaps import Panel, SiteMaps, place_names
+from .vectorpage import PT_PER_MM, named, page_drawing, svg_text, text, write_png
 
 #: Relations in the order a page lists them (the closest first).
 _ORDER = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)
@@ -80,10 +73,6 @@ IMAGES_UP_TO = 40
 _NEAREST_REACH = 60_000
 #: The smallest type on a page (points), whatever the paper: A5 stays readable.
 _SMALLEST = 7.0
-#: The pages' matplotlib settings: the print's fonts, glyphs measured without hinting (the
-#: PDF and SVG hold outlines and advances, not pixels; hinting each glyph of each line
-#: was about 40 % of measuring a text; :func:`_advance` measures unhinted too).
-_PAGE_RC = {**PRINT_FONTS, "text.hinting": "no_hinting"}
 #: Names as the table's other name columns may hold them in proper case (SIRENE's brand
 #: and usual name, a directory's short title), looked for when the name is in capitals.
 _PROPER_NAMES = ("enseigne1etablissement", "enseigne", "brand",
@@ -398,15 +387,14 @@ def check_fiche_maps(result: LinkResult, initiatives: Initiatives,
 
 def fiche_pages(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame, *,
                 paper: str = "A4", title: str = "",
-                previous: gpd.GeoDataFrame | None = None) -> Iterator[Figure]:
-    """The pages of :func:`write_fiches`, one matplotlib figure per initiative, made as
-    they are asked for (to show one in a notebook)."""
+                previous: gpd.GeoDataFrame | None = None) -> Iterator[Drawing]:
+    """The pages of :func:`write_fiches`, one reportlab drawing per initiative, made as
+    they are asked for (to show one in a notebook: ``drawing.asString("png")``)."""
     fiches = initiative_fiches(result, initiatives, qpv)
     layers = prepare_layers(result, qpv, previous, initiatives.theme_column, None)
     _outline_places(fiches, layers.sites)
     for k, fiche in enumerate(fiches, start=1):
-        with matplotlib.rc_context(_PAGE_RC):
-            yield fiche_page(fiche, layers, PAPER[paper], title, k, len(fiches))
+        yield fiche_page(fiche, layers, PAPER[paper], title, k, len(fiches))
 
 
 def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataFrame,
@@ -422,7 +410,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     ``images=None`` writes the maps for a study of at most :data:`IMAGES_UP_TO`
     initiatives. Each map is drawn once, for the page and its files. ``progress(done,
     total)`` hears of each page written. The pages are shared by ``workers`` processes
-    (default: every core; :func:`geo.write.pdfpages.write_pdf_pages`)."""
+    (default: every core; :func:`geo.write.drawnpages.write_drawings`)."""
     path = Path(path)
     if path.suffix.lower() != ".pdf":
         raise InputError("les fiches par initiative s'écrivent en .pdf.", path=path.name,
@@ -445,7 +433,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     if progress:
         progress(0, len(fiches))
 
-    def page(k: int) -> Figure:
+    def page(k: int) -> Drawing:
         return fiche_page(fiches[k], layers, size, title, k + 1, len(fiches))
 
     # the maps are drawn (maybe by worker processes) into a folder of their own, and
@@ -453,15 +441,15 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     scratch = folder / f".ess-qpv-cartes-{os.getpid()}"
     fresh = not folder.exists()
 
-    def save(k: int, fig: Figure) -> list[tuple[Path, Path]]:
+    def save(k: int, drawing: Drawing) -> list[tuple[Path, Path]]:
         key = fiches[k].key
-        return _save_map(fig, folder / stems[key], fiches[k].name, scratch) \
+        return _save_map(drawing, folder / stems[key], fiches[k].name, scratch) \
             if key in stems else []
 
     maps: list[tuple[Path, Path]] = []
     try:
-        with matplotlib.rc_context(_PAGE_RC), atomic_path(path) as tmp:
-            for files in write_pdf_pages(
+        with atomic_path(path) as tmp:
+            for files in write_drawings(
                     tmp, len(fiches), page, after=save, workers=workers,
                     metadata=pdf_metadata(".pdf", title or "Fiches par initiative"),
                     progress=progress):
@@ -486,25 +474,43 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
     return written
 
 
-def _save_map(fig: Figure, stem: Path, name: str, scratch: Path
+def _save_map(page: Drawing, stem: Path, name: str, scratch: Path
               ) -> list[tuple[Path, Path]]:
-    """Write the map of a page already drawn (:attr:`Figure._essqpv_map`, its zone in
-    inches) as PNG and SVG, cropped to it, into the folder ``scratch``; the SVG keeps its
-    text as text. Return the (file written, its target) pairs, for the run to publish."""
-    box = getattr(fig, "_essqpv_map", None)
-    if box is None:
+    """Write the map of a page already drawn (``page.map``: its shapes and its box in
+    points) as PNG (:data:`PNG_DPI`) and SVG, into the folder ``scratch``; the SVG keeps
+    its text as ``<text>``. Return the (file written, its target) pairs, for the run to
+    publish."""
+    shown = getattr(page, "map", None)
+    if shown is None:
         return []
-    out = []
+    group, (x, y, w, h) = shown
+    drawing = Drawing(w, h)
+    drawing.add(Group(group, transform=(1, 0, 0, 1, -x, -y)))
     scratch.mkdir(parents=True, exist_ok=True)
-    for suffix, options in ((".png", {"dpi": PNG_DPI}), (".svg", {})):
+    out = []
+    for suffix in (".png", ".svg"):
         target = stem.with_name(stem.name + suffix)
         fd, tmp = tempfile.mkstemp(dir=scratch, suffix=suffix)
         os.close(fd)
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(tmp, format=suffix[1:], metadata=pdf_metadata(suffix, name),
-                        bbox_inches=box, **options)
+        if suffix == ".png":
+            write_png(drawing, tmp, PNG_DPI)
+            _png_metadata(Path(tmp), pdf_metadata(suffix, name))
+        else:
+            Path(tmp).write_text(svg_text(drawing, name), encoding="utf-8")
         out.append((Path(tmp), target))
     return out
+
+
+def _png_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Give the PNG at ``path`` its resolution and ``metadata`` (text chunks)."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in metadata.items():
+        info.add_text(key, value)
+    with Image.open(path) as image:
+        image.load()
+        image.save(path, format="PNG", dpi=(PNG_DPI, PNG_DPI), pnginfo=info)
 
 
 # --------------------------------------------------------------------------- pages
@@ -517,19 +523,19 @@ def _size(size, points: float) -> float:
 
 
 def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], title: str,
-               number: int, total: int) -> Figure:
-    """One initiative's page (``size`` in millimetres, portrait). The map's box (inches,
-    with its sources line) is kept as ``fig._essqpv_map`` to write it alone."""
-    fig = new_figure(size)
+               number: int, total: int) -> Drawing:
+    """One initiative's page (``size`` in millimetres, portrait), a reportlab drawing.
+    Its map (shapes and box in points, with its legend and sources) is kept as
+    ``drawing.map`` to write it alone; its links (url, box) as ``drawing.links``."""
+    drawing = page_drawing(size)
     w, h = size
     k = w / 210
     margin = max(12 * k, 8)
-    page = _Page(fig, size, margin)
+    page = PageText(drawing, size)
     top = h - margin
     small = _size(size, 7)
-    page.text(margin, top, plain_text(f"{title} – fiche {number} sur {total}" if title
-                                  else f"Fiche {number} sur {total}"),
-              fontsize=small, color="#333")
+    page.text(margin, top, f"{title} – fiche {number} sur {total}" if title
+              else f"Fiche {number} sur {total}", fontsize=small, color="#333")
     top -= small * 0.3528 + 3
     top = page.wrapped(margin, top, w - 2 * margin, fiche.name, fontsize=_size(size, 15),
                        fontweight="bold", max_lines=2)
@@ -537,38 +543,41 @@ def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], tit
                else f"{fiche.key[:1].upper()}{fiche.key[1:]} du tableau"]
     if themes := theme_values(fiche.theme):
         details.append(f"{plural_form(len(themes), 'Thème')} : {', '.join(themes)}")
-    text = _size(size, 8.5)
+    body = _size(size, 8.5)
     top = page.wrapped(margin, top - 1, w - 2 * margin, " · ".join(details),
-                       fontsize=text, color="#222", max_lines=2)
+                       fontsize=body, color="#222", max_lines=2)
     if fiche.website:
         url = safe_url(fiche.website)
         top = page.wrapped(margin, top - 0.5, w - 2 * margin, f"Site web : {fiche.website}",
-                           fontsize=text, color="#1a4f8b" if url else "#222",
+                           fontsize=body, color="#1a4f8b" if url else "#222",
                            max_lines=1, url=url or None)
     top = page.wrapped(margin, top - 1, w - 2 * margin, _summary(fiche),
-                       fontsize=text, color="#222", max_lines=3)
+                       fontsize=body, color="#222", max_lines=3)
     foot = margin
     sources = _size(size, 6.5)
     source_room = sources * 0.3528 * 2.6 + 1
     room = top - 3 - foot
-    body = _size(size, 7.2) * 0.3528 * 1.3
+    row = _size(size, 7.2) * 0.3528 * 1.3
     # the tables' height as laid out (a cell wraps on two lines at most); the map takes the
     # rest of the page, at least 40 % of it: no blank half under short tables
-    tables = 2 * (_size(size, 9) * 0.3528 * 1.3 + body + 3.6) + 3 + sum(
-        (2 if len(a) > 48 or len(q) > 36 else 1) * body + 0.8
+    tables = 2 * (_size(size, 9) * 0.3528 * 1.3 + row + 3.6) + 3 + sum(
+        (2 if len(a) > 48 or len(q) > 36 else 1) * row + 0.8
         for a, q in zip(fiche.sites["adresse"], fiche.sites["quartier"], strict=True)) + \
-        max(len(fiche.quartiers), 1) * (body + 0.8) + 4
+        max(len(fiche.quartiers), 1) * (row + 0.8) + 4
     located = layers.sites.index.isin(fiche.positions).any()
     if located:
         map_height = min(max(room - tables - 4, room * 0.4), room * 0.78)
         zone = (margin, top - 3 - map_height, w - 2 * margin, map_height)
+        shown = Group()
         # the map's type and symbols as on A4 at least (A5 names stay readable)
-        _maps(fig, PageFrame(size), _fiche_layers(fiche, layers), (
+        _maps(shown, _fiche_layers(fiche, layers), (
             zone[0], zone[1] + source_room, zone[2], zone[3] - source_room),
             (max(w, 210), max(h, 297)), fiche.places, _site_maps(layers))
-        page.wrapped(margin, zone[1] + source_room - 0.5, w - 2 * margin, PRINT_SOURCES,
-                     fontsize=sources, color="#333", max_lines=2)
-        fig._essqpv_map = Bbox.from_bounds(*(v * INCH_PER_MM for v in (
+        PageText(shown, size).wrapped(margin, zone[1] + source_room - 0.5, w - 2 * margin,
+                                      PRINT_SOURCES, fontsize=sources, color="#333",
+                                      max_lines=2)
+        drawing.add(shown)
+        drawing.map = (shown, tuple(v * PT_PER_MM for v in (
             zone[0] - 1, zone[1] - 1, zone[2] + 2, zone[3] + 2)))
         y = zone[1] - 4
     else:
@@ -577,22 +586,24 @@ def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], tit
                          "à dire des quartiers prioritaires alentour. Vérifiez l'adresse "
                          "(fichier de relecture) ou donnez les coordonnées.",
                          fontsize=_size(size, 9), color="#7b241c", max_lines=3) - 4
-        fig.text(margin / w, margin / h, PRINT_SOURCES, fontsize=sources,
-                 color="#333", wrap=True)
+        page.wrapped(margin, margin + source_room, w - 2 * margin, PRINT_SOURCES,
+                     fontsize=sources, color="#333", max_lines=2)
         foot = margin + source_room
+    tables = {"size": _size(size, 7.2), "caption_size": _size(size, 9), "bottom": foot}
     y = page.table(margin, y, w - 2 * margin, "Sites", fiche.sites,
                    [("n", "N°", 0.05), ("adresse", "Adresse", 0.38),
                     ("situation", "Situation", 0.14),
                     ("quartier", "Quartier (ou le plus proche)", 0.31),
-                    ("distance", "Distance", 0.12)], bottom=foot)
+                    ("distance", "Distance", 0.12)], **tables)
     page.table(margin, y - 3, w - 2 * margin, "Quartiers prioritaires", fiche.quartiers,
                [("nom", "Quartier", 0.3), ("communes", "Communes", 0.2),
                 ("code", "Code", 0.12), ("relations", "Relation", 0.17),
-                ("distance", "Distance", 0.11), ("sites", "Sites", 0.1)], bottom=foot,
+                ("distance", "Distance", 0.11), ("sites", "Sites", 0.1)], **tables,
                empty="Aucun quartier prioritaire dans un rayon de la distance d'étude, "
                      "ni déclaré." if fiche.located else
                      "Aucun quartier déclaré ; position inconnue pour les autres.")
-    return fig
+    drawing.links = page.links
+    return drawing
 
 
 def _summary(fiche: Fiche) -> str:
@@ -647,11 +658,11 @@ def _fiche_layers(fiche: Fiche, layers: PrintLayers) -> PrintLayers:
                                      strict=True)))
 
 
-def _maps(fig: Figure, frame: PageFrame, layers: PrintLayers, zone, size,
-          places: dict[int, str] | None = None, maps: SiteMaps | None = None) -> list[MapPanel]:
-    """The initiative's map in ``zone`` (millimetres): one panel per agglomeration of its
-    sites (the largest first), each titled by its commune, with a locator of its
-    département; the legend under them, names placed last."""
+def _maps(group: Group, layers: PrintLayers, zone, size,
+          places: dict[int, str] | None = None, maps: SiteMaps | None = None) -> list[Panel]:
+    """The initiative's map in ``zone`` (millimetres), added to ``group``: one panel per
+    agglomeration of its sites (the largest first), each titled by its commune, with a
+    locator of its département; the legend under them, names placed last."""
     maps = maps or SiteMaps(layers.sites, layers.qpv, layers.previous)
     x, y, w, h = zone
     panels = _panel_groups(layers, places, maps)
@@ -660,22 +671,26 @@ def _maps(fig: Figure, frame: PageFrame, layers: PrintLayers, zone, size,
     pw = (w - gap * (len(panels) - 1)) / len(panels)
     ph = h - legend_height - 5
     drawn_maps = []
-    for k, (crs, group, extent, name) in enumerate(panels):
-        ax = fig.add_axes(frame.fraction(x + k * (pw + gap), y + legend_height, pw, ph))
-        m = maps.draw(ax, replace(layers, sites=group), crs, shaped(extent, pw, ph), size,
-                      nearest=_nearest(group), places=places)
-        m.ax.set_title(plain_text(name), fontsize=_size(size, 7.5), pad=3, loc="left")
-        m.ax.set_gid(f"carte-{k + 1}")  # named groups in the SVG, for layout software
-        drawn_maps.append(m)
+    title = {"fontsize": _size(size, 7.5)}
+    for k, (crs, sites, extent, name) in enumerate(panels):
+        box = tuple(v * PT_PER_MM for v in (x + k * (pw + gap), y + legend_height, pw, ph))
+        panel = maps.draw(replace(layers, sites=sites), crs, shaped(extent, pw, ph), box,
+                          size, nearest=_nearest(sites), places=places)
+        top = box[1] + box[3] + 3
+        panel.furniture.add(text(box[0], top + 0.236 * title["fontsize"], name, title))
+        drawn_maps.append(panel)
+    place_names(drawn_maps)
+    for k, panel in enumerate(drawn_maps):
+        # named groups in the SVG, for layout software
+        named(group, f"carte-{k + 1}", Rect(*panel.box, fillColor=None, strokeColor=None))
+        group.add(panel.group())
     drawn = {key: any(m.drawn[key] for m in drawn_maps) for key in drawn_maps[0].drawn}
     handles = legend_handles(layers, drawn, shown=layers.sites)
-    fx, fy, fw, fh = frame.fraction(x, y, w, legend_height - 2)
-    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(fx, fy + fh),
-               frameon=False, fontsize=_size(size, 6.5), ncol=3 if w > 120 else 2,
-               alignment="left", borderaxespad=0, borderpad=0, handlelength=1.6,
-               columnspacing=1.2)
-    legend.set_gid("legende")
-    place_names(fig, drawn_maps)
+    key = Group()
+    box = tuple(v * PT_PER_MM for v in (x, y, w, legend_height - 2))
+    named(key, "legende", Rect(*box, fillColor=None, strokeColor=None))
+    legend(key, handles, box, size=_size(size, 6.5), columns=3 if w > 120 else 2)
+    group.add(key)
     return drawn_maps
 
 
@@ -755,114 +770,3 @@ def _departement_name(group: gpd.GeoDataFrame, maps: SiteMaps) -> str:
         return ""
     names = departements().set_index("code")["nom"]
     return str(names.get(codes.index[0], ""))
-
-
-@functools.cache
-def _advance(char: str, bold: bool) -> float:
-    """The advance width of ``char`` in points for 1 pt type, in the pages' font (a little
-    generous: kerning is not counted)."""
-    from matplotlib.font_manager import FontProperties, findfont, get_font
-    from matplotlib.ft2font import LoadFlags
-
-    font = get_font(findfont(FontProperties(family=PRINT_FONTS["font.family"],
-                                            weight="bold" if bold else "normal")))
-    font.set_size(100, 72)
-    glyph = font.load_char(ord(char), flags=LoadFlags.NO_HINTING)
-    return glyph.linearHoriAdvance / 65536 / 100
-
-
-class _Page:
-    """Text laid out on a page in millimetres from its lower left corner, measured so that
-    nothing runs into anything else."""
-
-    def __init__(self, fig: Figure, size, margin: float):
-        self.fig, self.size, self.margin = fig, size, margin
-        self.renderer = fig.canvas.get_renderer()
-
-    def text(self, x: float, top: float, text: str, **style):
-        w, h = self.size
-        return self.fig.text(x / w, top / h, text, va="top", **style)
-
-    def _width(self, text: str, style: dict) -> float:
-        """Width of ``text`` in millimetres, from the font's advance widths (a text
-        measured by matplotlib costs as much as drawing it)."""
-        bold = style.get("fontweight") == "bold"
-        return sum(_advance(c, bold) for c in text) * style.get("fontsize", 8) * 0.35278
-
-    def lines(self, text: str, width: float, style: dict, max_lines: int) -> list[str]:
-        """``text`` broken into lines no wider than ``width`` mm, at most ``max_lines`` (the
-        last one shortened with « … »)."""
-        shown = plain_text(french_spacing(text) if style.get("url") is None else text)
-        words = [w for w in re.split(r"[ \t\r\n]+", shown) if w]  # no-break spaces stay
-        lines: list[str] = []
-        current = ""
-        for word in words:
-            trial = f"{current} {word}".strip()
-            if current and self._width(trial, style) > width:
-                lines.append(current)
-                current = word
-            else:
-                current = trial
-        if current:
-            lines.append(current)
-        lines = [self._fit(line, width, style) for line in lines]
-        if len(lines) > max_lines:
-            lines = lines[:max_lines]
-            lines[-1] = self._fit(lines[-1] + " …", width, style, force=True)
-        return lines or [""]
-
-    def _fit(self, line: str, width: float, style: dict, force: bool = False) -> str:
-        if self._width(line, style) <= width and not (force and not line.endswith("…")):
-            return line
-        while line and self._width(line.rstrip() + "…", style) > width:
-            line = line[:-1]
-        return line.rstrip(" …") + "…"
-
-    def wrapped(self, x: float, top: float, width: float, text: str, *, max_lines: int,
-                url: str | None = None, **style) -> float:
-        """Draw ``text`` in lines from ``top`` down; return the y under it."""
-        step = style.get("fontsize", 8) * 0.3528 * 1.3
-        for line in self.lines(text, width, {**style, "url": url}, max_lines):
-            t = self.text(x, top, line, **style)
-            if url:
-                t.set_url(url)
-            top -= step
-        return top
-
-    def table(self, x: float, top: float, width: float, caption: str, frame: pd.DataFrame,
-              columns: list[tuple[str, str, float]], *, bottom: float,
-              empty: str = "") -> float:
-        """A table with a caption and a header row; cells wrap on two lines; rows that
-        don't fit above ``bottom`` are counted in a last line. Return the y under it."""
-        size = self.size
-        body = {"fontsize": _size(size, 7.2), "color": "#1a1a1a"}
-        head = {"fontsize": _size(size, 7.2), "fontweight": "bold", "color": "#1a1a1a"}
-        step = body["fontsize"] * 0.3528 * 1.3
-        top = self.wrapped(x, top, width, f"{caption} ({len(frame)})", max_lines=1,
-                           fontsize=_size(size, 9), fontweight="bold") - 0.8
-        if not len(frame):
-            return self.wrapped(x, top, width, empty, max_lines=2, **body)
-        widths = [f * width for _, _, f in columns]
-        lefts = np.concatenate([[x], x + np.cumsum(widths)[:-1]])
-        for left, (_, header, _), cw in zip(lefts, columns, widths, strict=True):
-            self.text(left, top, self._fit(header, cw - 1.5, head), **head)
-        top -= step + 0.4
-        self.fig.add_artist(Line2D(
-            [x / size[0], (x + width) / size[0]], [top / size[1]] * 2,
-            color="#777", linewidth=0.5))
-        top -= 1.2
-        for shown, (_, row) in enumerate(frame.iterrows()):
-            cells = [self.lines(str(row[key]), cw - 1.5, body, 2)
-                     for (key, _, _), cw in zip(columns, widths, strict=True)]
-            height = max(len(c) for c in cells) * step + 0.8
-            left_over = len(frame) - shown
-            if top - height < bottom + (step + 1 if left_over > 1 else 0):
-                self.text(x, top, french_spacing(
-                    f"… et {plural(left_over, 'autre')} : voir le rapport Excel (feuille "
-                    "Détail)."), **{**body, "fontstyle": "italic"})
-                return top - step
-            for left, lines in zip(lefts, cells, strict=True):
-                for j, line in enumerate(lines):
-                    self.text(left, top - j * step, line, **body)
-            top -= height
-        return top

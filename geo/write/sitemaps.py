@@ -1,11 +1,11 @@
-"""The fiches' maps, drawn at the cost of a few matplotlib patches a page: outlines and
+"""The fiches' maps, drawn with reportlab at the cost of a few paths a page: outlines and
 quartiers projected once per territory's CRS (and kept in a spatial index), cut to each
-page's frame with shapely and drawn as one compound path per layer (no
-``GeoDataFrame.plot``), a locator inset of the site's département, names placed with
-:func:`geo.write.printlabels.place`.
+page's frame with shapely and drawn as one path per layer, a locator of the site's
+département, names placed clear of the sites and of the furniture.
 
 :class:`SiteMaps` holds what the pages of one run share; :meth:`SiteMaps.draw` draws one
-panel of one initiative.
+panel of one initiative (:class:`Panel`), :func:`place_names` names the panels of a page.
+The same shapes make the page's map, its PNG and its SVG.
 """
 
 from __future__ import annotations
@@ -16,14 +16,29 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.path import Path
+from reportlab.graphics.shapes import Group, Rect
 
 from ..typography import place_name
 from ..vocabulary import Relation
-from .drawing import compound_path, scale_bar_place, shaped
+from .drawing import scale_bar_place, shaped
 from .mapstyle import qpv_style
-from .printlabels import Label, marker_boxes
+from .printlabels import Label
+from .vectorpage import (
+    ASCENT,
+    DESCENT,
+    colour,
+    dashes,
+    each_path,
+    hatch,
+    lines_path,
+    marker,
+    named,
+    polygons_path,
+    polyline,
+    text,
+    text_width,
+    to_page,
+)
 
 #: Outlines' colours (as the print's).
 DEP_COLOR, COM_COLOR, LINK_COLOR = "#4d4d4d", "#8c8c8c", "#555555"
@@ -35,6 +50,28 @@ LOCATOR = (0.3, 0.3)
 #: Names' priorities (higher first): the sites' numbers, the initiative's quartiers, the
 #: other quartiers close to its sites, the communes holding its sites, the other communes.
 _NUMBER, _OWN_QPV, _QPV, _HOLDING, _COMMUNE = 5000, 3000, 2000, 1000, 10
+#: The frame of a panel (matplotlib's axes' spines).
+_FRAME = {"strokeColor": colour("#777777"), "strokeWidth": 0.8, "fillColor": None}
+
+
+@dataclass
+class Panel:
+    """One map of a page, in points on the page: its shapes (``body``, under the names;
+    ``furniture``, over them), its frame ``box`` (x, y, width, height), what it drew, the
+    names it may show (:class:`geo.write.printlabels.Label` at page points) and the boxes
+    names keep clear of (x0, y0, x1, y1)."""
+
+    body: Group
+    furniture: Group
+    box: tuple
+    drawn: dict
+    labels: list
+    obstacles: list
+    names: Group = field(default_factory=Group)
+
+    def group(self) -> Group:
+        """The whole panel, names placed or not."""
+        return Group(self.body, self.names, self.furniture)
 
 
 @dataclass
@@ -95,7 +132,8 @@ class SiteMaps:
             self._layers[key] = _Projected.of(source, crs)
         return self._layers[key]
 
-    def departement_path(self, code: str, crs: str) -> tuple[Path | None, tuple, str]:
+    def departement_shape(self, code: str, crs: str
+                          ) -> tuple[shapely.Geometry | None, tuple, str]:
         """The outline of département ``code`` in ``crs`` simplified for an inset (about
         1 % of its size), its bounds and its name."""
         key = (code, crs)
@@ -108,63 +146,86 @@ class SiteMaps:
                 shape = deps.geoms[where[0]]
                 x0, y0, x1, y1 = shapely.bounds(shape)
                 shape = shapely.simplify(shape, max(x1 - x0, y1 - y0) / 150)
-                self._deps[key] = (compound_path([shape]), (x0, y0, x1, y1),
+                self._deps[key] = (shape, (x0, y0, x1, y1),
                                    str(deps.frame["nom"].iloc[where[0]]))
         return self._deps[key]
 
-    def draw(self, ax, layers, crs: str, extent: tuple, size, *,
-             nearest: str | None = None, places: dict[int, str] | None = None):
-        """Draw one panel of a fiche on ``ax``: the outlines around ``extent`` (metres, in
-        ``crs``), the quartiers (the initiative's emphasised: ``layers.emphasis``), the
-        line between its sites, its sites by theme, a scale bar, a north arrow and a
-        locator of its département. The ``nearest`` quartier (its code) is named, and
-        marked on the locator when out of the frame; a site's commune without outline is
-        named from ``places`` (site index → name) beside it. Return the panel as
-        :class:`geo.write.printmap._Map` (names placed later, once the page is laid out)."""
-        from .printmap import EMPHASIS, MapPanel, font_pt
+    def draw(self, layers, crs: str, extent: tuple, box: tuple, size, *,
+             nearest: str | None = None, places: dict[int, str] | None = None) -> Panel:
+        """One panel of a fiche in ``box`` (points on the page: x, y, width, height): the
+        outlines around ``extent`` (metres, in ``crs``, shaped like ``box``), the quartiers
+        (the initiative's emphasised: ``layers.emphasis``), the line between its sites, its
+        sites by theme, a scale bar, a north arrow and a locator of its département. The
+        ``nearest`` quartier (its code) is named, and marked on the locator when out of the
+        frame; a site's commune without outline is named from ``places`` (site index →
+        name) beside it. Names are placed later, once the page is laid out
+        (:func:`place_names`)."""
+        from .printmap import EMPHASIS, font_pt
 
         x0, y0, x1, y1 = extent
-        fig_width = ax.figure.get_figwidth() * 25.4
-        tolerance = float(f"{(x1 - x0) / (ax.get_position().width * fig_width) * 0.1:.1g}")
+        move = to_page(extent, box)
+        tolerance = float(f"{(x1 - x0) / (box[2] / 72 * 25.4) * 0.1:.1g}")
         grown = (x0 - (x1 - x0) * 0.02, y0 - (y1 - y0) * 0.02,
                  x1 + (x1 - x0) * 0.02, y1 + (y1 - y0) * 0.02)
         drawn = dict.fromkeys(("qpv", "qpv_dots", "previous", "links", "communes",
                                Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED,
                                "aggregate"), False)
+        body = Group()
+        body.add(Rect(*box, fillColor=colour("#ffffff"), strokeColor=None))
+
+        def fill(shapes, each=False, **style):
+            draw = each_path if each else polygons_path
+            if (path := draw(shapely.clip_by_rect(shapes, *extent), move,
+                             strokeColor=None, **style)) is not None:
+                body.add(path)
+                return True
+            return False
+
+        def outline(shapes, edge, width, linestyle="-", each=False):
+            lines = shapely.clip_by_rect(shapely.boundary(shapes), *extent)
+            draw = each_path if each else lines_path
+            if (path := draw(lines, move, fillColor=None, strokeColor=colour(edge),
+                             strokeWidth=width, strokeLineJoin=1,
+                             strokeDashArray=dashes(linestyle, width))) is not None:
+                body.add(path)
+
         deps_at, deps = self.layer("deps", crs).cut(grown, tolerance)
         coms_at, coms = self.layer("coms", crs).cut(grown, tolerance)
-        ax.set_facecolor("#ffffff")
-        if (path := compound_path(deps)) is not None:
-            ax.add_artist(PathPatch(path, facecolor="#f3f1ec", edgecolor="none", zorder=0))
-            ax.add_artist(PathPatch(path, facecolor="none", edgecolor=DEP_COLOR,
-                                   linewidth=1.0, zorder=2))
-        if (path := compound_path(coms)) is not None:
-            ax.add_artist(PathPatch(path, facecolor="none", edgecolor=COM_COLOR,
-                                   linewidth=0.4, linestyle=(0, (3, 2)), zorder=1))
-            drawn["communes"] = True
+        fill(deps, fillColor=colour("#f3f1ec"))
         qpv = self.layer("qpv", crs)
         qpv_at, shapes = qpv.cut(grown, tolerance)
         st = qpv_style(_generation(qpv.frame))
-        if (path := compound_path(shapes)) is not None:
-            ax.add_artist(PathPatch(path, facecolor=st["fillColor"], alpha=0.35,
-                                   edgecolor="none", zorder=3))
-            ax.add_artist(PathPatch(path, facecolor="none", edgecolor=st["color"],
-                                   linewidth=0.7, zorder=3))
-            drawn["qpv"] = True
-            relation = qpv.frame["code_qp"].iloc[qpv_at].map(layers.emphasis or {}).to_numpy()
-            for name, (style, _) in EMPHASIS.items():
-                mine = compound_path(shapes[relation == name])
-                if mine is not None:
-                    ax.add_artist(PathPatch(mine, zorder=3.5, **style))
+        relation = qpv.frame["code_qp"].iloc[qpv_at].map(layers.emphasis or {}).to_numpy()
+        if len(shapes):
+            drawn["qpv"] = fill(shapes, each=True, fillColor=colour(st["fillColor"], 0.35))
+        for name, (style, _) in EMPHASIS.items():
+            mine = shapes[relation == name]
+            if len(mine) and style.get("facecolor", "none") != "none":
+                drawn[name] = fill(mine, fillColor=colour(style["facecolor"],
+                                                          style.get("alpha")))
+        if len(coms):
+            outline(coms, COM_COLOR, 0.4, (0, (3, 2)), each=True)
+            drawn["communes"] = True
+        outline(deps, DEP_COLOR, 1.0)
+        if len(shapes):
+            outline(shapes, st["color"], 0.7)
+        for name, (style, _) in EMPHASIS.items():
+            mine = shapes[relation == name]
+            if not len(mine):
+                continue
+            if style.get("hatch"):
+                lines = hatch(shapely.clip_by_rect(mine, *extent), move, box, 4.0,
+                              fillColor=None, strokeColor=colour(style["edgecolor"]),
+                              strokeWidth=0.6)
+                if lines is not None:
+                    body.add(lines)
                     drawn[name] = True
+            outline(mine, style["edgecolor"], style["linewidth"])
         if self.previous is not None:
-            prev = compound_path(self.layer("previous", crs).cut(grown, tolerance)[1])
-            if prev is not None:
-                ax.add_artist(PathPatch(prev, facecolor="none", linestyle="--",
-                                       edgecolor=qpv_style(_generation(self.previous),
-                                                          previous=True)["color"],
-                                       linewidth=0.7,
-                                       zorder=3))
+            prev = self.layer("previous", crs).cut(grown, tolerance)[1]
+            if len(prev):
+                outline(prev, qpv_style(_generation(self.previous), previous=True)["color"],
+                        0.7, "--")
                 drawn["previous"] = True
         sites = layers.sites
         at = self.sites.index.get_indexer(sites.index)
@@ -172,39 +233,44 @@ class SiteMaps:
         sx, sy = shapely.get_x(points), shapely.get_y(points)
         inside = (sx >= x0) & (sx <= x1) & (sy >= y0) & (sy <= y1)
         if len(layers.links):
-            ax.plot(sx, sy, color=LINK_COLOR, linewidth=0.9, linestyle=(0, (4, 3)), zorder=4)
+            link = shapely.clip_by_rect(shapely.linestrings(np.column_stack([sx, sy])),
+                                        *extent)
+            if (path := lines_path(np.array([link], dtype=object), move, fillColor=None,
+                                   strokeColor=colour(LINK_COLOR), strokeWidth=0.9,
+                                   strokeDashArray=dashes((0, (4, 3)), 0.9))) is not None:
+                body.add(path)
             drawn["links"] = True
+        px, py = move(sx, sy)
         themes = layers.themes.reindex(sites.index).to_numpy()
-        marker = 46 * min(1.0, min(size) / 210)
-        area = np.zeros(len(sites))
+        area = 46 * min(1.0, min(size) / 210)
+        diameters = np.zeros(len(sites))
         for theme, style in layers.styles.items():
-            mine = (themes == theme) & inside
-            if mine.any():
-                hollow = style.shape == "ring"
-                s = marker * (2 if style.shape == "star" else 1)
-                area[mine] = s
-                ax.scatter(sx[mine], sy[mine], s=s, marker=MARKERS[style.shape],
-                           facecolor="white" if hollow else style.color,
-                           edgecolor=style.color if hollow else "#1a1a1a",
-                           linewidth=2 if hollow else 0.5, zorder=6)
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_color("#777")
+            hollow = style.shape == "ring"
+            d = np.sqrt(area * (2 if style.shape == "star" else 1))
+            for k in np.flatnonzero((themes == theme) & inside):
+                diameters[k] = d
+                body.add(marker(MARKERS[style.shape], px[k], py[k], d,
+                                fill="white" if hollow else style.color,
+                                edge=style.color if hollow else "#1a1a1a",
+                                width=2 if hollow else 0.5))
+        body.add(Rect(*box, **_FRAME))
         corners = _free_corners(sx[inside], sy[inside], extent)
-        spot = self._spot(crs, nearest)
-        locator = self._locator(ax, crs, sites, corners[0], spot, size)
-        bottom = [k for k in corners[1:] if k.startswith("b")]
-        ax._essqpv_furniture = [*locator, *_scale_bar(ax, extent, size, bottom[0])]
-        # where the furniture sits (axes fractions), kept clear of names without measuring
-        ax._essqpv_zones = furniture_zones(corners[0], bottom[0], bool(locator))
-        sx, sy, area = sx[inside], sy[inside], area[inside]
-        labels = self._names(layers, crs, sites[inside], sx, sy, coms_at, qpv_at, shapes,
-                             size, font_pt, nearest, places or {})
-        return MapPanel(ax, drawn, labels, lambda: marker_boxes(ax, sx, sy, np.sqrt(area) + 1.5))
+        furniture = Group()
+        located = self._locator(furniture, box, extent, crs, sites, corners[0],
+                                self._spot(crs, nearest), size)
+        bottom = [k for k in corners[1:] if k.startswith("b")][0]
+        _scale_bar(furniture, extent, move, size, bottom)
+        bx, by, bw, bh = box
+        zones = [(bx + a * bw, by + b * bh, bx + c * bw, by + d * bh)
+                 for a, b, c, d in furniture_zones(corners[0], bottom, located)]
+        half = diameters[inside] / 2 + 0.75
+        markers = [(x - h, y - h, x + h, y + h) for x, y, h in
+                   zip(px[inside], py[inside], half, strict=True)]
+        labels = self._names(layers, crs, sites[inside], sx[inside], sy[inside], coms_at,
+                             qpv_at, shapes, size, font_pt, nearest, places or {})
+        for label in labels:
+            label.x, label.y = (float(v) for v in move(label.x, label.y))
+        return Panel(body, furniture, box, drawn, labels, [*markers, *zones])
 
     def _spot(self, crs: str, code: str | None) -> np.ndarray | None:
         """The name's spot of quartier ``code`` (metres in ``crs``)."""
@@ -225,7 +291,7 @@ class SiteMaps:
             name = places.get(int(sites.index[k]), "")
             if name and name not in named:
                 named[name] = k
-                out.append(Label(_HOLDING + int(bare.sum()), _plain(name), sx[k], sy[k],
+                out.append(Label(_HOLDING + int(bare.sum()), name, sx[k], sy[k],
                                  {"fontsize": pt(size, 7.5), "color": "#1a1a1a",
                                   "fontweight": "bold"}, gap=7))
         coms = self.layer("coms", crs)
@@ -236,7 +302,7 @@ class SiteMaps:
             code, name = coms.frame["code"].iloc[k], coms.frame["nom"].iloc[k]
             spot = coms.spots[k]
             n = int(held.get(code, 0))
-            out.append(Label(_HOLDING + n if n else _COMMUNE, _plain(name),
+            out.append(Label(_HOLDING + n if n else _COMMUNE, name,
                              shapely.get_x(spot), shapely.get_y(spot),
                              {**city, "fontweight": "bold"} if n else
                              {**city, "color": "#555", "fontsize": pt(size, 6.5)},
@@ -254,77 +320,72 @@ class SiteMaps:
                 np.column_stack([sx, sy]))) < 400 if len(sx) else np.zeros(len(codes), bool)
             own = np.isin(codes, [*related, nearest])
             spots = shapely.point_on_surface(shapes)
-            colour = qpv_style(_generation(qpv.frame))["color"]
+            tint = qpv_style(_generation(qpv.frame))["color"]
             for k in np.flatnonzero(near | own):
-                style = {"fontsize": pt(size, 6.5), "color": colour, "fontstyle": "italic"}
+                style = {"fontsize": pt(size, 6.5), "color": tint, "fontstyle": "italic"}
                 if own[k]:
                     style.update(fontsize=pt(size, 7.5), color="#1a1a1a", fontweight="bold")
                 out.append(Label(_OWN_QPV if own[k] else _QPV,
-                                 _plain(place_name(qpv.frame["nom_qp"].iloc[qpv_at[k]])),
+                                 place_name(qpv.frame["nom_qp"].iloc[qpv_at[k]]),
                                  shapely.get_x(spots[k]), shapely.get_y(spots[k]), style))
         return out
 
-    def _locator(self, ax, crs: str, sites, corner: str, nearest, size) -> list:
-        """A small map of the sites' département in ``corner`` of ``ax``: its outline, the
-        panel's frame and the sites as a dot, the ``nearest`` quartier (a square) when out
-        of the panel; named under it. Drawn on ``ax`` itself through a transform (no
-        axes of its own); return its artists (kept clear of names)."""
-        from matplotlib.transforms import Affine2D
-
+    def _locator(self, group: Group, box: tuple, extent: tuple, crs: str, sites,
+                 corner: str, nearest, size) -> bool:
+        """A small map of the sites' département in ``corner`` of the panel ``box``
+        (points): its outline, the panel's frame and the sites as a dot, the ``nearest``
+        quartier (a square) when out of the panel; named under it. Return whether it was
+        drawn."""
         from .printmap import font_pt
 
         codes = self.departement.reindex(sites.index)
         codes = codes[codes != ""].value_counts()
         if not len(codes):
-            return []
-        path, bounds, name = self.departement_path(str(codes.index[0]), crs)
-        if path is None:
-            return []
+            return False
+        shape, bounds, name = self.departement_shape(str(codes.index[0]), crs)
+        if shape is None:
+            return False
         w, h = LOCATOR
-        bx = 0.015 if corner.endswith("l") else 0.985 - w
-        by = 0.985 - h if corner.startswith("t") else 0.07
+        pbx, pby, pbw, pbh = box
+        bx = pbx + pbw * (0.015 if corner.endswith("l") else 0.985 - w)
+        by = pby + pbh * (0.985 - h if corner.startswith("t") else 0.07)
+        inset = (bx, by, pbw * w, pbh * h)
         x0, y0, x1, y1 = bounds
-        fx0, fx1 = ax.get_xlim()
-        fy0, fy1 = ax.get_ylim()
+        fx0, fy0, fx1, fy1 = extent
         far = nearest is not None and len(nearest) and not (
             fx0 <= nearest[0] <= fx1 and fy0 <= nearest[1] <= fy1)
         if far:
             x0, y0 = min(x0, nearest[0]), min(y0, nearest[1])
             x1, y1 = max(x1, nearest[0]), max(y1, nearest[1])
         pad = max(x1 - x0, y1 - y0) * 0.08
-        # the inset's box in millimetres on the page, for its scale
-        box = ax.get_position()
-        wmm = box.width * w * ax.figure.get_figwidth() * 25.4
-        hmm = box.height * h * ax.figure.get_figheight() * 25.4
-        ex0, ey0, ex1, ey1 = shaped((x0 - pad, y0 - pad, x1 + pad, y1 + pad), wmm, hmm)
-        to_box = Affine2D().translate(-ex0, -ey0).scale(w / (ex1 - ex0), h / (ey1 - ey0)) \
-            .translate(bx, by) + ax.transAxes
-        artists = [Rectangle((bx, by), w, h, transform=ax.transAxes, facecolor="white",
-                             edgecolor="#777", linewidth=0.6, zorder=10),
-                   PathPatch(path, transform=to_box, facecolor="#f3f1ec", edgecolor=DEP_COLOR,
-                             linewidth=0.5, zorder=10.1),
-                   Rectangle((fx0, fy0), fx1 - fx0, fy1 - fy0, transform=to_box,
-                             facecolor="none", edgecolor="#b03a2e", linewidth=0.6,
-                             zorder=10.2)]
-        for a in artists:
-            ax.add_artist(a)
-        artists[0].set_gid("situation")
+        move = to_page(shaped((x0 - pad, y0 - pad, x1 + pad, y1 + pad), inset[2], inset[3]),
+                       inset)
+        named(group, "situation", Rect(*inset, fillColor=colour("#ffffff"),
+                                       strokeColor=colour("#777777"), strokeWidth=0.6))
+        path = polygons_path(np.array([shape], dtype=object), move,
+                             fillColor=colour("#f3f1ec"), strokeColor=colour(DEP_COLOR),
+                             strokeWidth=0.5)
+        if path is not None:
+            group.add(path)
+        (rx0, rx1), (ry0, ry1) = move([fx0, fx1], [fy0, fy1])
+        group.add(Rect(rx0, ry0, rx1 - rx0, ry1 - ry0, fillColor=None,
+                       strokeColor=colour("#b03a2e"), strokeWidth=0.6))
         if far:
-            artists += ax.plot([nearest[0]], [nearest[1]], transform=to_box, marker="s",
-                               markersize=4.5, color=qpv_style()["color"],
-                               markeredgecolor="#1a1a1a", markeredgewidth=0.5, zorder=10.3)
-        artists += ax.plot([(fx0 + fx1) / 2], [(fy0 + fy1) / 2], transform=to_box,
-                           marker="o", markersize=3.5, color="#b03a2e",
-                           markeredgecolor="#1a1a1a", markeredgewidth=0.4, zorder=10.4)
-        artists.append(ax.text(bx + w / 2, by - 0.01, _plain(name), transform=ax.transAxes,
-                               ha="center", va="top", fontsize=font_pt(size, 6.5),
-                               color="#333", zorder=10.5))
-        return artists
+            qx, qy = move(nearest[0], nearest[1])
+            group.add(marker("s", float(qx), float(qy), 4.5, fill=qpv_style()["color"],
+                             edge="#1a1a1a", width=0.5))
+        group.add(marker("o", (rx0 + rx1) / 2, (ry0 + ry1) / 2, 3.5, fill="#b03a2e",
+                         edge="#1a1a1a", width=0.4))
+        style = {"fontsize": font_pt(size, 6.5), "color": "#333"}
+        group.add(text(bx + inset[2] / 2, by - 0.01 * pbh - ASCENT * style["fontsize"],
+                       name, style, anchor="middle"))
+        return True
 
 
 def furniture_zones(locator: str, scale: str, located: bool) -> list[tuple]:
-    """The boxes (axes fractions) of the locator in corner ``locator`` (with its name under
-    it), of the scale bar and north arrow in corner ``scale``."""
+    """The boxes (shares of the panel's width and height) of the locator in corner
+    ``locator`` (with its name under it), of the scale bar and north arrow in corner
+    ``scale``."""
     w, h = LOCATOR
     out = [(0.0, 0.0, 0.4, 0.25) if scale == "bl" else (0.6, 0.0, 1.0, 0.25)]
     if located:
@@ -334,26 +395,61 @@ def furniture_zones(locator: str, scale: str, located: bool) -> list[tuple]:
     return out
 
 
-#: Names' sizes by figure resolution, shared by the pages (they repeat the same names).
-_NAME_SIZES: dict = {}
+#: Offsets tried around a point, in gaps: right, upper right, above, left, upper left,
+#: below, lower right, lower left (as the print's names,
+#: :mod:`geo.write.printlabels`); the name starts on the side away from the point.
+_POSITIONS = np.array([(1, 0), (0.8, 0.8), (0, 1), (-1, 0), (-0.8, 0.8), (0, -1),
+                       (0.8, -0.8), (-0.8, -0.8)])
+#: Where a name's box starts from its anchor at each position (shares of its size).
+_STARTS = np.column_stack([np.where(_POSITIONS[:, 0] > 0.1, 0.0,
+                                    np.where(_POSITIONS[:, 0] < -0.1, 1.0, 0.5)),
+                           np.where(_POSITIONS[:, 1] > 0.1, 0.0,
+                                    np.where(_POSITIONS[:, 1] < -0.1, 1.0, 0.5))])
+#: Distances tried from the point, in gaps; beyond the first, a leader line is drawn.
+_REACHES = (1.0, 2.6, 4.5, 7.0)
+#: The light box under a name (its halo): white, three quarters opaque.
+_HALO = {"fillColor": colour("#ffffff", 0.75), "strokeColor": None}
 
 
-def place_names(fig, maps: list) -> None:
-    """Place the names of the panels ``maps`` (:class:`geo.write.printmap._Map`) clear of the
-    sites and of the furniture (its boxes known, not measured); the names of one process'
-    pages are measured once."""
-    from matplotlib.transforms import Bbox
-
-    from . import printlabels
-
-    printlabels._SIZES[fig] = _NAME_SIZES.setdefault(fig.dpi, {})
-    for m in maps:
-        m.ax.apply_aspect()
-    for m in maps:
-        zones = [Bbox([[a, b], [c, d]]).transformed(m.ax.transAxes)
-                 for a, b, c, d in getattr(m.ax, "_essqpv_zones", [])]
-        markers = m.markers() if callable(m.markers) else m.markers
-        printlabels.place(m.ax, m.labels, obstacles=[*markers, *zones], halo="box")
+def place_names(panels: list[Panel], *, margin: float = 1.5) -> None:
+    """Place the names of ``panels`` by priority where they overlap nothing already there
+    (sites, furniture, names placed before), each inside its panel, with a light box
+    under it; a name that finds no room is left out. The classic candidate positions
+    around the point, then farther with a leader line (Imhof)."""
+    for panel in panels:
+        bx, by, bw, bh = panel.box
+        taken = np.array(panel.obstacles, dtype=float).reshape(-1, 4)
+        for label in sorted(panel.labels, reverse=True):
+            if not (bx <= label.x <= bx + bw and by <= label.y <= by + bh):
+                continue
+            size = label.style.get("fontsize", 8)
+            width = text_width(label.text, label.style)
+            height = (ASCENT + DESCENT) * size
+            reaches = _REACHES if label.leader else _REACHES[:1]
+            corners = np.vstack([(label.x, label.y) + _POSITIONS * label.gap * r
+                                 - _STARTS * (width, height) for r in reaches])
+            boxes = np.hstack([corners - margin, corners + (width + margin,
+                                                            height + margin)])
+            ok = (boxes[:, 0] >= bx) & (boxes[:, 1] >= by) & \
+                (boxes[:, 2] <= bx + bw) & (boxes[:, 3] <= by + bh)
+            if len(taken):
+                ok &= ~((boxes[:, None, 0] < taken[None, :, 2])
+                        & (boxes[:, None, 2] > taken[None, :, 0])
+                        & (boxes[:, None, 1] < taken[None, :, 3])
+                        & (boxes[:, None, 3] > taken[None, :, 1])).any(axis=1)
+            if not ok.any():
+                continue
+            k = int(np.argmax(ok))
+            taken = np.vstack([taken, boxes[k]])
+            x, y = corners[k]
+            pad = 0.08 * size
+            if k >= len(_POSITIONS):  # moved away: a thin line back to its point
+                ex, ey = corners[k] + _STARTS[k % len(_POSITIONS)] * (width, height)
+                panel.names.add(polyline([label.x, ex], [label.y, ey],
+                                         strokeColor=colour("#555555"), strokeWidth=0.5))
+            panel.names.add(Rect(x - pad, y - pad, width + 2 * pad, height + 2 * pad,
+                                 **_HALO))
+            panel.names.add(text(x, y + DESCENT * size, label.text, label.style))
 
 
 def _generation(frame: pd.DataFrame | None) -> str | None:
@@ -362,10 +458,6 @@ def _generation(frame: pd.DataFrame | None) -> str | None:
         return None
     keys = frame["generation"].unique()
     return str(keys[0]) if len(keys) == 1 else None
-
-
-def _plain(text: str) -> str:
-    return str(text).replace("$", r"\$")
 
 
 def _free_corners(x: np.ndarray, y: np.ndarray, extent: tuple) -> list[str]:
@@ -383,24 +475,27 @@ def _free_corners(x: np.ndarray, y: np.ndarray, extent: tuple) -> list[str]:
     return sorted(boxes, key=lambda k: not free(k))
 
 
-def _scale_bar(ax, extent: tuple, size, corner: str) -> list:
-    """A metric scale bar in the bottom ``corner`` and a north arrow above it; return
-    their artists."""
+def _scale_bar(group: Group, extent: tuple, move, size, corner: str) -> None:
+    """A metric scale bar in the bottom ``corner`` of the panel showing ``extent``
+    (metres; ``move`` takes them to the page) and a north arrow above it."""
     from .printmap import font_pt
 
     x0, y0, x1, y1 = extent
     length, bx, by, label = scale_bar_place(extent, corner)
-    left = corner.endswith("l")
-    artists = ax.plot([bx, bx + length], [by, by], color="#1a1a1a", linewidth=5.5,
-                      solid_capstyle="butt", zorder=8)
-    artists += ax.plot([bx + length / 2, bx + length], [by, by], color="#ffffff",
-                       linewidth=4, solid_capstyle="butt", zorder=9)
-    artists.append(ax.text(bx + length / 2, by + (y1 - y0) * 0.015, label, ha="center",
-                           va="bottom", fontsize=font_pt(size, 7.5), zorder=9))
+    (left, middle, right), (y, label_y, arrow_y, tip_y) = move(
+        [bx, bx + length / 2, bx + length],
+        [by, by + (y1 - y0) * 0.015, by + (y1 - y0) * 0.1, by + (y1 - y0) * 0.21])
+    group.add(polyline([left, right], [y, y], strokeColor=colour("#1a1a1a"),
+                       strokeWidth=5.5, strokeLineCap=0))
+    group.add(polyline([middle, right], [y, y], strokeColor=colour("#ffffff"),
+                       strokeWidth=4, strokeLineCap=0))
+    group.add(text(middle, label_y + DESCENT * font_pt(size, 7.5), label,
+                   {"fontsize": font_pt(size, 7.5)}, anchor="middle"))
     # the north arrow above the bar's end, clear of its label
-    nx = bx if left else bx + length
-    artists.append(ax.annotate(
-        "N", xy=(nx, by + (y1 - y0) * 0.21), xytext=(nx, by + (y1 - y0) * 0.1),
-        ha="center", va="bottom", fontsize=font_pt(size, 8), fontweight="bold", zorder=9,
-        arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2}))
-    return artists
+    north = {"fontsize": font_pt(size, 8), "fontweight": "bold"}
+    nx = left if corner.endswith("l") else right
+    top = arrow_y + (ASCENT + DESCENT) * north["fontsize"]
+    group.add(text(nx, arrow_y + DESCENT * north["fontsize"], "N", north, anchor="middle"))
+    group.add(polyline([nx, nx], [top, tip_y - 4], strokeColor=colour("#000000"),
+                       strokeWidth=1.2))
+    group.add(marker("^", nx, tip_y - 2.5, 6, fill="#000000", edge="#000000", width=0.5))
