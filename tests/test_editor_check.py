@@ -246,26 +246,37 @@ def _names_in(page: Page, frame) -> set[str]:
             and w[1] >= frame[1] and w[3] <= frame[3]}
 
 
-def test_the_national_print_frames_the_whole_country(printed):
+#: The names of metropolitan France's corners and Corsica: a département's, or where
+#: its circles leave no room for it (thousands of sites), its main city's.
+CORNERS = ("NORD|Lille", "FINISTÈRE|Brest", "BAS-RHIN|Strasbourg",
+           "PYRÉNÉES-ORIENTALES|Perpignan", "ALPES-MARITIMES|Nice", "CORSE-DU-SUD|Ajaccio",
+           "HAUTE-CORSE|Bastia")
+
+
+@pytest.mark.parametrize("kind", ["national", *LARGE_KINDS])
+def test_the_national_print_frames_the_whole_country(printed, kind):
     """The main map of a national study holds metropolitan France, its sites or not: the
-    départements of its corners and Corsica are there (named, in capitals)."""
-    page = printed("national")[0]
+    départements of its corners and Corsica are there (named, in capitals; on the 36
+    sites' print, the départements themselves)."""
+    page = printed(kind)[0]
     main = max(page.frames, key=lambda f: (f[2] - f[0]) * (f[3] - f[1]))
     names = _names_in(page, main)
-    missing = [name for name in ("NORD", "FINISTÈRE", "BAS-RHIN", "PYRÉNÉES-ORIENTALES",
-                                 "ALPES-MARITIMES", "CORSE-DU-SUD", "HAUTE-CORSE")
-               if name not in names]
+    corners = [c.split("|")[0] for c in CORNERS] if kind == "national" else CORNERS
+    missing = [name for name in corners if not set(name.split("|")) & names]
     assert missing == []
 
 
-def test_each_inset_names_its_main_city(printed):
+@pytest.mark.parametrize("kind, cities", [
+    ("national", ("Paris", "Cayenne", "Fort-de-France", "Nouméa")),
+    *((kind, ("Paris", "Saint-Denis", "Cayenne", "Fort-de-France", "Mamoudzou"))
+      for kind in LARGE_KINDS)])
+def test_each_inset_names_its_main_city(printed, kind, cities):
     """Paris in its inset, each overseas inset named by its main city (not only by its
     quartiers or smaller towns)."""
-    page = printed("national")[0]
+    page = printed(kind)[0]
     main = max(page.frames, key=lambda f: (f[2] - f[0]) * (f[3] - f[1]))
     insets = set().union(*(_names_in(page, f) for f in page.frames if f != main))
-    missing = [city for city in ("Paris", "Cayenne", "Fort-de-France", "Nouméa")
-               if city not in insets]
+    missing = [city for city in cities if city not in insets]
     assert missing == []
 
 

@@ -3,16 +3,19 @@ a symbol, the legend, the scale or the north arrow; a name that finds no room is
 
 Each name tries the classic positions around its point (right, upper right, above, left…,
 the preferred ones first), then the same positions farther out with a thin leader line back
-to the point. This is the greedy candidate-position method of the cartographic literature
-(Imhof; Christensen, Marks & Shieber): unlike a force-directed solver such as ``adjustText``,
-it guarantees that no two names overlap and drops the least important ones when the map is
-full — the two things a printed page needs.
+to the point. A name that still finds no room slides along above or below its point (a
+long name in a small inset), an area's name moves to another spot inside its area (no
+leader: it names the area where it stands), and a name allowed to may be set smaller;
+only then is it left out. This is the greedy candidate-position method of the
+cartographic literature (Imhof; Christensen, Marks & Shieber): unlike a force-directed
+solver such as ``adjustText``, it guarantees that no two names overlap and drops the least
+important ones when the map is full — the two things a printed page needs.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from matplotlib import patheffects
@@ -45,6 +48,12 @@ class Label:
     #: The name of an area (a département): tried centred on its point first, then around
     #: it, a little farther than a point's name without ``leader``.
     centred: bool = field(default=False, compare=False)
+    #: Other points of an area (data coordinates, the preferred first) where its name may
+    #: stand centred when there is no room around its own point (:func:`area_spots`).
+    spots: tuple[tuple[float, float], ...] = field(default=(), compare=False)
+    #: The smallest font size (points) the name may be set at when it finds no room at
+    #: its own (``0``: never smaller); tried down by half points.
+    smaller: float = field(default=0.0, compare=False)
 
 
 @dataclass
@@ -94,8 +103,7 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     # every box to keep clear, as rows of x0, y0, x1, y1 (display units)
     taken = np.array([b.extents for b in obstacles], dtype=float).reshape(-1, 4)
     result = Placement()
-    scale = fig.dpi / 72
-    pad = margin * scale
+    pad = margin * fig.dpi / 72
     to_data = ax.transData.inverted()
     if len(_MEASURED) > 50_000:
         _MEASURED.clear()
@@ -104,55 +112,24 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
         if not inside.contains(*anchor):
             result.dropped.append(label.text)
             continue
-        # measured once per name and style: each position's box follows from the size
-        key = (label.text, repr(sorted(label.style.items())), fig.dpi)
-        if key not in _MEASURED:
-            _MEASURED[key] = _size(ax, renderer, label)
-        width, height = _MEASURED[key]
-        # an area's name may move a little farther, still inside its area: no leader
-        reaches = _REACHES if label.leader else _REACHES[:1 + label.centred]
-        boxes = _candidates(anchor, width, height, label.gap * scale, pad, reaches)
-        if label.centred:  # its own spot first: the middle of its area
-            corner = np.asarray(anchor) - (width / 2, height / 2)
-            boxes = np.vstack([np.hstack([corner - pad, corner + (width + pad,
-                                                                  height + pad)]), boxes])
-        ok = (boxes[:, 0] >= inside.x0) & (boxes[:, 1] >= inside.y0) & \
-            (boxes[:, 2] <= inside.x1) & (boxes[:, 3] <= inside.y1)
-        if len(taken):  # Bbox.overlaps: the interiors meet
-            ok &= ~((boxes[:, None, 0] < taken[None, :, 2])
-                    & (boxes[:, None, 2] > taken[None, :, 0])
-                    & (boxes[:, None, 1] < taken[None, :, 3])
-                    & (boxes[:, None, 3] > taken[None, :, 1])).any(axis=1)
-        if not ok.any():
+        found = _first_room(ax, renderer, label, anchor, inside, taken, pad)
+        if found is None:
             result.dropped.append(label.text)
             continue
-        k = int(np.argmax(ok))
-        box = boxes[k]
-        if label.centred:
-            k -= 1
-        if k < 0:  # centred on its point
-            reach, gap = 1.0, 0.0
-            x, y = label.x, label.y
-            ha, va = "center", "center"
-        else:
-            reach = _REACHES[k // len(_POSITIONS)]
-            dx, dy = _POSITIONS[k % len(_POSITIONS)]
-            gap = label.gap * reach * scale
-            x, y = to_data.transform((anchor[0] + dx * gap, anchor[1] + dy * gap))
-            ha, va = _ALIGN[k % len(_POSITIONS)]
+        box, (px, py, ha, va, reach), style = found
+        x, y = to_data.transform((px, py))
         taken = np.vstack([taken, box])
         result.boxes.append(Bbox(box.reshape(2, 2)))
         result.placed.append(label.text)
         if halo == "box":
             ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False, bbox=BOX,
-                    **label.style)
+                    **style)
         else:
-            ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False,
-                    **label.style)
+            ax.text(x, y, label.text, ha=ha, va=va, zorder=9.1, clip_on=False, **style)
             # the halo is a copy drawn as outlines under the letters: the name itself
             # stays text (found and read in the PDF)
             ax.text(x, y, label.text, ha=ha, va=va, zorder=9, clip_on=False,
-                    path_effects=HALO, **{**label.style, "color": "white"})
+                    path_effects=HALO, **{**style, "color": "white"})
         if reach > 1 and label.leader:
             ax.plot([label.x, x], [label.y, y], color="#555", linewidth=0.5, zorder=8)
     return result
@@ -164,6 +141,11 @@ _MEASURED: dict[tuple[str, str, float], tuple[float, float]] = {}
 #: Formerly the names measured per figure; kept (weak, never read) for callers that still
 #: hand it a figure's dictionary.
 _SIZES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Where a point's name slid above or below it starts, as a share of its width back from
+#: the point (after the classic positions: the point near one end of the name).
+_SLIDES = (0.25, 0.75, 0.1, 0.9)
+#: The font size of a name whose style says none (matplotlib's default).
+_DEFAULT_SIZE = 10.0
 #: Distances tried from the point, in gaps; beyond the first, a leader line is drawn.
 _REACHES = (1.0, 2.6, 4.5, 7.0)
 #: The alignment of a name at each position: it starts on the side away from the point.
@@ -175,6 +157,101 @@ _SHIFT = {"left": 0.0, "center": 0.5, "right": 1.0, "bottom": 0.0, "top": 1.0}
 #: The positions as arrays: offsets in gaps, and where each box starts (shares of the size).
 _OFFSETS = np.array(_POSITIONS, dtype=float)
 _STARTS = np.array([(_SHIFT[ha], _SHIFT[va]) for ha, va in _ALIGN])
+
+
+def _first_room(ax, renderer, label: Label, anchor, inside: Bbox, taken: np.ndarray,
+                pad: float):
+    """The first place where ``label`` overlaps nothing of ``taken`` and stays in
+    ``inside``: its padded box, where its text stands (display x, y, alignments, reach:
+    beyond 1, a leader is drawn) and its style; ``None`` when there is none.
+
+    At its own size: the classic positions (and an area's centre), then a point's name slid
+    along above or below its point, or an area's name at its other :attr:`Label.spots`;
+    then the same at smaller sizes, down to :attr:`Label.smaller`."""
+    fig = ax.figure
+    own = float(label.style.get("fontsize", _DEFAULT_SIZE))
+    sizes = [own, *np.arange(own - 0.5, label.smaller - 1e-6, -0.5)] if label.smaller \
+        else [own]
+    for fontsize in sizes:
+        style = label.style if fontsize == own else {**label.style, "fontsize": fontsize}
+        # measured once per name and style: each position's box follows from the size
+        key = (label.text, repr(sorted(style.items())), fig.dpi)
+        if key not in _MEASURED:
+            _MEASURED[key] = _size(ax, renderer, replace(label, style=style))
+        width, height = _MEASURED[key]
+        for boxes, where in _tries(ax, label, anchor, width, height, pad, inside):
+            ok = (boxes[:, 0] >= inside.x0) & (boxes[:, 1] >= inside.y0) & \
+                (boxes[:, 2] <= inside.x1) & (boxes[:, 3] <= inside.y1)
+            if len(taken):  # Bbox.overlaps: the interiors meet
+                ok &= ~((boxes[:, None, 0] < taken[None, :, 2])
+                        & (boxes[:, None, 2] > taken[None, :, 0])
+                        & (boxes[:, None, 1] < taken[None, :, 3])
+                        & (boxes[:, None, 3] > taken[None, :, 1])).any(axis=1)
+            if ok.any():
+                k = int(np.argmax(ok))
+                return boxes[k], where(k), style
+    return None
+
+
+def _tries(ax, label: Label, anchor, width: float, height: float, pad: float,
+           inside: Bbox):
+    """The candidate boxes of ``label``, in batches of the order tried, each with the
+    function giving where the text of its k-th box stands (see :func:`_first_room`)."""
+    scale = ax.figure.dpi / 72
+    gap = label.gap * scale
+    # an area's name may move a little farther, still inside its area: no leader
+    reaches = _REACHES if label.leader else _REACHES[:1 + label.centred]
+    boxes = _candidates(anchor, width, height, gap, pad, reaches)
+    if label.centred:  # its own spot first: the middle of its area
+        boxes = np.vstack([_centred(np.asarray(anchor), width, height, pad), boxes])
+
+    def classic(k: int):
+        if label.centred:
+            k -= 1
+        if k < 0:  # centred on its point
+            return (*anchor, "center", "center", 1.0)
+        reach = reaches[k // len(_POSITIONS)]
+        dx, dy = _POSITIONS[k % len(_POSITIONS)]
+        return (anchor[0] + dx * gap * reach, anchor[1] + dy * gap * reach,
+                *_ALIGN[k % len(_POSITIONS)], reach)
+
+    yield boxes, classic
+    if label.centred and label.spots:
+        spots = ax.transData.transform(np.asarray(label.spots, float).reshape(-1, 2))
+        yield (np.vstack([_centred(p, width, height, pad) for p in spots]),
+               lambda k: (*spots[k], "center", "center", 1.0))
+    elif not label.centred:  # above or below its point, the point nearer one end
+        rows, wheres = [], []
+        # and slid just inside the left or the right edge of the map
+        edges = ((anchor[0] - inside.x0 - pad - 0.5) / width,
+                 (anchor[0] - inside.x1 + pad + 0.5) / width + 1)
+        for share in (*_SLIDES, *(float(np.clip(e, 0.05, 0.95)) for e in edges)):
+            for va, y0 in (("bottom", anchor[1] + gap), ("top", anchor[1] - gap - height)):
+                x0 = anchor[0] - share * width
+                rows.append([x0 - pad, y0 - pad, x0 + width + pad, y0 + height + pad])
+                wheres.append((x0, y0 + (height if va == "top" else 0), "left", va, 1.0))
+        yield np.array(rows), wheres.__getitem__
+
+
+def _centred(point: np.ndarray, width: float, height: float, pad: float) -> np.ndarray:
+    """The padded box of a name centred on ``point`` (one row of x0, y0, x1, y1)."""
+    corner = point - (width / 2, height / 2)
+    return np.hstack([corner - pad, corner + (width + pad, height + pad)])[None, :]
+
+
+def area_spots(geometry, x: float, y: float, n: int = 24) -> tuple[tuple[float, float], ...]:
+    """Up to ``n`` points inside ``geometry`` (a polygon, in its map's coordinates) on a
+    grid, the nearest to its name's point ``(x, y)`` first: where an area's name may stand
+    when there is no room at its point (:attr:`Label.spots`)."""
+    import shapely
+
+    x0, y0, x1, y1 = geometry.bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 9)[1:-1], np.linspace(y0, y1, 9)[1:-1])
+    gx, gy = gx.ravel(), gy.ravel()
+    keep = shapely.contains_xy(geometry, gx, gy)
+    gx, gy = gx[keep], gy[keep]
+    order = np.argsort(np.hypot(gx - x, gy - y), kind="stable")[:n]
+    return tuple(zip(gx[order].tolist(), gy[order].tolist(), strict=True))
 
 
 def _candidates(anchor, width: float, height: float, gap: float, pad: float,
