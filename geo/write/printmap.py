@@ -567,7 +567,7 @@ def _inset_cities(labels: list, size) -> list:
     its sites), small enough to fit its square."""
     from dataclasses import replace
 
-    return [replace(label, style={**label.style, "fontsize": font_pt(size, 6.5)})
+    return [replace(label, style={**label.style, "fontsize": font_pt(size, 6.5)}, smaller=5.5)
             for label in labels
             if label.over_symbols and label.priority > _CITY - _INSET_CITIES]
 
@@ -1115,7 +1115,7 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     map, the communes that hold the most sites (the main cities), then the départements.
     ``sites_m``, ``qpv``, ``deps`` and ``coms`` are in the map's CRS (:func:`_background`)."""
     from ..outlines import commune_of_points, departement_of_points
-    from .printlabels import Label
+    from .printlabels import Label, area_spots
 
     out = []
     x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
@@ -1143,7 +1143,8 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
             out.append(Label((100 + n if n else 1) + small, plain_text(row.nom.upper()),
                              row.label_x,
                              row.label_y, {"fontsize": font_pt(size, 5.8), "color": "#555"},
-                             leader=False, centred=True))
+                             leader=False, centred=True, smaller=5.0,
+                             spots=area_spots(row.geometry, row.label_x, row.label_y)))
     metric = sites_m.geometry
     if layers.numbers is not None and len(sites):
         sx, sy = metric.x, metric.y
