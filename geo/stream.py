@@ -370,19 +370,22 @@ def lonlat(x: np.ndarray, y: np.ndarray, epsg: np.ndarray | int, *, path: str = 
     codes = np.full(n, epsg, dtype=np.int64) if np.isscalar(epsg) else np.asarray(epsg)
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
     located = np.isfinite(x) & np.isfinite(y)
-    unknown = located & ~np.isin(codes, list(KNOWN_EPSG))
+    # each row's code among the known ones (no sort of the rows' codes)
+    known = np.array(sorted(KNOWN_EPSG), dtype=np.int64)
+    at = np.searchsorted(known, codes).clip(0, len(known) - 1)
+    unknown = located & (known[at] != codes)
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
         values = sorted({str(v) for v in codes[unknown]})[:5]
         raise InputError(f"code epsg inconnu : {', '.join(values)} (attendus : "
                          f"{', '.join(map(str, KNOWN_EPSG))}).", path=path,
                          row=row + first_row, column="epsg")
-    for code in np.unique(codes[located]):
-        rows = located & (codes == code)
-        if code == 4326:
+    for k in np.flatnonzero(np.bincount(at[located], minlength=len(known))):
+        rows = located & (at == k)
+        if known[k] == 4326:
             lon[rows], lat[rows] = x[rows], y[rows]
         else:
-            lon[rows], lat[rows] = _to_degrees(int(code)).transform(x[rows], y[rows])
+            lon[rows], lat[rows] = _to_degrees(int(known[k])).transform(x[rows], y[rows])
     return lon, lat
 
 
