@@ -266,6 +266,15 @@ def test_the_national_print_frames_the_whole_country(printed, kind):
     assert missing == []
 
 
+def test_a_departement_name_stands_where_it_fits_in_its_departement(printed):
+    """Moselle and Meurthe-et-Moselle, whose own spots are taken (Metz's and Nancy's names
+    and sites), are named elsewhere inside themselves, in full."""
+    page = printed("national")[0]
+    main = max(page.frames, key=lambda f: (f[2] - f[0]) * (f[3] - f[1]))
+    names = _names_in(page, main)
+    assert {"MOSELLE", "MEURTHE-ET-MOSELLE"} <= names
+
+
 @pytest.mark.parametrize("kind, cities", [
     ("national", ("Paris", "Cayenne", "Fort-de-France", "Nouméa")),
     *((kind, ("Paris", "Saint-Denis", "Cayenne", "Fort-de-France", "Mamoudzou"))
