@@ -75,3 +75,50 @@ def test_a_site_40_km_from_any_quartier_is_framed_with_it(tmp_path):
     text = " ".join(text_of(pdf, 1).split())
     assert "Lozère (1 site)" in text, text
     assert text.count("Fontanilles") >= 2, text  # the sites' table and the map
+
+
+def test_reportlab_path_keeps_holes_and_every_part():
+    """The fiches' paths (geo.write.vectorpage): a polygon with a hole and a multipolygon
+    make one path of four rings (the hole stays empty under the even-odd rule), taken to
+    the page; nothing for a point."""
+    from geo.write.vectorpage import polygons_path, to_page
+
+    ring = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)],
+                           [[(2, 2), (2, 8), (8, 8), (8, 2)]])
+    other = shapely.MultiPolygon([shapely.box(20, 0, 22, 2), shapely.box(30, 0, 31, 1)])
+    path = polygons_path(np.array([ring, other, shapely.Polygon()], dtype=object),
+                         to_page((0, 0, 40, 10), (100, 200, 80, 20)))
+    assert path.operators.count(0) == 4 and path.operators.count(3) == 4  # rings, closed
+    assert path.fillMode == 0  # even-odd
+    xy = np.reshape(path.points, (-1, 2))
+    assert xy[:, 0].min() == 100 and xy[:, 0].max() == 162 and xy[:, 1].max() == 220
+    assert polygons_path(np.array([shapely.Point(0, 0)], dtype=object),
+                         to_page((0, 0, 1, 1), (0, 0, 1, 1))) is None
+
+
+def test_png_lines_keep_their_width_at_300_dpi(tmp_path, capfd):
+    """A 5.5 pt line (the scale bar's) is 23 pixels thick at 300 dpi, not 5.5 (the
+    rasteriser strokes in pixels); the drawing is left as it was."""
+    from PIL import Image
+    from reportlab.graphics.shapes import Drawing
+
+    from geo.write.vectorpage import colour, polyline, write_png
+
+    drawing = Drawing(72, 72)
+    drawing.add(polyline([10, 62], [36, 36], strokeColor=colour("#000000"), strokeWidth=5.5))
+    write_png(drawing, tmp_path / "l.png", 300)
+    with Image.open(tmp_path / "l.png") as image:
+        column = np.asarray(image.convert("L"))[:, image.size[0] // 2]
+    assert 21 <= (column < 128).sum() <= 25, (column < 128).sum()
+    assert drawing.contents[0].strokeWidth == 5.5
+
+
+def test_maps_are_written_without_a_word_on_the_error_stream(tmp_path, capfd):
+    """The PNG rasteriser's « colinear! » (a border two départements share) is not
+    printed: the command's error stream is for errors."""
+    from tests.test_print import EXAMPLE
+
+    table = pd.read_csv(EXAMPLE, sep=";", dtype=str, keep_default_na=False).head(3)
+    _fiches_of(table, tmp_path, images=True)
+    assert len(list((tmp_path / "fiches").glob("*.png"))) == 1
+    assert capfd.readouterr().err == ""

@@ -6,9 +6,11 @@ website, a map zoomed to its sites and quartiers (one panel per agglomeration wh
 are far apart; its sites numbered, its quartiers filled by relation and named, the nearest
 one too; a site far from any quartier framed with its commune, named; a locator of its
 département in a corner; drawn by :mod:`geo.write.sitemaps`), the table of its sites and the
-table of its quartiers with their communes and distances. Each map is drawn once: the page's map is
-also written, cropped, as PNG (300 dpi) and SVG (text kept as text) files for layout
-software, when asked or for a study of a few dozen initiatives (:data:`IMAGES_UP_TO`).
+table of its quartiers with their communes and distances. A page is a reportlab drawing
+(:mod:`geo.write.vectorpage`, :mod:`geo.write.pagelayout`), its text measured from the
+font's advances. Each map is drawn once: the page's map is also written, cropped, as PNG
+(300 dpi) and SVG (text kept as text) files for layout software, when asked or for a
+study of a few dozen initiatives (:data:`IMAGES_UP_TO`).
 """
 
 from __future__ import annotations
