@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from matplotlib.path import Path
+from pyproj import Transformer
 
 
 def compound_path(geoms: np.ndarray) -> Path | None:
@@ -51,3 +52,40 @@ def scale_bar_place(extent: tuple, corner: str) -> tuple[float, float, float, st
     by = y0 + (y1 - y0) * 0.04 if corner.startswith("b") else y1 - (y1 - y0) * 0.1
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     return length, bx, by, label
+
+
+class Projected:
+    """Shapes of a layer (EPSG:4326) drawn in ``crs`` for many pages: each shape projected
+    the first time a page needs it and kept for the next ones, with its name's spot (a
+    point on its surface, found in degrees on the whole shape)."""
+
+    def __init__(self, shapes: np.ndarray, crs: str):
+        self.source = np.asarray(shapes, dtype=object)
+        self.geoms = np.full(len(self.source), None, dtype=object)
+        self.spots = np.full((len(self.source), 2), np.nan)
+        self._done = np.zeros(len(self.source), dtype=bool)
+        self._to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shapes at positions ``rows`` in ``crs``, and their name spots (x, y rows)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        todo = rows[~self._done[rows]]
+        if len(todo):
+            self.geoms[todo] = shapely.transform(self.source[todo], self._project)
+            spots = shapely.get_coordinates(shapely.point_on_surface(self.source[todo]))
+            self.spots[todo] = self._project(spots)
+            self._done[todo] = True
+        return self.geoms[rows], self.spots[rows]
+
+    def _project(self, xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(self._to_crs.transform(xy[:, 0], xy[:, 1]))
+
+
+def cut(shapes: np.ndarray, box: tuple, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """``shapes`` cut to ``box`` (x0, y0, x1, y1) and simplified to ``tolerance`` (their
+    CRS's units), and which of them are left (a mask)."""
+    shapes = shapely.clip_by_rect(shapes, *box)
+    if tolerance > 0:
+        shapes = shapely.simplify(shapes, tolerance, preserve_topology=True)
+    keep = ~shapely.is_empty(shapes)
+    return shapes[keep], keep

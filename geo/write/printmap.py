@@ -37,7 +37,7 @@ from ..outlines import CREDIT
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import NBSP, date_text, french_spacing, number, place_name, plural
 from ..vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
-from .drawing import scale_bar_place, shaped
+from .drawing import Projected, cut, scale_bar_place, shaped
 from .mapstyle import (
     LINK_MAX,
     SEVERAL_THEMES_NOTE,
@@ -99,6 +99,8 @@ class PrintLayers:
     #: The quartiers already cut and projected for a frame, shared by the maps of a page
     #: that show the same frame (small multiples) and by the copies of these layers.
     _framed: dict = field(default_factory=dict, repr=False)
+    #: ``qpv`` and ``previous`` projected once per CRS (:class:`Projected`), shared too.
+    _projected: dict = field(default_factory=dict, repr=False)
 
     def framed(self, name: str, box: tuple, crs: str, tolerance: float
                ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -108,10 +110,16 @@ class PrintLayers:
         if key not in self._framed:
             if len(self._framed) >= 64:  # an atlas or the fiches: a frame per page
                 self._framed.clear()
-            frame = getattr(self, name).cx[box[0]:box[2], box[1]:box[3]]
-            drawn = frame.to_crs(crs)
-            drawn.geometry = shapely.simplify(drawn.geometry.values, tolerance,
-                                              preserve_topology=True)
+            layer = getattr(self, name)
+            if (name, crs) not in self._projected:  # each quartier projected once per CRS
+                self._projected[name, crs] = Projected(layer.geometry.values, crs)
+            rows = np.sort(layer.sindex.query(shapely.box(*box), predicate="intersects"))
+            frame = layer.iloc[rows]
+            shapes = shapely.simplify(self._projected[name, crs].take(rows)[0], tolerance,
+                                      preserve_topology=True)
+            drawn = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
+                                     geometry=gpd.GeoSeries(shapes, index=frame.index,
+                                                            crs=_crs(crs)))
             self._framed[key] = (frame, drawn)
         return self._framed[key]
 
@@ -835,6 +843,10 @@ def font_pt(size, points: float) -> float:
 
 _DRAWN = ("qpv", "qpv_dots", "previous", "links", "communes", Relation.IMPLANTED,
           Relation.NEARBY, Relation.SERVED, "aggregate")
+#: The limits of départements and communes are simplified to this many millimetres on the
+#: page: drawn 0.4 to 1 point wide (0.14 to 0.35 mm), they show no finer detail (the
+#: earlier outlines, simplified twice, in degrees then in metres, were as coarse).
+_OUTLINE_MM = 0.2
 #: Above this many sites per square centimetre of a map, they are counted per commune
 #: (proportional symbols, :mod:`geo.write.printsymbols`) instead of drawn one by one: about 350
 #: sites on France on A4, the Paris inset of a national directory.
@@ -908,9 +920,10 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
     wide = (x1 - x0) > _QPV_VISIBLE
     # a tenth of a millimetre on the page: finer than any line drawn
     fig_width = ax.figure.get_figwidth() / INCH_PER_MM
-    tolerance = (x1 - x0) / (ax.get_position().width * fig_width) * 0.1
-    # outlines simplified once to that scale (rounded: pages of one scale share them)
-    deps, coms = _background(box, crs, float(f"{tolerance:.1g}"))
+    metres_per_mm = (x1 - x0) / (ax.get_position().width * fig_width)
+    tolerance = metres_per_mm * 0.1
+    # outlines simplified to their scale (rounded: maps of one scale share them)
+    deps, coms = _background(box, crs, float(f"{metres_per_mm * _OUTLINE_MM:.1g}"))
     drawn = dict.fromkeys(_DRAWN, False)
     ax.set_facecolor("#ffffff")
     if len(deps) and wide:  # no commune drawn between the land and the limits: one layer
@@ -1175,6 +1188,16 @@ def _from_degrees(crs: str):
     return Transformer.from_crs(4326, crs, always_xy=True)
 
 
+@lru_cache(maxsize=8)
+def _outlines(crs: str) -> tuple[Projected, Projected]:
+    """The départements and communes for the maps drawn in ``crs``: each shape projected
+    once, for every page that shows it (an atlas's hundred pages share their borders)."""
+    from ..outlines import communes, departements
+
+    return (Projected(departements().geometry.values, crs),
+            Projected(communes().geometry.values, crs))
+
+
 @lru_cache(maxsize=16)
 def _background(box: tuple[float, float, float, float], crs: str, tolerance: float = 0.0
                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -1183,22 +1206,31 @@ def _background(box: tuple[float, float, float, float], crs: str, tolerance: flo
     ``tolerance`` metres (what the page cannot show: a page's file holds no outline beyond
     its frame nor finer than its print); shared by the maps of the same frame, never
     modified."""
-    from ..outlines import context
+    from ..outlines import communes, departements
 
-    to_crs = _from_degrees(crs)
-    frame_m = gpd.GeoSeries([shapely.box(*box)], crs=4326).to_crs(crs).total_bounds
-    grow = (frame_m[2] - frame_m[0]) * 0.05
-    cut = (frame_m[0] - grow, frame_m[1] - grow, frame_m[2] + grow, frame_m[3] + grow)
+    x, y = _from_degrees(crs).transform(np.array([box[0], box[2], box[2], box[0]]),
+                                        np.array([box[1], box[1], box[3], box[3]]))
+    grow = (x.max() - x.min()) * 0.05
+    frame_m = (x.min() - grow, y.min() - grow, x.max() + grow, y.max() + grow)
+    near = shapely.box(box[0] - 0.05, box[1] - 0.05, box[2] + 0.05, box[3] + 0.05)
     out = []
-    for frame in context(box, margin=0.05):
-        x, y = to_crs.transform(frame["label_x"].to_numpy(), frame["label_y"].to_numpy())
-        drawn = frame.to_crs(crs).assign(label_x=x, label_y=y)
-        shapes = shapely.clip_by_rect(drawn.geometry.values, *cut)
-        if tolerance > 0:
-            shapes = shapely.simplify(shapes, tolerance, preserve_topology=True)
-        drawn.geometry = shapes
-        out.append(drawn[~shapely.is_empty(shapes)])
+    for layer, projected in zip((departements(), communes()), _outlines(crs), strict=True):
+        rows = np.sort(layer.sindex.query(near, predicate="intersects"))
+        shapes, spots = projected.take(rows)
+        shapes, keep = cut(shapes, frame_m, tolerance)
+        frame = pd.DataFrame({"code": layer["code"].to_numpy()[rows][keep],
+                              "nom": layer["nom"].to_numpy()[rows][keep],
+                              "label_x": spots[keep, 0], "label_y": spots[keep, 1]})
+        out.append(gpd.GeoDataFrame(frame, geometry=shapes, crs=_crs(crs)))
     return out[0], out[1]
+
+
+@lru_cache(maxsize=8)
+def _crs(crs: str):
+    """``crs`` read once (a map's frames are built with it page after page)."""
+    from pyproj import CRS
+
+    return CRS(crs)
 
 
 def _furniture(ax, x: np.ndarray, y: np.ndarray, area: np.ndarray, size) -> list:
