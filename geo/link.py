@@ -135,7 +135,7 @@ def _link(x: np.ndarray, y: np.ndarray, located: np.ndarray, qpv: gpd.GeoDataFra
     quartiers each point is in (left empty)."""
     n = len(x)
     site_territory = territory_of_points(x, y).to_numpy()
-    qpv_territory = qpv["insee_dep"].map(territory_of_departement).to_numpy()
+    qpv_territory = _territories_of(qpv)
     nearest_qpv = np.full(n, -1, dtype=np.int64)
     nearest_distance = np.full(n, np.nan)
     uncertain = np.zeros(n, dtype=bool)
@@ -182,6 +182,19 @@ def _link(x: np.ndarray, y: np.ndarray, located: np.ndarray, qpv: gpd.GeoDataFra
         nearest_distance=nearest_distance,
         uncertain=uncertain,
     )
+
+
+def _territories_of(qpv: gpd.GeoDataFrame) -> np.ndarray:
+    """Each quartier's territory, found once per generation (a big table linked chunk by
+    chunk asked for them every chunk)."""
+    cached = _INDEXES.get((id(qpv), "territories"))
+    if cached is not None and cached[0] is qpv and len(cached[1]) == len(qpv):
+        return cached[1]
+    territories = qpv["insee_dep"].map(territory_of_departement).to_numpy()
+    if len(_INDEXES) >= 16:
+        _INDEXES.clear()
+    _INDEXES[(id(qpv), "territories")] = (qpv, territories)
+    return territories
 
 
 def _within(tree: shapely.STRtree, pts: np.ndarray, polys: np.ndarray, px: np.ndarray,
