@@ -10,7 +10,7 @@ written files, so that they do not drift with the bundled data):
 - ``annuaire_geocode_avant.csv``: a directory placed earlier by the national address
   service (its ``result_*`` columns), with low scores, an answer coarser than the address
   and homonym communes;
-- ``annuaire_national_grand.csv``: a national directory of 3 800 sites shaped like the
+- ``annuaire_national_grand.csv``: a national directory of 3 747 sites shaped like the
   national directory of the SIAE (issue 32): sites inside real quartiers, a few hundred
   metres outside them and in ordinary towns, overseas included, with the SIAE's kinds as
   their type (two kinds for some), so that the national print aggregates them.
