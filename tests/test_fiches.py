@@ -103,6 +103,21 @@ def test_maps_as_png_and_svg_named_after_the_initiative(demo):
     assert all(f'id="{name}"' in svg for name in ("carte-1", "carte-3", "legende"))
 
 
+def test_svg_names_its_font_as_layout_software_reads_it(demo):
+    """The SVG's text names the font by its CSS family, weight and style (« DejaVu
+    Sans », bold, oblique: a quartier's name), never by the face's file name, and stays
+    where the page draws it (no whole-point rounding of its flip)."""
+    svg = (demo / "fiches" / "ess-001-conciergerie-solidaire-les-cles.svg").read_text(
+        encoding="utf-8")
+    [bacalan] = re.findall(r'<text [^>]*>Bacalan</text>', svg)
+    assert "font-family: 'DejaVu Sans', sans-serif; font-weight: bold; " \
+           "font-style: oblique;" in bacalan, bacalan
+    assert "DejaVuSans" not in svg
+    for y, flip in re.findall(r'<text [^>]*y="([-\d.e]+)"[^>]*translate\(0,([-\d.]+)\)',
+                              svg):
+        assert abs(2 * float(y) - float(flip)) < 0.01, (y, flip)
+
+
 def test_a5_pages_still_fit(tmp_path):
     pdf = tmp_path / "a5.pdf"
     assert cli.main(["map", str(EXAMPLE), "-o", str(tmp_path / "c.html"), "--fiches",

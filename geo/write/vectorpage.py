@@ -265,7 +265,8 @@ def named(group: Group, name: str, first) -> None:
 def svg_text(drawing: Drawing, title: str) -> str:
     """``drawing`` as SVG, its text kept as ``<text>`` in the CSS names of the font (the
     family, weight and style that layout software looks for, not reportlab's names of
-    the faces)."""
+    the faces), each line where it is drawn on the page (reportlab rounds it to the
+    point)."""
     import re
 
     from reportlab.graphics import renderSVG
@@ -277,8 +278,13 @@ def svg_text(drawing: Drawing, title: str) -> str:
         return (f"font-family: 'DejaVu Sans', sans-serif; font-weight: "
                 f"{'bold' if bold else 'normal'}; font-style: "
                 f"{'oblique' if italic else 'normal'};")
+    def flip(match: re.Match) -> str:  # reportlab rounds the flip to whole points
+        return f'{match[1]}translate(0,{2 * float(match[2]):.3f}) scale(1,-1)"'
+
     svg = renderSVG.drawToString(drawing, title=title)
-    return re.sub(r"font-family: (DejaVuSans(?:-Bold|-Oblique|-BoldOblique)?);", css, svg)
+    svg = re.sub(r"font-family: (DejaVuSans(?:-Bold|-Oblique|-BoldOblique)?);", css, svg)
+    return re.sub(r'(<text [^>]*?y="([-\d.e]+)"[^>]*? transform=")translate\(0,-?\d+\) '
+                  r'scale\(1,-1\)"', flip, svg)
 
 
 def write_png(drawing: Drawing, path: str | Path, dpi: int) -> None:
