@@ -71,3 +71,36 @@ def test_a_web_server_thread_writes_its_pages_itself(tmp_path):
     thread.start()
     thread.join()
     assert out == [os.getpid()] * COUNT
+
+
+def test_a_slow_page_holds_up_one_worker_not_a_share_of_the_pages(tmp_path):
+    """The pages are taken one at a time: while one worker draws a slow first page (an
+    atlas's overview), the other draws every other page (they were dealt out in turn:
+    half of them waited behind the slow one)."""
+    import os
+    import time
+
+    done = tmp_path / "done"
+    done.touch()
+
+    def slow_first(k: int):
+        # the first page waits until the others are written (or a minute: dealt out in
+        # turn, half of them wait behind it)
+        for _ in range(600):
+            if k or len(done.read_text().split()) >= COUNT - 1:
+                break
+            time.sleep(0.1)
+        return page(k)
+
+    def after(k, fig):
+        with done.open("a") as f:
+            f.write(f"{k}\n")
+        return os.getpid()
+
+    pids = write_pdf_pages(tmp_path / "p.pdf", COUNT, slow_first, workers=2, metadata={},
+                           after=after)
+    assert pids[0] not in pids[1:] and len(set(pids[1:])) == 1
+    text = subprocess.run(["pdftotext", str(tmp_path / "p.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert [p.strip() for p in text.split("\f") if p.strip()] == \
+        [f"Page numéro {k + 1}" for k in range(COUNT)]

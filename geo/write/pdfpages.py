@@ -1,10 +1,11 @@
 """Many matplotlib pages written to one PDF, spread over the cores.
 
-Each worker process (forked: the pages' data are inherited, never pickled) writes every
-``workers``-th page to its own PDF; the parts are then interleaved back into one file, in
-order, by ``pypdf``. Without ``fork`` (Windows, macOS' default), from a thread other than
-the main one (the web server's) or for a few pages, the pages are written in this process, one
-after the other.
+Each worker process (forked: the pages' data are inherited, never pickled) takes the next
+page not yet taken, draws it into its own PDF, and so on until none is left (a slow page,
+an atlas's overview, holds up one worker, not a share of the pages); the parts are then
+put back into one file, in order, by ``pypdf``. Without ``fork`` (Windows, macOS'
+default), from a thread other than the main one (the web server's) or for a few pages, the
+pages are written in this process, one after the other.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from matplotlib.figure import Figure
 PAGES_PER_WORKER = 12
 
 #: What the forked workers inherit: the page maker, what to do after each page, the
-#: progress queue.
+#: progress queue, the number of the next page to take (shared).
 _JOB: tuple | None = None
 
 
@@ -80,11 +81,33 @@ def _write_part(path, pages, page, after, metadata, tell) -> list[Any]:
     return out
 
 
-def _part_job(part: int, workers: int, count: int, path: str,
-              metadata: dict[str, str]) -> list[Any]:
-    page, after, told = _JOB
-    return _write_part(path, range(part, count, workers), page, after, metadata,
-                       lambda: told.put(1))
+def _taken(following, count: int):
+    """The pages this worker takes, one at a time, until every page is taken."""
+    while True:
+        with following.get_lock():
+            k = following.value
+            following.value = k + 1
+        if k >= count:
+            return
+        yield k
+
+
+def _part_job(path: str, count: int, metadata: dict[str, str]) -> list[tuple[int, Any]]:
+    page, after, told, following = _JOB
+    pages: list[int] = []
+
+    def take():
+        for k in _taken(following, count):
+            pages.append(k)
+            yield k
+
+    try:
+        out = _write_part(path, take(), page, after, metadata, lambda: told.put(1))
+    except BaseException:
+        with following.get_lock():  # the other workers stop at their next page
+            following.value = count
+        raise
+    return list(zip(pages, out, strict=True))
 
 
 def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
@@ -97,13 +120,13 @@ def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
     global _JOB
     context = multiprocessing.get_context("fork")
     told = context.Queue()
-    _JOB = (page, after, told)
+    _JOB = (page, after, told, context.Value("l", 0))
     done = 0
     try:
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".ess-qpv-pages-") as tmp, \
                 ProcessPoolExecutor(workers, mp_context=context) as pool:
             parts = [str(Path(tmp) / f"part-{j}.pdf") for j in range(workers)]
-            futures = [pool.submit(_part_job, j, workers, count, parts[j], metadata)
+            futures = [pool.submit(_part_job, parts[j], count, metadata)
                        for j in range(workers)]
             while True:
                 finished, pending = wait(futures, timeout=0.2)
@@ -122,13 +145,17 @@ def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
                 if not pending:
                     break
             results = [f.result() for f in futures]  # raises a worker's error
+            # where each page is: its part and its place there
+            where = {k: (j, i) for j, part in enumerate(results)
+                     for i, (k, _) in enumerate(part)}
             readers = [PdfReader(p) for p in parts]
             writer = PdfWriter()
             for k in range(count):
-                writer.add_page(readers[k % workers].pages[k // workers])
+                j, i = where[k]
+                writer.add_page(readers[j].pages[i])
             writer.add_metadata({f"/{key}": value for key, value in metadata.items()})
             writer.write(path)
     finally:
         _JOB = None
         told.close()
-    return [results[k % workers][k // workers] for k in range(count)]
+    return [results[where[k][0]][where[k][1]][1] for k in range(count)]
