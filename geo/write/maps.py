@@ -164,10 +164,16 @@ def focus_qpv(qpv: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, margin: float =
     located = sites.geometry[sites.geometry.notna()]
     if not len(located):
         return qpv
-    links = link_points(located.values, qpv, distance=0,
+    # measured only: the quartiers within a square of ``margin`` in degrees (a degree is
+    # 110 km of latitude, 110 km × cos(latitude) of longitude) around a site
+    x, y = located.x.to_numpy(), located.y.to_numpy()
+    reach = margin / (110_000 * np.cos(np.radians(min(np.abs(y).max() + 1, 89))))
+    near = np.unique(qpv.sindex.query(shapely.box(x - reach, y - reach, x + reach,
+                                                  y + reach), predicate="intersects")[1])
+    links = link_points(located.values, qpv.iloc[near], distance=0,
                         radius=np.full(len(located), margin))
-    keep = np.unique(np.r_[links.within_radius["qpv"].to_numpy(),
-                           links.implanted["qpv"].to_numpy()])
+    keep = near[np.unique(np.r_[links.within_radius["qpv"].to_numpy(),
+                                links.implanted["qpv"].to_numpy()])]
     out = qpv.iloc[np.sort(keep)].reset_index(drop=True)
     out.attrs = dict(qpv.attrs)
     return out
