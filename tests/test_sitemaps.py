@@ -122,3 +122,16 @@ def test_maps_are_written_without_a_word_on_the_error_stream(tmp_path, capfd):
     _fiches_of(table, tmp_path, images=True)
     assert len(list((tmp_path / "fiches").glob("*.png"))) == 1
     assert capfd.readouterr().err == ""
+
+
+def test_two_sites_in_two_panels_still_joined_by_their_line(tmp_path):
+    """Two sites of one initiative 17 km apart (two agglomerations, each its panel, but
+    close enough for the dashed line between them): a panel holding one of them draws
+    what it can of the line, and the page is written."""
+    from tests.test_print import text_of
+
+    table = pd.DataFrame({"id": ["J1", "J1"], "nom": ["Jardins", "Jardins"],
+                          "latitude": ["48.9205", "48.7800"],
+                          "longitude": ["2.3601", "2.2000"]})
+    pdf = _fiches_of(table, tmp_path, images=False)
+    assert " ".join(text_of(pdf, 1).split()).count("(1 site)") == 2

@@ -232,7 +232,7 @@ class SiteMaps:
         points = self.layer("sites", crs).geoms[at]
         sx, sy = shapely.get_x(points), shapely.get_y(points)
         inside = (sx >= x0) & (sx <= x1) & (sy >= y0) & (sy <= y1)
-        if len(layers.links):
+        if len(layers.links) and len(sx) > 1:  # a panel may hold one of the sites
             link = shapely.clip_by_rect(shapely.linestrings(np.column_stack([sx, sy])),
                                         *extent)
             if (path := lines_path(np.array([link], dtype=object), move, fillColor=None,
