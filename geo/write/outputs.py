@@ -254,10 +254,13 @@ def _write_print(w: _Writing, path: Path) -> None:
 
 
 def _prepare_print() -> None:
-    """The print's warm-up: its modules, PDF backend and font subsetter, the outlines and
+    """The print's warm-up: its modules (and those it imports when drawing: PDF backend,
+    font subsetter, geopandas' plotting, the agglomerations' graph), the outlines and
     cities it names places with, its font."""
     import fontTools.subset  # noqa: F401 - the fonts embedded in the PDF
     import matplotlib.backends.backend_pdf  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401 - GeoSeries.plot imports it
+    import scipy.sparse.csgraph  # noqa: F401 - the agglomerations of sites
     from matplotlib import font_manager
 
     from ..cities import THRESHOLDS, cities
