@@ -126,6 +126,8 @@ def _cells(qpv, metres: float) -> np.ndarray:
 #: once.
 FINE = 0.0005
 _FINE_ROW = int(round(360 / FINE)) + 2
+#: Fine cells' boxes made and tested at a time.
+_BATCH = 200_000
 #: How far (metres) a fine cell must lie from a quartier's boundary to settle its points:
 #: far more than the distance between an edge drawn straight in degrees and the same edge
 #: straight in metres.
@@ -217,18 +219,28 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
         result = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     else:
         ids, owner = np.concatenate(ids), np.concatenate(owner)
-        row, column = np.divmod(ids, _FINE_ROW)
-        west, south = column * FINE - 180, row * FINE - 90
-        boxes = shapely.box(west, south, west + FINE, south + FINE)
-        meets = shapely.intersects(grown[owner], boxes)
-        inside = valid[owner] & shapely.contains_properly(shrunk[owner], boxes)
-        ids, owner, inside, boxes = ids[meets], owner[meets], inside[meets], boxes[meets]
+        # the cells' boxes made and tested a batch at a time (all at once, they took
+        # hundreds of MB); only those inside a quartier are kept
+        kept, inside_boxes = [], []
+        for start in range(0, len(ids), _BATCH):
+            part_ids, part_owner = ids[start:start + _BATCH], owner[start:start + _BATCH]
+            row, column = np.divmod(part_ids, _FINE_ROW)
+            west, south = column * FINE - 180, row * FINE - 90
+            boxes = shapely.box(west, south, west + FINE, south + FINE)
+            meets = shapely.intersects(grown[part_owner], boxes)
+            inside = np.zeros(len(boxes), dtype=bool)
+            inside[meets] = valid[part_owner[meets]] & shapely.contains_properly(
+                shrunk[part_owner[meets]], boxes[meets])
+            kept.append((part_ids[meets], part_owner[meets], inside[meets]))
+            inside_boxes.append(boxes[inside])
+        ids, owner, inside = (np.concatenate(k) for k in zip(*kept, strict=True))
+        boxes = np.concatenate(inside_boxes)
         # a cell inside one quartier that another meets too (overlaps, shared boundaries)
         # is the engine's
         # (boxes against the index, then the prepared outlines: a query with a predicate
         # would test every box against unprepared outlines, seconds longer)
-        hits = bands[4].query(boxes[inside])
-        hits = hits[:, shapely.intersects(grown[hits[1]], boxes[inside][hits[0]])]
+        hits = bands[4].query(boxes)
+        hits = hits[:, shapely.intersects(grown[hits[1]], boxes[hits[0]])]
         alone = np.zeros(len(ids), dtype=bool)
         alone[np.flatnonzero(inside)] = np.bincount(hits[0], minlength=inside.sum()) == 1
         value = np.where(alone, present[owner], UNDECIDED)
