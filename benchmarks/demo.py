@@ -136,6 +136,58 @@ for key in ["tableau", *[k for k in full.outputs if k != "tableau"]]:
 '''
 
 
+#: Where the demo's two processes hand over, in CPU seconds of each (load-independent):
+#: the parent forks the print's process, gives it the linked run, ends; the child prepares
+#: (imports, caches) and draws. On two idle cores the run ends at the later of the parent's
+#: end and ``max(given, prepared) + drawing``.
+HANDOVERS = '''
+import dataclasses, os, sys, tempfile, time
+from pathlib import Path
+
+import geo.write.alongside as alongside
+import geo.write.outputs as outputs
+from geo.study import run_study
+from geo.studyfile import demo_study
+
+cpu, marks = time.process_time, {}
+said, tell = os.pipe()
+start, give = alongside.Alongside._start, alongside.Alongside.give
+alongside.Alongside._start = lambda self, *a: (marks.setdefault("fork", cpu()), start(self, *a))
+alongside.Alongside.give = lambda self, *a: (marks.setdefault("given", cpu()), give(self, *a))
+writer = outputs.WRITERS["carte_impression"]
+
+
+def prepare():
+    writer.prepare()
+    os.write(tell, f"prepared {cpu()}\\n".encode())
+
+
+def draw(w, path):
+    begin = cpu()
+    writer.write(w, path)
+    os.write(tell, f"drawing {cpu() - begin}\\n".encode())
+
+
+outputs.WRITERS["carte_impression"] = dataclasses.replace(writer, write=draw, prepare=prepare)
+run_study(demo_study(Path(tempfile.mkdtemp()) / "demo"))
+end = cpu()
+os.close(tell)
+child = {k: float(v) for k, v in (line.split() for line in os.fdopen(said).read().splitlines())}
+ready = marks["fork"] + child["prepared"]
+drawn = max(marks["given"], ready) + child["drawing"]
+print(f"{marks['fork']:.2f} {marks['given']:.2f} {end:.2f} {ready:.2f} {child['drawing']:.2f} "
+      f"{max(drawn, end):.2f}")
+'''
+
+
+def run(command: list[str], **options) -> subprocess.CompletedProcess:
+    """Run ``command``, its output captured; on failure, stop with what it said."""
+    done = subprocess.run(command, capture_output=True, text=True, **options)
+    if done.returncode:
+        sys.exit(f"{' '.join(command[:3])}… failed:\n{done.stderr[-3000:]}")
+    return done
+
+
 def timed(command: list[str], runs: int) -> tuple[float, float]:
     """The best wall time of ``runs`` fresh processes, and the best CPU time (user and
     system, the process's children included)."""
@@ -143,7 +195,7 @@ def timed(command: list[str], runs: int) -> tuple[float, float]:
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        run(command)
         wall = min(wall, time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = min(cpu, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
@@ -152,16 +204,26 @@ def timed(command: list[str], runs: int) -> tuple[float, float]:
 
 def per_output(script: list[str]) -> None:
     """Print the script's own step times and the demo's cost per output."""
-    said = subprocess.run(script, check=True, capture_output=True, text=True).stdout.split()
+    said = run(script).stdout.split()
     print("script, per step (s): " + ", ".join(
         f"{name} {value}" for name, value in zip(said[::2], said[1::2], strict=True)))
-    lines = subprocess.run([sys.executable, "-c", PER_OUTPUT], check=True,
-                           capture_output=True, text=True, cwd=ROOT).stdout.splitlines()
+    lines = run([sys.executable, "-c", PER_OUTPUT], cwd=ROOT).stdout.splitlines()
     costs = dict(line.split() for line in lines)
     base = float(costs.pop("tableau"))
     print(f"demo, reading and linking with the enriched table: {base:.2f} s; then each "
           "output alone (s, the reading and linking deducted): " + ", ".join(
               f"{key} {float(value) - base:.2f}" for key, value in costs.items()))
+
+
+def handovers(runs: int) -> None:
+    """Print the demo's hand-overs in CPU seconds (best of ``runs``), and the wall time
+    they make on two idle cores."""
+    best = min((tuple(map(float, run([sys.executable, "-c", HANDOVERS], cwd=ROOT)
+                          .stdout.split())) for _ in range(runs)), key=lambda r: r[-1])
+    fork, given, end, ready, drawing, idle = best
+    print(f"demo's hand-overs (CPU s): parent forks the print's process at {fork:.2f}, gives "
+          f"it the run at {given:.2f}, ends at {end:.2f}; the child is prepared at "
+          f"{ready:.2f}, draws for {drawing:.2f}: on two idle cores, {idle:.2f} s")
 
 
 def main() -> None:
@@ -189,11 +251,10 @@ def main() -> None:
         written = sorted(p.name for p in (tmp / "demo").iterdir())
         per_output([sys.executable, str(tmp / "script.py"), str(example), str(qpv_file),
                     str(tmp / "script-steps")])
+        handovers(args.runs)
         if args.profile:
-            lines = subprocess.run(
-                [sys.executable, "-m", "cProfile", "-s", "cumulative", "-m", "geo.cli",
-                 "demo", "-o", str(tmp / "profiled")], check=True, capture_output=True,
-                text=True).stdout.splitlines()
+            lines = run([sys.executable, "-m", "cProfile", "-s", "cumulative", "-m",
+                         "geo.cli", "demo", "-o", str(tmp / "profiled")]).stdout.splitlines()
             start = next(i for i, line in enumerate(lines) if "ncalls" in line)
             print("\n".join(lines[start:start + 45]))
     print(f"hand-written script (table, map, PDF): {script[0]:.1f} s, CPU {script[1]:.1f} s "
