@@ -35,6 +35,7 @@ from .stream import (
     pack,
     read_chunks,
     read_tables,
+    text_frame,
     within_area_of_use,
 )
 
@@ -148,13 +149,20 @@ def read_ess_units(path: str | Path, *, chunk_rows: int) -> tuple[_Lookup, int]:
     name = Path(path).name
     keys, families, sections = [], [], []
     read = 0
-    for chunk in read_chunks(path, columns=UL_COLUMNS, chunk_rows=chunk_rows):
+    import pyarrow.compute as pc
+
+    for table in read_tables(path, columns=UL_COLUMNS, chunk_rows=chunk_rows):
         first = read + 2
-        read += len(chunk)
-        keep = ((chunk["economieSocialeSolidaireUniteLegale"].str.strip() == "O")
-                & (chunk["etatAdministratifUniteLegale"].str.strip() == "A")).to_numpy()
-        chunk = chunk[keep]
-        keys.append(identifiers(chunk["siren"], 9, what="siren", path=name, first_row=first))
+        read += table.num_rows
+        # the active ESS units (a tenth) kept by Arrow, before any other work
+        cells = _text_columns(table)
+        keep = pc.and_(
+            pc.equal(pc.utf8_trim_whitespace(cells["economieSocialeSolidaireUniteLegale"]), "O"),
+            pc.equal(pc.utf8_trim_whitespace(cells["etatAdministratifUniteLegale"]), "A"))
+        chunk = text_frame(table.filter(keep))
+        # a wrong siren is named by its line in the file
+        lines = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + first
+        keys.append(identifiers(chunk["siren"], 9, what="siren", path=name, lines=lines))
         families.append(family_of(chunk["categorieJuridiqueUniteLegale"]))
         sections.append(section_of(chunk["activitePrincipaleUniteLegale"]))
     return _sorted(keys, family=families, section=sections), read

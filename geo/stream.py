@@ -344,10 +344,10 @@ def numbers(values) -> np.ndarray:
 
 
 def identifiers(values, width: int, *, what: str, path: str = "",
-                first_row: int = 2) -> np.ndarray:
+                first_row: int = 2, lines: np.ndarray | None = None) -> np.ndarray:
     """Identifiers of exactly ``width`` digits (SIREN 9, SIRET 14) as integers, from text
     cells (a pandas Series or an Arrow array); the first other value is an error naming
-    its row."""
+    its row (``lines``: each value's line in the file, else they follow ``first_row``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -358,7 +358,8 @@ def identifiers(values, width: int, *, what: str, path: str = "",
     if not ok.all():
         row = int(np.flatnonzero(~ok)[0])
         raise InputError(f"{what} invalide : « {str(text[row].as_py() or '').strip()[:40]} » "
-                         f"({width} chiffres attendus).", path=path, row=row + first_row,
+                         f"({width} chiffres attendus).", path=path,
+                         row=int(lines[row]) if lines is not None else row + first_row,
                          column=what)
     return pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
 

@@ -312,3 +312,22 @@ def test_a_departement_panorama_lists_its_own_quartiers_only(files, qpv, tmp_pat
     assert code == 0, err
     assert "nan" not in printed.lower() and "aucun quartier prioritaire" in printed
     assert "aucun établissement localisé à comparer" in printed
+
+
+def test_a_wrong_siren_of_an_ess_unit_is_named_by_its_line(files, tmp_path):
+    """Only the active ESS units are kept (by Arrow, before any other work); a wrong siren
+    among them is still named by its own line in the file, not by its rank among them."""
+    from geo._errors import InputError
+    from geo.sirene import read_ess_units
+
+    with zipfile.ZipFile(files["units"]) as z:
+        units = pd.read_csv(z.open(z.namelist()[0]), dtype=str, keep_default_na=False)
+    kept = np.flatnonzero(((units["economieSocialeSolidaireUniteLegale"] == "O")
+                           & (units["etatAdministratifUniteLegale"] == "A")).to_numpy())
+    row = int(kept[5])
+    assert row > 5  # other units come before it
+    units.loc[row, "siren"] = "12AB"
+    units.to_csv(tmp_path / "ul.csv", index=False)
+    with pytest.raises(InputError, match=rf"ligne {row + 2}, colonne « siren » : siren "
+                                         "invalide : « 12AB »"):
+        read_ess_units(tmp_path / "ul.csv", chunk_rows=300)
