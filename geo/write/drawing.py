@@ -89,3 +89,30 @@ def cut(shapes: np.ndarray, box: tuple, tolerance: float) -> tuple[np.ndarray, n
         shapes = shapely.simplify(shapes, tolerance, preserve_topology=True)
     keep = ~shapely.is_empty(shapes)
     return shapes[keep], keep
+
+
+def symbols(ax, x: np.ndarray, y: np.ndarray, *, sizes, marker="o", facecolor="#1a1a1a",
+            edgecolor="none", linewidth: float = 0.0, alpha: float | None = None,
+            zorder: float = 6) -> None:
+    """Symbols at ``(x, y)`` (data coordinates), ``sizes`` in points² and ``marker`` as
+    :meth:`~matplotlib.axes.Axes.scatter` draws them, without its autoscaling: a map's
+    limits follow from its extent (``scatter`` spent most of its time on them)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.markers import MarkerStyle
+    from matplotlib.transforms import IdentityTransform
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if not len(x):
+        return
+    sizes = np.asarray(sizes, float).ravel()
+    if np.all(sizes == sizes[0]):  # one size: each symbol a reference to one drawing
+        sizes = sizes[:1]
+    style = MarkerStyle(marker)
+    path = style.get_path().transformed(style.get_transform())
+    collection = PathCollection([path], sizes=sizes,
+                                offsets=np.column_stack([x, y]),
+                                offset_transform=ax.transData, facecolors=facecolor,
+                                edgecolors=edgecolor, linewidths=linewidth, alpha=alpha,
+                                zorder=zorder)
+    collection.set_transform(IdentityTransform())
+    ax.add_collection(collection, autolim=False)

@@ -37,7 +37,7 @@ from ..outlines import CREDIT
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import NBSP, date_text, french_spacing, number, place_name, plural
 from ..vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
-from .drawing import Projected, cut, scale_bar_place, shaped
+from .drawing import Projected, cut, scale_bar_place, shaped, symbols
 from .mapstyle import (
     LINK_MAX,
     SEVERAL_THEMES_NOTE,
@@ -954,9 +954,8 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
                 drawn[relation] = True
     elif len(qpv):  # too small to see: a light dot each, under the sites
         points = qpv.geometry.representative_point().to_crs(crs)
-        ax.scatter(points.x, points.y, s=1.2, color=st["edgecolor"], alpha=0.55,
-                   linewidths=0,
-                   zorder=3)
+        symbols(ax, points.x, points.y, sizes=1.2, facecolor=st["edgecolor"], alpha=0.55,
+                zorder=3)
         drawn["qpv_dots"] = True
     if layers.previous is not None and not wide:
         prev = layers.framed("previous", box, crs, tolerance)[1]
@@ -997,11 +996,12 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
             hollow = style.shape in _HOLLOW
             s = marker * scale[mine] * (2 if style.shape == "star" else 1)
             area[mine] = s
-            ax.scatter(sx[mine], sy[mine], s=s, alpha=0.85
-                       if layers.scale is not None else 1,
-                       marker=_MARKERS[style.shape], facecolor="white" if hollow
-                       else style.color, edgecolor=style.color if hollow else "#1a1a1a",
-                       linewidth=2 if hollow else 0.5, zorder=6)
+            symbols(ax, sx[mine], sy[mine], sizes=s,
+                    alpha=0.85 if layers.scale is not None else 1,
+                    marker=_MARKERS[style.shape],
+                    facecolor="white" if hollow else style.color,
+                    edgecolor=style.color if hollow else "#1a1a1a",
+                    linewidth=2 if hollow else 0.5, zorder=6)
     _axes_style(ax, extent)
     if furniture:
         ax._essqpv_furniture = _furniture(ax, sx, sy, area, size)
@@ -1009,8 +1009,8 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
     if layers.numbers is None and layers.emphasis is None:  # not a fiche's map
         cities = _city_names(box, crs, wide, size, focus)
         if cities:  # each city a small dot, its name beside it
-            ax.scatter([c.x for c in cities], [c.y for c in cities], s=7, color="#1a1a1a",
-                       edgecolor="white", linewidth=0.6, zorder=8)
+            symbols(ax, [c.x for c in cities], [c.y for c in cities], sizes=7,
+                    facecolor="#1a1a1a", edgecolor="white", linewidth=0.6, zorder=8)
         named = {label.text for label in cities}
         labels = cities + [label for label in labels if label.text not in named]
     return MapPanel(ax, drawn, labels,
