@@ -7,13 +7,13 @@ quartier's bounding box, widened by a margin in metres, covers; a point whose ce
 marked is farther than the margin from every quartier. The test is a superset: every point
 within the margin passes, and the engine decides for those exactly.
 
-A finer grid (0.0005°) settles the points whose cell lies inside a single quartier, at least
-a metre from its boundary and met by no other quartier (overlaps, shared boundaries): they
-are in that quartier and no other, as the engine would say; and those whose cell meets no
-quartier (widened by a metre): they are in none. The points of the other cells (on a
-boundary) are settled one by one the same way, against the quartiers' outlines grown and
-shrunk (prepared): only those within a couple of metres of a boundary, or in an overlap,
-are left to the engine.
+A finer grid (0.001°, its cells on a boundary cut in four) settles the points whose cell lies
+inside a single quartier, at least a metre from its boundary and met by no other quartier
+(overlaps, shared boundaries): they are in that quartier and no other, as the engine would
+say; and those whose cell meets no quartier (widened by a metre): they are in none. The
+points of the other cells (on a boundary) are settled one by one the same way, against the
+quartiers' outlines grown and shrunk (prepared): only those within a couple of metres of a
+boundary, or in an overlap, are left to the engine.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def prepare(qpv, metres: float, *, fine: bool = True) -> None:
     _hashed(_cells(qpv, _margin(0.0)))
     if fine:
         _hashed(_fine_cells(qpv)[0])
+        _hashed(_CACHE[(id(qpv), "finer")][1][0])
 
 
 def settled_ready(qpv) -> bool:
@@ -120,11 +121,13 @@ def _cells(qpv, metres: float) -> np.ndarray:
 
 
 #: Side of the finer cells that settle points inside or outside the quartiers, in degrees
-#: (about 55 m by 38 m in metropolitan France): 0.001° left a third of the points near a
-#: quartier in cells its boundary crosses, each then tested against the outlines (a fifth
-#: of a national run's time); these leave half as many, for two more seconds of building,
-#: once.
-FINE = 0.0005
+#: (about 110 m by 70 m in metropolitan France).
+FINE = 0.001
+#: Cells a quartier's boundary crosses are cut in four cells of this side (about 55 m by
+#: 38 m): at 0.001° a third of the points near a quartier were left to be tested against
+#: the outlines, one by one (a fifth of a national run's time); half as many are.
+FINER = FINE / 2
+_FINER_ROW = int(round(360 / FINER)) + 2
 _FINE_ROW = int(round(360 / FINE)) + 2
 #: Fine cells' boxes made and tested at a time.
 _BATCH = 200_000
@@ -154,6 +157,13 @@ def settle(lon: np.ndarray, lat: np.ndarray, qpv) -> np.ndarray:
         return out
     at = _hashed(keys).get_indexer(_ids(lon[located], lat[located], FINE, _FINE_ROW))
     out[located] = np.where(at >= 0, values[at] if len(keys) else UNDECIDED, OUTSIDE)
+    finer = np.flatnonzero(located & (out == UNDECIDED))
+    cached = _CACHE.get((id(qpv), "finer"))
+    if len(finer) and cached is not None and cached[0] is qpv and len(cached[1][0]):
+        # the points of boundary cells: their quarter cell settles half of them
+        sub_keys, sub_values = cached[1]
+        at = _hashed(sub_keys).get_indexer(_ids(lon[finer], lat[finer], FINER, _FINER_ROW))
+        out[finer] = np.where(at >= 0, sub_values[at], UNDECIDED)
     todo = np.flatnonzero(located & (out == UNDECIDED))
     if len(todo):
         out[todo] = _settle_points(lon[todo], lat[todo], _CACHE[(id(qpv), "bands")][1])
@@ -216,7 +226,7 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
     shapely.prepare(shrunk)
     bands = (present, valid, grown, shrunk, shapely.STRtree(grown))
     if not ids:
-        result = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        result = finer = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     else:
         ids, owner = np.concatenate(ids), np.concatenate(owner)
         # the cells' boxes made and tested a batch at a time (all at once, they took
@@ -235,6 +245,7 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
             inside_boxes.append(boxes[inside])
         ids, owner, inside = (np.concatenate(k) for k in zip(*kept, strict=True))
         boxes = np.concatenate(inside_boxes)
+        pairs = (ids, owner)
         # a cell inside one quartier that another meets too (overlaps, shared boundaries)
         # is the engine's
         # (boxes against the index, then the prepared outlines: a query with a predicate
@@ -251,8 +262,49 @@ def _fine_cells(qpv) -> tuple[np.ndarray, np.ndarray]:
         several = np.add.reduceat(np.ones(len(ids), dtype=np.int64),
                                   np.flatnonzero(first)) > 1
         result = (ids[first], np.where(several, UNDECIDED, value[first]))
+        undecided = _hashed(result[0][result[1] == UNDECIDED]).get_indexer(pairs[0]) >= 0
+        finer = _finer_cells(pairs[0][undecided], pairs[1][undecided], bands)
     if len(_CACHE) >= 8:
         _CACHE.clear()
     _CACHE[(id(qpv), "fine")] = (qpv, result)
     _CACHE[(id(qpv), "bands")] = (qpv, bands)
+    _CACHE[(id(qpv), "finer")] = (qpv, finer)
     return result
+
+
+def _finer_cells(ids: np.ndarray, owner: np.ndarray, bands: tuple
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The four quarter cells (:data:`FINER`) of the fine cells left to the outlines, from
+    their pairs of cell and quartier (every quartier whose grown outline meets the cell):
+    sorted ids, each with the quartier it lies inside alone, :data:`OUTSIDE` when none
+    meets it, else :data:`UNDECIDED`."""
+    import shapely
+
+    present, valid, grown, shrunk, _ = bands
+    row, column = np.divmod(ids, _FINE_ROW)
+    row = (2 * row[:, None] + np.array([0, 0, 1, 1])).ravel()
+    column = (2 * column[:, None] + np.array([0, 1, 0, 1])).ravel()
+    owner = np.repeat(owner, 4)
+    meets = np.zeros(len(row), dtype=bool)
+    inside = np.zeros(len(row), dtype=bool)
+    for start in range(0, len(row), _BATCH):
+        part = slice(start, start + _BATCH)
+        west, south = column[part] * FINER - 180, row[part] * FINER - 90
+        boxes = shapely.box(west, south, west + FINER, south + FINER)
+        m = shapely.intersects(grown[owner[part]], boxes)
+        i = np.zeros(len(boxes), dtype=bool)
+        i[m] = valid[owner[part][m]] & shapely.contains_properly(shrunk[owner[part][m]],
+                                                                 boxes[m])
+        meets[part], inside[part] = m, i
+    ids = row * _FINER_ROW + column
+    order = np.argsort(ids, kind="stable")
+    ids, meets, inside, owner = ids[order], meets[order], inside[order], owner[order]
+    if not len(ids):
+        return ids, np.empty(0, dtype=np.int64)
+    first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    met = np.add.reduceat(meets.astype(np.int64), first)
+    within = np.add.reduceat(inside.astype(np.int64), first)
+    which = np.maximum.reduceat(np.where(inside, present[owner], -1), first)
+    # in one quartier alone when it is the only one met and holds the cell
+    return ids[first], np.where(met == 0, OUTSIDE, np.where((met == 1) & (within == 1),
+                                                             which, UNDECIDED))
