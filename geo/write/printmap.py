@@ -103,9 +103,10 @@ class PrintLayers:
     _projected: dict = field(default_factory=dict, repr=False)
 
     def framed(self, name: str, box: tuple, crs: str, tolerance: float
-               ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+               ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         """``qpv`` or ``previous`` inside ``box`` (EPSG:4326), and the same drawn in ``crs``,
-        simplified to ``tolerance`` metres (what the page cannot show)."""
+        simplified to ``tolerance`` metres (what the page cannot show): a table with the
+        shapes in its ``geometry`` column."""
         key = (name, box, crs, tolerance)
         if key not in self._framed:
             if len(self._framed) >= 64:  # an atlas or the fiches: a frame per page
@@ -117,9 +118,10 @@ class PrintLayers:
             frame = layer.iloc[rows]
             shapes = shapely.simplify(self._projected[name, crs].take(rows)[0], tolerance,
                                       preserve_topology=True)
-            drawn = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
-                                     geometry=gpd.GeoSeries(shapes, index=frame.index,
-                                                            crs=_crs(crs)))
+            # a plain table (its shapes in a ``geometry`` column): a GeoDataFrame's
+            # checks cost more than the page draws from it
+            drawn = pd.DataFrame(frame.drop(columns=frame.geometry.name)).assign(
+                geometry=shapes)
             self._framed[key] = (frame, drawn)
         return self._framed[key]
 
@@ -1166,9 +1168,10 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
                              {"fontsize": font_pt(size, 8.5), "fontweight": "bold"}, gap=5))
     if not wide and len(qpv):
         related = layers.emphasis or {}
-        close = qpv.geometry.distance(shapely.union_all(metric.values)) < 400 \
-            if len(sites) else pd.Series(False, index=qpv.index)
-        named = qpv[close.to_numpy() | qpv["code_qp"].isin(list(related)).to_numpy()]
+        close = shapely.distance(np.asarray(qpv.geometry.values),
+                                 shapely.union_all(metric.values)) < 400 \
+            if len(sites) else np.zeros(len(qpv), dtype=bool)
+        named = qpv[close | qpv["code_qp"].isin(list(related)).to_numpy()]
         spots = shapely.point_on_surface(named.geometry.values)
         for row, p in zip(named.itertuples(), spots, strict=True):
             style = {"fontsize": font_pt(size, 6.5), "color": qpv_style(_CURRENT)["edgecolor"],
@@ -1200,12 +1203,13 @@ def _outlines(crs: str) -> tuple[Projected, Projected]:
 
 @lru_cache(maxsize=16)
 def _background(box: tuple[float, float, float, float], crs: str, tolerance: float = 0.0
-                ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The départements and communes around ``box`` (EPSG:4326) drawn in ``crs``, their
-    name's spot (``label_x``, ``label_y``) too; cut to the frame and simplified to
-    ``tolerance`` metres (what the page cannot show: a page's file holds no outline beyond
-    its frame nor finer than its print); shared by the maps of the same frame, never
-    modified."""
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The départements and communes around ``box`` (EPSG:4326) drawn in ``crs``: tables of
+    ``code``, ``nom``, their name's spot (``label_x``, ``label_y``) and their shapes
+    (``geometry``; a GeoDataFrame's checks cost more than a page draws from it), cut to the
+    frame and simplified to ``tolerance`` metres (what the page cannot show: a page's file
+    holds no outline beyond its frame nor finer than its print); shared by the maps of the
+    same frame, never modified."""
     from ..outlines import communes, departements
 
     x, y = _from_degrees(crs).transform(np.array([box[0], box[2], box[2], box[0]]),
@@ -1218,19 +1222,11 @@ def _background(box: tuple[float, float, float, float], crs: str, tolerance: flo
         rows = np.sort(layer.sindex.query(near, predicate="intersects"))
         shapes, spots = projected.take(rows)
         shapes, keep = cut(shapes, frame_m, tolerance)
-        frame = pd.DataFrame({"code": layer["code"].to_numpy()[rows][keep],
-                              "nom": layer["nom"].to_numpy()[rows][keep],
-                              "label_x": spots[keep, 0], "label_y": spots[keep, 1]})
-        out.append(gpd.GeoDataFrame(frame, geometry=shapes, crs=_crs(crs)))
+        out.append(pd.DataFrame({"code": layer["code"].to_numpy()[rows][keep],
+                                 "nom": layer["nom"].to_numpy()[rows][keep],
+                                 "label_x": spots[keep, 0], "label_y": spots[keep, 1],
+                                 "geometry": shapes}))
     return out[0], out[1]
-
-
-@lru_cache(maxsize=8)
-def _crs(crs: str):
-    """``crs`` read once (a map's frames are built with it page after page)."""
-    from pyproj import CRS
-
-    return CRS(crs)
 
 
 def _furniture(ax, x: np.ndarray, y: np.ndarray, area: np.ndarray, size) -> list:
