@@ -182,11 +182,16 @@ def _first_room(ax, renderer, label: Label, anchor, inside: Bbox, taken: np.ndar
         for boxes, where in _tries(ax, label, anchor, width, height, pad, inside):
             ok = (boxes[:, 0] >= inside.x0) & (boxes[:, 1] >= inside.y0) & \
                 (boxes[:, 2] <= inside.x1) & (boxes[:, 3] <= inside.y1)
-            if len(taken):  # Bbox.overlaps: the interiors meet
-                ok &= ~((boxes[:, None, 0] < taken[None, :, 2])
-                        & (boxes[:, None, 2] > taken[None, :, 0])
-                        & (boxes[:, None, 1] < taken[None, :, 3])
-                        & (boxes[:, None, 3] > taken[None, :, 1])).any(axis=1)
+            # only the boxes that reach this batch's span (thousands of symbols: the
+            # pairs compared stay few)
+            lo, hi = boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)
+            near = taken[(taken[:, 0] < hi[0]) & (taken[:, 2] > lo[0])
+                         & (taken[:, 1] < hi[1]) & (taken[:, 3] > lo[1])]
+            if len(near):  # Bbox.overlaps: the interiors meet
+                ok &= ~((boxes[:, None, 0] < near[None, :, 2])
+                        & (boxes[:, None, 2] > near[None, :, 0])
+                        & (boxes[:, None, 1] < near[None, :, 3])
+                        & (boxes[:, None, 3] > near[None, :, 1])).any(axis=1)
             if ok.any():
                 k = int(np.argmax(ok))
                 return boxes[k], where(k), style
