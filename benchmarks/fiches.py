@@ -37,10 +37,20 @@ load 3 to 8; the wall-clock ratios follow the load more than the code): the new 
 170.9 s (map + print 5.2 s, ratio 32.8), then the old one 323.7 s (map + print 10.2 s,
 ratio 31.7), then the new one again 146.1 s (map + print 5.0 s, ratio 28.9, 125 s of CPU
 for the whole benchmark against 156 s for the old); fiches.pdf 12.4 -> 8.4 MB.
-What remains is text: matplotlib 3.11 shapes each line with libraqm twice (measured,
-then laid out again to draw), about 1 ms each, and a page has ~35 lines (title, tables,
-legend, sources, names): ~70 ms of the ~120. The 4x target needs the pages' text set
-by something that measures a font once (or fewer lines a page), not more map work.
+Then the text was what remained: matplotlib 3.11 shaped each line with libraqm twice, ~35
+lines a page (~70 ms of the ~120 ms of CPU a page).
+
+Pages drawn with reportlab (geo.write.vectorpage, pagelayout; issue 33): text measured from
+DejaVu Sans' advances registered once, the maps built from sitemaps' projected and cut
+shapes, names placed in page points; the PNG and SVG from the same drawing. Per page, CPU
+in one process (107 of the 639 pages): 26 ms, then 22 ms once the maps read their tables
+as arrays (against ~120 ms). Whole benchmark, same loaded machine (others' jobs, load 6
+to 10), one run after the other: before 399.1 s (map + print 11.9 s, ratio 33.4,
+fiches.pdf 8.4 MB); after 53.5 s (map + print 10.7 s, ratio 5.0, fiches.pdf 5.4 MB).
+CPU of that run (resource.getrusage): map + print 4.0 s; map + print + fiches 22.7 s, of
+which 15.7 s in the two page workers and ~1 s to gather the initiatives' tables
+(``initiative_fiches``). On two free cores the pages' share halves (two workers): about
+3.5× map + print. Under load the workers get no second core and the ratio is the CPU's.
 """
 
 from __future__ import annotations
@@ -93,18 +103,35 @@ def directory(path: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the page workers, the
+    map's process), in seconds."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def timed(table: Path, folder: Path, outputs: list[str], **options) -> tuple[float, int]:
-    """Seconds to run the study writing ``outputs`` into ``folder``, and the files written."""
+    """Seconds to run the study writing ``outputs`` into ``folder``, and the files written.
+    The CPU seconds it took are kept in :data:`CPU` (under load, the ratio that follows
+    the code rather than the other jobs)."""
     from geo.vocabulary import OUTPUT
 
     folder.mkdir()
     study = Study(initiatives=table, outputs={k: folder / OUTPUT[k].file for k in outputs},
                   **options)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     run = run_study(study)
     files = sum(1 for p in folder.rglob("*") if p.is_file())
     del run
+    CPU[folder.name] = cpu_seconds() - cpu
     return time.perf_counter() - start, files
+
+
+#: CPU seconds of each run of :func:`timed`, by folder name.
+CPU: dict[str, float] = {}
 
 
 def main() -> None:
@@ -125,12 +152,13 @@ def main() -> None:
         timed(table, tmp / "warm", ["tableau"])  # imports, outlines, projections
         maps = ["carte", "carte_impression"]
         base, _ = timed(table, tmp / "base", maps)
-        print(f"map + print, {args.sites} sites: {base:.1f} s")
+        print(f"map + print, {args.sites} sites: {base:.1f} s ({CPU['base']:.1f} s CPU)")
         with_fiches, n = timed(table, tmp / "fiches", [*maps, "fiches"])
         pages = tmp / "fiches" / "fiches.pdf"
         print(f"map + print + fiches (no PNG/SVG): {with_fiches:.1f} s, {n} files, "
               f"fiches.pdf {pages.stat().st_size / 1e6:.1f} MB; "
-              f"ratio {with_fiches / base:.2f} (target ≤ 4)")
+              f"ratio {with_fiches / base:.2f} (target ≤ 4); CPU {CPU['fiches']:.1f} s, "
+              f"ratio {CPU['fiches'] / CPU['base']:.2f}")
         if args.images:
             from geo.write import fiches
 

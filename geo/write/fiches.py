@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -173,26 +174,32 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
     proper = _proper_columns(sites, initiatives.name_column)
     located = sites.geometry.notna().to_numpy()
     towns = _towns(sites, initiatives)
+    # the columns read, as arrays (a row of a DataFrame costs as much as a page's line)
+    column = {c: sites[c].to_numpy() for c in {
+        "relation", "distance_m", "nom_qp", "nearest_code_qp", *proper,
+        *(c for c in (initiatives.name_column, initiatives.theme_column,
+                      initiatives.website_column) if c)} if c in sites}
+    by_key = dict(list(long.groupby(ids[long["_site"].to_numpy()], sort=False))) \
+        if len(long) else {}
     out = []
     for key in pd.unique(ids):
         positions = np.flatnonzero(ids == key)
-        first = sites.iloc[positions[0]]
+        first = positions[0]
 
-        def text(column, first=first):
-            return "" if not column else _cell(first.get(column))
+        def text(name, first=first):
+            return "" if not name or name not in column else _cell(column[name][first])
 
         rows = []
         for n, i in enumerate(positions, start=1):
-            site = sites.iloc[i]
-            relation = Relation(site["relation"])
-            distance = site["distance_m"]
-            nearest = _cell(site["nom_qp"]).replace(";", ", ") or \
-                qpv_names.get(site["nearest_code_qp"], "")
+            relation = Relation(column["relation"][i])
+            distance = column["distance_m"][i]
+            nearest = _cell(column["nom_qp"][i]).replace(";", ", ") or \
+                qpv_names.get(column["nearest_code_qp"][i], "")
             rows.append({"n": str(n), "adresse": address[i], "situation": relation.label,
                          "quartier": nearest,
                          "distance": "" if relation == Relation.NOT_LOCATED or pd.isna(distance)
                          else _metres(distance)})
-        mine = long[long["_site"].isin(positions)]
+        mine = by_key.get(key, long.iloc[:0])
         name = text(initiatives.name_column)
         out.append(Fiche(
             key=str(key), name=_proper_name(name, [text(c) for c in proper]) or str(key),
@@ -304,6 +311,9 @@ def _metres(value: float) -> str:
 def _quartiers(long: pd.DataFrame, positions: np.ndarray, communes) -> pd.DataFrame:
     """The quartiers of one initiative, one row each: all its relations, the shortest
     distance, the numbers of the sites concerned; the closest relations first."""
+    columns = ["nom", "communes", "code", "relations", "distance", "sites", "_relation"]
+    if not len(long):  # most initiatives of a large directory: no groupby for nothing
+        return pd.DataFrame(columns=columns)
     number = {int(p): n for n, p in enumerate(positions, start=1)}
     rows = []
     for qpv, part in long.groupby("_qpv", sort=False):
@@ -322,7 +332,6 @@ def _quartiers(long: pd.DataFrame, positions: np.ndarray, communes) -> pd.DataFr
             "sites": ", ".join(str(number[s]) for s in sorted(set(part["_site"]))),
             "_relation": relations[0], "_rank": _ORDER.index(relations[0]),
             "_distance": distance})
-    columns = ["nom", "communes", "code", "relations", "distance", "sites", "_relation"]
     if not rows:
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(rows).sort_values(["_rank", "_distance", "nom"], kind="stable")
@@ -427,7 +436,7 @@ def write_fiches(result: LinkResult, initiatives: Initiatives, qpv: gpd.GeoDataF
         check_fiche_maps(result, initiatives, path)
     layers = prepare_layers(result, qpv, previous, initiatives.theme_column, None)
     _outline_places(fiches, layers.sites)
-    _site_maps(layers)  # before the workers fork: they inherit it
+    _site_maps(layers).project_all()  # before the workers fork: they inherit it
     size = PAPER[paper]
     folder = fiche_images_folder(path)
     stems = initiative_maps(result, initiatives) if images else {}
@@ -729,13 +738,15 @@ def _panel_groups(layers: PrintLayers, places: dict[int, str] | None = None,
     groups = []
     for key in keys.value_counts().index:
         crs = TERRITORIES[key].crs
-        groups += [(crs, g) for g in find_agglomerations(sites[(keys == key).to_numpy()], crs)]
+        mine = sites[(keys == key).to_numpy()]
+        groups += [(crs, g) for g in (find_agglomerations(mine, crs) if len(mine) > 1
+                                      else [mine])]  # one site: its own group
     groups = sorted(groups, key=lambda g: len(g[1]), reverse=True)[:_MAX_PANELS]
     related = list(layers.emphasis or {})
     out = []
     for crs, group in groups:
         qpv = maps.layer("qpv", crs)
-        codes = qpv.frame["code_qp"].to_numpy()
+        codes = qpv.column("code_qp")
         points = maps.layer("sites", crs).geoms[maps.sites.index.get_indexer(group.index)]
         x0, y0, x1, y1 = shapely.total_bounds(points)
         pts = shapely.multipoints(points)
@@ -752,9 +763,8 @@ def _panel_groups(layers: PrintLayers, places: dict[int, str] | None = None,
             x0, y0, x1, y1 = min(x0, qx0), min(y0, qy0), max(x1, qx1), max(y1, qy1)
         half = max(max(x1 - x0, y1 - y0) * 0.56 + 250, least)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        held = pd.Series([(places or {}).get(i, "") for i in group.index])
-        held = held[held != ""].value_counts()
-        place = str(held.index[0]) if len(held) else _departement_name(group, maps)
+        held = Counter(p for i in group.index if (p := (places or {}).get(i, "")))
+        place = held.most_common(1)[0][0] if held else _departement_name(group, maps)
         count = plural(len(group), "site")
         out.append((crs, group, (cx - half, cy - half, cx + half, cy + half),
                     f"{place} ({count})" if place else count))
@@ -764,11 +774,15 @@ def _panel_groups(layers: PrintLayers, places: dict[int, str] | None = None,
 def _departement_name(group: gpd.GeoDataFrame, maps: SiteMaps) -> str:
     """The name of the département holding most sites of ``group`` (a panel's name when
     no commune is known)."""
-    from ..outlines import departements
-
     codes = maps.departement.reindex(group.index)
     codes = codes[codes.notna() & (codes != "")].value_counts()
     if not len(codes):
         return ""
-    names = departements().set_index("code")["nom"]
-    return str(names.get(codes.index[0], ""))
+    return str(_departement_names().get(codes.index[0], ""))
+
+
+@functools.cache
+def _departement_names() -> pd.Series:
+    from ..outlines import departements
+
+    return departements().set_index("code")["nom"]

@@ -10,6 +10,7 @@ The same shapes make the page's map, its PNG and its SVG.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -82,6 +83,21 @@ class _Projected:
     spots: np.ndarray
     tree: shapely.STRtree
     frame: pd.DataFrame
+    _columns: dict = field(default_factory=dict, repr=False)
+
+    def column(self, name: str) -> np.ndarray:
+        """The column ``name`` of its table as an array (made once: a page reads a few
+        values of it)."""
+        if name not in self._columns:
+            self._columns[name] = self.frame[name].to_numpy()
+        return self._columns[name]
+
+    @property
+    def generation(self) -> str | None:
+        """The QPV generation of its quartiers (:func:`_generation`), found once."""
+        if "generation" not in self._columns:
+            self._columns["generation"] = _generation(self.frame)
+        return self._columns["generation"]
 
     @classmethod
     def of(cls, layer: gpd.GeoDataFrame, crs: str) -> _Projected:
@@ -119,6 +135,19 @@ class SiteMaps:
         x, y = self.sites.geometry.x.to_numpy(), self.sites.geometry.y.to_numpy()
         self.commune = pd.Series(commune_of_points(x, y), index=self.sites.index)
         self.departement = pd.Series(departement_of_points(x, y), index=self.sites.index)
+
+    def project_all(self) -> None:
+        """Project every layer in the CRS of each territory holding a site (before the
+        pages' workers fork: they inherit the projections instead of each making them)."""
+        from ..territories import TERRITORIES, territory_of_points
+
+        keys = territory_of_points(self.sites.geometry.x.to_numpy(),
+                                   self.sites.geometry.y.to_numpy()).dropna().unique()
+        names = ("deps", "coms", "qpv", "sites") + (("previous",) if self.previous is not
+                                                    None else ())
+        for key in keys:
+            for name in names:
+                self.layer(name, TERRITORIES[key].crs)
 
     def layer(self, name: str, crs: str) -> _Projected:
         """``deps``, ``coms``, ``qpv``, ``previous`` or ``sites`` in ``crs`` (once)."""
@@ -194,8 +223,10 @@ class SiteMaps:
         fill(deps, fillColor=colour("#f3f1ec"))
         qpv = self.layer("qpv", crs)
         qpv_at, shapes = qpv.cut(grown, tolerance)
-        st = qpv_style(_generation(qpv.frame))
-        relation = qpv.frame["code_qp"].iloc[qpv_at].map(layers.emphasis or {}).to_numpy()
+        st = qpv_style(qpv.generation)
+        emphasis = layers.emphasis or {}
+        relation = np.array([emphasis.get(c) for c in qpv.column("code_qp")[qpv_at]],
+                            dtype=object)
         if len(shapes):
             drawn["qpv"] = fill(shapes, each=True, fillColor=colour(st["fillColor"], 0.35))
         for name, (style, _) in EMPHASIS.items():
@@ -275,7 +306,7 @@ class SiteMaps:
     def _spot(self, crs: str, code: str | None) -> np.ndarray | None:
         """The name's spot of quartier ``code`` (metres in ``crs``)."""
         qpv = self.layer("qpv", crs)
-        where = np.flatnonzero(qpv.frame["code_qp"].to_numpy() == code)
+        where = np.flatnonzero(qpv.column("code_qp") == code)
         if code is None or not len(where):
             return None
         return shapely.get_coordinates(qpv.spots[where[0]])[0]
@@ -285,7 +316,8 @@ class SiteMaps:
         """The names the panel may show (:class:`geo.write.printlabels.Label`), by priority."""
         out = []
         # a commune without outline (one without quartier) named beside its first site
-        bare = self.commune.reindex(sites.index).eq("").to_numpy()
+        held = self.commune.to_numpy()[self.commune.index.get_indexer(sites.index)]
+        bare = held == ""
         named = {}
         for k in np.flatnonzero(bare):
             name = places.get(int(sites.index[k]), "")
@@ -295,15 +327,13 @@ class SiteMaps:
                                  {"fontsize": pt(size, 7.5), "color": "#1a1a1a",
                                   "fontweight": "bold"}, gap=7))
         coms = self.layer("coms", crs)
-        held = self.commune.reindex(sites.index)
-        held = held[held != ""].value_counts()
+        held = Counter(held[~bare].tolist())
         city = {"fontsize": pt(size, 7.5), "color": "#1a1a1a"}
-        for k in coms_at:
-            code, name = coms.frame["code"].iloc[k], coms.frame["nom"].iloc[k]
-            spot = coms.spots[k]
-            n = int(held.get(code, 0))
-            out.append(Label(_HOLDING + n if n else _COMMUNE, name,
-                             shapely.get_x(spot), shapely.get_y(spot),
+        spots = shapely.get_coordinates(coms.spots[coms_at])
+        for k, (x, y) in zip(coms_at, spots, strict=True):
+            code, name = coms.column("code")[k], coms.column("nom")[k]
+            n = held.get(code, 0)
+            out.append(Label(_HOLDING + n if n else _COMMUNE, name, x, y,
                              {**city, "fontweight": "bold"} if n else
                              {**city, "color": "#555", "fontsize": pt(size, 6.5)},
                              leader=bool(n)))
@@ -315,19 +345,19 @@ class SiteMaps:
         if len(qpv_at):
             qpv = self.layer("qpv", crs)
             related = layers.emphasis or {}
-            codes = qpv.frame["code_qp"].iloc[qpv_at].to_numpy()
+            codes = qpv.column("code_qp")[qpv_at]
             near = shapely.distance(qpv.geoms[qpv_at], shapely.multipoints(
                 np.column_stack([sx, sy]))) < 400 if len(sx) else np.zeros(len(codes), bool)
             own = np.isin(codes, [*related, nearest])
-            spots = shapely.point_on_surface(shapes)
-            tint = qpv_style(_generation(qpv.frame))["color"]
+            spots = shapely.get_coordinates(shapely.point_on_surface(shapes))
+            tint = qpv_style(qpv.generation)["color"]
             for k in np.flatnonzero(near | own):
                 style = {"fontsize": pt(size, 6.5), "color": tint, "fontstyle": "italic"}
                 if own[k]:
                     style.update(fontsize=pt(size, 7.5), color="#1a1a1a", fontweight="bold")
                 out.append(Label(_OWN_QPV if own[k] else _QPV,
-                                 place_name(qpv.frame["nom_qp"].iloc[qpv_at[k]]),
-                                 shapely.get_x(spots[k]), shapely.get_y(spots[k]), style))
+                                 place_name(qpv.column("nom_qp")[qpv_at[k]]),
+                                 spots[k, 0], spots[k, 1], style))
         return out
 
     def _locator(self, group: Group, box: tuple, extent: tuple, crs: str, sites,
@@ -338,11 +368,11 @@ class SiteMaps:
         drawn."""
         from .printmap import font_pt
 
-        codes = self.departement.reindex(sites.index)
-        codes = codes[codes != ""].value_counts()
-        if not len(codes):
+        codes = Counter(c for c in self.departement.to_numpy()[
+            self.departement.index.get_indexer(sites.index)] if c)
+        if not codes:
             return False
-        shape, bounds, name = self.departement_shape(str(codes.index[0]), crs)
+        shape, bounds, name = self.departement_shape(str(codes.most_common(1)[0][0]), crs)
         if shape is None:
             return False
         w, h = LOCATOR
