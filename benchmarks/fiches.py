@@ -47,10 +47,14 @@ in one process (107 of the 639 pages): 26 ms, then 22 ms once the maps read thei
 as arrays (against ~120 ms). Whole benchmark, same loaded machine (others' jobs, load 6
 to 10), one run after the other: before 399.1 s (map + print 11.9 s, ratio 33.4,
 fiches.pdf 8.4 MB); after 53.5 s (map + print 10.7 s, ratio 5.0, fiches.pdf 5.4 MB).
-CPU of that run (resource.getrusage): map + print 4.0 s; map + print + fiches 22.7 s, of
-which 15.7 s in the two page workers and ~1 s to gather the initiatives' tables
-(``initiative_fiches``). On two free cores the pages' share halves (two workers): about
-3.5× map + print. Under load the workers get no second core and the ratio is the CPU's.
+Then with the maps' tables read as arrays, the layers projected before the workers fork
+and the initiatives' tables gathered in 1 s instead of 2.3 (load 6 to 9): map + print
+13.3 s (5.0 s of CPU), with the fiches 48.2 s, ratio 3.63 (CPU 20.8 s, ratio 4.19);
+fiches.pdf 5.4 MB. In one process the 639 pages take 14.7 s of CPU (23 ms a page,
+initiatives' tables included); pypdf's interleaving of the workers' parts 0.3 s. What
+remains is reportlab's own work (a Python call per point of a path, 9 ms a page to
+write) and the outlines' points (each commune's border drawn with each neighbour's).
+Under load the workers get no second core and the wall-clock ratio tends to the CPU's.
 """
 
 from __future__ import annotations
