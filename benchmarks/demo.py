@@ -35,7 +35,10 @@ Measured (2 cores shared with five other sessions; load = ``uptime``'s 1-minute 
   quartiers around the sites measured only near them, not all of France again in the
   child): fork at 0.6 s, run given at 1.5 s, child prepared at 1.9 s, drawing 2.3–2.6 s:
   4.2–4.5 s on two idle cores (load 7.8–9.3), 4.9–5.3 s at load 8 (script 3.0–3.5 s of
-  CPU): 10–20 % off the critical path, about 1.5–1.6× the script's CPU. The total CPU is
+  CPU): 10–20 % off the critical path, about 1.5–1.6× the script's CPU. Then the print
+  no longer measures the quartiers around the sites that only the web map shows
+  (:func:`geo.write.outputs.map_context`), nor imports folium: child prepared at 1.7–1.8 s,
+  4.1–4.2 s on two idle cores (load 8.7). The total CPU is
   unchanged (7.0 s against 7.5 s before at load 6–8): on a saturated machine the wall
   times are 2–2.5× the script's either way (12.5 s against 5.9 s at load 7.4).
 - what remains is the print's own drawing (2.3–2.6 s of CPU once prepared; cProfile:

@@ -245,7 +245,7 @@ def _write_print(w: _Writing, path: Path) -> None:
     run = w.run
     study, initiatives = run.study, run.initiatives
     # Every quartier in view is drawn (a page of the atlas may show a neighbour's).
-    _, previous, bounds = map_qpv(run)
+    previous, bounds = map_context(run)
     print_map(run.result, run.qpv, path, paper=study.paper, landscape=study.landscape,
               title=study.title, theme_column=initiatives.theme_column,
               id_column=initiatives.id_column, previous=previous, bounds=bounds,
@@ -265,7 +265,6 @@ def _prepare_print() -> None:
 
     from ..cities import THRESHOLDS, cities
     from ..outlines import communes, departements
-    from .maps import focus_qpv  # noqa: F401 - the quartiers around the sites
     from .printmap import PRINT_FONTS
 
     departements()
@@ -280,7 +279,7 @@ def _write_fiches(w: _Writing, path: Path) -> None:
 
     run = w.run
     study = run.study
-    _, previous, _ = map_qpv(run)
+    previous, _ = map_context(run)
     files = write_fiches(run.result, run.initiatives, run.qpv, path, paper=study.fiche_paper,
                          title=study.title, previous=previous,
                          images=study.fiche_images, progress=w.page)
@@ -345,28 +344,39 @@ def map_qpv(run: StudyResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None
     generation around them, and the initial view (``None``: fit the sites)."""
     from .maps import focus_qpv
 
-    result, sites = run.result, run.initiatives.sites
-    area = result.area
+    if not run.result.area:  # (a territory always has something to draw)
+        previous, bounds = map_context(run)  # first: a run with nothing to draw is refused
+        return focus_qpv(run.qpv, run.initiatives.sites), previous, bounds
+    shown = run.qpv[run.result.qpv_in_area].reset_index(drop=True)
+    shown.attrs = dict(run.qpv.attrs)
+    return (shown, *map_context(run, shown))
+
+
+def map_context(run: StudyResult, shown: gpd.GeoDataFrame | None = None
+                ) -> tuple[gpd.GeoDataFrame | None, tuple | None]:
+    """The other generation around the quartiers a map draws, and the initial view
+    (``None``: fit the sites); for a territory, ``shown`` is its quartiers. Without a
+    territory, the quartiers around the sites are not measured: the print and the fiches,
+    which draw every quartier in view, take only this."""
     if not _mappable(run):
         advice = ("vérifiez les colonnes d'adresse ; les adresses que le géocodeur n'a pas "
                   "trouvées se placent à la main à la relecture" if run.study.geocoding.online
                   else "vérifiez les colonnes de coordonnées, ou géocodez les adresses en ligne")
         raise InputError(f"aucun site localisé : rien à cartographier ({advice}).",
                          path=run.initiatives.path)
-    if area:
-        shown = run.qpv[result.qpv_in_area].reset_index(drop=True)
-        shown.attrs = dict(run.qpv.attrs)
-    else:
-        shown = focus_qpv(run.qpv, sites)
     previous = run.previous
+    if not run.result.area:
+        if previous is not None:
+            from .maps import focus_qpv
+
+            previous = focus_qpv(previous, run.initiatives.sites)
+        return previous, None
+    if shown is None:
+        shown = run.qpv[run.result.qpv_in_area]
+    x0, y0, x1, y1 = shown.total_bounds
     if previous is not None:
-        if area:
-            x0, y0, x1, y1 = shown.total_bounds
-            previous = previous.cx[x0:x1, y0:y1]
-        else:
-            previous = focus_qpv(previous, sites)
-    bounds = tuple(shown.total_bounds) if area and len(shown) else None
-    return shown, previous, bounds
+        previous = previous.cx[x0:x1, y0:y1]
+    return previous, (tuple(shown.total_bounds) if len(shown) else None)
 
 
 def interactive_map(run: StudyResult):
