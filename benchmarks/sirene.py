@@ -22,27 +22,26 @@ cost is the difference of two runs: on a loaded machine, keep the fastest of sev
 (``--repete``) and compare CPU, not wall time.
 
 Measured (7 December 2026, 2 cores shared with five other sessions, load average 5 to 9:
-wall times there mean little; CPU of the whole process tree, the fastest of two runs of
-each size taken in turn, 1 M rows against 333 333; the floor 0.66 s of CPU per million
-rows, 0.45–0.9 s from run to run):
+wall times there mean little; CPU of the whole process tree, 1 M rows against 333 333, six
+runs of each size for the old code and four for the new, taken in turn; medians, and the
+range of the pairs in brackets; the floor 0.66 s of CPU per million rows, 0.45–0.9 s from
+run to run):
 
-- before (6b35b1b): 3.7 s of CPU per million rows (3.3–4.7 over three pairs), 4.9 s
-  whatever the rows: at 35 million rows about 5.8× the floor's CPU. A chunk of 150 000
-  rows went to PROJ (lonlat, 15 %), link_points for the ESS establishments (25 %: each
-  near pair measured twice, and the quartiers they are in searched though the cells
-  settle it), the boundary cells' points tested one by one against the outlines (20 %),
-  binary searches over the cells and the units (10 %), pandas string work (15 %), the
-  per-commune and plg_qp24 counts (10 %).
-- after: 1.8 s of CPU per million rows, 7.0 s whatever the rows (the quarter cells take
-  0.8 s more to build): at 35 million rows about 3.1× the floor's CPU, peak memory about
-  1.5 GiB (0.97 GiB at 1 M rows). The chunk's own work (``count_chunk``) went from 2.2 s
-  to 1.3 s of CPU per million rows: cells kept as Arrow arrays from reading to counting,
-  lookups by hash, plg_qp24 and communes looked up once per distinct code, near pairs
-  measured once (``geo.link.nearby_points``), boundary cells cut in four, legal units
-  filtered by Arrow before pandas. What is left: PROJ (0.3 s per million rows, every
-  located row converted to degrees), the near pairs' distances, the boundary points'
-  tests; a single run's difference still swings (3.8 s per million rows in one run
-  beside tests).
+- before (6b35b1b): 4.5 s of CPU per million rows (3.7–5.0), 4.9 s whatever the rows: at
+  35 million rows about 7× the floor's CPU. A chunk of 150 000 rows went to PROJ (lonlat,
+  15 %), link_points for the ESS establishments (25 %: each near pair measured twice, and
+  the quartiers they are in searched though the cells settle it), the boundary cells'
+  points tested one by one against the outlines (20 %), binary searches over the cells and
+  the units (10 %), pandas string work (15 %), the per-commune and plg_qp24 counts (10 %).
+- after: 2.1 s of CPU per million rows (1.8–3.1), 6.9 s whatever the rows (the quarter
+  cells take 0.8 s more to build): at 35 million rows about 3.5× the floor's CPU (3.1× with
+  the best pair), peak memory about 1.5 GiB (0.97 GiB at 1 M rows). The chunk's own work
+  (``count_chunk``) went from 2.2 s to 1.3 s of CPU per million rows: cells kept as Arrow
+  arrays from reading to counting, lookups by hash, plg_qp24 and communes looked up once
+  per distinct code, near pairs measured once (``geo.link.nearby_points``), boundary cells
+  cut in four, legal units filtered by Arrow before pandas. What is left: PROJ (0.3 s per
+  million rows: every located row is converted to degrees), the near pairs' distances,
+  the boundary points' tests; the fixed cost grew by 2 s, only 0.8 s of it explained.
 
     python benchmarks/sirene.py [N] [--dossier DIR] [--parquet] [--dask] [--morceaux K]
                                 [--repete R]
