@@ -10,6 +10,7 @@ pages are written in this process, one after the other.
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import tempfile
@@ -122,6 +123,9 @@ def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
     told = context.Queue()
     _JOB = (page, after, told, context.Value("l", 0))
     done = 0
+    # the objects inherited are left out of the workers' garbage collections: walking them
+    # cost time and copied the pages of memory they lie on
+    gc.freeze()
     try:
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".ess-qpv-pages-") as tmp, \
                 ProcessPoolExecutor(workers, mp_context=context) as pool:
@@ -156,6 +160,7 @@ def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
             writer.add_metadata({f"/{key}": value for key, value in metadata.items()})
             writer.write(path)
     finally:
+        gc.unfreeze()
         _JOB = None
         told.close()
     return [results[where[k][0]][where[k][1]][1] for k in range(count)]
