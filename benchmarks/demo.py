@@ -38,9 +38,13 @@ Measured (2 cores shared with five other sessions; load = ``uptime``'s 1-minute 
   CPU): 10–20 % off the critical path, about 1.5–1.6× the script's CPU. Then the print
   no longer measures the quartiers around the sites that only the web map shows
   (:func:`geo.write.outputs.map_context`), nor imports folium: child prepared at 1.7–1.8 s,
-  4.1–4.2 s on two idle cores (load 8.7). The total CPU is
-  unchanged (7.0 s against 7.5 s before at load 6–8): on a saturated machine the wall
-  times are 2–2.5× the script's either way (12.5 s against 5.9 s at load 7.4).
+  4.1–4.2 s on two idle cores (load 8.7). Wall, 7 rounds in turn (script, before,
+  after) at load 3.7–4.8: best script 2.8 s, before 5.6 s (2.0×), after 4.3 s (1.56×);
+  the medians (3.6, 7.4, 8.3 s) follow the other sessions' load, not the code. The total
+  CPU grows 4 % (median 6.5 → 6.8 s: the child reads outlines and cities the parent also
+  reads, and the run is pickled to it): on a saturated machine (load 7–9) the wall times
+  are 2–2.5× the script's either way (12.5 s against 5.9 s at load 7.4), only less CPU
+  would help there.
 - what remains is the print's own drawing (2.3–2.6 s of CPU once prepared; cProfile:
   font subsetting 16 %, text drawing 12 %, geometries simplified per panel 8 %, label
   placement 7 %, PDF stream compression 6 %, projections made anew 3 %) and the child's
