@@ -14,10 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reportlab.graphics.shapes import Drawing
-
 from . import pdfpages
-from .vectorpage import FONT, register_fonts
+from .vectorpage import FONT, Drawing, register_fonts
 
 #: What the forked workers inherit: the page maker, what to do after each page, the
 #: progress queue.

@@ -31,7 +31,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from reportlab.graphics.shapes import Drawing, Group, Rect
 
 from .._errors import InputError
 from .._validate import safe_url, slug
@@ -58,7 +57,17 @@ from .printmap import (
     prepare_layers,
 )
 from .sitemaps import Panel, SiteMaps, place_names
-from .vectorpage import PT_PER_MM, named, page_drawing, svg_text, text, write_png
+from .vectorpage import (
+    PT_PER_MM,
+    Drawing,
+    Group,
+    Rect,
+    named,
+    page_drawing,
+    svg_text,
+    text,
+    write_png,
+)
 
 #: Relations in the order a page lists them (the closest first).
 _ORDER = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)

@@ -10,13 +10,16 @@ import re
 
 import numpy as np
 import pandas as pd
-from reportlab.graphics.shapes import Drawing, Group, Line, Rect
 
 from ..typography import french_spacing, plural
 from .vectorpage import (
     ASCENT,
     DESCENT,
     PT_PER_MM,
+    Drawing,
+    Group,
+    Line,
+    Rect,
     colour,
     dashes,
     hatch,

@@ -17,7 +17,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from reportlab.graphics.shapes import Group, Rect
 
 from ..typography import place_name
 from ..vocabulary import Relation
@@ -27,6 +26,8 @@ from .printlabels import Label
 from .vectorpage import (
     ASCENT,
     DESCENT,
+    Group,
+    Rect,
     colour,
     dashes,
     each_path,

@@ -15,28 +15,36 @@ from pathlib import Path
 import numpy as np
 import shapely
 from reportlab import rl_config
-from reportlab.graphics.shapes import (
-    STATE_DEFAULTS,
-    Circle,
-    Drawing,
-    Group,
-    PolyLine,
-    String,
-)
-from reportlab.graphics.shapes import (
-    Path as RLPath,
-)
-from reportlab.lib.colors import Color
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 
 # shapes are built by the thousand: reportlab's check of every attribute set is skipped
+# (read when its shapes are first imported: set before)
 rl_config.shapeChecking = 0
 # PNG drawn by rl_renderPM (a wheel on every platform), not by the Cairo backend
 rl_config.renderPMBackend = "_renderPM"
 # the pages' streams compressed and kept binary (ASCII85 made them a quarter larger, and
 # encoding them took a tenth of the pages' time)
 rl_config.useA85 = 0
+
+from reportlab.graphics.shapes import (  # noqa: E402
+    STATE_DEFAULTS,
+    Circle,
+    Drawing,
+    Group,
+    Line,
+    PolyLine,
+    Rect,
+    String,
+)
+from reportlab.graphics.shapes import Path as RLPath  # noqa: E402
+from reportlab.lib.colors import Color  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
+
+#: reportlab's shapes, for the pages' modules: imported here, after the settings above.
+__all__ = ["ASCENT", "DESCENT", "FONT", "PT_PER_MM", "Drawing", "Group", "Line", "Rect",
+           "colour", "dashes", "each_path", "font_name", "hatch", "lines_path", "marker",
+           "named", "page_drawing", "polygons_path", "polyline", "register_fonts",
+           "svg_text", "text", "text_width", "to_page", "write_png"]
 
 #: Points per millimetre.
 PT_PER_MM = 72 / 25.4
