@@ -68,9 +68,6 @@ _QPV_VISIBLE = 150_000
 #: character beyond Latin-1 (« – ») put each font in the file twice.
 PRINT_FONTS = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "path",
           "font.family": "DejaVu Sans"}
-#: Names measured for their placement as a PDF or SVG draws them: unhinted (a vector file
-#: holds outlines and advances, not pixels; hinting each glyph doubled a measure's cost).
-_VECTOR_TEXT = {"text.hinting": "no_hinting"}
 _DEP_COLOR, _COM_COLOR, _LINK_COLOR = "#4d4d4d", "#8c8c8c", "#555555"
 
 
@@ -184,8 +181,7 @@ def print_map(
                           theme_column=theme_column, id_column=id_column,
                           previous=previous, bounds=bounds, atlas=atlas, measures=measures,
                           size_by=size_by, periods=periods)
-    with atomic_path(path) as tmp, matplotlib.rc_context(
-            PRINT_FONTS if suffix == ".png" else {**PRINT_FONTS, **_VECTOR_TEXT}):
+    with atomic_path(path) as tmp, matplotlib.rc_context(PRINT_FONTS):
         if suffix == ".pdf":
             from .pdfpages import write_pdf_pages
 
