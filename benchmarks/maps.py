@@ -21,19 +21,19 @@ load; the CPU seconds, the workers' included, compare better):
 atlas of 3 000 sites       load   print      atlas       atlas CPU   ×CPU    size
 =========================  =====  =========  ==========  ==========  ======  ==========
 before (6b35b1b)           3.5    3.9 s      61.0 s      37.8 s      13.1    6.3 MB
-after (issue 33 point 2)   4.3    2.4 s      31.2 s      24.7 s      11.2    6.1 MB
+after (issue 33 point 2)   4.4    2.3 s      23.0 s      22.7 s      10.3    6.1 MB
 =========================  =====  =========  ==========  ==========  ======  ==========
 
-(the print itself went from 2.9 to 2.2 s of CPU: it draws with the same core). What changed:
-outlines and quartiers projected once per CRS and shape, cut and simplified per page, as
-plain tables (no ``to_crs``, no GeoDataFrame per page); symbols without ``scatter``'s
-autoscaling; names measured unhinted; pages taken one at a time by the workers (the
-overview no longer holds up half of them). What is left, per page (about 0.2 s of CPU):
-half in matplotlib writing text to the PDF (each name, legend entry and the sources line is
-measured and laid out again on every page's renderer), a fifth placing the names, the rest
-the legend's layout and the axes. On a quiet machine the atlas would take about 5× the
-print: the target of 3× needs pages of about 0.1 s, i.e. text written without matplotlib's
-per-page measuring (the fiches' reportlab pages).
+(the print itself went from 2.9 to 2.2 s of CPU: it draws with the same core; the atlas's
+CPU fell by 40 %, its wall time by 62 %). What changed: outlines and quartiers projected
+once per CRS and shape, cut and simplified per page, as plain tables (no ``to_crs``, no
+GeoDataFrame per page); symbols without ``scatter``'s autoscaling; pages taken one at a
+time by the workers (the overview no longer holds up half of them). What is left, per page
+(about 0.2 s of CPU): half in matplotlib writing text to the PDF (each name, legend entry
+and the sources line is measured and laid out again on every page's renderer), a fifth
+placing the names, the rest the legend's layout and the axes. On a quiet machine the atlas
+would take about 5× the print: the target of 3× needs pages of about 0.1 s, i.e. text
+written without matplotlib's per-page measuring (the fiches' reportlab pages).
 """
 
 from __future__ import annotations
