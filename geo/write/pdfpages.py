@@ -41,20 +41,24 @@ def write_pdf_pages(path: Path, count: int, page: Callable[[int], Figure], *,
                     metadata: dict[str, str],
                     after: Callable[[int, Figure], Any] | None = None,
                     workers: int | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> list[Any]:
+                    progress: Callable[[int, int], None] | None = None,
+                    part_writer: Callable | None = None) -> list[Any]:
     """Write the ``count`` pages ``page(0)``, ``page(1)``… to the PDF ``path`` (a file that
     may be half-written on failure: give a temporary one) with ``metadata`` (matplotlib's
     keys: ``Title``, ``Creator``…). Return what ``after(k, figure)`` said of each page, in
     order (``None`` without ``after``). ``progress(done, count)`` hears of each page done.
+    ``part_writer``: what writes pages to one PDF, for pages that are not matplotlib
+    figures (the signature of :func:`_write_part`; :mod:`geo.write.drawnpages`).
 
     ``workers`` processes (default: every core) share the pages when the process may
     fork and there are at least :data:`PAGES_PER_WORKER` pages a worker."""
     workers = min(workers or default_workers(), count // PAGES_PER_WORKER)
     if workers < 2 or not _may_fork():
         done = iter(range(1, count + 1))
-        return _write_part(path, range(count), page, after, metadata,
-                           lambda: progress and progress(next(done), count))
-    return _write_parallel(Path(path), count, page, after, metadata, workers, progress)
+        return (part_writer or _write_part)(path, range(count), page, after, metadata,
+                                            lambda: progress and progress(next(done), count))
+    return _write_parallel(Path(path), count, page, after, metadata, workers, progress,
+                           part_writer or _write_part)
 
 
 def _may_fork() -> bool:
@@ -94,7 +98,7 @@ def _taken(following, count: int):
 
 
 def _part_job(path: str, count: int, metadata: dict[str, str]) -> list[tuple[int, Any]]:
-    page, after, told, following = _JOB
+    page, after, told, following, part_writer = _JOB
     pages: list[int] = []
 
     def take():
@@ -103,7 +107,7 @@ def _part_job(path: str, count: int, metadata: dict[str, str]) -> list[tuple[int
             yield k
 
     try:
-        out = _write_part(path, take(), page, after, metadata, lambda: told.put(1))
+        out = part_writer(path, take(), page, after, metadata, lambda: told.put(1))
     except BaseException:
         with following.get_lock():  # the other workers stop at their next page
             following.value = count
@@ -112,7 +116,7 @@ def _part_job(path: str, count: int, metadata: dict[str, str]) -> list[tuple[int
 
 
 def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
-                    progress) -> list[Any]:
+                    progress, part_writer=_write_part) -> list[Any]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, wait
 
@@ -121,7 +125,7 @@ def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
     global _JOB
     context = multiprocessing.get_context("fork")
     told = context.Queue()
-    _JOB = (page, after, told, context.Value("l", 0))
+    _JOB = (page, after, told, context.Value("l", 0), part_writer)
     done = 0
     # the objects inherited are left out of the workers' garbage collections: walking them
     # cost time and copied the pages of memory they lie on
