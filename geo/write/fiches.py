@@ -513,24 +513,11 @@ def _save_map(page: Drawing, stem: Path, name: str, scratch: Path
         fd, tmp = tempfile.mkstemp(dir=scratch, suffix=suffix)
         os.close(fd)
         if suffix == ".png":
-            write_png(drawing, tmp, PNG_DPI)
-            _png_metadata(Path(tmp), pdf_metadata(suffix, name))
+            write_png(drawing, tmp, PNG_DPI, pdf_metadata(suffix, name))
         else:
             Path(tmp).write_text(svg_text(drawing, name), encoding="utf-8")
         out.append((Path(tmp), target))
     return out
-
-
-def _png_metadata(path: Path, metadata: dict[str, str]) -> None:
-    """Give the PNG at ``path`` its resolution and ``metadata`` (text chunks)."""
-    from PIL import Image, PngImagePlugin
-
-    info = PngImagePlugin.PngInfo()
-    for key, value in metadata.items():
-        info.add_text(key, value)
-    with Image.open(path) as image:
-        image.load()
-        image.save(path, format="PNG", dpi=(PNG_DPI, PNG_DPI), pnginfo=info)
 
 
 # --------------------------------------------------------------------------- pages

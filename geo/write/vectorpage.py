@@ -295,16 +295,22 @@ def svg_text(drawing: Drawing, title: str) -> str:
                   r'scale\(1,-1\)"', flip, svg)
 
 
-def write_png(drawing: Drawing, path: str | Path, dpi: int) -> None:
-    """Rasterise ``drawing`` to the PNG ``path`` at ``dpi`` (rl_renderPM).
+def write_png(drawing: Drawing, path: str | Path, dpi: int,
+              metadata: dict[str, str] | None = None) -> None:
+    """Rasterise ``drawing`` to the PNG ``path`` at ``dpi`` (rl_renderPM), its resolution
+    and ``metadata`` (text chunks) written with it.
 
     rl_renderPM strokes lines in pixels whatever the resolution: the lines' widths and
     dashes are scaled for it meanwhile. Its rasteriser prints « colinear! » on the error
     stream for each border two shapes share: the stream is closed to it meanwhile."""
     import os
 
+    from PIL.PngImagePlugin import PngInfo
     from reportlab.graphics import renderPM
 
+    info = PngInfo()
+    for key, value in (metadata or {}).items():
+        info.add_text(key, value)
     scale = dpi / 72
     stroked = [node for node in _shapes(drawing) if getattr(node, "strokeWidth", None)]
     kept = [(node.strokeWidth, getattr(node, "strokeDashArray", None)) for node in stroked]
@@ -316,7 +322,8 @@ def write_png(drawing: Drawing, path: str | Path, dpi: int) -> None:
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 2)
-            renderPM.drawToFile(drawing, str(path), fmt="PNG", dpi=dpi)
+            renderPM.drawToFile(drawing, str(path), fmt="PNG", dpi=dpi,
+                                configPIL={"dpi": (dpi, dpi), "pnginfo": info})
     finally:
         os.dup2(stderr, 2)
         os.close(stderr)
