@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .typography import french_spacing
 from .vocabulary import (
     DEFAULT_CHUNK,
     DEFAULT_DISTANCE,
@@ -54,6 +55,11 @@ class WebField:
     input: str = "text"
     max_length: int | None = None
     empty: str | None = None
+
+    @property
+    def shown_label(self) -> str:
+        """The label as the form writes it, with French spacing."""
+        return french_spacing(self.label)
 
     @property
     def described_by(self) -> str | None:
@@ -141,7 +147,7 @@ class Parameter:
     def note_text(self) -> str | None:
         """The web form's help, its default written in, or ``None``."""
         note = self.web.note if self.web else None
-        return note.format(default=self.shown_default) if note else None
+        return french_spacing(note.format(default=self.shown_default)) if note else None
 
     @property
     def shown_default(self) -> object:

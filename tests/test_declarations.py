@@ -166,7 +166,7 @@ def test_a_parameter_is_its_declaration_and_its_study_field(with_parameter):
     # the web form: a labelled field in its fieldset, its help linked, its value saved
     page = shown["parameters_page"]
     quartiers = page.split("<legend>Quartiers prioritaires</legend>")[1].split("</fieldset>")[0]
-    assert ('<label for="rayon_max">Rayon d&#39;action le plus grand (mètres)</label>'
+    assert ('<label for="rayon_max">Rayon d’action le plus grand (mètres)</label>'
             in quartiers)
     assert ('<input id="rayon_max" name="rayon_max" type="text" inputmode="decimal" '
             'value="5000" aria-describedby="rayon_max-aide">') in quartiers

@@ -103,7 +103,7 @@ def test_the_page_bar_moves_while_writing_and_is_full_at_the_end(browser, tmp_pa
     try:
         page = browser.new_page()
         page.goto(server.url + "/etudes/essai/analyse")
-        page.get_by_role("button", name="Lancer l'analyse").click()
+        page.get_by_role("button", name="Lancer l’analyse").click()
         bar, seen = page.locator("#barre"), set()
         while page.locator("#etat-libelle").inner_text() == "analyse en cours":
             if bar.get_attribute("aria-label") == "Écriture des résultats":

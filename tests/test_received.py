@@ -167,7 +167,7 @@ def test_a_study_files_own_geocoder_gets_nothing_without_the_persons_say(tmp_pat
     done = ess_qpv("run", folder / "etude.toml", "--geocodeur-du-fichier")
     # accepted: the addresses went there (this server fails, and says so)
     assert server.hits("/search/csv/") > 0
-    assert "n'est pas le service national" not in done.stderr
+    assert "n’est pas le service national" not in done.stderr
 
 
 def test_the_national_geocoder_needs_no_confirmation(tmp_path):
@@ -193,7 +193,7 @@ def test_the_web_page_asks_before_a_received_folders_geocoder(tmp_path, server,
         client = web.session()
         page = client.page("/etudes/recue/parametres")
         assert page.status_code == 200
-        assert "vous ne l'avez pas encore accepté" in page.text and server.url in page.text
+        assert "vous ne l’avez pas encore accepté" in page.text and server.url in page.text
         # « Lancer » as is: the run stops before any address is sent
         client.post_form("/etudes/recue/lancer")
         state = client.wait("recue")
@@ -210,7 +210,7 @@ def test_the_web_page_asks_before_a_received_folders_geocoder(tmp_path, server,
                                  {**form, "accepter_geocodeur": "oui", "action": "lancer"})
         assert saved.status_code in (200, 302, 303)
         state = client.wait("recue")
-        assert "n'est pas le service national" not in state.get("message", ""), state
+        assert "n’est pas le service national" not in state.get("message", ""), state
         assert server.hits("/search/csv/") > 0
     finally:
         web.stop()

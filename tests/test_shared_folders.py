@@ -666,13 +666,13 @@ def test_results_say_which_run_they_come_from(tmp_path, isolated_cache):
             "action": "lancer"})
         assert client.wait(slug)["etat"] == "termine"
         page = client.page(f"/etudes/{slug}/resultats").text
-        assert "Résultats de l'analyse du" in page and "n'a pas abouti" not in page
+        assert "Résultats de l’analyse du" in page and "n’a pas abouti" not in page
         folder = server.root / slug
         state = json.loads((folder / ".ess-qpv" / "etat.json").read_text(encoding="utf-8"))
         state.update(etat="erreur", message="le géocodeur ne répond pas")
         (folder / ".ess-qpv" / "etat.json").write_text(json.dumps(state), encoding="utf-8")
         page = client.page(f"/etudes/{slug}/resultats").text
-        assert "n'a pas abouti" in page and "analyse précédente" in page
+        assert "n’a pas abouti" in page and "analyse précédente" in page
     finally:
         server.stop()
 

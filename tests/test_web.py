@@ -85,7 +85,7 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     page.goto(web.url + "/")
     flow.check("etudes")
     page.get_by_role("link", name="Nouvelle étude").click()
-    page.get_by_label("Nom de l'étude").fill("ESS et QPV – essai")
+    page.get_by_label("Nom de l’étude").fill("ESS et QPV – essai")
     flow.check("nouvelle-etude")
     page.get_by_role("button", name="Créer").click()
     page.get_by_label("Tableau des initiatives").set_input_files(str(table))
@@ -95,19 +95,19 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     assert page.get_by_role("cell", name="Recyclerie du Canal").count() == 1
     assert page.get_by_label("Identifiant de l'initiative").input_value() == "id_initiative"
     assert page.get_by_label("Latitude (ou Y)").input_value() == "latitude"
-    assert page.get_by_role("group", name=re.compile("^Colonnes de l'adresse")).get_by_label(
+    assert page.get_by_role("group", name=re.compile("^Colonnes de l’adresse")).get_by_label(
         "adresse", exact=True).is_checked()
     # « salariés » is recognised as an indicator, and offered as the symbols' size
     assert page.get_by_role("group", name=re.compile("^Indicateurs")).get_by_label(
         "salariés", exact=True).is_checked()
-    page.get_by_label("Taille des symboles sur les cartes selon l'indicateur").select_option(
+    page.get_by_label("Taille des symboles sur les cartes selon l’indicateur").select_option(
         "salariés")
     flow.check("colonnes")
     page.get_by_role("button", name="Enregistrer les colonnes").click()
     page.get_by_label("Géocoder en ligne").check()
     page.get_by_label("Adresse du géocodeur").fill(addok.url)
     flow.check("parametres")
-    page.get_by_role("button", name="Lancer l'analyse").click()
+    page.get_by_role("button", name="Lancer l’analyse").click()
     assert flow.wait_done() == "analyse terminée"
     assert int(page.locator("#n-requetes").inner_text()) >= 1
     flow.check("analyse")
@@ -120,7 +120,7 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     assert "Proposition acceptée" in page.get_by_role("status").first.inner_text()
     double = page.locator("section.relecture").filter(has_text="5 Rue du Doublon Fictif")
     double.get_by_label("Adresse corrigée").fill("5 Rue du Doublon Fictif 93200 Saint-Denis")
-    double.get_by_role("button", name="Corriger l'adresse").click()
+    double.get_by_role("button", name="Corriger l’adresse").click()
     # the third is placed by clicking on its small map (the fields take the point)
     nowhere = page.locator("section.relecture").filter(has_text="999 zzz qqq")
     nowhere.locator(".mini-carte").click(position={"x": 100, "y": 60})
@@ -129,7 +129,7 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
                               encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert set(corrections["cle"]) == {"R3", "R4"}
     assert corrections.set_index("cle").loc["R3", "accepter"] == "oui"
-    page.get_by_role("button", name="Relancer l'analyse").click()
+    page.get_by_role("button", name="Relancer l’analyse").click()
     assert flow.wait_done() == "analyse terminée"
     page.get_by_role("link", name="voir les résultats").click()
     # the map is the page the command line writes, drawn in its frame
@@ -153,7 +153,7 @@ def test_from_spreadsheet_to_report_in_the_browser(browser, addok, web, tmp_path
     whole = impact.get_by_role("row").filter(has_text="Ensemble de l'étude")
     assert whole.count() == 1
     assert page.get_by_text("compte une fois dans chacun", exact=False).count() == 1
-    assert "<iframe" in page.get_by_label("Code d'intégration").input_value()
+    assert "<iframe" in page.get_by_label("Code d’intégration").input_value()
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger le rapport (Excel)").click()
     report = tmp_path / "rapport-page.xlsx"
