@@ -104,3 +104,14 @@ def test_a_slow_page_holds_up_one_worker_not_a_share_of_the_pages(tmp_path):
                           text=True, check=True).stdout
     assert [p.strip() for p in text.split("\f") if p.strip()] == \
         [f"Page numéro {k + 1}" for k in range(COUNT)]
+
+
+def test_a_worker_left_without_a_page_leaves_no_part_to_read(tmp_path):
+    # three workers for two pages: one of them takes none and writes no file
+    from geo.write.pdfpages import _write_parallel
+
+    _write_parallel(tmp_path / "p.pdf", 2, page, None, {"Title": "Essai"}, 3, None)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "p.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert [p.strip() for p in text.split("\f") if p.strip()] == ["Page numéro 1",
+                                                                  "Page numéro 2"]

@@ -156,7 +156,10 @@ def _write_parallel(path: Path, count: int, page, after, metadata, workers: int,
             # where each page is: its part and its place there
             where = {k: (j, i) for j, part in enumerate(results)
                      for i, (k, _) in enumerate(part)}
-            readers = [PdfReader(p) for p in parts]
+            # a worker that took no page may have written no file (matplotlib writes
+            # its part at the first page)
+            readers = [PdfReader(p) if pages else None
+                       for p, pages in zip(parts, results, strict=True)]
             writer = PdfWriter()
             for k in range(count):
                 j, i = where[k]
