@@ -142,3 +142,15 @@ def test_the_summary_agrees_with_its_numbers(tmp_path, capsys):
     one.write_text("nom;latitude;longitude\nLieu;48.9205;2.3601\n", encoding="utf-8")
     assert cli.main(["link", str(one), "-o", str(tmp_path / "o.csv")]) == 0
     assert "1 site lu (1 initiative), 1 localisé." in capsys.readouterr().out
+
+
+def test_the_summary_writes_counts_the_french_way(tmp_path, capsys):
+    # 3 747 sites: counts of thousands carry a narrow no-break space, as in the outputs
+    out = tmp_path / "liens.csv"
+    assert cli.main(["link", str(TEST_DATA / "annuaire_national_grand.csv"), "-o",
+                     str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "3\u202f747 sites lus (3\u202f747 initiatives)" in said
+    assert "  implantés dans un QPV : 1\u202f436\n" in said
+    assert "Quartiers dans les tableaux (France entière (sites dans 101 départements)) : " \
+           "1\u202f584 (" in said

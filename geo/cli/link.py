@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..parameters import PARAMETERS, add_options, assign, default, grouped
-from ..typography import plural
+from ..typography import number, plural
 from ..vocabulary import INPUT_ROLES, OUTPUT, OUTPUTS, GeocodeStatus, Output, Relation
 from ._console import say, wrote
 from .geocode import (
@@ -172,7 +172,7 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     """The French summary of a run: columns recognised, geocoding, relations, files;
     ``go_online`` says how this door turns online geocoding on (said only when it is off)."""
     if not hasattr(run, "detection"):  # streamed: rows and time, then its one file
-        say(f"{run.rows} lignes reliées par morceaux en {run.seconds:.1f} s.")
+        say(f"{number(run.rows)} lignes reliées par morceaux en {run.seconds:.1f} s.")
         for path, what in run.written:
             wrote(path, what)
         return
@@ -186,26 +186,26 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     s = result.summary()
     say(f"{plural(s['sites'], 'site lu')} ({plural(s['initiatives'], 'initiative')}), "
         f"{plural(s['located'], 'localisé')}.")
-    say(f"  implantés dans un QPV : {s[Relation.IMPLANTED]}")
-    say(f"  à proximité (moins de {result.distance:g} m) : {s[Relation.NEARBY]}")
-    say(f"  ni dans ni près d'un QPV : {s[Relation.NONE]}")
-    say(f"  non localisés : {s[Relation.NOT_LOCATED]}")
-    say(f"  déclarant intervenir dans un QPV : {s['serving']}")
+    say(f"  implantés dans un QPV : {number(s[Relation.IMPLANTED])}")
+    say(f"  à proximité (moins de {result.distance:g} m) : {number(s[Relation.NEARBY])}")
+    say(f"  ni dans ni près d'un QPV : {number(s[Relation.NONE])}")
+    say(f"  non localisés : {number(s[Relation.NOT_LOCATED])}")
+    say(f"  déclarant intervenir dans un QPV : {number(s['serving'])}")
     if s["uncertain"]:
         say(f"  dont à la limite incertaine (à moins de {result.rounding:.0f}\u00a0m d'une "
-            f"limite, contours arrondis) : {s['uncertain']} ; contours exacts : ess-qpv qpv "
-            "download --generation 2024, puis --qpv 2024")
+            f"limite, contours arrondis) : {number(s['uncertain'])} ; contours exacts : "
+            "ess-qpv qpv download --generation 2024, puis --qpv 2024")
     if result.area:
-        say(f"  hors du territoire étudié ({result.area.label}) : {s['outside']}")
+        say(f"  hors du territoire étudié ({result.area.label}) : {number(s['outside'])}")
     studied = int(result.qpv_in_area.sum()) if result.qpv_in_area is not None else len(run.qpv)
     what = "du territoire" if result.area else f"dans les tableaux ({result.reported})"
-    say(f"Quartiers {what} : {studied} ({run.qpv.attrs.get('label', '')}).")
+    say(f"Quartiers {what} : {number(studied)} ({run.qpv.attrs.get('label', '')}).")
     if "evolution" in result.sites:
         from ..vocabulary import Evolution
 
         counts = result.sites["evolution"].value_counts()
         say(f"Comparaison avec {run.study.compare} : " + ", ".join(
-            f"{n} {Evolution(k).label}" for k, n in counts.items()))
+            f"{number(n)} {Evolution(k).label}" for k, n in counts.items()))
     if result.issues:
         say(f"{plural(len(result.issues), 'remarque')} sur le fichier d'entrée :")
         for issue in result.issues[:SHOWN_ISSUES]:

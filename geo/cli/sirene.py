@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..typography import number
 from ..vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE, PANORAMA_OUTPUTS
 from ._console import say, wrote
 from .link import add_main_output, add_output_options
@@ -73,19 +74,20 @@ def print_panorama(run) -> None:
     result, seconds = run.result, run.seconds
     c = result.counts
     read = c.get("lignes_lues", 0)
-    say(f"{read} lignes lues en {seconds:.1f} s ({read / max(seconds, 1e-9):,.0f} lignes/s)"
-        .replace(",", "\u202f"))
-    say(f"  établissements actifs : {c.get('etablissements_actifs', 0)} ; dont de l'ESS : "
-        f"{c.get('etablissements_ess', 0)}")
-    say(f"  sans coordonnées : {c.get('sans_coordonnees', 0)} ; non diffusibles (coordonnées "
-        f"masquées) : {c.get('non_diffusibles', 0)}")
+    say(f"{number(read)} lignes lues en {number(seconds, 1)} s "
+        f"({number(round(read / max(seconds, 1e-9)))} lignes/s)")
+    say(f"  établissements actifs : {number(c.get('etablissements_actifs', 0))} ; dont de l'ESS : "
+        f"{number(c.get('etablissements_ess', 0))}")
+    say(f"  sans coordonnées : {number(c.get('sans_coordonnees', 0))} ; non diffusibles "
+        f"(coordonnées masquées) : {number(c.get('non_diffusibles', 0))}")
     if run.study.establishments:
-        say(f"  absents de StockEtablissement : {c.get('absents_du_stock_etablissements', 0)}")
+        absent = c.get("absents_du_stock_etablissements", 0)
+        say(f"  absents de StockEtablissement : {number(absent)}")
     _warn_coordinates(c)
     q = result.per_qpv
-    say(f"  de l'ESS implantés dans un QPV : {int(q['etablissements_ess_implantes'].sum())} ; "
+    say(f"  de l'ESS implantés dans un QPV : {number(q['etablissements_ess_implantes'].sum())} ; "
         f"à moins de {run.study.distance:g} m d'un QPV (paires quartier-établissement) : "
-        f"{int(q['etablissements_ess_proximite'].sum())}")
+        f"{number(q['etablissements_ess_proximite'].sum())}")
     if q.empty:
         say("  aucun quartier prioritaire dans ce territoire : rien à compter par quartier")
     share = result.agreement.set_index("mesure")["valeur"]
@@ -93,7 +95,7 @@ def print_panorama(run) -> None:
     if compared:
         part = share["part d'accord"]
         agree = f"{part:.2%}".replace(".", ",").replace("%", "\u202f%")
-        say(f"  accord avec plg_qp24 de l'INSEE : {agree} ({differ} désaccord"
+        say(f"  accord avec plg_qp24 de l'INSEE : {agree} ({number(differ)} désaccord"
             f"{'s' if differ > 1 else ''})")
     else:
         say("  accord avec plg_qp24 de l'INSEE : aucun établissement localisé à comparer")
