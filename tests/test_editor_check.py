@@ -381,3 +381,60 @@ def test_the_sources_line_names_producers_and_a_date(printed, kind):
     months = ("janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|"
               "novembre|décembre")
     assert re.search(rf"\b\d{{1,2}}(?:er)? (?:{months}) 20\d\d\b", line), line
+
+
+#: The atlas and the fiches, read as the prints are: an atlas of the 3 747-site national
+#: directory (an overview and a page per département), the fiches of the département's
+#: directory (placed earlier, some not placed at all) and of the local export.
+BOOKS = {
+    "atlas-national-grand": (LARGE, ["--print", "{out}/atlas.pdf", "--atlas"], "atlas.pdf"),
+    "fiches-departement": (TEST_DATA / "annuaire_geocode_avant.csv",
+                           ["--departement", "54", "--fiches", "{out}/fiches.pdf"],
+                           "fiches.pdf"),
+    "fiches-local": (LOCAL, ["--fiches", "{out}/fiches.pdf"], "fiches.pdf"),
+}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """An atlas or the fiches of a kind of directory, made once, read page by page."""
+
+    def read(kind: str) -> list[Page]:
+        if kind not in _READ:
+            source, options, name = BOOKS[kind]
+            out = tmp_path_factory.mktemp(kind)
+            assert cli.main(["map", str(source), "-o", str(out / "carte.html"),
+                             *(o.format(out=out) for o in options)]) == 0
+            _READ[kind] = _read(out / name)
+        return _READ[kind]
+
+    return read
+
+
+@pytest.mark.parametrize("kind", BOOKS)
+def test_every_page_of_an_atlas_or_the_fiches_reads_cleanly(book, kind):
+    """Every page: its words inside it, none over another, no « (s) », no category
+    joined to another as the directory joins them."""
+    pages = book(kind)
+    assert len(pages) >= (100 if kind != "fiches-departement" else 30)
+    joined = MULTI_VALUED.get("local" if kind == "fiches-local" else "national-grand", ())
+    for n, page in enumerate(pages, 1):
+        assert len(page.words) > 10, n
+        outside = [w[4] for w in page.words
+                   if w[0] < 0 or w[1] < 0 or w[2] > page.width or w[3] > page.height]
+        clashes = [(a[4], b[4]) for a, b in itertools.combinations(page.words, 2)
+                   if _overlap(a, b)]
+        assert (n, outside, clashes) == (n, [], [])
+        assert "(s)" not in page.text and "|" not in page.text, n
+        flat = page.text.replace("\n", "")
+        assert not [(a, b) for a, b in itertools.permutations(joined, 2) if f"{a}{b}" in flat]
+
+
+def test_a_fiche_without_a_position_makes_no_claim_about_quartiers(book):
+    """The département's directory holds sites no answer placed: their fiche says the
+    position is unknown and nothing of quartiers."""
+    unknown = [p for p in book("fiches-departement") if "Position inconnue" in p.text]
+    assert unknown
+    for page in unknown:
+        assert "ni dans ni près" not in page.text
+        assert "implanté" not in page.text.lower()
