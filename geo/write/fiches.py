@@ -541,7 +541,7 @@ def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], tit
     page = PageText(drawing, size)
     top = h - margin
     small = _size(size, 7)
-    page.text(margin, top, f"{title} – fiche {number} sur {total}" if title
+    page.text(margin, top, french_spacing(f"{title} – fiche {number} sur {total}") if title
               else f"Fiche {number} sur {total}", fontsize=small, color="#333")
     top -= small * 0.3528 + 3
     top = page.wrapped(margin, top, w - 2 * margin, fiche.name, fontsize=_size(size, 15),
