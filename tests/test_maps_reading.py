@@ -49,6 +49,8 @@ def demo(tmp_path_factory):
 def settle(page: Page) -> None:
     """Wait for the end of every move (the names are sorted out after it)."""
     page.page.wait_for_function(f"!{MAP}._animatingZoom && !{MAP}._panAnim?._inProgress")
+    # Leaflet handles a resize at the next animation frame, and the names follow it
+    page.js("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 @pytest.mark.parametrize("name", ["carte-autonome.html", "national-autonome.html"])
@@ -63,8 +65,15 @@ def test_names_never_overlap_at_the_opening_view(browser, demo, name, viewport):
         assert len(names) >= 5, names  # a France-wide view names its départements
         assert overlapping(names) == []
         # closer in, the communes: still none over another
-        page.js(f"() => {{ {MAP}.setView([48.92, 2.40], 12, {{animate: false}}); }}")
+        zoom_in = f"() => {{ {MAP}.setView([48.92, 2.40], 12, {{animate: false}}); }}"
+        page.js(zoom_in)
         settle(page)
+        # on a loaded machine the opening's late resize may put France back in view: ask again
+        for _ in range(3):
+            if page.js(f"() => {MAP}.getZoom()") == 12:
+                break
+            page.js(zoom_in)
+            settle(page)
         names = page.js(VISIBLE_NAMES)
         assert len(names) >= 5 and overlapping(names) == []
         # with their article, as the COG writes them
