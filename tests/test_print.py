@@ -300,14 +300,13 @@ def test_an_atlas_page_names_the_towns_of_its_own_departement():
 def test_the_contents_of_a_long_atlas_stay_on_their_page(tmp_path):
     """101 areas: the contents page lists every one in columns, each line inside the page
     and no word over another (the overview's subtitle once ran off the page)."""
-    import matplotlib
-
-    from geo.write.printmap import PRINT_FONTS, _contents_page
+    from geo.write.atlaspages import contents_page
+    from geo.write.drawnpages import write_drawings
 
     names = [f"Département numéro {k} ({k:02d})" for k in range(1, 102)]
     pdf = tmp_path / "sommaire.pdf"
-    with matplotlib.rc_context(PRINT_FONTS):
-        _contents_page((297, 210), "Atlas national", names, 3).savefig(pdf)
+    write_drawings(pdf, 1, lambda k: contents_page((297, 210), "Atlas national", names, 3),
+                   metadata={})
     text = text_of(pdf)
     assert all(f"({k:02d})" in text for k in range(1, 102))
     assert "p. 103" in text

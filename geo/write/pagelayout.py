@@ -143,29 +143,34 @@ class PageText:
         return top
 
 
-def legend(group: Group, handles: list, box: tuple, *, size: float, columns: int) -> None:
+def legend(group: Group, handles: list, box: tuple, *, size: float, columns: int) -> float:
     """The print's legend entries ``handles`` (matplotlib artists:
     :func:`geo.write.printmap.legend_handles`) in ``columns`` columns filled one after the
     other, from the top left of ``box`` (x, y, width, height in points), type of ``size``
-    points."""
+    points. Return the lowest y (points) its entries reach."""
+    from .printlabels import unescaped
+
     rows = -(-len(handles) // columns)
     style = {"fontsize": size, "color": "#000000"}
     swatch, gap = 1.6 * size, 0.8 * size
     step = size * 1.2
     x, top = box[0], box[1] + box[3]
+    bottom = top
     for c in range(columns):
         y = top
         mine = handles[c * rows:(c + 1) * rows]
         widest = 0.0
         for handle in mine:
-            lines = str(handle.get_label()).split("\n")
+            lines = unescaped(str(handle.get_label())).split("\n")
             first = y - ASCENT * size
             _swatch(group, handle, x, first + 0.3 * size, swatch, size)
             for j, line in enumerate(lines):
                 group.add(text(x + swatch + gap, first - j * step, line, style))
                 widest = max(widest, text_width(line, style))
+            bottom = min(bottom, y - (len(lines) - 1) * step - (ASCENT + DESCENT) * size)
             y -= len(lines) * step + 0.5 * size
         x += swatch + gap + widest + 1.2 * size
+    return bottom
 
 
 def _swatch(group: Group, handle, x: float, y: float, width: float, size: float) -> None:

@@ -14,7 +14,6 @@ important ones when the map is full — the two things a printed page needs.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -105,14 +104,14 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     result = Placement()
     pad = margin * fig.dpi / 72
     to_data = ax.transData.inverted()
-    if len(_MEASURED) > 50_000:
-        _MEASURED.clear()
     for label in sorted(labels, reverse=True):
         anchor = ax.transData.transform((label.x, label.y))
         if not inside.contains(*anchor):
             result.dropped.append(label.text)
             continue
-        found = _first_room(ax, renderer, label, anchor, inside, taken, pad)
+        found = first_room(label, anchor, inside.extents, taken, pad, fig.dpi / 72,
+                           lambda style, label=label: _measured(ax, renderer, label, style),
+                           ax.transData.transform)
         if found is None:
             result.dropped.append(label.text)
             continue
@@ -135,12 +134,58 @@ def place(ax, labels: list[Label], *, obstacles: list[Bbox] = (), margin: float 
     return result
 
 
+def place_on_page(group, labels: list[Label], box: tuple, *, move,
+                  obstacles=(), margin: float = 1.5) -> list[tuple]:
+    """Add ``labels`` to ``group`` (a reportlab page, :mod:`geo.write.vectorpage`) as
+    :func:`place` draws them on a matplotlib map, each with a light box under it
+    (:data:`BOX`): by priority, clear of ``obstacles`` (x0, y0, x1, y1 in points) and of
+    one another, inside ``box`` (x, y, width, height in points); ``move`` takes the
+    labels' coordinates to the page. Return the boxes of the names placed."""
+    from .vectorpage import ASCENT, DESCENT, Rect, colour, polyline, text, text_width
+
+    x0, y0 = box[0], box[1]
+    inside = (x0, y0, x0 + box[2], y0 + box[3])
+    taken = np.array(obstacles, dtype=float).reshape(-1, 4)
+    placed = []
+    halo = {"fillColor": colour(BOX["facecolor"], BOX["alpha"]), "strokeColor": None}
+    for label in sorted(labels, reverse=True):
+        ax, ay = (float(v) for v in move(label.x, label.y))
+        if not (inside[0] <= ax <= inside[2] and inside[1] <= ay <= inside[3]):
+            continue
+        shown = unescaped(label.text)
+
+        def measure(style, shown=shown):
+            size = style.get("fontsize", _DEFAULT_SIZE)
+            return text_width(shown, style), (ASCENT + DESCENT) * size
+
+        found = first_room(label, (ax, ay), inside, taken, margin, 1.0, measure,
+                           lambda xy: np.column_stack(move(xy[:, 0], xy[:, 1])))
+        if found is None:
+            continue
+        padded, (px, py, _, _, reach), style = found
+        taken = np.vstack([taken, padded])
+        placed.append(tuple(padded))
+        size = style.get("fontsize", _DEFAULT_SIZE)
+        lx, ly = padded[0] + margin, padded[1] + margin
+        width, height = measure(style)
+        if reach > 1 and label.leader:
+            group.add(polyline([ax, px], [ay, py], strokeColor=colour("#555555"),
+                               strokeWidth=0.5))
+        pad = 0.08 * size  # matplotlib's « square,pad=0.08 »
+        group.add(Rect(lx - pad, ly - pad, width + 2 * pad, height + 2 * pad, **halo))
+        group.add(text(lx, ly + DESCENT * size, shown, style))
+    return placed
+
+
+def unescaped(text: str) -> str:
+    """A name written for matplotlib (its ``$`` escaped, not to start math mode) as it
+    reads."""
+    return text.replace(r"\$", "$")
+
+
 #: The names measured, by text, style and resolution: the maps of a page, the pages of an
 #: atlas and the fiches show the same names again and again.
 _MEASURED: dict[tuple[str, str, float], tuple[float, float]] = {}
-#: Formerly the names measured per figure; kept (weak, never read) for callers that still
-#: hand it a figure's dictionary.
-_SIZES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Where a point's name slid above or below it starts, as a share of its width back from
 #: the point (after the classic positions: the point near one end of the name).
 _SLIDES = (0.25, 0.75, 0.1, 0.9)
@@ -159,29 +204,28 @@ _OFFSETS = np.array(_POSITIONS, dtype=float)
 _STARTS = np.array([(_SHIFT[ha], _SHIFT[va]) for ha, va in _ALIGN])
 
 
-def _first_room(ax, renderer, label: Label, anchor, inside: Bbox, taken: np.ndarray,
-                pad: float):
+def first_room(label: Label, anchor, inside, taken: np.ndarray, pad: float, scale: float,
+               measure, to_display):
     """The first place where ``label`` overlaps nothing of ``taken`` and stays in
-    ``inside``: its padded box, where its text stands (display x, y, alignments, reach:
-    beyond 1, a leader is drawn) and its style; ``None`` when there is none.
+    ``inside`` (x0, y0, x1, y1), whatever draws it: its padded box, where its text stands
+    (x, y, alignments, reach: beyond 1, a leader is drawn) and its style; ``None`` when
+    there is none. Units are the drawing's (``scale`` of them to a point, ``pad`` of
+    them around a name); ``measure(style)`` gives a name's width and height in them and
+    ``to_display`` takes the map's coordinates (x, y rows) to them.
 
     At its own size: the classic positions (and an area's centre), then a point's name slid
     along above or below its point, or an area's name at its other :attr:`Label.spots`;
     then the same at smaller sizes, down to :attr:`Label.smaller`."""
-    fig = ax.figure
     own = float(label.style.get("fontsize", _DEFAULT_SIZE))
     sizes = [own, *np.arange(own - 0.5, label.smaller - 1e-6, -0.5)] if label.smaller \
         else [own]
     for fontsize in sizes:
         style = label.style if fontsize == own else {**label.style, "fontsize": fontsize}
-        # measured once per name and style: each position's box follows from the size
-        key = (label.text, repr(sorted(style.items())), fig.dpi)
-        if key not in _MEASURED:
-            _MEASURED[key] = _size(ax, renderer, replace(label, style=style))
-        width, height = _MEASURED[key]
-        for boxes, where in _tries(ax, label, anchor, width, height, pad, inside):
-            ok = (boxes[:, 0] >= inside.x0) & (boxes[:, 1] >= inside.y0) & \
-                (boxes[:, 2] <= inside.x1) & (boxes[:, 3] <= inside.y1)
+        width, height = measure(style)
+        for boxes, where in _tries(label, anchor, width, height, pad, inside, scale,
+                                   to_display):
+            ok = (boxes[:, 0] >= inside[0]) & (boxes[:, 1] >= inside[1]) & \
+                (boxes[:, 2] <= inside[2]) & (boxes[:, 3] <= inside[3])
             # only the boxes that reach this batch's span (thousands of symbols: the
             # pairs compared stay few)
             lo, hi = boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)
@@ -198,11 +242,21 @@ def _first_room(ax, renderer, label: Label, anchor, inside: Bbox, taken: np.ndar
     return None
 
 
-def _tries(ax, label: Label, anchor, width: float, height: float, pad: float,
-           inside: Bbox):
+def _measured(ax, renderer, label: Label, style: dict) -> tuple[float, float]:
+    """A name's size on ``ax``'s page in ``style`` (display units), measured once per
+    name, style and resolution."""
+    key = (label.text, repr(sorted(style.items())), ax.figure.dpi)
+    if key not in _MEASURED:
+        if len(_MEASURED) > 50_000:
+            _MEASURED.clear()
+        _MEASURED[key] = _size(ax, renderer, replace(label, style=style))
+    return _MEASURED[key]
+
+
+def _tries(label: Label, anchor, width: float, height: float, pad: float, inside,
+           scale: float, to_display):
     """The candidate boxes of ``label``, in batches of the order tried, each with the
-    function giving where the text of its k-th box stands (see :func:`_first_room`)."""
-    scale = ax.figure.dpi / 72
+    function giving where the text of its k-th box stands (see :func:`first_room`)."""
     gap = label.gap * scale
     # an area's name may move a little farther, still inside its area: no leader
     reaches = _REACHES if label.leader else _REACHES[:1 + label.centred]
@@ -222,14 +276,14 @@ def _tries(ax, label: Label, anchor, width: float, height: float, pad: float,
 
     yield boxes, classic
     if label.centred and label.spots:
-        spots = ax.transData.transform(np.asarray(label.spots, float).reshape(-1, 2))
+        spots = to_display(np.asarray(label.spots, float).reshape(-1, 2))
         yield (np.vstack([_centred(p, width, height, pad) for p in spots]),
                lambda k: (*spots[k], "center", "center", 1.0))
     elif not label.centred:  # above or below its point, the point nearer one end
         rows, wheres = [], []
         # and slid just inside the left or the right edge of the map
-        edges = ((anchor[0] - inside.x0 - pad - 0.5) / width,
-                 (anchor[0] - inside.x1 + pad + 0.5) / width + 1)
+        edges = ((anchor[0] - inside[0] - pad - 0.5) / width,
+                 (anchor[0] - inside[2] + pad + 0.5) / width + 1)
         for share in (*_SLIDES, *(float(np.clip(e, 0.05, 0.95)) for e in edges)):
             for va, y0 in (("bottom", anchor[1] + gap), ("top", anchor[1] - gap - height)):
                 x0 = anchor[0] - share * width

@@ -183,16 +183,37 @@ def print_map(
                           size_by=size_by, periods=periods)
     with atomic_path(path) as tmp, matplotlib.rc_context(PRINT_FONTS):
         if suffix == ".pdf":
-            from .pdfpages import write_pdf_pages
-
-            # an atlas's pages are shared by the cores (each worker forked with the
-            # prepared layers: nothing pickled)
-            write_pdf_pages(tmp, len(makers), lambda k: makers[k](),
-                            metadata=pdf_metadata(suffix, title))
+            _write_pdf(Path(tmp), *makers, metadata=pdf_metadata(suffix, title))
         else:
-            makers[0]().savefig(tmp, dpi=dpi, format=suffix[1:],
-                                metadata=pdf_metadata(suffix, title))
+            makers[0][0]().savefig(tmp, dpi=dpi, format=suffix[1:],
+                                   metadata=pdf_metadata(suffix, title))
     return Path(path)
+
+
+def _write_pdf(path: Path, figures: list[Callable[[], Figure]], drawings: list[Callable],
+               *, metadata: dict[str, str]) -> None:
+    """The matplotlib pages ``figures``, then the reportlab pages ``drawings`` (an atlas's
+    contents and areas, shared by the cores: each worker forked with the prepared layers,
+    nothing pickled), to the PDF ``path``."""
+    import tempfile
+
+    from pypdf import PdfReader, PdfWriter
+
+    from .drawnpages import write_drawings
+    from .pdfpages import write_pdf_pages
+
+    if not drawings:
+        write_pdf_pages(path, len(figures), lambda k: figures[k](), metadata=metadata)
+        return
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".ess-qpv-atlas-") as tmp:
+        first, rest = Path(tmp) / "figures.pdf", Path(tmp) / "drawings.pdf"
+        write_pdf_pages(first, len(figures), lambda k: figures[k](), metadata=metadata)
+        write_drawings(rest, len(drawings), lambda k: drawings[k](), metadata=metadata)
+        writer = PdfWriter()
+        for part in (first, rest):
+            writer.append(PdfReader(part))
+        writer.add_metadata({f"/{key}": value for key, value in metadata.items()})
+        writer.write(path)
 
 
 def print_pages(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str = "A4",
@@ -202,20 +223,25 @@ def print_pages(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str = "A4",
                 bounds: tuple[float, float, float, float] | None = None, atlas: bool = False,
                 measures: Measures | None = None, size_by: str | None = None,
                 periods: list[int] | tuple[int, ...] = ()) -> list[Figure]:
-    """The pages of :func:`print_map` as matplotlib figures (same parameters)."""
+    """The pages of :func:`print_map` drawn with matplotlib, as figures (same parameters;
+    an atlas's contents and areas, drawn with reportlab, are not among them)."""
     return [make() for make in _page_makers(
         result, qpv, paper=paper, landscape=landscape, title=title,
         theme_column=theme_column, id_column=id_column, previous=previous, bounds=bounds,
-        atlas=atlas, measures=measures, size_by=size_by, periods=periods)]
+        atlas=atlas, measures=measures, size_by=size_by, periods=periods)[0]]
 
 
 def _page_makers(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str, landscape: bool,
                  title: str, theme_column: str | None, id_column: str | None,
                  previous: gpd.GeoDataFrame | None, bounds, atlas: bool,
                  measures: Measures | None, size_by: str | None,
-                 periods) -> list[Callable[[], Figure]]:
+                 periods) -> tuple[list[Callable[[], Figure]], list[Callable]]:
     """What draws each page, in order, once the layers are prepared and the parameters
-    checked: a page is drawn when it is written (an atlas's pages by several processes)."""
+    checked: a page is drawn when it is written (an atlas's pages by several processes).
+    The matplotlib pages (the periods, the overview), then the reportlab ones (an atlas's
+    contents and areas, :mod:`geo.write.atlaspages`)."""
+    from .atlaspages import area_page, contents_page
+
     width, height = PAPER[paper]
     size = ((height, width) if landscape else (width, height))
     layers = prepare_layers(result, qpv, previous, theme_column, id_column)
@@ -238,12 +264,13 @@ def _page_makers(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str, lands
     if periods:
         makers.insert(0, partial(_periods_page, layers, measures, size, title,
                                  list(periods)))
+    drawings = []
     if areas:
-        makers.append(partial(_contents_page, size, title, [name for name, _ in areas],
-                              contents + 1))
-    makers += [partial(_area_page, layers, size, title, name, outline)
-               for name, outline in areas]
-    return makers
+        drawings.append(partial(contents_page, size, title, [name for name, _ in areas],
+                                contents + 1))
+    drawings += [partial(area_page, layers, size, title, name, outline)
+                 for name, outline in areas]
+    return makers, drawings
 
 
 def prepare_layers(result, qpv, previous, theme_column, id_column) -> PrintLayers:
@@ -337,29 +364,6 @@ def page_fill(fig: Figure) -> float:
 
 
 # --------------------------------------------------------------------------- pages
-
-
-def _contents_page(size, title: str, names: list[str], first: int) -> Figure:
-    """The atlas's contents: each area's name and page, in as many columns as the page
-    needs (never a line off the page)."""
-    fig = _figure(size, title, f"Sommaire de l’atlas\u00a0: {plural(len(names), 'page')}")
-    frame = PageFrame(size)
-    x, y, w, h = frame.inside
-    points = font_pt(size, 8)
-    line = points / 72 * 25.4 * 1.45  # millimetres
-    rows = max(int(h // line), 1)
-    columns = -(-len(names) // rows)
-    width = w / max(columns, 1)
-    chars = max(int(width / (points / 72 * 25.4 * 0.6)) - 7, 8)
-    for k, name in enumerate(names):
-        c, r = divmod(k, rows)
-        top = y + h - r * line
-        fig.text((x + c * width) / size[0], top / size[1], f"p.\u00a0{first + k}",
-                 fontsize=points, va="top", color="#333")
-        fig.text((x + c * width + points * 0.3528 * 4.2) / size[0], top / size[1],
-                 plain_text(textwrap.shorten(name, chars, placeholder="…")), fontsize=points,
-                 va="top")
-    return fig
 
 
 def _overview(layers: PrintLayers, result: LinkResult, size, title: str, bounds,
@@ -706,22 +710,6 @@ def _label(fig, maps: list[MapPanel], halo: str = "stroke") -> None:
               halo=halo)
 
 
-def _area_page(layers: PrintLayers, size, title: str, name: str, outline) -> Figure:
-    """An atlas page: one département or commune, with its sites and quartiers; the legend
-    counts what the page shows."""
-    inside = layers.sites[shapely.intersects(outline, layers.sites.geometry.values)]
-    fig = _figure(size, title, f"{name} – {plural(len(inside), 'site')}")
-    frame = PageFrame(size)
-    x, y = outline.centroid.x, outline.centroid.y
-    key = territory_of_points(np.array([x]), np.array([y]))[0] or "metropole"
-    crs = TERRITORIES[key].crs
-    extent = _extent(gpd.GeoSeries([outline], crs=4326).to_crs(crs), crs, key, pad=0.04)
-    m = _single(fig, frame, layers, crs, extent, size, focus=outline)
-    _legend(fig, frame, layers, m.drawn, size, shown=inside)
-    _label(fig, [m], halo="box")  # a hundred pages: the lighter halo
-    return fig
-
-
 def _periods_page(layers: PrintLayers, measures: Measures, size, title: str,
                   periods: list[int]) -> Figure:
     """Small multiples: one panel per year, the same frame (the main territory of the
@@ -819,9 +807,14 @@ def _figure(size, title: str, subtitle: str) -> Figure:
              fontweight="bold", va="center")
     fig.text(_MARGIN / w, 1 - (_MARGIN + 13) / h, plain_text(subtitle), fontsize=font_pt(size, 8.5),
              va="center", color="#333", wrap=True)
-    fig.text(_MARGIN / w, _MARGIN / h, f"{PRINT_SOURCES} Carte du "
-             f"{date_text(datetime.date.today())}.", fontsize=font_pt(size, 6.5), color="#333")
+    fig.text(_MARGIN / w, _MARGIN / h, page_sources(), fontsize=font_pt(size, 6.5),
+             color="#333")
     return fig
+
+
+def page_sources() -> str:
+    """The sources line at the foot of each page, with the day it is drawn."""
+    return f"{PRINT_SOURCES} Carte du {date_text(datetime.date.today())}."
 
 
 def _subtitle(result: LinkResult, layers: PrintLayers, bounds) -> str:
@@ -978,7 +971,9 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
     scale = layers.scale.reindex(sites.index).to_numpy() ** 2 if layers.scale is not None \
         else np.ones(len(sites))
     area = np.zeros(len(sites))
-    if aggregate and _crowded(ax, layers, len(sites)):
+    position, fig = ax.get_position(), ax.figure
+    if aggregate and crowded(layers, len(sites), position.width * fig.get_figwidth()
+                             * position.height * fig.get_figheight() * 2.54 ** 2):
         sx, sy, area = _aggregate(ax, layers, sites, coms, size)
         drawn["aggregate"] = True
         _axes_style(ax, extent)
@@ -1037,8 +1032,21 @@ def _aggregate(ax, layers: PrintLayers, sites: gpd.GeoDataFrame, coms: gpd.GeoDa
     """The sites counted per commune, drawn at its name's spot as nested circles whose
     areas follow the counts (:mod:`geo.write.printsymbols`), one scale for every map of the
     page. Return the circles' positions and outer areas (points²)."""
+    from .printsymbols import draw_circles
+
+    x, y, counts, top = aggregate_counts(layers, sites, coms)
+    if not top:
+        return x, y, np.array([])
+    return x, y, draw_circles(ax, x, y, counts, top, largest_circle(size, top))
+
+
+def aggregate_counts(layers: PrintLayers, sites: gpd.GeoDataFrame, coms: pd.DataFrame
+                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, int]:
+    """The sites counted per commune (:func:`geo.write.printsymbols.counts_per_place`) at
+    its name's spot (``coms`` as :func:`_background` gives them, in the map's CRS), and
+    the largest count of the page's maps (kept in ``layers``: one scale for the page)."""
     from ..outlines import commune_of_points
-    from .printsymbols import counts_per_place, draw_circles
+    from .printsymbols import counts_per_place
 
     code = pd.Series(commune_of_points(sites.geometry.x.to_numpy(),
                                        sites.geometry.y.to_numpy()), index=sites.index)
@@ -1048,24 +1056,21 @@ def _aggregate(ax, layers: PrintLayers, sites: gpd.GeoDataFrame, coms: gpd.GeoDa
     top = max(int(counts[0].max()) if len(counts) else 0, layers.aggregate_max)
     layers.aggregate_max = top
     if not top:
-        return np.array([]), np.array([]), np.array([])
+        return np.array([]), np.array([]), counts, 0
     x = spots.loc[counts.index, "label_x"].to_numpy()
     y = spots.loc[counts.index, "label_y"].to_numpy()
-    return x, y, draw_circles(ax, x, y, counts, top, _largest_circle(size, top))
+    return x, y, counts, top
 
 
-def _crowded(ax, layers: PrintLayers, n: int) -> bool:
-    """Whether ``n`` sites are too many to read one by one on ``ax`` (never on a map of
-    sized symbols nor on a fiche's)."""
+def crowded(layers: PrintLayers, n: int, area_cm2: float) -> bool:
+    """Whether ``n`` sites are too many to read one by one on a map of ``area_cm2``
+    square centimetres (never on a map of sized symbols nor on a fiche's)."""
     if layers.scale is not None or layers.numbers is not None or layers.emphasis is not None:
         return False
-    box = ax.get_position()
-    fig = ax.figure
-    area_cm2 = box.width * fig.get_figwidth() * box.height * fig.get_figheight() * 2.54 ** 2
     return n > _AGGREGATE_DENSITY * area_cm2
 
 
-def _largest_circle(size, top: int) -> float:
+def largest_circle(size, top: int) -> float:
     """Area (points²) of the circle of the largest count, ``top``: at most
     :data:`_AGGREGATE_MM` across, and a single site at most :data:`_ONE_SITE_MM` (a few
     sites per commune: small circles, not blots over the country)."""
@@ -1264,7 +1269,7 @@ def _legend(fig: Figure, frame: PageFrame, layers: PrintLayers, drawn: dict, siz
         # the nested reference circles under the entries (mapsf's « prop » legend)
         from .printsymbols import draw_reference, reference_height
 
-        largest = _largest_circle(size, layers.aggregate_max)
+        largest = largest_circle(size, layers.aggregate_max)
         points = font_pt(size, 7.5)
         top = legend_bottom(fig, legend) - 3
         high = reference_height(largest, points) / 72 * 25.4

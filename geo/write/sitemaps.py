@@ -118,6 +118,53 @@ class _Projected:
         return found[keep], shapes[keep]
 
 
+class MapShapes:
+    """The shapes of one map on a page, under its names: polygons filled or outlined and
+    lines cut to its ``extent`` (its CRS's units) and taken to its ``box`` (x, y, width,
+    height in points), on a white ground; the print's atlas pages and the fiches draw
+    their maps with it."""
+
+    def __init__(self, extent: tuple, box: tuple):
+        self.extent, self.box = extent, box
+        self.move = to_page(extent, box)
+        self.body = Group()
+        self.body.add(Rect(*box, fillColor=colour("#ffffff"), strokeColor=None))
+
+    def fill(self, shapes: np.ndarray, each: bool = False, **style) -> bool:
+        """The polygons ``shapes`` filled (``each``: a path per shape); whether any was."""
+        draw = each_path if each else polygons_path
+        if (path := draw(shapely.clip_by_rect(shapes, *self.extent), self.move,
+                         strokeColor=None, **style)) is not None:
+            self.body.add(path)
+            return True
+        return False
+
+    def outline(self, shapes: np.ndarray, edge, width: float, linestyle="-",
+                each: bool = False) -> bool:
+        """The outlines of the polygons ``shapes``, ``width`` points wide in matplotlib's
+        ``linestyle``; whether any was drawn."""
+        return self.lines(shapely.boundary(shapes), edge, width, linestyle, each)
+
+    def lines(self, lines, edge, width: float, linestyle="-", each: bool = False) -> bool:
+        """The lines ``lines`` as :meth:`outline` draws them."""
+        lines = shapely.clip_by_rect(np.asarray(lines, dtype=object), *self.extent)
+        draw = each_path if each else lines_path
+        if (path := draw(lines, self.move, fillColor=None, strokeColor=colour(edge),
+                         strokeWidth=width, strokeLineJoin=1,
+                         strokeDashArray=dashes(linestyle, width))) is not None:
+            self.body.add(path)
+            return True
+        return False
+
+    def links(self, lines) -> bool:
+        """The dashed lines between the sites of one initiative."""
+        return self.lines(lines, LINK_COLOR, 0.9, (0, (4, 3)))
+
+    def frame(self) -> None:
+        """The map's frame (over its shapes, as matplotlib's axes' spines)."""
+        self.body.add(Rect(*self.box, **_FRAME))
+
+
 @dataclass
 class SiteMaps:
     """What the fiches' maps of one run share: the outlines, quartiers and sites projected
@@ -193,31 +240,14 @@ class SiteMaps:
         from .printmap import EMPHASIS, font_pt
 
         x0, y0, x1, y1 = extent
-        move = to_page(extent, box)
+        paper = MapShapes(extent, box)
+        move, body, fill, outline = paper.move, paper.body, paper.fill, paper.outline
         tolerance = float(f"{(x1 - x0) / (box[2] / 72 * 25.4) * 0.1:.1g}")
         grown = (x0 - (x1 - x0) * 0.02, y0 - (y1 - y0) * 0.02,
                  x1 + (x1 - x0) * 0.02, y1 + (y1 - y0) * 0.02)
         drawn = dict.fromkeys(("qpv", "qpv_dots", "previous", "links", "communes",
                                Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED,
                                "aggregate"), False)
-        body = Group()
-        body.add(Rect(*box, fillColor=colour("#ffffff"), strokeColor=None))
-
-        def fill(shapes, each=False, **style):
-            draw = each_path if each else polygons_path
-            if (path := draw(shapely.clip_by_rect(shapes, *extent), move,
-                             strokeColor=None, **style)) is not None:
-                body.add(path)
-                return True
-            return False
-
-        def outline(shapes, edge, width, linestyle="-", each=False):
-            lines = shapely.clip_by_rect(shapely.boundary(shapes), *extent)
-            draw = each_path if each else lines_path
-            if (path := draw(lines, move, fillColor=None, strokeColor=colour(edge),
-                             strokeWidth=width, strokeLineJoin=1,
-                             strokeDashArray=dashes(linestyle, width))) is not None:
-                body.add(path)
 
         deps_at, deps = self.layer("deps", crs).cut(grown, tolerance)
         coms_at, coms = self.layer("coms", crs).cut(grown, tolerance)
@@ -265,12 +295,7 @@ class SiteMaps:
         sx, sy = shapely.get_x(points), shapely.get_y(points)
         inside = (sx >= x0) & (sx <= x1) & (sy >= y0) & (sy <= y1)
         if len(layers.links) and len(sx) > 1:  # a panel may hold one of the sites
-            link = shapely.clip_by_rect(shapely.linestrings(np.column_stack([sx, sy])),
-                                        *extent)
-            if (path := lines_path(np.array([link], dtype=object), move, fillColor=None,
-                                   strokeColor=colour(LINK_COLOR), strokeWidth=0.9,
-                                   strokeDashArray=dashes((0, (4, 3)), 0.9))) is not None:
-                body.add(path)
+            paper.links([shapely.linestrings(np.column_stack([sx, sy]))])
             drawn["links"] = True
         px, py = move(sx, sy)
         themes = layers.themes.reindex(sites.index).to_numpy()
@@ -285,13 +310,13 @@ class SiteMaps:
                                 fill="white" if hollow else style.color,
                                 edge=style.color if hollow else "#1a1a1a",
                                 width=2 if hollow else 0.5))
-        body.add(Rect(*box, **_FRAME))
-        corners = _free_corners(sx[inside], sy[inside], extent)
+        paper.frame()
+        corners = free_corners(sx[inside], sy[inside], extent)
         furniture = Group()
         located = self._locator(furniture, box, extent, crs, sites, corners[0],
                                 self._spot(crs, nearest), size)
         bottom = [k for k in corners[1:] if k.startswith("b")][0]
-        _scale_bar(furniture, extent, move, size, bottom)
+        scale_bar(furniture, extent, move, size, bottom)
         bx, by, bw, bh = box
         zones = [(bx + a * bw, by + b * bh, bx + c * bw, by + d * bh)
                  for a, b, c, d in furniture_zones(corners[0], bottom, located)]
@@ -491,7 +516,7 @@ def _generation(frame: pd.DataFrame | None) -> str | None:
     return str(keys[0]) if len(keys) == 1 else None
 
 
-def _free_corners(x: np.ndarray, y: np.ndarray, extent: tuple) -> list[str]:
+def free_corners(x: np.ndarray, y: np.ndarray, extent: tuple) -> list[str]:
     """The panel's corners, those without a site under a locator-sized box first (top
     right preferred)."""
     x0, y0, x1, y1 = extent
@@ -506,9 +531,10 @@ def _free_corners(x: np.ndarray, y: np.ndarray, extent: tuple) -> list[str]:
     return sorted(boxes, key=lambda k: not free(k))
 
 
-def _scale_bar(group: Group, extent: tuple, move, size, corner: str) -> None:
+def scale_bar(group: Group, extent: tuple, move, size, corner: str) -> tuple:
     """A metric scale bar in the bottom ``corner`` of the panel showing ``extent``
-    (metres; ``move`` takes them to the page) and a north arrow above it."""
+    (metres; ``move`` takes them to the page) and a north arrow above it. Return the box
+    they cover (x0, y0, x1, y1 in points)."""
     from .printmap import font_pt
 
     x0, y0, x1, y1 = extent
@@ -530,3 +556,7 @@ def _scale_bar(group: Group, extent: tuple, move, size, corner: str) -> None:
     group.add(polyline([nx, nx], [top, tip_y - 4], strokeColor=colour("#000000"),
                        strokeWidth=1.2))
     group.add(marker("^", nx, tip_y - 2.5, 6, fill="#000000", edge="#000000", width=0.5))
+    half = text_width(label, {"fontsize": font_pt(size, 7.5)}) / 2
+    return (min(left, middle - half, nx - 4) - 1, y - 3, max(right, middle + half, nx + 4) + 1,
+            tip_y + 1)
+
