@@ -211,3 +211,33 @@ def test_from_another_thread_what_is_given_is_drawn_here_at_wait(tmp_path):
     thread.join()
     assert seen == [False]  # not drawn before wait
     assert target.read_text(encoding="utf-8") == f"given [] {os.getpid()}"  # no warm-up
+
+
+
+_WARMED: list[object] = []
+
+
+def _warm_up() -> None:
+    _WARMED.append([object() for _ in range(1000)])  # a cache the warm-up reads
+
+
+def _write_collected(path: Path) -> None:
+    import gc
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(f"{gc.get_freeze_count()} {gc.get_threshold()[0]} {len(_WARMED)}",
+                       encoding="utf-8")
+
+
+def test_the_child_leaves_what_it_inherited_and_warmed_out_of_its_collections(tmp_path):
+    import gc
+
+    target, before = tmp_path / "counts", gc.get_freeze_count()
+    with staged(), Alongside(_write_collected, what="carte", prepare=_warm_up) as child:
+        child.give(target)
+        child.wait()
+    frozen, young, warmed = map(int, target.read_text(encoding="utf-8").split())
+    # every object alive at the fork, and the warm-up's thousand, left out of collections
+    assert warmed == 1 and frozen > len(gc.get_objects()) // 2 + 1000
+    assert young >= 10_000  # a drawing's objects collected by the thousands, not 700
+    assert gc.get_freeze_count() == before and _WARMED == []  # the parent's unchanged
