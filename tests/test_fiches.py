@@ -445,3 +445,16 @@ def test_a_multi_valued_category_is_listed_not_printed_raw(tmp_path):
     assert "Thèmes : Économie Sociale et Solidaire, Fabriquer, réparer" in first, first
     assert "|" not in first
     assert "Thème : Alimentation" in second
+
+
+def test_a_site_where_no_quartier_is_has_its_fiche(tmp_path):
+    """A site of New Caledonia (no quartier there: its distance is missing, a nullable
+    integer) gets its page and its map, and no quartier is claimed."""
+    national = pd.read_csv(DATA / "annuaire_national.csv", sep=";", dtype=str,
+                           keep_default_na=False)
+    pdf = _fiches_of(national[national["id"] == "N1"], tmp_path, images=True)
+    text = " ".join(text_of(pdf, 1).split())
+    assert "Association Allée d’AUVERGNE" in text
+    assert "ni dans ni près d’un quartier prioritaire" in text
+    assert sorted(p.suffix for p in (tmp_path / "fiches").glob("*.[ps][nv]g")) == [
+        ".png", ".svg"]

@@ -705,10 +705,21 @@ def _nearest(group: gpd.GeoDataFrame) -> str | None:
     """The code of the quartier nearest to the sites of ``group``."""
     if "nearest_code_qp" not in group or not len(group):
         return None
-    distance = pd.to_numeric(group["distance_m"], errors="coerce").to_numpy()
+    distance = _distances(group)
     if np.isnan(distance).all():
         return None
     return str(group["nearest_code_qp"].to_numpy()[int(np.nanargmin(distance))])
+
+
+def _distances(sites: pd.DataFrame) -> np.ndarray:
+    """The sites' distances to their nearest quartier (metres) as floats, NaN where there
+    is none: ``distance_m`` is a nullable integer column, missing for a site located where
+    no quartier is (New Caledonia, a site not placed), and a comparison of its ``<NA>``
+    is neither true nor false."""
+    if "distance_m" not in sites:
+        return np.full(len(sites), np.nan)
+    return pd.to_numeric(sites["distance_m"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
 
 
 @functools.cache
@@ -750,9 +761,8 @@ def _panel_groups(layers: PrintLayers, places: dict[int, str] | None = None,
         close = own[shapely.distance(qpv.geoms[own], pts) < _SERVED_REACH]
         least = 900  # a street-level frame around a lone site among its quartiers
         if not len(close) and "nearest_code_qp" in group:
-            distance = pd.to_numeric(group.get("distance_m"), errors="coerce")
-            close = np.flatnonzero(np.isin(codes, group["nearest_code_qp"][
-                (distance < _NEAREST_REACH).to_numpy()]))
+            close = np.flatnonzero(np.isin(codes, group["nearest_code_qp"].to_numpy()[
+                _distances(group) < _NEAREST_REACH]))
             least = 3_000  # far from any quartier: the commune and its neighbours
         if len(close):
             qx0, qy0, qx1, qy1 = shapely.total_bounds(qpv.geoms[close])
