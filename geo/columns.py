@@ -19,6 +19,7 @@ from ._errors import InputError
 from .vocabulary import (
     ADDRESS_PARTS,
     ALIASES,
+    HEADER_NOTES,
     INDICATORS,
     NAMED_ROLES,
     OUTPUT_COLUMNS,
@@ -99,6 +100,7 @@ def detect_columns(table: pd.DataFrame, given: Columns | None = None, *,
     _join_address(scan)
     _report_coordinates(scan, lon, lat, how)
     _report_roles(scan)
+    scan.report[:0] = table.attrs.get(HEADER_NOTES, [])
     return Detection(scan.out, scan.report, scan.found,
                      find_column(scan.columns, "site_id"))
 

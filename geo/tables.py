@@ -7,6 +7,7 @@ tables is read again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,7 +15,11 @@ import pandas as pd
 
 from .columns import parse_numbers
 from .vocabulary import (
+    CORE_OUTPUT_COLUMNS,
+    HEADER_NOTES,
     LONG_HEADERS,
+    ORIGINAL_SUFFIX,
+    OUTPUT_COLUMNS,
     PER_INITIATIVE_HEADERS,
     QPV_HEADERS,
     SITE_HEADERS,
@@ -104,14 +109,62 @@ def _by_theme(column: str) -> str:
 def internal(table: pd.DataFrame) -> pd.DataFrame:
     """One of our own tables read again: its French headers and statuses back to the
     internal names and codes (so that running again on an enriched file gives the same
-    file)."""
-    renamed = {c: _BACK[c] for c in table.columns if c in _BACK and _BACK[c] not in table}
-    if not renamed:
+    file).
+
+    A table that is not one of ours (it lacks some of :data:`~geo.vocabulary.
+    CORE_OUTPUT_COLUMNS`) keeps its columns named like our output columns (or their French
+    headers) under another name, « relation (fichier d'origine) », so that they are never
+    taken for ours; that, and headers made unique (« nom.1 »), is said in
+    ``attrs[HEADER_NOTES]`` (:func:`geo.columns.detect_columns` reports it).
+    """
+    names = [str(c) for c in table.columns]
+    ours = {c: _BACK.get(c, c) for c in names if _BACK.get(c, c) in OUTPUT_COLUMNS}
+    own = set(CORE_OUTPUT_COLUMNS) <= set(ours.values())
+    renamed, aside = {}, {}
+    for c in names:
+        back = _BACK.get(c, c)
+        if c in ours and not (own and (c == back or back not in names)):
+            aside[c] = _free_name(c + ORIGINAL_SUFFIX, names, aside.values())
+        elif c != back and back not in names:
+            renamed[c] = back
+    notes = _header_notes(names, aside)
+    if not renamed and not aside and not notes:
         return table
-    out = table.rename(columns=renamed)
+    out = table.rename(columns={**renamed, **aside})
     for column, labels in VALUE_LABELS.items():
         if column in renamed.values():
             back = {fr: code for code, fr in labels.items()}
             out[column] = out[column].map(lambda v, back=back: back.get(v, v)
                                           if isinstance(v, str) else v)
+    out.attrs[HEADER_NOTES] = [*table.attrs.get(HEADER_NOTES, []), *notes]
     return out
+
+
+def _free_name(name: str, names: list[str], taken) -> str:
+    """``name``, or ``name`` with a number, that no column holds."""
+    out, k = name, 2
+    while out in names or out in taken:
+        out, k = f"{name} {k}", k + 1
+    return out
+
+
+#: A header made unique by the reader (« nom.1 » for the second « nom »).
+_REPEATED = re.compile(r"^(.*)\.(\d+)$")
+
+
+def _header_notes(names: list[str], aside: dict[str, str]) -> list[str]:
+    """What reading did to the headers, in French: columns named like ours set aside,
+    headers found twice."""
+    notes = []
+    if aside:
+        notes.append("colonnes du tableau nommées comme les résultats de l’outil, gardées sous "
+                     "un autre nom pour ne pas être confondues avec eux\u00a0: " + ", ".join(
+                         f"«\u00a0{c}\u00a0» devient «\u00a0{new}\u00a0»"
+                         for c, new in aside.items()))
+    present = set(names)
+    for c in names:
+        found = _REPEATED.match(c)
+        if found and found[1] in present:
+            notes.append(f"en-tête «\u00a0{found[1]}\u00a0» en double\u00a0: l’une des "
+                         f"colonnes est lue sous le nom «\u00a0{c}\u00a0»")
+    return notes

@@ -556,11 +556,18 @@ def find_column(columns: list[str], role: str) -> str | None:
 # --------------------------------------------------------------------------- outputs
 
 
-#: Columns this tool adds to a table; dropped from an input that already has them, so running
-#: again on an enriched file gives the same file.
-OUTPUT_COLUMNS = [
+#: The columns every enriched table of ours holds: a table holding all of them (by name or
+#: French header) is one of ours read again.
+CORE_OUTPUT_COLUMNS = [
     "code_qp", "nom_qp", "relation", "distance_m", "nearest_code_qp", "qpv_nearby",
-    "qpv_served", "boundary_uncertain", "territory_status", "note_localisation",
+    "qpv_served",
+]
+#: Columns this tool adds to a table. An enriched table of ours read again loses them (so
+#: running again on it gives the same file); another table's columns of the same name (or
+#: French header) are kept under another name (:data:`ORIGINAL_SUFFIX`), never mistaken
+#: for ours.
+OUTPUT_COLUMNS = [
+    *CORE_OUTPUT_COLUMNS, "boundary_uncertain", "territory_status", "note_localisation",
     "code_qp_compare", "relation_compare", "evolution",
     "latitude_geocode", "longitude_geocode",
 ]
@@ -580,6 +587,11 @@ SITE_HEADERS = {
     "geocode_label": "Géocodage : adresse trouvée", "geocode_type": "Géocodage : précision",
     "geocode_citycode": "Géocodage : code commune", "geocode_note": "Géocodage : motif",
 }
+#: Added to the name of an input column that bears the name of one of ours.
+ORIGINAL_SUFFIX = " (fichier d'origine)"
+#: Key of a table's ``attrs`` holding what reading did to its headers (French lines, shown
+#: with the detected columns).
+HEADER_NOTES = "header_notes"
 #: The detail table (one row per site, quartier and relation).
 LONG_HEADERS = {
     "ligne": "Ligne", "id_initiative": "Identifiant de l'initiative", "code_qp": "Code QPV",
