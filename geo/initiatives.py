@@ -65,6 +65,9 @@ class Initiatives:
     first_row: int = 2
     #: Field separator of a CSV input, reused for CSV outputs.
     separator: str = ","
+    #: Every role the detection found, to its column (the address parts and the INSEE
+    #: code too: a page shows an address without the INSEE code sent to the geocoder).
+    roles: dict[str, str] = field(default_factory=dict)
     #: Indicators and years of each site (:func:`geo.indicators.read_measures`).
     measures: Measures | None = None
     #: Sites whose typed point contradicts their own address (position → lon, lat): not
@@ -391,7 +394,7 @@ def initiatives_from_table(
     result = Initiatives(
         sites=None, path=path_s, first_row=first_row,  # type: ignore[arg-type]
         separator=separator, columns=found, site_column=detection.site_column,
-        detection=list(detection.report), measures=measures,
+        detection=list(detection.report), measures=measures, roles=dict(detection.found),
         typed_numbers=table.attrs.get(TYPED_NUMBERS))
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
         lon, lat = _points_of_geometry(table, result)

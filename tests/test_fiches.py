@@ -458,3 +458,18 @@ def test_a_site_where_no_quartier_is_has_its_fiche(tmp_path):
     assert "ni dans ni près d’un quartier prioritaire" in text
     assert sorted(p.suffix for p in (tmp_path / "fiches").glob("*.[ps][nv]g")) == [
         ".png", ".svg"]
+
+
+def test_an_insee_code_is_never_shown_as_a_postcode(tmp_path):
+    """The national directory gives a commune and its INSEE code (Montluel, 01262; its
+    postcode is 01120): the page's address names the commune without the code, and a
+    table with the INSEE code alone shows the commune it names."""
+    grand = pd.read_csv(DATA / "annuaire_national_grand.csv", sep=";", dtype=str,
+                        keep_default_na=False)
+    rows = grand[grand["id"].isin(["S0003", "S3390"])]
+    text = " ".join(text_of(_fiches_of(rows, tmp_path), 1).split())
+    assert "1 Montluel implantée" in text and "01262" not in text, text
+    (tmp_path / "code").mkdir()
+    text = " ".join(text_of(_fiches_of(rows.drop(columns="commune"), tmp_path / "code"),
+                            1).split())
+    assert "1 Montluel implantée" in text and "01262" not in text, text

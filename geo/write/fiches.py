@@ -303,11 +303,19 @@ def _cell(value) -> str:
 
 
 def _addresses(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
-    """Each site's address as typed (its columns joined), else as the geocoder found it."""
-    columns = [c for c in initiatives.address_columns or () if c in sites]
+    """Each site's address as typed (its columns joined, but the INSEE code, which is no
+    postcode: the commune it names when no commune is typed), else as the geocoder found
+    it."""
+    citycode = initiatives.roles.get("citycode")
+    columns = [c for c in initiatives.address_columns or () if c in sites and c != citycode]
+    named = initiatives.roles.get("city") in columns
+    codes = sites[citycode] if citycode in sites and not named else None
     out = []
-    for _, site in sites.iterrows():
-        text = join_address(_cell(site[c]) for c in columns)
+    for i, (_, site) in enumerate(sites.iterrows()):
+        parts = [_cell(site[c]) for c in columns]
+        if codes is not None:
+            parts.append(str(_commune_names().get(_cell(codes.iloc[i]).zfill(5), "")))
+        text = join_address(parts)
         out.append(text or _cell(site.get("geocode_label")) or "(adresse non renseignée)")
     return out
 
