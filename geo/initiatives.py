@@ -24,6 +24,7 @@ from .columns import detect_columns, parse_numbers
 from .confine import check_format, regular_file, with_sidecars
 from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
+from .formulas import check_computed
 from .tables import internal
 from .vocabulary import (
     DEFAULT_MIN_SCORE,
@@ -202,6 +203,8 @@ def _read_workbook(path: Path, sheet: str | int | None, kind: str) -> pd.DataFra
         raise
     except Exception as exc:  # openpyxl and odfpy raise many types for broken files
         raise InputError(f"{what} illisible ({exc}).", path=str(path)) from exc
+    if kind == ".xlsx":
+        check_computed(path, sheet)
     table = internal(cells.astype(str))
     filled = np.flatnonzero((table.apply(lambda c: c.str.strip()) != "").any(axis=1))
     # blank rows at the end are no sites; those between keep the numbering of the rows
