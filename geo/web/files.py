@@ -17,7 +17,7 @@ from flask import Blueprint, abort, request, send_file
 from ..io import recover
 from ..vocabulary import OUTPUTS
 from .common import TEMPLATES, cell, page, state, study
-from .workspace import OUTPUT_FILES
+from .workspace import OUTPUT_FILES, confined, result_file, results_folder
 
 bp = Blueprint("files", __name__)
 
@@ -53,16 +53,16 @@ def favicon():
 def results(name: str):
     folder = study(name)
     current = state(folder)
-    out = folder / OUTPUT_FILES["dossier"]
-    recover(out)  # a run killed while its files appeared: its new set, whole
-    report = out / OUTPUT_FILES["rapport"]
+    # every file read here stays in the study folder (a received one may hold links out)
+    recover(results_folder(folder))  # a run killed while its files appeared: its new set
+    report = result_file(folder, "rapport")
     if not report.is_file():
         return page("resultats.html", name, step="files.results", ready=False, state=current)
     tables = _report_tables(str(report), report.stat().st_mtime_ns)
-    snippet_path = out / OUTPUT_FILES["integration"]
+    snippet_path = result_file(folder, "integration")
     snippet = snippet_path.read_text(encoding="utf-8") if snippet_path.is_file() else ""
     return page("resultats.html", name, step="files.results", ready=True, state=current,
-                made=_made(out / OUTPUT_FILES["provenance"]),
+                made=_made(result_file(folder, "provenance")),
                 tables=tables, snippet=snippet, downloads=DOWNLOADS,
                 summary=current.get("resume") or {}, limit=TABLE_ROWS)
 
@@ -72,10 +72,10 @@ def output(name: str, key: str):
     folder = study(name)
     if key not in DOWNLOADS and key not in OUTPUT_FILES or key == "dossier":
         abort(404)
-    recover(folder / OUTPUT_FILES["dossier"])
+    recover(results_folder(folder))
     if key == "fiches_cartes":
-        return _fiche_maps_zip(folder / OUTPUT_FILES["dossier"])
-    path = folder / OUTPUT_FILES["dossier"] / OUTPUT_FILES[key]
+        return _fiche_maps_zip(folder)
+    path = result_file(folder, key)
     if not path.is_file():
         abort(404)
     shown = key == "carte_autonome" and request.args.get("telecharger") is None
@@ -89,16 +89,17 @@ def output(name: str, key: str):
     return response
 
 
-def _fiche_maps_zip(results: Path):
+def _fiche_maps_zip(study_folder: Path):
     """The maps of the per-initiative pages in one zip, made on request from their folder
-    (only the PNG and SVG files the run wrote there, never a link out of it)."""
+    (only the PNG and SVG files the run wrote there, never a link out of the study)."""
     import io
     import zipfile
 
     from ..write.fiches import fiche_images_folder, fiche_maps
 
-    folder = fiche_images_folder(results / OUTPUT_FILES["fiches"])
-    files = sorted(fiche_maps(folder))
+    folder = fiche_images_folder(results_folder(study_folder) / OUTPUT_FILES["fiches"])
+    files = sorted(confined(study_folder, path, "une carte des fiches")
+                   for path in fiche_maps(folder))
     if not files:
         abort(404)
     buffer = io.BytesIO()

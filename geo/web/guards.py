@@ -10,6 +10,7 @@ from flask import Flask, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .._errors import EssQpvError
 from .common import page, site
 from .security import local_path
 
@@ -65,6 +66,14 @@ def http_error(exc):
                              exc.code, "La requête n'a pas pu être traitée."))
 
 
+def refused(exc: EssQpvError):
+    """A study the page cannot show as it is (a received folder's link out of it, a study
+    file that does not read): the engine's French message, nothing read nor changed."""
+    message = str(exc)
+    return page("erreur.html", status=400, title="Étude refusée",
+                message=f"{message[:1].upper()}{message[1:]}")
+
+
 def crash(exc):
     from flask import current_app
 
@@ -81,4 +90,5 @@ def install(app: Flask) -> None:
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(413, too_large)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(EssQpvError, refused)
     app.register_error_handler(Exception, crash)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, flash, redirect, request, url_for
 
+from .. import typography
 from .._errors import EssQpvError
 from .._validate import safe_url
 from ..parameters import LEGENDS, PARAMETER, PARAMETERS, Parameter
@@ -34,8 +35,12 @@ def options(p: Parameter) -> list[tuple[str, str]]:
 
 
 def import_page(name: str, folder: Path, error: str | None = None, status: int = 200):
+    try:
+        current = workspace.table_path(folder)
+    except EssQpvError as exc:  # a received table out of the folder: a new one replaces it
+        current, error = None, error or str(exc)
     return page("import.html", name, status=status, step="studies.import_table",
-                limits=site().limits, current=workspace.table_path(folder), error=error)
+                limits=site().limits, current=current, error=error)
 
 
 @bp.get("/")
@@ -183,6 +188,10 @@ def form_values(data: dict) -> dict:
 def form_value(p: Parameter, form) -> object:
     """The study-file value of ``p`` from the posted ``form``, checked."""
     text = form.get(p.field)
+    longest = p.web.max_length if p.web else None
+    if longest and len(text or "") > longest:
+        raise EssQpvError(f"{p.what} trop long : {longest} caractères au plus (reçu : "
+                          f"{typography.number(len(text))}) ; rien n'a été enregistré.")
     if p.kind is bool:
         return text == "oui"
     if p.kind is float:
@@ -212,7 +221,8 @@ def parameters_post(name: str, folder: Path):
         before = data.get("geocodage", {}).get("url")
         try:
             data["etude"] = form_section(f, "etude", titre=" ".join(
-                f.get("titre", "").split()) or workspace.title_of(folder))
+                str(form_value(PARAMETER["title"], f) or "").split())
+                or workspace.title_of(folder))
             data["quartiers"] = form_section(f, "quartiers")
             if data["quartiers"]["toute_la_france"] and (data["quartiers"]["departements"]
                                                          or data["quartiers"]["communes"]):

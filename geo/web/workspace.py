@@ -23,13 +23,14 @@ import tomli_w
 from .._errors import EssQpvError, InputError
 from .._validate import slug
 from ..columns import detect_columns
+from ..confine import inside, regular_file
 from ..geocode import REVIEW_COLUMNS, RefusedCorrection, still_matching
 from ..io import atomic_path, write_table
 from ..model import Study
 from ..parameters import PARAMETER, PARAMETERS
 from ..studyfile import RESULTS, read_study_file, save_study_file
 from ..uploads import Limits, check_expansion, parse_in_worker, sniff
-from ..vocabulary import COLUMN_KEYS, OUTPUTS, Columns, Detection
+from ..vocabulary import COLUMN_KEYS, OUTPUT, OUTPUTS, Columns, Detection
 
 STUDY_FILE = "etude.toml"
 CORRECTIONS = "corrections.csv"
@@ -52,6 +53,8 @@ FICHES_UP_TO = 100
 #: :func:`geo.geocode.match_corrections`); files without ``nom`` (earlier versions) still read.
 CORRECTION_COLUMNS = ["cle", "nom", "adresse_saisie", "accepter", "adresse_corrigee",
                       "latitude", "longitude"]
+#: The longest title of a study (its name on the list, its maps' title), from its declaration.
+TITLE_LENGTH = PARAMETER["title"].web.max_length
 
 
 class NotFound(EssQpvError):
@@ -67,8 +70,8 @@ def create(root: Path, name: str) -> Path:
     title = " ".join(name.split())
     if not title:
         raise InputError("donnez un nom à l'étude.")
-    if len(title) > 200:
-        raise InputError("nom d'étude trop long (200 caractères au plus).")
+    if len(title) > TITLE_LENGTH:
+        raise InputError(f"nom d'étude trop long ({TITLE_LENGTH} caractères au plus).")
     base = slug(title)
     root.mkdir(parents=True, exist_ok=True)
     for n in range(1, 1000):
@@ -119,12 +122,20 @@ def title_of(folder: Path) -> str:
         return folder.name
 
 
+def confined(folder: Path, path: Path, what: str) -> Path:
+    """``path``, a file of the study ``folder`` that the page reads or writes, if it stays
+    inside the folder once its symbolic links are followed and is an ordinary file (the rule
+    of ``ess-qpv run``, :func:`geo.confine.inside`); :class:`InputError` otherwise (a
+    received folder may hold a link to another folder's file)."""
+    return regular_file(inside(path, folder, what=what), what=what)
+
+
 # --------------------------------------------------------------------------- settings
 
 
 def settings(folder: Path) -> dict:
     """The study file's sections, as written."""
-    return read_study_file(folder / STUDY_FILE)
+    return read_study_file(confined(folder, folder / STUDY_FILE, "le fichier d'étude"))
 
 
 def save_settings(folder: Path, data: dict) -> Study:
@@ -145,7 +156,10 @@ def save_settings(folder: Path, data: dict) -> Study:
 def table_path(folder: Path) -> Path | None:
     """The study's table of initiatives, if one was imported."""
     name = settings(folder).get("entrees", {}).get("initiatives")
-    return folder / name if name and (folder / name).is_file() else None
+    if not name or not isinstance(name, str):
+        return None
+    path = confined(folder, folder / name, "le tableau des initiatives")
+    return path if path.is_file() else None
 
 
 def columns(folder: Path) -> Columns:
@@ -235,6 +249,19 @@ def preview(folder: Path, given: Columns | None = None
     return table, detection, None
 
 
+# --------------------------------------------------------------------------- outputs
+
+
+def results_folder(folder: Path) -> Path:
+    """The study's results folder (:func:`confined`: never a link out of the study)."""
+    return inside(folder / OUTPUT_FILES["dossier"], folder, what="le dossier des résultats")
+
+
+def result_file(folder: Path, key: str) -> Path:
+    """The output ``key`` (:data:`OUTPUT_FILES`) of the study ``folder``, :func:`confined`."""
+    return confined(folder, results_folder(folder) / OUTPUT_FILES[key], OUTPUT[key].what)
+
+
 # --------------------------------------------------------------------------- review
 
 
@@ -242,7 +269,7 @@ def review(folder: Path) -> pd.DataFrame:
     """The doubtful addresses of the last run, with the decision already taken for each."""
     from ..initiatives import read_table
 
-    path = folder / OUTPUT_FILES["dossier"] / OUTPUT_FILES["relecture"]
+    path = result_file(folder, "relecture")
     if not path.is_file():
         return pd.DataFrame(columns=REVIEW_COLUMNS)
     rows = read_table(path)[0]
@@ -256,7 +283,7 @@ def corrections(folder: Path) -> pd.DataFrame:
     """The corrections file (one row per decided address)."""
     from ..initiatives import read_table
 
-    path = folder / CORRECTIONS
+    path = confined(folder, folder / CORRECTIONS, "le fichier de corrections")
     if not path.is_file():
         return pd.DataFrame(columns=CORRECTION_COLUMNS)
     table = read_table(path)[0]
