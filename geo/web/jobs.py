@@ -104,9 +104,19 @@ def _checked_state(folder: Path) -> dict:
         if current.get("etat") == RUNNING and not alive(current.get("pid"), folder):
             current = write_state(folder, **{
                 **current, "etat": FAILED, "fin": time.time(),
-                "message": "l'analyse s'est arrêtée de façon inattendue (voir "
-                           f"{_state_dir(folder).name}/{LOG_FILE}) ; relancez-la."})
+                "message": "l'analyse s'est arrêtée de façon inattendue. "
+                           f"{log_advice(folder)}"})
     return current
+
+
+def log_advice(folder: Path) -> str:
+    """Where a run's technical details are and what to do with them, in French (the log
+    is in the study's hidden folder, which a file browser does not show)."""
+    log = _state_dir(folder) / LOG_FILE
+    return (f"Relancez l'analyse ; si l'erreur revient, le détail technique est dans le "
+            f"fichier {log} (le dossier « {log.parent.name} » du dossier de l'étude est "
+            "caché : affichez les fichiers cachés pour le voir) : envoyez ce fichier à la "
+            "personne qui s'occupe d'ess-qpv.")
 
 
 def running(folder: Path) -> bool:
@@ -275,8 +285,8 @@ def run(folder: Path) -> int:
     except Exception as exc:  # noqa: BLE001 - reported to the page, detailed in the log
         traceback.print_exc()
         write_state(folder, **{**base, "etat": FAILED, "fin": time.time(),
-                               "message": f"erreur inattendue ({type(exc).__name__}) ; le "
-                                          f"détail est dans {LOG_FILE}."})
+                               "message": f"erreur inattendue ({type(exc).__name__}) : "
+                                          f"l'analyse s'est arrêtée. {log_advice(folder)}"})
         return 1
     summary = result.result.summary()
     review = len(result.review)
