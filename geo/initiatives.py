@@ -22,9 +22,9 @@ from pyproj import Transformer
 from ._errors import EMPTY_FILE, NO_ROWS, NOT_A_TABLE, InputError
 from .columns import detect_columns, parse_numbers
 from .confine import check_format, regular_file, with_sidecars
+from .formulas import check_computed
 from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
-from .formulas import check_computed
 from .tables import internal
 from .vocabulary import (
     DEFAULT_MIN_SCORE,
