@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EssQpvError, InputError
+from .confine import inside
 from .vocabulary import TABLE_FORMATS
 
 try:
@@ -70,9 +71,7 @@ def check_outputs(outputs: dict[str, str | Path | None], *, inputs=(),
         if target.is_dir():
             raise InputError(f"cette sortie ({what}) est un dossier existant ; indiquez un "
                              "nom de fichier.", path=Path(path).name)
-        if root is not None and not target.is_relative_to(root):
-            raise InputError(f"la sortie {what} sortirait du dossier de l'étude ; gardez des "
-                             "chemins relatifs, sans « .. ».", path=str(path))
+        inside(path, root, what=f"cette sortie ({what})")  # says which link leads out
         _check_writable(target)
         seen[target] = what
 

@@ -43,6 +43,45 @@ def _closest(word: str, choices) -> str:
     return f" ; vouliez-vous dire « {match[0]} » ?" if match else ""
 
 
+#: tomllib's English messages, in French (the first words of each); others get the last.
+_TOML_MISTAKES = (
+    ("Cannot declare", "une section ou une table est déclarée deux fois"),
+    ("Cannot overwrite", "une clé reçoit deux valeurs (écrite deux fois ?)"),
+    ("Duplicate inline table key", "une clé est écrite deux fois"),
+    ("Illegal character '\\n'", "une ligne se termine avant la fin d'un texte (guillemet "
+                                  "fermant manquant ?)"),
+    ("Illegal character", "un caractère interdit (caractère de contrôle ou nul)"),
+    ("Unterminated string", "un texte n'a pas de guillemet fermant"),
+    ("Unclosed array", "une liste [..] n'est pas fermée"),
+    ("Unclosed inline table", "une table {..} n'est pas fermée"),
+    ("Expected '=' after a key", "il manque « = » entre la clé et sa valeur"),
+    ("Expected ']' at the end of a table", "il manque « ] » à la fin du nom de section"),
+    ("Expected newline or end of document", "quelque chose suit la valeur sur la même "
+                                            "ligne (texte sans guillemets ?)"),
+    ("Invalid value", "valeur illisible (un texte s'écrit entre guillemets, un nombre sans, "
+                      "et true ou false)"),
+    ("Unescaped '\\'", "une barre oblique inverse « \\ » dans un texte entre guillemets "
+                        "doubles (doublez-la ou utilisez des guillemets simples)"),
+    ("", "la syntaxe TOML n'est pas respectée"),
+)
+_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)|\(at end of document\)")
+
+
+def parse_study_text(text: str, name: str) -> dict:
+    """The sections of a study file's ``text`` (TOML); a mistake is said in French with
+    its line and column (``name``: the file, for the message)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        english = str(exc)
+        what = next(fr for start, fr in _TOML_MISTAKES if english.startswith(start))
+        where = _TOML_WHERE.search(english)
+        line = int(where[1]) if where and where[1] else None
+        at = (f" (colonne {where[2]})" if line else " (à la fin du fichier)") if where else ""
+        raise InputError(f"fichier d'étude illisible : {what}{at}.", path=name,
+                         row=line) from None
+
+
 def _checked(data: dict, name: str) -> dict[str, dict]:
     """Every section and key known and of its type; values with defaults filled in."""
     out: dict[str, dict] = {}
@@ -78,6 +117,11 @@ def _checked(data: dict, name: str) -> dict[str, dict]:
             if kind is list and not all(isinstance(v, str | int) for v in value):
                 raise InputError(f"[{section}] {key} : une liste de textes est attendue.",
                                  path=name)
+            if any("\x00" in v for v in (value if kind is list else [value])
+                   if isinstance(v, str)):
+                raise InputError(f"[{section}] {key} contient un caractère nul (\\u0000) : "
+                                 "retirez-le (aucun nom de fichier ni texte n'en contient).",
+                                 path=name)
             values[key] = value
     return out
 
@@ -89,10 +133,7 @@ def load_study(path: str | Path) -> Study:
     name = path.name
     if not path.is_file():
         raise InputError("fichier d'étude introuvable.", path=str(path))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"fichier d'étude illisible ({exc}).", path=name) from exc
+    data = read_study_file(path)
     v = _checked(data, name)
     # the folder the study file is in, as given: a study file that is a link to another
     # folder's file does not move the study there
@@ -100,6 +141,10 @@ def load_study(path: str | Path) -> Study:
     if not v["entrees"]["initiatives"]:
         raise InputError("[entrees] initiatives : indiquez le tableau des initiatives.",
                          path=name)
+    if not v["sorties"]["dossier"]:
+        raise InputError(f"[sorties] dossier est vide : indiquez le dossier des résultats, "
+                         f"par exemple « {RESULTS} » (un chemin relatif au dossier de "
+                         "l'étude).", path=name)
     folder = base / v["sorties"]["dossier"]
     outputs = {key: folder / value for key, value in v["sorties"].items()
                if key in OUTPUT and value}
@@ -161,10 +206,14 @@ MAX_PERIODS = 6
 
 def read_study_file(path: str | Path) -> dict:
     """The study file as written (sections and keys, no defaults filled in)."""
+    path = Path(path)
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"fichier d'étude illisible ({exc}).", path=Path(path).name) from exc
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("fichier d'étude illisible : il n'est pas enregistré en UTF-8 "
+                         "(réenregistrez-le en UTF-8 depuis votre éditeur de texte).",
+                         path=path.name) from None
+    return parse_study_text(text, path.name)
 
 
 def save_study_file(path: str | Path, data: dict, *, header: str = "") -> Study:

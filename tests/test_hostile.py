@@ -156,8 +156,17 @@ TOML_MISTAKES = [
                                        "(clé [quartiers] distance_m)"),
     ('[quartiers]\ndistance_m = 1e300\n', "un nombre de mètres de 0 à 50\u202f000"),
     ('[quartiers]\ndistance_m = nan\n', "refusée"),
-    ('[sorties]\ntableau = "../../dehors.csv"\n', "sortirait du dossier de l'étude"),
-    ('[sorties]\ntableau = "/tmp/ess-qpv-absolu.csv"\n', "sortirait du dossier de l'étude"),
+    ('[sorties]\ntableau = "../../dehors.csv"\n', "hors du dossier de l'étude"),
+    ('[sorties]\ntableau = "/tmp/ess-qpv-absolu.csv"\n', "hors du dossier de l'étude"),
+    ('[sorties]\ndossier = ""\n', "[sorties] dossier est vide : indiquez le dossier des "
+                                  "résultats, par exemple « resultats »"),
+    ('[sorties]\ntableau = "x.csv\\u0000.txt"\n', "[sorties] tableau contient un caractère "
+                                                  "nul"),
+    ('[entrees]\ninitiatives = "t.csv\\u0000"\n', "ligne 3 : fichier d'étude illisible : "
+                                                "une section ou une table est déclarée deux "
+                                                "fois (colonne 9)"),
+    ('[etude]\ntitre = "a\nb"\n', "ligne 2 : fichier d'étude illisible : une ligne se "
+                                     "termine avant la fin d'un texte"),
     ('[sorties]\ntableau = "t.csv"\ndossier = "."\n', "écraserait un fichier lu"),
     ('[sorties]\ntableau = "a.csv"\ndetail = "a.csv"\n', "deux sorties sur le même fichier"),
 ]
@@ -171,9 +180,32 @@ def test_study_file_mistakes(tmp_path, capsys, text, message):
                                          encoding="utf-8")
     code, err = _cli(["run", tmp_path / "etude.toml"], capsys)
     assert code == 2 and message in err, err
-    assert "Traceback" not in err and "(option --" not in err
+    # an option only where the study file has no key for it (reaching outside its folder)
+    assert "Traceback" not in err and "(option --" not in err.replace(
+        "(option --autoriser-hors-dossier)", "")
     assert not (tmp_path / "resultats").exists()
     assert not os.path.exists("/tmp/ess-qpv-absolu.csv")
+
+
+def test_a_nul_character_in_a_study_file_path_is_said(tmp_path, capsys):
+    (tmp_path / "etude.toml").write_text('[entrees]\ninitiatives = "t.csv\\u0000"\n',
+                                         encoding="utf-8")
+    code, err = _cli(["run", tmp_path / "etude.toml"], capsys)
+    assert code == 2 and "[entrees] initiatives contient un caractère nul" in err, err
+
+
+def test_an_output_that_is_a_link_out_is_named(tmp_path, capsys):
+    outside = tmp_path / "ailleurs.csv"
+    outside.write_text("mine", encoding="utf-8")
+    study = tmp_path / "etude"
+    (study / "resultats").mkdir(parents=True)
+    (study / "t.csv").write_bytes(EXAMPLE.read_bytes())
+    (study / "etude.toml").write_text('[entrees]\ninitiatives = "t.csv"\n', encoding="utf-8")
+    os.symlink(outside, study / "resultats" / "initiatives_enrichies.csv")
+    code, err = _cli(["run", study / "etude.toml"], capsys)
+    assert code == 2 and "hors du dossier de l'étude" in err, err
+    assert "initiatives_enrichies.csv » est un lien symbolique vers" in err
+    assert "« .. »" not in err and outside.read_text(encoding="utf-8") == "mine"
 
 
 def test_init_never_overwrites(tmp_path, capsys):

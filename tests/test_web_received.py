@@ -71,6 +71,9 @@ def served(tmp_path, isolated_cache, secret):
     decided = received(root, "corrections-lien")
     review_file(decided / "resultats" / "a_verifier.csv")
     os.symlink(secret, decided / "corrections.csv")
+    # a study file that does not read (a section written twice)
+    (received(root, "toml-abime") / "etude.toml").write_text(
+        '[entrees]\ninitiatives = "initiatives.csv"\n[entrees]\n', encoding="utf-8")
     server = WebServer(root, isolated_cache)
     yield server
     server.stop()
@@ -174,3 +177,10 @@ def test_an_unexpected_error_says_where_its_details_are(tmp_path, monkeypatch):
     log = folder / ".ess-qpv" / "journal.txt"
     assert "ValueError" in message and str(log) in message, message
     assert "caché" in message and "Relancez" in message
+
+
+def test_a_study_file_that_does_not_read_is_said_in_french(served):
+    r = served.session().page("/etudes/toml-abime/parametres")
+    assert r.status_code == 400 and alert(r) == (
+        "Fichier etude.toml, ligne 3 : fichier d'étude illisible : une section ou une table "
+        "est déclarée deux fois (colonne 9)."), r.text[-800:]
