@@ -473,3 +473,18 @@ def test_an_insee_code_is_never_shown_as_a_postcode(tmp_path):
     text = " ".join(text_of(_fiches_of(rows.drop(columns="commune"), tmp_path / "code"),
                             1).split())
     assert "1 Montluel implantée" in text and "01262" not in text, text
+
+
+def test_coordinates_set_aside_are_said_so_not_called_missing(tmp_path):
+    """E2 of the national directory gives a point in the Yvelines for an address in
+    Vandœuvre-lès-Nancy: its page says the coordinates were set aside as contrary to the
+    address, names where each points, and what to do; it never asks for coordinates."""
+    national = pd.read_csv(DATA / "annuaire_national.csv", sep=";", dtype=str,
+                           keep_default_na=False)
+    pdf = _fiches_of(national[national["id"].isin(["E1", "E2"])], tmp_path)
+    text = " ".join(text_of(pdf, 2).split())
+    assert "coordonnées écartées (contraires à l’adresse)" in text, text
+    assert "Coordonnées du tableau écartées : elles contredisent l’adresse (coordonnées " \
+           "dans le département 78 (Yvelines), adresse à Vandœuvre-lès-Nancy (54500))" in text
+    assert "« accepter » : oui" in text
+    assert "inconnue" not in text and "donnez les coordonnées" not in text

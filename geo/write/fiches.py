@@ -115,6 +115,9 @@ class Fiche:
     identified: bool = True
     #: The commune typed in the table for each of its sites (position → name), if any.
     places: dict[int, str] = field(default_factory=dict)
+    #: Why the coordinates typed for some of its sites were set aside (they contradict
+    #: the site's own address: :mod:`geo.placecheck`), one cause per site.
+    set_aside: list[str] = field(default_factory=list)
 
     @property
     def file_stem(self) -> str:
@@ -190,6 +193,7 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
                       initiatives.website_column) if c)} if c in sites}
     by_key = dict(list(long.groupby(ids[long["_site"].to_numpy()], sort=False))) \
         if len(long) else {}
+    set_aside = _set_aside(initiatives)
     out = []
     for key in pd.unique(ids):
         positions = np.flatnonzero(ids == key)
@@ -218,9 +222,19 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
             quartiers=_quartiers(mine, positions, communes),
             located=bool(located[positions].any()),
             places={int(i): towns[i] for i in positions if towns[i]},
+            set_aside=[set_aside[i] for i in positions if i in set_aside],
             identified=initiatives.id_column is not None
             and not str(key).startswith("ligne ")))
     return out
+
+
+def _set_aside(initiatives: Initiatives) -> dict[int, str]:
+    """The cause, by site position, of each typed point set aside because it contradicts
+    its own address (« coordonnées dans le département 38 (Isère), adresse à Vénissieux
+    (69200) »), as the review states it."""
+    said = {issue.row: issue.message for issue in initiatives.issues}
+    return {i: french_spacing(said.get(initiatives.row_number(i), "").split(
+        "\u00a0: à vérifier")[0]) for i in initiatives.contradicted}
 
 
 def _towns(sites: pd.DataFrame, initiatives: Initiatives) -> list[str]:
@@ -596,11 +610,8 @@ def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], tit
             zone[0] - 1, zone[1] - 1, zone[2] + 2, zone[3] + 2)))
         y = zone[1] - 4
     else:
-        y = page.wrapped(margin, top - 4, w - 2 * margin,
-                         "Position inconnue : aucun site localisé, donc pas de carte et rien "
-                         "à dire des quartiers prioritaires alentour. Vérifiez l'adresse "
-                         "(fichier de relecture) ou donnez les coordonnées.",
-                         fontsize=_size(size, 9), color="#7b241c", max_lines=3) - 4
+        y = page.wrapped(margin, top - 4, w - 2 * margin, _unplaced(fiche),
+                         fontsize=_size(size, 9), color="#7b241c", max_lines=4) - 4
         page.wrapped(margin, margin + source_room, w - 2 * margin, PRINT_SOURCES,
                      fontsize=sources, color="#333", max_lines=2)
         foot = margin + source_room
@@ -616,9 +627,27 @@ def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], tit
                 ("distance", "Distance", 0.11), ("sites", "Sites", 0.1)], **tables,
                empty="Aucun quartier prioritaire dans un rayon de la distance d'étude, "
                      "ni déclaré." if fiche.located else
+                     "Aucun quartier déclaré ; les autres attendent des coordonnées corrigées "
+                     "ou acceptées." if fiche.set_aside else
                      "Aucun quartier déclaré ; position inconnue pour les autres.")
     drawing.links = page.links
     return drawing
+
+
+def _unplaced(fiche: Fiche) -> str:
+    """What the page of an initiative without any placed site says instead of a map: why
+    (its typed coordinates set aside, else no position at all) and what to do."""
+    if fiche.set_aside:
+        causes = " ; ".join(dict.fromkeys(fiche.set_aside))
+        return french_spacing(
+            f"Coordonnées du tableau écartées : elles contredisent l'adresse ({causes}). "
+            "Pas de carte, et rien à dire des quartiers prioritaires alentour, tant qu'elles "
+            "ne sont pas corrigées : corrigez-les dans le tableau, ou gardez-les à la "
+            "relecture (« accepter » : oui, dans le fichier de relecture).")
+    return french_spacing(
+        "Position inconnue : aucun site localisé, donc pas de carte et rien à dire des "
+        "quartiers prioritaires alentour. Vérifiez l'adresse (fichier de relecture) ou "
+        "donnez les coordonnées.")
 
 
 def _summary(fiche: Fiche) -> str:
@@ -628,7 +657,8 @@ def _summary(fiche: Fiche) -> str:
     parts = [plural(n, "site")]
     unknown = int((fiche.sites["situation"] == Relation.NOT_LOCATED.label).sum())
     if not fiche.located:
-        parts.append("position inconnue (aucun site localisé)")
+        parts.append("coordonnées écartées (contraires à l'adresse)" if fiche.set_aside
+                     else "position inconnue (aucun site localisé)")
     elif unknown:
         parts.append(f"dont {plural(unknown, 'non localisé')}")
     counts = fiche.quartiers["_relation"].value_counts() if len(fiche.quartiers) else {}
