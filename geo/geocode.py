@@ -635,6 +635,13 @@ def _corrections(frame: pd.DataFrame | None, path: str) -> list[dict]:
                 raise InputError("latitude ou longitude corrigée illisible.", path=path, row=n,
                                  column="latitude" if not _is_number(lat) else "longitude"
                                  ) from exc
+            for column, value, bound in (("latitude", fix["point"][0], 90),
+                                         ("longitude", fix["point"][1], 180)):
+                if not -bound <= float(value) <= bound:  # also inf and nan
+                    raise InputError(f"{column} corrigée « {row[column].strip()} » hors des "
+                                     f"bornes : entre -{bound} et {bound} degrés (WGS 84, "
+                                     "comme sur la page de relecture).",
+                                     path=path, row=n, column=column)
         if row.get("adresse_corrigee", "").strip():
             fix["address"] = row["adresse_corrigee"].strip()
         if row.get("accepter", "").strip().lower() in ("oui", "o", "x", "yes", "1", "vrai"):

@@ -232,3 +232,45 @@ def test_a_decision_on_the_page_records_its_site(tmp_path, isolated_cache):
             assert decided.loc[f"{name} | 9 rue Z", "adresse_saisie"] == "9 rue Z"
     finally:
         web.stop()
+
+
+OUT_OF_RANGE = [("inf", "1.44", "latitude"), ("1e400", "1.44", "latitude"),
+                ("43.6", "2000", "longitude"), ("-91", "1.44", "latitude"),
+                ("95", "1.44", "latitude"), ("nan", "1.44", "latitude"),
+                ("43.6", "-180.5", "longitude")]
+
+
+def _range_case(tmp_path, lat: str, lon: str):
+    table = tmp_path / "t.csv"
+    table.write_text("nom;adresse;code_postal;commune\nAlpha;1 rue A;31000;Toulouse\n"
+                     "Beta;12 rue X;31000;Toulouse\n", encoding="utf-8")
+    corrections = tmp_path / "corr.csv"
+    corrections.write_text(
+        "cle;nom;adresse_saisie;latitude;longitude\n"
+        "Alpha | 1 rue A 31000 Toulouse;Alpha;1 rue A 31000 Toulouse;43.6;1.44\n"
+        f"Beta | 12 rue X 31000 Toulouse;Beta;12 rue X 31000 Toulouse;{lat};{lon}\n",
+        encoding="utf-8")
+    return table, corrections
+
+
+@pytest.mark.parametrize(("lat", "lon", "column"), OUT_OF_RANGE)
+def test_a_corrected_point_out_of_range_names_the_corrections_file(
+        tmp_path, capsys, isolated_cache, lat, lon, column):
+    table, corrections = _range_case(tmp_path, lat, lon)
+    out = tmp_path / "o.csv"
+    code = cli.main(["link", str(table), "-o", str(out), "--corrections", str(corrections)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"fichier corr.csv, ligne 3, colonne « {column} »" in err, err
+    assert "hors des bornes" in err and "--crs" not in err and "corrigées" not in err
+    assert not out.exists()
+
+
+def test_a_study_s_corrected_point_out_of_range_is_refused(tmp_path, capsys, isolated_cache):
+    table, corrections = _range_case(tmp_path, "91", "1.44")
+    (tmp_path / "etude.toml").write_text(
+        '[entrees]\ninitiatives = "t.csv"\n[geocodage]\ncorrections = "corr.csv"\n'
+        'en_ligne = false\n', encoding="utf-8")
+    code = cli.main(["run", str(tmp_path / "etude.toml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "fichier corr.csv, ligne 3, colonne « latitude »" in err, err
+    assert not (tmp_path / "resultats").exists()
