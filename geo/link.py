@@ -36,6 +36,7 @@ from .vocabulary import (
     Evolution,
     Relation,
     TerritoryStatus,
+    theme_values,
 )
 
 RELATIONS = (Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED)
@@ -767,13 +768,24 @@ def _qpv_table(qpv: gpd.GeoDataFrame, long: pd.DataFrame, initiatives: Initiativ
     any_relation = pairs.groupby("_qpv")["id_initiative"].nunique()
     out["n_initiatives"] = any_relation.reindex(out.index, fill_value=0).astype(int).to_numpy()
     if "theme" in pairs:
-        by_theme = pairs.groupby(["_qpv", "relation", "theme"]).size().unstack(
+        single = _single_themes(pairs)
+        by_theme = single.groupby(["_qpv", "relation", "theme"]).size().unstack(
             ["relation", "theme"], fill_value=0)
         for relation, theme in sorted(by_theme.columns, key=lambda c: (_RANK.get(c[0], 9), c[1])):
-            if theme:
-                out[f"n_{relation}:{theme}"] = by_theme[(relation, theme)].reindex(
-                    out.index, fill_value=0).astype(int).to_numpy()
+            out[f"n_{relation}:{theme}"] = by_theme[(relation, theme)].reindex(
+                out.index, fill_value=0).astype(int).to_numpy()
     return out.reset_index(drop=True)
+
+
+def _single_themes(pairs: pd.DataFrame) -> pd.DataFrame:
+    """``pairs`` with one row per single theme of each (:func:`geo.vocabulary.theme_values`,
+    as the maps split them; one spelling per theme whatever its case, the first met): an
+    initiative of two themes counts in each. Rows without a theme are left out."""
+    folded: dict[str, str] = {}
+    split = {text: [folded.setdefault(v.casefold(), v) for v in theme_values(text)]
+             for text in pairs["theme"].drop_duplicates()}
+    single = pairs.assign(theme=pairs["theme"].map(split)).explode("theme")
+    return single[single["theme"].notna()]
 
 
 def _territory_table(qpv: gpd.GeoDataFrame, long: pd.DataFrame) -> pd.DataFrame:

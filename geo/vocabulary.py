@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field, fields, make_dataclass
 from enum import StrEnum
 
+from .typography import capitalised
+
 #: Width of the proximity band, in metres (the usual band of national programmes).
 DEFAULT_DISTANCE = 300.0
 #: QPV boundaries used when none are named (offline, bundled).
@@ -551,6 +553,24 @@ def find_column(columns: list[str], role: str) -> str | None:
     for c in columns:
         by_name.setdefault(normal_name(c), c)
     return next((by_name[a] for a in ALIASES[role] if a in by_name), None)
+
+
+# --------------------------------------------------------------------------- themes
+
+
+#: Separators of a multi-valued category (GoGoCarto, Transiscope: « A|B »; ours: « ; »).
+THEME_SEPARATORS = re.compile(r"\s*[|;]\s*")
+
+
+def theme_values(text: object) -> list[str]:
+    """The categories of one cell, split on its separators and capitalised, each once: the
+    one split of every output (maps, print, fiches, the tables by quartier).
+
+    >>> theme_values("lien social|Fabriquer, réparer ; lien social")
+    ['Lien social', 'Fabriquer, réparer']
+    """
+    values = (capitalised(v) for v in THEME_SEPARATORS.split(str(text).strip()) if v)
+    return list(dict.fromkeys(values))
 
 
 # --------------------------------------------------------------------------- outputs

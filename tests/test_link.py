@@ -145,7 +145,7 @@ def test_multi_site_initiative_gets_the_union(tmp_path, qpv):
     assert per.loc["CONC", "qpv_served"] == "QN09338M"
     assert per.loc["SOLO", "relation"] == "not_located"
     by_qpv = result.per_qpv.set_index("code_qp")
-    assert by_qpv.loc["QN07511M", "n_implanted:conciergerie solidaire"] == 1
+    assert by_qpv.loc["QN07511M", "n_implanted:Conciergerie solidaire"] == 1
     assert by_qpv.loc["QN09338M", "n_served"] == 1
     # the quartiers of the sites' départements, those without initiatives too, and the one
     # served across a border (issue 31)

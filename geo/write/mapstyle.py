@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..typography import capitalised
-from ..vocabulary import GENERATION, GENERATIONS
+from ..vocabulary import GENERATION, GENERATIONS, theme_values
 
 if TYPE_CHECKING:  # the indicators' module draws nothing: no import at run time
     from ..indicators import Measures
@@ -64,23 +64,11 @@ def theme_styles(themes: list[str]) -> dict[str, ThemeStyle]:
 MAX_THEMES = 8
 #: The class of the themes beyond :data:`MAX_THEMES`.
 OTHER_THEMES = "Autres"
-#: Separators of a multi-valued category (GoGoCarto, Transiscope: « A|B »; ours: « ; »).
-_THEME_SEPARATORS = re.compile(r"\s*[|;]\s*")
 #: A value that is a code rather than a theme: a digit and no lower-case letter
 #: (INSEE codes, NAF codes, « 75056 », « 88.91A »).
 _CODE = re.compile(r"^(?=.*\d)[^a-zà-ÿ]+$")
 #: How the legend says what a site with several categories shows.
 SEVERAL_THEMES_NOTE = "un site à plusieurs catégories porte le symbole de la première"
-
-
-def theme_values(text: object) -> list[str]:
-    """The categories of one cell, split on its separators and capitalised, each once.
-
-    >>> theme_values("lien social|Fabriquer, réparer ; lien social")
-    ['Lien social', 'Fabriquer, réparer']
-    """
-    values = (capitalised(v) for v in _THEME_SEPARATORS.split(str(text).strip()) if v)
-    return list(dict.fromkeys(values))
 
 
 def site_themes(sites: pd.DataFrame, theme_column: str | None

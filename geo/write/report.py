@@ -51,6 +51,8 @@ def report_tables(result: LinkResult, *, review: pd.DataFrame | None = None,
             sites[column] = typed_kept(sites[column], cells)
     sites = french(sites, "sites")
     per_qpv = french(result.per_qpv, "par_quartier")
+    if notes_by_theme := theme_notes(result.per_qpv):
+        per_qpv = with_notes(per_qpv, notes_by_theme)
     per_territory = french(result.per_territory, "par_territoire")
     sheets = {"Initiatives": sites, "Par quartier": per_qpv, "Par territoire": per_territory}
     if impact is not None and len(impact):
@@ -70,6 +72,25 @@ def with_notes(table: pd.DataFrame, notes: tuple[str, ...]) -> pd.DataFrame:
     extra = pd.DataFrame({first: lines}, columns=table.columns).astype(object)
     extra.loc[0, first] = None
     return pd.concat([table.astype(object), extra], ignore_index=True)
+
+
+#: The *Par quartier* sheet's note when an initiative of several themes counts in each.
+SEVERAL_THEMES_COUNTED = (
+    "Colonnes par thème\u00a0: une initiative à plusieurs thèmes («\u00a0A\u00a0; B\u00a0») "
+    "est comptée dans chacun, aussi la somme de ces colonnes peut-elle dépasser le nombre "
+    "d’initiatives de la relation (sur la carte, un site à plusieurs thèmes porte le symbole "
+    "du premier).")
+
+
+def theme_notes(per_qpv: pd.DataFrame) -> tuple[str, ...]:
+    """The notes of the per-quartier table's columns by theme (``n_<relation>:<theme>``):
+    :data:`SEVERAL_THEMES_COUNTED` when, for some quartier and relation, they add up to
+    more than the relation's count."""
+    for column in [c for c in per_qpv.columns if str(c).startswith("n_") and ":" not in c]:
+        themed = [c for c in per_qpv.columns if str(c).startswith(f"{column}:")]
+        if themed and (per_qpv[themed].sum(axis=1) > per_qpv[column]).any():
+            return (SEVERAL_THEMES_COUNTED,)
+    return ()
 
 
 def to_check(result: LinkResult, review: pd.DataFrame | None) -> pd.DataFrame:
