@@ -3,8 +3,10 @@ their communes and distances; A4 and A5; its maps as PNG and SVG files named aft
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -488,3 +490,27 @@ def test_coordinates_set_aside_are_said_so_not_called_missing(tmp_path):
            "dans le département 78 (Yvelines), adresse à Vandœuvre-lès-Nancy (54500))" in text
     assert "« accepter » : oui" in text
     assert "inconnue" not in text and "donnez les coordonnées" not in text
+
+
+def test_only_web_addresses_are_shown_as_web_sites_and_maps_get_the_usual_mode(tmp_path):
+    """« javascript:alert(1) » in the website column is no web site: the page leaves it
+    out (an http(s) address is shown, a bare www. one as https); the maps are written
+    with the mode of every other output (the umask's), not a temporary file's 0600."""
+    bal = pd.read_csv(DATA / "adresses-54084.csv", sep=";", dtype=str)
+    table = pd.DataFrame({
+        "nom": ["Épicerie", "Jardin", "Atelier"],
+        "site_web": ["javascript:alert(1)", "www.exemple.org", "ftp://exemple.org/x"],
+        "latitude": bal["lat"][:3], "longitude": bal["long"][:3]})
+    old = os.umask(0o022)
+    try:
+        pdf = _fiches_of(table, tmp_path, images=True)
+    finally:
+        os.umask(old)
+    first, second, third = (" ".join(text_of(pdf, k).split()) for k in (1, 2, 3))
+    assert "javascript" not in first and "Site web" not in first
+    assert "Site web : https://www.exemple.org" in second
+    assert "Site web" not in third and "ftp:" not in third
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode)
+             for p in (tmp_path / "fiches").iterdir() if p.suffix in (".png", ".svg")}
+    assert len(modes) == 6 and set(modes.values()) == {0o644}, modes
+    assert stat.S_IMODE(pdf.stat().st_mode) == 0o644

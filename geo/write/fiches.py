@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -36,7 +35,7 @@ from .._errors import InputError
 from .._validate import safe_url, slug
 from ..addresses import join_address
 from ..initiatives import Initiatives, initiative_ids
-from ..io import atomic_path, publish, retire
+from ..io import atomic_path, publish, retire, temporary_beside
 from ..link import LinkResult
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import french_spacing, plural, plural_form
@@ -532,8 +531,7 @@ def _save_map(page: Drawing, stem: Path, name: str, scratch: Path
     out = []
     for suffix in (".png", ".svg"):
         target = stem.with_name(stem.name + suffix)
-        fd, tmp = tempfile.mkstemp(dir=scratch, suffix=suffix)
-        os.close(fd)
+        tmp = temporary_beside(scratch / target.name)  # made by its writer: the umask's mode
         if suffix == ".png":
             write_png(drawing, tmp, PNG_DPI, pdf_metadata(suffix, name))
         else:
@@ -575,11 +573,9 @@ def fiche_page(fiche: Fiche, layers: PrintLayers, size: tuple[float, float], tit
     body = _size(size, 8.5)
     top = page.wrapped(margin, top - 1, w - 2 * margin, " · ".join(details),
                        fontsize=body, color="#222", max_lines=2)
-    if fiche.website:
-        url = safe_url(fiche.website)
-        top = page.wrapped(margin, top - 0.5, w - 2 * margin, f"Site web : {fiche.website}",
-                           fontsize=body, color="#1a4f8b" if url else "#222",
-                           max_lines=1, url=url or None)
+    if url := safe_url(fiche.website):  # an http(s) address only (never javascript:)
+        top = page.wrapped(margin, top - 0.5, w - 2 * margin, f"Site web : {url}",
+                           fontsize=body, color="#1a4f8b", max_lines=1, url=url)
     top = page.wrapped(margin, top - 1, w - 2 * margin, _summary(fiche),
                        fontsize=body, color="#222", max_lines=3)
     foot = margin
