@@ -74,6 +74,10 @@ def served(tmp_path, isolated_cache, secret):
     # a study file that does not read (a section written twice)
     (received(root, "toml-abime") / "etude.toml").write_text(
         '[entrees]\ninitiatives = "initiatives.csv"\n[entrees]\n', encoding="utf-8")
+    # the page's own folder a link to another folder
+    elsewhere = root.parent / "ailleurs"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, received(root, "etat-lien") / ".ess-qpv")
     server = WebServer(root, isolated_cache)
     yield server
     server.stop()
@@ -184,3 +188,12 @@ def test_a_study_file_that_does_not_read_is_said_in_french(served):
     assert r.status_code == 400 and alert(r) == (
         "Fichier etude.toml, ligne 3 : fichier d'étude illisible : une section ou une table "
         "est déclarée deux fois (colonne 9)."), r.text[-800:]
+
+
+def test_a_run_never_writes_its_state_through_a_link_out(served):
+    client = served.session()
+    assert client.page("/").status_code == 200  # the list still shows every study
+    client.page("/nouvelle")
+    r = client.post_form("/etudes/etat-lien/lancer")
+    assert r.status_code == 400 and REFUSED in alert(r) and ".ess-qpv" in alert(r), r.text[-800:]
+    assert not list((served.root.parent / "ailleurs").iterdir())

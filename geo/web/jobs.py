@@ -48,9 +48,12 @@ _LOCK = threading.RLock()
 
 
 def _state_dir(folder: Path) -> Path:
+    """The page's own folder in the study (never a link out of it: a received folder's
+    ``.ess-qpv`` could lead to another folder)."""
+    from ..confine import inside
     from .workspace import STATE_DIR
 
-    return folder / STATE_DIR
+    return inside(folder / STATE_DIR, folder, what="le dossier « .ess-qpv » de l'étude")
 
 
 def write_state(folder: Path, **state) -> dict:
@@ -63,9 +66,11 @@ def write_state(folder: Path, **state) -> dict:
 
 def read_state(folder: Path) -> dict:
     """The state as last written, ``{}`` when no run was ever started."""
+    from .._errors import EssQpvError
+
     try:
         return json.loads((_state_dir(folder) / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, EssQpvError):  # none, damaged, or out of the folder
         return {}
 
 

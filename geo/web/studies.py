@@ -128,7 +128,8 @@ def _national(url: str | None) -> bool:
 
 
 def _geocoder_mark_file(folder: Path) -> Path:
-    return folder / workspace.STATE_DIR / "geocodeur-accepte"
+    return workspace.confined(folder, folder / workspace.STATE_DIR / "geocodeur-accepte",
+                              "la marque du géocodeur accepté")
 
 
 def accepted_geocoder(folder: Path) -> str | None:
