@@ -65,9 +65,13 @@ class Projected:
         self.spots = np.full((len(self.source), 2), np.nan)
         self._done = np.zeros(len(self.source), dtype=bool)
         self._to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+        #: The shapes simplified, by tolerance (``None`` where not yet).
+        self._simple: dict[float, np.ndarray] = {}
 
-    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The shapes at positions ``rows`` in ``crs``, and their name spots (x, y rows)."""
+    def take(self, rows: np.ndarray, tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """The shapes at positions ``rows`` in ``crs``, and their name spots (x, y rows);
+        ``tolerance``: simplified to so many of its units, each shape once for every page
+        of the same tolerance (pages of one scale share their borders)."""
         rows = np.asarray(rows, dtype=np.intp)
         todo = rows[~self._done[rows]]
         if len(todo):
@@ -75,7 +79,18 @@ class Projected:
             spots = shapely.get_coordinates(shapely.point_on_surface(self.source[todo]))
             self.spots[todo] = self._project(spots)
             self._done[todo] = True
-        return self.geoms[rows], self.spots[rows]
+        if tolerance <= 0:
+            return self.geoms[rows], self.spots[rows]
+        if tolerance not in self._simple:
+            if len(self._simple) >= 8:
+                self._simple.clear()
+            self._simple[tolerance] = np.full(len(self.source), None, dtype=object)
+        simple = self._simple[tolerance]
+        todo = rows[shapely.is_missing(simple[rows])]
+        if len(todo):
+            simple[todo] = shapely.simplify(self.geoms[todo], tolerance,
+                                            preserve_topology=True)
+        return simple[rows], self.spots[rows]
 
     def _project(self, xy: np.ndarray) -> np.ndarray:
         return np.column_stack(self._to_crs.transform(xy[:, 0], xy[:, 1]))

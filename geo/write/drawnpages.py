@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .pdfpages import write_pdf_pages
-from .vectorpage import FONT, Drawing, register_fonts
+from .vectorpage import FONT, Drawing, pdf_path_code, register_fonts
 
 
 def write_drawings(path: Path, count: int, page: Callable[[int], Drawing], *,
@@ -31,10 +31,10 @@ def write_drawings(path: Path, count: int, page: Callable[[int], Drawing], *,
 def _write_part(path, pages, page, after, metadata, tell) -> list[Any]:
     """Write ``page(k)`` for each ``k`` of ``pages`` to the PDF ``path``; ``tell()`` after
     each; return what ``after`` said of each."""
-    from reportlab.graphics import renderPDF
     from reportlab.pdfgen.canvas import Canvas
 
     register_fonts()
+    renderer = _renderer()
     canvas = Canvas(str(path), pageCompression=1, invariant=1, initialFontName=FONT)
     canvas.setTitle(metadata.get("Title", ""))
     canvas.setCreator(metadata.get("Creator", ""))
@@ -43,7 +43,7 @@ def _write_part(path, pages, page, after, metadata, tell) -> list[Any]:
     for k in pages:
         drawing = page(k)
         canvas.setPageSize((drawing.width, drawing.height))
-        renderPDF.draw(drawing, canvas, 0, 0)
+        renderer.draw(drawing, canvas, 0, 0)
         for url, box in getattr(drawing, "links", ()):
             canvas.linkURL(url, box, relative=0)
         canvas.showPage()
@@ -51,3 +51,25 @@ def _write_part(path, pages, page, after, metadata, tell) -> list[Any]:
         tell()
     canvas.save()
     return out
+
+
+def _renderer():
+    """reportlab's PDF renderer, writing the operators of a path of lines at once
+    (:func:`geo.write.vectorpage.pdf_path_code`) instead of a call per point: an atlas's
+    page holds thousands of points of outlines."""
+    from reportlab.graphics.renderPDF import _PDFRenderer
+
+    class Renderer(_PDFRenderer):
+        def drawPath(self, path):
+            code = pdf_path_code(path)
+            if code is None or path.isClipPath or getattr(path, "autoclose", None):
+                return super().drawPath(path)
+            outline = self._canvas.beginPath()
+            outline._code = [code]
+            ops = path.operators
+            closed = ops.count(0) == ops.count(3)  # as reportlab decides to fill
+            self._canvas.drawPath(outline, fill=self._fill if closed else 0,
+                                  stroke=self._stroke, fillMode=getattr(path, "fillMode",
+                                                                        None))
+
+    return Renderer()

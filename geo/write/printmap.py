@@ -101,6 +101,24 @@ class PrintLayers:
     _framed: dict = field(default_factory=dict, repr=False)
     #: ``qpv`` and ``previous`` projected once per CRS (:class:`Projected`), shared too.
     _projected: dict = field(default_factory=dict, repr=False)
+    #: The commune and département of every site, found once (:meth:`places`).
+    _places: list = field(default_factory=list, repr=False)
+
+    def places(self, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The codes of the commune and of the département of each of ``sites`` (``""``
+        outside any), found once for all the study's sites and read by each page."""
+        from ..outlines import commune_of_points, departement_of_points
+
+        if not self._places:
+            x, y = self.sites.geometry.x.to_numpy(), self.sites.geometry.y.to_numpy()
+            self._places += [self.sites.index, commune_of_points(x, y),
+                             departement_of_points(x, y)]
+        index, commune, departement = self._places
+        at = index.get_indexer(sites.index) if index.is_unique else np.array([-1])
+        if (at >= 0).all():
+            return commune[at], departement[at]
+        x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+        return commune_of_points(x, y), departement_of_points(x, y)
 
     def framed(self, name: str, box: tuple, crs: str, tolerance: float
                ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -114,14 +132,15 @@ class PrintLayers:
             layer = getattr(self, name)
             if (name, crs) not in self._projected:  # each quartier projected once per CRS
                 self._projected[name, crs] = Projected(layer.geometry.values, crs)
+            if name not in self._projected:  # the quartiers' other columns, once
+                self._projected[name] = pd.DataFrame(layer.drop(columns=layer.geometry.name))
             rows = np.sort(layer.sindex.query(shapely.box(*box), predicate="intersects"))
             frame = layer.iloc[rows]
-            shapes = shapely.simplify(self._projected[name, crs].take(rows)[0], tolerance,
-                                      preserve_topology=True)
+            # to one significant digit: the pages of one scale simplify each quartier once
+            shapes = self._projected[name, crs].take(rows, float(f"{tolerance:.1g}"))[0]
             # a plain table (its shapes in a ``geometry`` column): a GeoDataFrame's
             # checks cost more than the page draws from it
-            drawn = pd.DataFrame(frame.drop(columns=frame.geometry.name)).assign(
-                geometry=shapes)
+            drawn = self._projected[name].iloc[rows].assign(geometry=shapes)
             self._framed[key] = (frame, drawn)
         return self._framed[key]
 
@@ -279,7 +298,9 @@ def prepare_layers(result, qpv, previous, theme_column, id_column) -> PrintLayer
     styles = {t: s for t, s in styles.items() if (themes == t).any()}
     links = []
     if id_column and id_column in sites:
-        for _, group in sites.groupby(sites[id_column].astype(str)):
+        ids = sites[id_column].astype(str)
+        several = ids.duplicated(keep=False).to_numpy()  # a lone site has no line
+        for _, group in sites[several].groupby(ids[several]):
             links += initiative_links(group)
     return PrintLayers(sites, themes, styles, qpv, previous, links,
                    ", ".join(sorted(set(qpv["generation"]))) or "",
@@ -1045,11 +1066,9 @@ def aggregate_counts(layers: PrintLayers, sites: gpd.GeoDataFrame, coms: pd.Data
     """The sites counted per commune (:func:`geo.write.printsymbols.counts_per_place`) at
     its name's spot (``coms`` as :func:`_background` gives them, in the map's CRS), and
     the largest count of the page's maps (kept in ``layers``: one scale for the page)."""
-    from ..outlines import commune_of_points
     from .printsymbols import counts_per_place
 
-    code = pd.Series(commune_of_points(sites.geometry.x.to_numpy(),
-                                       sites.geometry.y.to_numpy()), index=sites.index)
+    code = pd.Series(layers.places(sites)[0], index=sites.index)
     spots = coms.drop_duplicates("code").set_index("code")
     counts = counts_per_place(code, sites["relation"].astype(str))
     counts = counts[counts.index.isin(spots.index)]
@@ -1134,12 +1153,11 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     neighbour sites, then the communes that hold sites, then the other communes; on a wide
     map, the communes that hold the most sites (the main cities), then the départements.
     ``sites_m``, ``qpv``, ``deps`` and ``coms`` are in the map's CRS (:func:`_background`)."""
-    from ..outlines import commune_of_points, departement_of_points
     from .printlabels import Label, area_spots
 
     out = []
-    x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    held = pd.Series(commune_of_points(x, y)).value_counts() if len(sites) else pd.Series()
+    commune, departement = layers.places(sites)
+    held = pd.Series(commune).value_counts() if len(sites) else pd.Series()
     held = held[held.index != ""]
     if wide:  # a wide map names the communes holding the most sites, not every one
         held = held.nlargest(_WIDE_PLACES, keep="first")
@@ -1154,8 +1172,7 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
                          {**city, "color": "#555", "fontsize": font_pt(size, 6.5)},
                          leader=bool(n)))
     if wide:
-        holding = pd.Series(departement_of_points(x, y)).value_counts() if len(sites) \
-            else pd.Series()
+        holding = pd.Series(departement).value_counts() if len(sites) else pd.Series()
         for row in deps.itertuples():
             n = int(holding.get(row.code, 0))
             # of equal rank, the smallest area first: it has the least room for its name
@@ -1225,8 +1242,8 @@ def _background(box: tuple[float, float, float, float], crs: str, tolerance: flo
     out = []
     for layer, projected in zip((departements(), communes()), _outlines(crs), strict=True):
         rows = np.sort(layer.sindex.query(near, predicate="intersects"))
-        shapes, spots = projected.take(rows)
-        shapes, keep = cut(shapes, frame_m, tolerance)
+        shapes, spots = projected.take(rows, tolerance)
+        shapes, keep = cut(shapes, frame_m, 0.0)
         out.append(pd.DataFrame({"code": layer["code"].to_numpy()[rows][keep],
                                  "nom": layer["nom"].to_numpy()[rows][keep],
                                  "label_x": spots[keep, 0], "label_y": spots[keep, 1],

@@ -178,6 +178,21 @@ def _rings_path(rings: np.ndarray, move, *, close: bool, **style) -> RLPath:
                   **style)
 
 
+#: The PDF operators of a path's moves, lines and closings (reportlab's codes 0, 1, 3),
+#: coordinates to a hundredth of a point.
+_PDF_OPS = {0: "%.2f %.2f m", 1: "%.2f %.2f l", 3: "h"}
+
+
+def pdf_path_code(path: RLPath) -> str | None:
+    """The PDF operators that draw ``path`` (moves, lines and closings), formatted at
+    once; ``None`` for a path with curves (reportlab writes those)."""
+    try:
+        template = " ".join([_PDF_OPS[op] for op in path.operators])
+    except KeyError:
+        return None
+    return template % tuple(path.points)
+
+
 def hatch(geoms: np.ndarray, move, box: tuple, step: float, **style) -> RLPath | None:
     """Diagonal lines every ``step`` points across the polygons ``geoms`` (matplotlib's
     ``////``), cut to them, as one path; ``box`` is the page's box of the map (points)."""
