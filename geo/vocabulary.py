@@ -607,6 +607,11 @@ SITE_HEADERS = {
     "geocode_label": "Géocodage : adresse trouvée", "geocode_type": "Géocodage : précision",
     "geocode_citycode": "Géocodage : code commune", "geocode_note": "Géocodage : motif",
 }
+#: A site at an uncertain boundary (``boundary_uncertain``), said beside its relation by
+#: the maps' tables and the print's counts, and in full in a site's popup.
+UNCERTAIN_SHORT = "limite incertaine"
+UNCERTAIN_SENTENCE = ("Limite de quartier incertaine (contours arrondis)\u00a0: le site peut "
+                      "être de l’autre côté.")
 #: Added to the name of an input column that bears the name of one of ours.
 ORIGINAL_SUFFIX = " (fichier d'origine)"
 #: Key of a table's ``attrs`` holding what reading did to its headers (French lines, shown

@@ -261,7 +261,7 @@
         cell(row, site.t || "Sans thème");
         cell(row, site.c);
         cell(row, quartiers(site));
-        cell(row, E.RELATIONS[site.r] || site.r);
+        cell(row, E.relationCell(site));
         cell(row, distance(site));
         if (E.years.length) { cell(row, E.yearsText(site)); }
         if (E.hasValues) { cell(row, E.indicatorsText(site)); }

@@ -98,6 +98,13 @@ window.essqpv = window.essqpv || {
   },
   // A site's relation in words: set by the page from geo.vocabulary's labels.
   RELATIONS: {},
+  // How a site at an uncertain boundary is said (short, sentence): set by the page too.
+  UNCERTAIN: {},
+  // A site's relation as the data table says it, with the caveat of an uncertain boundary.
+  relationCell: function (site) {
+    var E = window.essqpv, said = E.RELATIONS[site.r] || site.r;
+    return site.u ? said + " (" + E.UNCERTAIN.short + ")" : said;
+  },
   // A relation's label as a sentence begins (« Implantée »).
   relationWord: function (relation) {
     var said = window.essqpv.RELATIONS[relation] || relation || "";
@@ -349,7 +356,8 @@ window.essqpv = window.essqpv || {
       L.Marker.prototype._initIcon.call(this);
       var E = window.essqpv, site = this.site, icon = this._icon;
       icon.setAttribute("aria-label", site.n + (site.t ? ", " + site.t : "") + " : " +
-                        E.relationText(site, E.names));
+                        E.relationText(site, E.names) +
+                        (site.u ? " (" + E.UNCERTAIN.short + ")" : ""));
       icon.removeAttribute("title");
     }
   }),
@@ -457,6 +465,7 @@ window.essqpv = window.essqpv || {
     if (site.t) { card.appendChild(E.el("div", "theme", site.t)); }
     if (site.a) { card.appendChild(E.el("div", "", site.a)); }
     card.appendChild(E.el("div", "", E.relationText(site, names)));
+    if (site.u) { card.appendChild(E.el("div", "essqpv-uncertain", E.UNCERTAIN.sentence)); }
     if (site.yr) { card.appendChild(E.el("div", "", E.yearsText(site))); }
     if (site.v && site.v.length) {
       var figures = E.el("ul", "essqpv-figures");

@@ -33,7 +33,13 @@ from ..indicators import Measures
 from ..link import LinkResult
 from ..territories import TERRITORIES, territory_of_departement, territory_of_points
 from ..typography import number, plural, plural_form
-from ..vocabulary import DEFAULT_TITLE, Relation, find_column
+from ..vocabulary import (
+    DEFAULT_TITLE,
+    UNCERTAIN_SENTENCE,
+    UNCERTAIN_SHORT,
+    Relation,
+    find_column,
+)
 from .mapstyle import (
     BAND_STYLE,
     NO_THEME,
@@ -652,7 +658,8 @@ def _new_map(title: str, *, basemaps=BASEMAPS, **page) -> EssMap:
                          show=i == 0, overlay=False, control=len(basemaps) > 1).add_to(fmap)
     fmap.get_root().add_child(_Css(_template("map.css")))
     fmap.get_root().add_child(_Script(_template("layers.js")
-                                      + f"\nwindow.essqpv.RELATIONS = {_js(_TABLE_RELATIONS)};"))
+                                      + f"\nwindow.essqpv.RELATIONS = {_js(_TABLE_RELATIONS)};"
+                                      + f"\nwindow.essqpv.UNCERTAIN = {_js(_UNCERTAIN)};"))
     return fmap
 
 
@@ -1023,6 +1030,15 @@ STATIC_ROWS = 500
 #: A site's relation in words, as every table says it (the page's script gets the same,
 #: see :func:`_new_map`).
 _TABLE_RELATIONS = {str(r): r.label for r in Relation}
+#: How the page says a site at an uncertain boundary: beside its relation, and in its popup.
+_UNCERTAIN = {"short": UNCERTAIN_SHORT, "sentence": UNCERTAIN_SENTENCE}
+
+
+def _uncertain(sites: pd.DataFrame) -> np.ndarray:
+    """Whether each site is at an uncertain boundary (``boundary_uncertain``)."""
+    if "boundary_uncertain" not in sites:
+        return np.zeros(len(sites), dtype=bool)
+    return (sites["boundary_uncertain"] == "oui").to_numpy()
 
 
 def _static_rows(sites: gpd.GeoDataFrame, names: dict, cols: SiteColumns,
@@ -1042,6 +1058,7 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, cols: SiteColumns,
     extra = _measure_records(shown, measures) if measures is not None else {}
     columns = (1 if measures is not None and measures.years_shown() else 0) + \
         (1 if measures is not None and measures.columns else 0)
+    uncertain = _uncertain(sites)
     rows = []
     for k, i in enumerate(shown):
         site = sites.iloc[i]
@@ -1059,7 +1076,8 @@ def _static_rows(sites: gpd.GeoDataFrame, names: dict, cols: SiteColumns,
         else:
             where, distance = str(site.get("note_localisation", "") or ""), ""
         cells = [_text(site, cols.theme) or NO_THEME, _text(site, cols.city), where,
-                 _TABLE_RELATIONS.get(relation, relation), distance]
+                 _TABLE_RELATIONS.get(relation, relation)
+                 + (f" ({UNCERTAIN_SHORT})" if uncertain[i] else ""), distance]
         record = extra.get(k, {})
         if columns == 2 or (columns == 1 and measures.years_shown()):
             cells.append(_years_text(record.get("yr")))
@@ -1137,6 +1155,7 @@ def _site_records(result: LinkResult, located: gpd.GeoDataFrame, cols: SiteColum
         "w": [safe_url(w) for w in _column_text(located, cols.website)]
         if cols.website else [],
         "c": _column_text(located, cols.city).tolist() if cols.city else [],
+        "u": _uncertain(located).astype(int).tolist(),
     }
     columns["opt"] = {key: [[k, v] for k, v in enumerate(values) if v]
                       for key, values in sparse.items()}
