@@ -397,6 +397,14 @@ class LinkResult:
             if "boundary_uncertain" in self.sites else 0,
         }
 
+    def uncertain(self) -> dict[str, int]:
+        """Sites at an uncertain boundary (``boundary_uncertain``) by relation (implanted,
+        nearby): counts that a summary says beside the relation's own."""
+        if "boundary_uncertain" not in self.sites:
+            return {}
+        at = self.sites.loc[self.sites["boundary_uncertain"] == "oui", "relation"]
+        return {str(r): int(n) for r, n in at.value_counts().items()}
+
 
 def link(
     initiatives: Initiatives,

@@ -36,7 +36,14 @@ from ..link import LinkResult
 from ..outlines import CREDIT
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import NBSP, date_text, french_spacing, number, place_name, plural
-from ..vocabulary import DEFAULT_TITLE, GENERATION, GENERATIONS, Generation, Relation
+from ..vocabulary import (
+    DEFAULT_TITLE,
+    GENERATION,
+    GENERATIONS,
+    UNCERTAIN_SHORT,
+    Generation,
+    Relation,
+)
 from .drawing import Projected, cut, scale_bar_place, shaped, symbols
 from .mapstyle import (
     LINK_MAX,
@@ -839,11 +846,16 @@ def page_sources() -> str:
 
 
 def _subtitle(result: LinkResult, layers: PrintLayers, bounds) -> str:
-    s = result.summary()
+    s, uncertain = result.summary(), result.uncertain()
+
+    def but(relation) -> str:  # « (dont 12 à une limite incertaine) »
+        n = uncertain.get(relation, 0)
+        return f" (dont {number(n)} à une {UNCERTAIN_SHORT})" if n else ""
+
     text = (f"{plural(s['located'], 'site localisé')} sur {number(s['sites'])}\u00a0: "
-            f"{plural(s[Relation.IMPLANTED], 'implanté')} dans un QPV, "
+            f"{plural(s[Relation.IMPLANTED], 'implanté')} dans un QPV{but(Relation.IMPLANTED)}, "
             f"{number(s[Relation.NEARBY])} à moins "
-            f"de {result.distance:g}\u00a0m")
+            f"de {result.distance:g}\u00a0m{but(Relation.NEARBY)}")
     if bounds is not None:
         inside = layers.sites.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
         text += f"\u202f; {plural(len(inside), 'site')} dans le cadre de la carte"
