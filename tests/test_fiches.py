@@ -514,3 +514,18 @@ def test_only_web_addresses_are_shown_as_web_sites_and_maps_get_the_usual_mode(t
              for p in (tmp_path / "fiches").iterdir() if p.suffix in (".png", ".svg")}
     assert len(modes) == 6 and set(modes.values()) == {0o644}, modes
     assert stat.S_IMODE(pdf.stat().st_mode) == 0o644
+
+
+def test_a_site_at_an_uncertain_limit_is_not_stated_as_certain(tmp_path):
+    """A site 2 m inside Bacalan's outline (rounded to ~11 m: ``boundary_uncertain``) is
+    « implantée (limite incertaine) » on its page, and the page says why, in short; a site
+    258 m from a quartier has no such caveat."""
+    table = pd.DataFrame({"nom": ["Au bord", "Au milieu"],
+                          "latitude": ["44.88401", "48.9205"],
+                          "longitude": ["-0.55084", "2.3601"]})
+    pdf = _fiches_of(table, tmp_path)
+    edge, middle = (" ".join(text_of(pdf, k).split()) for k in (1, 2))
+    assert "implantée (limite Bacalan à l’intérieur incertaine)" in edge, edge  # wrapped
+    assert "limite incertaine pour 1 site : à moins de 11 m d’une limite de quartier, dont " \
+           "les contours sont arrondis, il peut être de l’autre côté." in edge
+    assert "incertaine" not in middle and "à proximité" in middle

@@ -38,7 +38,7 @@ from ..initiatives import Initiatives, initiative_ids
 from ..io import atomic_path, publish, retire, temporary_beside
 from ..link import LinkResult
 from ..territories import TERRITORIES, territory_of_points
-from ..typography import french_spacing, plural, plural_form
+from ..typography import french_spacing, number, plural, plural_form
 from ..vocabulary import Relation
 from .drawing import shaped
 from .drawnpages import write_drawings
@@ -117,6 +117,10 @@ class Fiche:
     #: Why the coordinates typed for some of its sites were set aside (they contradict
     #: the site's own address: :mod:`geo.placecheck`), one cause per site.
     set_aside: list[str] = field(default_factory=list)
+    #: How far (metres) the quartiers' outlines may be from the exact ones, when some of
+    #: its sites are closer than that to a quartier's limit (``boundary_uncertain``): on
+    #: which side they are is not certain.
+    uncertain: float = 0.0
 
     @property
     def file_stem(self) -> str:
@@ -187,7 +191,7 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
     towns = _towns(sites, initiatives)
     # the columns read, as arrays (a row of a DataFrame costs as much as a page's line)
     column = {c: sites[c].to_numpy() for c in {
-        "relation", "distance_m", "nom_qp", "nearest_code_qp", *proper,
+        "relation", "distance_m", "nom_qp", "nearest_code_qp", "boundary_uncertain", *proper,
         *(c for c in (initiatives.name_column, initiatives.theme_column,
                       initiatives.website_column) if c)} if c in sites}
     by_key = dict(list(long.groupby(ids[long["_site"].to_numpy()], sort=False))) \
@@ -202,12 +206,16 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
             return "" if not name or name not in column else _cell(column[name][first])
 
         rows = []
+        doubt = column["boundary_uncertain"][positions] == "oui" \
+            if "boundary_uncertain" in column else np.zeros(len(positions), dtype=bool)
         for n, i in enumerate(positions, start=1):
             relation = Relation(column["relation"][i])
             distance = column["distance_m"][i]
             nearest = _cell(column["nom_qp"][i]).replace(";", ", ") or \
                 qpv_names.get(column["nearest_code_qp"][i], "")
-            rows.append({"n": str(n), "adresse": address[i], "situation": relation.label,
+            rows.append({"n": str(n), "adresse": address[i],
+                         "situation": f"{relation.label} (limite incertaine)"
+                         if doubt[n - 1] else relation.label,
                          "quartier": nearest,
                          "distance": "" if relation == Relation.NOT_LOCATED or pd.isna(distance)
                          else _metres(distance)})
@@ -222,6 +230,7 @@ def initiative_fiches(result: LinkResult, initiatives: Initiatives,
             located=bool(located[positions].any()),
             places={int(i): towns[i] for i in positions if towns[i]},
             set_aside=[set_aside[i] for i in positions if i in set_aside],
+            uncertain=float(getattr(result, "rounding", 0.0)) if doubt.any() else 0.0,
             identified=initiatives.id_column is not None
             and not str(key).startswith("ligne ")))
     return out
@@ -671,6 +680,12 @@ def _summary(fiche: Fiche) -> str:
         said.append(f"{served} dans {plural(int(also.sum()), 'quartier')}")
     if not said and fiche.located:
         said = ["ni dans ni près d'un quartier prioritaire"]
+    if fiche.uncertain:
+        doubts = int(fiche.sites["situation"].str.endswith("(limite incertaine)").sum())
+        said.append(f"limite incertaine pour {plural(doubts, 'site')} : à moins de "
+                    f"{number(fiche.uncertain, 0)} m d'une limite de quartier, dont les "
+                    f"contours sont arrondis, {'il peut' if doubts < 2 else 'ils peuvent'} "
+                    "être de l'autre côté")
     return french_spacing(" ; ".join(parts + said) + ".")
 
 
