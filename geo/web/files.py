@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from flask import Blueprint, abort, request, send_file
 
-from ..io import recover
+from ..io import french_numbers, recover
 from ..vocabulary import OUTPUTS
 from .common import TEMPLATES, cell, page, state, study
 from .workspace import OUTPUT_FILES, confined, result_file, results_folder
@@ -140,10 +140,11 @@ def _vendor(name: str) -> Path | None:
 def _report_tables(path: str, mtime: int
                    ) -> dict[str, tuple[list[str], list[list[str]], int, list[str]]]:
     """The report's per-site, per-quartier, impact and per-territory sheets (first rows), as
-    text, with the notes written under a table: the page shows what the report holds."""
+    text, with the notes written under a table: the page shows what the report holds, its
+    numbers written as the downloaded CSV writes them (« 48,799456 »)."""
     from ..write.report import NOTES_HEADING
 
-    book = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    book = pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False)
     out = {}
     for name in ("Initiatives", "Par quartier", "Impact", "Par territoire"):
         if name not in book:
@@ -154,6 +155,7 @@ def _report_tables(path: str, mtime: int
             at = int(np.flatnonzero((first == NOTES_HEADING).to_numpy())[0])
             notes = [str(v) for v in first.iloc[at + 1:] if str(v)]
             frame = frame.iloc[:max(at - 1, 0)]
+        frame = french_numbers(frame)
         out[name] = ([str(c) for c in frame.columns],
                      [[cell(v) for v in row] for row in frame.head(TABLE_ROWS).itertuples(
                          index=False)], len(frame), notes)
