@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # what a run found: the engine's types, read here, never run
     from .impact import Population
     from .initiatives import Initiatives
     from .link import LinkResult
+    from .stream import Linked
     from .vocabulary import Detection
 
 #: Tables always read chunk by chunk (too big to be read at once, or a zipped CSV).
@@ -126,6 +127,8 @@ class StreamedResult:
     rows: int
     seconds: float
     written: list[tuple[Path, str]] = field(default_factory=list)
+    #: Rows per relation, and the rows whose point was not used (:class:`geo.stream.Linked`).
+    linked: Linked | None = None
 
 
 @dataclass

@@ -86,19 +86,23 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
         mask = np.zeros(n, dtype=bool)
         mask[rows] = True
         known &= mask
-    expected = _expected(n, postcode, citycode, city)
-    postcode_given = [bool(departements_of_postcode(v)) for v in _codes(postcode, n)]
-    check = np.flatnonzero(known & np.array([e is not None for e in expected], dtype=bool))
+    # each distinct address is read once (a directory names the same communes again and
+    # again), then every point is compared at once; only the doubtful ones are measured
+    key, expected, postcode_given = _expected_per_row(n, postcode, citycode, city)
+    checkable = np.array([e is not None for e in expected], dtype=bool)
+    check = np.flatnonzero(known & checkable[key])
     if not len(check):
         return {}
-    point_dep = departement_of_points(lon[check], lat[check])
+    point_dep = departement_of_points(lon[check], lat[check]).astype(str)
+    near_commune = commune_of_points(lon[check], lat[check]).astype(str)
+    check, point_dep, near_commune = _doubtful(check, key[check], point_dep, near_commune,
+                                               expected)
     out: dict[int, str] = {}
     deps, communes = _departement_outlines(), _commune_outlines()
-    near_commune = commune_of_points(lon[check], lat[check])
     for k, i in enumerate(check):
-        allowed, commune, label = expected[i]
+        allowed, commune, label = expected[key[i]]
         where, holder = str(point_dep[k]), str(near_commune[k])
-        if where in _UNLISTED and not allowed & set(_UNLISTED) and not postcode_given[i]:
+        if where in _UNLISTED and not allowed & set(_UNLISTED) and not postcode_given[key[i]]:
             continue  # a name alone (« Saint-Martin ») cannot be checked there
         if where not in allowed and _distance_m(lon[i], lat[i], [deps.get(d) for d in allowed]
                                                 ) > DEPARTEMENT_TOLERANCE:
@@ -116,6 +120,44 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
                 out[int(i)] = _said(lon[i], lat[i], f"coordonnées à {_km(far)} de la "
                                     "commune", label, allowed)
     return out
+
+
+def _expected_per_row(n: int, postcode, citycode, city
+                      ) -> tuple[np.ndarray, list[tuple | None], list[bool]]:
+    """Per row, the position of its address among the distinct ones, and per distinct
+    address what :func:`_expected` says of it and whether it gives a postcode."""
+    texts = pd.DataFrame({"citycode": _texts(citycode, n), "postcode": _texts(postcode, n),
+                          "city": _texts(city, n)})
+    key, distinct = pd.factorize(pd.MultiIndex.from_frame(texts)) if n else \
+        (np.zeros(0, dtype=np.int64), [])
+    distinct = pd.DataFrame(list(distinct), columns=texts.columns)
+    m = len(distinct)
+    expected = _expected(m, distinct["postcode"], distinct["citycode"], distinct["city"])
+    given = [bool(departements_of_postcode(v)) for v in _codes(distinct["postcode"], m)]
+    return np.asarray(key, dtype=np.int64), expected, given
+
+
+def _doubtful(check: np.ndarray, key: np.ndarray, point_dep: np.ndarray,
+              near_commune: np.ndarray, expected: list[tuple | None]):
+    """The rows of ``check`` that may contradict their address: a point outside every
+    département the address allows, or in another commune than the one it names where
+    the outlines hold either; the others are in their place (no distance to measure)."""
+    deps = pd.Index(sorted({*point_dep, *(d for e in expected if e for d in e[0])}))
+    column = {d: j for j, d in enumerate(deps)}
+    outlines = _commune_outlines()
+    allowed = np.zeros((len(expected), len(deps)), dtype=bool)
+    commune = np.full(len(expected), "", dtype=object)
+    for u, e in enumerate(expected):
+        if e is not None:
+            allowed[u, [column[d] for d in e[0]]] = True
+            commune[u] = e[1]
+    outside = ~allowed[key, deps.get_indexer(point_dep)]
+    named = commune[key]
+    outlined = np.array([c in outlines for c in commune], dtype=bool)[key] | \
+        pd.Series(near_commune).isin(outlines.keys()).to_numpy()
+    elsewhere = (named != "") & (near_commune != named) & outlined
+    keep = outside | elsewhere
+    return check[keep], point_dep[keep], near_commune[keep]
 
 
 def address_area(*, postcode: str = "", citycode: str = "", city: str = ""

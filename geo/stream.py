@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import io
-import itertools
 import os
 import re
 import threading
@@ -20,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +43,8 @@ _LET_GO = 10.0
 _CSV = (".csv", ".txt", ".tsv")
 #: Arrow's words for a row with too few or too many fields, and the row (cut at 100 characters).
 _WRONG_FIELDS = re.compile(r"Expected (\d+) columns, got (\d+): (.*)", re.DOTALL)
+#: Arrow's words for a cell that is no UTF-8, and its column's position.
+_NOT_UTF8 = re.compile(r"CSV column #(\d+): CSV conversion error to string: invalid UTF8")
 #: Cells INSEE writes in place of a value it does not publish.
 MASKED = "[ND]"
 
@@ -77,11 +78,15 @@ def read_tables(path: str | Path, *, columns: list[str] | None = None,
             yield from _parquet_chunks(path, columns, chunk_rows)
         elif suffix in (*_CSV, ".zip"):
             with _csv_handle(path) as handle:
-                on_disk = path if suffix in _CSV else None
+                on_disk = path if suffix in _CSV and not isinstance(handle, _Recoded) \
+                    else None
                 yield from _csv_chunks(handle, columns, chunk_rows, path.name, on_disk)
         else:
             raise InputError(f"format « {suffix} » impossible à lire par morceaux ; formats "
                              "acceptés : .csv, .zip (d'un CSV), .parquet.", path=path.name)
+    except UnicodeDecodeError as exc:
+        raise InputError("encodage non reconnu (UTF-16 abîmé) ; enregistrez le fichier en "
+                         "UTF-8.", path=path.name) from exc
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
                          "nouveau.", path=path.name) from exc
@@ -94,6 +99,14 @@ def read_tables(path: str | Path, *, columns: list[str] | None = None,
                              "ligne doit avoir autant de champs que l'en-tête (un séparateur "
                              "de trop dans une cellule ? mettez-la entre guillemets).",
                              path=path.name, row=_line_starting(path, text)) from exc
+        column = _NOT_UTF8.search(first)
+        if column:
+            row, names = _first_not_utf8(path)
+            index = int(column.group(1))
+            raise InputError("texte qui n'est pas en UTF-8 (le début du fichier l'est : "
+                             "des lignes collées d'un fichier Windows-1252 ?) ; enregistrez "
+                             "le fichier entier en UTF-8.", path=path.name, row=row,
+                             column=names[index] if index < len(names) else None) from exc
         raise InputError(f"fichier illisible ({first[:200]}) ; un CSV en UTF-8 (les fichiers "
                          "de l'INSEE le sont), avec autant de champs sur chaque ligne que "
                          "dans l'en-tête, est attendu.", path=path.name) from exc
@@ -106,7 +119,20 @@ def read_tables(path: str | Path, *, columns: list[str] | None = None,
 
 @contextmanager
 def _csv_handle(path: Path) -> Iterator[BinaryIO]:
-    """The bytes of the CSV ``path``, or of the first CSV of the zip ``path``."""
+    """The bytes of the CSV ``path``, or of the first CSV of the zip ``path``, in UTF-8:
+    a file in UTF-16 (with its byte-order mark: Excel's « Texte Unicode ») or in
+    Windows-1252 is recoded as it is read, as a whole table is (:func:`geo.initiatives.
+    decode_text`)."""
+    with _raw_handle(path) as raw:
+        head = raw.read(1 << 16)
+        rest = io.BufferedReader(_Prefixed(head, raw), 1 << 20)
+        encoding = _encoding(head)
+        yield rest if encoding == "utf-8" else _Recoded(rest, encoding)
+
+
+@contextmanager
+def _raw_handle(path: Path) -> Iterator[BinaryIO]:
+    """The bytes of the CSV ``path``, or of the first CSV of the zip ``path``, as stored."""
     if path.suffix.lower() != ".zip":
         with open(path, "rb") as handle:
             yield handle
@@ -118,6 +144,58 @@ def _csv_handle(path: Path) -> Iterator[BinaryIO]:
             raise InputError("l'archive ne contient aucun fichier CSV.", path=path.name)
         with archive.open(members[0]) as member:
             yield member
+
+
+def _encoding(head: bytes) -> str:
+    """``"utf-16"`` for a byte-order mark, ``"utf-8"`` when the first bytes are UTF-8,
+    else ``"mixed"`` (each line in UTF-8, else in Windows-1252)."""
+    from .uploads import UTF16_BOMS
+
+    if head.startswith(UTF16_BOMS):
+        return "utf-16"
+    whole = head if len(head) < 1 << 16 else head[:head.rfind(b"\n") + 1]
+    try:
+        whole.decode("utf-8")
+    except UnicodeDecodeError:
+        return "mixed"
+    return "utf-8"
+
+
+class _Recoded(io.RawIOBase):
+    """A binary stream recoded to UTF-8 as it is read: from UTF-16, or line by line from
+    UTF-8 or else Windows-1252 (``"mixed"``)."""
+
+    def __init__(self, raw: io.BufferedReader, encoding: str) -> None:
+        self.raw = raw
+        self.text = io.TextIOWrapper(raw, encoding="utf-16", newline="") \
+            if encoding == "utf-16" else None
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def _more(self) -> bytes:
+        if self.text is not None:
+            return self.text.read(1 << 16).encode("utf-8")
+        return b"".join(_utf8_line(line) for line in self.raw.readlines(1 << 16))
+
+    def readinto(self, b) -> int:
+        while len(self.pending) < len(b):
+            more = self._more()
+            if not more:
+                break
+            self.pending += more
+        n = min(len(b), len(self.pending))
+        b[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
+
+
+def _utf8_line(line: bytes) -> bytes:
+    try:
+        line.decode("utf-8")
+        return line
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace").encode("utf-8")
 
 
 def _line_starting(path: Path, text: str) -> int | None:
@@ -134,6 +212,30 @@ def _line_starting(path: Path, text: str) -> int | None:
     except (OSError, EOFError, zipfile.BadZipFile):
         pass  # the message goes without its line
     return None
+
+
+def _first_not_utf8(path: Path) -> tuple[int | None, list[str]]:
+    """The number of the first line of ``path``'s CSV that is no UTF-8, and the header's
+    names (Arrow names neither)."""
+    names: list[str] = []
+    try:
+        with _raw_handle(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                if number == 1:
+                    first = line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+                    names = [c.strip().strip('"') for c in first.split(_delimiter(first))]
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number, names
+    except (OSError, EOFError, zipfile.BadZipFile):
+        pass  # the message goes without its line
+    return None, names
+
+
+def _delimiter(header: str) -> str:
+    """The separator of a CSV header line: the most frequent of ``;``, ``,`` and tab."""
+    return max((";", ",", "\t"), key=header.count)
 
 
 def _arrow_errors() -> tuple[type[Exception], ...]:
@@ -157,7 +259,7 @@ def _csv_chunks(handle, columns, chunk_rows, name, on_disk: Path | None = None
 
     head = handle.read(65536)
     first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
-    delimiter = max((";", ",", "\t"), key=first.count)
+    delimiter = _delimiter(first)
     names = [c.strip().strip('"') for c in first.split(delimiter)]
     _missing(names, columns, name)
     options = csv.ConvertOptions(
@@ -328,10 +430,13 @@ def _text(values):
 
 
 def numbers(values) -> np.ndarray:
-    """Numbers from text cells (a pandas Series or an Arrow array; decimal commas
-    accepted); NaN where empty, masked or unreadable."""
+    """Numbers from text cells (a pandas Series or an Arrow array), read as a whole table
+    reads them (:func:`geo.columns.parse_numbers`: decimal commas, no-break spaces); NaN
+    where empty, masked or unreadable."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from .columns import parse_numbers
 
     text = pc.utf8_trim_whitespace(_text(values))
     text = pc.if_else(pc.is_in(text, value_set=pa.array(["", MASKED])),
@@ -339,8 +444,7 @@ def numbers(values) -> np.ndarray:
     try:
         return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # commas, stray text: slow path
-        cells = pd.Series(text.to_pandas(), dtype=object).str.replace(",", ".", regex=False)
-        return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
+        return parse_numbers(pd.Series(text.to_pandas(), dtype=object))
 
 
 def identifiers(values, width: int, *, what: str, path: str = "",
@@ -474,7 +578,6 @@ class Placed:
     inside_qpv: np.ndarray
 
 
-_QPV = None
 #: From how many points a chunk's are settled by the fine cells (building them takes a few
 #: seconds; the engine is quicker for fewer points).
 SETTLE_FROM = 20_000
@@ -495,7 +598,6 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     from .link import link_points, nearby_points
     from .prefilter import UNDECIDED, near_quartiers, settle, settled_ready
 
-    qpv = _QPV if qpv is None else qpv
     n = len(lon)
     located = np.isfinite(lon) & np.isfinite(lat)
     wanted = np.ones(n, dtype=bool) if near is None else np.asarray(near, dtype=bool)
@@ -539,56 +641,6 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     return Placed(implanted, rows[nearby["site"].to_numpy(np.int64)],
                   nearby["qpv"].to_numpy(np.int32), nearest_qpv, nearest_distance,
                   in_rows, in_qpv.astype(np.int32))
-
-
-def _place_job(args) -> Placed:
-    lon, lat, distance, nearest, near = args
-    return place(lon, lat, None, distance, nearest, near)
-
-
-def place_all(chunks: Iterable[tuple[np.ndarray, ...]], qpv, distance: float, *,
-              workers: int | None = None, nearest: bool = False) -> Iterator[Placed]:
-    """:func:`place` for every chunk, in order, on ``workers`` processes (default: every
-    core); one chunk per worker, and one more, in memory at a time. A chunk is ``(lon,
-    lat)`` or ``(lon, lat, near)`` (see :func:`place`)."""
-    global _QPV
-    workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        for lon, lat, *near in chunks:
-            yield place(lon, lat, qpv, distance, nearest, *near)
-        return
-    import multiprocessing
-
-    _QPV = qpv  # inherited by the forked workers, never pickled
-    context = multiprocessing.get_context("fork" if "fork" in
-                                          multiprocessing.get_all_start_methods() else "spawn")
-    chunks = iter(chunks)
-    first = next(chunks, None)
-    if first is None:
-        return
-    if not nearest and context.get_start_method() == "fork":
-        from .prefilter import prepare
-
-        # the grids too: built once, not once per worker
-        prepare(qpv, distance, fine=len(first[0]) >= SETTLE_FROM)
-    chunks = itertools.chain([first], chunks)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
-                             initargs=(None if context.get_start_method() == "fork" else
-                                       qpv,)) as pool:
-        pending = []
-        for lon, lat, *near in chunks:
-            pending.append(pool.submit(_place_job, (lon, lat, distance, nearest,
-                                                    near[0] if near else None)))
-            while len(pending) > workers:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
-
-
-def _init(qpv) -> None:
-    global _QPV
-    if qpv is not None:
-        _QPV = qpv
 
 
 #: What every chunk's function shares in a worker process of :func:`map_chunks`.
@@ -745,26 +797,51 @@ def progress_bar(total: int | None, what: str) -> Callable[[int], None]:
 
 #: Columns a streamed link adds to every row (as ``ess-qpv link`` names them).
 STREAM_COLUMNS = ["code_qp", "nom_qp", "relation", "distance_m", "nearest_code_qp",
-                  "qpv_nearby"]
+                  "qpv_nearby", "note_localisation"]
+#: How many rows' remarks a streamed link keeps to show (the others are only counted).
+SHOWN_NOTES = 20
+
+
+@dataclass
+class Linked:
+    """What a streamed link found: rows per relation, and the rows whose point it did not
+    use (each with its remark in the table's ``note_localisation``)."""
+
+    rows: int = 0
+    #: Rows per :class:`geo.vocabulary.Relation` value.
+    relations: dict[str, int] = field(default_factory=dict)
+    #: Typed points against their own address, or doubted by an earlier geocoder.
+    set_aside: int = 0
+    #: Points outside France and its overseas (swapped, a lost minus sign…).
+    abroad: int = 0
+    #: Rows without readable coordinates.
+    unreadable: int = 0
+    #: Rows with a remark, and the first :data:`SHOWN_NOTES` of them (line, column,
+    #: remark).
+    noted: int = 0
+    notes: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float = 300.0,
                 lon_column: str | None = None, lat_column: str | None = None,
                 crs: str | None = None, crs_column: str | None = None,
                 workers: int | None = None, chunk_rows: int = CHUNK_ROWS,
-                progress: Callable[[int], None] | None = None) -> int:
+                progress: Callable[[int], None] | None = None) -> Linked:
     """Link every row of a big table to ``qpv`` and write it, with :data:`STREAM_COLUMNS`,
-    to ``output`` (CSV or Parquet), chunk by chunk; return the number of rows.
+    to ``output`` (CSV or Parquet), chunk by chunk; return what was found.
 
     Coordinates are found as by ``ess-qpv link`` (names, else content; Lambert-93 metres
     recognised) in the first chunk; ``crs_column`` names a column of EPSG codes, one per
-    row (as INSEE's ``epsg``); else ``crs`` applies to every row (default: degrees).
+    row (as INSEE's ``epsg``); else ``crs`` applies to every row (default: degrees). Every
+    row is judged as a whole-table study judges it (:mod:`geo.streamchecks`): a point that
+    is unreadable, outside France, against its own address or doubted by an earlier
+    geocoder is not located, and its remark says why.
     """
     from collections import deque
 
     from .columns import detect_columns
     from .link import check_distance
-    from .outlines import in_france
+    from .streamchecks import check_columns
     from .tables import french
     from .vocabulary import Columns, Relation
 
@@ -782,32 +859,39 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
                 if crs_column and crs_column not in chunk.columns:
                     raise InputError(f"la colonne « {crs_column} » n'existe pas.", path=name,
                                      parameters=("crs_column",))
-                d = detect_columns(chunk.head(10_000).astype(object), Columns(
-                    lon=lon_column, lat=lat_column, crs=crs), path=name).columns
+                detection = detect_columns(chunk.head(10_000).astype(object), Columns(
+                    lon=lon_column, lat=lat_column, crs=crs), path=name)
+                if crs_column:  # codes of projections, whatever their look, no address
+                    detection = replace(detection, found={
+                        role: c for role, c in detection.found.items() if c != crs_column})
+                d = detection.columns
                 if not d.lon or not d.lat:
                     raise InputError("colonnes de coordonnées introuvables ; indiquez-les.",
                                      path=name, parameters=("lon", "lat"))
-                found.update(lon=d.lon, lat=d.lat,
+                found.update(lon=d.lon, lat=d.lat, detection=detection,
+                             checked=check_columns(detection, list(chunk.columns)),
                              epsg=fixed_epsg or (_epsg_of(d.crs) if d.crs else 4326))
             x, y = numbers(chunk[found["lon"]]), numbers(chunk[found["lat"]])
             epsg = epsg_codes(chunk[crs_column], path=name, first_row=row) if crs_column \
                 else found["epsg"]
             lon, lat = lonlat(x, y, epsg, path=name, first_row=row)
-            # as for every table: a point outside France and its overseas is not located
-            abroad = np.isfinite(lon) & ~in_france(lon, lat)
-            lon[abroad], lat[abroad] = np.nan, np.nan
-            row += len(chunk)
             pending.append(chunk)
-            yield lon, lat
+            yield lon, lat, chunk[found["checked"]], row
+            row += len(chunk)
 
-    rows = 0
+    linked = Linked(relations={r.value: 0 for r in Relation if r is not Relation.SERVED})
+    where = None
+    row = 2
     with ChunkWriter(output) as out:
-        for placed in place_all(chunks(), qpv, distance, workers=workers, nearest=True):
+        for checked, placed in map_chunks(_check_and_place, chunks(),
+                                          (qpv, distance, found), workers=workers):
             chunk = pending.popleft()
             n = len(chunk)
             implanted = placed.implanted
             nearby = _joined(codes[placed.near_qpv], placed.near_rows, n)
-            located = np.isfinite(placed.nearest_distance) | (implanted >= 0)
+            # located: a point the study uses, even where no quartier is near (overseas
+            # territories without one have no nearest quartier)
+            located = np.isfinite(checked.lon) & np.isfinite(checked.lat)
             relation = np.where(implanted >= 0, Relation.IMPLANTED.value, np.where(
                 nearby != "", Relation.NEARBY.value, np.where(
                     located, Relation.NONE.value, Relation.NOT_LOCATED.value)))
@@ -820,13 +904,42 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
                 distance_m=np.where(np.isfinite(placed.nearest_distance),
                                     np.round(placed.nearest_distance), np.nan),
                 nearest_code_qp=np.where(nearest >= 0, codes[np.maximum(nearest, 0)], ""),
-                qpv_nearby=nearby)
+                qpv_nearby=nearby, note_localisation=checked.notes)
             # a CSV is for people (French headers and values), Parquet for programs
             out.write(french(chunk, "sites") if out.kind == ".csv" else chunk)
-            rows += n
+            where = where or f"{found['lon']}/{found['lat']}"
+            _count(linked, relation, checked, row, where)
+            row += n
             if progress:
                 progress(n)
-    return rows
+    return linked
+
+
+def _count(linked: Linked, relation: np.ndarray, checked, first_row: int,
+           where: str) -> None:
+    """Add one chunk's relations and remarks to ``linked``."""
+    kinds, counts = np.unique(relation, return_counts=True)
+    for kind, count in zip(kinds, counts, strict=True):
+        linked.relations[str(kind)] += int(count)
+    linked.rows += len(relation)
+    linked.set_aside += checked.set_aside
+    linked.abroad += checked.abroad
+    linked.unreadable += checked.unreadable
+    noted = np.flatnonzero(checked.notes != "")
+    linked.noted += len(noted)
+    for i in noted[:SHOWN_NOTES - len(linked.notes)]:
+        linked.notes.append((first_row + int(i), where, str(checked.notes[i])))
+
+
+def _check_and_place(shared, lon: np.ndarray, lat: np.ndarray, cells: pd.DataFrame,
+                     first_row: int):
+    """One chunk of :func:`stream_link`, in a worker: its points judged as a whole-table
+    study judges them (:func:`geo.streamchecks.check_chunk`), then placed."""
+    from .streamchecks import check_chunk
+
+    qpv, distance, found = shared
+    checked = check_chunk(lon, lat, cells, found["detection"], first_row=first_row)
+    return checked, place(checked.lon, checked.lat, qpv, distance, True)
 
 
 def _joined(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:

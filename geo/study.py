@@ -372,12 +372,12 @@ def run_streamed(study: Study, *, progress: Progress | None = None) -> StreamedR
     stream = study.stream or Streaming()
     start = time.perf_counter()
     table = Path(study.outputs["tableau"])
-    rows = stream_link(study.initiatives, table, qpv, distance=study.distance,
-                       lon_column=study.columns.lon, lat_column=study.columns.lat,
-                       crs=study.columns.crs, crs_column=stream.crs_column,
-                       workers=stream.workers, progress=lambda n: report("liaison", n))
-    return StreamedResult(study, qpv, rows, time.perf_counter() - start,
-                          written=[(table, OUTPUT["tableau"].what)])
+    linked = stream_link(study.initiatives, table, qpv, distance=study.distance,
+                         lon_column=study.columns.lon, lat_column=study.columns.lat,
+                         crs=study.columns.crs, crs_column=stream.crs_column,
+                         workers=stream.workers, progress=lambda n: report("liaison", n))
+    return StreamedResult(study, qpv, linked.rows, time.perf_counter() - start,
+                          written=[(table, OUTPUT["tableau"].what)], linked=linked)
 
 
 def contributions(run: StudyResult) -> None:

@@ -173,6 +173,8 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     ``go_online`` says how this door turns online geocoding on (said only when it is off)."""
     if not hasattr(run, "detection"):  # streamed: rows and time, then its one file
         say(f"{number(run.rows)} lignes reliées par morceaux en {run.seconds:.1f} s.")
+        if run.linked is not None:
+            print_streamed(run.linked, run.study)
         for path, what in run.written:
             wrote(path, what)
         return
@@ -217,6 +219,32 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
                 + (f" ({where})." if where else "."))
     for path, what in run.written:
         wrote(path, what)
+
+
+def print_streamed(linked, study) -> None:
+    """What a streamed link found: rows per relation, the points it did not use and why,
+    and the first remarks (every one is in the table's remark column)."""
+    relations = linked.relations
+    say(f"  implantés dans un QPV : {number(relations[Relation.IMPLANTED])}")
+    say(f"  à proximité (moins de {study.distance:g} m) : "
+        f"{number(relations[Relation.NEARBY])}")
+    say(f"  ni dans ni près d'un QPV : {number(relations[Relation.NONE])}")
+    say(f"  non localisés : {number(relations[Relation.NOT_LOCATED])}")
+    for count, what in ((linked.set_aside, "coordonnées contraires à leur adresse ou "
+                                           "géocodage antérieur douteux"),
+                        (linked.abroad, "point hors de France et des outre-mer"),
+                        (linked.unreadable, "coordonnées manquantes ou illisibles")):
+        if count:
+            say(f"    dont {what} : {number(count)}")
+    if linked.noted:
+        say(f"{plural(linked.noted, 'remarque')} sur le fichier d'entrée :")
+        for row, column, note in linked.notes:
+            say(f"  ligne {row}, colonne « {column} » : {note}")
+        more = linked.noted - len(linked.notes)
+        if more:
+            where = _notes_column(study.outputs)
+            say(f"  … et {number(more)} {'autre' if more == 1 else 'autres'}"
+                + (f" ({where})." if where else "."))
 
 
 def _notes_column(outputs: dict) -> str:
