@@ -59,6 +59,7 @@ from .vectorpage import (
     Drawing,
     Group,
     colour,
+    dots,
     marker,
     page_drawing,
     polyline,
@@ -186,16 +187,15 @@ def _map(layers: PrintLayers, crs: str, extent: tuple, box: tuple, size, *, focu
         paper.fill(shapes, fillColor=colour(st["facecolor"], 0.35))
         paper.outline(shapes, st["edgecolor"], 0.7)
         drawn["qpv"] = True
-    dots = []
     if len(qpv) and wide:  # too small to see: a light dot each, under the sites
         spots = shapely.get_coordinates(shapely.point_on_surface(qpv_m.geometry.to_numpy()))
         px, py = move(spots[:, 0], spots[:, 1])
-        fill = colour(st["edgecolor"], 0.55)
-        dots = [_circle(a, b, 0.55, fillColor=fill, strokeColor=None)
-                for a, b in zip(px, py, strict=True) if _within(a, b, box)]
-        drawn["qpv_dots"] = bool(dots)
-    for dot in dots:
-        paper.body.add(dot)
+        shown = (px >= box[0]) & (px <= box[0] + box[2]) & (py >= box[1]) & \
+            (py <= box[1] + box[3])
+        if (path := dots(px[shown], py[shown], np.sqrt(1.2) / 2, strokeColor=None,
+                         fillColor=colour(st["edgecolor"], 0.55))) is not None:
+            paper.body.add(path)
+            drawn["qpv_dots"] = True
     if layers.previous is not None and not wide:
         prev = layers.framed("previous", degrees, crs, tolerance)[1]
         if len(prev):

@@ -24,6 +24,7 @@ def write_drawings(path: Path, count: int, page: Callable[[int], Drawing], *,
     points) annotations. Return what ``after(k, drawing)`` said of each page, in order;
     ``progress(done, count)`` hears of each page done; ``workers``: as
     :func:`geo.write.pdfpages.write_pdf_pages`."""
+    register_fonts()  # once, before the workers fork: each inherits the fonts read
     return write_pdf_pages(path, count, page, metadata=metadata, after=after,
                            workers=workers, progress=progress, part_writer=_write_part)
 
@@ -61,11 +62,10 @@ def _renderer():
 
     class Renderer(_PDFRenderer):
         def drawPath(self, path):
-            code = pdf_path_code(path)
-            if code is None or path.isClipPath or getattr(path, "autoclose", None):
+            if path.isClipPath or getattr(path, "autoclose", None):
                 return super().drawPath(path)
             outline = self._canvas.beginPath()
-            outline._code = [code]
+            outline._code = [pdf_path_code(path)]
             ops = path.operators
             closed = ops.count(0) == ops.count(3)  # as reportlab decides to fill
             self._canvas.drawPath(outline, fill=self._fill if closed else 0,
