@@ -13,18 +13,22 @@ from pathlib import Path
 
 from ._errors import InputError
 
-#: A formula element in a worksheet's XML (``<f>``, ``<f t="shared" …/>``, ``<x:f>``).
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+#: A formula element in a worksheet's XML (``<f>…</f>``, ``<f t="shared" …/>``, ``<x:f>``)
+#: that ends its cell with no value or an empty one (``<v/>``): a formula maybe never
+#: computed (a spreadsheet program writes its value after it).
+_UNCOMPUTED = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*"
+                         rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*"
+                         rb"</(?:\w+:)?c>")
 
 
 def check_computed(path: str | Path, sheet: str | int | None = None) -> None:
     """Raise an :class:`InputError` naming the first cell of ``sheet`` (a name, an index
     from 0, or the first sheet) of the ``.xlsx`` workbook ``path`` that holds a formula
     without a computed value, with how many such cells there are and how to fix it (open
-    and save the file in a spreadsheet program). A workbook without formulas is only
-    scanned for them, not read."""
+    and save the file in a spreadsheet program). A workbook whose formulas all hold a value
+    is only scanned for them, not read again."""
     path = Path(path)
-    if not _has_formulas(path):
+    if not _maybe_uncomputed(path):
         return
     import openpyxl
 
@@ -63,8 +67,9 @@ def _check(formulas, values, path: Path, sheet: str | int | None) -> None:
         path=str(path), row=row, column=column)
 
 
-def _has_formulas(path: Path) -> bool:
-    """Whether a worksheet of the workbook holds a formula (a scan of its XML)."""
+def _maybe_uncomputed(path: Path) -> bool:
+    """Whether a worksheet of the workbook holds a formula without a value (a scan of its
+    XML; an empty value may be a computed empty text, which the workbook's reading tells)."""
     try:
         with zipfile.ZipFile(path) as book:
             for info in book.infolist():
@@ -73,9 +78,9 @@ def _has_formulas(path: Path) -> bool:
                     with book.open(info) as part:
                         tail = b""
                         while chunk := part.read(1 << 20):
-                            if _FORMULA.search(tail + chunk):
+                            if _UNCOMPUTED.search(tail + chunk):
                                 return True
-                            tail = chunk[-8:]
+                            tail = chunk[-256:]
     except (zipfile.BadZipFile, OSError):
         return False  # the reader says what is wrong with the file
     return False

@@ -22,7 +22,8 @@ def _workbook(path, *, computed: bool):
         with zipfile.ZipFile(path) as source:
             parts = {i.filename: source.read(i) for i in source.infolist()}
         sheet = "xl/worksheets/sheet1.xml"
-        parts[sheet] = parts[sheet].replace(b"<f>44.8378</f>", b"<f>44.8378</f><v>44.8378</v>")
+        parts[sheet] = parts[sheet].replace(b"<f>44.8378</f><v />",
+                                            b"<f>44.8378</f><v>44.8378</v>")
         assert b"<v>44.8378</v>" in parts[sheet]
         with zipfile.ZipFile(path, "w") as target:
             for name, data in parts.items():
