@@ -36,6 +36,12 @@ class Stats:
     """What a geocoding run did."""
 
     requests: int = 0
+    #: Requests the geocoder answered (any HTTP answer, an error too).
+    answered: int = 0
+    #: Whether online geocoding was off (nothing asked), and whether the geocoder could
+    #: not be reached (its rows left unplaced, the run going on).
+    offline: bool = False
+    unreachable: bool = False
     #: Rows answered from the cache.
     from_cache: int = 0
     #: Distinct queries to send, and those sent so far.
@@ -120,6 +126,7 @@ class Geocoder:
             raise Unreachable("connexion impossible", detail=exc) from exc
         except requests.RequestException as exc:
             raise BadAnswer(f"réponse illisible ({type(exc).__name__})") from exc
+        self.stats.answered += 1
         if response.status_code in _CONFIG_STATUSES:
             raise ConfigError(f"HTTP {response.status_code} sur {path}")
         if response.status_code >= 400:

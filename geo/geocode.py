@@ -40,7 +40,7 @@ from .geoclient import (
     is_answer,
 )
 from .territories import commune_of_insee
-from .typography import number
+from .typography import french_spacing, number, plural, plural_form
 from .vocabulary import (
     ADDRESS_PARTS,
     DEFAULT_MIN_SCORE,
@@ -77,8 +77,8 @@ _HOUSENUMBER = re.compile(r"^\s*\d+\s*(bis|ter|quater|[a-z])?\b", re.IGNORECASE)
 #: Why a row with an address got no coordinates when nothing was asked.
 NOTE_OFFLINE = ("géocodage en ligne désactivé : adresse non cherchée (activez le géocodage en "
                 "ligne, ou placez le site à la main)")
-NOTE_UNREACHABLE = ("géocodeur injoignable (pas de réseau ?) : adresse non cherchée (relancez "
-                    "plus tard, ou placez le site à la main)")
+NOTE_UNREACHABLE = ("géocodeur injoignable (pas de réseau\u202f?)\u00a0: adresse non cherchée "
+                    "(relancez plus tard, ou placez le site à la main)")
 #: Why a row the geocoder failed on (``result_status`` ``error``…) got no coordinates.
 NOTE_FAILED = ("le géocodeur n'a pas traité cette adresse (statut « {} ») : elle sera "
                "redemandée au prochain lancement (ou placez le site à la main)")
@@ -421,6 +421,7 @@ def _answers(run: _Rows, todo: list[int], geocoder: Geocoder, cache: GeocodeCach
             pending.setdefault(keys[i], queries[i])
     if offline:
         pending = {}
+    geocoder.stats.offline = offline
     geocoder.stats.pending = len(pending)
     if progress:
         progress(0)
@@ -433,13 +434,16 @@ def _answers(run: _Rows, todo: list[int], geocoder: Geocoder, cache: GeocodeCach
         # and the sites left without an answer go to the review.
         log.info("geocoder %s: %r", geocoder.url, exc.detail or exc)
         unanswered = NOTE_UNREACHABLE
+        geocoder.stats.unreachable = True
         # rows, as the summary counts them (two sites may share one address)
         left = sum(keys[i] not in known for i in todo)
-        warnings.warn(f"le géocodeur {geocoder.url} est injoignable ({exc}) : {left} adresse(s) "
-                      "restent non géocodées (pas de réseau ?). Les réponses déjà reçues sont "
-                      "gardées : relancez plus tard pour géocoder les autres, ou placez ces "
-                      "sites à la main (fichier de relecture).", GeocoderUnreachableWarning,
-                      stacklevel=3)  # the caller of geocode()
+        warnings.warn(french_spacing(
+            f"le géocodeur {geocoder.url} est injoignable ({exc}) : "
+            f"{plural(left, 'adresse')} {'reste' if left < 2 else 'restent'} "
+            f"{plural_form(left, 'non géocodée')} (pas de réseau ?). Les réponses déjà "
+            "reçues sont gardées : relancez plus tard pour géocoder les autres, ou placez "
+            "ces sites à la main (fichier de relecture)."), GeocoderUnreachableWarning,
+            stacklevel=3)  # the caller of geocode()
     finally:
         if own_cache:
             cache.close()
@@ -770,7 +774,7 @@ def refused_message(refused: list[RefusedCorrection], path: str, *, shown: int =
     """One French sentence for the corrections not applied, naming the file and lines."""
     n = len(refused)
     head = (f"{path} : 1 correction n'est pas appliquée" if n == 1 else
-            f"{path} : {n} corrections ne sont pas appliquées")
+            f"{path} : {number(n)} corrections ne sont pas appliquées")
     listed = " ; ".join(f"ligne {r.line} (« {_short(r.key)} ») : {r.reason}"
                         for r in refused[:shown])
     more = n - shown
@@ -837,8 +841,8 @@ def _misconfigured(geocoder: Geocoder, exc: Exception) -> EssQpvError:
 
 def _unreachable(geocoder: Geocoder, exc: Exception, saved: int) -> EssQpvError:
     log.info("geocoder %s: %r", geocoder.url, getattr(exc, "detail", None) or exc)
-    return EssQpvError(
+    return EssQpvError(french_spacing(
         f"le géocodeur {geocoder.url} ne répond pas correctement ({exc}). "
-        f"{saved} adresse(s) déjà géocodée(s) sont gardées en cache : relancez plus tard "
-        "pour reprendre là où le géocodage s'est arrêté, ou lancez l'analyse sans géocoder "
-        "et placez les sites à la main.")
+        f"{plural(saved, 'adresse déjà géocodée')} {'est gardée' if saved < 2 else 'sont gardées'}"
+        " en cache : relancez plus tard pour reprendre là où le géocodage s'est arrêté, ou "
+        "lancez l'analyse sans géocoder et placez les sites à la main."))

@@ -26,6 +26,7 @@ from .formulas import check_computed
 from .indicators import TYPED_NUMBERS, Measures, TypedNumbers, read_measures
 from .io import uninert
 from .tables import internal
+from .typography import degrees, french_spacing, plural, plural_form
 from .vocabulary import (
     DEFAULT_MIN_SCORE,
     OUTPUT_COLUMNS,
@@ -260,9 +261,12 @@ def decode_text(raw: bytes, path: str) -> str:
             windows.append(number)
     if utf8:
         shown = ", ".join(map(str, windows[:10])) + (" …" if len(windows) > 10 else "")
-        warnings.warn(f"fichier {path} : encodages mélangés ; la plupart des lignes sont en "
-                      f"UTF-8, mais {len(windows)} ligne(s) en Windows-1252 (lignes {shown}) "
-                      "ont été lues comme telles : vérifiez leurs accents.", stacklevel=3)
+        warnings.warn(french_spacing(
+            f"fichier {path} : encodages mélangés ; la plupart des lignes sont en UTF-8, mais "
+            f"{plural(len(windows), 'ligne')} en Windows-1252 ({plural_form(len(windows), 'ligne')}"
+            f" {shown}) {'a' if len(windows) < 2 else 'ont'} été "
+            f"{plural_form(len(windows), 'lue')} comme telles : vérifiez leurs accents."),
+            stacklevel=3)
     return "\n".join(out)
 
 
@@ -540,17 +544,17 @@ def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
         columns = result.coordinate_columns or ("geometry", "geometry")
         for i in np.flatnonzero(outside):
             if swapped[i]:
-                message = (f"latitude et longitude semblent inversées (longitude {lon[i]:g}, "
-                           f"latitude {lat[i]:g}) : site non localisé ; échangez les deux "
-                           "colonnes")
+                message = (f"latitude et longitude semblent inversées (longitude "
+                           f"{degrees(lon[i])}, latitude {degrees(lat[i])})\u00a0: site non "
+                           "localisé\u202f; échangez les deux colonnes")
             elif lost[i]:
-                message = (f"point hors de France et des outre-mer (lon {lon[i]:g}, lat "
-                           f"{lat[i]:g})\u00a0: signe moins perdu sur la {lost[i]}\u00a0? "
-                           "(avec lui, le point tombe en France)\u00a0: site non localisé\u00a0;"
-                           f" ajoutez le signe moins à la {lost[i]}")
+                message = (f"point hors de France et des outre-mer (lon {degrees(lon[i])}, "
+                           f"lat {degrees(lat[i])})\u00a0: signe moins perdu sur la "
+                           f"{lost[i]}\u202f? (avec lui, le point tombe en France)\u00a0: site "
+                           f"non localisé\u202f; ajoutez le signe moins à la {lost[i]}")
             else:
-                message = (f"point hors de France et des outre-mer (lon {lon[i]:g}, "
-                           f"lat {lat[i]:g}) : site non localisé")
+                message = (f"point hors de France et des outre-mer (lon {degrees(lon[i])}, "
+                           f"lat {degrees(lat[i])})\u00a0: site non localisé")
             result.issues.append(Issue(result.row_number(i), f"{columns[0]}/{columns[1]}"
                                        if columns[0] != "geometry" else "geometry", message))
         lon, lat = lon.copy(), lat.copy()

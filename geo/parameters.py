@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .typography import french_spacing
+from .typography import french_spacing, number
 from .vocabulary import (
     DEFAULT_CHUNK,
     DEFAULT_DISTANCE,
@@ -151,8 +151,8 @@ class Parameter:
 
     @property
     def shown_default(self) -> object:
-        """The default as a help writes it (``300`` for 300.0)."""
-        return f"{self.default:g}" if isinstance(self.default, float) else self.default
+        """The default as a help writes it, the French way (``300`` for 300.0, ``0,6``)."""
+        return number(self.default) if isinstance(self.default, float) else self.default
 
 
 SOURCE_HELP = (f"source des contours : {', '.join(QPV_SOURCE_KEYS)}, un chemin (GeoJSON, "

@@ -89,13 +89,24 @@ def number(value: float, decimals: int | None = None) -> str:
     return text.replace(",", NNBSP).replace(".", ",")
 
 
+def degrees(value: float) -> str:
+    r"""A coordinate in degrees the French way, to the micro-degree, trailing zeros
+    dropped: ``43.5808`` → « 43,5808 », ``-0.5`` → « -0,5 ».
+
+    >>> degrees(43.5808), degrees(-22.269377), degrees(55.0)
+    ('43,5808', '-22,269377', '55')
+    """
+    text = f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
 def number_range(low: float, high: float) -> str:
     """A range with an en dash: « 10–24 »."""
     return f"{number(low)}{EN_DASH}{number(high)}"
 
 
 _BEFORE_COLON = re.compile(r"[ \u00a0\u202f]*:(?=\s|$)")
-_BEFORE_PUNCT = re.compile(r"(?<=\S)[ \u00a0\u202f]*([;!?])(?=\s|$|»)")
+_BEFORE_PUNCT = re.compile(r"(?<=\S)[ \u00a0\u202f]*([;!?])(?=\s|$|»|\))")
 _OPEN_QUOTE = re.compile(r"«[ \u00a0\u202f]*")
 _CLOSE_QUOTE = re.compile(r"[ \u00a0\u202f]*»")
 _APOSTROPHE = re.compile(r"(?<=[A-Za-zÀ-ÿ])'(?=[A-Za-zÀ-ÿ])")
@@ -104,8 +115,9 @@ _APOSTROPHE = re.compile(r"(?<=[A-Za-zÀ-ÿ])'(?=[A-Za-zÀ-ÿ])")
 def french_spacing(text: str) -> str:
     """``text`` with French spaces and apostrophes: a no-break space before « : » and
     inside « », a narrow no-break space before « ; ! ? », ’ for an apostrophe between
-    letters. Addresses (``http://``), times (``10:30``) and ratios are left alone: only a
-    colon followed by a space or the end is spaced."""
+    letters. Addresses (``http://``, ``?q=``), times (``10:30``) and ratios are left
+    alone: only a colon followed by a space or the end is spaced, and « ; ! ? » followed by
+    a space, the end, « » » or « ) » (« (pas de réseau ?) »)."""
     text = _BEFORE_COLON.sub(lambda m: f"{NBSP}:" if m.start() else ":", text)
     text = _BEFORE_PUNCT.sub(lambda m: NNBSP + m.group(1), text)
     text = _OPEN_QUOTE.sub("«" + NBSP, text)

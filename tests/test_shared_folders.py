@@ -317,7 +317,7 @@ def test_a_windows_line_in_a_utf8_file_keeps_every_accent(tmp_path):
     path = tmp_path / "mixte.csv"
     path.write_bytes(text.encode("utf-8") + "3;Café Été;Floirac;44.83;-0.52\n".encode(
         "cp1252"))
-    with pytest.warns(UserWarning, match=r"encodages mélangés.*lignes 4\)"):
+    with pytest.warns(UserWarning, match=r"encodages mélangés.*\(ligne 4\) a été lue"):
         table = read_table(path)[0]
     assert list(table["nom"]) == ["Les Clés", "Épicerie", "Café Été"]
     assert list(table["commune"]) == ["Bègles", "Cenon", "Floirac"]

@@ -21,6 +21,8 @@ from ..vocabulary import OUTPUTS, ROLE_FLAGS
 from ._console import visible
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+#: ``geocode``: the geocoder answered none of the requests (its tables are written).
+EXIT_NO_ANSWER = 3
 
 
 #: The option that sets each parameter named by an error (``EssQpvError.parameters``): the

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..parameters import add_options, grouped
+from ..typography import number, plural, plural_form
 from ..vocabulary import Columns, GeocodeStatus
-from ._console import say, wrote
+from ._console import say, visible, wrote
 
 
 def add_geocoder_options(parser: argparse.ArgumentParser) -> None:
@@ -61,24 +63,43 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def print_geocode_summary(result) -> None:
+    """The geocoding's counts, true to what happened: rows left unplaced because online
+    geocoding was off, or because the geocoder could not be reached; requests sent, and
+    whether any was answered."""
     stats = result.stats
-    say("Géocodage : " + ", ".join(f"{n} {GeocodeStatus(k).counted}"
+    # the command's lines keep the plain spaces of all its others (« écrit : … »)
+    say("Géocodage : " + ", ".join(_counted(GeocodeStatus(k), n, stats)
                                    for k, n in sorted(stats.counts.items())))
-    say(f"  réponses reprises du cache : {stats.from_cache} ; requêtes envoyées : "
-        f"{stats.requests}" + (f" ({stats.fallback_rows} adresses une par une)"
-                               if stats.fallback_rows else ""))
+    sent = f"requêtes envoyées : {number(stats.requests)}"
+    if stats.requests and not stats.answered:
+        sent += ", aucune réponse du géocodeur"
+    elif stats.answered < stats.requests:
+        sent += f", {number(stats.answered)} avec réponse"
+    say(f"  réponses reprises du cache : {number(stats.from_cache)} ; {sent}"
+        + (f" ({plural(stats.fallback_rows, 'adresse')} une par une)"
+           if stats.fallback_rows else ""))
     if stats.failed:
-        say(f"  {_count(stats.failed, 'adresse')} que le géocodeur n'a pas "
-            f"{'traitée' if stats.failed == 1 else 'traitées'} : "
-            f"{'redemandée' if stats.failed == 1 else 'redemandées'} au prochain lancement")
+        say(f"  {plural(stats.failed, 'adresse')} que le géocodeur n'a pas "
+            f"{plural_form(stats.failed, 'traitée')} : "
+            f"{plural_form(stats.failed, 'redemandée')} au prochain lancement")
     if stats.refused_corrections:
         n = stats.refused_corrections
-        say(f"  {_count(n, 'correction')} non {'appliquée' if n == 1 else 'appliquées'} "
+        say(f"  {plural(n, 'correction')} non {plural_form(n, 'appliquée')} "
             "(site changé ou absent du tableau)")
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("s" if n > 1 else "")
+def _counted(status: GeocodeStatus, n: int, stats) -> str:
+    """« 3 géocodées (ok) »; the rows not geocoded with their true cause."""
+    if status != GeocodeStatus.OFFLINE:
+        return f"{number(n)} {status.counted}"
+    why = ("géocodage en ligne désactivé" if stats.offline else
+           "géocodeur injoignable" if stats.unreachable else "")
+    return f"{plural(n, 'non géocodée')}" + (f" ({why})" if why else "")
+
+
+def never_answered(stats) -> bool:
+    """Whether online geocoding was asked for addresses and the geocoder answered none."""
+    return stats.unreachable and not stats.answered
 
 
 def run_geocode(args: argparse.Namespace) -> int:
@@ -126,6 +147,16 @@ def run_geocode(args: argparse.Namespace) -> int:
     wrote(args.output, "tableau géocodé")
     if args.review:
         write_table(french(result.review, "relecture"), args.review, layer="a_verifier")
-        wrote(args.review, f"{len(result.review)} ligne(s) à vérifier")
+        wrote(args.review, f"{plural(len(result.review), 'ligne')} à vérifier")
     print_geocode_summary(result)
+    if never_answered(result.stats):
+        from . import EXIT_NO_ANSWER
+
+        left = result.stats.counts.get(GeocodeStatus.OFFLINE.value, 0)
+        print(visible(
+            f"Attention : le géocodeur {args.geocoder_url or gc.DEFAULT_URL} n'a répondu à "
+            f"aucune requête (pas de réseau, ou mauvaise adresse ?) : "
+            f"{plural(left, 'ligne non géocodée')}, à relancer quand il répond (code de "
+            f"sortie {EXIT_NO_ANSWER}) ; les tableaux sont écrits."), file=sys.stderr)
+        return EXIT_NO_ANSWER
     return 0
