@@ -124,8 +124,8 @@ def test_unreadable_files_are_named(tmp_path, name, content, message):
 
 def test_rerun_on_enriched_file_drops_own_columns(tmp_path):
     path = tmp_path / "sites.csv"
-    path.write_text("nom;latitude;longitude;code_qp;relation\nA;48.887;2.354;X;none\n",
-                    encoding="utf-8")
+    path.write_text("nom;latitude;longitude;code_qp;nom_qp;relation;distance_m;nearest_code_qp;"
+                    "qpv_nearby;qpv_served\nA;48.887;2.354;X;Y;none;12;X;;\n", encoding="utf-8")
     assert list(read_initiatives(path).sites.columns) == ["nom", "latitude", "longitude",
                                                           "geometry"]
 
