@@ -15,6 +15,7 @@ import requests
 
 from . import _http
 from ._errors import InputError
+from .typography import number, plural
 from .vocabulary import DEFAULT_CHUNK, DEFAULT_GEOCODER_URL
 
 DEFAULT_URL = DEFAULT_GEOCODER_URL
@@ -117,11 +118,12 @@ class Geocoder:
                 except requests.ReadTimeout:
                     if attempt + 1 == READ_ATTEMPTS:
                         raise
-                    warnings.warn(f"le géocodeur {self.url} ne répond pas depuis {bound:g} s : "
-                                  f"nouvel essai ({attempt + 2} sur {READ_ATTEMPTS}).",
+                    warnings.warn(f"le géocodeur {self.url} ne répond pas depuis "
+                                  f"{number(bound)} s : nouvel essai ({attempt + 2} sur "
+                                  f"{READ_ATTEMPTS}).",
                                   GeocoderWaitWarning, stacklevel=2)
         except requests.Timeout as exc:
-            raise Unreachable(f"pas de réponse en {bound:g} s", detail=exc) from exc
+            raise Unreachable(f"pas de réponse en {number(bound)} s", detail=exc) from exc
         except requests.ConnectionError as exc:
             raise Unreachable("connexion impossible", detail=exc) from exc
         except requests.RequestException as exc:
@@ -187,7 +189,8 @@ class Geocoder:
             except (KeyError, ValueError, TypeError) as exc:
                 raise BadAnswer("CSV de réponse illisible") from exc
         if sorted(results) != list(range(len(rows))):
-            raise BadAnswer(f"CSV incomplet : {len(results)} lignes reçues sur {len(rows)}")
+            raise BadAnswer(f"CSV incomplet : {plural(len(results), 'ligne reçue')} sur "
+                            f"{number(len(rows))}")
         return [results[i] for i in range(len(rows))]
 
     def search(self, row: dict) -> dict:

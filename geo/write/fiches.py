@@ -683,7 +683,7 @@ def _summary(fiche: Fiche) -> str:
     if fiche.uncertain:
         doubts = int(fiche.sites["situation"].str.endswith("(limite incertaine)").sum())
         said.append(f"limite incertaine pour {plural(doubts, 'site')} : à moins de "
-                    f"{number(fiche.uncertain, 0)} m d'une limite de quartier, dont les "
+                    f"{number(fiche.uncertain, 0)}\u00a0m d'une limite de quartier, dont les "
                     f"contours sont arrondis, {'il peut' if doubts < 2 else 'ils peuvent'} "
                     "être de l'autre côté")
     return french_spacing(" ; ".join(parts + said) + ".")
