@@ -55,12 +55,29 @@ def drawn_ahead(study: Study) -> Iterator[dict[str, Alongside]]:
     (:meth:`Writer.prepare`); given to :func:`write_outputs`; stopped on leaving if not
     waited for."""
     out = _paths(study)
+    if any(writer.alongside and key in out for key, writer in WRITERS.items()):
+        _read_before_fork(out)
     with contextlib.ExitStack() as stack:
         yield {key: stack.enter_context(Alongside(
                    lambda run, key=key: WRITERS[key].write(_Writing(run, out, _nothing,
                                                                     _nothing), out[key]),
                    what=OUTPUT[key].what, prepare=writer.prepare or _nothing))
                for key, writer in WRITERS.items() if writer.alongside and key in out}
+
+
+def _read_before_fork(out: dict[str, Path]) -> None:
+    """Read, before the print's process is forked, what this process reads for the run
+    anyway and the print reads too (:func:`_prepare_print`), so that both share one copy:
+    the départements (every run checks that its sites lie in France) and, for a web map,
+    the communes (its landmarks) and scipy's graph (its proximity band). Read in the child
+    as well, they cost about 0.35 s of CPU again."""
+    from ..outlines import communes, departements
+
+    departements()
+    if out.keys() & {"carte", "carte_autonome"}:
+        import scipy.sparse.csgraph  # noqa: F401
+
+        communes()
 
 
 def give_ahead(run: StudyResult, ahead: dict[str, Alongside]) -> None:
