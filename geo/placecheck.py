@@ -81,6 +81,8 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
     """
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     n = len(lon)
+    if postcode is None and citycode is None and city is None:
+        return {}
     known = ~(np.isnan(lon) | np.isnan(lat))
     if rows is not None:
         mask = np.zeros(n, dtype=bool)
@@ -93,7 +95,7 @@ def contradictions(lon: np.ndarray, lat: np.ndarray, *, rows: np.ndarray | None 
     check = np.flatnonzero(known & checkable[key])
     if not len(check):
         return {}
-    point_dep = departement_of_points(lon[check], lat[check]).astype(str)
+    point_dep = _departement_of(lon[check], lat[check], key[check], expected)
     near_commune = commune_of_points(lon[check], lat[check]).astype(str)
     check, point_dep, near_commune = _doubtful(check, key[check], point_dep, near_commune,
                                                expected)
@@ -135,6 +137,30 @@ def _expected_per_row(n: int, postcode, citycode, city
     expected = _expected(m, distinct["postcode"], distinct["citycode"], distinct["city"])
     given = [bool(departements_of_postcode(v)) for v in _codes(distinct["postcode"], m)]
     return np.asarray(key, dtype=np.int64), expected, given
+
+
+def _departement_of(lon: np.ndarray, lat: np.ndarray, key: np.ndarray,
+                    expected: list[tuple | None]) -> np.ndarray:
+    """The département of each point (:func:`geo.outlines.departement_of_points`), found
+    first among those its address allows (a prepared outline answers for thousands of
+    points at once): the others, few, are looked for among all."""
+    outlines = _departement_outlines()
+    out = np.full(len(lon), "", dtype=object)
+    by_dep: dict[str, list[int]] = {}
+    for u, e in enumerate(expected):
+        for d in e[0] if e else ():
+            by_dep.setdefault(d, []).append(u)
+    for d, keys in by_dep.items():
+        if d not in outlines:
+            continue
+        rows = np.flatnonzero((out == "") & np.isin(key, keys))
+        if len(rows):
+            shapely.prepare(outlines[d])
+            out[rows[shapely.contains_xy(outlines[d], lon[rows], lat[rows])]] = d
+    rest = np.flatnonzero(out == "")
+    if len(rest):
+        out[rest] = departement_of_points(lon[rest], lat[rest])
+    return out.astype(str)
 
 
 def _doubtful(check: np.ndarray, key: np.ndarray, point_dep: np.ndarray,
