@@ -24,6 +24,7 @@ import pandas as pd
 from ._errors import InputError
 from .indicators import Measures
 from .link import LinkResult, territory_names
+from .typography import plural
 from .vocabulary import QPV_CODE, Relation, find_column
 
 _IMPLANTED, _NEARBY, _SERVED = Relation.IMPLANTED, Relation.NEARBY, Relation.SERVED
@@ -136,8 +137,9 @@ def repeated_values(measures: Measures, ids: pd.Series) -> list[str]:
         same = groups.agg(lambda v: v.notna().all() and v.nunique() == 1)
         if same.any():
             names = ", ".join(map(str, same[same].index[:3]))
-            lines.append(f"« {column} » : même valeur sur chaque site de {int(same.sum())} "
-                         f"initiative(s) à plusieurs sites ({names}) ; si c'est le total de "
+            lines.append(f"« {column} » : même valeur sur chaque site de "
+                         f"{plural(int(same.sum()), 'initiative à plusieurs sites')} "
+                         f"({names}) ; si c'est le total de "
                          "l'initiative, écrivez-le sur un seul de ses sites (les sommes "
                          "additionnent les sites)")
     return lines

@@ -239,5 +239,6 @@ def test_the_same_value_on_every_site_of_an_initiative_is_pointed_out(tmp_path, 
                     encoding="utf-8")
     assert cli.main(["link", str(path), "-o", str(tmp_path / "o.csv")]) == 0
     out = capsys.readouterr().out
-    assert "« emplois » : même valeur sur chaque site de 1 initiative(s)" in out
+    assert "« emplois » : même valeur sur chaque site de 1 initiative à plusieurs sites " \
+        "(X)" in out
     assert "(X)" in out

@@ -6,6 +6,7 @@ import argparse
 
 from .._errors import InputError
 from ..parameters import PARAMETER
+from ..typography import plural
 from ..vocabulary import GENERATIONS
 from ._console import say, wrote
 
@@ -111,6 +112,6 @@ def run_export(args: argparse.Namespace) -> int:
     qpv = load_qpv(args.source, departement=args.departement, commune=args.commune,
                    bbox=parse_bbox(args.bbox) if args.bbox else None)
     write_table(qpv, args.output, layer="qpv")
-    say(f"{len(qpv)} quartiers exportés.")
+    say(f"{plural(len(qpv), 'quartier exporté')}.")
     wrote(args.output, "contours des QPV")
     return 0

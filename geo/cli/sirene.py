@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..typography import number
+from ..typography import number, plural, plural_form
 from ..vocabulary import DEFAULT_DISTANCE, DEFAULT_SOURCE, PANORAMA_OUTPUTS
 from ._console import say, wrote
 from .link import add_main_output, add_output_options
@@ -110,13 +110,18 @@ def _warn_coordinates(counts: dict) -> None:
     abroad, outside = counts.get("coordonnees_hors_france", 0), \
         counts.get("coordonnees_hors_zone_epsg", 0)
     if abroad:
-        warnings.warn(f"{abroad} établissement(s) ont des coordonnées hors de France "
-                      "(valeurs aberrantes, ou projection « epsg » erronée) : comptés comme "
-                      "non localisés (feuille Lecture).", stacklevel=2)
+        warnings.warn(f"{plural(abroad, 'établissement')} {'a' if abroad < 2 else 'ont'} des "
+                      "coordonnées hors de France "
+                      "(valeurs aberrantes, ou projection « epsg » erronée) : "
+                      f"{plural_form(abroad, 'compté')} comme "
+                      f"{plural_form(abroad, 'non localisé')} (feuille Lecture).", stacklevel=2)
     if outside:
-        warnings.warn(f"{outside} établissement(s) tombent hors de la zone de la projection "
-                      "indiquée par leur colonne « epsg » : vérifiez cette colonne ; ils sont "
-                      "reliés tels quels (feuille Lecture).", stacklevel=2)
+        warnings.warn(f"{plural(outside, 'établissement')} "
+                      f"{'tombe' if outside < 2 else 'tombent'} hors de la zone de la projection "
+                      f"indiquée par {'sa' if outside < 2 else 'leur'} colonne « epsg » : "
+                      "vérifiez cette colonne ; "
+                      f"{'il est relié tel quel' if outside < 2 else 'ils sont reliés tels quels'}"
+                      " (feuille Lecture).", stacklevel=2)
 
 
 def _progress(update):
