@@ -73,6 +73,9 @@ def read_tables(path: str | Path, *, columns: list[str] | None = None,
     if not path.is_file():
         raise InputError("fichier introuvable.", path=str(path))
     suffix = path.suffix.lower()
+    # named before reading: a generator left open is closed at the interpreter's exit, when
+    # nothing can be imported any more (« Exception ignored … ImportError »)
+    arrow_errors = _arrow_errors()
     try:
         if suffix in (".parquet", ".geoparquet", ".pq"):
             yield from _parquet_chunks(path, columns, chunk_rows)
@@ -90,7 +93,7 @@ def read_tables(path: str | Path, *, columns: list[str] | None = None,
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise InputError(f"archive zip tronquée ou abîmée ({exc}) ; téléchargez-la de "
                          "nouveau.", path=path.name) from exc
-    except _arrow_errors() as exc:
+    except arrow_errors as exc:
         first = str(exc).splitlines()[0]
         fields = _WRONG_FIELDS.search(first)
         if fields:

@@ -417,3 +417,32 @@ def test_nearby_pairs_alone_are_those_of_the_engine():
         assert len(engine) > 300
         pd.testing.assert_frame_equal(alone, engine)
         assert (alone["distance_m"] > 0).all() and (alone["distance_m"] <= distance).all()
+
+
+def test_a_reader_left_open_says_nothing_at_exit(tmp_path):
+    """A chunk reader left open (a notebook that took the first chunk only) is closed at
+    the interpreter's exit, silently: no « Exception ignored … ImportError » under the
+    output, whatever the format."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from tests.servers import TEST_DATA
+
+    source = TEST_DATA / "annuaire_national.csv"
+    ROOT = Path(__file__).resolve().parents[1]  # noqa: N806 - the checkout, to import geo
+    with zipfile.ZipFile(tmp_path / "annuaire.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(source, "annuaire.csv")
+    pd.read_csv(source, sep=";", dtype=str).to_parquet(tmp_path / "annuaire.parquet")
+    for path in (source, tmp_path / "annuaire.zip", tmp_path / "annuaire.parquet"):
+        code = ("import sys\nfrom geo.stream import read_chunks, read_tables\n"
+                f"kept = [read_chunks({str(path)!r}, chunk_rows=5), "
+                f"read_tables({str(path)!r}, chunk_rows=5)]\n"
+                "for reader in kept:\n    next(reader)\n"
+                "sys.modules['kept'] = kept  # alive until the interpreter's exit\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == "", (path.name, done.stderr)
