@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from matplotlib.colors import to_rgba
 
@@ -71,7 +72,9 @@ def area_page(layers: PrintLayers, size: tuple[float, float], title: str, name: 
               outline: shapely.Geometry) -> Drawing:
     """An atlas page of ``size`` millimetres: one département or commune (``outline``,
     EPSG:4326) with its sites and quartiers; the legend counts what the page shows."""
-    inside = layers.sites[shapely.intersects(outline, layers.sites.geometry.values)]
+    # the sites the legend counts: an index is all it reads
+    inside = pd.DataFrame(index=layers.sites.index[shapely.intersects(
+        outline, layers.sites.geometry.values)])
     drawing = page_drawing(size)
     _frame_text(drawing, size, title, f"{name} – {plural(len(inside), 'site')}")
     frame = PageFrame(size)
@@ -79,11 +82,11 @@ def area_page(layers: PrintLayers, size: tuple[float, float], title: str, name: 
                               np.array([outline.centroid.y]))[0] or "metropole"
     crs = TERRITORIES[key].crs
     x, y, w, h = frame.map_zone
-    extent = shaped(_extent(gpd.GeoSeries([outline], crs=4326).to_crs(crs), crs, key,
-                            pad=0.04), w, h)
+    focus = shapely.transform(outline, _projection(crs))
+    extent = shaped(_extent(gpd.GeoSeries([focus]), crs, key, pad=0.04), w, h)
     box = tuple(v * PT_PER_MM for v in (x, y, w, h))
     body, furniture, drawn, labels, symbols, move = _map(layers, crs, extent, box, size,
-                                                         focus=outline)
+                                                         focus=(outline, focus))
     names = Group()
     # the main cities first, over the symbols; then the other names, clear of them
     first = place_on_page(names, [label for label in labels if label.over_symbols], box,
@@ -148,13 +151,15 @@ def _half(style: dict) -> float:
 
 
 def _map(layers: PrintLayers, crs: str, extent: tuple, box: tuple, size, *, focus):
-    """One map of ``extent`` (metres in ``crs``) in ``box`` (points), as
-    :func:`geo.write.printmap._draw` draws a print's: its shapes, its furniture (a group
+    """One map of ``extent`` (metres in ``crs``) in ``box`` (points), ``focus`` the
+    area's outline in EPSG:4326 and in ``crs``, as :func:`geo.write.printmap._draw` draws
+    a print's: its shapes, its furniture (a group
     and the box it covers), what it drew, the names it may show (in ``crs``), the boxes
     of its symbols (points) and the function taking ``crs`` to the page."""
     x0, y0, x1, y1 = extent
-    degrees = tuple(gpd.GeoSeries([shapely.box(*extent)], crs=crs).to_crs(4326)
-                    .total_bounds.tolist())
+    lon, lat = _from_degrees(crs).transform([x0, x1, x1, x0], [y0, y0, y1, y1],
+                                            direction="INVERSE")
+    degrees = (min(lon), min(lat), max(lon), max(lat))
     wide = (x1 - x0) > _QPV_VISIBLE
     metres_per_mm = (x1 - x0) / (box[2] * MM_PER_PT)
     tolerance = metres_per_mm * 0.1
@@ -173,10 +178,10 @@ def _map(layers: PrintLayers, crs: str, extent: tuple, box: tuple, size, *, focu
                                           (0, (3, 2)))
     if not wide and len(deps):
         paper.outline(deps_shapes, _DEP_COLOR, 1.0)
+    focus, projected = focus
     if focus is not None:
         # one line, simplified without keeping topology (nothing to keep, ten times
         # quicker on a département's full outline)
-        projected = shapely.transform(focus, _projection(crs))
         paper.outline(np.array([shapely.simplify(projected, metres_per_mm * _OUTLINE_MM,
                                                  preserve_topology=False)], dtype=object),
                       "#1a1a1a", 1.6)
@@ -207,9 +212,9 @@ def _map(layers: PrintLayers, crs: str, extent: tuple, box: tuple, size, *, focu
     if links:
         drawn["links"] = paper.links(shapely.transform(np.array(links, dtype=object),
                                                        _projection(crs)))
-    sites = layers.sites.cx[degrees[0]:degrees[2], degrees[1]:degrees[3]]
-    sites_m = sites.to_crs(crs)
-    sx, sy = sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy()
+    sites, lon, lat = layers.located(degrees)
+    sx, sy = _from_degrees(crs).transform(lon, lat)
+    sites_m = gpd.GeoSeries(shapely.points(sx, sy), index=sites.index, crs=crs)
     px, py = move(sx, sy)
     cities = _city_names(degrees, crs, wide, size, focus)
     if crowded(layers, len(sites), box[2] * box[3] / PT_PER_MM ** 2 / 100):

@@ -120,12 +120,24 @@ class PrintLayers:
             x, y = self.sites.geometry.x.to_numpy(), self.sites.geometry.y.to_numpy()
             self._places += [self.sites.index, commune_of_points(x, y),
                              departement_of_points(x, y)]
-        index, commune, departement = self._places
+        index, commune, departement = self._places[:3]
         at = index.get_indexer(sites.index) if index.is_unique else np.array([-1])
         if (at >= 0).all():
             return commune[at], departement[at]
         x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
         return commune_of_points(x, y), departement_of_points(x, y)
+
+    def located(self, box: tuple) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The sites inside ``box`` (EPSG:4326) as a plain table (their columns without
+        the geometry: a GeoDataFrame's selection costs more than a page reads from it),
+        with their longitudes and latitudes."""
+        if len(self._places) < 4:
+            self.places(self.sites.iloc[:0])
+            self._places += [pd.DataFrame(self.sites.drop(columns=self.sites.geometry.name)),
+                             self.sites.geometry.x.to_numpy(), self.sites.geometry.y.to_numpy()]
+        table, x, y = self._places[3:6]
+        inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+        return table[inside], x[inside], y[inside]
 
     def framed(self, name: str, box: tuple, crs: str, tolerance: float
                ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -1173,27 +1185,28 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
     held = held[held.index != ""]
     if wide:  # a wide map names the communes holding the most sites, not every one
         held = held.nlargest(_WIDE_PLACES, keep="first")
+    held = held.to_dict()  # read once per commune of the frame: a dictionary, not a Series
     city = {"fontsize": font_pt(size, 7 if wide else 7.5), "color": "#1a1a1a"}
-    for row in coms.itertuples():
-        n = int(held.get(row.code, 0))
+    bold, other = {**city, "fontweight": "bold"}, {**city, "color": "#555",
+                                                   "fontsize": font_pt(size, 6.5)}
+    for code, nom, lx, ly in zip(*(coms[c].to_numpy() for c in
+                                   ("code", "nom", "label_x", "label_y")), strict=True):
+        n = int(held.get(code, 0))
         if wide and not n:
             continue
-        out.append(Label(_PLACE_WITH_SITES + n if n else 10, plain_text(row.nom), row.label_x,
-                         row.label_y,
-                         {**city, "fontweight": "bold"} if n else
-                         {**city, "color": "#555", "fontsize": font_pt(size, 6.5)},
-                         leader=bool(n)))
+        out.append(Label(_PLACE_WITH_SITES + n if n else 10, plain_text(nom), lx, ly,
+                         bold if n else other, leader=bool(n)))
     if wide:
-        holding = pd.Series(departement).value_counts() if len(sites) else pd.Series()
-        for row in deps.itertuples():
-            n = int(holding.get(row.code, 0))
+        holding = pd.Series(departement).value_counts().to_dict() if len(sites) else {}
+        for code, nom, lx, ly, shape in zip(*(deps[c].to_numpy() for c in (
+                "code", "nom", "label_x", "label_y", "geometry")), strict=True):
+            n = int(holding.get(code, 0))
             # of equal rank, the smallest area first: it has the least room for its name
-            small = 0.5 / (1 + row.geometry.area / 1e9)
-            out.append(Label((100 + n if n else 1) + small, plain_text(row.nom.upper()),
-                             row.label_x,
-                             row.label_y, {"fontsize": font_pt(size, 5.8), "color": "#555"},
+            small = 0.5 / (1 + shape.area / 1e9)
+            out.append(Label((100 + n if n else 1) + small, plain_text(nom.upper()), lx, ly,
+                             {"fontsize": font_pt(size, 5.8), "color": "#555"},
                              leader=False, centred=True, smaller=5.0,
-                             spots=area_spots(row.geometry, row.label_x, row.label_y)))
+                             spots=area_spots(shape, lx, ly)))
     metric = sites_m.geometry
     if layers.numbers is not None and len(sites):
         sx, sy = metric.x, metric.y
