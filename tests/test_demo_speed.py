@@ -48,3 +48,21 @@ def test_a_one_shot_run_collects_its_young_objects_by_the_thousands(tmp_path, ca
     finally:
         gc.set_threshold(*before)
     assert (tmp_path / "demo" / "carte.pdf").is_file()
+
+
+def test_the_prints_streams_are_deflated_at_the_faster_level(tmp_path):
+    from pypdf import PdfReader
+
+    from geo.study import run_study
+    from geo.write.outputs import PRINT_COMPRESSION
+
+    study = demo_study(tmp_path / "demo")
+    study.outputs = {"carte_impression": study.outputs["carte_impression"]}
+    study.periods = []
+    run_study(study)
+    page = PdfReader(study.outputs["carte_impression"]).pages[0]
+    stream = page["/Contents"].get_object()
+    raw = stream._data  # as stored: zlib's header names its level's class
+    assert stream["/Filter"] == "/FlateDecode"
+    assert raw[:2] == b"x^" and PRINT_COMPRESSION == 4  # levels 2 to 5 (6: b"x\x9c")
+    assert page.extract_text()  # still a PDF with its text

@@ -256,18 +256,27 @@ def _write_embed(w: _Writing, path: Path) -> None:
         published.name if published else "carte-autonome.html")), path)
 
 
+#: The print's PDF streams deflated at zlib's level 4, not matplotlib's 6: the demo's
+#: compression takes 0.12 s of CPU instead of 0.26 s, for a file 3 % larger (1.46 MB
+#: against 1.42 MB); level 5 saves a quarter as much.
+PRINT_COMPRESSION = 4
+
+
 def _write_print(w: _Writing, path: Path) -> None:
+    import matplotlib
+
     from .printmap import print_map
 
     run = w.run
     study, initiatives = run.study, run.initiatives
     # Every quartier in view is drawn (a page of the atlas may show a neighbour's).
     previous, bounds = map_context(run)
-    print_map(run.result, run.qpv, path, paper=study.paper, landscape=study.landscape,
-              title=study.title, theme_column=initiatives.theme_column,
-              id_column=initiatives.id_column, previous=previous, bounds=bounds,
-              atlas=study.atlas, measures=initiatives.measures, size_by=study.size_by,
-              periods=study.periods)
+    with matplotlib.rc_context({"pdf.compression": PRINT_COMPRESSION}):
+        print_map(run.result, run.qpv, path, paper=study.paper, landscape=study.landscape,
+                  title=study.title, theme_column=initiatives.theme_column,
+                  id_column=initiatives.id_column, previous=previous, bounds=bounds,
+                  atlas=study.atlas, measures=initiatives.measures, size_by=study.size_by,
+                  periods=study.periods)
 
 
 def _prepare_print() -> None:
