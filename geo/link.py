@@ -459,7 +459,7 @@ def link(
     issues = list(initiatives.issues)
     for i in np.flatnonzero(links.uncertain):
         issues.append(Issue(initiatives.row_number(int(i)), None, uncertain_note(
-            rounding, _generation(qpv))))
+            rounding, generation_of(qpv))))
     declared = _declared_served(initiatives, qpv, issues)
     ids = initiative_ids(initiatives)
     codes = qpv["code_qp"].to_numpy()
@@ -553,7 +553,8 @@ def uncertain_note(rounding: float, generation: str) -> str:
             f"être de l'autre côté de la limite exacte{exact}")
 
 
-def _generation(qpv: gpd.GeoDataFrame) -> str:
+def generation_of(qpv: gpd.GeoDataFrame) -> str:
+    """The one QPV generation of ``qpv`` (``"2024"``), ``""`` for none or several."""
     values = qpv["generation"].dropna().astype(str).unique() if "generation" in qpv else []
     return values[0] if len(values) == 1 else ""
 

@@ -579,6 +579,9 @@ class Placed:
     nearest_distance: np.ndarray
     inside_rows: np.ndarray
     inside_qpv: np.ndarray
+    #: Points closer to a quartier's boundary than the outlines' rounding (with
+    #: ``nearest`` and an ``uncertainty`` only; ``None`` otherwise).
+    uncertain: np.ndarray | None = None
 
 
 #: From how many points a chunk's are settled by the fine cells (building them takes a few
@@ -587,9 +590,12 @@ SETTLE_FROM = 20_000
 
 
 def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
-          nearest: bool = False, near: np.ndarray | None = None) -> Placed:
+          nearest: bool = False, near: np.ndarray | None = None, *,
+          uncertainty: float = 0.0) -> Placed:
     """Link lon/lat points to the QPV with the engine (:func:`geo.link.link_points`);
-    ``nearest``: also the nearest QPV and its distance (NaN otherwise).
+    ``nearest``: also the nearest QPV and its distance (NaN otherwise), and with an
+    ``uncertainty`` (metres, the outlines' rounding) the points closer than it to a
+    quartier's boundary.
 
     ``near``: the rows whose nearby quartiers are wanted (default: every row); the others
     only get the quartiers they are in. Without ``nearest``, points that
@@ -613,7 +619,7 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
             np.flatnonzero(located & near_quartiers(lon, lat, qpv, 0))
     if inside_rows is rows:
         links = link_points(shapely.points(lon[rows], lat[rows]), qpv, distance=distance,
-                            nearest=nearest)
+                            nearest=nearest, uncertainty=uncertainty if nearest else 0.0)
         nearby = links.nearby
         in_rows = rows[links.implanted["site"].to_numpy(np.int64)]
         in_qpv = links.implanted["qpv"].to_numpy(np.int64)
@@ -639,11 +645,15 @@ def place(lon: np.ndarray, lat: np.ndarray, qpv=None, distance: float = 300.0,
     implanted[in_rows[first]] = in_qpv[first]
     nearest_qpv = np.full(n, -1, dtype=np.int32)
     nearest_distance = np.full(n, np.nan)
+    uncertain = None
     if nearest:
         nearest_qpv[rows], nearest_distance[rows] = links.nearest_qpv, links.nearest_distance
+        if uncertainty > 0:
+            uncertain = np.zeros(n, dtype=bool)
+            uncertain[rows] = links.uncertain
     return Placed(implanted, rows[nearby["site"].to_numpy(np.int64)],
                   nearby["qpv"].to_numpy(np.int32), nearest_qpv, nearest_distance,
-                  in_rows, in_qpv.astype(np.int32))
+                  in_rows, in_qpv.astype(np.int32), uncertain)
 
 
 #: What every chunk's function shares in a worker process of :func:`map_chunks`.
@@ -819,8 +829,12 @@ class Linked:
     abroad: int = 0
     #: Rows without readable coordinates.
     unreadable: int = 0
-    #: Rows with a remark, and the first :data:`SHOWN_NOTES` of them (line, column,
-    #: remark).
+    #: Rows closer to a quartier's boundary than the outlines' rounding, and that rounding
+    #: (metres; 0 for exact outlines).
+    uncertain: int = 0
+    rounding: float = 0.0
+    #: Rows with a remark, and the first :data:`SHOWN_NOTES` of them (line, column or
+    #: ``""``, remark).
     noted: int = 0
     notes: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -843,7 +857,7 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
     from collections import deque
 
     from .columns import detect_columns
-    from .link import check_distance
+    from .link import check_distance, generation_of, uncertain_note
     from .streamchecks import check_columns
     from .tables import french
     from .vocabulary import Columns, Relation
@@ -872,6 +886,8 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
                     raise InputError("colonnes de coordonnées introuvables ; indiquez-les.",
                                      path=name, parameters=("lon", "lat"))
                 found.update(lon=d.lon, lat=d.lat, detection=detection,
+                             # written as numbers, as the whole-table path writes them
+                             numeric=[d.lon, d.lat, *detection.indicators],
                              checked=check_columns(detection, list(chunk.columns)),
                              epsg=fixed_epsg or (_epsg_of(d.crs) if d.crs else 4326))
             x, y = numbers(chunk[found["lon"]]), numbers(chunk[found["lat"]])
@@ -882,12 +898,14 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
             yield lon, lat, chunk[found["checked"]], row
             row += len(chunk)
 
-    linked = Linked(relations={r.value: 0 for r in Relation if r is not Relation.SERVED})
-    where = None
+    rounding = float(qpv.attrs.get("precision_m") or 0.0)
+    linked = Linked(relations={r.value: 0 for r in Relation if r is not Relation.SERVED},
+                    rounding=rounding)
+    note = uncertain_note(rounding, generation_of(qpv)) if rounding else ""
     row = 2
     with ChunkWriter(output) as out:
         for checked, placed in map_chunks(_check_and_place, chunks(),
-                                          (qpv, distance, found), workers=workers):
+                                          (qpv, distance, found, rounding), workers=workers):
             chunk = pending.popleft()
             n = len(chunk)
             implanted = placed.implanted
@@ -899,6 +917,16 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
                 nearby != "", Relation.NEARBY.value, np.where(
                     located, Relation.NONE.value, Relation.NOT_LOCATED.value)))
             nearest = placed.nearest
+            # the column a remark is about: the coordinates, but for a boundary alone
+            about = np.where(checked.notes != "", f"{found['lon']}/{found['lat']}", "")
+            if rounding:  # said as the whole-table path says it (geo.link.link)
+                uncertain = placed.uncertain
+                checked.notes[uncertain] = np.where(checked.notes[uncertain] != "",
+                                                    checked.notes[uncertain] + " ; " + note,
+                                                    note)
+                linked.uncertain += int(uncertain.sum())
+            extra = {"boundary_uncertain": np.where(placed.uncertain, "oui", "")} \
+                if rounding else {}
             chunk = chunk.assign(
                 # every quartier that contains the point, as the whole-table path says
                 code_qp=_joined(codes[placed.inside_qpv], placed.inside_rows, n),
@@ -907,11 +935,11 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
                 distance_m=np.where(np.isfinite(placed.nearest_distance),
                                     np.round(placed.nearest_distance), np.nan),
                 nearest_code_qp=np.where(nearest >= 0, codes[np.maximum(nearest, 0)], ""),
-                qpv_nearby=nearby, note_localisation=checked.notes)
+                qpv_nearby=nearby, **extra, note_localisation=checked.notes)
             # a CSV is for people (French headers and values), Parquet for programs
-            out.write(french(chunk, "sites") if out.kind == ".csv" else chunk)
-            where = where or f"{found['lon']}/{found['lat']}"
-            _count(linked, relation, checked, row, where)
+            out.write(french(chunk, "sites", numeric=found["numeric"]) if out.kind == ".csv"
+                      else chunk)
+            _count(linked, relation, checked, row, about)
             row += n
             if progress:
                 progress(n)
@@ -919,7 +947,7 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
 
 
 def _count(linked: Linked, relation: np.ndarray, checked, first_row: int,
-           where: str) -> None:
+           about: np.ndarray) -> None:
     """Add one chunk's relations and remarks to ``linked``."""
     kinds, counts = np.unique(relation, return_counts=True)
     for kind, count in zip(kinds, counts, strict=True):
@@ -931,7 +959,7 @@ def _count(linked: Linked, relation: np.ndarray, checked, first_row: int,
     noted = np.flatnonzero(checked.notes != "")
     linked.noted += len(noted)
     for i in noted[:SHOWN_NOTES - len(linked.notes)]:
-        linked.notes.append((first_row + int(i), where, str(checked.notes[i])))
+        linked.notes.append((first_row + int(i), str(about[i]), str(checked.notes[i])))
 
 
 def _check_and_place(shared, lon: np.ndarray, lat: np.ndarray, cells: pd.DataFrame,
@@ -940,9 +968,10 @@ def _check_and_place(shared, lon: np.ndarray, lat: np.ndarray, cells: pd.DataFra
     study judges them (:func:`geo.streamchecks.check_chunk`), then placed."""
     from .streamchecks import check_chunk
 
-    qpv, distance, found = shared
+    qpv, distance, found, rounding = shared
     checked = check_chunk(lon, lat, cells, found["detection"], first_row=first_row)
-    return checked, place(checked.lon, checked.lat, qpv, distance, True)
+    return checked, place(checked.lon, checked.lat, qpv, distance, True,
+                          uncertainty=rounding)
 
 
 def _joined(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:

@@ -167,3 +167,19 @@ def test_lambert_metres_typed_the_french_way(tmp_path, capsys):
     whole, flux = read_output(tmp_path / "whole.csv"), read_output(tmp_path / "flux.csv")
     assert_same(whole, flux)
     assert not (flux["relation"] == "not_located").any()
+
+
+def test_the_national_directory_streamed_is_the_whole_tables(tmp_path, capsys):
+    """The 3 747 sites of the national directory: every column the streamed table shares
+    with the whole table is the same, cell for cell (the coordinates written as numbers,
+    the 247 sites nearer a boundary than the rounded outlines flagged and said)."""
+    whole, flux, said = both(tmp_path, TEST_DATA / "annuaire_national_grand.csv", capsys)
+    shared = [c for c in whole.columns if c in flux.columns]
+    assert "boundary_uncertain" in shared and "note_localisation" in shared
+    assert len(shared) == len(whole.columns) - 1  # all but the quartiers served
+    for column in shared:
+        assert list(flux[column]) == list(whole[column]), column
+    assert (flux["boundary_uncertain"] == "oui").sum() == 247
+    assert "dont à la limite incertaine (à moins de 11\u00a0m d'une limite, contours " \
+        "arrondis) : 247" in said
+    assert "ligne 4 : limite incertaine" in said

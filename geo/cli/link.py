@@ -194,9 +194,7 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     say(f"  non localisés : {number(s[Relation.NOT_LOCATED])}")
     say(f"  déclarant intervenir dans un QPV : {number(s['serving'])}")
     if s["uncertain"]:
-        say(f"  dont à la limite incertaine (à moins de {result.rounding:.0f}\u00a0m d'une "
-            f"limite, contours arrondis) : {number(s['uncertain'])} ; contours exacts : "
-            "ess-qpv qpv download --generation 2024, puis --qpv 2024")
+        say(_uncertain(s["uncertain"], result.rounding))
     if result.area:
         say(f"  hors du territoire étudié ({result.area.label}) : {number(s['outside'])}")
     studied = int(result.qpv_in_area.sum()) if result.qpv_in_area is not None else len(run.qpv)
@@ -221,6 +219,12 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
         wrote(path, what)
 
 
+def _uncertain(count: int, rounding: float) -> str:
+    return (f"  dont à la limite incertaine (à moins de {rounding:.0f}\u00a0m d'une "
+            f"limite, contours arrondis) : {number(count)} ; contours exacts : "
+            "ess-qpv qpv download --generation 2024, puis --qpv 2024")
+
+
 def print_streamed(linked, study) -> None:
     """What a streamed link found: rows per relation, the points it did not use and why,
     and the first remarks (every one is in the table's remark column)."""
@@ -236,10 +240,12 @@ def print_streamed(linked, study) -> None:
                         (linked.unreadable, "coordonnées manquantes ou illisibles")):
         if count:
             say(f"    dont {what} : {number(count)}")
+    if linked.uncertain:
+        say(_uncertain(linked.uncertain, linked.rounding))
     if linked.noted:
         say(f"{plural(linked.noted, 'remarque')} sur le fichier d'entrée :")
         for row, column, note in linked.notes:
-            say(f"  ligne {row}, colonne « {column} » : {note}")
+            say(f"  ligne {row}" + (f", colonne « {column} »" if column else "") + f" : {note}")
         more = linked.noted - len(linked.notes)
         if more:
             where = _notes_column(study.outputs)
