@@ -2,9 +2,11 @@
 
 Inputs are read in chunks with pyarrow (CSV, CSV inside a zip without unpacking it, Parquet
 or GeoParquet); each chunk's points are placed, row by row in the CRS its ``epsg`` column
-names when it has one, then linked by the engine's :func:`geo.link.link_points`, on every
-core, and the results are written as they come (CSV or Parquet). Memory stays bounded by the
-chunk size, whatever the size of the input.
+names when it has one, judged as a whole table's rows are (:mod:`geo.streamchecks`: a
+point unreadable, abroad or against its own address is not located, and its remark says
+why), then linked by the engine's :func:`geo.link.link_points`, on every core, and the
+results are written as they come (CSV or Parquet). Memory stays bounded by the chunk size,
+whatever the size of the input. A CSV in UTF-16 or Windows-1252 is recoded as it is read.
 """
 
 from __future__ import annotations
@@ -890,6 +892,7 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
                              numeric=[d.lon, d.lat, *detection.indicators],
                              checked=check_columns(detection, list(chunk.columns)),
                              epsg=fixed_epsg or (_epsg_of(d.crs) if d.crs else 4326))
+                found["as_typed"] = found["epsg"] == 4326 and not crs_column
             x, y = numbers(chunk[found["lon"]]), numbers(chunk[found["lat"]])
             epsg = epsg_codes(chunk[crs_column], path=name, first_row=row) if crs_column \
                 else found["epsg"]
@@ -969,7 +972,8 @@ def _check_and_place(shared, lon: np.ndarray, lat: np.ndarray, cells: pd.DataFra
     from .streamchecks import check_chunk
 
     qpv, distance, found, rounding = shared
-    checked = check_chunk(lon, lat, cells, found["detection"], first_row=first_row)
+    checked = check_chunk(lon, lat, cells, found["detection"], first_row=first_row,
+                          as_typed=found["as_typed"])
     return checked, place(checked.lon, checked.lat, qpv, distance, True,
                           uncertainty=rounding)
 

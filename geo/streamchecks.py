@@ -53,7 +53,8 @@ def check_columns(detection: Detection, columns: list[str]) -> list[str]:
 
 
 def check_chunk(lon: np.ndarray, lat: np.ndarray, cells: pd.DataFrame,
-                detection: Detection, *, first_row: int = 2) -> Checked:
+                detection: Detection, *, first_row: int = 2, as_typed: bool = False
+                ) -> Checked:
     """Judge one chunk's points as a whole-table study does.
 
     Parameters
@@ -66,6 +67,9 @@ def check_chunk(lon: np.ndarray, lat: np.ndarray, cells: pd.DataFrame,
         The columns found in the table (:func:`geo.columns.detect_columns`).
     first_row
         The line number of the chunk's first row in the file.
+    as_typed
+        Whether the coordinate cells are the points' degrees as typed (no projection):
+        they are then read again as the whole table reads them, not written out.
     """
     from .initiatives import typed_point_doubts
     from .outlines import in_france
@@ -77,13 +81,13 @@ def check_chunk(lon: np.ndarray, lat: np.ndarray, cells: pd.DataFrame,
     missing = ~(np.isfinite(lon) & np.isfinite(lat))
     if missing.any():
         notes[missing] = _unreadable(cells[found.lon][missing], cells[found.lat][missing])
-    typed = ~missing
+    rows = np.flatnonzero(~missing)
     if "geocode_status" in cells:  # placed by our geocoder or a person: nothing to doubt
         status = cells["geocode_status"].astype(str).str.strip().to_numpy()
-        typed &= ~np.isin(status, [GeocodeStatus.OK.value, GeocodeStatus.CORRECTED.value])
-    abroad = ~missing & ~in_france(lon, lat)
-    rows = np.flatnonzero(typed | abroad)
-    degrees = cells.assign(**{found.lon: lon, found.lat: lat})
+        typed = ~np.isin(status, [GeocodeStatus.OK.value, GeocodeStatus.CORRECTED.value])
+        rows = np.flatnonzero(~missing & (typed | ~in_france(lon, lat)))
+    # the cells as typed when they are the degrees, else the degrees they give
+    degrees = cells if as_typed else cells.assign(**{found.lon: lon, found.lat: lat})
     plain = dataclasses.replace(detection, columns=dataclasses.replace(found, crs=None))
     doubts = typed_point_doubts(degrees, plain, rows=rows, first_row=first_row) \
         if len(rows) else {}
