@@ -185,16 +185,15 @@ def _map(layers: PrintLayers, crs: str, extent: tuple, box: tuple, size, *, focu
         paper.outline(np.array([shapely.simplify(projected, metres_per_mm * _OUTLINE_MM,
                                                  preserve_topology=False)], dtype=object),
                       "#1a1a1a", 1.6)
-    qpv, qpv_m = layers.framed("qpv", degrees, crs, tolerance)
+    qpv_m = layers.framed("qpv", degrees, crs, tolerance)
     st = qpv_style(_CURRENT)
-    if len(qpv) and not wide:
+    if len(qpv_m) and not wide:
         shapes = qpv_m.geometry.to_numpy()
         paper.fill(shapes, fillColor=colour(st["facecolor"], 0.35))
         paper.outline(shapes, st["edgecolor"], 0.7)
         drawn["qpv"] = True
-    if len(qpv) and wide:  # too small to see: a light dot each, under the sites
-        spots = shapely.get_coordinates(shapely.point_on_surface(qpv_m.geometry.to_numpy()))
-        px, py = move(spots[:, 0], spots[:, 1])
+    if len(qpv_m) and wide:  # too small to see: a light dot each, under the sites
+        px, py = move(qpv_m["spot_x"].to_numpy(), qpv_m["spot_y"].to_numpy())
         shown = (px >= box[0]) & (px <= box[0] + box[2]) & (py >= box[1]) & \
             (py <= box[1] + box[3])
         if (path := dots(px[shown], py[shown], np.sqrt(1.2) / 2, strokeColor=None,
@@ -202,7 +201,7 @@ def _map(layers: PrintLayers, crs: str, extent: tuple, box: tuple, size, *, focu
             paper.body.add(path)
             drawn["qpv_dots"] = True
     if layers.previous is not None and not wide:
-        prev = layers.framed("previous", degrees, crs, tolerance)[1]
+        prev = layers.framed("previous", degrees, crs, tolerance)
         if len(prev):
             earlier = qpv_style(_generation_of(layers.previous, _EARLIER))
             drawn["previous"] = paper.outline(prev.geometry.to_numpy(), earlier["edgecolor"],

@@ -139,11 +139,12 @@ class PrintLayers:
         inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
         return table[inside], x[inside], y[inside]
 
-    def framed(self, name: str, box: tuple, crs: str, tolerance: float
-               ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-        """``qpv`` or ``previous`` inside ``box`` (EPSG:4326), and the same drawn in ``crs``,
-        simplified to ``tolerance`` metres (what the page cannot show): a table with the
-        shapes in its ``geometry`` column."""
+    def framed(self, name: str, box: tuple, crs: str, tolerance: float) -> pd.DataFrame:
+        """``qpv`` or ``previous`` inside ``box`` (EPSG:4326) drawn in ``crs``, simplified to
+        ``tolerance`` metres (what the page cannot show): a plain table of their columns
+        (a GeoDataFrame's checks cost more than a page draws from it), their shapes in
+        ``geometry`` and a point inside each (found on its whole shape) in ``spot_x``,
+        ``spot_y``."""
         key = (name, box, crs, tolerance)
         if key not in self._framed:
             if len(self._framed) >= 64:  # an atlas or the fiches: a frame per page
@@ -154,13 +155,10 @@ class PrintLayers:
             if name not in self._projected:  # the quartiers' other columns, once
                 self._projected[name] = pd.DataFrame(layer.drop(columns=layer.geometry.name))
             rows = np.sort(layer.sindex.query(shapely.box(*box), predicate="intersects"))
-            frame = layer.iloc[rows]
             # to one significant digit: the pages of one scale simplify each quartier once
-            shapes = self._projected[name, crs].take(rows, float(f"{tolerance:.1g}"))[0]
-            # a plain table (its shapes in a ``geometry`` column): a GeoDataFrame's
-            # checks cost more than the page draws from it
-            drawn = self._projected[name].iloc[rows].assign(geometry=shapes)
-            self._framed[key] = (frame, drawn)
+            shapes, spots = self._projected[name, crs].take(rows, float(f"{tolerance:.1g}"))
+            self._framed[key] = self._projected[name].iloc[rows].assign(
+                geometry=shapes, spot_x=spots[:, 0], spot_y=spots[:, 1])
         return self._framed[key]
 
 
@@ -977,9 +975,9 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
     if focus is not None:
         _shapes(ax, gpd.GeoSeries([focus], crs=4326).to_crs(crs), 2, edgecolor="#1a1a1a",
                 linewidth=1.6)
-    qpv, qpv_m = layers.framed("qpv", box, crs, tolerance)
+    qpv_m = layers.framed("qpv", box, crs, tolerance)
     st = qpv_style(_CURRENT)
-    if len(qpv) and not wide:
+    if len(qpv_m) and not wide:
         _shapes(ax, qpv_m, 3, facecolor=st["facecolor"], alpha=0.35, edgecolor="none")
         _shapes(ax, qpv_m, 3, edgecolor=st["edgecolor"], linewidth=0.7)
         drawn["qpv"] = True
@@ -992,13 +990,12 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
             if len(mine):
                 _shapes(ax, mine, 3.5, **style)
                 drawn[relation] = True
-    elif len(qpv):  # too small to see: a light dot each, under the sites
-        points = qpv.geometry.representative_point().to_crs(crs)
-        symbols(ax, points.x, points.y, sizes=1.2, facecolor=st["edgecolor"], alpha=0.55,
-                zorder=3)
+    elif len(qpv_m):  # too small to see: a light dot each, under the sites
+        symbols(ax, qpv_m["spot_x"].to_numpy(), qpv_m["spot_y"].to_numpy(), sizes=1.2,
+                facecolor=st["edgecolor"], alpha=0.55, zorder=3)
         drawn["qpv_dots"] = True
     if layers.previous is not None and not wide:
-        prev = layers.framed("previous", box, crs, tolerance)[1]
+        prev = layers.framed("previous", box, crs, tolerance)
         if len(prev):
             earlier = qpv_style(_generation_of(layers.previous, _EARLIER))
             _shapes(ax, prev, 3, edgecolor=earlier["edgecolor"], linewidth=0.7,
@@ -1219,14 +1216,14 @@ def _names(layers, sites, sites_m, qpv, deps, coms, wide, size) -> list:
                                  shapely.union_all(metric.values)) < 400 \
             if len(sites) else np.zeros(len(qpv), dtype=bool)
         named = qpv[close | qpv["code_qp"].isin(list(related)).to_numpy()]
-        spots = shapely.point_on_surface(named.geometry.values)
-        for row, p in zip(named.itertuples(), spots, strict=True):
+        for row in named.itertuples():  # at the point found inside its whole shape
             style = {"fontsize": font_pt(size, 6.5), "color": qpv_style(_CURRENT)["edgecolor"],
                      "fontstyle": "italic"}
             if row.code_qp in related:  # the page's own quartiers: first, and darker
                 style.update(fontsize=font_pt(size, 7.5), color="#1a1a1a", fontweight="bold")
             out.append(Label(3000 if row.code_qp in related else 2000,
-                             plain_text(place_name(row.nom_qp)), p.x, p.y, style))
+                             plain_text(place_name(row.nom_qp)), row.spot_x, row.spot_y,
+                             style))
     return out
 
 
