@@ -810,7 +810,8 @@ def progress_bar(total: int | None, what: str) -> Callable[[int], None]:
 # --------------------------------------------------------------------------- link, streamed
 
 
-#: Columns a streamed link adds to every row (as ``ess-qpv link`` names them).
+#: Columns a streamed link adds to every row (as ``ess-qpv link`` names them), and
+#: ``boundary_uncertain`` before the remark when the outlines are rounded.
 STREAM_COLUMNS = ["code_qp", "nom_qp", "relation", "distance_m", "nearest_code_qp",
                   "qpv_nearby", "note_localisation"]
 #: How many rows' remarks a streamed link keeps to show (the others are only counted).
