@@ -451,61 +451,16 @@ def furniture_zones(locator: str, scale: str, located: bool) -> list[tuple]:
     return out
 
 
-#: Offsets tried around a point, in gaps: right, upper right, above, left, upper left,
-#: below, lower right, lower left (as the print's names,
-#: :mod:`geo.write.printlabels`); the name starts on the side away from the point.
-_POSITIONS = np.array([(1, 0), (0.8, 0.8), (0, 1), (-1, 0), (-0.8, 0.8), (0, -1),
-                       (0.8, -0.8), (-0.8, -0.8)])
-#: Where a name's box starts from its anchor at each position (shares of its size).
-_STARTS = np.column_stack([np.where(_POSITIONS[:, 0] > 0.1, 0.0,
-                                    np.where(_POSITIONS[:, 0] < -0.1, 1.0, 0.5)),
-                           np.where(_POSITIONS[:, 1] > 0.1, 0.0,
-                                    np.where(_POSITIONS[:, 1] < -0.1, 1.0, 0.5))])
-#: Distances tried from the point, in gaps; beyond the first, a leader line is drawn.
-_REACHES = (1.0, 2.6, 4.5, 7.0)
-#: The light box under a name (its halo): white, three quarters opaque.
-_HALO = {"fillColor": colour("#ffffff", 0.75), "strokeColor": None}
-
-
 def place_names(panels: list[Panel], *, margin: float = 1.5) -> None:
-    """Place the names of ``panels`` by priority where they overlap nothing already there
-    (sites, furniture, names placed before), each inside its panel, with a light box
-    under it; a name that finds no room is left out. The classic candidate positions
-    around the point, then farther with a leader line (Imhof)."""
+    """Place the names of ``panels`` as the print's are
+    (:func:`geo.write.printlabels.place_on_page`): by priority where they overlap nothing
+    already there (sites, furniture, names placed before), each inside its panel, with a
+    light box under it; a name that finds no room is left out."""
+    from .printlabels import place_on_page
+
     for panel in panels:
-        bx, by, bw, bh = panel.box
-        taken = np.array(panel.obstacles, dtype=float).reshape(-1, 4)
-        for label in sorted(panel.labels, reverse=True):
-            if not (bx <= label.x <= bx + bw and by <= label.y <= by + bh):
-                continue
-            size = label.style.get("fontsize", 8)
-            width = text_width(label.text, label.style)
-            height = (ASCENT + DESCENT) * size
-            reaches = _REACHES if label.leader else _REACHES[:1]
-            corners = np.vstack([(label.x, label.y) + _POSITIONS * label.gap * r
-                                 - _STARTS * (width, height) for r in reaches])
-            boxes = np.hstack([corners - margin, corners + (width + margin,
-                                                            height + margin)])
-            ok = (boxes[:, 0] >= bx) & (boxes[:, 1] >= by) & \
-                (boxes[:, 2] <= bx + bw) & (boxes[:, 3] <= by + bh)
-            if len(taken):
-                ok &= ~((boxes[:, None, 0] < taken[None, :, 2])
-                        & (boxes[:, None, 2] > taken[None, :, 0])
-                        & (boxes[:, None, 1] < taken[None, :, 3])
-                        & (boxes[:, None, 3] > taken[None, :, 1])).any(axis=1)
-            if not ok.any():
-                continue
-            k = int(np.argmax(ok))
-            taken = np.vstack([taken, boxes[k]])
-            x, y = corners[k]
-            pad = 0.08 * size
-            if k >= len(_POSITIONS):  # moved away: a thin line back to its point
-                ex, ey = corners[k] + _STARTS[k % len(_POSITIONS)] * (width, height)
-                panel.names.add(polyline([label.x, ex], [label.y, ey],
-                                         strokeColor=colour("#555555"), strokeWidth=0.5))
-            panel.names.add(Rect(x - pad, y - pad, width + 2 * pad, height + 2 * pad,
-                                 **_HALO))
-            panel.names.add(text(x, y + DESCENT * size, label.text, label.style))
+        place_on_page(panel.names, panel.labels, panel.box, move=lambda x, y: (x, y),
+                      obstacles=panel.obstacles, margin=margin)
 
 
 def _generation(frame: pd.DataFrame | None) -> str | None:
