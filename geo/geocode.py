@@ -120,7 +120,7 @@ def assess(row: dict, result: dict, *, min_score: float = DEFAULT_MIN_SCORE) -> 
                        f"{citycode})")
     nxt = as_float(result.get("result_score_next"))
     if score is not None and nxt and score - nxt < AMBIGUITY_MARGIN:
-        reasons.append(f"deux réponses presque aussi probables ({score:.2f} et {nxt:.2f})")
+        reasons.append(f"deux réponses presque aussi probables ({number(score)} et {number(nxt)})")
     return (STATUS_REVIEW, " ; ".join(reasons)) if reasons else (STATUS_OK, "")
 
 

@@ -840,6 +840,9 @@ class Linked:
     #: ``""``, remark).
     noted: int = 0
     notes: list[tuple[int, str, str]] = field(default_factory=list)
+    #: What was said of the header: input columns named like ours kept under another
+    #: name, repeated headers made unique (:func:`geo.tables.internal`).
+    headers: list[str] = field(default_factory=list)
 
 
 def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float = 300.0,
@@ -862,8 +865,8 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
     from .columns import detect_columns
     from .link import check_distance, generation_of, uncertain_note
     from .streamchecks import check_columns
-    from .tables import french
-    from .vocabulary import Columns, Relation
+    from .tables import french, internal
+    from .vocabulary import HEADER_NOTES, Columns, Relation
 
     check_distance(distance)
     name = Path(source).name
@@ -875,7 +878,10 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
     def chunks():
         row = 2
         for chunk in read_chunks(source, chunk_rows=chunk_rows):
+            # the input's columns named like ours are kept aside, never taken for ours
+            chunk = internal(chunk)
             if not found:
+                found["headers"] = chunk.attrs.get(HEADER_NOTES, [])
                 if crs_column and crs_column not in chunk.columns:
                     raise InputError(f"la colonne « {crs_column} » n'existe pas.", path=name,
                                      parameters=("crs_column",))
@@ -947,6 +953,7 @@ def stream_link(source: str | Path, output: str | Path, qpv, *, distance: float 
             row += n
             if progress:
                 progress(n)
+    linked.headers = found.get("headers", [])
     return linked
 
 

@@ -55,3 +55,17 @@ def test_repeated_headers_are_said(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "en-tête «\u00a0nom\u00a0» en double" in printed and "«\u00a0nom.1\u00a0»" in printed
     assert "nom.1" in read_output(tmp_path / "o.csv").columns
+
+
+def test_streamed_link_sets_them_aside_too(tmp_path, capsys):
+    sites = _write(tmp_path / "t.csv", SPOOF)
+    assert cli.main(["link", str(sites), "-o", str(tmp_path / "o.csv"), "--flux"]) == 0
+    printed = capsys.readouterr().out
+    header, line = (tmp_path / "o.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = header.split(";")
+    row = dict(zip(header, line.split(";"), strict=True))
+    assert len(header) == len(set(header))
+    assert row["Relation aux QPV"] == "hors QPV"
+    assert row["Relation aux QPV (fichier d'origine)"] == "implantée"
+    assert row["code_qp (fichier d'origine)"] == "QN03301M"
+    assert "«\u00a0relation\u00a0» devient «\u00a0relation (fichier d'origine)\u00a0»" in printed

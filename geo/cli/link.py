@@ -172,7 +172,8 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     """The French summary of a run: columns recognised, geocoding, relations, files;
     ``go_online`` says how this door turns online geocoding on (said only when it is off)."""
     if not hasattr(run, "detection"):  # streamed: rows and time, then its one file
-        say(f"{number(run.rows)} lignes reliées par morceaux en {run.seconds:.1f} s.")
+        say(f"{plural(run.rows, 'ligne reliée', 'lignes reliées')} par morceaux en "
+            f"{number(run.seconds, 1)} s.")
         if run.linked is not None:
             print_streamed(run.linked, run.study)
         for path, what in run.written:
@@ -189,7 +190,7 @@ def print_run(run, *, go_online: str = "option --geocode") -> None:
     say(f"{plural(s['sites'], 'site lu')} ({plural(s['initiatives'], 'initiative')}), "
         f"{plural(s['located'], 'localisé')}.")
     say(f"  implantés dans un QPV : {number(s[Relation.IMPLANTED])}")
-    say(f"  à proximité (moins de {result.distance:g} m) : {number(s[Relation.NEARBY])}")
+    say(f"  à proximité (moins de {number(result.distance)} m) : {number(s[Relation.NEARBY])}")
     say(f"  ni dans ni près d'un QPV : {number(s[Relation.NONE])}")
     say(f"  non localisés : {number(s[Relation.NOT_LOCATED])}")
     say(f"  déclarant intervenir dans un QPV : {number(s['serving'])}")
@@ -229,8 +230,10 @@ def print_streamed(linked, study) -> None:
     """What a streamed link found: rows per relation, the points it did not use and why,
     and the first remarks (every one is in the table's remark column)."""
     relations = linked.relations
+    if linked.headers:
+        say("Colonnes : " + " ; ".join(linked.headers))
     say(f"  implantés dans un QPV : {number(relations[Relation.IMPLANTED])}")
-    say(f"  à proximité (moins de {study.distance:g} m) : "
+    say(f"  à proximité (moins de {number(study.distance)} m) : "
         f"{number(relations[Relation.NEARBY])}")
     say(f"  ni dans ni près d'un QPV : {number(relations[Relation.NONE])}")
     say(f"  non localisés : {number(relations[Relation.NOT_LOCATED])}")

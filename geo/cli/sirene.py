@@ -86,7 +86,7 @@ def print_panorama(run) -> None:
     _warn_coordinates(c)
     q = result.per_qpv
     say(f"  de l'ESS implantés dans un QPV : {number(q['etablissements_ess_implantes'].sum())} ; "
-        f"à moins de {run.study.distance:g} m d'un QPV (paires quartier-établissement) : "
+        f"à moins de {number(run.study.distance)} m d'un QPV (paires quartier-établissement) : "
         f"{number(q['etablissements_ess_proximite'].sum())}")
     if q.empty:
         say("  aucun quartier prioritaire dans ce territoire : rien à compter par quartier")

@@ -29,6 +29,7 @@ from ..io import atomic_path, write_table
 from ..model import Study
 from ..parameters import PARAMETER, PARAMETERS
 from ..studyfile import RESULTS, read_study_file, save_study_file
+from ..typography import number
 from ..uploads import Limits, check_expansion, parse_in_worker, sniff
 from ..vocabulary import COLUMN_KEYS, OUTPUT, OUTPUTS, Columns, Detection
 
@@ -183,7 +184,7 @@ def save_table(folder: Path, data: bytes, filename: str, limits: Limits
 
     shown = Path(filename or "fichier").name[:120]
     if len(data) > limits.max_bytes:
-        raise InputError(f"fichier trop volumineux ({len(data) / 1e6:.1f} Mo ; limite "
+        raise InputError(f"fichier trop volumineux ({number(len(data) / 1e6, 1)} Mo ; limite "
                          f"{limits.max_bytes / 1e6:.0f} Mo).", path=shown)
     try:
         kind = sniff(data)
