@@ -156,12 +156,12 @@ def test_a_parameter_is_its_declaration_and_its_study_field(with_parameter):
     # the command line: link's and map's option, with its help, read into the Study
     for command in ("link", "map"):
         assert "--rayon-max MÈTRES" in shown["help"][command]
-    assert "(défaut : 5000)" in shown["help"]["map"]
+    assert "(défaut : 5\u202f000)" in shown["help"]["map"]
     assert shown["cli_study"]["max_radius"] == 800.0
     # the study file: its key, read into the Study; the template writes it with its help
     assert shown["schema"]["quartiers"]["rayon_max"] == ["float", 5000.0]
     assert shown["file_study"]["max_radius"] == 750.0
-    assert "# Rayon d'action le plus grand accepté, en mètres (défaut : 5000).\n" \
+    assert "# Rayon d'action le plus grand accepté, en mètres (défaut : 5\u202f000).\n" \
            "rayon_max = 5000.0\n" in shown["template"]
     # the web form: a labelled field in its fieldset, its help linked, its value saved
     page = shown["parameters_page"]
@@ -171,7 +171,7 @@ def test_a_parameter_is_its_declaration_and_its_study_field(with_parameter):
     assert ('<input id="rayon_max" name="rayon_max" type="text" inputmode="decimal" '
             'value="5000" aria-describedby="rayon_max-aide">') in quartiers
     assert ('<p class="aide" id="rayon_max-aide">Un rayon déclaré plus grand est ramené à '
-            '5000 m.</p>') in quartiers
+            '5\u202f000 m.</p>') in quartiers
     assert shown["saved"]["quartiers"]["rayon_max"] == 900.0
 
 
