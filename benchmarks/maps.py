@@ -17,23 +17,35 @@ département holding sites, about a hundred) against one national print of the s
 Measured on the 2-core development machine, shared with other work (wall times follow the
 load; the CPU seconds, the workers' included, compare better):
 
-=========================  =====  =========  ==========  ==========  ======  ==========
-atlas of 3 000 sites       load   print      atlas       atlas CPU   ×CPU    size
-=========================  =====  =========  ==========  ==========  ======  ==========
-before (6b35b1b)           3.5    3.9 s      61.0 s      37.8 s      13.1    6.3 MB
-after (issue 33 point 2)   4.4    2.3 s      23.0 s      22.7 s      10.3    6.1 MB
-=========================  =====  =========  ==========  ==========  ======  ==========
+==========================  =====  =========  ==========  ==========  ======  ==========
+atlas of 3 000 sites        load   print      atlas       atlas CPU   ×CPU    size
+==========================  =====  =========  ==========  ==========  ======  ==========
+before (6b35b1b)            3.5    3.9 s      61.0 s      37.8 s      13.1    6.3 MB
+shared outlines (7248e17)   4.6    5.4 s      50.6 s      24.3 s      9.57    6.1 MB
+reportlab pages (79c45e1)   1.1    2.0 s      5.2 s       8.0 s       4.12    4.4 MB
+cheaper pages (d4552db) ¹   4.2    2.2 s      5.4 s       5.3 s       2.63    2.9 MB
+==========================  =====  =========  ==========  ==========  ======  ==========
 
-(the print itself went from 2.9 to 2.2 s of CPU: it draws with the same core; the atlas's
-CPU fell by 40 %, its wall time by 62 %). What changed: outlines and quartiers projected
-once per CRS and shape, cut and simplified per page, as plain tables (no ``to_crs``, no
-GeoDataFrame per page); symbols without ``scatter``'s autoscaling; pages taken one at a
-time by the workers (the overview no longer holds up half of them). What is left, per page
-(about 0.2 s of CPU): half in matplotlib writing text to the PDF (each name, legend entry
-and the sources line is measured and laid out again on every page's renderer), a fifth
-placing the names, the rest the legend's layout and the axes. On a quiet machine the atlas
-would take about 5× the print: the target of 3× needs pages of about 0.1 s, i.e. text
-written without matplotlib's per-page measuring (the fiches' reportlab pages).
+¹ Five runs in a row at a load of 3.8 to 4.3 (other work on the two cores): the print
+took 1.5 to 2.7 s of CPU, the atlas 5.3 to 7.6 s; the CPU ratio was 2.63, 2.86, 3.06,
+3.21 and 3.74 (median 3.06), the wall-clock ratio 1.26 to 4.08 (median 2.49).
+
+What changed: the contents and the hundred area pages are reportlab drawings
+(:mod:`geo.write.atlaspages`, written by the fiches' forked workers,
+:mod:`geo.write.drawnpages`), merged after the overview, which stays a matplotlib page:
+text is measured from the font's advances and written once, not laid out by matplotlib on
+every page. The maps draw from the print's layers and declarations with the fiches' map
+shapes (``sitemaps.MapShapes``, ``scale_bar``); the names are placed by the print's own
+algorithm, now independent of matplotlib (``printlabels.first_room``,
+``place_on_page``, also used by the fiches). Then: a path's PDF operators formatted at
+once (reportlab made a call per point), coordinates to a tenth of a point; outlines and
+quartiers simplified once per shape and scale, without keeping topology; each site's
+commune and département found once; a page's sites taken from a plain table, not a
+GeoDataFrame. What is left, per page (about 35 ms of CPU): a third the map's layers (cut,
+names' candidates, cities), a third reportlab's writing and deflating of the page, the
+rest the names' placement and the legend. The overview alone costs about the print
+(the atlas can never go below 1×); the ratio's spread is the print's own (1.5 to 2.7 s
+of CPU in the same series).
 """
 
 from __future__ import annotations
