@@ -72,6 +72,7 @@ def area_page(layers: PrintLayers, size: tuple[float, float], title: str, name: 
               outline: shapely.Geometry) -> Drawing:
     """An atlas page of ``size`` millimetres: one département or commune (``outline``,
     EPSG:4326) with its sites and quartiers; the legend counts what the page shows."""
+    shapely.prepare(outline)  # asked which sites and cities it holds
     # the sites the legend counts: an index is all it reads
     inside = pd.DataFrame(index=layers.sites.index[shapely.intersects(
         outline, layers.sites.geometry.values)])

@@ -141,13 +141,12 @@ def place_on_page(group, labels: list[Label], box: tuple, *, move,
     (:data:`BOX`): by priority, clear of ``obstacles`` (x0, y0, x1, y1 in points) and of
     one another, inside ``box`` (x, y, width, height in points); ``move`` takes the
     labels' coordinates to the page. Return the boxes of the names placed."""
-    from .vectorpage import ASCENT, DESCENT, Rect, colour, polyline, text, text_width
+    from .vectorpage import ASCENT, DESCENT, colour, polyline, rectangles, text, text_width
 
     x0, y0 = box[0], box[1]
     inside = (x0, y0, x0 + box[2], y0 + box[3])
     taken = np.array(obstacles, dtype=float).reshape(-1, 4)
-    placed = []
-    halo = {"fillColor": colour(BOX["facecolor"], BOX["alpha"]), "strokeColor": None}
+    placed, leaders, halos, texts = [], [], [], []
     for label in sorted(labels, reverse=True):
         ax, ay = (float(v) for v in move(label.x, label.y))
         if not (inside[0] <= ax <= inside[2] and inside[1] <= ay <= inside[3]):
@@ -169,11 +168,18 @@ def place_on_page(group, labels: list[Label], box: tuple, *, move,
         lx, ly = padded[0] + margin, padded[1] + margin
         width, height = measure(style)
         if reach > 1 and label.leader:
-            group.add(polyline([ax, px], [ay, py], strokeColor=colour("#555555"),
-                               strokeWidth=0.5))
+            leaders.append(polyline([ax, px], [ay, py], strokeColor=colour("#555555"),
+                                    strokeWidth=0.5))
         pad = 0.08 * size  # matplotlib's « square,pad=0.08 »
-        group.add(Rect(lx - pad, ly - pad, width + 2 * pad, height + 2 * pad, **halo))
-        group.add(text(lx, ly + DESCENT * size, shown, style))
+        halos.append((lx - pad, ly - pad, width + 2 * pad, height + 2 * pad))
+        texts.append(text(lx, ly + DESCENT * size, shown, style))
+    # as matplotlib's layers: the leaders, the light boxes (one shape: names never
+    # overlap), the names
+    for shape in [*leaders, rectangles(halos, fillColor=colour(BOX["facecolor"],
+                                                               BOX["alpha"]),
+                                       strokeColor=None), *texts]:
+        if shape is not None:
+            group.add(shape)
     return placed
 
 

@@ -1334,13 +1334,8 @@ def legend_handles(layers: PrintLayers, drawn: dict, shown: gpd.GeoDataFrame | N
     st = qpv_style(_CURRENT)
     themes = layers.themes if shown is None else layers.themes.reindex(shown.index)
     held = themes.value_counts()
-    handles = [Line2D([], [], marker=_MARKERS[s.shape], color="none",
-                      markerfacecolor="white" if s.shape in _HOLLOW else s.color,
-                      markeredgecolor=s.color if s.shape in _HOLLOW else "#1a1a1a",
-                      markeredgewidth=2 if s.shape in _HOLLOW else 0.6, markersize=7,
-                      label=plain_text(textwrap.fill(
-                          f"{t} ({number(int(held.get(t, 0)))})" if counted else t,
-                          _LEGEND_CHARS)))
+    handles = [_theme_handle(s.shape, s.color, plain_text(textwrap.fill(
+                   f"{t} ({number(int(held.get(t, 0)))})" if counted else t, _LEGEND_CHARS)))
                for t, s in layers.styles.items() if shown is None or held.get(t, 0) > 0]
     if layers.themes.attrs.get("several") and len(handles) > 1:
         handles.append(Line2D([], [], color="none", label=textwrap.fill(
@@ -1391,6 +1386,17 @@ def legend_handles(layers: PrintLayers, drawn: dict, shown: gpd.GeoDataFrame | N
         handles.append(Line2D([], [], color=_COM_COLOR, linewidth=0.5, linestyle=(0, (3, 2)),
                               label="Limite de commune"))
     return handles
+
+
+@lru_cache(maxsize=512)
+def _theme_handle(shape: str, color: str, label: str) -> Line2D:
+    """The legend's entry of a theme (made once: an atlas's pages repeat them, and a
+    matplotlib line costs more to make than a page to draw it; never modified)."""
+    hollow = shape in _HOLLOW
+    return Line2D([], [], marker=_MARKERS[shape], color="none",
+                  markerfacecolor="white" if hollow else color,
+                  markeredgecolor=color if hollow else "#1a1a1a",
+                  markeredgewidth=2 if hollow else 0.6, markersize=7, label=label)
 
 
 def plain_text(text: str) -> str:

@@ -43,7 +43,7 @@ from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 #: reportlab's shapes, for the pages' modules: imported here, after the settings above.
 __all__ = ["ASCENT", "DESCENT", "FONT", "PT_PER_MM", "Drawing", "Group", "Line", "Rect",
            "colour", "dashes", "dots", "each_path", "font_name", "hatch", "lines_path", "marker",
-           "named", "page_drawing", "polygons_path", "polyline", "register_fonts",
+           "named", "page_drawing", "polygons_path", "polyline", "rectangles", "register_fonts",
            "svg_text", "text", "text_width", "to_page", "write_png"]
 
 #: Points per millimetre.
@@ -194,6 +194,15 @@ def pdf_path_code(path: RLPath) -> str:
 _K = 0.5523
 _CIRCLE = np.array([(1, 0), (1, _K), (_K, 1), (0, 1), (-_K, 1), (-1, _K), (-1, 0),
                     (-1, -_K), (-_K, -1), (0, -1), (_K, -1), (1, -_K), (1, 0)], dtype=float)
+
+
+def rectangles(boxes: list[tuple], **style) -> RLPath | None:
+    """The rectangles ``boxes`` (x, y, width, height in points) as one path."""
+    if not boxes:
+        return None
+    x, y, w, h = np.asarray(boxes, dtype=float).T
+    points = np.column_stack([x, y, x + w, y, x + w, y + h, x, y + h])
+    return RLPath(points.ravel().tolist(), [0, 1, 1, 1, 3] * len(boxes), **style)
 
 
 def dots(x, y, radius: float, **style) -> RLPath | None:
