@@ -42,35 +42,6 @@ run to run):
   cut in four, legal units filtered by Arrow before pandas. What is left: PROJ (0.3 s per
   million rows: every located row is converted to degrees), the near pairs' distances,
   the boundary points' tests; the fixed cost grew by 2 s, only 0.8 s of it explained.
-- then (7–8 December 2026, load 4 to 11; ``geo.sourcecells``, ``geo.countplace``): rows
-  settled in the projection INSEE gives them, before any degrees: land cells of 4 km (in
-  France, or at sea and abroad) and cells of 100 m near the quartiers (deep inside one,
-  surely in none, their nearby quartiers certain), with a 2 m margin; on the benchmark's
-  file 77 % of the rows are settled there (50 % in no quartier, 16 % abroad, 10 % inside
-  one) and skip PROJ, the grids in degrees and the engine; the others' pairs are found
-  with the engine's own primitives, without a pandas frame per territory and chunk.
-  Tables identical (whole panorama compared on the 1 M-row file). The chunk's own work,
-  timed alone (``count_chunk`` on the 1 M-row file's seven chunks, in turn with the old
-  code, three rounds at load 5–6, process CPU): 1.27 -> 0.92 s per million rows (-0.35 s).
-  Building the cells costs 3.9–4.6 s of CPU once per run (in a thread, while the legal
-  units are read): it pays back from about 12 million rows. Whole runs, this benchmark
-  with ``--repete 3``, new code then old just after (load 4–6): 1 M rows 12.6 s of CPU
-  (old 9.0), 333 333 rows 10.7 s (old 7.3); per million rows 2.86 s (old 2.55), whatever
-  the rows 9.8 s (old 6.4): 7.2× (old 5.8×) the floor's CPU at 35 million rows. On this
-  shared machine the difference of two runs swings by a second of CPU, more than the
-  gain per million rows: single-core runs in turn gave 1 M rows 7.9 -> 11.4 s, 333 333
-  rows 6.0 -> 10.7 s, of which ``count_chunk`` 1.40 -> 1.12 s and 0.63 -> 0.59 s. From
-  the parts (per million rows 0.35 s less, whatever the rows 4 s more, the floor 0.5 s of
-  CPU per million rows) a national run gains about 8 s of CPU: about 4.1× the floor's CPU
-  against 4.6×. Peak memory 1.16 GiB at 1 M rows (0.97 before: the cells' build leaves
-  its arenas), about 1.7 GiB at 35 million rows.
-  Not reached: 3×. What is left, and what would reach it: the grids (in degrees, France's
-  outline, the source cells: about 8 s of CPU per run) are the same for every run of a
-  QPV generation and distance, and could be kept on disk; the workbook's 20 000
-  disagreements written by openpyxl (0.9 s); the undecided quarter of the rows (near
-  boundaries, on coasts) still goes to degrees, the cells in degrees and the engine;
-  chunks of 150 000 rows pay a per-chunk cost (about 0.1 s per million rows more than
-  chunks of 500 000).
 
     python benchmarks/sirene.py [N] [--dossier DIR] [--parquet] [--dask] [--morceaux K]
                                 [--repete R]

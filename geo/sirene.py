@@ -368,9 +368,8 @@ _FINE_FROM_BYTES = 1 << 20
 
 def _build_grids(qpv, distance: float, geoloc, chunk_rows: int) -> list:
     """The grids of :mod:`geo.prefilter`, and for a big file France's outline and its grid
-    (:mod:`geo.landgrid`) and the cells of :mod:`geo.sourcecells`, built in threads while
-    the legal units are read (shapely and numpy let go of the interpreter): their
-    futures."""
+    (:mod:`geo.landgrid`), built in threads while the legal units are read (shapely and
+    numpy let go of the interpreter): their futures."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .landgrid import grid
