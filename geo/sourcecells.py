@@ -307,20 +307,14 @@ def _fine(qpv, distance: float, keys: list[str], territory: np.ndarray, x0: floa
             west, south = x0 + column * side, y0 + row * side
             boxes = shapely.box(west, south, west + side, south + side)
             q = owner[part]
-            # a quartier that does not meet the cell widened by the distance and the
-            # margin (a square, wider than the rounded band) is beyond the distance
-            reach = distance + MARGIN
-            m = np.flatnonzero(shapely.intersects(polys[q], shapely.box(
-                west - reach, south - reach, west + side + reach, south + side + reach)))
+            # the cells within the distance of the quartier (and the margin), exactly
+            m = np.flatnonzero(shapely.dwithin(polys[q], boxes, distance + MARGIN))
             k = kind[part]
             k[m] = _UNSURE
             deep = safe[q[m]] & shapely.contains_properly(shrunk[q[m]], boxes[m])
             k[m[deep]] = _DEEP
             m = m[~deep]
-            # and one that does not meet it widened by the margin is outside, by more
-            m = m[~shapely.intersects(polys[q[m]], shapely.box(
-                west[m] - MARGIN, south[m] - MARGIN, west[m] + side + MARGIN,
-                south[m] + side + MARGIN))]
+            m = m[~shapely.dwithin(polys[q[m]], boxes[m], MARGIN)]
             k[m] = _OUT_ONLY
             k[m[safe_near[q[m]] & shapely.contains(band[q[m]], boxes[m])]] = _BAND
         return kind
