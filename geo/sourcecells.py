@@ -31,10 +31,6 @@ import numpy as np
 
 #: Side of a land cell, in metres.
 LAND = 4000.0
-#: Land cells are first tested in blocks of this many on a side.
-_SPLIT = 8
-#: Cells near the quartiers are first tested in blocks of this many on a side.
-_BLOCK = 4
 #: Side of a cell near the quartiers, in metres.
 CELL = 100.0
 #: How far (metres) a cell must stay from a boundary, or beyond the distance, to settle.
@@ -53,8 +49,6 @@ _IN, _OUT, _EDGE = 1, 0, 2
 SIRENE_EPSG = (2154, 5490, 2972, 2975, 4471)
 #: Cells per row of the fine grid's ids.
 _WIDTH = 1 << 24
-#: How far (metres) the outlines may be simplified to draw the band of the distance.
-_SIMPLIFY = 10.0
 #: Boxes made and tested at a time.
 _BATCH = 200_000
 
@@ -147,10 +141,9 @@ def settle(x: np.ndarray, y: np.ndarray, epsg: np.ndarray, near: np.ndarray,
     return state, quartier, np.concatenate(near_rows), np.concatenate(near_qpv)
 
 
-def _ids(x: np.ndarray, y: np.ndarray, x0: float, y0: float, side: float = CELL
-         ) -> np.ndarray:
-    return (np.floor((y - y0) / side).astype(np.int64) * _WIDTH
-            + np.floor((x - x0) / side).astype(np.int64))
+def _ids(x: np.ndarray, y: np.ndarray, x0: float, y0: float) -> np.ndarray:
+    return (np.floor((y - y0) / CELL).astype(np.int64) * _WIDTH
+            + np.floor((x - x0) / CELL).astype(np.int64))
 
 
 def _build(qpv, distance: float) -> dict[int, SourceGrid]:
@@ -174,68 +167,44 @@ def _grid(qpv, distance: float, code: int, keys: list[str], territory: np.ndarra
     from pyproj import Transformer
 
     from .outlines import land_outline
+    from .stream import _area_of_use
     from .territories import TERRITORIES
 
     forward = Transformer.from_crs(4326, code, always_xy=True)
+    backward = Transformer.from_crs(code, 4326, always_xy=True)
     # the land cells cover the territories' boxes
     boxes = [shapely.segmentize(shapely.box(*TERRITORIES[k].bbox), 0.05) for k in keys]
     bounds = shapely.bounds(shapely.transform(np.array(boxes, dtype=object), lambda xy:
                                               np.column_stack(forward.transform(*xy.T))))
-    big = LAND * _SPLIT
-    x0, y0 = np.floor(bounds[:, :2].min(axis=0) / big) * big
-    x1, y1 = np.ceil(bounds[:, 2:].max(axis=0) / big) * big
-    shape = (int(round((y1 - y0) / big)), int(round((x1 - x0) / big)))
+    x0, y0 = np.floor(bounds[:, :2].min(axis=0) / LAND) * LAND
+    x1, y1 = np.ceil(bounds[:, 2:].max(axis=0) / LAND) * LAND
+    shape = (int(round((y1 - y0) / LAND)), int(round((x1 - x0) / LAND)))
     row, column = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
-    land = land_outline()
-    # cells of _SPLIT × _SPLIT land cells first; only those a coast or a border crosses
-    # are cut into land cells
-    verdict = _land(land, code, x0 + column * big, y0 + row * big, big)
-    split = np.arange(_SPLIT)
-    row = (row[:, None, None] * _SPLIT + split[None, :, None]
-           + np.zeros(_SPLIT, dtype=np.int64)[None, None, :]).ravel()
-    column = (column[:, None, None] * _SPLIT + split[None, None, :]
-              + np.zeros(_SPLIT, dtype=np.int64)[None, :, None]).ravel()
-    verdict = np.repeat(verdict, _SPLIT * _SPLIT)
-    crossed = verdict == _EDGE
-    verdict[crossed] = _land(land, code, x0 + column[crossed] * LAND,
-                             y0 + row[crossed] * LAND, LAND)
-    table = np.empty((shape[0] * _SPLIT, shape[1] * _SPLIT), dtype=np.int8)
-    table[row, column] = verdict
-    return SourceGrid(float(x0), float(y0), table,
-                      *_fine(qpv, distance, keys, territory, x0, y0, land))
-
-
-def _land(land, code: int, west: np.ndarray, south: np.ndarray, side: float) -> np.ndarray:
-    """What the cells of ``side`` metres from ``west``, ``south`` (projection ``code``) say
-    of their points: wholly in France and well within the projection's area of use
-    (:data:`_IN`), wholly out of France (:data:`_OUT`), else :data:`_EDGE`."""
-    import shapely
-    from pyproj import Transformer
-
-    from .stream import _area_of_use
-
-    backward = Transformer.from_crs(code, 4326, always_xy=True)
+    west, south = x0 + column * LAND, y0 + row * LAND
     # each cell widened by the margin, its edges followed every kilometre (a straight
     # kilometre in metres bends by millimetres in degrees), in degrees
     cells = shapely.segmentize(shapely.box(west - MARGIN, south - MARGIN,
-                                           west + side + MARGIN, south + side + MARGIN), 1000.0)
+                                           west + LAND + MARGIN, south + LAND + MARGIN), 1000.0)
     cells = shapely.transform(cells, lambda xy: np.column_stack(backward.transform(*xy.T)))
-    bounds = shapely.bounds(cells)
-    # a cell that PROJ could not bring back whole (beyond the projection's reach)
-    reached = np.isfinite(bounds).all(axis=1)
-    meets = np.zeros(len(cells), dtype=bool)
-    meets[reached] = shapely.intersects(land, cells[reached])
+    land = land_outline()
+    meets = shapely.intersects(land, cells)
+    verdict = np.full(len(cells), _OUT, dtype=np.int8)
     within = meets.copy()
     within[meets] = shapely.contains_properly(land, cells[meets])
-    # out of the area (with a margin) a row is counted as given in a wrong projection:
-    # the usual way decides
+    # in France, and well within the projection's area of use (else a row is counted
+    # as given in a wrong projection: the usual way decides)
     area = _area_of_use(code)
     if area is not None:
-        w, s, e, n = area
-        within &= (bounds[:, 0] > w - 0.9) & (bounds[:, 2] < e + 0.9) & \
-            (bounds[:, 1] > s - 0.9) & (bounds[:, 3] < n + 0.9)
-    return np.where(~reached | (meets & ~within), _EDGE, np.where(within, _IN, _OUT)
-                    ).astype(np.int8)
+        west_, south_, east_, north_ = area
+        cb = shapely.bounds(cells)
+        within &= (cb[:, 0] > west_ - 0.9) & (cb[:, 2] < east_ + 0.9) & \
+            (cb[:, 1] > south_ - 0.9) & (cb[:, 3] < north_ + 0.9)
+    verdict[meets] = np.where(within[meets], _IN, _EDGE)
+    # a cell that PROJ could not bring back (beyond the projection's reach) is undecided
+    verdict[~shapely.is_valid(cells) | np.isnan(shapely.bounds(cells)).any(axis=1)] = _EDGE
+    return SourceGrid(float(x0), float(y0), verdict.reshape(shape),
+                      *_fine(qpv, distance, keys, territory, x0, y0, land))
+
 
 
 def _fine(qpv, distance: float, keys: list[str], territory: np.ndarray, x0: float,
@@ -275,17 +244,14 @@ def _fine(qpv, distance: float, keys: list[str], territory: np.ndarray, x0: floa
     safe &= safe_near & shapely.is_valid(polys)
     safe_near &= safe
     shrunk = shapely.buffer(polys, -MARGIN, quad_segs=4)
-    # the band within the distance less the margin, drawn around the outlines simplified
-    # by _SIMPLIFY metres (each within that of the outline), less that: its rounded
-    # corners' chords lie inside the true band, and a cell it holds is within the distance
-    band = shapely.buffer(shapely.simplify(polys, _SIMPLIFY),
-                          max(distance - MARGIN - _SIMPLIFY, 0.0), quad_segs=2)
+    # the band within the distance less the margin (its rounded corners' chords lie
+    # inside the true band: a cell it holds is within the distance)
+    band = shapely.buffer(polys, max(distance - MARGIN, 0.0), quad_segs=8)
     for geoms in (polys, shrunk, band):
         shapely.prepare(geoms)
     b = shapely.bounds(polys) + np.array([-1, -1, 1, 1]) * (distance + MARGIN)
-    block = CELL * _BLOCK
-    lo = _ids(b[:, 0], b[:, 1], x0, y0, block)
-    hi = _ids(b[:, 2], b[:, 3], x0, y0, block)
+    lo = _ids(b[:, 0], b[:, 1], x0, y0)
+    hi = _ids(b[:, 2], b[:, 3], x0, y0)
     ids, owner = [], []
     for k, (a, z) in enumerate(zip(lo, hi, strict=True)):
         r0, c0 = divmod(int(a), _WIDTH)
@@ -295,46 +261,29 @@ def _fine(qpv, distance: float, keys: list[str], territory: np.ndarray, x0: floa
         ids.append(cells)
         owner.append(np.full(len(cells), k))
     ids, owner = np.concatenate(ids), np.concatenate(owner)
-
-    def kinds(ids: np.ndarray, owner: np.ndarray, side: float) -> np.ndarray:
-        """Each pair of cell (of ``side`` metres) and quartier: the cell beyond the
-        distance, deep inside the quartier, surely in its band (outside it, within the
-        distance), surely outside it (the band unsure), or unsure."""
-        kind = np.full(len(ids), _BEYOND, dtype=np.int8)
-        for start in range(0, len(ids), _BATCH):
-            part = slice(start, start + _BATCH)
-            row, column = np.divmod(ids[part], _WIDTH)
-            west, south = x0 + column * side, y0 + row * side
-            boxes = shapely.box(west, south, west + side, south + side)
-            q = owner[part]
-            # the cells within the distance of the quartier (and the margin), exactly
-            m = np.flatnonzero(shapely.dwithin(polys[q], boxes, distance + MARGIN))
-            k = kind[part]
-            k[m] = _UNSURE
-            deep = safe[q[m]] & shapely.contains_properly(shrunk[q[m]], boxes[m])
-            k[m[deep]] = _DEEP
-            m = m[~deep]
-            m = m[~shapely.dwithin(polys[q[m]], boxes[m], MARGIN)]
-            k[m] = _OUT_ONLY
-            k[m[safe_near[q[m]] & shapely.contains(band[q[m]], boxes[m])]] = _BAND
-        return kind
-
-    # blocks of _BLOCK × _BLOCK cells first: their cells are alike when the block is
-    # deep inside or surely in the band; the others' cells are tested one by one
-    kind = kinds(ids, owner, block)
-    keep = kind != _BEYOND
-    ids, owner, kind = ids[keep], owner[keep], kind[keep]
-    split = np.arange(_BLOCK)
-    row, column = np.divmod(ids, _WIDTH)
-    row = (row[:, None, None] * _BLOCK + split[None, :, None]
-           + np.zeros(_BLOCK, dtype=np.int64)[None, None, :]).reshape(len(ids), -1)
-    column = (column[:, None, None] * _BLOCK + split[None, None, :]
-              + np.zeros(_BLOCK, dtype=np.int64)[None, :, None]).reshape(len(ids), -1)
-    ids = (row * _WIDTH + column).ravel()
-    owner = np.repeat(owner, _BLOCK * _BLOCK)
-    kind = np.repeat(kind, _BLOCK * _BLOCK)
-    test = (kind == _UNSURE) | (kind == _OUT_ONLY)
-    kind[test] = kinds(ids[test], owner[test], CELL)
+    # each pair of cell and quartier: the cell deep inside it, surely in its band
+    # (outside it, within the distance), surely outside it (the band unsure), or unsure
+    kind = np.full(len(ids), -1, dtype=np.int8)
+    for start in range(0, len(ids), _BATCH):
+        part = slice(start, start + _BATCH)
+        row, column = np.divmod(ids[part], _WIDTH)
+        west, south = x0 + column * CELL, y0 + row * CELL
+        boxes = shapely.box(west, south, west + CELL, south + CELL)
+        q = owner[part]
+        # the cells within the distance of the quartier (and the margin), measured exactly
+        met = shapely.dwithin(polys[q], boxes, distance + MARGIN)
+        k = np.full(len(boxes), _BEYOND, dtype=np.int8)
+        k[met] = _UNSURE
+        m = np.flatnonzero(met)
+        deep = safe[q[m]] & shapely.contains_properly(shrunk[q[m]], boxes[m])
+        k[m[deep]] = _DEEP
+        m = m[~deep]
+        out = ~shapely.dwithin(polys[q[m]], boxes[m], MARGIN)
+        m = m[out]
+        k[m] = _OUT_ONLY
+        sure = safe_near[q[m]] & shapely.contains(band[q[m]], boxes[m])
+        k[m[sure]] = _BAND
+        kind[part] = k
     met = kind != _BEYOND
     ids, owner, kind = ids[met], positions[owner[met]], kind[met]
     order = np.lexsort((owner, ids))
