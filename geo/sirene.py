@@ -304,45 +304,19 @@ def count_chunk(shared: _Shared, packed, first: int) -> tuple[_Totals, np.ndarra
     :func:`geo.stream.pack`, whose first row is line ``first``), on the worker that links
     it: its totals, and every siret read (for the duplicates, refused once all are
     read)."""
-    from .countplace import place
-    from .sourcecells import ready as source_ready
-    from .stream import unpack
+    from .stream import place, unpack
 
     qpv = shared.qpv
     totals = _Totals(len(qpv))
     # the cells stay Arrow arrays, as read: no pandas frame, no Python object per cell
     chunk = _text_columns(unpack(packed))
     totals.count("lignes_lues", len(chunk["siret"]))
-    grids = source_ready(qpv, shared.distance)
-    m = _prepare(chunk, shared.ess, shared.etab, shared.wanted, totals, shared.name, first,
-                 grids)
+    m = _prepare(chunk, shared.ess, shared.etab, shared.wanted, totals, shared.name, first)
     # only the ESS establishments' nearby quartiers are counted: the others are only
-    # placed in the quartiers they are in (rows settled in their own projection are not
-    # placed again)
-    placed = _with_settled(place(m["lon"], m["lat"], qpv, shared.distance, m["ess"]), m)
+    # placed in the quartiers they are in
+    placed = place(m["lon"], m["lat"], qpv, shared.distance, False, m["ess"])
     _accumulate(m, placed, totals, qpv["code_qp"].to_numpy())
     return totals, m["all_siret"]
-
-
-def _with_settled(placed, m: dict):
-    """``placed`` with the rows that :func:`geo.sourcecells.settle` settled: inside a
-    quartier, and near others."""
-    from dataclasses import replace
-
-    from .sourcecells import INSIDE
-
-    rows = np.flatnonzero(m["state"] == INSIDE)
-    if not len(rows) and not len(m["near_rows"]):
-        return placed
-    implanted = placed.implanted.copy()
-    implanted[rows] = m["quartier"][rows]
-    return replace(placed, implanted=implanted,
-                   inside_rows=np.concatenate([placed.inside_rows, rows]),
-                   inside_qpv=np.concatenate([placed.inside_qpv,
-                                              m["quartier"][rows].astype(np.int32)]),
-                   near_rows=np.concatenate([placed.near_rows, m["near_rows"]]),
-                   near_qpv=np.concatenate([placed.near_qpv,
-                                            m["near_qpv"].astype(np.int32)]))
 
 
 def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
@@ -374,7 +348,6 @@ def _build_grids(qpv, distance: float, geoloc, chunk_rows: int) -> list:
 
     from .landgrid import grid
     from .prefilter import prepare
-    from .sourcecells import prepare as prepare_source
     from .stream import SETTLE_FROM
 
     big = chunk_rows >= SETTLE_FROM and Path(geoloc).is_file() and \
@@ -382,8 +355,6 @@ def _build_grids(qpv, distance: float, geoloc, chunk_rows: int) -> list:
     pool = ThreadPoolExecutor(2)
     futures = [pool.submit(prepare, qpv, distance, fine=big)]
     if big:
-        # the cells that settle most rows in their own projection, before any degrees
-        futures.append(pool.submit(prepare_source, qpv, distance))
         # France's outline with its coast tolerance, and its grid (once per process): built
         # here, not by the first chunk
         futures.append(pool.submit(grid))
@@ -430,15 +401,11 @@ def _text_columns(table) -> dict:
 
 
 def _prepare(chunk: dict, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
-             totals: _Totals, name: str, first: int, grids: dict | None = None) -> dict:
+             totals: _Totals, name: str, first: int) -> dict:
     """The rows of a chunk (Arrow text columns) to link (active, in the territory) and
-    what is known of each; ``grids``: those of :mod:`geo.sourcecells`, which settle most
-    rows before any conversion to degrees."""
+    what is known of each."""
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    from .sourcecells import ABROAD, UNDECIDED
-    from .sourcecells import settle as source_settle
 
     siret = identifiers(chunk["siret"], 14, what="siret", path=name, first_row=first)
     # trimmed later, once per distinct code (Arrow's dictionary), not once per row
@@ -471,37 +438,25 @@ def _prepare(chunk: dict, ess: _Lookup, etab: _Lookup | None, wanted: set[str],
     totals.count("non_diffusibles", masked.sum())
     totals.count("sans_coordonnees", empty.sum())
     codes = epsg_codes(rows(chunk["epsg"]), path=name, first_row=first)
-    unit = ess.find(siret[idx] // 100_000)
-    is_ess = unit >= 0
-    if grids:
-        state, quartier, near_rows, near_qpv = source_settle(x, y, codes, is_ess, grids)
-    else:
-        state, quartier = np.full(len(x), UNDECIDED, np.int8), np.full(len(x), -1)
-        near_rows = near_qpv = np.empty(0, dtype=np.int64)
-    # the rows settled in their own projection are not converted to degrees
-    settled = state != UNDECIDED
-    lon, lat = lonlat(np.where(settled, np.nan, x), np.where(settled, np.nan, y), codes,
-                      path=name, first_row=first)
+    lon, lat = lonlat(x, y, codes, path=name, first_row=first)
     given = np.isfinite(x) & np.isfinite(y)
     # Coordinates that land outside France (1e15, a wrong projection): not located, as
     # everywhere, and counted, never silently dropped; those in France but outside the
     # area of their row's projection are counted too (a wrong epsg).
     located = np.isfinite(lon) & np.isfinite(lat)
     located[located] = in_france(lon[located], lat[located])
-    located |= settled & (state != ABROAD)
     abroad = given & ~located
     lon[abroad], lat[abroad] = np.nan, np.nan
     totals.count("coordonnees_hors_france", abroad.sum())
     totals.count("coordonnees_hors_zone_epsg",
                  (located & ~within_area_of_use(lon, lat, codes)).sum())
+    unit = ess.find(siret[idx] // 100_000)
+    is_ess = unit >= 0
     fam = np.where(is_ess, ess.values["family"][np.maximum(unit, 0)], -1)
     sec = section[idx] if section is not None else np.where(
         is_ess, ess.values["section"][np.maximum(unit, 0)], len(SECTIONS) - 1)
     totals.count("etablissements_ess", is_ess.sum())
-    return {"lon": lon, "lat": lat, "located": located, "state": state, "quartier": quartier,
-            "near_rows": near_rows, "near_qpv": near_qpv,
-            "x": x, "y": y, "epsg": codes,
-            "ess": is_ess, "family": fam, "section": sec,
+    return {"lon": lon, "lat": lat, "ess": is_ess, "family": fam, "section": sec,
             "all_siret": siret, "siret": siret[idx],
             # text stays in Arrow memory (a few bytes a cell, not a Python object each)
             "commune": rows(commune), "insee": rows(chunk["plg_qp24"])}
@@ -526,7 +481,7 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
         if rows.any():
             totals.add(f"implantes_naf_{section}", in_qpv[rows[in_rows]])
             totals.add(f"proximite_naf_{section}", near_qpv[rows[near_rows]])
-    located = m["located"]
+    located = np.isfinite(m["lon"])
     nearby_any = np.zeros(len(ess), dtype=bool)
     nearby_any[near_rows] = True
     # per commune: its codes hashed once (Arrow's dictionary), then counted
@@ -566,18 +521,13 @@ def _accumulate(m: dict, placed, totals: _Totals, codes: np.ndarray) -> None:
     if (~same).any() and kept < MAX_DISAGREEMENTS:
         rows = rows_located[~same][:MAX_DISAGREEMENTS - kept]
         words = words.to_numpy(zero_copy_only=False)
-        lon, lat = m["lon"][rows], m["lat"][rows]
-        settled = np.flatnonzero(~np.isfinite(lon))  # settled in their own projection
-        if len(settled):
-            lon[settled], lat[settled] = lonlat(m["x"][rows[settled]], m["y"][rows[settled]],
-                                                m["epsg"][rows[settled]])
         totals.disagreements.append(pd.DataFrame({
             "siret": m["siret"][rows].astype(str),
             "code_qp_ess_qpv": np.where(implanted[rows] >= 0,
                                         codes[np.maximum(implanted[rows], 0)], ""),
             "code_qp_insee": np.where(named[insee_at[rows]], words[insee_at[rows]], ""),
-            "lon": lon,
-            "lat": lat}))
+            "lon": m["lon"][rows],
+            "lat": m["lat"][rows]}))
 
 
 def _tables(totals: _Totals, qpv, distance: float, wanted: set[str]) -> Panorama:
