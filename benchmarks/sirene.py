@@ -42,6 +42,16 @@ run to run):
   cut in four, legal units filtered by Arrow before pandas. What is left: PROJ (0.3 s per
   million rows: every located row is converted to degrees), the near pairs' distances,
   the boundary points' tests; the fixed cost grew by 2 s, only 0.8 s of it explained.
+- tried, then taken back (7–8 December 2026, load 4 to 11): rows settled in the
+  projection INSEE gives them, before any degrees (cells of 4 km for land and sea, of
+  100 m near the quartiers, 2 m margin; 77 % of the benchmark's rows settled there, tables
+  identical). The chunk's own work fell from 1.27 to 0.92 s of CPU per million rows, but
+  building the cells cost 3.9–4.6 s of CPU per run: whole runs were slower (1 M rows 12.6
+  s of CPU against 9.0, 333 333 rows 10.7 against 7.3), the gain paying back only from
+  about 12 million rows, i.e. about 4.1× the floor at 35 million rows at best, and 450
+  lines more. What would reach 3×: keep the grids (in degrees, France's outline: about 4 s
+  of CPU per run, the same for every run of a QPV generation and distance) in the
+  on-disk cache, then cells in the source projection would pay from the first run.
 
     python benchmarks/sirene.py [N] [--dossier DIR] [--parquet] [--dask] [--morceaux K]
                                 [--repete R]
