@@ -31,11 +31,11 @@ took 1.5 to 2.7 s of CPU, the atlas 5.3 to 7.6 s; the CPU ratio was 2.63, 2.86, 
 3.21 and 3.74 (median 3.06), the wall-clock ratio 1.26 to 4.08 (median 2.49).
 
 What changed: the contents and the hundred area pages are reportlab drawings
-(:mod:`geo.write.atlaspages`, written by the fiches' forked workers,
+(``printmap.area_page``, written by the fiches' forked workers,
 :mod:`geo.write.drawnpages`), merged after the overview, which stays a matplotlib page:
 text is measured from the font's advances and written once, not laid out by matplotlib on
 every page. The maps draw from the print's layers and declarations with the fiches' map
-shapes (``sitemaps.MapShapes``, ``scale_bar``); the names are placed by the print's own
+shapes (``vectormap.MapShapes``, ``scale_bar``); the names are placed by the print's own
 algorithm, now independent of matplotlib (``printlabels.first_room``,
 ``place_on_page``, also used by the fiches). Then: a path's PDF operators formatted at
 once (reportlab made a call per point), coordinates to a tenth of a point; outlines and

@@ -300,8 +300,8 @@ def test_an_atlas_page_names_the_towns_of_its_own_departement():
 def test_the_contents_of_a_long_atlas_stay_on_their_page(tmp_path):
     """101 areas: the contents page lists every one in columns, each line inside the page
     and no word over another (the overview's subtitle once ran off the page)."""
-    from geo.write.atlaspages import contents_page
     from geo.write.drawnpages import write_drawings
+    from geo.write.printmap import contents_page
 
     names = [f"Département numéro {k} ({k:02d})" for k in range(1, 102)]
     pdf = tmp_path / "sommaire.pdf"

@@ -25,6 +25,11 @@ def compound_path(geoms: np.ndarray) -> Path | None:
     return Path(coords, codes)
 
 
+def font_pt(size, points: float) -> float:
+    """A font size that reads the same on A5 as on A4 (never below 5.5 pt)."""
+    return max(points * min(1.0, min(size) / 210) ** 0.5, 5.5)
+
+
 def shaped(extent: tuple, w: float, h: float) -> tuple:
     """``extent`` widened to the shape of a ``w`` × ``h`` box (nothing cut, no blank band
     on the page)."""

@@ -41,7 +41,7 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 
 #: reportlab's shapes, for the pages' modules: imported here, after the settings above.
-__all__ = ["ASCENT", "DESCENT", "FONT", "PT_PER_MM", "Drawing", "Group", "Line", "Rect",
+__all__ = ["ASCENT", "DESCENT", "FONT", "PT_PER_MM", "Circle", "Drawing", "Group", "Line", "Rect",
            "colour", "dashes", "dots", "each_path", "font_name", "hatch", "lines_path", "marker",
            "named", "page_drawing", "polygons_path", "polyline", "rectangles", "register_fonts",
            "svg_text", "text", "text_width", "to_page", "write_png"]
