@@ -24,11 +24,19 @@ before (6b35b1b)            3.5    3.9 s      61.0 s      37.8 s      13.1    6.
 shared outlines (7248e17)   4.6    5.4 s      50.6 s      24.3 s      9.57    6.1 MB
 reportlab pages (79c45e1)   1.1    2.0 s      5.2 s       8.0 s       4.12    4.4 MB
 cheaper pages (d4552db) ¹   4.2    2.2 s      5.4 s       5.3 s       2.63    2.9 MB
+fewer shapes (fa5efd1) ²    3.7    1.5 s      4.6 s       5.1 s       3.36    2.9 MB
 ==========================  =====  =========  ==========  ==========  ======  ==========
 
 ¹ Five runs in a row at a load of 3.8 to 4.3 (other work on the two cores): the print
 took 1.5 to 2.7 s of CPU, the atlas 5.3 to 7.6 s; the CPU ratio was 2.63, 2.86, 3.06,
 3.21 and 3.74 (median 3.06), the wall-clock ratio 1.26 to 4.08 (median 2.49).
+² Three runs at a load of 2.8 to 3.7: the print 1.5 s of CPU each time, the atlas 5.0
+to 5.3 s (ratios 3.33 to 3.46), wall-clock ratios 3.00 to 4.65. The target of 3× is
+reached in some runs, not reliably: the overview page alone is the print (about 1.4 s of
+CPU), the hundred pages cost about 3.6 s. Next steps: draw the overview in a forked
+process while the workers draw the pages (the wall clock would lose the overview's
+time), and take the cities of a page from arrays rather than a GeoDataFrame selection
+(``geo.cities.largest_cities``, a tenth of a page's time).
 
 What changed: the contents and the hundred area pages are reportlab drawings
 (``printmap.area_page``, written by the fiches' forked workers,
