@@ -5,9 +5,11 @@ the names of the places that hold sites (IGN ADMIN EXPRESS), the quartiers where
 shows them and a count per département where it does not, the sites by theme (colour and
 shape, as on the interactive map), dashed lines between the sites of one initiative, overseas
 territories as insets, a legend that explains every symbol, a metric scale bar, a north arrow
-and the sources. ``atlas`` adds one page per département (or per commune for a study within
-one département) after the overview, in one PDF. Fonts (DejaVu Sans, shipped with
-matplotlib) are embedded, so the PDF looks the same at the print shop.
+and the sources. ``atlas`` adds its contents and one page per département (or per commune
+for a study within one département) after the overview, in one PDF: those pages are drawn
+with reportlab from the same layers (:func:`area_page`), a hundred of them in the time of a
+few matplotlib pages. Fonts (DejaVu Sans, shipped with matplotlib) are embedded, so the
+PDF looks the same at the print shop.
 """
 
 from __future__ import annotations
