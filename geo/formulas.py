@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from ._errors import InputError
+from .typography import plural
 
 #: A formula element in a worksheet's XML (``<f>…</f>``, ``<f t="shared" …/>``, ``<x:f>``)
 #: that ends its cell with no value or an empty one (``<v/>``): a formula maybe never
@@ -59,7 +60,7 @@ def _check(formulas, values, path: Path, sheet: str | int | None) -> None:
         return
     row, i, text = missing[0]
     column = str(header[i]) if i < len(header) and header[i] is not None else f"n° {i + 1}"
-    more = f" (et {len(missing) - 1} autre(s) cellule(s) de même)" if len(missing) > 1 else ""
+    more = f" (et {plural(len(missing) - 1, 'autre cellule')} de même)" if len(missing) > 1 else ""
     raise InputError(
         f"la cellule contient une formule ({text[:40]}) sans valeur calculée{more}\u00a0: le "
         "classeur a été écrit par un programme qui ne calcule pas les formules. Ouvrez-le dans "

@@ -38,6 +38,7 @@ from .stream import (
     text_frame,
     within_area_of_use,
 )
+from .typography import plural
 
 GEOLOC_COLUMNS = ["siret", "x", "y", "epsg", "plg_qp24", "plg_code_commune"]
 UL_COLUMNS = ["siren", "etatAdministratifUniteLegale", "economieSocialeSolidaireUniteLegale",
@@ -330,7 +331,8 @@ def _refuse_duplicates(sirets: list[np.ndarray], name: str) -> None:
     if len(twice):
         rows = np.unique(twice)
         shown = ", ".join(f"{v:014d}" for v in rows[:5]) + (" …" if len(rows) > 5 else "")
-        raise InputError(f"{len(rows)} siret présent(s) plusieurs fois ({shown}) : chaque "
+        raise InputError(f"{plural(len(rows), 'siret présent', 'sirets présents')} "
+                         f"plusieurs fois ({shown}) : chaque "
                          "établissement serait compté deux fois ; dédoublonnez le fichier "
                          "(ou reprenez le fichier de l'INSEE tel quel). Aucun compte n'a été "
                          "écrit.", path=name, column="siret")

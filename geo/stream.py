@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputError
+from .typography import plural, plural_form
 
 #: Rows per chunk: a few hundred MB at most in flight per worker.
 CHUNK_ROWS = 500_000
@@ -100,7 +101,8 @@ def read_tables(path: str | Path, *, columns: list[str] | None = None,
         fields = _WRONG_FIELDS.search(first)
         if fields:
             expected, got, text = fields.groups()
-            raise InputError(f"{got} champ(s) au lieu des {expected} de l'en-tête ; chaque "
+            raise InputError(f"{plural(int(got), 'champ')} au lieu des {expected} de "
+                             "l'en-tête ; chaque "
                              "ligne doit avoir autant de champs que l'en-tête (un séparateur "
                              "de trop dans une cellule ? mettez-la entre guillemets).",
                              path=path.name, row=_line_starting(path, text)) from exc
@@ -252,7 +254,8 @@ def _arrow_errors() -> tuple[type[Exception], ...]:
 def _missing(found: list[str], wanted: list[str] | None, name: str) -> None:
     absent = [c for c in (wanted or []) if c not in found]
     if absent:
-        raise InputError(f"colonne(s) absente(s) : {', '.join(absent)} ; colonnes présentes : "
+        raise InputError(f"{plural_form(len(absent), 'colonne absente')} : "
+                         f"{', '.join(absent)} ; colonnes présentes : "
                          f"{', '.join(found[:30])}.", path=name)
 
 

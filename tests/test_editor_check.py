@@ -433,9 +433,10 @@ def test_every_page_of_an_atlas_or_the_fiches_reads_cleanly(book, kind):
 
 
 def test_a_fiche_without_a_position_makes_no_claim_about_quartiers(book):
-    """The département's directory holds sites no answer placed: their fiche says the
-    position is unknown and nothing of quartiers."""
-    unknown = [p for p in book("fiches-departement") if "Position inconnue" in p.text]
+    """The département's directory holds sites no answer placed, or whose typed coordinates
+    contradict their address: their fiche says so, and nothing of quartiers."""
+    unknown = [p for p in book("fiches-departement")
+               if "Position inconnue" in p.text or "Coordonnées du tableau écartées" in p.text]
     assert unknown
     for page in unknown:
         assert "ni dans ni près" not in page.text

@@ -393,7 +393,7 @@ def _nested_geojson(path: Path) -> None:
     (["sirene", "{fullwidth}", "--unites-legales", "{units}", "-o", "{tmp}/p.xlsx"],
      "siret invalide"),
     (["sirene", "{latin1}", "--unites-legales", "{units}", "-o", "{tmp}/p.xlsx"],
-     "fichier illisible"),
+     "pas en UTF-8"),
     (["sirene", "{badzip}", "--unites-legales", "{units}", "-o", "{tmp}/p.xlsx"],
      "archive zip"),
     (["serve", "--port", "-1", "--no-browser"], "un port de 0 à 65535"),
@@ -422,8 +422,11 @@ def test_mistakes_are_one_french_line(tmp_path, argv, expected):
     header = "siret;x;y;epsg;plg_qp24;plg_code_commune\n"
     (tmp_path / "fullwidth.csv").write_text(header + "１２３４５６７８９００００１;652000;"
                                             "6862000;2154;;93066\n", encoding="utf-8")
-    (tmp_path / "latin1.csv").write_bytes((header + "12345678900001;652000;6862000;2154;"
-                                           "Qé;93066\n").encode("cp1252"))
+    # UTF-8 for far more than the first block read, then a line pasted from Windows-1252
+    rows = "".join(f"{12345678900000 + k};652000;6862000;2154;Qé;93066\n" for k in range(3000))
+    (tmp_path / "latin1.csv").write_bytes((header + rows).encode("utf-8")
+                                          + "12345678999999;652000;6862000;2154;Qé;93066\n"
+                                          .encode("cp1252"))
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04" + b"not a zip" * 50)
     values = {"dir": tmp_path / "dossier", "tmp": tmp_path, "example": EXAMPLE,
               "table": table, "toml_table_source": toml, "nested": tmp_path / "nested.geojson",

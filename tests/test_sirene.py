@@ -235,7 +235,7 @@ def _bad(tmp_path, files, name: str, text: str | bytes) -> tuple:
 
 
 @pytest.mark.parametrize(("case", "message"), [
-    ("columns", "colonne(s) absente(s) : x, y, epsg"),
+    ("columns", "colonnes absentes : x, y, epsg"),
     ("epsg", "code epsg inconnu : 9999"),
     ("zip", "archive zip tronquée"),
     ("siret", "siret invalide"),

@@ -246,7 +246,7 @@ def test_a_row_with_the_wrong_number_of_fields_is_named_by_its_line(tmp_path, ca
     err = capsys.readouterr().err
     fields = len(bad.split(";"))
     assert code == 2, err
-    assert f"fichier {name.name}, ligne 300 : {fields} champ(s) au lieu des 19" in err, err
+    assert f"fichier {name.name}, ligne 300 : {fields} champs au lieu des 19" in err, err
     assert "Traceback" not in err and "49" not in err
     assert not (tmp_path / "o.csv").exists()
 

@@ -74,7 +74,7 @@ def print_panorama(run) -> None:
     result, seconds = run.result, run.seconds
     c = result.counts
     read = c.get("lignes_lues", 0)
-    say(f"{number(read)} lignes lues en {number(seconds, 1)} s "
+    say(f"{plural(read, 'ligne lue', 'lignes lues')} en {number(seconds, 1)} s "
         f"({number(round(read / max(seconds, 1e-9)))} lignes/s)")
     say(f"  établissements actifs : {number(c.get('etablissements_actifs', 0))} ; dont de l'ESS : "
         f"{number(c.get('etablissements_ess', 0))}")
