@@ -546,7 +546,7 @@ def _check_france(lon: np.ndarray, lat: np.ndarray, result: Initiatives):
             if swapped[i]:
                 message = (f"latitude et longitude semblent inversées (longitude "
                            f"{degrees(lon[i])}, latitude {degrees(lat[i])})\u00a0: site non "
-                           "localisé\u202f; échangez les deux colonnes")
+                           "localisé\u202f; échangez-les sur cette ligne")
             elif lost[i]:
                 message = (f"point hors de France et des outre-mer (lon {degrees(lon[i])}, "
                            f"lat {degrees(lat[i])})\u00a0: signe moins perdu sur la "
