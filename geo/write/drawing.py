@@ -69,6 +69,7 @@ class Projected:
         self.geoms = np.full(len(self.source), None, dtype=object)
         self.spots = np.full((len(self.source), 2), np.nan)
         self._done = np.zeros(len(self.source), dtype=bool)
+        self._spotted = np.zeros(len(self.source), dtype=bool)
         self._to_crs = Transformer.from_crs(4326, crs, always_xy=True)
         #: The shapes simplified, by tolerance (``None`` where not yet).
         self._simple: dict[float, np.ndarray] = {}
@@ -81,9 +82,8 @@ class Projected:
         todo = rows[~self._done[rows]]
         if len(todo):
             self.geoms[todo] = shapely.transform(self.source[todo], self._project)
-            spots = shapely.get_coordinates(shapely.point_on_surface(self.source[todo]))
-            self.spots[todo] = self._project(spots)
             self._done[todo] = True
+        self.spots_at(rows)
         if tolerance <= 0:
             return self.geoms[rows], self.spots[rows]
         if tolerance not in self._simple:
@@ -102,6 +102,17 @@ class Projected:
             done[lost] = whole[lost]
             simple[todo] = done
         return simple[rows], self.spots[rows]
+
+    def spots_at(self, rows: np.ndarray) -> np.ndarray:
+        """The name spots (x, y rows in ``crs``) of the shapes at positions ``rows``,
+        without projecting the shapes themselves (a wide map draws them as dots)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        todo = rows[~self._spotted[rows]]
+        if len(todo):
+            spots = shapely.get_coordinates(shapely.point_on_surface(self.source[todo]))
+            self.spots[todo] = self._project(spots)
+            self._spotted[todo] = True
+        return self.spots[rows]
 
     def _project(self, xy: np.ndarray) -> np.ndarray:
         return np.column_stack(self._to_crs.transform(xy[:, 0], xy[:, 1]))

@@ -162,12 +162,14 @@ class PrintLayers:
         inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
         return table[inside], x[inside], y[inside]
 
-    def framed(self, name: str, box: tuple, crs: str, tolerance: float) -> pd.DataFrame:
+    def framed(self, name: str, box: tuple, crs: str, tolerance: float | None
+               ) -> pd.DataFrame:
         """``qpv`` or ``previous`` inside ``box`` (EPSG:4326) drawn in ``crs``, simplified to
         ``tolerance`` metres (what the page cannot show): a plain table of their columns
         (a GeoDataFrame's checks cost more than a page draws from it), their shapes in
         ``geometry`` and a point inside each (found on its whole shape) in ``spot_x``,
-        ``spot_y``."""
+        ``spot_y``; ``tolerance=None``: the points alone (``geometry`` empty), for a wide
+        map that draws the quartiers as dots."""
         key = (name, box, crs, tolerance)
         if key not in self._framed:
             if len(self._framed) >= 64:  # an atlas or the fiches: a frame per page
@@ -178,8 +180,12 @@ class PrintLayers:
             if name not in self._projected:  # the quartiers' other columns, once
                 self._projected[name] = pd.DataFrame(layer.drop(columns=layer.geometry.name))
             rows = np.sort(layer.sindex.query(shapely.box(*box), predicate="intersects"))
-            # to one significant digit: the pages of one scale simplify each quartier once
-            shapes, spots = self._projected[name, crs].take(rows, float(f"{tolerance:.1g}"))
+            if tolerance is None:  # dots only: no shape projected nor simplified
+                shapes = np.full(len(rows), None, dtype=object)
+                spots = self._projected[name, crs].spots_at(rows)
+            else:  # to one significant digit: the pages of one scale simplify each once
+                shapes, spots = self._projected[name, crs].take(rows,
+                                                                float(f"{tolerance:.1g}"))
             self._framed[key] = self._projected[name].iloc[rows].assign(
                 geometry=shapes, spot_x=spots[:, 0], spot_y=spots[:, 1])
         return self._framed[key]
@@ -723,12 +729,16 @@ def _locator(fig, frame, crs, zone, places, size) -> MapPanel:
     from ..outlines import departements
     from .printlabels import Label
 
-    deps = departements()
-    deps = deps[deps["code"].map(lambda c: len(c) == 2 or c in ("2A", "2B"))].to_crs(crs)
-    x0, y0, x1, y1 = deps.total_bounds
-    extent = shaped((x0, y0, x1, y1), zone[2], zone[3])
+    rows = np.flatnonzero(departements()["code"].map(
+        lambda c: len(c) == 2 or c in ("2A", "2B")).to_numpy())
+    projected = _outlines(crs)[0]  # projected once, shared with the other maps
+    extent = shaped(tuple(shapely.total_bounds(projected.take(rows)[0])), zone[2], zone[3])
+    # simplified to the locator's scale, like the outlines of the other maps
+    metres_per_mm = (extent[2] - extent[0]) / zone[2]
+    shapes, _ = projected.take(rows, float(f"{metres_per_mm * _OUTLINE_MM:.1g}"))
     ax = fig.add_axes(frame.fraction(*zone))
-    deps.plot(ax=ax, facecolor="#f3f1ec", edgecolor="#8c8c8c", linewidth=0.3)
+    _shapes(ax, pd.DataFrame({"geometry": shapes}), 1, facecolor="#f3f1ec",
+            edgecolor="#8c8c8c", linewidth=0.3)
     xs = [p[1] for p in places]
     ys = [p[2] for p in places]
     ax.scatter(xs, ys, s=30, color="#b03a2e", edgecolor="#1a1a1a", linewidth=0.6, zorder=6)
@@ -992,7 +1002,7 @@ def _draw(ax, layers: PrintLayers, crs: str, extent, size, *, focus: shapely.Geo
     if focus is not None:
         _shapes(ax, gpd.GeoSeries([focus], crs=4326).to_crs(crs), 2, edgecolor="#1a1a1a",
                 linewidth=1.6)
-    qpv_m = layers.framed("qpv", box, crs, tolerance)
+    qpv_m = layers.framed("qpv", box, crs, None if wide else tolerance)
     st = qpv_style(_CURRENT)
     if len(qpv_m) and not wide:
         _shapes(ax, qpv_m, 3, facecolor=st["facecolor"], alpha=0.35, edgecolor="none")
@@ -1587,7 +1597,7 @@ def _page_map(layers: PrintLayers, crs: str, extent: tuple, box: tuple, size, *,
         paper.outline(np.array([shapely.simplify(projected, metres_per_mm * _OUTLINE_MM,
                                                  preserve_topology=False)], dtype=object),
                       "#1a1a1a", 1.6)
-    qpv_m = layers.framed("qpv", degrees, crs, tolerance)
+    qpv_m = layers.framed("qpv", degrees, crs, None if wide else tolerance)
     st = qpv_style(_CURRENT)
     if len(qpv_m) and not wide:
         shapes = qpv_m.geometry.to_numpy()
