@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from geo.write.pdfpages import PAGES_PER_WORKER, write_pdf_pages
-from geo.write.printmap import new_figure
+from geo.write.printpages import new_figure
 
 pytestmark = [
     pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing"),

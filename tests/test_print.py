@@ -116,7 +116,8 @@ def test_a_national_print_names_its_cities_with_an_ile_de_france_inset(national)
     from geo.link import link
     from geo.outlines import commune_of_points, communes
     from geo.qpv import load_qpv
-    from geo.write.printmap import page_fill, print_pages
+    from geo.write.printmap import print_pages
+    from geo.write.printpages import page_fill
 
     national_directory(national / "grand.csv", n=748)
     pdf = national / "grand.pdf"
@@ -156,7 +157,8 @@ def test_the_demo_print_has_a_panel_per_agglomeration(tmp_path):
     from geo.initiatives import read_initiatives
     from geo.link import link
     from geo.qpv import load_qpv
-    from geo.write.printmap import page_fill, print_pages
+    from geo.write.printmap import print_pages
+    from geo.write.printpages import page_fill
 
     result = link(read_initiatives(EXAMPLE), load_qpv())
     assert page_fill(print_pages(result, load_qpv(), theme_column="theme")[0]) >= 0.70
@@ -284,24 +286,24 @@ def test_an_atlas_page_names_the_towns_of_its_own_departement():
     page: Saint-Denis, Montreuil, Aubervilliers, Aulnay-sous-Bois), not its neighbours'
     (Paris, Argenteuil), however close."""
     from geo.outlines import departements
-    from geo.write.printmap import _city_names
+    from geo.write.printnames import city_names
 
     deps = departements().set_index("code")
     outline = deps.geometry["93"]
     box = tuple(outline.buffer(0.1).bounds)
-    names = [label.text for label in _city_names(box, "EPSG:2154", False, (297, 210),
+    names = [label.text for label in city_names(box, "EPSG:2154", False, (297, 210),
                                                   focus=outline)]
     assert {"Saint-Denis", "Montreuil", "Aubervilliers", "Aulnay-sous-Bois"} <= set(names)
     assert "Paris" not in names and "Argenteuil" not in names
-    everything = [label.text for label in _city_names(box, "EPSG:2154", False, (297, 210))]
+    everything = [label.text for label in city_names(box, "EPSG:2154", False, (297, 210))]
     assert everything[0] == "Paris"  # without focus, the largest city of the frame first
 
 
 def test_the_contents_of_a_long_atlas_stay_on_their_page(tmp_path):
     """101 areas: the contents page lists every one in columns, each line inside the page
     and no word over another (the overview's subtitle once ran off the page)."""
+    from geo.write.atlas import contents_page
     from geo.write.drawnpages import write_drawings
-    from geo.write.printmap import contents_page
 
     names = [f"Département numéro {k} ({k:02d})" for k in range(1, 102)]
     pdf = tmp_path / "sommaire.pdf"
@@ -379,7 +381,7 @@ def test_proportional_circles_nest_by_relation_and_draw_the_largest_first():
     import numpy as np
     import pandas as pd
 
-    from geo.write.printmap import new_figure
+    from geo.write.printpages import new_figure
     from geo.write.printsymbols import counts_per_place, draw_circles, draw_reference
 
     place = pd.Series(["A", "B", "B", "B", "B", "", "C", "C"])
@@ -404,12 +406,12 @@ def test_proportional_circles_nest_by_relation_and_draw_the_largest_first():
 def test_overseas_insets_are_named_by_their_cities(national):
     """An overseas inset names its main cities, not its quartiers nor every commune."""
     from geo.write.printlabels import Label
-    from geo.write.printmap import _CITY, _inset_cities
+    from geo.write.printnames import CITY, inset_cities
 
-    labels = [Label(_CITY, "Saint-Denis", 0, 0, over_symbols=True),
-              Label(_CITY - 1, "Saint-Paul", 0, 0, over_symbols=True),
+    labels = [Label(CITY, "Saint-Denis", 0, 0, over_symbols=True),
+              Label(CITY - 1, "Saint-Paul", 0, 0, over_symbols=True),
               Label(3000, "Ravine Blanche", 0, 0), Label(1003, "Le Port", 0, 0)]
-    assert [label.text for label in _inset_cities(labels, (297, 210))] == [
+    assert [label.text for label in inset_cities(labels, (297, 210))] == [
         "Saint-Denis", "Saint-Paul"]
     text = text_of(national / "france.pdf", 1)
     assert "Ravine Blanche" not in text and "Quartiers Ouest" not in text

@@ -25,7 +25,7 @@ def layers():
     from geo.initiatives import read_initiatives
     from geo.link import link
     from geo.qpv import load_qpv
-    from geo.write.printmap import prepare_layers
+    from geo.write.printlayers import prepare_layers
 
     result = link(read_initiatives(EXAMPLE), load_qpv())
     return prepare_layers(result, load_qpv(), None, "theme", None)

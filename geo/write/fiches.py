@@ -40,21 +40,14 @@ from ..link import LinkResult
 from ..territories import TERRITORIES, territory_of_points
 from ..typography import french_spacing, number, plural, plural_form
 from ..vocabulary import Relation
-from .drawing import shaped
+from .drawing import font_pt, shaped
 from .drawnpages import write_drawings
 from .mapstyle import metres_text, theme_values
 from .pagelayout import PageText, legend
-from .printmap import (
-    PAPER,
-    PRINT_SOURCES,
-    PrintLayers,
-    find_agglomerations,
-    font_pt,
-    initiative_links,
-    legend_handles,
-    pdf_metadata,
-    prepare_layers,
-)
+from .printlayers import PAPER, PRINT_SOURCES, PrintLayers, initiative_links, prepare_layers
+from .printlegend import legend_handles
+from .printmap import pdf_metadata
+from .printpanels import find_agglomerations
 from .sitemaps import Panel, SiteMaps, place_names
 from .vectorpage import (
     PT_PER_MM,

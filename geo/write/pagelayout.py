@@ -7,6 +7,7 @@ advances (:mod:`geo.write.vectorpage`), so that nothing runs into anything else.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -145,7 +146,7 @@ class PageText:
 
 def legend(group: Group, handles: list, box: tuple, *, size: float, columns: int) -> float:
     """The print's legend entries ``handles`` (matplotlib artists:
-    :func:`geo.write.printmap.legend_handles`) in ``columns`` columns filled one after the
+    :func:`geo.write.printlegend.legend_handles`) in ``columns`` columns filled one after the
     other, from the top left of ``box`` (x, y, width, height in points), type of ``size``
     points. Return the lowest y (points) its entries reach."""
     from .printlabels import unescaped
@@ -212,3 +213,43 @@ def _box(box: tuple):
 
     x, y, w, h = box
     return shapely.box(x, y, x + w, y + h)
+
+
+#: Page margins, title band and sources band, in millimetres.
+MARGIN, _TITLE_BAND, _FOOT_BAND = 10.0, 24.0, 8.0
+#: Width of the legend column, in millimetres, and the characters of its longest line
+#: (longer names are wrapped: nothing runs off the page).
+_LEGEND_WIDTH = 64.0
+
+
+@dataclass
+class PageFrame:
+    """Where things go on a page, in figure fractions: the map zone (left) and the legend
+    column (right), inside the margins."""
+
+    size: tuple[float, float]
+
+    def fraction(self, x_mm, y_mm, w_mm, h_mm) -> tuple[float, float, float, float]:
+        w, h = self.size
+        return x_mm / w, y_mm / h, w_mm / w, h_mm / h
+
+    @property
+    def inside(self) -> tuple[float, float, float, float]:
+        w, h = self.size
+        return (MARGIN, MARGIN + _FOOT_BAND, w - 2 * MARGIN,
+                h - 2 * MARGIN - _FOOT_BAND - _TITLE_BAND)
+
+    @property
+    def map_zone(self) -> tuple[float, float, float, float]:
+        x, y, w, h = self.inside
+        return x, y, w - self._legend_width - 4, h
+
+    @property
+    def legend_zone(self) -> tuple[float, float, float, float]:
+        x, y, w, h = self.inside
+        return x + w - self._legend_width, y, self._legend_width, h
+
+    @property
+    def _legend_width(self) -> float:
+        return _LEGEND_WIDTH * min(1.0, self.size[0] / 297) ** 0.5 + (
+            0 if self.size[0] > self.size[1] else 0)

@@ -187,7 +187,7 @@ class SiteMaps:
         name) beside it. Names are placed later, once the page is laid out
         (:func:`place_names`)."""
         from .drawing import font_pt
-        from .printmap import EMPHASIS
+        from .printlayers import EMPHASIS
 
         x0, y0, x1, y1 = extent
         paper = MapShapes(extent, box)

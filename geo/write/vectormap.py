@@ -1,7 +1,7 @@
 """A map on a reportlab page (:mod:`geo.write.vectorpage`), whatever page holds it: its
 shapes cut to its extent and taken to its box, its frame, a scale bar with a north arrow
 in a corner free of sites. The fiches' panels (:mod:`geo.write.sitemaps`) and the atlas's
-pages (:mod:`geo.write.printmap`) draw their maps with it.
+pages (:mod:`geo.write.atlas`) draw their maps with it.
 """
 
 from __future__ import annotations
