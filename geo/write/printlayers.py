@@ -130,6 +130,8 @@ class PrintLayers:
 
 
 def prepare_layers(result, qpv, previous, theme_column, id_column) -> PrintLayers:
+    """The layers of a print of ``result`` over ``qpv`` (and the ``previous`` generation),
+    its sites styled by ``theme_column``, those of one ``id_column`` joined by lines."""
     sites = result.sites[result.sites.geometry.notna()]
     themes, styles = site_themes(sites, theme_column)
     styles = {t: s for t, s in styles.items() if (themes == t).any()}
@@ -203,7 +205,10 @@ def generation_of(frame: gpd.GeoDataFrame | None, default: Generation) -> Genera
     return next((GENERATION[k] for k in keys if k in GENERATION), default)
 
 
-def map_extent(area: gpd.GeoSeries | None, crs: str, territory: str, pad: float = 0.08):
+def map_extent(area: gpd.GeoSeries | None, crs: str, territory: str, pad: float = 0.08
+               ) -> tuple[float, float, float, float]:
+    """The extent (x0, y0, x1, y1 in ``crs``, metres) of a map of ``area`` (in ``crs``),
+    or of the whole ``territory`` without one, widened by ``pad`` of its side and 800 m."""
     if area is None or not len(area):
         x0, y0, x1, y1 = gpd.GeoSeries([shapely.box(*TERRITORIES[territory].bbox)],
                                        crs=4326).to_crs(crs).total_bounds

@@ -186,6 +186,7 @@ def _page_makers(result: LinkResult, qpv: gpd.GeoDataFrame, *, paper: str, lands
 
 
 def pdf_metadata(suffix: str, title: str) -> dict:
+    """The metadata of a printed file of type ``suffix`` (its title, creator, sources)."""
     from .. import __version__
 
     creator = f"ess-qpv {__version__}"
