@@ -39,7 +39,7 @@ time), and take the cities of a page from arrays rather than a GeoDataFrame sele
 (``geo.cities.largest_cities``, a tenth of a page's time).
 
 What changed: the contents and the hundred area pages are reportlab drawings
-(``printmap.area_page``, written by the fiches' forked workers,
+(``atlas.area_page``, written by the fiches' forked workers,
 :mod:`geo.write.drawnpages`), merged after the overview, which stays a matplotlib page:
 text is measured from the font's advances and written once, not laid out by matplotlib on
 every page. The maps draw from the print's layers and declarations with the fiches' map
