@@ -336,7 +336,7 @@ def test_sirene_refuses_duplicates_and_unknown_departements(tmp_path, capsys):
         code = cli.main(["sirene", str(doubled), "--unites-legales", str(files["units"]),
                          "-o", str(out), "--coeurs", "1"])
     err = capsys.readouterr().err
-    assert code == 2 and "présent(s) plusieurs fois" in err and "Traceback" not in err
+    assert code == 2 and "150 sirets présents plusieurs fois" in err and "Traceback" not in err
     assert not out.exists()
     with quiet_warnings():
         code = cli.main(["sirene", str(files["geoloc"]), "--unites-legales",
