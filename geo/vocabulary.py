@@ -235,8 +235,8 @@ class TerritoryStatus(_Labelled):
 
 
 class GeocodeStatus(_Labelled):
-    """What geocoding did to a row: :attr:`label` as a cell shows it, :attr:`counted` as a
-    summary counts it (« 3 géocodées (ok) »)."""
+    """What geocoding did to a row: :attr:`label` as a cell shows it, :meth:`counted_for`
+    as a summary counts it (« 3 géocodées (ok) »)."""
 
     OK = "ok"
     REVIEW = "a_verifier"
@@ -246,20 +246,23 @@ class GeocodeStatus(_Labelled):
     NO_ADDRESS = "sans_adresse"
     OFFLINE = "non_geocode"
 
-    @property
-    def counted(self) -> str:
-        return GEOCODE_LABELS[self][1]
+    def counted_for(self, n: float) -> str:
+        """As a summary counts ``n`` rows (French rule: 0 and 1 take the singular)."""
+        return GEOCODE_LABELS[self][1 if n < 2 else 2]
 
 
-#: Each geocoding status in French: as a cell shows it, and as a summary counts it.
-GEOCODE_LABELS: dict[GeocodeStatus, tuple[str, str]] = {
-    GeocodeStatus.OK: ("géocodée", "géocodées (ok)"),
-    GeocodeStatus.REVIEW: ("à vérifier", "à vérifier"),
-    GeocodeStatus.NOT_FOUND: ("non trouvée", "non trouvées"),
-    GeocodeStatus.GIVEN: ("coordonnées fournies", "coordonnées déjà fournies"),
-    GeocodeStatus.CORRECTED: ("corrigée", "corrigées"),
-    GeocodeStatus.NO_ADDRESS: ("sans adresse", "sans adresse"),
-    GeocodeStatus.OFFLINE: ("non géocodée", "non géocodées (hors ligne)"),
+#: Each geocoding status in French: as a cell shows it, and as a summary counts one row
+#: and several.
+GEOCODE_LABELS: dict[GeocodeStatus, tuple[str, str, str]] = {
+    GeocodeStatus.OK: ("géocodée", "géocodée (ok)", "géocodées (ok)"),
+    GeocodeStatus.REVIEW: ("à vérifier", "à vérifier", "à vérifier"),
+    GeocodeStatus.NOT_FOUND: ("non trouvée", "non trouvée", "non trouvées"),
+    GeocodeStatus.GIVEN: ("coordonnées fournies", "coordonnées déjà fournies",
+                          "coordonnées déjà fournies"),
+    GeocodeStatus.CORRECTED: ("corrigée", "corrigée", "corrigées"),
+    GeocodeStatus.NO_ADDRESS: ("sans adresse", "sans adresse", "sans adresse"),
+    GeocodeStatus.OFFLINE: ("non géocodée", "non géocodée (hors ligne)",
+                            "non géocodées (hors ligne)"),
 }
 
 #: French labels of every status.
@@ -272,7 +275,7 @@ LABELS: dict[_Labelled, str] = {
     Evolution.NOT_COVERED: "hors couverture", Evolution.NOT_LOCATED: "non localisée",
     TerritoryStatus.INSIDE: "dans le territoire étudié",
     TerritoryStatus.OUTSIDE: "hors du territoire étudié",
-    **{status: one for status, (one, _) in GEOCODE_LABELS.items()},
+    **{status: cell for status, (cell, _, _) in GEOCODE_LABELS.items()},
 }
 
 

@@ -59,8 +59,11 @@ def test_geocoding_statuses_have_one_label_table():
     """A cell, a table and a summary read the same declaration."""
     for status in GeocodeStatus:
         assert VALUE_LABELS["geocode_status"][status.value] == status.label == LABELS[status]
-        assert status.counted
-    assert GeocodeStatus.OK.counted == "géocodées (ok)"
+        assert status.counted_for(1) and status.counted_for(2)
+    assert GeocodeStatus.OK.counted_for(3) == "géocodées (ok)"
+    assert GeocodeStatus.OK.counted_for(1) == "géocodée (ok)"
+    assert GeocodeStatus.CORRECTED.counted_for(0) == "corrigée"
+    assert GeocodeStatus.CORRECTED.counted_for(5) == "corrigées"
 
 
 #: Modules another change converts to the declarations on its own.

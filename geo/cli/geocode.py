@@ -91,7 +91,7 @@ def print_geocode_summary(result) -> None:
 def _counted(status: GeocodeStatus, n: int, stats) -> str:
     """« 3 géocodées (ok) »; the rows not geocoded with their true cause."""
     if status != GeocodeStatus.OFFLINE:
-        return f"{number(n)} {status.counted}"
+        return f"{number(n)} {status.counted_for(n)}"
     why = ("géocodage en ligne désactivé" if stats.offline else
            "géocodeur injoignable" if stats.unreachable else "")
     return f"{plural(n, 'non géocodée')}" + (f" ({why})" if why else "")
