@@ -132,16 +132,22 @@ def printed(tmp_path_factory):
     """The print of a kind of directory, made once, read page by page."""
 
     def read(kind: str) -> list[Page]:
-        if kind not in _READ:
-            source, options, _ = DIRECTORIES[kind]
-            out = tmp_path_factory.mktemp(kind)
-            pdf = out / "carte.pdf"
-            assert cli.main(["map", str(source), "-o", str(out / "carte.html"), *options,
-                             "--print", str(pdf)]) == 0
-            _READ[kind] = _read(pdf)
-        return _READ[kind]
+        source, options, _ = DIRECTORIES[kind]
+        return _made(tmp_path_factory, kind, source, [*options, "--print", "{out}/carte.pdf"],
+                     "carte.pdf")
 
     return read
+
+
+def _made(tmp_path_factory, kind: str, source, options: list[str], name: str) -> list[Page]:
+    """The PDF ``name`` that ``ess-qpv map`` writes with ``options`` (``{out}``: its
+    folder), made once per ``kind`` and read page by page."""
+    if kind not in _READ:
+        out = tmp_path_factory.mktemp(kind)
+        assert cli.main(["map", str(source), "-o", str(out / "carte.html"),
+                         *(o.format(out=out) for o in options)]) == 0
+        _READ[kind] = _read(out / name)
+    return _READ[kind]
 
 
 def _overlap(a, b) -> bool:
@@ -400,13 +406,7 @@ def book(tmp_path_factory):
     """An atlas or the fiches of a kind of directory, made once, read page by page."""
 
     def read(kind: str) -> list[Page]:
-        if kind not in _READ:
-            source, options, name = BOOKS[kind]
-            out = tmp_path_factory.mktemp(kind)
-            assert cli.main(["map", str(source), "-o", str(out / "carte.html"),
-                             *(o.format(out=out) for o in options)]) == 0
-            _READ[kind] = _read(out / name)
-        return _READ[kind]
+        return _made(tmp_path_factory, kind, *BOOKS[kind])
 
     return read
 
